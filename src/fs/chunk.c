@@ -1,0 +1,179 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fs/chunk.h"
+#include "store/store.h"
+#include "util/xmalloc.h"
+
+struct chunk_call {
+	void *cb;
+	void *arg;
+	uint8_t sha[CHUNK_HASH_LEN];
+	size_t n;
+};
+
+static void chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static Rcfs__ErrorCode chunk_store_error(redisReply *r, enum store_err err, const char **why);
+
+void
+chunk_hash(const uint8_t *data, size_t len, uint8_t *out)
+{
+	crypto_hash_sha256(out, data, len);
+}
+
+void
+chunk_key(const uint8_t *sha, char *key)
+{
+	memcpy(key, "rcfs:c:", 7);
+	sodium_bin2hex(key + 7, 65, sha, CHUNK_HASH_LEN);
+}
+
+static Rcfs__ErrorCode
+chunk_store_error(redisReply *r, enum store_err err, const char **why)
+{
+	switch (err) {
+	case STORE_OK:
+		break;
+	case STORE_EDOWN:
+		*why = "storage unavailable";
+		return RCFS__ERROR_CODE__E_UNAVAILABLE;
+	case STORE_ETIMEOUT:
+		*why = "storage timed out";
+		return RCFS__ERROR_CODE__E_TIMEOUT;
+	default:
+		*why = "storage connection lost";
+		return RCFS__ERROR_CODE__E_UNAVAILABLE;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		*why = store_reply_error(r);
+		return store_reply_is_oom(r) ? RCFS__ERROR_CODE__E_STORAGE_FULL
+		    : RCFS__ERROR_CODE__E_INTERNAL;
+	}
+	*why = NULL;
+	return RCFS__ERROR_CODE__E_OK;
+}
+
+void
+chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len, uint64_t now_ms,
+    chunk_done_cb *cb, void *arg)
+{
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+	char key[72], hex[65], now[24];
+	const char *argv[3];
+	size_t argvlen[3];
+
+	chunk_key(sha, key);
+	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
+	snprintf(now, sizeof now, "%" PRIu64, now_ms);
+	/* GC candidate first: if we crash between the two, GC finds no chunk and
+	 * just drops the entry; the other order could leak an orphan forever. */
+	store_commandf(st, NULL, NULL, "ZADD rcfs:gc %s %s", now, hex);
+	argv[0] = "SET"; argvlen[0] = 3;
+	argv[1] = key; argvlen[1] = strlen(key);
+	argv[2] = (const char *)data; argvlen[2] = len;
+	call->cb = (void *)cb;
+	call->arg = arg;
+	store_command(st, STORE_LARGE, chunk_put_reply, call, 3, argv, argvlen);
+}
+
+static void
+chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct chunk_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+
+	(void)st;
+	((chunk_done_cb *)call->cb)(call->arg, code, why);
+	free(call);
+}
+
+void
+chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg)
+{
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+	char key[72];
+
+	chunk_key(sha, key);
+	memcpy(call->sha, sha, CHUNK_HASH_LEN);
+	call->cb = (void *)cb;
+	call->arg = arg;
+	store_commandf(st, chunk_get_reply, call, "GET %s", key);
+}
+
+static void
+chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct chunk_call *call = arg;
+	chunk_data_cb *cb = (chunk_data_cb *)call->cb;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+	uint8_t got[CHUNK_HASH_LEN];
+
+	(void)st;
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		cb(call->arg, code, why, NULL, 0);
+	} else if (r->type != REDIS_REPLY_STRING) {
+		cb(call->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "no such chunk", NULL, 0);
+	} else {
+		chunk_hash((const uint8_t *)r->str, r->len, got);
+		if (sodium_memcmp(got, call->sha, CHUNK_HASH_LEN) != 0)
+			cb(call->arg, RCFS__ERROR_CODE__E_INTEGRITY, "stored chunk does not match its SHA-256",
+			    NULL, 0);
+		else
+			cb(call->arg, RCFS__ERROR_CODE__E_OK, NULL, (const uint8_t *)r->str, r->len);
+	}
+	free(call);
+}
+
+void
+chunk_exist_all(struct store *st, const ProtobufCBinaryData *shas, size_t n, chunk_done_cb *cb,
+    void *arg)
+{
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+	const char **argv = xcalloc(n + 1, sizeof *argv);
+	size_t *argvlen = xcalloc(n + 1, sizeof *argvlen);
+	char *keys = xmalloc(n * 72 + 1);
+
+	argv[0] = "EXISTS";
+	argvlen[0] = 6;
+	for (size_t i = 0; i < n; i++) {
+		chunk_key(shas[i].data, keys + 72 * i);
+		argv[i + 1] = keys + 72 * i;
+		argvlen[i + 1] = 71;
+	}
+	call->cb = (void *)cb;
+	call->arg = arg;
+	call->n = n;
+	store_command(st, 0, chunk_exist_reply, call, (int)n + 1, argv, argvlen);
+	free(keys);
+	free(argv);
+	free(argvlen);
+}
+
+static void
+chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct chunk_call *call = arg;
+	chunk_done_cb *cb = (chunk_done_cb *)call->cb;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+	char msg[96];
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && r->type == REDIS_REPLY_INTEGER &&
+	    (size_t)r->integer != call->n) {
+		snprintf(msg, sizeof msg, "%zu of %zu chunks are not stored", call->n - (size_t)r->integer,
+		    call->n);
+		cb(call->arg, RCFS__ERROR_CODE__E_NOT_FOUND, msg);
+	} else {
+		cb(call->arg, code, why);
+	}
+	free(call);
+}

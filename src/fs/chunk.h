@@ -1,0 +1,39 @@
+/* The chunk store: immutable blobs named by their SHA-256, in the node's redis
+ * under "rcfs:c:<64 hex>".  Every written chunk is also entered in the GC set
+ * with the time of the write, so a chunk that a put has just uploaded (and not
+ * yet committed) survives at least gc_grace_ms (see docs/design.md "GC"). */
+#ifndef RCFS_CHUNK_H
+#define RCFS_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/rcfs.pb-c.h"
+
+struct store;
+
+#define CHUNK_HASH_LEN 32   /* SHA-256 */
+
+/* code: E_OK, or an error code with a one-line cause in why. */
+typedef void chunk_done_cb(void *arg, Rcfs__ErrorCode code, const char *why);
+/* data/len valid during the call only. */
+typedef void chunk_data_cb(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
+    size_t len);
+
+/* Hash data with SHA-256 into out[32] (libsodium). */
+void chunk_hash(const uint8_t *data, size_t len, uint8_t *out);
+/* Write the redis key of a chunk ("rcfs:c:" + hex) into key[72]. */
+void chunk_key(const uint8_t *sha, char *key);
+
+/* Store a chunk (data copied before return); the callback runs once redis
+ * acknowledged the write (durable with appendfsync always). */
+void chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
+    uint64_t now_ms, chunk_done_cb *cb, void *arg);
+/* Read a chunk and verify its hash: E_NOT_FOUND if absent, E_INTEGRITY if the
+ * stored bytes do not hash to `sha`. */
+void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg);
+/* Check that all n chunks exist: E_OK, or E_NOT_FOUND naming how many are missing. */
+void chunk_exist_all(struct store *st, const ProtobufCBinaryData *shas, size_t n,
+    chunk_done_cb *cb, void *arg);
+
+#endif

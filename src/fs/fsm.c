@@ -1,0 +1,395 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "fs/fsm.h"
+#include "store/store.h"
+#include "util/xmalloc.h"
+
+static void fsm_apply_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void fsm_index_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void fsm_stat_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void fsm_list_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void fsm_count_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static const char *fsm_err(redisReply *r, enum store_err err);
+
+/* Apply a batch.  ARGV: now_ms, n, then 7 per command:
+ * kind ("put"|"rm"), index, name, packed meta, chunk list (hex), client id, seq.
+ * Returns one integer per command: the version (log index) written, 0 for an
+ * rm of a missing name, -1 for an entry already applied before a restart. */
+static const char fsm_apply_lua[] =
+"local now = ARGV[1]\n"
+"local applied = tonumber(redis.call('GET', 'rcfs:applied') or '0')\n"
+"local res = {}\n"
+"local a = 3\n"
+"local function unref(h)\n"
+"  if redis.call('HINCRBY', 'rcfs:refs', h, -1) <= 0 then\n"
+"    redis.call('HDEL', 'rcfs:refs', h)\n"
+"    redis.call('ZADD', 'rcfs:gc', now, h)\n"
+"  end\n"
+"end\n"
+"for k = 1, tonumber(ARGV[2]) do\n"
+"  local kind, index, name, meta, chunks, cid, seq = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2],\n"
+"    ARGV[a+3], ARGV[a+4], ARGV[a+5], tonumber(ARGV[a+6])\n"
+"  a = a + 7\n"
+"  local r\n"
+"  if index <= applied then\n"
+"    r = -1\n"
+"  else\n"
+"    local dup\n"
+"    if cid ~= '' then\n"
+"      local s = redis.call('HGET', 'rcfs:sessions', cid)\n"
+"      if s then\n"
+"        local sseq, sres = string.match(s, '^(%d+):(%-?%d+)$')\n"
+"        if tonumber(sseq) >= seq then dup = tonumber(sres) end\n"
+"      end\n"
+"    end\n"
+"    if dup then\n"
+"      r = dup\n"
+"    else\n"
+"      local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
+"      if kind == 'rm' and redis.call('EXISTS', fkey) == 0 then\n"
+"        r = 0\n"
+"      else\n"
+"        local old = redis.call('GET', ckey)\n"
+"        if kind == 'put' then\n"
+"          for i = 1, #chunks, 64 do\n"
+"            local h = string.sub(chunks, i, i + 63)\n"
+"            redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
+"            redis.call('ZREM', 'rcfs:gc', h)\n"
+"          end\n"
+"        end\n"
+"        if old then\n"
+"          for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
+"        end\n"
+"        if kind == 'put' then\n"
+"          redis.call('SET', fkey, meta)\n"
+"          if #chunks > 0 then redis.call('SET', ckey, chunks) else redis.call('DEL', ckey) end\n"
+"          redis.call('ZADD', 'rcfs:files', 0, name)\n"
+"        else\n"
+"          redis.call('DEL', fkey, ckey)\n"
+"          redis.call('ZREM', 'rcfs:files', name)\n"
+"        end\n"
+"        r = index\n"
+"      end\n"
+"      if cid ~= '' then\n"
+"        redis.call('HSET', 'rcfs:sessions', cid, seq .. ':' .. r)\n"
+"        redis.call('ZADD', 'rcfs:sessidx', index, cid)\n"
+"      end\n"
+"    end\n"
+"    applied = index\n"
+"  end\n"
+"  res[k] = r\n"
+"end\n"
+"redis.call('SET', 'rcfs:applied', applied)\n"
+"local old = redis.call('ZRANGEBYSCORE', 'rcfs:sessidx', '-inf', '(' .. (applied - 100000),\n"
+"  'LIMIT', 0, 64)\n"
+"for _, cid in ipairs(old) do\n"
+"  redis.call('HDEL', 'rcfs:sessions', cid)\n"
+"  redis.call('ZREM', 'rcfs:sessidx', cid)\n"
+"end\n"
+"return res\n";
+
+/* List.  ARGV: min, max, limit+1.  Returns packed metas. */
+static const char fsm_list_lua[] =
+"local names = redis.call('ZRANGEBYLEX', 'rcfs:files', ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[3])\n"
+"local out = {}\n"
+"for i, n in ipairs(names) do out[i] = redis.call('GET', 'rcfs:f:' .. n) or '' end\n"
+"return out\n";
+
+/* GC.  ARGV: cutoff ms, max.  Deletes candidates unreferenced since before the
+ * cutoff; a candidate that is referenced again is just dropped from the set. */
+static const char fsm_gc_lua[] =
+"local c = redis.call('ZRANGEBYSCORE', 'rcfs:gc', '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+"local n = 0\n"
+"for _, h in ipairs(c) do\n"
+"  if redis.call('HEXISTS', 'rcfs:refs', h) == 0 then\n"
+"    n = n + redis.call('DEL', 'rcfs:c:' .. h)\n"
+"  end\n"
+"  redis.call('ZREM', 'rcfs:gc', h)\n"
+"end\n"
+"return n\n";
+
+struct fsm_call {
+	void *cb;
+	void *arg;
+	size_t n;
+	int more_limit;
+};
+
+static const char *
+fsm_err(redisReply *r, enum store_err err)
+{
+	switch (err) {
+	case STORE_OK: break;
+	case STORE_EDOWN: return "storage unavailable";
+	case STORE_ETIMEOUT: return "storage timed out";
+	default: return "storage connection lost";
+	}
+	if (r->type == REDIS_REPLY_ERROR)
+		return store_reply_error(r);
+	return NULL;
+}
+
+void
+fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, size_t n,
+    uint64_t now_ms, fsm_apply_cb *cb, void *arg)
+{
+	size_t argc = 5 + 7 * n, a = 0;
+	const char **argv = xcalloc(argc, sizeof *argv);
+	size_t *argvlen = xcalloc(argc, sizeof *argvlen);
+	char **owned = xcalloc(argc, sizeof *owned);   /* strings to free afterwards */
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+
+#define ARG_OWN(s, len) do { owned[a] = (char *)(s); argv[a] = (s); argvlen[a] = (len); a++; } while (0)
+#define ARG_STR(s) do { argv[a] = (s); argvlen[a] = strlen(s); a++; } while (0)
+	ARG_STR("EVAL");
+	ARG_STR(fsm_apply_lua);
+	ARG_STR("0");
+	{ char *s = xasprintf("%" PRIu64, now_ms); ARG_OWN(s, strlen(s)); }
+	{ char *s = xasprintf("%zu", n); ARG_OWN(s, strlen(s)); }
+	for (size_t i = 0; i < n; i++) {
+		const Rcfs__Command *c = cmds[i];
+		uint64_t index = first_index + i;
+		char *s;
+		if (c->commit != NULL) {
+			Rcfs__FileMeta *m = c->commit->meta;
+			uint64_t saved = m->version;
+			protobuf_c_boolean saved_has = m->has_version;
+			size_t len;
+			char *packed, *hex;
+
+			m->version = index;
+			m->has_version = 1;
+			len = rcfs__file_meta__get_packed_size(m);
+			packed = xmalloc(len);
+			rcfs__file_meta__pack(m, (uint8_t *)packed);
+			m->version = saved;
+			m->has_version = saved_has;
+			hex = xmalloc(m->n_chunks * 64 + 1);
+			for (size_t k = 0; k < m->n_chunks; k++)
+				sodium_bin2hex(hex + 64 * k, 65, m->chunks[k].data, 32);
+			hex[m->n_chunks * 64] = '\0';
+			ARG_STR("put");
+			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
+			ARG_STR(m->name);
+			ARG_OWN(packed, len);
+			ARG_OWN(hex, m->n_chunks * 64);
+			s = c->commit->has_client_id ? xasprintf("%" PRIu64, c->commit->client_id) : xstrdup("");
+			ARG_OWN(s, strlen(s));
+			s = xasprintf("%" PRIu64, c->commit->seq); ARG_OWN(s, strlen(s));
+		} else {
+			const Rcfs__FileRemove *r = c->remove;
+			ARG_STR("rm");
+			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
+			ARG_STR(r ? r->name : "");
+			ARG_STR("");
+			ARG_STR("");
+			s = r && r->has_client_id ? xasprintf("%" PRIu64, r->client_id) : xstrdup("");
+			ARG_OWN(s, strlen(s));
+			s = xasprintf("%" PRIu64, r ? r->seq : 0); ARG_OWN(s, strlen(s));
+		}
+	}
+#undef ARG_OWN
+#undef ARG_STR
+	call->cb = (void *)cb;
+	call->arg = arg;
+	call->n = n;
+	store_command(st, 0, fsm_apply_reply, call, (int)a, argv, argvlen);
+	for (size_t i = 0; i < a; i++)
+		free(owned[i]);
+	free(owned);
+	free(argv);
+	free(argvlen);
+}
+
+static void
+fsm_apply_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	fsm_apply_cb *cb = (fsm_apply_cb *)call->cb;
+	const char *why = fsm_err(r, err);
+	struct fsm_result *res;
+
+	(void)st;
+	if (why == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != call->n))
+		why = "unexpected reply from the apply script";
+	if (why != NULL) {
+		cb(call->arg, why, NULL, 0);
+		free(call);
+		return;
+	}
+	res = xcalloc(call->n ? call->n : 1, sizeof *res);
+	for (size_t i = 0; i < call->n; i++) {
+		long long v = r->element[i]->integer;
+		res[i].code = v == 0 ? RCFS__ERROR_CODE__E_NOT_FOUND : RCFS__ERROR_CODE__E_OK;
+		res[i].version = v > 0 ? (uint64_t)v : 0;
+	}
+	cb(call->arg, NULL, res, call->n);
+	free(res);
+	free(call);
+}
+
+void
+fsm_load_applied(struct store *st, fsm_index_cb *cb, void *arg)
+{
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+
+	call->cb = (void *)cb;
+	call->arg = arg;
+	store_commandf(st, fsm_index_reply, call, "GET rcfs:applied");
+}
+
+static void
+fsm_index_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	fsm_index_cb *cb = (fsm_index_cb *)call->cb;
+	const char *why = fsm_err(r, err);
+	uint64_t v = 0;
+
+	(void)st;
+	if (why == NULL) {
+		if (r->type == REDIS_REPLY_STRING)
+			v = strtoull(r->str, NULL, 10);
+		else if (r->type == REDIS_REPLY_INTEGER)
+			v = (uint64_t)r->integer;
+	}
+	cb(call->arg, why, v);
+	free(call);
+}
+
+void
+fsm_stat(struct store *st, const char *name, fsm_stat_cb *cb, void *arg)
+{
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+
+	call->cb = (void *)cb;
+	call->arg = arg;
+	store_commandf(st, fsm_stat_reply, call, "GET rcfs:f:%b", name, strlen(name));
+}
+
+static void
+fsm_stat_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	fsm_stat_cb *cb = (fsm_stat_cb *)call->cb;
+	const char *why = fsm_err(r, err);
+	Rcfs__FileMeta *m = NULL;
+
+	(void)st;
+	if (why == NULL && r->type == REDIS_REPLY_STRING) {
+		m = rcfs__file_meta__unpack(NULL, r->len, (const uint8_t *)r->str);
+		if (m == NULL)
+			why = "corrupt file metadata in storage";
+	}
+	cb(call->arg, why, m);
+	free(call);
+}
+
+void
+fsm_list(struct store *st, const char *prefix, const char *after, uint32_t limit,
+    fsm_list_cb *cb, void *arg)
+{
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+	char *min, *max, *lim;
+	const char *argv[6];
+	size_t argvlen[6];
+
+	/* Names are UTF-8, which never contains 0xff: prefix + 0xff bounds them. */
+	if (after[0] != '\0' && strcmp(after, prefix) >= 0)
+		min = xasprintf("(%s", after);
+	else
+		min = xasprintf("[%s", prefix);
+	max = prefix[0] ? xasprintf("[%s\xff", prefix) : xstrdup("+");
+	lim = xasprintf("%u", limit + 1);
+	argv[0] = "EVAL"; argv[1] = fsm_list_lua; argv[2] = "0";
+	argv[3] = min; argv[4] = max; argv[5] = lim;
+	for (int i = 0; i < 6; i++)
+		argvlen[i] = strlen(argv[i]);
+	call->cb = (void *)cb;
+	call->arg = arg;
+	call->more_limit = (int)limit;
+	store_command(st, 0, fsm_list_reply, call, 6, argv, argvlen);
+	free(min);
+	free(max);
+	free(lim);
+}
+
+static void
+fsm_list_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	fsm_list_cb *cb = (fsm_list_cb *)call->cb;
+	const char *why = fsm_err(r, err);
+	Rcfs__FileMeta **metas = NULL;
+	size_t n = 0;
+	int more = 0;
+
+	(void)st;
+	if (why == NULL && r->type != REDIS_REPLY_ARRAY)
+		why = "unexpected reply from the list script";
+	if (why == NULL) {
+		size_t total = r->elements;
+		if (total > (size_t)call->more_limit) {
+			more = 1;
+			total = (size_t)call->more_limit;
+		}
+		metas = xcalloc(total ? total : 1, sizeof *metas);
+		for (size_t i = 0; i < total; i++) {
+			redisReply *e = r->element[i];
+			Rcfs__FileMeta *m;
+			if (e->type != REDIS_REPLY_STRING || e->len == 0)
+				continue;   /* removed between the two reads: impossible in a script */
+			m = rcfs__file_meta__unpack(NULL, e->len, (const uint8_t *)e->str);
+			if (m != NULL)
+				metas[n++] = m;
+		}
+	}
+	cb(call->arg, why, metas, n, more);
+	free(call);
+}
+
+void
+fsm_count(struct store *st, fsm_count_cb *cb, void *arg)
+{
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+	static const char lua[] =
+	    "return {redis.call('ZCARD','rcfs:files'), redis.call('HLEN','rcfs:refs')}";
+
+	call->cb = (void *)cb;
+	call->arg = arg;
+	store_commandf(st, fsm_count_reply, call, "EVAL %s 0", lua);
+}
+
+static void
+fsm_count_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	fsm_count_cb *cb = (fsm_count_cb *)call->cb;
+	const char *why = fsm_err(r, err);
+
+	(void)st;
+	if (why == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
+		why = "unexpected reply";
+	if (why != NULL)
+		cb(call->arg, why, 0, 0);
+	else
+		cb(call->arg, NULL, (uint64_t)r->element[0]->integer, (uint64_t)r->element[1]->integer);
+	free(call);
+}
+
+void
+fsm_gc(struct store *st, uint64_t now_ms, uint64_t grace_ms, uint32_t max, fsm_index_cb *cb,
+    void *arg)
+{
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+	uint64_t cutoff = now_ms > grace_ms ? now_ms - grace_ms : 0;
+
+	call->cb = (void *)cb;
+	call->arg = arg;
+	store_commandf(st, fsm_index_reply, call, "EVAL %s 0 %" PRIu64 " %u", fsm_gc_lua, cutoff, max);
+}

@@ -1,0 +1,468 @@
+/* The file service: one handler per client request type.  Each handler
+ * validates its input completely before touching storage, then answers
+ * exactly once (conn_reply / conn_reply_error). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <sodium.h>
+
+#include "fs/chunk.h"
+#include "fs/fsm.h"
+#include "node/node.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/name.h"
+#include "util/xmalloc.h"
+
+#define SERVICE_LIST_MAX 10000    /* names per FileList page, at most */
+#define SERVICE_LIST_DEFAULT 1000
+
+/* An in-flight request: holds the connection alive until it is answered. */
+struct service_req {
+	struct node *node;
+	struct conn *conn;
+	uint32_t id;
+	ProtobufCMessage *msg;          /* the request, owned */
+	Rcfs__NodeStatus status;        /* for Status */
+	int pending;                    /* sub-requests outstanding (Status) */
+};
+
+static struct service_req *service_req_new(struct node *n, struct conn *c, uint32_t id,
+    ProtobufCMessage *msg);
+static void service_req_free(struct service_req *r);
+static void service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void service_chunk_put(struct service_req *r);
+static void service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why);
+static void service_chunk_get(struct service_req *r);
+static void service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why,
+    const uint8_t *data, size_t len);
+static void service_commit(struct service_req *r);
+static const char *service_check_meta(const Rcfs__FileMeta *m, const struct rcfs_config *cfg);
+static void service_commit_exists(void *arg, Rcfs__ErrorCode code, const char *why);
+static void service_commit_done(void *arg, Rcfs__ErrorCode code, const char *err,
+    const struct fsm_result *res);
+static void service_stat(struct service_req *r);
+static void service_stat_done(void *arg, const char *err, Rcfs__FileMeta *meta);
+static void service_list(struct service_req *r);
+static void service_list_done(void *arg, const char *err, Rcfs__FileMeta **metas, size_t n,
+    int more);
+static void service_remove(struct service_req *r);
+static void service_remove_done(void *arg, Rcfs__ErrorCode code, const char *err,
+    const struct fsm_result *res);
+static void service_status(struct service_req *r);
+static void service_status_info(struct store *st, redisReply *reply, enum store_err err, void *arg);
+static void service_status_count(void *arg, const char *err, uint64_t files, uint64_t chunks);
+static void service_status_finish(struct service_req *r);
+static Rcfs__ErrorCode service_storage_code(const char *err);
+
+void
+service_dispatch(struct node *n, struct conn *c, const struct frame_header *h, ProtobufCMessage *msg)
+{
+	struct service_req *r = service_req_new(n, c, h->request_id, msg);
+
+	switch (h->type) {
+	case RCFS__MSG_TYPE__MSG_STATUS:      service_status(r); break;
+	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:   service_chunk_put(r); break;
+	case RCFS__MSG_TYPE__MSG_CHUNK_GET:   service_chunk_get(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_COMMIT: service_commit(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_STAT:   service_stat(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_LIST:   service_list(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_REMOVE: service_remove(r); break;
+	default:
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s is not a client request",
+		    frame_type_name(h->type));
+		break;
+	}
+}
+
+static struct service_req *
+service_req_new(struct node *n, struct conn *c, uint32_t id, ProtobufCMessage *msg)
+{
+	struct service_req *r = xcalloc(1, sizeof *r);
+
+	r->node = n;
+	r->conn = c;
+	r->id = id;
+	r->msg = msg;
+	conn_ref(c);
+	return r;
+}
+
+static void
+service_req_free(struct service_req *r)
+{
+	conn_unref(r->conn);
+	if (r->msg != NULL)
+		protobuf_c_message_free_unpacked(r->msg, NULL);
+	free(r);
+}
+
+static void
+service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	conn_reply_error(r->conn, r->id, code, why);
+	service_req_free(r);
+}
+
+static Rcfs__ErrorCode
+service_storage_code(const char *err)
+{
+	if (strcmp(err, "storage full") == 0)
+		return RCFS__ERROR_CODE__E_STORAGE_FULL;
+	if (strcmp(err, "storage timed out") == 0)
+		return RCFS__ERROR_CODE__E_TIMEOUT;
+	if (strncmp(err, "storage", 7) == 0)
+		return RCFS__ERROR_CODE__E_UNAVAILABLE;
+	return RCFS__ERROR_CODE__E_INTERNAL;
+}
+
+/* ---- chunks ---------------------------------------------------------------- */
+
+static void
+service_chunk_put(struct service_req *r)
+{
+	Rcfs__ChunkPut *m = (Rcfs__ChunkPut *)r->msg;
+	uint8_t sha[CHUNK_HASH_LEN];
+
+	if (m->sha256.len != CHUNK_HASH_LEN)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
+	if (m->data.len > node_config(r->node)->chunk_size)
+		return service_fail(r, RCFS__ERROR_CODE__E_TOO_LARGE, "chunk of %zu bytes is above chunk_size %u",
+		    m->data.len, node_config(r->node)->chunk_size);
+	chunk_hash(m->data.data, m->data.len, sha);
+	if (sodium_memcmp(sha, m->sha256.data, CHUNK_HASH_LEN) != 0)
+		return service_fail(r, RCFS__ERROR_CODE__E_INTEGRITY, "chunk data does not match its SHA-256");
+	if (!store_is_up(node_store(r->node)))
+		return service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable: %s",
+		    store_last_error(node_store(r->node)));
+	chunk_put(node_store(r->node), sha, m->data.data, m->data.len, node_now_ms(),
+	    service_chunk_put_done, r);
+	/* The store copied the data: free the request's copy now (bounds memory). */
+	protobuf_c_message_free_unpacked(r->msg, NULL);
+	r->msg = NULL;
+}
+
+static void
+service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct service_req *r = arg;
+	Rcfs__ChunkPutResponse resp = RCFS__CHUNK_PUT_RESPONSE__INIT;
+
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return service_fail(r, code, "%s", why);
+	resp.has_replicas = 1;
+	resp.replicas = 1;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+static void
+service_chunk_get(struct service_req *r)
+{
+	Rcfs__ChunkGet *m = (Rcfs__ChunkGet *)r->msg;
+
+	if (m->sha256.len != CHUNK_HASH_LEN)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
+	chunk_get(node_store(r->node), m->sha256.data, service_chunk_get_done, r);
+}
+
+static void
+service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
+    size_t len)
+{
+	struct service_req *r = arg;
+	Rcfs__ChunkGetResponse resp = RCFS__CHUNK_GET_RESPONSE__INIT;
+
+	if (code == RCFS__ERROR_CODE__E_INTEGRITY) {
+		char hex[65];
+		sodium_bin2hex(hex, sizeof hex, ((Rcfs__ChunkGet *)r->msg)->sha256.data, CHUNK_HASH_LEN);
+		log_err("chunk %s is corrupt in storage", hex);
+	}
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return service_fail(r, code, "%s", why);
+	resp.data.data = (uint8_t *)data;
+	resp.data.len = len;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+/* Everything a FileCommit must satisfy before it may enter the log. */
+static const char *
+service_check_meta(const Rcfs__FileMeta *m, const struct rcfs_config *cfg)
+{
+	static char why[128];
+	const char *bad;
+	uint64_t want;
+
+	if ((bad = name_check(m->name, strlen(m->name))) != NULL)
+		return bad;
+	if (m->sha256.len != CHUNK_HASH_LEN)
+		return "file hash must be 32 bytes (SHA-256)";
+	if (m->has_inline_data) {
+		uint8_t sha[CHUNK_HASH_LEN];
+		if (m->n_chunks != 0)
+			return "an inline file has no chunks";
+		if (m->inline_data.len != m->size)
+			return "inline data length differs from size";
+		if (m->size > cfg->inline_max) {
+			snprintf(why, sizeof why, "inline file of %" PRIu64 " bytes is above inline_max %u",
+			    m->size, cfg->inline_max);
+			return why;
+		}
+		chunk_hash(m->inline_data.data, m->inline_data.len, sha);
+		if (sodium_memcmp(sha, m->sha256.data, CHUNK_HASH_LEN) != 0)
+			return "inline data does not match the file's SHA-256";
+		return NULL;
+	}
+	if (m->chunk_size == 0 || m->chunk_size > 64u * 1024 * 1024)
+		return "chunk_size out of range";
+	want = m->size / m->chunk_size + (m->size % m->chunk_size != 0);
+	if (m->n_chunks != want) {
+		snprintf(why, sizeof why, "%zu chunks listed, %" PRIu64 " expected for %" PRIu64 " bytes",
+		    m->n_chunks, want, m->size);
+		return why;
+	}
+	for (size_t i = 0; i < m->n_chunks; i++)
+		if (m->chunks[i].len != CHUNK_HASH_LEN)
+			return "every chunk hash must be 32 bytes (SHA-256)";
+	return NULL;
+}
+
+static void
+service_commit(struct service_req *r)
+{
+	Rcfs__FileCommit *m = (Rcfs__FileCommit *)r->msg;
+	const char *bad = service_check_meta(m->meta, node_config(r->node));
+
+	if (bad != NULL)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
+	if (!m->meta->has_mtime_ns) {
+		m->meta->has_mtime_ns = 1;
+		m->meta->mtime_ns = node_now_ms() * 1000000;
+	}
+	/* No file becomes visible before all of its chunks are stored. */
+	if (m->meta->n_chunks > 0)
+		chunk_exist_all(node_store(r->node), m->meta->chunks, m->meta->n_chunks,
+		    service_commit_exists, r);
+	else
+		service_commit_exists(r, RCFS__ERROR_CODE__E_OK, NULL);
+}
+
+static void
+service_commit_exists(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct service_req *r = arg;
+	Rcfs__Command cmd = RCFS__COMMAND__INIT;
+
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return service_fail(r, code == RCFS__ERROR_CODE__E_NOT_FOUND ? RCFS__ERROR_CODE__E_BAD_REQUEST
+		    : code, "%s", why);
+	cmd.commit = (Rcfs__FileCommit *)r->msg;
+	node_propose(r->node, &cmd, service_commit_done, r);
+}
+
+static void
+service_commit_done(void *arg, Rcfs__ErrorCode code, const char *err, const struct fsm_result *res)
+{
+	struct service_req *r = arg;
+	Rcfs__FileCommitResponse resp = RCFS__FILE_COMMIT_RESPONSE__INIT;
+
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return service_fail(r, code, "%s", err);
+	resp.version = res ? res->version : 0;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+static void
+service_stat(struct service_req *r)
+{
+	Rcfs__FileStat *m = (Rcfs__FileStat *)r->msg;
+	const char *bad = name_check(m->name, strlen(m->name));
+
+	if (bad != NULL)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
+	fsm_stat(node_store(r->node), m->name, service_stat_done, r);
+}
+
+static void
+service_stat_done(void *arg, const char *err, Rcfs__FileMeta *meta)
+{
+	struct service_req *r = arg;
+	Rcfs__FileStatResponse resp = RCFS__FILE_STAT_RESPONSE__INIT;
+
+	if (err != NULL)
+		return service_fail(r, service_storage_code(err), "%s", err);
+	if (meta == NULL)
+		return service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "no such file");
+	resp.meta = meta;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, r->id, &resp.base);
+	rcfs__file_meta__free_unpacked(meta, NULL);
+	service_req_free(r);
+}
+
+static void
+service_list(struct service_req *r)
+{
+	Rcfs__FileList *m = (Rcfs__FileList *)r->msg;
+	uint32_t limit = m->has_limit && m->limit > 0 ? m->limit : SERVICE_LIST_DEFAULT;
+
+	if (limit > SERVICE_LIST_MAX)
+		limit = SERVICE_LIST_MAX;
+	if ((m->prefix && strlen(m->prefix) > 1024) || (m->start_after && strlen(m->start_after) > 1024))
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "prefix longer than 1024 bytes");
+	fsm_list(node_store(r->node), m->prefix ? m->prefix : "", m->start_after ? m->start_after : "",
+	    limit, service_list_done, r);
+}
+
+static void
+service_list_done(void *arg, const char *err, Rcfs__FileMeta **metas, size_t n, int more)
+{
+	struct service_req *r = arg;
+	Rcfs__FileListResponse resp = RCFS__FILE_LIST_RESPONSE__INIT;
+
+	if (err != NULL)
+		return service_fail(r, service_storage_code(err), "%s", err);
+	/* A listing carries no chunk lists or contents. */
+	size_t *saved = xcalloc(n ? n : 1, sizeof *saved);
+	for (size_t i = 0; i < n; i++) {
+		saved[i] = metas[i]->n_chunks;
+		metas[i]->n_chunks = 0;
+		metas[i]->has_inline_data = 0;
+	}
+	resp.files = metas;
+	resp.n_files = n;
+	resp.has_more = 1;
+	resp.more = more != 0;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, r->id, &resp.base);
+	for (size_t i = 0; i < n; i++) {
+		metas[i]->n_chunks = saved[i];   /* so free_unpacked frees them */
+		rcfs__file_meta__free_unpacked(metas[i], NULL);
+	}
+	free(saved);
+	free(metas);
+	service_req_free(r);
+}
+
+static void
+service_remove(struct service_req *r)
+{
+	Rcfs__FileRemove *m = (Rcfs__FileRemove *)r->msg;
+	Rcfs__Command cmd = RCFS__COMMAND__INIT;
+	const char *bad = name_check(m->name, strlen(m->name));
+
+	if (bad != NULL)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
+	cmd.remove = m;
+	node_propose(r->node, &cmd, service_remove_done, r);
+}
+
+static void
+service_remove_done(void *arg, Rcfs__ErrorCode code, const char *err, const struct fsm_result *res)
+{
+	struct service_req *r = arg;
+	Rcfs__FileRemoveResponse resp = RCFS__FILE_REMOVE_RESPONSE__INIT;
+
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return service_fail(r, code, "%s", err);
+	if (res == NULL || res->code == RCFS__ERROR_CODE__E_NOT_FOUND)
+		return service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "no such file");
+	resp.has_version = 1;
+	resp.version = res->version;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void
+service_status(struct service_req *r)
+{
+	const struct rcfs_config *cfg = node_config(r->node);
+	Rcfs__NodeStatus *s = &r->status;
+
+	rcfs__node_status__init(s);
+	s->id = cfg->node_id;
+	s->address = cfg->listen;
+	s->role = "single";
+	s->has_applied_index = s->has_commit_index = 1;
+	s->applied_index = s->commit_index = node_applied_index(r->node);
+	s->has_reachable = s->has_storage_up = 1;
+	s->reachable = 1;
+	s->storage_up = store_is_up(node_store(r->node));
+	if (!s->storage_up)
+		return service_status_finish(r);
+	r->pending = 2;
+	store_commandf(node_store(r->node), service_status_info, r, "INFO memory");
+	fsm_count(node_store(r->node), service_status_count, r);
+}
+
+static void
+service_status_info(struct store *st, redisReply *reply, enum store_err err, void *arg)
+{
+	struct service_req *r = arg;
+	const char *p;
+
+	(void)st;
+	if (err == STORE_OK && reply->type == REDIS_REPLY_STRING) {
+		if ((p = strstr(reply->str, "\nused_memory:")) != NULL) {
+			r->status.has_used_memory = 1;
+			r->status.used_memory = strtoull(p + 13, NULL, 10);
+		}
+		if ((p = strstr(reply->str, "\nmaxmemory:")) != NULL) {
+			r->status.has_maxmemory = 1;
+			r->status.maxmemory = strtoull(p + 11, NULL, 10);
+		}
+	}
+	if (--r->pending == 0)
+		service_status_finish(r);
+}
+
+static void
+service_status_count(void *arg, const char *err, uint64_t files, uint64_t chunks)
+{
+	struct service_req *r = arg;
+
+	if (err == NULL) {
+		r->status.has_files = r->status.has_chunks = 1;
+		r->status.files = files;
+		r->status.chunks = chunks;
+	}
+	if (--r->pending == 0)
+		service_status_finish(r);
+}
+
+static void
+service_status_finish(struct service_req *r)
+{
+	const struct rcfs_config *cfg = node_config(r->node);
+	Rcfs__StatusResponse resp = RCFS__STATUS_RESPONSE__INIT;
+	Rcfs__NodeStatus *nodes[1] = { &r->status };
+
+	resp.nodes = nodes;
+	resp.n_nodes = 1;
+	resp.has_chunk_size = resp.has_max_frame = resp.has_inline_max = 1;
+	resp.chunk_size = cfg->chunk_size;
+	resp.max_frame = cfg->max_frame;
+	resp.inline_max = cfg->inline_max;
+	resp.has_replicas = resp.has_write_quorum = resp.has_read_quorum = 1;
+	resp.replicas = cfg->replicas;
+	resp.write_quorum = cfg->write_quorum;
+	resp.read_quorum = cfg->read_quorum;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_STATUS_RESP, r->id, &resp.base);
+	service_req_free(r);
+}

@@ -1,0 +1,49 @@
+/* A framed connection over a bufferevent: reads frames with the codec
+ * (net/frame.h), hands each to the owner, and sends replies.
+ *
+ * Backpressure: at most max_inflight requests are being served at once and the
+ * output buffer is bounded (2 frames); past either limit the connection stops
+ * reading until replies drain, so a client can never make the node buffer
+ * without bound.  Memory per connection <= (max_inflight + 3) * max_frame.
+ *
+ * Lifetime: requests hold a reference (conn_ref); a closed connection is freed
+ * when its last reference goes (never while a callback may still use it). */
+#ifndef RCFS_CONN_H
+#define RCFS_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/util.h>
+
+#include "net/frame.h"
+
+struct event_base;
+struct conn;
+
+/* A frame arrived.  The callee owns msg (free with
+ * protobuf_c_message_free_unpacked(msg, NULL)).  For a request (no
+ * FRAME_F_RESPONSE flag) it must eventually call conn_reply() or
+ * conn_reply_error() exactly once with h->request_id. */
+typedef void conn_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
+    void *arg);
+/* The connection closed (reason: one line).  Called once. */
+typedef void conn_close_cb(struct conn *c, const char *reason, void *arg);
+
+struct conn *conn_new(struct event_base *base, evutil_socket_t fd, const char *peer,
+    uint32_t max_frame, uint32_t max_inflight, conn_frame_cb *on_frame, conn_close_cb *on_close,
+    void *arg);
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+bool conn_is_open(const struct conn *c);
+const char *conn_peer(const struct conn *c);
+
+/* Answer request `request_id` (a no-op on a closed connection). */
+void conn_reply(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMessage *msg);
+void conn_reply_error(struct conn *c, uint32_t request_id, Rcfs__ErrorCode code, const char *why);
+/* Send a one-way frame (not a reply). */
+void conn_send(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMessage *msg);
+/* Close now, logging reason; pending replies are dropped. */
+void conn_close(struct conn *c, const char *reason);
+
+#endif

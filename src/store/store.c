@@ -1,0 +1,495 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "store/store.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define STORE_BACKOFF_MIN_MS 50
+#define STORE_BACKOFF_MAX_MS 2000
+
+enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_CHECKING, STORE_UP, STORE_STATE_MAX };
+
+struct store_req {
+	struct store *st;
+	store_cb *cb;
+	void *arg;
+	struct event *ev;           /* timeout timer; also used to deliver deferred errors */
+	enum store_err defer_err;   /* != STORE_OK: deliver this when ev fires */
+	bool delivered;             /* the user callback has run */
+	bool in_hiredis;            /* hiredis holds it as privdata */
+	bool large;
+	char *cmd;                  /* formatted command, until sent */
+	long long cmdlen;
+	TAILQ_ENTRY(store_req) link; /* on st->waiting while the window is full */
+};
+TAILQ_HEAD(store_req_list, store_req);
+
+struct store {
+	struct event_base *base;
+	char *addr;
+	char host[256];
+	uint16_t port;
+	bool is_unix;
+	uint32_t timeout_ms;
+	uint32_t window;
+	bool allow_unsafe;
+	redisAsyncContext *ac;
+	enum store_state state;
+	bool ever_up;
+	uint32_t backoff_ms;
+	struct event *reconnect_ev;
+	struct store_req_list waiting;
+	uint32_t large_inflight;
+	store_state_cb *state_cb;
+	void *state_arg;
+	char why[512];
+	bool freeing;
+	bool unsafe;
+};
+
+static void store_set_state(struct store *st, enum store_state s, const char *why);
+static void store_connect(struct store *st);
+static void store_schedule_reconnect(struct store *st);
+static void store_reconnect_cb(evutil_socket_t fd, short what, void *arg);
+static void store_on_connect(const redisAsyncContext *ac, int status);
+static void store_on_disconnect(const redisAsyncContext *ac, int status);
+static void store_on_check(redisAsyncContext *ac, void *r, void *privdata);
+static void store_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static void store_req_event(evutil_socket_t fd, short what, void *arg);
+static void store_req_deliver(struct store_req *req, redisReply *reply, enum store_err err);
+static void store_req_maybe_free(struct store_req *req);
+static void store_req_fail_later(struct store_req *req, enum store_err err);
+static void store_submit(struct store_req *req);
+static void store_pump(struct store *st);
+static void store_fail_waiting(struct store *st, enum store_err err);
+
+static const char *const store_state_names[] = { "down", "connecting", "checking", "up" };
+
+struct store *
+store_new(struct event_base *base, const char *addr, uint32_t timeout_ms, uint32_t window,
+    bool allow_unsafe)
+{
+	struct store *st = xcalloc(1, sizeof *st);
+
+	st->base = base;
+	st->addr = xstrdup(addr);
+	if (strncmp(addr, "unix:", 5) == 0) {
+		st->is_unix = true;
+	} else if (config_split_hostport(addr, st->host, sizeof st->host, &st->port) != 0) {
+		/* config validation guarantees the form; be safe anyway */
+		snprintf(st->host, sizeof st->host, "127.0.0.1");
+		st->port = 6379;
+	}
+	st->timeout_ms = timeout_ms;
+	st->window = window ? window : 1;
+	st->allow_unsafe = allow_unsafe;
+	st->backoff_ms = STORE_BACKOFF_MIN_MS;
+	st->reconnect_ev = evtimer_new(base, store_reconnect_cb, st);
+	TAILQ_INIT(&st->waiting);
+	snprintf(st->why, sizeof st->why, "not connected yet");
+	return st;
+}
+
+void
+store_set_state_cb(struct store *st, store_state_cb *cb, void *arg)
+{
+	st->state_cb = cb;
+	st->state_arg = arg;
+}
+
+bool
+store_is_up(const struct store *st)
+{
+	return st->state == STORE_UP;
+}
+
+bool
+store_is_unsafe(const struct store *st)
+{
+	return st->unsafe;
+}
+
+const char *
+store_last_error(const struct store *st)
+{
+	return st->why;
+}
+
+/* The one setter for the connection state (house rule 6): traces every
+ * transition and tells the owner when the store goes up or down. */
+static void
+store_set_state(struct store *st, enum store_state s, const char *why)
+{
+	enum store_state old = st->state;
+
+	if (why != NULL)
+		snprintf(st->why, sizeof st->why, "%s", why);
+	if (old == s)
+		return;
+	st->state = s;
+	log_debug("store %s: %s -> %s%s%s", st->addr, store_state_names[old], store_state_names[s],
+	    why ? ": " : "", why ? why : "");
+	if (s == STORE_UP) {
+		st->ever_up = true;
+		st->backoff_ms = STORE_BACKOFF_MIN_MS;
+		if (st->state_cb)
+			st->state_cb(st, true, NULL, st->state_arg);
+	} else if (old == STORE_UP || s == STORE_DOWN) {
+		store_fail_waiting(st, STORE_ELOST);
+		if (st->state_cb && !st->freeing)
+			st->state_cb(st, false, st->why, st->state_arg);
+	}
+}
+
+void
+store_start(struct store *st)
+{
+	store_connect(st);
+}
+
+static void
+store_connect(struct store *st)
+{
+	redisAsyncContext *ac;
+	char why[300];
+
+	if (st->is_unix)
+		ac = redisAsyncConnectUnix(st->addr + 5);
+	else
+		ac = redisAsyncConnect(st->host, st->port);
+	if (ac == NULL || ac->err) {
+		snprintf(why, sizeof why, "redis %s: %s", st->addr, ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		store_set_state(st, STORE_DOWN, why);
+		store_schedule_reconnect(st);
+		return;
+	}
+	ac->data = st;
+	st->ac = ac;
+	redisLibeventAttach(ac, st->base);
+	redisAsyncSetConnectCallback(ac, store_on_connect);
+	redisAsyncSetDisconnectCallback(ac, store_on_disconnect);
+	store_set_state(st, STORE_CONNECTING, NULL);
+}
+
+static void
+store_schedule_reconnect(struct store *st)
+{
+	struct timeval tv;
+	uint32_t ms, jitter = 0;
+
+	if (st->freeing)
+		return;
+	/* Exponential backoff with +-25% jitter, capped. */
+	evutil_secure_rng_get_bytes(&jitter, sizeof jitter);
+	ms = st->backoff_ms * 3 / 4 + jitter % (st->backoff_ms / 2 + 1);
+	st->backoff_ms = st->backoff_ms * 2 > STORE_BACKOFF_MAX_MS ? STORE_BACKOFF_MAX_MS
+	    : st->backoff_ms * 2;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(st->reconnect_ev, &tv);
+}
+
+static void
+store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	store_connect(arg);
+}
+
+static void
+store_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct store *st = ac->data;
+	char why[300];
+
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this callback, without calling
+		 * the disconnect callback: forget it now. */
+		snprintf(why, sizeof why, "redis %s: %s", st->addr, ac->errstr);
+		st->ac = NULL;
+		store_set_state(st, STORE_DOWN, why);
+		store_schedule_reconnect(st);
+		return;
+	}
+	store_set_state(st, STORE_CHECKING, NULL);
+	redisAsyncCommand(st->ac, store_on_check, st, "CONFIG GET *");
+}
+
+static void
+store_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct store *st = ac->data;
+	char why[300];
+
+	(void)status;
+	snprintf(why, sizeof why, "redis %s: connection lost%s%s", st->addr,
+	    ac->errstr[0] ? ": " : "", ac->errstr);
+	st->ac = NULL;
+	store_set_state(st, STORE_DOWN, why);
+	store_schedule_reconnect(st);
+}
+
+/* Durability checks: acknowledged data must survive a power cut, and nothing
+ * stored may ever be evicted (the original prototype ran allkeys-lru). */
+static void
+store_on_check(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store *st = privdata;
+	redisReply *reply = r;
+	const char *aof = NULL, *fsync = NULL, *policy = NULL;
+	char why[300];
+
+	(void)ac;
+	if (reply == NULL)
+		return;         /* disconnected: the disconnect callback handles it */
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		snprintf(why, sizeof why, "redis %s: CONFIG GET failed: %s", st->addr,
+		    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		goto unsafe;
+	}
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		const char *k = reply->element[i]->str, *v = reply->element[i + 1]->str;
+		if (k == NULL || v == NULL)
+			continue;
+		if (strcmp(k, "appendonly") == 0) aof = v;
+		else if (strcmp(k, "appendfsync") == 0) fsync = v;
+		else if (strcmp(k, "maxmemory-policy") == 0) policy = v;
+	}
+	if (!st->allow_unsafe) {
+		if (aof == NULL || strcmp(aof, "yes") != 0) {
+			snprintf(why, sizeof why, "redis %s: appendonly is '%s', need 'yes' "
+			    "(or set allow_unsafe_storage = true)", st->addr, aof ? aof : "?");
+			goto unsafe;
+		}
+		if (fsync == NULL || strcmp(fsync, "always") != 0) {
+			snprintf(why, sizeof why, "redis %s: appendfsync is '%s', need 'always' "
+			    "(or set allow_unsafe_storage = true)", st->addr, fsync ? fsync : "?");
+			goto unsafe;
+		}
+		if (policy == NULL || strcmp(policy, "noeviction") != 0) {
+			snprintf(why, sizeof why, "redis %s: maxmemory-policy is '%s', need 'noeviction' "
+			    "(or set allow_unsafe_storage = true)", st->addr, policy ? policy : "?");
+			goto unsafe;
+		}
+	}
+	st->unsafe = false;
+	store_set_state(st, STORE_UP, NULL);
+	store_pump(st);
+	return;
+unsafe:
+	st->unsafe = true;
+	snprintf(st->why, sizeof st->why, "%s", why);
+	/* Stay down; the owner decides whether this is fatal (at start it is). */
+	if (st->state_cb)
+		st->state_cb(st, false, why, st->state_arg);
+	if (st->ac) {
+		redisAsyncDisconnect(st->ac);   /* -> store_on_disconnect -> retry */
+	}
+}
+
+void
+store_command(struct store *st, int flags, store_cb *cb, void *arg, int argc, const char **argv,
+    const size_t *argvlen)
+{
+	struct store_req *req = xcalloc(1, sizeof *req);
+
+	req->st = st;
+	req->cb = cb;
+	req->arg = arg;
+	req->large = (flags & STORE_LARGE) != 0;
+	req->ev = evtimer_new(st->base, store_req_event, req);
+	req->cmdlen = redisFormatCommandArgv(&req->cmd, argc, argv, argvlen);
+	if (req->cmdlen < 0)
+		abort();        /* only fails on out-of-memory */
+	store_submit(req);
+}
+
+void
+store_commandf(struct store *st, store_cb *cb, void *arg, const char *fmt, ...)
+{
+	struct store_req *req = xcalloc(1, sizeof *req);
+	va_list ap;
+
+	req->st = st;
+	req->cb = cb;
+	req->arg = arg;
+	req->ev = evtimer_new(st->base, store_req_event, req);
+	va_start(ap, fmt);
+	req->cmdlen = redisvFormatCommand(&req->cmd, fmt, ap);
+	va_end(ap);
+	if (req->cmdlen < 0)
+		abort();
+	store_submit(req);
+}
+
+static void
+store_submit(struct store_req *req)
+{
+	struct store *st = req->st;
+	struct timeval tv = { st->timeout_ms / 1000, (st->timeout_ms % 1000) * 1000 };
+
+	if (st->state != STORE_UP) {
+		store_req_fail_later(req, STORE_EDOWN);
+		return;
+	}
+	evtimer_add(req->ev, &tv);
+	if (req->large && st->large_inflight >= st->window) {
+		TAILQ_INSERT_TAIL(&st->waiting, req, link);
+		return;
+	}
+	if (req->large)
+		st->large_inflight++;
+	req->in_hiredis = true;
+	redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
+	redisFreeCommand(req->cmd);
+	req->cmd = NULL;
+}
+
+/* Send waiting large commands while the window has room. */
+static void
+store_pump(struct store *st)
+{
+	struct store_req *req;
+
+	while (st->state == STORE_UP && st->large_inflight < st->window &&
+	    (req = TAILQ_FIRST(&st->waiting)) != NULL) {
+		TAILQ_REMOVE(&st->waiting, req, link);
+		st->large_inflight++;
+		req->in_hiredis = true;
+		redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
+		redisFreeCommand(req->cmd);
+		req->cmd = NULL;
+	}
+}
+
+static void
+store_fail_waiting(struct store *st, enum store_err err)
+{
+	struct store_req *req;
+
+	while ((req = TAILQ_FIRST(&st->waiting)) != NULL) {
+		TAILQ_REMOVE(&st->waiting, req, link);
+		store_req_fail_later(req, err);
+	}
+}
+
+static void
+store_on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store_req *req = privdata;
+	struct store *st = req->st;
+
+	(void)ac;
+	req->in_hiredis = false;
+	if (req->large && st->large_inflight > 0)
+		st->large_inflight--;
+	if (!req->delivered)
+		store_req_deliver(req, r, r ? STORE_OK : STORE_ELOST);
+	store_req_maybe_free(req);
+	if (!st->freeing)
+		store_pump(st);
+}
+
+static void
+store_req_fail_later(struct store_req *req, enum store_err err)
+{
+	req->defer_err = err;
+	event_active(req->ev, EV_TIMEOUT, 0);
+}
+
+static void
+store_req_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_req *req = arg;
+	enum store_err err = req->defer_err != STORE_OK ? req->defer_err : STORE_ETIMEOUT;
+
+	(void)fd; (void)what;
+	if (req->delivered)
+		return;
+	if (req->cmd != NULL && !req->in_hiredis) {
+		/* Still waiting for the window (or never sent): unlink it. */
+		struct store_req *w;
+		TAILQ_FOREACH(w, &req->st->waiting, link)
+			if (w == req) {
+				TAILQ_REMOVE(&req->st->waiting, req, link);
+				break;
+			}
+	}
+	store_req_deliver(req, NULL, err);
+	store_req_maybe_free(req);
+}
+
+static void
+store_req_deliver(struct store_req *req, redisReply *reply, enum store_err err)
+{
+	req->delivered = true;
+	evtimer_del(req->ev);
+	if (req->cb)
+		req->cb(req->st, reply, err, req->arg);
+}
+
+static void
+store_req_maybe_free(struct store_req *req)
+{
+	if (!req->delivered || req->in_hiredis)
+		return;
+	if (req->cmd)
+		redisFreeCommand(req->cmd);
+	event_free(req->ev);
+	free(req);
+}
+
+void
+store_free(struct store *st)
+{
+	if (st == NULL)
+		return;
+	st->freeing = true;
+	if (st->ac) {
+		redisAsyncContext *ac = st->ac;
+		st->ac = NULL;
+		redisAsyncFree(ac);     /* pending callbacks get NULL -> STORE_ELOST */
+	}
+	st->state = STORE_DOWN;
+	/* Waiting requests fail now, synchronously: the loop is going away. */
+	while (!TAILQ_EMPTY(&st->waiting)) {
+		struct store_req *req = TAILQ_FIRST(&st->waiting);
+		TAILQ_REMOVE(&st->waiting, req, link);
+		store_req_deliver(req, NULL, STORE_ELOST);
+		store_req_maybe_free(req);
+	}
+	event_free(st->reconnect_ev);
+	free(st->addr);
+	free(st);
+}
+
+bool
+store_reply_is_oom(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+	    strncmp(r->str, "OOM", 3) == 0;
+}
+
+const char *
+store_reply_error(const redisReply *r)
+{
+	if (r == NULL)
+		return "no reply";
+	if (store_reply_is_oom(r))
+		return "storage full";
+	if (r->type == REDIS_REPLY_ERROR && r->str != NULL)
+		return r->str;
+	return "unexpected reply";
+}

@@ -1,0 +1,350 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "util/config.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define MiB (1024u * 1024u)
+
+static int config_err(char *err, size_t errlen, const char *path, const config_setting_t *s,
+    const char *key, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int config_get_u32(const config_t *cf, const char *path, const char *key, uint32_t min,
+    uint32_t max, uint32_t *out, char *err, size_t errlen);
+static int config_get_str(const config_t *cf, const char *path, const char *key, char **out,
+    char *err, size_t errlen);
+static int config_check_unknown(const config_t *cf, const char *path, char *err, size_t errlen);
+
+/* Every top-level key, so typos are caught instead of silently ignored. */
+static const char *const config_keys[] = {
+	"node_id", "listen", "redis", "cluster", "chunk_size", "max_frame", "inline_max",
+	"storage_window", "redis_timeout_ms", "max_inflight", "max_connections",
+	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
+	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms", NULL
+};
+
+void
+config_defaults(struct rcfs_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->chunk_size = 4 * MiB;
+	c->inline_max = 64 * 1024;
+	c->storage_window = 4;
+	c->redis_timeout_ms = 5000;
+	c->max_inflight = 16;
+	c->max_connections = 1024;
+	c->gc_interval_ms = 60 * 1000;
+	c->gc_grace_ms = 3600 * 1000;
+	c->log_level = LOG_INFO;
+	c->replicas = 3;
+	c->write_quorum = 2;
+	c->read_quorum = 2;
+	c->election_timeout_ms = 150;
+	c->heartbeat_ms = 50;
+}
+
+static int
+config_err(char *err, size_t errlen, const char *path, const config_setting_t *s, const char *key,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (s != NULL && config_setting_source_line(s) > 0)
+		n = snprintf(err, errlen, "%s:%u: key '%s': ", path, config_setting_source_line(s), key);
+	else
+		n = snprintf(err, errlen, "%s: key '%s': ", path, key);
+	if (n < 0 || (size_t)n >= errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+config_get_u32(const config_t *cf, const char *path, const char *key, uint32_t min, uint32_t max,
+    uint32_t *out, char *err, size_t errlen)
+{
+	config_setting_t *s = config_lookup(cf, key);
+	long long v;
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+		return config_err(err, errlen, path, s, key, "must be an integer");
+	v = config_setting_get_int64(s);
+	if (v < (long long)min || v > (long long)max)
+		return config_err(err, errlen, path, s, key, "%lld is out of range [%u, %u]", v, min, max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+config_get_str(const config_t *cf, const char *path, const char *key, char **out, char *err,
+    size_t errlen)
+{
+	config_setting_t *s = config_lookup(cf, key);
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return config_err(err, errlen, path, s, key, "must be a string");
+	free(*out);
+	*out = xstrdup(config_setting_get_string(s));
+	return 0;
+}
+
+static int
+config_check_unknown(const config_t *cf, const char *path, char *err, size_t errlen)
+{
+	config_setting_t *root = config_root_setting(cf);
+
+	for (int i = 0; i < config_setting_length(root); i++) {
+		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const char *name = config_setting_name(s);
+		int known = 0;
+		for (size_t k = 0; config_keys[k] != NULL; k++)
+			if (strcmp(name, config_keys[k]) == 0)
+				known = 1;
+		if (!known)
+			return config_err(err, errlen, path, s, name, "unknown key");
+	}
+	return 0;
+}
+
+int
+config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	char *end;
+	unsigned long p;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int
+config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
+{
+	config_t cf;
+	config_setting_t *s;
+	uint32_t u;
+	char host[256];
+	uint16_t port;
+	int rv = -1;
+
+	config_defaults(c);
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read the file", path);
+		else
+			snprintf(err, errlen, "%s:%d: syntax error: %s", path, config_error_line(&cf),
+			    config_error_text(&cf));
+		goto out;
+	}
+	if (config_check_unknown(&cf, path, err, errlen) != 0)
+		goto out;
+
+	s = config_lookup(&cf, "node_id");
+	if (s == NULL) {
+		config_err(err, errlen, path, NULL, "node_id", "is required");
+		goto out;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64) {
+		config_err(err, errlen, path, s, "node_id", "must be an integer");
+		goto out;
+	}
+	if (config_setting_get_int64(s) < 1) {
+		config_err(err, errlen, path, s, "node_id", "must be a positive integer");
+		goto out;
+	}
+	c->node_id = (uint64_t)config_setting_get_int64(s);
+
+	if (config_get_str(&cf, path, "listen", &c->listen, err, errlen) ||
+	    config_get_str(&cf, path, "redis", &c->redis, err, errlen) ||
+	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen))
+		goto out;
+	if (c->listen == NULL) {
+		config_err(err, errlen, path, NULL, "listen", "is required (\"host:port\")");
+		goto out;
+	}
+	if (config_split_hostport(c->listen, host, sizeof host, &port) != 0) {
+		config_err(err, errlen, path, config_lookup(&cf, "listen"), "listen",
+		    "'%s' is not host:port", c->listen);
+		goto out;
+	}
+	if (c->redis == NULL) {
+		config_err(err, errlen, path, NULL, "redis",
+		    "is required (\"unix:/path/to/redis.sock\" or \"host:port\")");
+		goto out;
+	}
+	if (strncmp(c->redis, "unix:", 5) != 0 &&
+	    config_split_hostport(c->redis, host, sizeof host, &port) != 0) {
+		config_err(err, errlen, path, config_lookup(&cf, "redis"), "redis",
+		    "'%s' is neither unix:/path nor host:port", c->redis);
+		goto out;
+	}
+	if (c->cluster_name == NULL)
+		c->cluster_name = xstrdup("rcfs");
+
+	if (config_get_u32(&cf, path, "chunk_size", MiB, 5 * MiB, &c->chunk_size, err, errlen))
+		goto out;
+	c->max_frame = c->chunk_size + 64 * 1024;
+	if (config_get_u32(&cf, path, "max_frame", 64 * 1024, 64 * MiB, &c->max_frame, err, errlen))
+		goto out;
+	if (c->max_frame < c->chunk_size + 4096) {
+		config_err(err, errlen, path, config_lookup(&cf, "max_frame"), "max_frame",
+		    "%u is below chunk_size + 4096 (%u)", c->max_frame, c->chunk_size + 4096);
+		goto out;
+	}
+	if (config_get_u32(&cf, path, "inline_max", 0, MiB, &c->inline_max, err, errlen) ||
+	    config_get_u32(&cf, path, "storage_window", 1, 64, &c->storage_window, err, errlen) ||
+	    config_get_u32(&cf, path, "redis_timeout_ms", 10, 600000, &c->redis_timeout_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "max_inflight", 1, 1024, &c->max_inflight, err, errlen) ||
+	    config_get_u32(&cf, path, "max_connections", 1, 100000, &c->max_connections, err, errlen) ||
+	    config_get_u32(&cf, path, "gc_interval_ms", 100, 86400000, &c->gc_interval_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "gc_grace_ms", 0, 604800000, &c->gc_grace_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "replicas", 1, CONFIG_MAX_PEERS, &c->replicas, err, errlen) ||
+	    config_get_u32(&cf, path, "write_quorum", 1, CONFIG_MAX_PEERS, &c->write_quorum, err, errlen) ||
+	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||
+	    config_get_u32(&cf, path, "election_timeout_ms", 10, 60000, &c->election_timeout_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "heartbeat_ms", 1, 10000, &c->heartbeat_ms, err, errlen))
+		goto out;
+	if (c->inline_max > c->max_frame - 4096) {
+		config_err(err, errlen, path, config_lookup(&cf, "inline_max"), "inline_max",
+		    "%u does not fit in max_frame %u", c->inline_max, c->max_frame);
+		goto out;
+	}
+	if (c->heartbeat_ms >= c->election_timeout_ms) {
+		config_err(err, errlen, path, config_lookup(&cf, "heartbeat_ms"), "heartbeat_ms",
+		    "%u must be below election_timeout_ms (%u)", c->heartbeat_ms, c->election_timeout_ms);
+		goto out;
+	}
+
+	if ((s = config_lookup(&cf, "allow_unsafe_storage")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			config_err(err, errlen, path, s, "allow_unsafe_storage", "must be true or false");
+			goto out;
+		}
+		c->allow_unsafe_storage = config_setting_get_bool(s);
+	}
+	if ((s = config_lookup(&cf, "log_level")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+		    (c->log_level = log_level_parse(config_setting_get_string(s))) < 0) {
+			config_err(err, errlen, path, s, "log_level", "must be \"error\", \"warn\", \"info\" or \"debug\"");
+			goto out;
+		}
+	}
+
+	if ((s = config_lookup(&cf, "peers")) != NULL) {
+		int n = config_setting_length(s);
+		if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
+			config_err(err, errlen, path, s, "peers", "must be a list ( { id = N; address = \"host:port\"; }, ... )");
+			goto out;
+		}
+		if (n > CONFIG_MAX_PEERS) {
+			config_err(err, errlen, path, s, "peers", "at most %d members", CONFIG_MAX_PEERS);
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			config_setting_t *p = config_setting_get_elem(s, (unsigned)i);
+			long long id;
+			const char *addr;
+			if (!config_setting_is_group(p) || !config_setting_lookup_int64(p, "id", &id) ||
+			    id < 1 || !config_setting_lookup_string(p, "address", &addr) ||
+			    config_split_hostport(addr, host, sizeof host, &port) != 0) {
+				config_err(err, errlen, path, p, "peers",
+				    "member %d needs id (>= 1) and address (\"host:port\")", i + 1);
+				goto out;
+			}
+			for (unsigned j = 0; j < c->npeers; j++)
+				if (c->peers[j].id == (uint64_t)id) {
+					config_err(err, errlen, path, p, "peers", "id %lld appears twice", id);
+					goto out;
+				}
+			c->peers[c->npeers].id = (uint64_t)id;
+			c->peers[c->npeers].address = xstrdup(addr);
+			c->npeers++;
+		}
+	}
+	if (c->npeers > 0) {
+		int self = 0;
+		for (unsigned j = 0; j < c->npeers; j++)
+			self |= c->peers[j].id == c->node_id;
+		if (!self) {
+			config_err(err, errlen, path, config_lookup(&cf, "peers"), "peers",
+			    "must include this node (node_id %llu)", (unsigned long long)c->node_id);
+			goto out;
+		}
+	}
+	/* N/W/R: 1 <= W <= N, 1 <= R <= N, W + R > N, N <= cluster size. */
+	u = c->npeers > 0 ? c->npeers : 1;
+	if (c->npeers == 0 && config_lookup(&cf, "replicas") == NULL) {
+		c->replicas = 1;
+		c->write_quorum = c->write_quorum > 1 ? 1 : c->write_quorum;
+		c->read_quorum = c->read_quorum > 1 ? 1 : c->read_quorum;
+	}
+	if (c->replicas > u) {
+		config_err(err, errlen, path, config_lookup(&cf, "replicas"), "replicas",
+		    "%u is more than the %u cluster members", c->replicas, u);
+		goto out;
+	}
+	if (c->write_quorum > c->replicas) {
+		config_err(err, errlen, path, config_lookup(&cf, "write_quorum"), "write_quorum",
+		    "%u is more than replicas (%u)", c->write_quorum, c->replicas);
+		goto out;
+	}
+	if (c->read_quorum > c->replicas) {
+		config_err(err, errlen, path, config_lookup(&cf, "read_quorum"), "read_quorum",
+		    "%u is more than replicas (%u)", c->read_quorum, c->replicas);
+		goto out;
+	}
+	if (c->write_quorum + c->read_quorum <= c->replicas) {
+		config_err(err, errlen, path, config_lookup(&cf, "read_quorum"), "read_quorum",
+		    "write_quorum + read_quorum (%u) must exceed replicas (%u)",
+		    c->write_quorum + c->read_quorum, c->replicas);
+		goto out;
+	}
+	rv = 0;
+out:
+	config_destroy(&cf);
+	return rv;
+}
+
+void
+config_free(struct rcfs_config *c)
+{
+	free(c->listen);
+	free(c->redis);
+	free(c->cluster_name);
+	for (unsigned i = 0; i < c->npeers; i++)
+		free(c->peers[i].address);
+	memset(c, 0, sizeof *c);
+}

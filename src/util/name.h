@@ -1,0 +1,13 @@
+/* File name rules (docs/protocol.md "names"). */
+#ifndef RCFS_NAME_H
+#define RCFS_NAME_H
+#include <stddef.h>
+
+#define RCFS_NAME_MAX 1024   /* bytes */
+
+/* Check a file name: valid UTF-8, 1..RCFS_NAME_MAX bytes, '/'-separated, no
+ * NUL, no empty, "." or ".." component (so no leading, trailing or doubled
+ * '/').  Returns NULL if valid, else a static string saying why. */
+const char *name_check(const char *name, size_t len);
+
+#endif
