@@ -1,0 +1,350 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "client/client.h"
+#include "util/config.h"
+#include "util/xmalloc.h"
+
+#define CLIENT_MAX_PAYLOAD (80u * 1024 * 1024)
+
+static int client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen);
+static int client_wait(int fd, short events, uint64_t deadline);
+
+uint64_t
+client_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+client_fail(struct client *cl, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cl->silent)
+		return code;
+	fprintf(stderr, "rcfs: ");
+	if (cl->op)
+		fprintf(stderr, "%s%s%s: ", cl->op, cl->target ? " " : "", cl->target ? cl->target : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+client_exit_code(Rcfs__ErrorCode code)
+{
+	switch (code) {
+	case RCFS__ERROR_CODE__E_OK: return EX_RCFS_OK;
+	case RCFS__ERROR_CODE__E_NOT_FOUND: return EX_RCFS_NOTFOUND;
+	case RCFS__ERROR_CODE__E_BAD_REQUEST: return EX_RCFS_USAGE;
+	case RCFS__ERROR_CODE__E_UNAVAILABLE:
+	case RCFS__ERROR_CODE__E_NO_QUORUM:
+	case RCFS__ERROR_CODE__E_NOT_LEADER:
+	case RCFS__ERROR_CODE__E_TIMEOUT:
+	case RCFS__ERROR_CODE__E_RATE_LIMITED: return EX_RCFS_UNAVAILABLE;
+	case RCFS__ERROR_CODE__E_INTEGRITY: return EX_RCFS_INTEGRITY;
+	case RCFS__ERROR_CODE__E_AUTH: return EX_RCFS_AUTH;
+	case RCFS__ERROR_CODE__E_STORAGE_FULL: return EX_RCFS_FULL;
+	default: return EX_RCFS_ERROR;
+	}
+}
+
+/* Wait until fd is ready for `events` or the deadline passes: 1 ready, 0 timeout, -1 error. */
+static int
+client_wait(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t now = client_now_ms();
+		struct pollfd pfd = { fd, events, 0 };
+		int rv;
+
+		if (now >= deadline)
+			return 0;
+		rv = poll(&pfd, 1, (int)(deadline - now));
+		if (rv < 0 && errno == EINTR)
+			continue;
+		return rv < 0 ? -1 : rv;
+	}
+}
+
+static int
+client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen)
+{
+	char host[256], port[8];
+	uint16_t p;
+	struct addrinfo hints, *res = NULL, *ai;
+	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	int fd = -1, rv, one = 1;
+
+	if (config_split_hostport(addr, host, sizeof host, &p) != 0) {
+		snprintf(why, whylen, "%s: not host:port", addr);
+		return -1;
+	}
+	snprintf(port, sizeof port, "%u", p);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rv = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(why, whylen, "%s: %s", addr, gai_strerror(rv));
+		return -1;
+	}
+	snprintf(why, whylen, "%s: unreachable", addr);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		int err = 0;
+		socklen_t len = sizeof err;
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+			snprintf(why, whylen, "%s: %s", addr, strerror(errno));
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		rv = client_wait(fd, POLLOUT, deadline);
+		if (rv <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+			snprintf(why, whylen, "%s: %s", addr, rv == 0 ? "connect timed out"
+			    : strerror(err ? err : errno));
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		break;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+int
+client_connect(struct client *cl)
+{
+	char why[512] = "no nodes configured (use -n HOST:PORT, RCFS_NODES or a config file)";
+	int reachable = 0;
+
+	client_disconnect(cl);
+	for (int i = 0; i < cl->nnodes; i++) {
+		int k = (cl->node + 1 + i) % cl->nnodes;
+		int fd = client_connect_one(cl, cl->nodes[k], why, sizeof why);
+		if (fd >= 0) {
+			cl->fd = fd;
+			cl->node = k;
+			reachable = 1;
+			break;
+		}
+		if (cl->verbose)
+			fprintf(stderr, "rcfs: %s\n", why);
+	}
+	if (!reachable)
+		return client_fail(cl, EX_RCFS_UNAVAILABLE, "no node reachable (%d tried; last: %s)",
+		    cl->nnodes, why);
+	if (cl->in == NULL)
+		cl->in = evbuffer_new();
+	return 0;
+}
+
+void
+client_disconnect(struct client *cl)
+{
+	if (cl->fd >= 0)
+		close(cl->fd);
+	cl->fd = -1;
+	if (cl->in)
+		evbuffer_drain(cl->in, evbuffer_get_length(cl->in));
+}
+
+uint32_t
+client_send(struct client *cl, uint8_t type, const ProtobufCMessage *msg)
+{
+	struct evbuffer *out = evbuffer_new();
+	uint32_t id = ++cl->next_id;
+	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+
+	if (id == 0)
+		id = ++cl->next_id;
+	frame_write(out, type, 0, id, msg);
+	while (evbuffer_get_length(out) > 0) {
+		int n = evbuffer_write(out, cl->fd);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (client_wait(cl->fd, POLLOUT, deadline) <= 0) {
+				id = 0;
+				break;
+			}
+			continue;
+		}
+		if (n <= 0) {
+			id = 0;
+			break;
+		}
+	}
+	evbuffer_free(out);
+	return id;
+}
+
+int
+client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessage **msg)
+{
+	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+
+	for (;;) {
+		const char *why = NULL;
+		enum frame_status fs = frame_read(cl->in, CLIENT_MAX_PAYLOAD, h, msg, &why);
+
+		if (fs == FRAME_BAD)
+			return client_fail(cl, EX_RCFS_ERROR, "bad frame from %s: %s", cl->nodes[cl->node], why);
+		if (fs == FRAME_OK)
+			return 0;
+		int rv = client_wait(cl->fd, POLLIN, deadline);
+		if (rv == 0)
+			return client_fail(cl, EX_RCFS_UNAVAILABLE, "timed out after %d ms waiting for %s",
+			    cl->timeout_ms, cl->nodes[cl->node]);
+		if (rv < 0 || evbuffer_read(cl->in, cl->fd, 1 << 20) <= 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return client_fail(cl, EX_RCFS_UNAVAILABLE, "connection to %s lost",
+			    cl->nodes[cl->node]);
+		}
+	}
+}
+
+int
+client_check(struct client *cl, const struct frame_header *h, ProtobufCMessage **msg,
+    uint8_t want_type)
+{
+	if (h->type == RCFS__MSG_TYPE__MSG_ERROR) {
+		Rcfs__Error *e = (Rcfs__Error *)*msg;
+		int code = client_exit_code(e->code);
+		client_fail(cl, code, "%s", e->message ? e->message : "error");
+		protobuf_c_message_free_unpacked(*msg, NULL);
+		*msg = NULL;
+		return code;
+	}
+	if (h->type != want_type) {
+		protobuf_c_message_free_unpacked(*msg, NULL);
+		*msg = NULL;
+		return client_fail(cl, EX_RCFS_ERROR, "unexpected %s from %s", frame_type_name(h->type),
+		    cl->nodes[cl->node]);
+	}
+	return 0;
+}
+
+int
+client_recv(struct client *cl, uint32_t id, uint8_t want_type, ProtobufCMessage **msg)
+{
+	struct frame_header h;
+	int rv = client_recv_frame(cl, &h, msg);
+
+	if (rv != 0)
+		return rv;
+	if (h.request_id != id) {
+		protobuf_c_message_free_unpacked(*msg, NULL);
+		*msg = NULL;
+		return client_fail(cl, EX_RCFS_ERROR, "response to an unknown request from %s",
+		    cl->nodes[cl->node]);
+	}
+	return client_check(cl, &h, msg, want_type);
+}
+
+int
+client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
+    ProtobufCMessage **resp)
+{
+	uint32_t id;
+
+	if (cl->fd < 0) {
+		int rv = client_connect(cl);
+		if (rv != 0)
+			return rv;
+	}
+	id = client_send(cl, type, req);
+	if (id == 0)
+		return client_fail(cl, EX_RCFS_UNAVAILABLE, "cannot send to %s", cl->nodes[cl->node]);
+	return client_recv(cl, id, want_type, resp);
+}
+
+int
+client_hello(struct client *cl)
+{
+	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
+	Rcfs__StatusResponse *resp;
+	int rv = client_call(cl, RCFS__MSG_TYPE__MSG_STATUS, &req.base, RCFS__MSG_TYPE__MSG_STATUS_RESP,
+	    (ProtobufCMessage **)&resp);
+
+	if (rv != 0)
+		return rv;
+	cl->chunk_size = resp->has_chunk_size ? resp->chunk_size : 4u << 20;
+	cl->max_frame = resp->has_max_frame ? resp->max_frame : cl->chunk_size + 65536;
+	cl->inline_max = resp->has_inline_max ? resp->inline_max : 0;
+	rcfs__status_response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+void
+client_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+void
+progress_start(struct progress *p, struct client *cl, uint64_t total)
+{
+	memset(p, 0, sizeof *p);
+	p->on = !cl->quiet && isatty(STDERR_FILENO);
+	p->total = total;
+	p->start_ms = p->last_ms = client_now_ms();
+}
+
+void
+progress_add(struct progress *p, uint64_t bytes)
+{
+	uint64_t now = client_now_ms(), el;
+	double rate;
+
+	p->done += bytes;
+	if (!p->on || now - p->last_ms < 200)
+		return;
+	p->last_ms = now;
+	el = now - p->start_ms ? now - p->start_ms : 1;
+	rate = (double)p->done / 1048576.0 / ((double)el / 1000.0);
+	if (p->total > 0) {
+		double eta = rate > 0 ? (double)(p->total - p->done) / 1048576.0 / rate : 0;
+		fprintf(stderr, "\r%6.1f%%  %8.1f MiB  %7.1f MiB/s  ETA %4.0fs ",
+		    100.0 * (double)p->done / (double)p->total, (double)p->done / 1048576.0, rate, eta);
+	} else {
+		fprintf(stderr, "\r%8.1f MiB  %7.1f MiB/s ", (double)p->done / 1048576.0, rate);
+	}
+}
+
+void
+progress_end(struct progress *p)
+{
+	if (p->on)
+		fprintf(stderr, "\r%60s\r", "");
+}

@@ -1,0 +1,105 @@
+/* rcfs: the command-line client.  One blocking connection at a time, framed
+ * exactly like the node's (src/net/frame.h), with pipelined requests. */
+#ifndef RCFS_CLIENT_H
+#define RCFS_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "net/frame.h"
+
+/* Exit codes (documented in rcfs(1) and docs/protocol.md). */
+enum {
+	EX_RCFS_OK = 0,
+	EX_RCFS_ERROR = 1,         /* anything else: internal error, bad request */
+	EX_RCFS_USAGE = 2,         /* bad arguments or invalid name */
+	EX_RCFS_NOTFOUND = 3,      /* no such file */
+	EX_RCFS_UNAVAILABLE = 4,   /* no node reachable, no quorum/leader, timeout */
+	EX_RCFS_INTEGRITY = 5,     /* a hash did not match: nothing corrupt was written */
+	EX_RCFS_AUTH = 6,          /* authentication or authorization failure */
+	EX_RCFS_FULL = 7,          /* storage full */
+	EX_RCFS_LOCAL = 8,         /* local file could not be read or written */
+};
+
+#define CLIENT_MAX_NODES 16
+
+struct client {
+	char *nodes[CLIENT_MAX_NODES];  /* "host:port" */
+	int nnodes;
+	int timeout_ms;                 /* per request: connect, or wait for a reply */
+	bool json;
+	bool quiet;
+	bool verbose;
+	bool serializable;
+	bool silent;                    /* client_fail prints nothing */
+	int fd;                         /* -1: not connected */
+	int node;                       /* index of the connected node */
+	struct evbuffer *in;
+	uint32_t next_id;
+	uint64_t client_id;             /* random per invocation (dedup of retries) */
+	uint64_t seq;
+	/* from the node's StatusResponse */
+	uint32_t chunk_size, max_frame, inline_max;
+	/* the current command, for error lines: "rcfs: put x: ..." */
+	const char *op;
+	const char *target;
+};
+
+/* A command (tmux style): name, usage, handler. */
+struct client_cmd {
+	const char *name;
+	const char *usage;
+	int (*exec)(struct client *cl, int argc, char **argv);
+};
+
+extern const struct client_cmd cmd_put_entry, cmd_get_entry, cmd_ls_entry, cmd_rm_entry,
+    cmd_stat_entry, cmd_status_entry;
+
+/* Print "rcfs: OP TARGET: message" to stderr and return `code`. */
+int client_fail(struct client *cl, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Exit code for a node error code. */
+int client_exit_code(Rcfs__ErrorCode code);
+
+/* Connect to the first reachable node (in order, starting after the last one
+ * tried).  Returns 0 or an exit code after printing the error line. */
+int client_connect(struct client *cl);
+void client_disconnect(struct client *cl);
+/* Send a request; returns its request id.  Returns 0 on a write failure. */
+uint32_t client_send(struct client *cl, uint8_t type, const ProtobufCMessage *msg);
+/* Wait for the response to request `id` (responses to other ids are an error:
+ * callers pipeline in order).  On success *msg is the payload (free with
+ * protobuf_c_message_free_unpacked) and *type its message type.  Returns 0 or
+ * an exit code after printing the error line; a node Error is reported with
+ * its message. */
+int client_recv(struct client *cl, uint32_t id, uint8_t want_type, ProtobufCMessage **msg);
+/* Read the next frame, whatever its request id (for pipelined streams). */
+int client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessage **msg);
+/* Turn an Error frame or a wrong type into an error line and exit code
+ * (freeing *msg); 0 if *msg is a `want_type`. */
+int client_check(struct client *cl, const struct frame_header *h, ProtobufCMessage **msg,
+    uint8_t want_type);
+/* One request and its response. */
+int client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
+    ProtobufCMessage **resp);
+/* Fetch the node's limits (chunk size, inline max) into cl. */
+int client_hello(struct client *cl);
+
+/* JSON string output (escaped). */
+void client_json_str(FILE *f, const char *s);
+/* Monotonic ms. */
+uint64_t client_now_ms(void);
+
+/* Progress on stderr when it is a TTY (and not -q): bytes, rate, ETA. */
+struct progress {
+	bool on;
+	uint64_t total;                 /* 0 = unknown */
+	uint64_t done;
+	uint64_t start_ms, last_ms;
+};
+void progress_start(struct progress *p, struct client *cl, uint64_t total);
+void progress_add(struct progress *p, uint64_t bytes);
+void progress_end(struct progress *p);
+
+#endif

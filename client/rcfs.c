@@ -1,0 +1,161 @@
+/* rcfs: command-line client.  Global options, node list resolution, and the
+ * command table (tmux style: client/cmd-*.c). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+#include <event2/buffer.h>
+#include <sodium.h>
+
+#include "client/client.h"
+#include "util/xmalloc.h"
+
+static const struct client_cmd *const rcfs_cmds[] = {
+	&cmd_put_entry, &cmd_get_entry, &cmd_ls_entry, &cmd_rm_entry, &cmd_stat_entry,
+	&cmd_status_entry, NULL
+};
+
+static void rcfs_usage(FILE *f);
+static int rcfs_add_nodes(struct client *cl, const char *list);
+static int rcfs_load_conf(struct client *cl, const char *path);
+
+static void
+rcfs_usage(FILE *f)
+{
+	fprintf(f, "usage: rcfs [-n HOST:PORT[,...]] [-c FILE] [--json] [--timeout SEC] [-q] [-v] "
+	    "[--serializable] COMMAND ...\n\ncommands:\n");
+	for (int i = 0; rcfs_cmds[i] != NULL; i++)
+		fprintf(f, "  rcfs %s\n", rcfs_cmds[i]->usage);
+	fprintf(f, "\nnodes: -n, else $RCFS_NODES, else the client config (-c FILE or $RCFS_CONF).\n"
+	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 unavailable (no node, no quorum,\n"
+	    "timeout), 5 integrity failure, 6 auth, 7 storage full, 8 local file error.\n");
+}
+
+static int
+rcfs_add_nodes(struct client *cl, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL;
+
+	for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+		if (cl->nnodes == CLIENT_MAX_NODES)
+			break;
+		cl->nodes[cl->nnodes++] = xstrdup(t);
+	}
+	free(copy);
+	return cl->nnodes > 0 ? 0 : -1;
+}
+
+/* Client config (libconfig): nodes = "h:p,h:p"; timeout = SEC; */
+static int
+rcfs_load_conf(struct client *cl, const char *path)
+{
+	config_t cf;
+	const char *nodes;
+	int timeout;
+
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			fprintf(stderr, "rcfs: %s: cannot read the file\n", path);
+		else
+			fprintf(stderr, "rcfs: %s:%d: %s\n", path, config_error_line(&cf), config_error_text(&cf));
+		config_destroy(&cf);
+		return -1;
+	}
+	if (cl->nnodes == 0 && config_lookup_string(&cf, "nodes", &nodes) == CONFIG_TRUE)
+		rcfs_add_nodes(cl, nodes);
+	if (config_lookup_int(&cf, "timeout", &timeout) == CONFIG_TRUE && timeout > 0)
+		cl->timeout_ms = timeout * 1000;
+	config_destroy(&cf);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "serializable", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct client cl;
+	const char *conf = NULL, *nodes = NULL;
+	int ch, rv, timeout_ms = -1;
+
+	memset(&cl, 0, sizeof cl);
+	cl.fd = -1;
+	cl.node = -1;
+	cl.timeout_ms = 30000;
+	/* Stop at the command name: its own options (ls -l, stat -v) follow it. */
+	while ((ch = getopt_long(argc, argv, "+n:c:t:qvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': nodes = optarg; break;
+		case 'c': conf = optarg; break;
+		case 'j': cl.json = true; break;
+		case 't': {
+			char *end;
+			double s = strtod(optarg, &end);
+			if (*end != '\0' || s <= 0 || s > 86400) {
+				fprintf(stderr, "rcfs: --timeout: '%s' is not a number of seconds\n", optarg);
+				return EX_RCFS_USAGE;
+			}
+			timeout_ms = (int)(s * 1000);
+			break;
+		}
+		case 'q': cl.quiet = true; break;
+		case 'v': cl.verbose = true; break;
+		case 's': cl.serializable = true; break;
+		case 'h': rcfs_usage(stdout); return 0;
+		default: rcfs_usage(stderr); return EX_RCFS_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		rcfs_usage(stderr);
+		return EX_RCFS_USAGE;
+	}
+	if (nodes == NULL)
+		nodes = getenv("RCFS_NODES");
+	if (nodes != NULL && nodes[0] != '\0')
+		rcfs_add_nodes(&cl, nodes);
+	if (conf == NULL)
+		conf = getenv("RCFS_CONF");
+	if (conf != NULL && rcfs_load_conf(&cl, conf) != 0)
+		return EX_RCFS_USAGE;
+	if (timeout_ms > 0)
+		cl.timeout_ms = timeout_ms;
+	if (cl.nnodes == 0) {
+		fprintf(stderr, "rcfs: no nodes: use -n HOST:PORT, RCFS_NODES or a client config (-c FILE)\n");
+		return EX_RCFS_USAGE;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "rcfs: libsodium failed to initialize\n");
+		return EX_RCFS_ERROR;
+	}
+	randombytes_buf(&cl.client_id, sizeof cl.client_id);
+	cl.client_id &= 0x7fffffffffffffffULL;
+	signal(SIGPIPE, SIG_IGN);
+
+	for (int i = 0; rcfs_cmds[i] != NULL; i++) {
+		if (strcmp(argv[optind], rcfs_cmds[i]->name) != 0)
+			continue;
+		cl.op = rcfs_cmds[i]->name;
+		rv = rcfs_cmds[i]->exec(&cl, argc - optind - 1, argv + optind + 1);
+		client_disconnect(&cl);
+		if (cl.in)
+			evbuffer_free(cl.in);
+		for (int k = 0; k < cl.nnodes; k++)
+			free(cl.nodes[k]);
+		return rv;
+	}
+	fprintf(stderr, "rcfs: unknown command '%s'\n", argv[optind]);
+	rcfs_usage(stderr);
+	return EX_RCFS_USAGE;
+}
