@@ -121,6 +121,30 @@ main(int argc, char **argv)
 		rcfs_usage(stderr);
 		return EX_RCFS_USAGE;
 	}
+	/* Global long options may also follow the command (rcfs ls --json). */
+	{
+		int k = optind + 1;
+		for (int i = optind + 1; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0) {
+				cl.json = true;
+			} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+				cl.quiet = true;
+			} else if (strcmp(argv[i], "--serializable") == 0) {
+				cl.serializable = true;
+			} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+				char *end;
+				double sec = strtod(argv[++i], &end);
+				if (*end != '\0' || sec <= 0 || sec > 86400) {
+					fprintf(stderr, "rcfs: --timeout: '%s' is not a number of seconds\n", argv[i]);
+					return EX_RCFS_USAGE;
+				}
+				timeout_ms = (int)(sec * 1000);
+			} else {
+				argv[k++] = argv[i];
+			}
+		}
+		argc = k;
+	}
 	if (nodes == NULL)
 		nodes = getenv("RCFS_NODES");
 	if (nodes != NULL && nodes[0] != '\0')

@@ -12,6 +12,7 @@
 
 #include "fs/chunk.h"
 #include "fs/fsm.h"
+#include "fs/meta.h"
 #include "node/node.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -43,7 +44,6 @@ static void service_chunk_get(struct service_req *r);
 static void service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why,
     const uint8_t *data, size_t len);
 static void service_commit(struct service_req *r);
-static const char *service_check_meta(const Rcfs__FileMeta *m, const struct rcfs_config *cfg);
 static void service_commit_exists(void *arg, Rcfs__ErrorCode code, const char *why);
 static void service_commit_done(void *arg, Rcfs__ErrorCode code, const char *err,
     const struct fsm_result *res);
@@ -200,53 +200,11 @@ service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why, const u
 
 /* ---- files --------------------------------------------------------------- */
 
-/* Everything a FileCommit must satisfy before it may enter the log. */
-static const char *
-service_check_meta(const Rcfs__FileMeta *m, const struct rcfs_config *cfg)
-{
-	static char why[128];
-	const char *bad;
-	uint64_t want;
-
-	if ((bad = name_check(m->name, strlen(m->name))) != NULL)
-		return bad;
-	if (m->sha256.len != CHUNK_HASH_LEN)
-		return "file hash must be 32 bytes (SHA-256)";
-	if (m->has_inline_data) {
-		uint8_t sha[CHUNK_HASH_LEN];
-		if (m->n_chunks != 0)
-			return "an inline file has no chunks";
-		if (m->inline_data.len != m->size)
-			return "inline data length differs from size";
-		if (m->size > cfg->inline_max) {
-			snprintf(why, sizeof why, "inline file of %" PRIu64 " bytes is above inline_max %u",
-			    m->size, cfg->inline_max);
-			return why;
-		}
-		chunk_hash(m->inline_data.data, m->inline_data.len, sha);
-		if (sodium_memcmp(sha, m->sha256.data, CHUNK_HASH_LEN) != 0)
-			return "inline data does not match the file's SHA-256";
-		return NULL;
-	}
-	if (m->chunk_size == 0 || m->chunk_size > 64u * 1024 * 1024)
-		return "chunk_size out of range";
-	want = m->size / m->chunk_size + (m->size % m->chunk_size != 0);
-	if (m->n_chunks != want) {
-		snprintf(why, sizeof why, "%zu chunks listed, %" PRIu64 " expected for %" PRIu64 " bytes",
-		    m->n_chunks, want, m->size);
-		return why;
-	}
-	for (size_t i = 0; i < m->n_chunks; i++)
-		if (m->chunks[i].len != CHUNK_HASH_LEN)
-			return "every chunk hash must be 32 bytes (SHA-256)";
-	return NULL;
-}
-
 static void
 service_commit(struct service_req *r)
 {
 	Rcfs__FileCommit *m = (Rcfs__FileCommit *)r->msg;
-	const char *bad = service_check_meta(m->meta, node_config(r->node));
+	const char *bad = meta_check(m->meta, node_config(r->node)->inline_max);
 
 	if (bad != NULL)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);

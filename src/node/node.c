@@ -281,8 +281,9 @@ node_propose(struct node *n, const Rcfs__Command *cmd, node_propose_cb *cb, void
 	uint8_t *buf;
 
 	if (!node_ready(n)) {
-		cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, n->loaded ? store_last_error(n->store)
-		    : "node is starting: storage not ready", NULL);
+		char why[600];
+		snprintf(why, sizeof why, "storage unavailable: %s", store_last_error(n->store));
+		cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, why, NULL);
 		return;
 	}
 	/* Deep copy through the codec: the entry is exactly what a log would hold. */
