@@ -69,6 +69,7 @@ main(int argc, char **argv)
 		rcfsd_usage();
 	if (config_load(&cfg, path, err, sizeof err) != 0) {
 		fprintf(stderr, "rcfsd: %s\n", err);
+		config_free(&cfg);
 		return 2;
 	}
 	if (check_only) {
