@@ -63,6 +63,8 @@ typedef struct lc_options {
 	long timeout_ms;   /* wall-clock bound for the whole check; <= 0: none */
 	int verbose;       /* per-key statistics on the report stream */
 	int strict_rm;     /* an "ok rm" asserts the register was present */
+	long max_mem_mb;   /* bound on the memo of one key; <= 0: none */
+	int no_precheck;   /* skip the fast impossible-read pre-check */
 } lc_options;
 
 typedef struct lc_stats {

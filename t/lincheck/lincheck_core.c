@@ -548,6 +548,7 @@ void lc_options_default(lc_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->timeout_ms = 60000;
+	o->max_mem_mb = 4096;
 }
 
 /* One operation of the key under check. */
@@ -557,6 +558,7 @@ typedef struct kop {
 	int info;       /* indeterminate */
 	uint32_t val;   /* put: value id written; get: value id read (0 = absent) */
 	int found;      /* rm: 1 removed, 0 not-found */
+	uint64_t ret;   /* completion time used by the search (see below) */
 } kop;
 
 typedef struct ent {
@@ -615,86 +617,129 @@ static int is_read(const kop *o)
 	return o->fn == LC_GET || (o->fn == LC_RM && !o->info && !o->found);
 }
 
-/* Lowe's memo: set of (linearized bitset, state). */
+/* Lowe's memo: the set of configurations (linearized set, state) already
+ * explored.  Operations are numbered by invoke time, so a linearized set is
+ * nearly always "every op below some index, plus a few": it is stored
+ * compactly as (lo, words[lo..hi)) where words below lo are all ones and
+ * words from hi on are zero. */
+typedef struct bitset {
+	uint64_t *w;
+	size_t nwords;
+	size_t lo;    /* words [0, lo) are all ones */
+	size_t hi;    /* words [hi, nwords) are zero; lo <= hi */
+	size_t nbits;
+} bitset;
+
+static int bs_full(const bitset *b, size_t i)
+{
+	/* the last word is never considered full: keeps lo simple */
+	return i + 1 < b->nwords && b->w[i] == UINT64_MAX;
+}
+
+static void bs_set(bitset *b, size_t i)
+{
+	size_t wi = i / 64;
+	b->w[wi] |= 1ULL << (i % 64);
+	if (wi + 1 > b->hi)
+		b->hi = wi + 1;
+	while (b->lo < b->hi && bs_full(b, b->lo))
+		b->lo++;
+}
+
+static void bs_clear(bitset *b, size_t i)
+{
+	size_t wi = i / 64;
+	b->w[wi] &= ~(1ULL << (i % 64));
+	if (wi < b->lo)
+		b->lo = wi;
+	while (b->hi > b->lo && b->w[b->hi - 1] == 0)
+		b->hi--;
+}
+
+typedef struct cslot {
+	uint64_t h;       /* 0 = empty */
+	uint32_t state;
+	uint32_t len;     /* words stored */
+	size_t lo;
+	size_t off;       /* into arena */
+} cslot;
+
 typedef struct cache {
-	uint64_t *hs;      /* hash per slot, 0 = empty */
-	uint32_t *states;
-	size_t *offs;      /* offset into arena */
+	cslot *t;
 	size_t cap, len;
 	uint64_t *arena;
 	size_t alen, acap;
-	size_t words;
+	size_t bytes, max_bytes;
 } cache;
 
 static void cache_free(cache *c)
 {
-	free(c->hs);
-	free(c->states);
-	free(c->offs);
+	free(c->t);
 	free(c->arena);
 }
 
 static int cache_grow(cache *c)
 {
 	size_t ncap = c->cap ? c->cap * 2 : 1024;
-	uint64_t *nh = calloc(ncap, sizeof *nh);
-	uint32_t *ns = malloc(ncap * sizeof *ns);
-	size_t *no = malloc(ncap * sizeof *no);
-	if (!nh || !ns || !no) {
-		free(nh);
-		free(ns);
-		free(no);
+	if (c->max_bytes && c->bytes + ncap * sizeof(cslot) > c->max_bytes)
 		return -1;
-	}
+	cslot *nt = calloc(ncap, sizeof *nt);
+	if (!nt)
+		return -1;
 	for (size_t i = 0; i < c->cap; i++) {
-		if (!c->hs[i])
+		if (!c->t[i].h)
 			continue;
-		size_t j = c->hs[i] & (ncap - 1);
-		while (nh[j])
+		size_t j = c->t[i].h & (ncap - 1);
+		while (nt[j].h)
 			j = (j + 1) & (ncap - 1);
-		nh[j] = c->hs[i];
-		ns[j] = c->states[i];
-		no[j] = c->offs[i];
+		nt[j] = c->t[i];
 	}
-	free(c->hs);
-	free(c->states);
-	free(c->offs);
-	c->hs = nh;
-	c->states = ns;
-	c->offs = no;
+	c->bytes += (ncap - c->cap) * sizeof(cslot);
+	free(c->t);
+	c->t = nt;
 	c->cap = ncap;
 	return 0;
 }
 
-/* Returns 1 if present, 0 if newly inserted, -1 on OOM. */
-static int cache_insert(cache *c, uint64_t h, uint32_t state, const uint64_t *bits)
+/* Returns 1 if present, 0 if newly inserted, -1 on memory exhaustion. */
+static int cache_insert(cache *c, uint64_t h, uint32_t state, const bitset *b)
 {
+	size_t len = b->hi - b->lo;
+	const uint64_t *w = b->w + b->lo;
 	if (h == 0)
 		h = 1;
 	if ((c->len + 1) * 4 > c->cap * 3 && cache_grow(c))
 		return -1;
 	size_t i = h & (c->cap - 1);
-	while (c->hs[i]) {
-		if (c->hs[i] == h && c->states[i] == state &&
-		    !memcmp(c->arena + c->offs[i], bits, c->words * sizeof *bits))
+	while (c->t[i].h) {
+		const cslot *sl = &c->t[i];
+		if (sl->h == h && sl->state == state && sl->lo == b->lo && sl->len == len &&
+		    !memcmp(c->arena + sl->off, w, len * sizeof *w))
 			return 1;
 		i = (i + 1) & (c->cap - 1);
 	}
-	if (c->alen + c->words > c->acap) {
+	if (c->alen + len > c->acap) {
 		size_t ncap = c->acap ? c->acap * 2 : 4096;
-		while (ncap < c->alen + c->words)
+		while (ncap < c->alen + len)
 			ncap *= 2;
+		if (c->max_bytes &&
+		    c->bytes + (ncap - c->acap) * sizeof *c->arena > c->max_bytes)
+			return -1;
 		uint64_t *na = realloc(c->arena, ncap * sizeof *na);
 		if (!na)
 			return -1;
+		c->bytes += (ncap - c->acap) * sizeof *c->arena;
 		c->arena = na;
 		c->acap = ncap;
 	}
-	memcpy(c->arena + c->alen, bits, c->words * sizeof *bits);
-	c->hs[i] = h;
-	c->states[i] = state;
-	c->offs[i] = c->alen;
-	c->alen += c->words;
+	if (len)
+		memcpy(c->arena + c->alen, w, len * sizeof *w);
+	c->t[i].h = h;
+	c->t[i].state = state;
+	c->t[i].len = (uint32_t)len;
+	c->t[i].lo = b->lo;
+	c->t[i].off = c->alen;
+	c->alen += len;
 	c->len++;
 	return 0;
 }
@@ -703,6 +748,8 @@ typedef struct frame {
 	uint32_t call;   /* call entry */
 	uint32_t state;  /* state before */
 	uint64_t h;      /* bitset hash before */
+	int forced;      /* no alternative to try here: a greedy read, or an
+			  * indeterminate write linearized as a no-op */
 } frame;
 
 typedef struct keycheck {
@@ -718,6 +765,8 @@ typedef struct keycheck {
 	long best_op;        /* op whose completion could not be passed */
 	uint32_t best_state;
 	long best_last_write;
+	long pre_x;          /* pre-check: the write superseding the read's value */
+	int by_precheck;
 	uint64_t steps;
 	size_t cache_len;
 	const char *why_unknown;
@@ -728,6 +777,28 @@ typedef struct keycheck {
 static uint64_t state_mix(uint32_t s)
 {
 	return splitmix64((uint64_t)s ^ 0x5bd1e995ULL);
+}
+
+/* Remove a call entry and its return entry from the list (dancing links). */
+static void lift(uint32_t *next, uint32_t *prev, uint32_t ce, uint32_t re)
+{
+	next[prev[ce]] = next[ce];
+	if (next[ce] != NIL)
+		prev[next[ce]] = prev[ce];
+	next[prev[re]] = next[re];
+	if (next[re] != NIL)
+		prev[next[re]] = prev[re];
+}
+
+/* Undo lift(), in reverse order. */
+static void unlift(uint32_t *next, uint32_t *prev, uint32_t ce, uint32_t re)
+{
+	next[prev[re]] = re;
+	if (next[re] != NIL)
+		prev[next[re]] = re;
+	next[prev[ce]] = ce;
+	if (next[ce] != NIL)
+		prev[next[ce]] = ce;
 }
 
 /* The WGL search.  Returns LC_LINEARIZABLE, LC_NOT_LINEARIZABLE or LC_UNKNOWN. */
@@ -744,15 +815,14 @@ static lc_result wgl(keycheck *kc, uint64_t deadline)
 	uint32_t *eop = malloc(ne * sizeof *eop);
 	uint8_t *isret = malloc(ne);
 	uint64_t *zob = malloc(n * sizeof *zob);
-	size_t words = (n + 63) / 64;
-	uint64_t *bits = calloc(words, sizeof *bits);
+	bitset bits = {calloc((n + 63) / 64, sizeof(uint64_t)), (n + 63) / 64, 0, 0, n};
 	frame *stack = malloc(n * sizeof *stack);
 	uint32_t *callent = malloc(n * sizeof *callent);
 	cache c = {0};
-	c.words = words;
+	c.max_bytes = kc->o->max_mem_mb > 0 ? (size_t)kc->o->max_mem_mb << 20 : 0;
 
 	kc->why_unknown = "out of memory";
-	if (!es || !next || !prev || !match || !eop || !isret || !zob || !bits ||
+	if (!es || !next || !prev || !match || !eop || !isret || !zob || !bits.w ||
 	    !stack || !callent)
 		goto out;
 
@@ -760,7 +830,7 @@ static lc_result wgl(keycheck *kc, uint64_t deadline)
 		es[2 * i].t = kc->ops[i].src->t_inv;
 		es[2 * i].op = (uint32_t)i;
 		es[2 * i].is_ret = 0;
-		es[2 * i + 1].t = kc->ops[i].info ? UINT64_MAX : kc->ops[i].src->t_ret;
+		es[2 * i + 1].t = kc->ops[i].ret;
 		es[2 * i + 1].op = (uint32_t)i;
 		es[2 * i + 1].is_ret = 1;
 		zob[i] = splitmix64(i * 0x2545f4914f6cdd1dULL + 0x1234567ULL);
@@ -797,6 +867,7 @@ static lc_result wgl(keycheck *kc, uint64_t deadline)
 	uint64_t h = 0;
 	size_t depth = 0;
 	uint32_t e = next[head];
+	int fresh = 1; /* at a configuration not yet scanned for greedy reads */
 	kc->best_depth = 0;
 	kc->best_op = -1;
 	kc->best_last_write = -1;
@@ -807,74 +878,110 @@ static lc_result wgl(keycheck *kc, uint64_t deadline)
 			kc->why_unknown = "timeout";
 			goto out;
 		}
+		if (fresh) {
+			/* Partial-order reduction: a read (get, or rm not-found)
+			 * of the current state can be linearized now without
+			 * loss of generality (it leaves the state unchanged and
+			 * no unlinearized op has completed before its invoke),
+			 * so it is the only choice tried here. */
+			fresh = 0;
+			for (uint32_t x = next[head]; x != NIL && !isret[x]; x = next[x]) {
+				const kop *o = &kc->ops[eop[x]];
+				if (is_read(o) && o->val == state) {
+					e = x;
+					break;
+				}
+			}
+		}
 		if (e == NIL) { /* cannot happen: every call has a later return */
 			kc->why_unknown = "internal error: fell off the entry list";
 			goto out;
 		}
 		if (!isret[e]) {
 			uint32_t op = eop[e], ns;
-			if (step(state, &kc->ops[op], kc->o->strict_rm, &ns)) {
-				uint64_t nh = h ^ zob[op];
-				bits[op / 64] |= 1ULL << (op % 64);
-				int r = cache_insert(&c, nh ^ state_mix(ns), ns, bits);
+			const kop *o = &kc->ops[op];
+			if (!step(state, o, kc->o->strict_rm, &ns)) {
+				e = next[e];
+				continue;
+			}
+			int forced = is_read(o);
+			bs_set(&bits, op);
+			int r = cache_insert(&c, h ^ zob[op] ^ state_mix(ns), ns, &bits);
+			if (r < 0) {
+				kc->why_unknown = "memory limit";
+				goto out;
+			}
+			if (r == 0) {
+				stack[depth++] = (frame){e, state, h, forced};
+				state = ns;
+				h ^= zob[op];
+				lift(next, prev, e, match[e]);
+				e = next[head];
+				fresh = 1;
+				continue;
+			}
+			bs_clear(&bits, op);
+			if (!forced) {
+				e = next[e];
+				continue;
+			}
+			/* the greedy read leads to an explored configuration:
+			 * this one fails too */
+		} else {
+			uint32_t op = eop[e];
+			if (kc->ops[op].info) {
+				/* An indeterminate write reaches its (virtual)
+				 * completion unlinearized: it never took effect.
+				 * Linearize it as a no-op. */
+				bs_set(&bits, op);
+				int r = cache_insert(&c, h ^ zob[op] ^ state_mix(state), state, &bits);
 				if (r < 0) {
-					bits[op / 64] &= ~(1ULL << (op % 64));
+					kc->why_unknown = "memory limit";
 					goto out;
 				}
 				if (r == 0) {
-					stack[depth].call = e;
-					stack[depth].state = state;
-					stack[depth].h = h;
-					depth++;
-					state = ns;
-					h = nh;
-					/* lift the call and its return out of the list */
-					uint32_t r2 = match[e];
-					next[prev[e]] = next[e];
-					if (next[e] != NIL)
-						prev[next[e]] = prev[e];
-					next[prev[r2]] = next[r2];
-					if (next[r2] != NIL)
-						prev[next[r2]] = prev[r2];
+					uint32_t ce = callent[op];
+					stack[depth++] = (frame){ce, state, h, 1};
+					h ^= zob[op];
+					lift(next, prev, ce, e);
 					e = next[head];
+					fresh = 1;
 					continue;
 				}
-				bits[op / 64] &= ~(1ULL << (op % 64));
+				bs_clear(&bits, op);
 			}
-			e = next[e];
-		} else {
 			/* An operation's completion is reached with the operation
-			 * not linearized: backtrack. */
+			 * not linearized. */
 			if (depth > kc->best_depth || kc->best_op < 0) {
 				kc->best_depth = depth;
-				kc->best_op = eop[e];
+				kc->best_op = op;
 				kc->best_state = state;
 				kc->best_last_write = -1;
 				for (size_t i = depth; i-- > 0;) {
 					const kop *w = &kc->ops[eop[stack[i].call]];
-					if (is_write(w)) {
+					if (is_write(w) && !(w->info && stack[i].forced)) {
 						kc->best_last_write = eop[stack[i].call];
 						break;
 					}
 				}
 			}
+		}
+		/* backtrack */
+		for (;;) {
 			if (depth == 0) {
 				res = LC_NOT_LINEARIZABLE;
 				goto out;
 			}
 			depth--;
-			uint32_t ce = stack[depth].call, r2 = match[ce], op = eop[ce];
+			uint32_t ce = stack[depth].call, bop = eop[ce];
 			state = stack[depth].state;
 			h = stack[depth].h;
-			bits[op / 64] &= ~(1ULL << (op % 64));
-			/* unlift in reverse order */
-			next[prev[r2]] = r2;
-			if (next[r2] != NIL)
-				prev[next[r2]] = r2;
-			next[prev[ce]] = ce;
-			if (next[ce] != NIL)
-				prev[next[ce]] = ce;
-			e = next[ce];
+			bs_clear(&bits, bop);
+			unlift(next, prev, ce, match[ce]);
+			if (!stack[depth].forced) {
+				e = next[ce];
+				break;
+			}
 		}
 	}
 	res = LC_LINEARIZABLE;
@@ -888,10 +995,153 @@ out:
 	free(eop);
 	free(isret);
 	free(zob);
-	free(bits);
+	free(bits.w);
 	free(stack);
 	free(callent);
 	return res;
+}
+
+/* ------------------------------------------------------------------ */
+/* fast refutation of impossible reads                                 */
+
+typedef struct wrec {
+	uint64_t key;   /* sort key */
+	uint64_t a;     /* payload */
+	uint32_t val;
+	uint32_t op;
+} wrec;
+
+static int wrec_cmp(const void *x, const void *y)
+{
+	const wrec *p = x, *q = y;
+	if (p->val != q->val)
+		return p->val < q->val ? -1 : 1;
+	return p->key < q->key ? -1 : p->key > q->key;
+}
+
+static int wrec_cmp_key(const void *x, const void *y)
+{
+	const wrec *p = x, *q = y;
+	return p->key < q->key ? -1 : p->key > q->key;
+}
+
+/* Sound O(n log n) pre-check.  A read R of v is impossible if every write
+ * W of v that may precede it (W.inv <= R.ret; for v = absent also the
+ * initial state) is superseded: some completed write X of another value
+ * has W.ret < X.inv and X.ret < R.inv.  (The last write of v ordered before
+ * R would be followed by X, itself followed by R, with no write of v in
+ * between.)  This catches stale reads, lost writes and reads of values
+ * never (or not yet) written at once, whatever the history's length;
+ * everything else is left to the search.  Returns 1 and sets kc->best_op
+ * and kc->pre_x (the superseding write, -1 if none) on a violation. */
+static int precheck(keycheck *kc)
+{
+	size_t n = kc->n, nw = 0, nc = 0;
+	int found = 0;
+	wrec *byval = malloc((n + 1) * sizeof *byval);  /* writes by (val, inv) */
+	wrec *byret = malloc((n + 1) * sizeof *byret);  /* completed writes by ret */
+	/* prefix best two (inv, op) of distinct values over byret */
+	wrec *best1 = malloc((n + 1) * sizeof *best1);
+	wrec *best2 = malloc((n + 1) * sizeof *best2);
+	size_t *vstart = calloc(kc->nvals + 1, sizeof *vstart);
+	if (!byval || !byret || !best1 || !best2 || !vstart)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const kop *o = &kc->ops[i];
+		if (!is_write(o))
+			continue;
+		uint32_t v = o->fn == LC_PUT ? o->val : 0;
+		uint64_t ret = o->info ? UINT64_MAX : o->src->t_ret;
+		byval[nw++] = (wrec){o->src->t_inv, ret, v, (uint32_t)i};
+		if (!o->info)
+			byret[nc++] = (wrec){ret, o->src->t_inv, v, (uint32_t)i};
+	}
+	qsort(byval, nw, sizeof *byval, wrec_cmp);
+	qsort(byret, nc, sizeof *byret, wrec_cmp_key);
+	/* per value: prefix max of ret over writes sorted by inv */
+	for (size_t i = 1; i < nw; i++)
+		if (byval[i].val == byval[i - 1].val && byval[i - 1].a > byval[i].a)
+			byval[i].a = byval[i - 1].a;
+	/* vstart[v] = first index with val >= v */
+	for (size_t v = 0, j = 0; v <= kc->nvals; v++) {
+		while (j < nw && byval[j].val < v)
+			j++;
+		vstart[v] = j;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		wrec w = byret[i];
+		wrec b1 = i ? best1[i - 1] : (wrec){0, 0, UINT32_MAX, UINT32_MAX};
+		wrec b2 = i ? best2[i - 1] : (wrec){0, 0, UINT32_MAX, UINT32_MAX};
+		/* key field of best* holds the inv, compare by it */
+		wrec cand = {w.a, 0, w.val, w.op};
+		if (b1.op == UINT32_MAX || cand.key > b1.key) {
+			if (b1.val != cand.val)
+				b2 = b1;
+			b1 = cand;
+		} else if (cand.val != b1.val && (b2.op == UINT32_MAX || cand.key > b2.key)) {
+			b2 = cand;
+		}
+		best1[i] = b1;
+		best2[i] = b2;
+	}
+	uint64_t first_inv = UINT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const kop *r = &kc->ops[i];
+		if (!is_read(r))
+			continue;
+		uint64_t rinv = r->src->t_inv, rret = r->src->t_ret;
+		/* M: latest-invoked completed write of another value with ret < rinv */
+		size_t lo = 0, hi = nc;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (byret[mid].key < rinv)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		long xop = -1;
+		uint64_t m = 0;
+		if (lo > 0) {
+			wrec b = best1[lo - 1].val != r->val ? best1[lo - 1] : best2[lo - 1];
+			if (b.op != UINT32_MAX) {
+				xop = (long)b.op;
+				m = b.key;
+			}
+		}
+		/* writes of r->val with inv <= rret: max ret */
+		size_t a = vstart[r->val], z = vstart[r->val + 1];
+		lo = a;
+		hi = z;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (byval[mid].key <= rret)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		int any = lo > a || r->val == 0; /* absent: the initial state */
+		uint64_t maxret = lo > a ? byval[lo - 1].a : 0;
+		int impossible;
+		if (!any)
+			impossible = 1;
+		else if (lo > a)
+			impossible = xop >= 0 && maxret < m;
+		else
+			impossible = xop >= 0; /* only the initial state */
+		if (impossible && rinv < first_inv) {
+			first_inv = rinv;
+			kc->best_op = (long)i;
+			kc->pre_x = any ? xop : -1;
+			found = 1;
+		}
+	}
+out:
+	free(byval);
+	free(byret);
+	free(best1);
+	free(best2);
+	free(vstart);
+	return found;
 }
 
 /* ------------------------------------------------------------------ */
@@ -957,15 +1207,23 @@ static void report_violation(FILE *f, const keycheck *kc)
 	fprintf(f, "  cannot linearize: ");
 	describe_op(f, h, bad->src);
 	fputc('\n', f);
-	fprintf(f, "  deepest consistent partial linearization: %zu of %zu ops, register ",
-		kc->best_depth, kc->n);
-	put_val(f, kc->vals[kc->best_state]);
-	if (kc->best_last_write >= 0) {
-		fputs(" written by\n    ", f);
-		describe_op(f, h, kc->ops[kc->best_last_write].src);
-		fputc('\n', f);
+	if (kc->by_precheck) {
+		if (kc->pre_x >= 0) {
+			fputs("  every write of the value read is overwritten before the read begins by\n    ", f);
+			describe_op(f, h, kc->ops[kc->pre_x].src);
+			fputc('\n', f);
+		}
 	} else {
-		fputs(" (initial state, nothing written yet)\n", f);
+		fprintf(f, "  deepest consistent partial linearization: %zu of %zu ops, register ",
+			kc->best_depth, kc->n);
+		put_val(f, kc->vals[kc->best_state]);
+		if (kc->best_last_write >= 0) {
+			fputs(" written by\n    ", f);
+			describe_op(f, h, kc->ops[kc->best_last_write].src);
+			fputc('\n', f);
+		} else {
+			fputs(" (initial state, nothing written yet)\n", f);
+		}
 	}
 	if (!is_read(bad))
 		return;
@@ -1045,6 +1303,47 @@ static void report_violation(FILE *f, const keycheck *kc)
 			fputs("    or the initial absent state\n", f);
 	}
 	free(cand);
+}
+
+/* Search-time completion of each operation.  A completed operation keeps
+ * its own.  An indeterminate write W (info, or no completion) really has
+ * none, but it only matters if some read can observe its value after it:
+ * a read R returning W's value with R.ret > W.inv (with --strict-rm, an
+ * "ok rm" also observes any put).  If W is ordered after all its observers,
+ * the state it leaves is overwritten before any read, so W can be dropped
+ * (no write has a precondition except a strict rm, itself an observer).
+ * So W gets the virtual completion D = max(W.inv, observers' ret): it must
+ * be linearized before D or, at D, as a no-op (it never happened).  This
+ * keeps indeterminate writes from staying pending to the end of history,
+ * which is what makes crash-heavy histories explode in plain WGL. */
+static int set_deadlines(keycheck *kc)
+{
+	uint64_t *maxret = calloc(kc->nvals, sizeof *maxret);
+	uint64_t rmfound = 0;
+	if (!maxret)
+		return -1;
+	for (size_t i = 0; i < kc->n; i++) {
+		kop *o = &kc->ops[i];
+		o->ret = o->info ? UINT64_MAX : o->src->t_ret;
+		if (is_read(o) && o->src->t_ret > maxret[o->val])
+			maxret[o->val] = o->src->t_ret;
+		if (o->fn == LC_RM && !o->info && o->found && o->src->t_ret > rmfound)
+			rmfound = o->src->t_ret;
+	}
+	for (size_t i = 0; i < kc->n; i++) {
+		kop *o = &kc->ops[i];
+		if (!o->info)
+			continue;
+		uint32_t v = o->fn == LC_PUT ? o->val : 0;
+		uint64_t d = o->src->t_inv;
+		if (maxret[v] > d)
+			d = maxret[v];
+		if (kc->o->strict_rm && o->fn == LC_PUT && rmfound > d)
+			d = rmfound;
+		o->ret = d;
+	}
+	free(maxret);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1170,9 +1469,19 @@ lc_result lc_check(const lc_history *h, const lc_options *o, FILE *report,
 		strmap_free(&vm);
 		kc.vals = vals;
 		kc.nvals = nv;
+		if (!oom && set_deadlines(&kc))
+			oom = 1;
 
 		uint64_t t0 = now_ms();
-		lc_result r = oom ? LC_UNKNOWN : wgl(&kc, deadline);
+		lc_result r;
+		kc.pre_x = -1;
+		if (oom)
+			r = LC_UNKNOWN;
+		else if (!o->no_precheck && precheck(&kc)) {
+			kc.by_precheck = 1;
+			r = LC_NOT_LINEARIZABLE;
+		} else
+			r = wgl(&kc, deadline);
 		if (oom)
 			kc.why_unknown = "out of memory";
 		st.steps += kc.steps;

@@ -1,6 +1,7 @@
 /* lincheck: check a recorded rcfs put/get/rm history for linearizability.
  *
- * usage: lincheck [--timeout-ms N] [--verbose] [--strict-rm] HISTORY|-
+ * usage: lincheck [--timeout-ms N] [--max-mem-mb N] [--verbose] [--strict-rm]
+ *                 [--no-precheck] HISTORY|-
  * exit:  0 linearizable, 1 not linearizable, 2 bad usage or input,
  *        3 unknown (timeout or out of memory).
  * See docs/lincheck.md. */
@@ -13,12 +14,15 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: lincheck [--timeout-ms N] [--verbose] [--strict-rm] HISTORY|-\n"
+	fputs("usage: lincheck [--timeout-ms N] [--max-mem-mb N] [--verbose] [--strict-rm]\n"
+	      "                [--no-precheck] HISTORY|-\n"
 	      "  Checks a put/get/rm history (one event per line:\n"
 	      "  '<time_ns> <process> <invoke|ok|fail|info> <put|get|rm> <key> [<value>]')\n"
 	      "  for linearizability, each key as an independent register.\n"
 	      "  --timeout-ms N  give up after N ms (default 60000; 0 = no limit)\n"
+	      "  --max-mem-mb N  memo bound per key (default 4096; 0 = none)\n"
 	      "  --verbose       per-key statistics\n"
+	      "  --no-precheck   search only (skip the fast impossible-read check)\n"
 	      "  --strict-rm     'ok rm' asserts the key was present\n"
 	      "exit status: 0 linearizable, 1 not linearizable, 2 bad input, 3 unknown\n",
 	      f);
@@ -32,23 +36,30 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "--timeout-ms") || !strncmp(a, "--timeout-ms=", 13)) {
+		int is_t = !strcmp(a, "--timeout-ms") || !strncmp(a, "--timeout-ms=", 13);
+		int is_m = !strcmp(a, "--max-mem-mb") || !strncmp(a, "--max-mem-mb=", 13);
+		if (is_t || is_m) {
 			const char *v = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
 			char *end;
 			long t;
 			if (!v) {
-				fputs("lincheck: --timeout-ms needs a value\n", stderr);
+				fprintf(stderr, "lincheck: %.12s needs a value\n", a);
 				return 2;
 			}
 			errno = 0;
 			t = strtol(v, &end, 10);
 			if (errno || end == v || *end || t < 0) {
-				fprintf(stderr, "lincheck: bad --timeout-ms value '%s'\n", v);
+				fprintf(stderr, "lincheck: bad %.12s value '%s'\n", a, v);
 				return 2;
 			}
-			o.timeout_ms = t;
+			if (is_t)
+				o.timeout_ms = t;
+			else
+				o.max_mem_mb = t;
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			o.verbose = 1;
+		} else if (!strcmp(a, "--no-precheck")) {
+			o.no_precheck = 1;
 		} else if (!strcmp(a, "--strict-rm")) {
 			o.strict_rm = 1;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
