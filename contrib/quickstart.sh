@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# rcfs quickstart, for a fresh Debian 12 machine (run as root, or with sudo).
+#
+#   contrib/quickstart.sh        install what is missing, build, start a local
+#                                cluster, put a real file, list it, get it back
+#                                and verify it
+#   contrib/quickstart.sh test   install what is missing, build, run the whole
+#                                test suite (make check)
+set -eu
+cd "$(dirname "$0")/.."
+mode=${1:-try}
+
+PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libhiredis-dev
+      libprotobuf-c-dev protobuf-c-compiler libsodium-dev libconfig-dev check redis-server"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "== installing:$missing"
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+echo "== building"
+if [ ! -f Makefile ]; then
+	autoreconf -fi >/dev/null 2>&1
+	./configure -q
+fi
+make -s -j"$(nproc)" >/dev/null
+
+if [ "$mode" = test ]; then
+	echo "== running the test suite (make check)"
+	make -s -j"$(nproc)" check
+	exit $?
+fi
+[ "$mode" = try ] || { echo "usage: $0 [test]" >&2; exit 2; }
+
+dir=$(mktemp -d /tmp/rcfs-quickstart.XXXXXX)
+echo "== starting a local cluster in $dir"
+contrib/rcfs-cluster up -n 1 -d "$dir" | tee "$dir/up.out"
+export RCFS_CONF="$dir/rcfs.conf"
+
+# A real file: something multi-chunk from /usr if there is one.
+file=$(find /usr/lib /usr/share -xdev -type f -size +6M -size -64M -readable 2>/dev/null | head -n 1)
+[ -n "$file" ] || file=/usr/share/common-licenses/GPL-3
+name="demo/$(basename "$file")"
+
+echo "== rcfs put $file $name"
+./rcfs put "$file" "$name"
+echo "== rcfs ls -l"
+./rcfs ls -l
+echo "== rcfs stat $name"
+./rcfs stat "$name"
+echo "== rcfs get $name $dir/copy"
+./rcfs get "$name" "$dir/copy"
+cmp "$file" "$dir/copy"
+echo "== verified: $dir/copy is byte-identical to $file"
+cat <<EOT
+
+The cluster keeps running.  To use it:
+    export RCFS_CONF=$dir/rcfs.conf
+    ./rcfs put FILE NAME;  ./rcfs ls -l;  ./rcfs get NAME;  ./rcfs status
+To stop it:
+    contrib/rcfs-cluster down -d $dir
+EOT
