@@ -1,0 +1,54 @@
+/* rcfsd configuration: loaded with libconfig, validated once at start.
+ * conf/rcfsd.conf documents every key and its default. */
+#ifndef RCFS_CONFIG_H
+#define RCFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PEERS 15
+
+/* A cluster member as configured ("peers" list; includes this node). */
+struct config_peer {
+	uint64_t id;
+	char *address;                  /* "host:port" */
+};
+
+struct rcfs_config {
+	uint64_t node_id;               /* node_id: 1.. */
+	char *listen;                   /* listen: "host:port" */
+	char *redis;                    /* redis: "unix:/path" or "host:port" */
+	char *cluster_name;             /* cluster: peers must agree on it */
+	uint32_t chunk_size;            /* bytes, 1..5 MiB */
+	uint32_t max_frame;             /* bytes of payload; default chunk_size + 64 KiB */
+	uint32_t inline_max;            /* bytes: files up to this ride in metadata */
+	uint32_t storage_window;        /* large redis writes in flight */
+	uint32_t redis_timeout_ms;      /* per command */
+	uint32_t max_inflight;          /* requests in flight per client connection */
+	uint32_t max_connections;
+	bool allow_unsafe_storage;      /* skip the appendfsync/noeviction checks */
+	uint32_t gc_interval_ms;        /* chunk GC scan period */
+	uint32_t gc_grace_ms;           /* an unreferenced chunk lives at least this long */
+	int log_level;                  /* enum log_level */
+	/* cluster (issue 4) */
+	struct config_peer peers[CONFIG_MAX_PEERS];
+	unsigned npeers;
+	uint32_t replicas;              /* N */
+	uint32_t write_quorum;          /* W */
+	uint32_t read_quorum;           /* R */
+	uint32_t election_timeout_ms;   /* lower bound; randomized in [t, 2t) */
+	uint32_t heartbeat_ms;
+};
+
+/* Fill `c` with defaults. */
+void config_defaults(struct rcfs_config *c);
+/* Load and validate `path` into `c` (defaults first).  Returns 0, or -1 with
+ * one line "FILE:LINE: key 'k': problem" in err[errlen]. */
+int config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen);
+void config_free(struct rcfs_config *c);
+
+/* Split "host:port" (or "[v6]:port") into host[hostlen] and *port.
+ * Returns 0 or -1 if malformed. */
+int config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+#endif
