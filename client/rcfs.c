@@ -149,8 +149,8 @@ main(int argc, char **argv)
 		nodes = getenv("RCFS_NODES");
 	if (nodes != NULL && nodes[0] != '\0')
 		rcfs_add_nodes(&cl, nodes);
-	if (conf == NULL)
-		conf = getenv("RCFS_CONF");
+	if (conf == NULL && nodes == NULL)
+		conf = getenv("RCFS_CONF");     /* explicit -n / RCFS_NODES win over it */
 	if (conf != NULL && rcfs_load_conf(&cl, conf) != 0)
 		return EX_RCFS_USAGE;
 	if (timeout_ms > 0)
