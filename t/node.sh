@@ -6,7 +6,7 @@
 watchdog 600
 
 new_tmpdir W
-C=4194304       # default chunk size
+C=1048576       # default chunk size
 
 # ---- start-up checks ---------------------------------------------------------
 printf 'node_id = 1;\nlisten = "127.0.0.1:1";\nredis = "unix:/x";\nchunk_size = 7;\n' > "$W/bad.conf"
@@ -49,7 +49,7 @@ head -c $((C + 1)) /dev/urandom > "$W/chunk1";      roundtrip "one chunk + 1 byt
 head -c 65536 /dev/urandom > "$W/inline";           roundtrip "64 KiB (inline) file" "$W/inline" t/inline
 { head -c 1000 /dev/zero; head -c 3000000 /dev/urandom; head -c 1000 /dev/zero; } > "$W/nul"
 roundtrip "binary file with NUL bytes" "$W/nul" t/nul
-check "stat: a 3 MB file is one chunk" grep -q '"chunks":1,' <<<"$("$RCFS" --json stat t/nul)"
+check "stat: a 3,002,000-byte file is 3 chunks" grep -q '"chunks":3,' <<<"$("$RCFS" --json stat t/nul)"
 check "stat: a 64 KiB file rides inline" grep -q '"inline":true' <<<"$("$RCFS" --json stat t/inline)"
 
 # stdin and stdout

@@ -31,7 +31,7 @@ void
 config_defaults(struct rcfs_config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->chunk_size = 4 * MiB;
+	c->chunk_size = 1 * MiB;   /* measured: docs/design.md "chunk size" */
 	c->inline_max = 64 * 1024;
 	c->storage_window = 4;
 	c->redis_timeout_ms = 5000;

@@ -35,8 +35,8 @@ START_TEST(minimal_defaults)
 
 	ck_assert_int_eq(load(BASE, &c, err, sizeof err), 0);
 	ck_assert_uint_eq(c.node_id, 1);
-	ck_assert_uint_eq(c.chunk_size, 4u << 20);
-	ck_assert_uint_eq(c.max_frame, (4u << 20) + 65536);
+	ck_assert_uint_eq(c.chunk_size, 1u << 20);
+	ck_assert_uint_eq(c.max_frame, (1u << 20) + 65536);
 	ck_assert_uint_eq(c.replicas, 1);       /* single node */
 	ck_assert_uint_eq(c.election_timeout_ms, 150);
 	ck_assert(!c.allow_unsafe_storage);
@@ -82,7 +82,7 @@ START_TEST(errors)
 	expect_error("node_id = 1; listen = \"h:1\";", "key 'redis': is required");
 	expect_error(BASE "chunk_size = 100;", "key 'chunk_size': 100 is out of range");
 	expect_error(BASE "chunk_size = 10485760;", "key 'chunk_size'");
-	expect_error(BASE "max_frame = 1048576;", "key 'max_frame': 1048576 is below chunk_size");
+	expect_error(BASE "max_frame = 1048576;", "key 'max_frame': 1048576 is below chunk_size + 4096");
 	expect_error(BASE "chunk_siz = 1;", "key 'chunk_siz': unknown key");
 	expect_error(BASE "allow_unsafe_storage = 1;", "key 'allow_unsafe_storage': must be true or false");
 	expect_error(BASE "log_level = \"loud\";", "key 'log_level'");
