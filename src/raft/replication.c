@@ -240,9 +240,18 @@ int raft_step_heartbeat_resp(struct raft *r, const struct raft_message *m)
 	if (r->role != RAFT_LEADER)
 		return 0;
 	if (pr->match < raft_log_last(r)) {
+		/* Recover from lost AppendEntries: unpause a probe, free one
+		 * slot of a full window, and send even an empty append: its
+		 * consistency check fails on a follower missing entries, and
+		 * the rejection restarts probing from the hint. */
 		if (pr->state == RAFT_PROGRESS_PROBE)
 			pr->probe_sent = false;
-		(void)raft_send_append(r, pr, false);
+		else if (pr->state == RAFT_PROGRESS_REPLICATE &&
+		         raft_progress_inflight_full(r, pr) && pr->in_count) {
+			pr->in_start = (pr->in_start + 1) % r->cfg.max_inflight;
+			pr->in_count--;
+		}
+		(void)raft_send_append(r, pr, true);
 	}
 	return 0;
 }

@@ -290,6 +290,7 @@ void cl_crash(struct cluster *c, uint64_t id)
 	raft_free(nd->r);
 	nd->r = NULL;
 	nd->up = false;
+	c->crashes++;
 	for (j = 0; j < nd->n_writes; j++) {
 		free_entries(nd->writes[j].ents, nd->writes[j].n_ents);
 		free(nd->writes[j].ents);
@@ -565,6 +566,8 @@ static void check_leader(struct cluster *c, struct cl_node *nd)
 	if (raft_role(nd->r) != RAFT_LEADER)
 		return;
 	grow_terms(c, term);
+	if (!c->leader_of_term[term])
+		c->leader_changes++;
 	if (c->leader_of_term[term] && c->leader_of_term[term] != nd->id)
 		cl_fail(c, "Election Safety: term %llu has leaders %llu and "
 		        "%llu", (unsigned long long)term,
@@ -626,6 +629,7 @@ static void take_snapshot(struct cluster *c, struct cl_node *nd)
 		free_entries(nd->log, nd->n_log);
 		nd->n_log = 0;
 	}
+	c->snaps_taken++;
 	free(nd->snap_data);
 	nd->snap = meta;
 	nd->snap_data = dup_bytes(data, sizeof(data));
@@ -713,6 +717,8 @@ void cl_process(struct cluster *c, uint64_t id)
 		}
 		for (i = 0; i < rd.n_messages; i++)
 			net_send(c, &rd.messages[i]);
+		if (rd.has_snapshot)
+			c->snaps_installed++;
 		if (rd.has_snapshot)
 			sm_restore(c, nd, rd.snapshot_data, rd.snapshot_len,
 			           rd.snapshot.index);

@@ -104,6 +104,7 @@ struct cluster {
 	struct cl_read *reads;
 	size_t n_reads, cap_reads;
 	uint64_t reads_served, reads_failed;
+	uint64_t snaps_taken, snaps_installed, crashes, leader_changes;
 	bool verbose;
 };
 
