@@ -334,8 +334,9 @@ void cl_flush_net(struct cluster *c)
 	c->n_net = 0;
 }
 
-static void net_send(struct cluster *c, const struct raft_message *m)
+static void net_send(struct cluster *c, const struct raft_message *orig)
 {
+	struct raft_message mm = *orig, *m = &mm;
 	int copies = 1, k;
 
 	c->sent++;
@@ -933,4 +934,46 @@ int cl_read(struct cluster *c, uint64_t id, size_t *slot)
 		*slot = (size_t)ctx;
 	cl_process(c, id);
 	return 0;
+}
+
+void cl_set_state(struct cluster *c, uint64_t id, uint64_t term,
+                  uint64_t vote, uint64_t commit, const uint64_t *terms,
+                  size_t n)
+{
+	struct cl_node *nd = cl_node(c, id);
+	size_t i;
+
+	cl_crash(c, id);
+	free_entries(nd->log, nd->n_log);
+	nd->n_log = 0;
+	if (n > nd->cap_log) {
+		nd->cap_log = n;
+		nd->log = xrealloc(nd->log, n * sizeof(*nd->log));
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t v = 1000000 + (i + 1) * 1000 + terms[i];
+		nd->log[i].index = i + 1;
+		nd->log[i].term = terms[i];
+		nd->log[i].type = RAFT_ENTRY_NORMAL;
+		nd->log[i].data = dup_bytes((const uint8_t *)&v, 8);
+		nd->log[i].len = 8;
+	}
+	nd->n_log = n;
+	nd->hs.term = term;
+	nd->hs.vote = vote;
+	nd->hs.commit = commit;
+}
+
+bool cl_log_is(struct cluster *c, uint64_t id, const uint64_t *terms,
+               size_t n)
+{
+	struct raft *r = cl_raft(c, id);
+	size_t i;
+
+	if (!r || raft_last_index(r) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (raft_term_at(r, i + 1, NULL) != terms[i])
+			return false;
+	return true;
 }

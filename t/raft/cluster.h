@@ -63,8 +63,9 @@ struct cl_read {
 };
 
 struct cluster;
-/* Called for every message sent; return false to drop it. */
-typedef bool (*cl_filter_fn)(struct cluster *c, const struct raft_message *m,
+/* Called for every message sent; return false to drop it.  It may edit
+ * the (shallow) message, e.g. trim its entries. */
+typedef bool (*cl_filter_fn)(struct cluster *c, struct raft_message *m,
                              void *arg);
 
 struct cluster {
@@ -138,6 +139,15 @@ int cl_propose(struct cluster *c, uint64_t id, uint64_t *index);
 int cl_read(struct cluster *c, uint64_t id, size_t *slot);
 
 void cl_crash(struct cluster *c, uint64_t id);
+/* Crashes id and replaces its durable state: hard state (term, vote,
+ * commit) and a log of n entries with the given terms at indexes 1..n
+ * (8-byte payloads).  cl_restart() boots it from there. */
+void cl_set_state(struct cluster *c, uint64_t id, uint64_t term,
+                  uint64_t vote, uint64_t commit, const uint64_t *terms,
+                  size_t n);
+/* Whether id's log has exactly terms[0..n) at indexes 1..n. */
+bool cl_log_is(struct cluster *c, uint64_t id, const uint64_t *terms,
+               size_t n);
 void cl_restart(struct cluster *c, uint64_t id);
 /* Cuts (or heals) every link to and from id. */
 void cl_isolate(struct cluster *c, uint64_t id, bool cut);

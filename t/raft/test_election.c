@@ -206,7 +206,7 @@ struct vote_watch {
 	uint64_t grants;
 };
 
-static bool watch_grants(struct cluster *c, const struct raft_message *m,
+static bool watch_grants(struct cluster *c, struct raft_message *m,
                          void *arg)
 {
 	struct vote_watch *w = arg;
