@@ -444,6 +444,12 @@ int raft_transfer_leadership(struct raft *r, uint64_t id)
 		m.to = id;
 		return raft_send(r, &m, false);
 	}
+	/* Catch it up now, resending from its match index: waiting for a
+	 * lost append to be noticed would eat the transfer's time budget. */
+	if (pr->state == RAFT_PROGRESS_REPLICATE) {
+		pr->next = pr->match + 1;
+		raft_progress_become_probe(pr);
+	}
 	(void)raft_send_append(r, pr, false);
 	return 0;
 }
