@@ -177,7 +177,7 @@ START_TEST(fuzzy)
 	const char *cnt = getenv("RAFT_SEEDS");
 	const char *base_s = getenv("RAFT_SEED_BASE");
 	uint64_t base = base_s ? strtoull(base_s, NULL, 10) : 1;
-	uint64_t count = cnt ? strtoull(cnt, NULL, 10) : 400, k, failures = 0;
+	uint64_t count = cnt ? strtoull(cnt, NULL, 10) : 3000, k, failures = 0;
 	static char first[700];
 
 	if (one) {
