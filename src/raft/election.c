@@ -49,12 +49,12 @@ bool raft_promotable(const struct raft *r)
 	return raft_conf_is_voter(&r->conf, r->id);
 }
 
-/* Dissertation §9.6 / §6.2: a server that heard from a leader within the
- * minimum election timeout ignores (pre-)vote requests. */
+/* Dissertation §4.2.3 / §9.6: a server that heard from a leader within the
+ * minimum election timeout ignores (pre-)vote requests; this keeps removed
+ * servers and rejoining partitions from deposing a healthy leader. */
 bool raft_in_lease(const struct raft *r)
 {
-	return r->cfg.check_quorum && r->leader != 0 &&
-	       r->election_elapsed < r->cfg.election_min_ms;
+	return r->leader != 0 && r->election_elapsed < r->cfg.election_min_ms;
 }
 
 void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)

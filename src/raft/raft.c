@@ -314,18 +314,17 @@ static int check_message(const struct raft *r, const struct raft_message *m)
 	return 0;
 }
 
-/* A message from an older term.  Dissertation §9.6: with PreVote and
- * CheckQuorum a stale leader's AppendEntries must learn the newer term, or
- * a partitioned old leader could never be told to step down. */
+/* A message from an older term.  Raft Figure 2: reply with our term so a
+ * stale leader learns it (with PreVote and the lease, nothing else would
+ * ever tell a partitioned old leader to step down, Dissertation §9.6). */
 static int step_stale(struct raft *r, const struct raft_message *m)
 {
 	struct raft_message resp;
 
 	memset(&resp, 0, sizeof(resp));
 	resp.to = m->from;
-	if ((r->cfg.check_quorum || r->cfg.pre_vote) &&
-	    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
-	     m->type == RAFT_MSG_SNAPSHOT)) {
+	if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+	    m->type == RAFT_MSG_SNAPSHOT) {
 		resp.type = RAFT_MSG_APPEND_RESP;
 		return raft_send(r, &resp, false);
 	}

@@ -184,8 +184,10 @@ struct raft_config {
 	uint64_t seed;               /* PRNG seed (splitmix64); make it differ
 	                                between servers */
 	bool pre_vote;               /* Dissertation §9.6; default true */
-	bool check_quorum;           /* Dissertation §6.2/§9.6 leader lease and
-	                                step down; default true */
+	bool check_quorum;           /* CheckQuorum, Dissertation §6.2: a leader
+	                                steps down without a quorum; default
+	                                true (the §4.2.3 vote lease is always
+	                                on) */
 	uint32_t max_inflight;       /* AppendEntries in flight per follower; 64 */
 	size_t max_msg_bytes;        /* entry bytes per AppendEntries; 1 MiB
 	                                (a single larger entry still goes alone) */

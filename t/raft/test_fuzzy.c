@@ -26,8 +26,10 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	struct raft_config cfg;
 	struct cluster tmp;
 	int n, i;
-	uint64_t steps, s, l, idx, served_before;
+	uint64_t steps, s, l, idx;
+	size_t slot;
 	const char *res = NULL;
+	bool membership;
 
 	/* Derive the scenario's shape from the seed. */
 	memset(&tmp, 0, sizeof(tmp));
@@ -41,6 +43,7 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	cfg.snapshot_chunk_bytes = 1 + pick(&tmp, 20);
 	cfg.pre_vote = pick(&tmp, 8) != 0;
 	cfg.check_quorum = cfg.pre_vote ? pick(&tmp, 8) != 0 : false;
+	membership = pick(&tmp, 2) != 0;
 	cl_init_cfg(&c, n, seed, &cfg);
 	c.verbose = verbose;
 	c.drop_pm = (uint32_t)pick(&tmp, 3) * 50;
@@ -76,6 +79,28 @@ static const char *run_seed(uint64_t seed, bool verbose)
 		} else if (roll < 295) {
 			struct cl_node *nd = cl_node(&c, id);
 			nd->persist_delay_ms = (uint32_t)pick(&c, 4) * 10;
+		} else if (roll < 305 && l && membership) {
+			/* One-server changes: remove, add back as learner,
+			 * promote (Dissertation §4.1). */
+			struct raft *rl = cl_raft(&c, l);
+			const struct raft_conf *conf = raft_configuration(rl);
+			int pos = raft_conf_find(conf, id), rv;
+			uint32_t voters = 0, j;
+			for (j = 0; j < conf->n; j++)
+				voters += conf->servers[j].voter;
+			if (pos < 0)
+				rv = raft_change_membership(
+				        rl, RAFT_CONF_ADD_LEARNER, id, NULL);
+			else if (!conf->servers[pos].voter)
+				rv = raft_change_membership(
+				        rl, RAFT_CONF_PROMOTE, id, NULL);
+			else if (voters > 2)
+				rv = raft_change_membership(
+				        rl, RAFT_CONF_REMOVE, id, NULL);
+			else
+				rv = 0;
+			(void)rv;
+			cl_process(&c, l);
 		}
 		cl_step(&c);
 	}
@@ -112,12 +137,24 @@ static const char *run_seed(uint64_t seed, bool verbose)
 				        (unsigned long long)c.acked[s],
 				        (unsigned long long)idx);
 		/* ReadIndex still works after the storm. */
-		served_before = c.reads_served;
 		l = cl_leader(&c);
-		if (!c.failed && l && cl_read(&c, l, NULL) == 0) {
+		if (!c.failed && l && cl_read(&c, l, &slot) == 0) {
+			if (verbose) {
+				int q;
+				for (q = 0; q < 50 && !c.reads[slot].done; q++) {
+					fprintf(stderr, "t=%llu leader %llu role %d term %llu commit %llu last %llu\n",
+					        (unsigned long long)c.now, (unsigned long long)l,
+					        raft_role(cl_raft(&c, l)),
+					        (unsigned long long)raft_term(cl_raft(&c, l)),
+					        (unsigned long long)raft_commit_index(cl_raft(&c, l)),
+					        (unsigned long long)raft_last_index(cl_raft(&c, l)));
+					cl_step(&c);
+				}
+			}
 			cl_run(&c, 500);
-			if (c.reads_served != served_before + 1)
-				cl_fail(&c, "liveness: read not served");
+			if (c.reads[slot].done != 1)
+				cl_fail(&c, "liveness: read not served (%d)",
+				        c.reads[slot].done);
 		}
 	}
 	if (c.failed && verbose) {
@@ -139,6 +176,15 @@ static const char *run_seed(uint64_t seed, bool verbose)
 			        (unsigned long long)raft_snapshot_index(nd->r),
 			        (unsigned long long)nd->sm_index,
 			        (unsigned long long)nd->hs.commit);
+			if (ld && i == 1) {
+				const struct raft_conf *cf = raft_configuration(cl_raft(&c, ld));
+				uint32_t j;
+				fprintf(stderr, "  conf:");
+				for (j = 0; j < cf->n; j++)
+					fprintf(stderr, " %llu%s", (unsigned long long)cf->servers[j].id,
+					        cf->servers[j].voter ? "" : "(l)");
+				fprintf(stderr, "\n");
+			}
 			if (ld && raft_progress(cl_raft(&c, ld), (uint64_t)i, &pi) == 0)
 				fprintf(stderr, "    progress state %d match %llu next "
 				        "%llu inflight %u last_contact %llu\n",
