@@ -203,11 +203,8 @@ int raft_step_vote_resp(struct raft *r, const struct raft_message *m)
 void raft_tick_election(struct raft *r, uint32_t ms)
 {
 	r->election_elapsed += ms;
-	if (r->election_elapsed >= r->election_timeout) {
-		r->election_elapsed = 0;
-		if (raft_promotable(r))
-			raft_campaign(r, r->cfg.pre_vote, false);
-		else
-			raft_reset_election_timer(r);
-	}
+	/* A learner or removed server keeps counting (it never campaigns),
+	 * so that its lease expires and it can vote for a new leader. */
+	if (r->election_elapsed >= r->election_timeout && raft_promotable(r))
+		raft_campaign(r, r->cfg.pre_vote, false);
 }

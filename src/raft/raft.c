@@ -360,6 +360,15 @@ int raft_step(struct raft *r, const struct raft_message *m)
 		           m->type == RAFT_MSG_HEARTBEAT ||
 		           m->type == RAFT_MSG_SNAPSHOT) {
 			raft_become_follower(r, m->term, m->from);
+		} else if (m->type == RAFT_MSG_VOTE && r->role == RAFT_FOLLOWER) {
+			/* Raft Figure 2: only AppendEntries from the leader or a
+			 * granted vote restart the election timer; a rejected
+			 * candidate must not keep us from campaigning. */
+			uint64_t elapsed = r->election_elapsed;
+			uint64_t timeout = r->election_timeout;
+			raft_become_follower(r, m->term, 0);
+			r->election_elapsed = elapsed;
+			r->election_timeout = timeout;
 		} else {
 			raft_become_follower(r, m->term, 0);
 		}

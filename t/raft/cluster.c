@@ -173,6 +173,8 @@ void cl_init_cfg(struct cluster *c, int n, uint64_t seed,
 	c->base = *base;
 	c->base.seed = seed;
 	c->tick_ms = 10;
+	if (getenv("RAFT_TRACE"))
+		c->trace_from = strtoull(getenv("RAFT_TRACE"), NULL, 10);
 	c->delay_min = 1;
 	c->delay_max = 5;
 	c->bootstrap.n = (uint32_t)n;
@@ -760,7 +762,18 @@ static void deliver_due(struct cluster *c)
 		c->net[best] = c->net[--c->n_net];
 		nd = cl_node(c, m.to);
 		if (nd && nd->up && !c->cut[m.from - 1][m.to - 1]) {
-			int rv = raft_step(nd->r, &m);
+			int rv;
+			if (c->trace_from && c->now >= c->trace_from)
+				fprintf(stderr, "t=%llu %llu->%llu %s term %llu "
+				        "index %llu logterm %llu reject %d\n",
+				        (unsigned long long)c->now,
+				        (unsigned long long)m.from,
+				        (unsigned long long)m.to,
+				        raft_msg_type_name(m.type),
+				        (unsigned long long)m.term,
+				        (unsigned long long)m.index,
+				        (unsigned long long)m.log_term, m.reject);
+			rv = raft_step(nd->r, &m);
 			c->delivered++;
 			if (rv && rv != RAFT_ENOMEM)
 				cl_fail(c, "raft_step(%s to %llu): %s",

@@ -107,6 +107,7 @@ struct cluster {
 	uint64_t reads_served, reads_failed;
 	uint64_t snaps_taken, snaps_installed, crashes, leader_changes;
 	bool verbose;
+	uint64_t trace_from; /* RAFT_TRACE=ms: print deliveries from then */
 };
 
 /* Creates n founding voters (ids 1..n) with base config (seed mixed in). */

@@ -176,8 +176,8 @@ static const char *run_seed(uint64_t seed, bool verbose)
 			        (unsigned long long)raft_snapshot_index(nd->r),
 			        (unsigned long long)nd->sm_index,
 			        (unsigned long long)nd->hs.commit);
-			if (ld && i == 1) {
-				const struct raft_conf *cf = raft_configuration(cl_raft(&c, ld));
+			if (1) {
+				const struct raft_conf *cf = raft_configuration(nd->r);
 				uint32_t j;
 				fprintf(stderr, "  conf:");
 				for (j = 0; j < cf->n; j++)
