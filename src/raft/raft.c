@@ -328,8 +328,11 @@ static int step_stale(struct raft *r, const struct raft_message *m)
 		resp.type = RAFT_MSG_APPEND_RESP;
 		return raft_send(r, &resp, false);
 	}
-	if (m->type == RAFT_MSG_PREVOTE) {
-		resp.type = RAFT_MSG_PREVOTE_RESP;
+	if (m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_VOTE) {
+		/* A candidate behind on terms must learn ours, or it may
+		 * campaign in stale terms forever while we never ask it. */
+		resp.type = m->type == RAFT_MSG_VOTE ? RAFT_MSG_VOTE_RESP :
+		                                       RAFT_MSG_PREVOTE_RESP;
 		resp.reject = true;
 		return raft_send(r, &resp, false);
 	}

@@ -114,19 +114,26 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	if (!c.failed && !l) {
 		cl_fail(&c, "liveness: no leader 5 s after faults stopped");
 	} else if (!c.failed) {
-		int rv = cl_propose(&c, l, &idx);
-		if (rv) {
-			/* A transfer may be in progress: wait it out. */
-			cl_run(&c, 400);
+		/* A proposal can be lost if leadership changes under it
+		 * (it was never acknowledged): retry on the new leader. */
+		int attempt, rv = RAFT_ENOTLEADER;
+		bool done = false;
+		for (attempt = 0; attempt < 5 && !done && !c.failed; attempt++) {
+			uint64_t pid;
 			l = cl_wait_leader(&c, 3000);
 			rv = l ? cl_propose(&c, l, &idx) : RAFT_ENOTLEADER;
+			if (rv) {
+				cl_run(&c, 400); /* e.g. a transfer in progress */
+				continue;
+			}
+			pid = c.next_prop;
+			done = cl_wait_applied(&c, idx, 3000) &&
+			       c.acked[pid] == idx;
 		}
-		if (rv)
-			cl_fail(&c, "liveness: propose failed: %s",
-			        raft_strerror(rv));
-		else if (!cl_wait_applied(&c, idx, 5000))
-			cl_fail(&c, "liveness: entry %llu not applied "
-			        "everywhere", (unsigned long long)idx);
+		if (!done && !c.failed)
+			cl_fail(&c, "liveness: no proposal applied everywhere "
+			        "(last: %s, index %llu)", raft_strerror(rv),
+			        (unsigned long long)idx);
 		/* Every acknowledged (applied somewhere) proposal is now
 		 * applied on all servers: the chain check made their states
 		 * identical up to idx; make sure they all precede it. */
