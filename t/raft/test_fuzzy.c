@@ -108,8 +108,16 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	/* Faults stop: heal, restart, reliable network. */
 	cl_heal(&c);
 	c.drop_pm = c.dup_pm = 0;
-	for (i = 1; i <= n; i++)
+	/* Raft's liveness needs broadcastTime << electionTimeout (Raft §5.6):
+	 * a round trip of up to 2 x (30 ms storage + 62 ms network) against a
+	 * 150 ms timeout can split votes for a long time without PreVote. */
+	if (c.delay_max > 20)
+		c.delay_max = 20;
+	for (i = 1; i <= n; i++) {
 		cl_restart(&c, (uint64_t)i);
+		if (c.nodes[i - 1].persist_delay_ms > 10)
+			c.nodes[i - 1].persist_delay_ms = 10;
+	}
 	l = cl_wait_leader(&c, 5000);
 	if (!c.failed && !l) {
 		cl_fail(&c, "liveness: no leader 5 s after faults stopped");
