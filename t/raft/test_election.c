@@ -1,0 +1,314 @@
+/* Leader election scenarios: Raft §5.2, PreVote and CheckQuorum
+ * (Dissertation §9.6, §6.2), vote durability (Figure 2). */
+#include <string.h>
+
+#include "tap.h"
+
+START_TEST(first_election_3)
+{
+	struct cluster c;
+	uint64_t l, i;
+
+	cl_init(&c, 3, 1);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert_uint_ne(l, 0);
+	/* PreVote: the first real election is in term 1. */
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l)), 1);
+	/* The leader's no-op (Raft §8) commits everywhere. */
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	for (i = 1; i <= 3; i++) {
+		struct raft *r = cl_raft(&c, i);
+		ck_assert_uint_eq(raft_commit_index(r), 1);
+		ck_assert_uint_eq(raft_entry_at(r, 1)->type, RAFT_ENTRY_NOOP);
+		ck_assert_uint_eq(raft_leader(r), l);
+	}
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(first_election_5)
+{
+	struct cluster c;
+	uint64_t l, i, leaders = 0;
+
+	cl_init(&c, 5, 2);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert_uint_ne(l, 0);
+	for (i = 1; i <= 5; i++)
+		leaders += raft_role(cl_raft(&c, i)) == RAFT_LEADER;
+	ck_assert_uint_eq(leaders, 1);
+	/* The first election happens within one max election timeout plus
+	 * message delays. */
+	ck_assert_uint_le(c.now, 300 + 50);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(single_node)
+{
+	struct cluster c;
+	uint64_t idx;
+
+	cl_init(&c, 1, 3);
+	ck_assert_uint_eq(cl_wait_leader(&c, 400), 1);
+	ck_assert_int_eq(cl_propose(&c, 1, &idx), 0);
+	ck_assert_uint_eq(idx, 2);
+	ck_assert(cl_wait_applied(&c, 2, 100));
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(reelection_after_crash)
+{
+	struct cluster c;
+	uint64_t l, l2, t;
+
+	cl_init(&c, 5, 4);
+	l = cl_wait_leader(&c, 1000);
+	t = raft_term(cl_raft(&c, l));
+	cl_crash(&c, l);
+	l2 = cl_wait_leader(&c, 1000);
+	ck_assert_uint_ne(l2, 0);
+	ck_assert_uint_ne(l2, l);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l2)), t + 1);
+	/* The old leader comes back as a follower of the new one. */
+	cl_restart(&c, l);
+	cl_run(&c, 300);
+	ck_assert_int_eq(raft_role(cl_raft(&c, l)), RAFT_FOLLOWER);
+	ck_assert_uint_eq(raft_leader(cl_raft(&c, l)), l2);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l)), t + 1);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* CheckQuorum: a leader cut off from the majority cannot commit and steps
+ * down within an election timeout; its entry is later overwritten. */
+START_TEST(minority_leader_steps_down)
+{
+	struct cluster c;
+	uint64_t l, l2, idx, t, pid, commit;
+	struct raft *r;
+
+	cl_init(&c, 5, 5);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 300));
+	r = cl_raft(&c, l);
+	t = raft_term(r);
+	cl_isolate(&c, l, true);
+	ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
+	pid = c.next_prop;
+	commit = raft_commit_index(r);
+	cl_run(&c, 150 + 10);
+	ck_assert_int_eq(raft_role(r), RAFT_FOLLOWER);
+	ck_assert_uint_eq(raft_commit_index(r), commit);
+	ck_assert_uint_eq(raft_term(r), t); /* stepping down keeps the term */
+	ck_assert_int_eq(raft_propose(r, "x", 1, NULL, NULL), RAFT_ENOTLEADER);
+	l2 = cl_wait_leader(&c, 1000);
+	ck_assert_uint_ne(l2, l);
+	ck_assert_int_eq(cl_propose(&c, l2, NULL), 0);
+	cl_isolate(&c, l, false);
+	ck_assert(cl_wait_applied(&c, raft_last_index(cl_raft(&c, l2)), 1000));
+	/* The minority leader's entry never committed anywhere. */
+	ck_assert_uint_eq(c.acked[pid], 0);
+	ck_assert_uint_ne(raft_term_at(r, idx, NULL), t);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* PreVote (Dissertation §9.6): a follower partitioned for a long time does
+ * not inflate its term and does not depose the leader on return. */
+START_TEST(prevote_rejoin)
+{
+	struct cluster c;
+	uint64_t l, f, t;
+
+	cl_init(&c, 3, 6);
+	l = cl_wait_leader(&c, 1000);
+	t = raft_term(cl_raft(&c, l));
+	f = l % 3 + 1;
+	cl_isolate(&c, f, true);
+	cl_run(&c, 5000);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, f)), t);
+	ck_assert_int_eq(raft_role(cl_raft(&c, f)), RAFT_PRECANDIDATE);
+	cl_isolate(&c, f, false);
+	cl_run(&c, 1000);
+	ck_assert_uint_eq(cl_leader(&c), l);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l)), t);
+	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), l);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* Without PreVote the same rejoin disrupts the cluster (control case). */
+START_TEST(no_prevote_rejoin_disrupts)
+{
+	struct cluster c;
+	struct raft_config cfg;
+	uint64_t l, f, t;
+
+	raft_config_init(&cfg);
+	cfg.pre_vote = false;
+	cfg.check_quorum = false;
+	cfg.snapshot_threshold = 0;
+	cl_init_cfg(&c, 3, 6, &cfg);
+	l = cl_wait_leader(&c, 1000);
+	t = raft_term(cl_raft(&c, l));
+	f = l % 3 + 1;
+	cl_isolate(&c, f, true);
+	cl_run(&c, 5000);
+	ck_assert_uint_gt(raft_term(cl_raft(&c, f)), t + 5);
+	cl_isolate(&c, f, false);
+	ck_assert_uint_ne(cl_wait_leader(&c, 2000), 0);
+	ck_assert_uint_gt(raft_term(cl_raft(&c, cl_leader(&c))), t + 5);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* Leader lease: a server that heard from the leader recently ignores a
+ * RequestVote with a higher term (Dissertation §4.2.3 / §9.6). */
+START_TEST(lease_ignores_vote)
+{
+	struct cluster c;
+	struct raft_message m;
+	uint64_t l, f, t;
+	struct raft *r;
+
+	cl_init(&c, 3, 7);
+	l = cl_wait_leader(&c, 1000);
+	f = l % 3 + 1;
+	r = cl_raft(&c, f);
+	t = raft_term(r);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_VOTE;
+	m.from = 6 - l - f; /* the third server */
+	m.to = f;
+	m.term = t + 5;
+	m.index = 100;
+	m.log_term = t + 4;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	ck_assert_uint_eq(raft_term(r), t);
+	ck_assert_uint_eq(raft_vote(r), raft_vote(r)); /* unchanged */
+	ck_assert_uint_eq(raft_leader(r), l);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+struct vote_watch {
+	uint64_t voter;
+	uint64_t grants;
+};
+
+static bool watch_grants(struct cluster *c, struct raft_message *m,
+                         void *arg)
+{
+	struct vote_watch *w = arg;
+	(void)c;
+	if (m->from == w->voter && m->type == RAFT_MSG_VOTE_RESP && !m->reject)
+		w->grants++;
+	return true;
+}
+
+/* A vote granted but not yet durable is never sent: a crash before the
+ * write completes cannot lead to two votes in one term. */
+START_TEST(vote_not_sent_before_persisted)
+{
+	struct cluster c;
+	struct vote_watch w;
+	struct cl_node *n3;
+	uint64_t l, x, t;
+
+	cl_init(&c, 3, 8);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 300));
+	t = raft_term(cl_raft(&c, l));
+	/* Name the voter v and the would-be candidate x. */
+	w.voter = l % 3 + 1;
+	x = w.voter % 3 + 1;
+	if (x == l)
+		x = x % 3 + 1;
+	w.grants = 0;
+	c.filter = watch_grants;
+	c.filter_arg = &w;
+	n3 = cl_node(&c, w.voter);
+	n3->persist_hold = true;
+	cl_isolate(&c, l, true);
+	/* x campaigns; v grants in memory but its storage never completes. */
+	cl_run(&c, 1500);
+	ck_assert_uint_gt(raft_term(cl_raft(&c, w.voter)), t);
+	ck_assert_uint_eq(w.grants, 0);
+	ck_assert_int_ne(raft_role(cl_raft(&c, x)), RAFT_LEADER);
+	/* Crash v: the vote and term it held in memory are lost. */
+	cl_crash(&c, w.voter);
+	ck_assert_uint_eq(n3->hs.term, t);
+	n3->persist_hold = false;
+	cl_restart(&c, w.voter);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, w.voter)), t);
+	cl_isolate(&c, l, false);
+	ck_assert_uint_ne(cl_wait_leader(&c, 2000), 0);
+	ck_assert_uint_gt(w.grants, 0);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* A candidate's own RequestVote waits for its term and self-vote to be
+ * durable. */
+START_TEST(candidate_waits_for_own_vote)
+{
+	struct cluster c;
+	uint64_t l, f;
+	struct cl_node *nd;
+	size_t before;
+
+	cl_init(&c, 3, 9);
+	l = cl_wait_leader(&c, 1000);
+	f = l % 3 + 1;
+	nd = cl_node(&c, f);
+	nd->persist_hold = true;
+	cl_flush_net(&c);
+	ck_assert_int_eq(raft_step(cl_raft(&c, f), &(struct raft_message){
+		.type = RAFT_MSG_TIMEOUT_NOW, .from = l, .to = f,
+		.term = raft_term(cl_raft(&c, l)) }), 0);
+	ck_assert_int_eq(raft_role(cl_raft(&c, f)), RAFT_CANDIDATE);
+	before = c.n_net;
+	cl_process(&c, f);
+	ck_assert_uint_eq(c.n_net, before); /* nothing left */
+	nd->persist_hold = false;
+	cl_complete_writes(&c, f, true);
+	ck_assert_uint_eq(c.n_net, before + 2);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("raft-election");
+	TCase *tc = tcase_create("election");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, first_election_3);
+	tcase_add_test(tc, first_election_5);
+	tcase_add_test(tc, single_node);
+	tcase_add_test(tc, reelection_after_crash);
+	tcase_add_test(tc, minority_leader_steps_down);
+	tcase_add_test(tc, prevote_rejoin);
+	tcase_add_test(tc, no_prevote_rejoin_disrupts);
+	tcase_add_test(tc, lease_ignores_vote);
+	tcase_add_test(tc, vote_not_sent_before_persisted);
+	tcase_add_test(tc, candidate_waits_for_own_vote);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tap_run(suite());
+}

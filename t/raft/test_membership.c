@@ -1,0 +1,218 @@
+/* Membership changes one server at a time (Dissertation §4.1), learners
+ * catching up before promotion (§4.2.1), removing the leader (§4.2.2), and
+ * leadership transfer (§3.10). */
+#include <string.h>
+
+#include "tap.h"
+
+static int change(struct cluster *c, uint64_t l, int op, uint64_t id,
+                  uint64_t *idx)
+{
+	int rv = raft_change_membership(cl_raft(c, l), op, id, idx);
+	if (rv == 0)
+		cl_process(c, l);
+	return rv;
+}
+
+START_TEST(add_learner_then_promote)
+{
+	struct cluster c;
+	uint64_t l, n4, idx, t, i, p;
+	const struct raft_conf *conf;
+
+	cl_init(&c, 3, 31);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(cl_propose(&c, l, &p), 0);
+	n4 = cl_add_node(&c);
+	ck_assert_uint_eq(n4, 4);
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_PROMOTE, n4, NULL),
+	                 RAFT_ENOTFOUND);
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_ADD_LEARNER, n4, &idx), 0);
+	/* One change at a time: the next waits for this one to commit. */
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_REMOVE, 3, NULL),
+	                 RAFT_ECONFPENDING);
+	/* Not caught up yet. */
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_PROMOTE, n4, NULL),
+	                 RAFT_ECONFPENDING);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	conf = raft_configuration(cl_raft(&c, n4));
+	ck_assert_int_ge(raft_conf_find(conf, n4), 0);
+	ck_assert(!raft_conf_is_voter(conf, n4));
+	ck_assert(raft_is_learner(cl_raft(&c, n4)));
+	ck_assert_uint_ge(cl_node(&c, n4)->sm_index, p);
+	/* A learner never campaigns. */
+	t = raft_term(cl_raft(&c, n4));
+	cl_isolate(&c, n4, true);
+	cl_run(&c, 2000);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, n4)), t);
+	ck_assert_int_eq(raft_role(cl_raft(&c, n4)), RAFT_FOLLOWER);
+	/* While cut off it falls behind and cannot be promoted. */
+	ck_assert_int_eq(cl_propose(&c, l, &p), 0);
+	cl_run(&c, 100);
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_PROMOTE, n4, NULL),
+	                 RAFT_ECATCHUP);
+	cl_isolate(&c, n4, false);
+	ck_assert(cl_wait_applied(&c, p, 1000));
+	cl_run(&c, 100);
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_PROMOTE, n4, &idx), 0);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	ck_assert(raft_conf_is_voter(raft_configuration(cl_raft(&c, l)), n4));
+	/* Four voters: quorum 3.  Two down -> no commit. */
+	cl_crash(&c, n4);
+	cl_crash(&c, l % 3 + 1);
+	ck_assert_int_eq(cl_propose(&c, l, &p), 0);
+	cl_run(&c, 100);
+	ck_assert_uint_lt(raft_commit_index(cl_raft(&c, l)), p);
+	cl_restart(&c, n4);
+	ck_assert(cl_wait_applied(&c, p, 2000));
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(remove_follower)
+{
+	struct cluster c;
+	uint64_t l, f, idx, p;
+
+	cl_init(&c, 3, 32);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	f = l % 3 + 1;
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_REMOVE, f, &idx), 0);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	ck_assert_int_lt(raft_conf_find(raft_configuration(cl_raft(&c, l)), f),
+	                 0);
+	/* Two voters left, both needed. */
+	cl_crash(&c, f);
+	ck_assert_int_eq(cl_propose(&c, l, &p), 0);
+	ck_assert(cl_wait_applied(&c, p, 1000));
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_REMOVE, f, NULL),
+	                 RAFT_ENOTFOUND);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(remove_leader)
+{
+	struct cluster c;
+	uint64_t l, l2, idx, p, t;
+
+	cl_init(&c, 3, 33);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	t = raft_term(cl_raft(&c, l));
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_REMOVE, l, &idx), 0);
+	/* §4.2.2: it leads until the change commits, then steps down and
+	 * hands off with TimeoutNow. */
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	cl_run(&c, 50);
+	ck_assert_int_ne(raft_role(cl_raft(&c, l)), RAFT_LEADER);
+	l2 = cl_wait_leader(&c, 1000);
+	ck_assert_uint_ne(l2, 0);
+	ck_assert_uint_ne(l2, l);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l2)), t + 1);
+	ck_assert_uint_lt(c.now, 2000);
+	ck_assert_int_eq(cl_propose(&c, l2, &p), 0);
+	ck_assert(cl_wait_applied(&c, p, 1000));
+	/* The removed server never campaigns again. */
+	cl_run(&c, 2000);
+	ck_assert_int_eq(raft_role(cl_raft(&c, l)), RAFT_FOLLOWER);
+	ck_assert_uint_eq(cl_leader(&c), l2);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(no_change_before_term_commit)
+{
+	struct cluster c;
+	uint64_t idx;
+	struct raft *r;
+
+	cl_init(&c, 1, 34);
+	cl_node(&c, 1)->persist_hold = true; /* the no-op never commits */
+	cl_run(&c, 400);
+	r = cl_raft(&c, 1);
+	ck_assert_int_eq(raft_role(r), RAFT_LEADER);
+	ck_assert_int_eq(raft_change_membership(r, RAFT_CONF_ADD_LEARNER, 2,
+	                                        NULL), RAFT_ECONFPENDING);
+	cl_node(&c, 1)->persist_hold = false;
+	cl_complete_writes(&c, 1, true);
+	ck_assert_int_eq(raft_change_membership(r, RAFT_CONF_ADD_LEARNER, 2,
+	                                        &idx), 0);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(leadership_transfer)
+{
+	struct cluster c;
+	uint64_t l, target, t, p;
+	struct raft *r;
+
+	cl_init(&c, 5, 35);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	t = raft_term(cl_raft(&c, l));
+	target = l % 5 + 1;
+	/* Make the target lag so the leader must catch it up first. */
+	cl_isolate(&c, target, true);
+	ck_assert_int_eq(cl_propose(&c, l, &p), 0);
+	cl_run(&c, 50);
+	cl_isolate(&c, target, false);
+	r = cl_raft(&c, l);
+	ck_assert_int_eq(raft_transfer_leadership(r, target), 0);
+	ck_assert_uint_eq(raft_transferee(r), target);
+	/* §3.10: no proposals during the transfer. */
+	ck_assert_int_eq(raft_propose(r, "x", 1, NULL, NULL), RAFT_ETRANSFER);
+	ck_assert_int_eq(raft_transfer_leadership(r, l), RAFT_ENOTFOUND);
+	cl_run(&c, 100);
+	ck_assert_uint_eq(cl_leader(&c), target);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, target)), t + 1);
+	ck_assert_uint_ge(raft_commit_index(cl_raft(&c, target)), p);
+	ck_assert_int_eq(raft_role(r), RAFT_FOLLOWER);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+START_TEST(transfer_times_out)
+{
+	struct cluster c;
+	uint64_t l, target;
+	struct raft *r;
+
+	cl_init(&c, 3, 36);
+	l = cl_wait_leader(&c, 1000);
+	target = l % 3 + 1;
+	cl_crash(&c, target);
+	r = cl_raft(&c, l);
+	ck_assert_int_eq(raft_transfer_leadership(r, target), 0);
+	cl_run(&c, 200);
+	ck_assert_uint_eq(raft_transferee(r), 0); /* aborted */
+	ck_assert_uint_eq(cl_leader(&c), l);
+	ck_assert_int_eq(cl_propose(&c, l, NULL), 0);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("raft-membership");
+	TCase *tc = tcase_create("membership");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, add_learner_then_promote);
+	tcase_add_test(tc, remove_follower);
+	tcase_add_test(tc, remove_leader);
+	tcase_add_test(tc, no_change_before_term_commit);
+	tcase_add_test(tc, leadership_transfer);
+	tcase_add_test(tc, transfer_times_out);
+	suite_add_tcase(s, tc);
+	return tap_run(s);
+}
