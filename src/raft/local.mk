@@ -56,4 +56,4 @@ CLEANFILES += contrib/bench/raft-bench$(EXEEXT)
 bench-raft: contrib/bench/raft-bench$(EXEEXT)
 	contrib/bench/raft-bench$(EXEEXT)
 
-EXTRA_DIST += docs/raft.md
+EXTRA_DIST += docs/raft.md t/raft/tap.h

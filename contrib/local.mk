@@ -1,0 +1,1 @@
+# owned by the contrib tooling (wireshark dissector, systemd units)
