@@ -21,6 +21,8 @@
 
 static int client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen);
 static int client_wait(int fd, short events, uint64_t deadline);
+static void client_use_node(struct client *cl, const char *addr);
+static int client_count_reachable(struct client *cl);
 
 uint64_t
 client_now_ms(void)
@@ -263,21 +265,122 @@ client_recv(struct client *cl, uint32_t id, uint8_t want_type, ProtobufCMessage 
 	return client_check(cl, &h, msg, want_type);
 }
 
+/* Switch to the node at addr (adding it to the list if it is new). */
+static void
+client_use_node(struct client *cl, const char *addr)
+{
+	int k;
+
+	for (k = 0; k < cl->nnodes; k++)
+		if (strcmp(cl->nodes[k], addr) == 0)
+			break;
+	if (k == cl->nnodes) {
+		if (cl->nnodes == CLIENT_MAX_NODES)
+			return;
+		cl->nodes[cl->nnodes++] = xstrdup(addr);
+	}
+	/* client_connect starts after cl->node. */
+	cl->node = (k + cl->nnodes - 1) % cl->nnodes;
+}
+
+/* How many configured nodes accept a connection now. */
+static int
+client_count_reachable(struct client *cl)
+{
+	int n = 0;
+
+	for (int i = 0; i < cl->nnodes; i++) {
+		char why[256];
+		int fd = client_connect_one(cl, cl->nodes[i], why, sizeof why);
+		if (fd >= 0) {
+			close(fd);
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
     ProtobufCMessage **resp)
 {
-	uint32_t id;
+	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	uint32_t backoff = 20;
+	char last[512] = "no node reachable";
+	int last_code = EX_RCFS_UNAVAILABLE;
+	bool silent = cl->silent, no_leader = false;
 
-	if (cl->fd < 0) {
-		int rv = client_connect(cl);
-		if (rv != 0)
-			return rv;
+	/* Retry through elections and failovers until the deadline, following
+	 * the leader hints nodes give (etcd clients do the same). */
+	for (;;) {
+		struct frame_header h;
+		uint32_t id;
+		int rv;
+
+		cl->silent = true;
+		rv = cl->fd >= 0 ? 0 : client_connect(cl);
+		if (rv == 0) {
+			id = client_send(cl, type, req);
+			rv = id == 0 ? EX_RCFS_UNAVAILABLE : client_recv_frame(cl, &h, resp);
+			if (rv == 0 && h.request_id != id) {
+				protobuf_c_message_free_unpacked(*resp, NULL);
+				rv = EX_RCFS_ERROR;
+			}
+		}
+		cl->silent = silent;
+		if (rv == 0 && h.type == RCFS__MSG_TYPE__MSG_ERROR) {
+			Rcfs__Error *e = (Rcfs__Error *)*resp;
+			snprintf(last, sizeof last, "%s", e->message ? e->message : "error");
+			last_code = client_exit_code(e->code);
+			if (e->code == RCFS__ERROR_CODE__E_NOT_LEADER && e->leader_address != NULL &&
+			    e->leader_address[0] != '\0') {
+				client_use_node(cl, e->leader_address);
+				client_disconnect(cl);
+				protobuf_c_message_free_unpacked(*resp, NULL);
+				*resp = NULL;
+				if (client_now_ms() >= deadline)
+					break;
+				continue;       /* straight to the leader */
+			}
+			no_leader = e->code == RCFS__ERROR_CODE__E_NOT_LEADER;
+			if (e->code != RCFS__ERROR_CODE__E_NOT_LEADER &&
+			    e->code != RCFS__ERROR_CODE__E_UNAVAILABLE &&
+			    e->code != RCFS__ERROR_CODE__E_NO_QUORUM) {
+				/* A definite answer: not worth retrying. */
+				client_fail(cl, last_code, "%s", last);
+				protobuf_c_message_free_unpacked(*resp, NULL);
+				*resp = NULL;
+				return last_code;
+			}
+			protobuf_c_message_free_unpacked(*resp, NULL);
+			*resp = NULL;
+			client_disconnect(cl);  /* next node */
+		} else if (rv == 0) {
+			if (h.type != want_type) {
+				protobuf_c_message_free_unpacked(*resp, NULL);
+				*resp = NULL;
+				return client_fail(cl, EX_RCFS_ERROR, "unexpected %s from %s",
+				    frame_type_name(h.type), cl->nodes[cl->node]);
+			}
+			return 0;
+		} else {
+			if (cl->fd >= 0)
+				snprintf(last, sizeof last, "connection to %s lost", cl->nodes[cl->node]);
+			last_code = EX_RCFS_UNAVAILABLE;
+			client_disconnect(cl);
+		}
+		if (client_now_ms() + backoff >= deadline)
+			break;
+		usleep(backoff * 1000);
+		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
 	}
-	id = client_send(cl, type, req);
-	if (id == 0)
-		return client_fail(cl, EX_RCFS_UNAVAILABLE, "cannot send to %s", cl->nodes[cl->node]);
-	return client_recv(cl, id, want_type, resp);
+	if (no_leader || last_code == EX_RCFS_UNAVAILABLE) {
+		int up = client_count_reachable(cl), need = cl->nnodes / 2 + 1;
+		if (up < need)
+			return client_fail(cl, EX_RCFS_UNAVAILABLE, "no leader: %d of %d nodes reachable (need %d)",
+			    up, cl->nnodes, need);
+	}
+	return client_fail(cl, last_code, "%s", last);
 }
 
 int

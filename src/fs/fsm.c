@@ -17,7 +17,7 @@ static void fsm_count_reply(struct store *st, redisReply *r, enum store_err err,
 static const char *fsm_err(redisReply *r, enum store_err err);
 
 /* Apply a batch.  ARGV: now_ms, n, then 7 per command:
- * kind ("put"|"rm"), index, name, packed meta, chunk list (hex), client id, seq.
+ * kind ("put"|"rm"|"noop"), index, name, packed meta, chunk list (hex), client id, seq.
  * Returns one integer per command: the version (log index) written, 0 for an
  * rm of a missing name, -1 for an entry already applied before a restart. */
 static const char fsm_apply_lua[] =
@@ -38,6 +38,9 @@ static const char fsm_apply_lua[] =
 "  local r\n"
 "  if index <= applied then\n"
 "    r = -1\n"
+"  elseif kind == 'noop' then\n"
+"    r = 0\n"
+"    applied = index\n"
 "  else\n"
 "    local dup\n"
 "    if cid ~= '' then\n"
@@ -155,7 +158,12 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 		const Rcfs__Command *c = cmds[i];
 		uint64_t index = first_index + i;
 		char *s;
-		if (c->commit != NULL) {
+		if (c == NULL) {
+			/* Raft no-op or configuration entry: advances the applied index. */
+			ARG_STR("noop");
+			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
+			ARG_STR(""); ARG_STR(""); ARG_STR(""); ARG_STR(""); ARG_STR("0");
+		} else if (c->commit != NULL) {
 			Rcfs__FileMeta *m = c->commit->meta;
 			uint64_t saved = m->version;
 			protobuf_c_boolean saved_has = m->has_version;

@@ -35,8 +35,9 @@ struct fsm_result {
 typedef void fsm_apply_cb(void *arg, const char *err, const struct fsm_result *res, size_t n);
 
 /* Apply cmds[0..n-1], which are log entries first_index, first_index+1, ...
- * Entries at or below the stored applied index are skipped (replay after a
- * restart).  `cmds` are read during the call only.  now_ms: local wall time,
+ * A NULL command (a Raft no-op or configuration entry) only advances the
+ * applied index.  Entries at or below the stored applied index are skipped
+ * (replay after a restart).  `cmds` are read during the call only.  now_ms: local wall time,
  * used only for chunk GC bookkeeping. */
 void fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, size_t n,
     uint64_t now_ms, fsm_apply_cb *cb, void *arg);

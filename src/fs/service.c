@@ -13,6 +13,9 @@
 #include "fs/chunk.h"
 #include "fs/fsm.h"
 #include "fs/meta.h"
+#include "fs/replicate.h"
+#include "node/consensus.h"
+#include "node/peer.h"
 #include "node/node.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -28,8 +31,10 @@ struct service_req {
 	struct conn *conn;
 	uint32_t id;
 	ProtobufCMessage *msg;          /* the request, owned */
+	uint64_t peer_id;               /* sender, if a peer */
 	Rcfs__NodeStatus status;        /* for Status */
 	int pending;                    /* sub-requests outstanding (Status) */
+	void (*after_barrier)(struct service_req *r);   /* reads: run once linearizable */
 };
 
 static struct service_req *service_req_new(struct node *n, struct conn *c, uint32_t id,
@@ -39,7 +44,15 @@ static void service_fail(struct service_req *r, Rcfs__ErrorCode code, const char
     __attribute__((format(printf, 3, 4)));
 
 static void service_chunk_put(struct service_req *r);
-static void service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why);
+static void service_chunk_put_local(void *arg, Rcfs__ErrorCode code, const char *why);
+static void service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why,
+    uint32_t replicas);
+static void service_barrier_done(void *arg, Rcfs__ErrorCode code, const char *err,
+    const struct fsm_result *res);
+static void service_linearizable(struct service_req *r, bool serializable,
+    void (*then)(struct service_req *r));
+static void service_stat_read(struct service_req *r);
+static void service_list_read(struct service_req *r);
 static void service_chunk_get(struct service_req *r);
 static void service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why,
     const uint8_t *data, size_t len);
@@ -62,10 +75,12 @@ static void service_status_finish(struct service_req *r);
 static Rcfs__ErrorCode service_storage_code(const char *err);
 
 void
-service_dispatch(struct node *n, struct conn *c, const struct frame_header *h, ProtobufCMessage *msg)
+service_dispatch(struct node *n, struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
+    uint64_t peer_id)
 {
 	struct service_req *r = service_req_new(n, c, h->request_id, msg);
 
+	r->peer_id = peer_id;
 	switch (h->type) {
 	case RCFS__MSG_TYPE__MSG_STATUS:      service_status(r); break;
 	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:   service_chunk_put(r); break;
@@ -112,7 +127,21 @@ service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	conn_reply_error(r->conn, r->id, code, why);
+	if (code == RCFS__ERROR_CODE__E_NOT_LEADER) {
+		/* Tell the client where to go (etcd and Redis Cluster do too). */
+		struct consensus *cs = node_consensus(r->node);
+		Rcfs__Error e = RCFS__ERROR__INIT;
+		e.code = code;
+		e.message = why;
+		if (consensus_leader(cs) != 0) {
+			e.has_leader_id = 1;
+			e.leader_id = consensus_leader(cs);
+			e.leader_address = (char *)consensus_leader_address(cs);
+		}
+		conn_reply(r->conn, RCFS__MSG_TYPE__MSG_ERROR, r->id, &e.base);
+	} else {
+		conn_reply_error(r->conn, r->id, code, why);
+	}
 	service_req_free(r);
 }
 
@@ -144,18 +173,30 @@ service_chunk_put(struct service_req *r)
 	chunk_hash(m->data.data, m->data.len, sha);
 	if (sodium_memcmp(sha, m->sha256.data, CHUNK_HASH_LEN) != 0)
 		return service_fail(r, RCFS__ERROR_CODE__E_INTEGRITY, "chunk data does not match its SHA-256");
-	if (!store_is_up(node_store(r->node)))
-		return service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable: %s",
-		    store_last_error(node_store(r->node)));
-	chunk_put(node_store(r->node), sha, m->data.data, m->data.len, node_now_ms(),
-	    service_chunk_put_done, r);
+	if (m->replica && r->peer_id != 0) {
+		/* A replica write from the coordinating peer: this node only. */
+		if (!store_is_up(node_store(r->node)))
+			return service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable: %s",
+			    store_last_error(node_store(r->node)));
+		chunk_put(node_store(r->node), sha, m->data.data, m->data.len, node_now_ms(),
+		    service_chunk_put_local, r);
+	} else {
+		replicator_put(node_replicator(r->node), sha, m->data.data, m->data.len, node_now_ms(),
+		    service_chunk_put_done, r);
+	}
 	/* The store copied the data: free the request's copy now (bounds memory). */
 	protobuf_c_message_free_unpacked(r->msg, NULL);
 	r->msg = NULL;
 }
 
 static void
-service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why)
+service_chunk_put_local(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	service_chunk_put_done(arg, code, why, 1);
+}
+
+static void
+service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t replicas)
 {
 	struct service_req *r = arg;
 	Rcfs__ChunkPutResponse resp = RCFS__CHUNK_PUT_RESPONSE__INIT;
@@ -163,7 +204,7 @@ service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why)
 	if (code != RCFS__ERROR_CODE__E_OK)
 		return service_fail(r, code, "%s", why);
 	resp.has_replicas = 1;
-	resp.replicas = 1;
+	resp.replicas = replicas;
 	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP, r->id, &resp.base);
 	service_req_free(r);
 }
@@ -175,7 +216,10 @@ service_chunk_get(struct service_req *r)
 
 	if (m->sha256.len != CHUNK_HASH_LEN)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
-	chunk_get(node_store(r->node), m->sha256.data, service_chunk_get_done, r);
+	if (m->local && r->peer_id != 0)
+		chunk_get(node_store(r->node), m->sha256.data, service_chunk_get_done, r);
+	else
+		replicator_get(node_replicator(r->node), m->sha256.data, service_chunk_get_done, r);
 }
 
 static void
@@ -185,7 +229,7 @@ service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why, const u
 	struct service_req *r = arg;
 	Rcfs__ChunkGetResponse resp = RCFS__CHUNK_GET_RESPONSE__INIT;
 
-	if (code == RCFS__ERROR_CODE__E_INTEGRITY) {
+	if (code == RCFS__ERROR_CODE__E_INTEGRITY && ((Rcfs__ChunkGet *)r->msg)->local) {
 		char hex[65];
 		sodium_bin2hex(hex, sizeof hex, ((Rcfs__ChunkGet *)r->msg)->sha256.data, CHUNK_HASH_LEN);
 		log_err("chunk %s is corrupt in storage", hex);
@@ -212,8 +256,10 @@ service_commit(struct service_req *r)
 		m->meta->has_mtime_ns = 1;
 		m->meta->mtime_ns = node_now_ms() * 1000000;
 	}
-	/* No file becomes visible before all of its chunks are stored. */
-	if (m->meta->n_chunks > 0)
+	/* No file becomes visible before all of its chunks are stored.  A
+	 * single node checks its store; in a cluster the coordinators' W-quorum
+	 * acknowledgements, which the client waited for, are the evidence. */
+	if (m->meta->n_chunks > 0 && node_config(r->node)->npeers == 0)
 		chunk_exist_all(node_store(r->node), m->meta->chunks, m->meta->n_chunks,
 		    service_commit_exists, r);
 	else
@@ -230,7 +276,7 @@ service_commit_exists(void *arg, Rcfs__ErrorCode code, const char *why)
 		return service_fail(r, code == RCFS__ERROR_CODE__E_NOT_FOUND ? RCFS__ERROR_CODE__E_BAD_REQUEST
 		    : code, "%s", why);
 	cmd.commit = (Rcfs__FileCommit *)r->msg;
-	node_propose(r->node, &cmd, service_commit_done, r);
+	consensus_propose(node_consensus(r->node), &cmd, service_commit_done, r);
 }
 
 static void
@@ -254,7 +300,35 @@ service_stat(struct service_req *r)
 
 	if (bad != NULL)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
-	fsm_stat(node_store(r->node), m->name, service_stat_done, r);
+	service_linearizable(r, m->serializable, service_stat_read);
+}
+
+static void
+service_stat_read(struct service_req *r)
+{
+	fsm_stat(node_store(r->node), ((Rcfs__FileStat *)r->msg)->name, service_stat_done, r);
+}
+
+/* Reads are linearizable (ReadIndex on the leader, Raft dissertation §6.4)
+ * unless the client asked for a serializable read of this node's state. */
+static void
+service_linearizable(struct service_req *r, bool serializable, void (*then)(struct service_req *r))
+{
+	if (serializable)
+		return then(r);
+	r->after_barrier = then;
+	consensus_read_barrier(node_consensus(r->node), service_barrier_done, r);
+}
+
+static void
+service_barrier_done(void *arg, Rcfs__ErrorCode code, const char *err, const struct fsm_result *res)
+{
+	struct service_req *r = arg;
+
+	(void)res;
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return service_fail(r, code, "%s", err);
+	r->after_barrier(r);
 }
 
 static void
@@ -283,8 +357,18 @@ service_list(struct service_req *r)
 		limit = SERVICE_LIST_MAX;
 	if ((m->prefix && strlen(m->prefix) > 1024) || (m->start_after && strlen(m->start_after) > 1024))
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "prefix longer than 1024 bytes");
+	m->has_limit = 1;
+	m->limit = limit;
+	service_linearizable(r, m->serializable, service_list_read);
+}
+
+static void
+service_list_read(struct service_req *r)
+{
+	Rcfs__FileList *m = (Rcfs__FileList *)r->msg;
+
 	fsm_list(node_store(r->node), m->prefix ? m->prefix : "", m->start_after ? m->start_after : "",
-	    limit, service_list_done, r);
+	    m->limit, service_list_done, r);
 }
 
 static void
@@ -326,7 +410,7 @@ service_remove(struct service_req *r)
 	if (bad != NULL)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
 	cmd.remove = m;
-	node_propose(r->node, &cmd, service_remove_done, r);
+	consensus_propose(node_consensus(r->node), &cmd, service_remove_done, r);
 }
 
 static void
@@ -351,14 +435,19 @@ static void
 service_status(struct service_req *r)
 {
 	const struct rcfs_config *cfg = node_config(r->node);
+	struct consensus *cs = node_consensus(r->node);
 	Rcfs__NodeStatus *s = &r->status;
 
 	rcfs__node_status__init(s);
 	s->id = cfg->node_id;
 	s->address = cfg->listen;
-	s->role = "single";
+	s->role = (char *)consensus_role(cs);
+	s->has_term = s->has_leader_id = 1;
+	s->term = consensus_term(cs);
+	s->leader_id = consensus_leader(cs);
 	s->has_applied_index = s->has_commit_index = 1;
-	s->applied_index = s->commit_index = node_applied_index(r->node);
+	s->applied_index = consensus_applied_index(cs);
+	s->commit_index = consensus_commit_index(cs);
 	s->has_reachable = s->has_storage_up = 1;
 	s->reachable = 1;
 	s->storage_up = store_is_up(node_store(r->node));
@@ -408,11 +497,35 @@ static void
 service_status_finish(struct service_req *r)
 {
 	const struct rcfs_config *cfg = node_config(r->node);
+	struct consensus *cs = node_consensus(r->node);
 	Rcfs__StatusResponse resp = RCFS__STATUS_RESPONSE__INIT;
-	Rcfs__NodeStatus *nodes[1] = { &r->status };
+	Rcfs__NodeStatus *nodes[1 + CONFIG_MAX_PEERS], peers[CONFIG_MAX_PEERS];
+	size_t n = 0;
 
+	nodes[n++] = &r->status;
+	/* The other members as this node sees them (ids for the CLI; match
+	 * index and last contact when this node leads). */
+	for (unsigned i = 0; i < cfg->npeers; i++) {
+		struct peer *p = node_peer(r->node, i);
+		Rcfs__NodeStatus *ps = &peers[n - 1];
+		uint64_t match;
+		int64_t contact;
+		if (cfg->peers[i].id == cfg->node_id)
+			continue;
+		rcfs__node_status__init(ps);
+		ps->id = cfg->peers[i].id;
+		ps->address = cfg->peers[i].address;
+		ps->has_reachable = 1;
+		ps->reachable = p != NULL && peer_connected(p);
+		if (consensus_peer_progress(cs, ps->id, &match, &contact)) {
+			ps->has_match_index = ps->has_last_contact_ms = 1;
+			ps->match_index = match;
+			ps->last_contact_ms = contact < 0 ? 0 : (uint64_t)contact;
+		}
+		nodes[n++] = ps;
+	}
 	resp.nodes = nodes;
-	resp.n_nodes = 1;
+	resp.n_nodes = n;
 	resp.has_chunk_size = resp.has_max_frame = resp.has_inline_max = 1;
 	resp.chunk_size = cfg->chunk_size;
 	resp.max_frame = cfg->max_frame;

@@ -175,10 +175,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF) {
 		conn_close(c, NULL);
-	else if (what & BEV_EVENT_ERROR)
-		conn_close(c, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	} else if (what & BEV_EVENT_ERROR) {
+		/* A socket error (refused, reset) is routine for a peer that is
+		 * down: trace it, do not flood the log. */
+		log_debug("connection %s: %s", c->peer,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		conn_close(c, NULL);
+	}
 }
 
 void
@@ -214,6 +219,16 @@ conn_reply(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMes
 	assert(c->inflight > 0);
 	c->inflight--;
 	frame_write(bufferevent_get_output(c->bev), type, FRAME_F_RESPONSE, request_id, msg);
+	conn_update_flow(c);
+}
+
+void
+conn_reply_none(struct conn *c)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	assert(c->inflight > 0);
+	c->inflight--;
 	conn_update_flow(c);
 }
 

@@ -41,6 +41,9 @@ const char *conn_peer(const struct conn *c);
 /* Answer request `request_id` (a no-op on a closed connection). */
 void conn_reply(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMessage *msg);
 void conn_reply_error(struct conn *c, uint32_t request_id, Rcfs__ErrorCode code, const char *why);
+/* A request frame that is not answered (PeerHello, RaftMessage): release
+ * its in-flight slot. */
+void conn_reply_none(struct conn *c);
 /* Send a one-way frame (not a reply). */
 void conn_send(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMessage *msg);
 /* Close now, logging reason; pending replies are dropped. */

@@ -11,7 +11,10 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "fs/replicate.h"
+#include "node/consensus.h"
 #include "node/node.h"
+#include "node/peer.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -19,24 +22,10 @@
 struct node_client {
 	struct node *node;
 	struct conn *conn;
+	uint64_t peer_id;               /* != 0 once it said PeerHello */
 	TAILQ_ENTRY(node_client) link;
 };
 TAILQ_HEAD(node_client_list, node_client);
-
-struct node_proposal {
-	Rcfs__Command *cmd;             /* deep copy, owned */
-	node_propose_cb *cb;
-	void *arg;
-	TAILQ_ENTRY(node_proposal) link;
-};
-TAILQ_HEAD(node_proposal_list, node_proposal);
-
-/* One batch handed to the state machine. */
-struct node_batch {
-	struct node *node;
-	size_t n;
-	struct node_proposal **props;
-};
 
 struct node {
 	struct event_base *base;
@@ -45,12 +34,9 @@ struct node {
 	struct evconnlistener *listener;
 	struct node_client_list clients;
 	uint32_t nclients;
-	bool loaded;                    /* applied index read from storage */
-	bool loading;
-	uint64_t applied_index;         /* highest index applied (single-node log) */
-	uint64_t last_index;            /* highest index handed out */
-	struct node_proposal_list proposals;
-	struct event *propose_ev;       /* flushes proposals once per loop iteration */
+	struct peer *peers[CONFIG_MAX_PEERS];   /* parallel to cfg->peers; NULL = self */
+	struct consensus *consensus;
+	struct replicator *replicator;
 	struct event *gc_ev;            /* chunk GC cron */
 	int exit_status;
 	bool shutting_down;
@@ -63,9 +49,6 @@ static void node_frame_cb(struct conn *c, const struct frame_header *h, Protobuf
     void *arg);
 static void node_close_cb(struct conn *c, const char *reason, void *arg);
 static void node_store_state_cb(struct store *st, bool up, const char *why, void *arg);
-static void node_loaded_cb(void *arg, const char *err, uint64_t index);
-static void node_flush_proposals(evutil_socket_t fd, short what, void *arg);
-static void node_applied_cb(void *arg, const char *err, const struct fsm_result *res, size_t n);
 static void node_gc_cb(evutil_socket_t fd, short what, void *arg);
 static void node_gc_done(void *arg, const char *err, uint64_t deleted);
 
@@ -91,7 +74,6 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->base = base;
 	n->cfg = cfg;
 	TAILQ_INIT(&n->clients);
-	TAILQ_INIT(&n->proposals);
 
 	/* Resolve the listen address once, before the loop runs. */
 	config_split_hostport(cfg->listen, host, sizeof host, &p);
@@ -117,7 +99,6 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	}
 	evconnlistener_set_error_cb(n->listener, node_accept_error_cb);
 
-	n->propose_ev = event_new(base, -1, 0, node_flush_proposals, n);
 	n->gc_ev = event_new(base, -1, EV_PERSIST, node_gc_cb, n);
 	tv.tv_sec = cfg->gc_interval_ms / 1000;
 	tv.tv_usec = (cfg->gc_interval_ms % 1000) * 1000;
@@ -126,6 +107,23 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->store = store_new(base, cfg->redis, cfg->redis_timeout_ms, cfg->storage_window,
 	    cfg->allow_unsafe_storage);
 	store_set_state_cb(n->store, node_store_state_cb, n);
+	{
+		uint64_t ids[REP_MAX_NODES];
+		uint32_t count = 0;
+		if (cfg->npeers == 0) {
+			ids[count] = cfg->node_id;
+			n->peers[count++] = NULL;
+		}
+		for (unsigned i = 0; i < cfg->npeers; i++) {
+			ids[count] = cfg->peers[i].id;
+			n->peers[count++] = cfg->peers[i].id == cfg->node_id ? NULL
+			    : peer_new(base, cfg->node_id, cfg->cluster_name, cfg->peers[i].id,
+			    cfg->peers[i].address, cfg->max_frame, cfg->redis_timeout_ms + 1000);
+		}
+		n->consensus = consensus_new(base, cfg, n->store, n->peers);
+		n->replicator = replicator_new(n->store, cfg->node_id, ids, n->peers, count,
+		    cfg->replicas, cfg->write_quorum);
+	}
 	store_start(n->store);
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,
 	    cfg->chunk_size);
@@ -147,13 +145,31 @@ node_config(const struct node *n)
 bool
 node_ready(const struct node *n)
 {
-	return n->loaded && store_is_up(n->store);
+	return consensus_running(n->consensus) && store_is_up(n->store);
 }
 
 uint64_t
 node_applied_index(const struct node *n)
 {
-	return n->applied_index;
+	return consensus_applied_index(n->consensus);
+}
+
+struct consensus *
+node_consensus(struct node *n)
+{
+	return n->consensus;
+}
+
+struct replicator *
+node_replicator(struct node *n)
+{
+	return n->replicator;
+}
+
+struct peer *
+node_peer(struct node *n, unsigned i)
+{
+	return i < n->cfg->npeers ? n->peers[i] : NULL;
 }
 
 int
@@ -169,13 +185,10 @@ node_store_state_cb(struct store *st, bool up, const char *why, void *arg)
 
 	if (up) {
 		log_info("storage up: %s", n->cfg->redis);
-		if (!n->loaded && !n->loading) {
-			n->loading = true;
-			fsm_load_applied(st, node_loaded_cb, n);
-		}
+		consensus_storage_up(n->consensus);
 		return;
 	}
-	if (store_is_unsafe(st) && !n->loaded) {
+	if (store_is_unsafe(st) && !consensus_running(n->consensus)) {
 		/* Refuse to start on storage that could lose acknowledged data. */
 		log_err("%s", why);
 		fprintf(stderr, "rcfsd: %s\n", why);
@@ -184,21 +197,6 @@ node_store_state_cb(struct store *st, bool up, const char *why, void *arg)
 		return;
 	}
 	log_warn("storage down: %s", why);
-}
-
-static void
-node_loaded_cb(void *arg, const char *err, uint64_t index)
-{
-	struct node *n = arg;
-
-	n->loading = false;
-	if (err != NULL) {
-		log_warn("cannot read the applied index: %s (will retry on reconnect)", err);
-		return;
-	}
-	n->loaded = true;
-	n->applied_index = n->last_index = index;
-	log_info("ready: applied index %llu", (unsigned long long)index);
 }
 
 static void
@@ -254,12 +252,46 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 	struct node_client *cl = arg;
 
 	if (h->flags & FRAME_F_RESPONSE) {
-		/* Clients never answer us. */
+		/* Nobody answers us on a connection they dialled. */
 		protobuf_c_message_free_unpacked(msg, NULL);
 		conn_close(c, "unexpected response frame");
 		return;
 	}
-	service_dispatch(cl->node, c, h, msg);
+	switch (h->type) {
+	case RCFS__MSG_TYPE__MSG_PEER_HELLO: {
+		Rcfs__PeerHello *hello = (Rcfs__PeerHello *)msg;
+		const char *cluster = hello->cluster ? hello->cluster : "";
+		bool member = false;
+		for (unsigned i = 0; i < cl->node->cfg->npeers; i++)
+			member |= cl->node->cfg->peers[i].id == hello->node_id &&
+			    hello->node_id != cl->node->cfg->node_id;
+		if (!member || strcmp(cluster, cl->node->cfg->cluster_name) != 0) {
+			char why[160];
+			snprintf(why, sizeof why, "PeerHello from node %llu of cluster '%s': not a member",
+			    (unsigned long long)hello->node_id, cluster);
+			protobuf_c_message_free_unpacked(msg, NULL);
+			conn_close(c, why);
+			return;
+		}
+		cl->peer_id = hello->node_id;
+		log_debug("peer %llu connected from %s", (unsigned long long)cl->peer_id, conn_peer(c));
+		protobuf_c_message_free_unpacked(msg, NULL);
+		conn_reply_none(c);     /* a hello is not answered */
+		return;
+	}
+	case RCFS__MSG_TYPE__MSG_RAFT:
+		if (cl->peer_id == 0 || ((Rcfs__RaftMessage *)msg)->from != cl->peer_id) {
+			protobuf_c_message_free_unpacked(msg, NULL);
+			conn_close(c, "Raft message from a connection that is not its peer's");
+			return;
+		}
+		consensus_receive(cl->node->consensus, (Rcfs__RaftMessage *)msg);
+		protobuf_c_message_free_unpacked(msg, NULL);
+		conn_reply_none(c);
+		return;
+	default:
+		service_dispatch(cl->node, c, h, msg, cl->peer_id);
+	}
 }
 
 static void
@@ -271,92 +303,6 @@ node_close_cb(struct conn *c, const char *reason, void *arg)
 	TAILQ_REMOVE(&cl->node->clients, cl, link);
 	cl->node->nclients--;
 	free(cl);
-}
-
-void
-node_propose(struct node *n, const Rcfs__Command *cmd, node_propose_cb *cb, void *arg)
-{
-	struct node_proposal *p;
-	size_t len;
-	uint8_t *buf;
-
-	if (!node_ready(n)) {
-		char why[600];
-		snprintf(why, sizeof why, "storage unavailable: %s", store_last_error(n->store));
-		cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, why, NULL);
-		return;
-	}
-	/* Deep copy through the codec: the entry is exactly what a log would hold. */
-	len = rcfs__command__get_packed_size(cmd);
-	buf = xmalloc(len);
-	rcfs__command__pack(cmd, buf);
-	p = xcalloc(1, sizeof *p);
-	p->cmd = rcfs__command__unpack(NULL, len, buf);
-	free(buf);
-	if (p->cmd == NULL)
-		abort();
-	p->cb = cb;
-	p->arg = arg;
-	TAILQ_INSERT_TAIL(&n->proposals, p, link);
-	event_active(n->propose_ev, EV_TIMEOUT, 0);
-}
-
-/* Once per loop iteration: every command proposed in it goes to storage as one
- * batch (one script run, one fsync): group commit. */
-static void
-node_flush_proposals(evutil_socket_t fd, short what, void *arg)
-{
-	struct node *n = arg;
-	struct node_batch *b;
-	struct node_proposal *p;
-	Rcfs__Command **cmds;
-	size_t count = 0, i = 0;
-
-	(void)fd; (void)what;
-	TAILQ_FOREACH(p, &n->proposals, link)
-		count++;
-	if (count == 0)
-		return;
-	b = xcalloc(1, sizeof *b);
-	b->node = n;
-	b->n = count;
-	b->props = xcalloc(count, sizeof *b->props);
-	cmds = xcalloc(count, sizeof *cmds);
-	while ((p = TAILQ_FIRST(&n->proposals)) != NULL) {
-		TAILQ_REMOVE(&n->proposals, p, link);
-		b->props[i] = p;
-		cmds[i] = p->cmd;
-		i++;
-	}
-	fsm_apply(n->store, n->last_index + 1, cmds, count, node_now_ms(), node_applied_cb, b);
-	n->last_index += count;
-	free(cmds);
-}
-
-static void
-node_applied_cb(void *arg, const char *err, const struct fsm_result *res, size_t count)
-{
-	struct node_batch *b = arg;
-
-	for (size_t i = 0; i < b->n; i++) {
-		struct node_proposal *p = b->props[i];
-		if (err != NULL) {
-			Rcfs__ErrorCode code = strcmp(err, "storage full") == 0 ? RCFS__ERROR_CODE__E_STORAGE_FULL
-			    : strcmp(err, "storage timed out") == 0 ? RCFS__ERROR_CODE__E_TIMEOUT
-			    : RCFS__ERROR_CODE__E_UNAVAILABLE;
-			p->cb(p->arg, code, err, NULL);
-		} else {
-			if (i < count && res[i].version > b->node->applied_index)
-				b->node->applied_index = res[i].version;
-			p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, i < count ? &res[i] : NULL);
-		}
-		rcfs__command__free_unpacked(p->cmd, NULL);
-		free(p);
-	}
-	if (err == NULL && b->n > 0 && b->node->applied_index < b->node->last_index)
-		b->node->applied_index = b->node->last_index;
-	free(b->props);
-	free(b);
 }
 
 static void
@@ -400,19 +346,14 @@ node_shutdown(struct node *n)
 void
 node_free(struct node *n)
 {
-	struct node_proposal *p;
-
 	if (n == NULL)
 		return;
 	node_shutdown(n);
+	consensus_free(n->consensus);   /* fails pending proposals and reads */
+	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
+		peer_free(n->peers[i]);
+	replicator_free(n->replicator);
 	store_free(n->store);           /* pending callbacks run with STORE_ELOST */
-	while ((p = TAILQ_FIRST(&n->proposals)) != NULL) {
-		TAILQ_REMOVE(&n->proposals, p, link);
-		p->cb(p->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "node is shutting down", NULL);
-		rcfs__command__free_unpacked(p->cmd, NULL);
-		free(p);
-	}
-	event_free(n->propose_ev);
 	event_free(n->gc_ev);
 	free(n);
 }

@@ -1,10 +1,8 @@
-/* The node: owns the event loop's objects (listener, client connections,
- * storage, timers) and routes frames to the file service.
- *
- * Metadata changes go through node_propose(): commands proposed during one
- * loop iteration are applied as one batch (group commit).  Until the Raft core
- * is wired in (issue 4), a single node is its own log: it numbers entries
- * after the stored applied index and applies them directly. */
+/* The node: owns the event loop's objects (listener, client and peer
+ * connections, storage, the Raft driver, timers) and routes frames: PeerHello
+ * and RaftMessage to the Raft driver (src/node/consensus.c), everything else
+ * to the file service (src/fs/service.c).  A node without peers is a cluster
+ * of one: the same Raft code path, with itself as the only voter. */
 #ifndef RCFS_NODE_H
 #define RCFS_NODE_H
 
@@ -12,17 +10,13 @@
 #include <stdint.h>
 
 #include "fs/fsm.h"
+#include "node/consensus.h"
 #include "net/conn.h"
 #include "util/config.h"
 
 struct event_base;
 struct store;
 struct node;
-
-/* A proposal finished.  err NULL: res is the outcome; else err is a one-line
- * cause and code the error class (E_UNAVAILABLE, E_TIMEOUT, ...). */
-typedef void node_propose_cb(void *arg, Rcfs__ErrorCode code, const char *err,
-    const struct fsm_result *res);
 
 /* Create the node: binds the listen address (returns NULL with a message in
  * err[errlen] if it cannot), connects to redis.  The config is borrowed. */
@@ -40,11 +34,14 @@ bool node_ready(const struct node *n);
 uint64_t node_applied_index(const struct node *n);
 uint64_t node_now_ms(void);   /* wall clock, ms since the epoch */
 
-/* Propose a metadata command (copied: the caller keeps ownership of cmd). */
-void node_propose(struct node *n, const Rcfs__Command *cmd, node_propose_cb *cb, void *arg);
+struct consensus *node_consensus(struct node *n);
+struct replicator *node_replicator(struct node *n);
+/* The connection to cfg->peers[i] (NULL for this node or out of range). */
+struct peer *node_peer(struct node *n, unsigned i);
 
-/* src/fs/service.c: handle one client request frame (takes ownership of msg). */
+/* src/fs/service.c: handle one request frame (takes ownership of msg).
+ * peer_id: the sending node if the connection said PeerHello, else 0. */
 void service_dispatch(struct node *n, struct conn *c, const struct frame_header *h,
-    ProtobufCMessage *msg);
+    ProtobufCMessage *msg, uint64_t peer_id);
 
 #endif

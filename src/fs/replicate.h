@@ -1,0 +1,41 @@
+/* Chunk placement (rendezvous hashing) and N/W quorum writes, first-good-copy
+ * reads.  See src/fs/replicate.c. */
+#ifndef RCFS_REPLICATE_H
+#define RCFS_REPLICATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/rcfs.pb-c.h"
+
+#define REP_MAX_NODES 16
+
+struct store;
+struct peer;
+struct replicator;
+
+/* replicas: durable copies made (>= W on success). */
+typedef void rep_put_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t replicas);
+/* data/len valid during the call only; verified against the chunk's SHA-256. */
+typedef void rep_get_cb(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
+    size_t len);
+
+/* ids[i]/peers[i]: every cluster member (peers[i] NULL for this node).
+ * replicas = N, write_quorum = W. */
+struct replicator *replicator_new(struct store *st, uint64_t self, const uint64_t *ids,
+    struct peer **peers, uint32_t n, uint32_t replicas, uint32_t write_quorum);
+void replicator_free(struct replicator *rp);
+
+/* Store a chunk on the first N reachable nodes in its rendezvous order; cb
+ * once W have it durably (E_OK) or once that can no longer happen
+ * (E_NO_QUORUM with "stored on k of N replicas (need W)").  data is copied
+ * before return. */
+void replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, size_t len,
+    uint64_t now_ms, rep_put_cb *cb, void *arg);
+/* Fetch a chunk: this node's copy first if it is a home of the chunk, then
+ * every other reachable node in rendezvous order, until a copy verifies. */
+void replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, void *arg);
+/* The N home nodes of a chunk (rendezvous order) into ids[max]; returns how many. */
+uint32_t replicator_home(struct replicator *rp, const uint8_t *sha, uint64_t *ids, uint32_t max);
+
+#endif

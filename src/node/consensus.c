@@ -1,0 +1,892 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "node/consensus.h"
+#include "node/peer.h"
+#include "raft/raft.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define CONSENSUS_TICK_MS 10
+
+enum consensus_state {
+	CS_STOPPED,     /* no core: waiting for storage */
+	CS_LOADING,     /* reading the persistent state */
+	CS_RUNNING,
+};
+
+/* A proposal waiting for its entry to be applied. */
+struct cs_pending {
+	uint64_t index, term;           /* term 0: a read barrier (index = read id) */
+	consensus_cb *cb;
+	void *arg;
+	TAILQ_ENTRY(cs_pending) link;
+};
+TAILQ_HEAD(cs_pending_list, cs_pending);
+
+/* Loading: the replies we collect before building the core. */
+struct cs_load {
+	struct consensus *cs;
+	struct raft_hard_state hs;
+	struct raft_entry *entries;
+	size_t n_entries;
+	uint64_t applied;
+	int pending;
+	bool failed;
+	unsigned generation;
+};
+
+/* An apply batch in flight. */
+struct cs_apply {
+	struct consensus *cs;
+	unsigned generation;
+	uint64_t first, last;
+	uint64_t *terms;                /* term of each entry, first..last */
+	size_t n;
+};
+
+/* A persistence batch in flight. */
+struct cs_persist {
+	struct consensus *cs;
+	unsigned generation;
+	uint64_t seq;
+};
+
+struct consensus {
+	struct event_base *base;
+	const struct rcfs_config *cfg;
+	struct store *st;
+	struct peer **peers;            /* parallel to cfg->peers; NULL = self */
+	struct raft *raft;
+	enum consensus_state state;
+	unsigned generation;            /* bumped on every teardown: stale callbacks ignore themselves */
+	struct event *tick_ev;
+	struct event *ready_ev;
+	uint64_t last_tick_ms;
+	uint64_t log_last;              /* highest index in the redis log */
+	uint64_t applied;               /* applied by the state machine */
+	uint64_t applying;              /* handed to fsm_apply */
+	int role;
+	uint64_t leader;
+	uint64_t read_seq;
+	struct cs_pending_list pending;  /* proposals and read barriers */
+};
+
+static uint64_t cs_now_ms(void);
+static void cs_tick(evutil_socket_t fd, short what, void *arg);
+static void cs_schedule(struct consensus *cs);
+static void cs_process(evutil_socket_t fd, short what, void *arg);
+static void cs_load_start(struct consensus *cs);
+static void cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_done(struct cs_load *ld);
+static void cs_teardown(struct consensus *cs, const char *why);
+static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
+static void cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_send(struct consensus *cs, const struct raft_message *m);
+static void cs_apply(struct consensus *cs, const struct raft_ready *rd);
+static void cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n);
+static void cs_reads(struct consensus *cs, const struct raft_ready *rd);
+static void cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why);
+static void cs_role_change(struct consensus *cs, int role, uint64_t leader);
+static struct peer *cs_peer(struct consensus *cs, uint64_t id);
+static void cs_not_leader(struct consensus *cs, char *buf, size_t len);
+
+static uint64_t
+cs_now_ms(void)
+{
+	struct timespec ts;
+
+	/* Raft timing uses the monotonic clock only: no correctness property
+	 * may depend on wall time. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct consensus *
+consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct store *st,
+    struct peer **peers)
+{
+	struct consensus *cs = xcalloc(1, sizeof *cs);
+	struct timeval tv = { 0, CONSENSUS_TICK_MS * 1000 };
+
+	cs->base = base;
+	cs->cfg = cfg;
+	cs->st = st;
+	cs->peers = peers;
+	cs->role = RAFT_FOLLOWER;
+	TAILQ_INIT(&cs->pending);
+	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
+	cs->ready_ev = event_new(base, -1, 0, cs_process, cs);
+	event_add(cs->tick_ev, &tv);
+	return cs;
+}
+
+void
+consensus_storage_up(struct consensus *cs)
+{
+	if (cs->state == CS_STOPPED)
+		cs_load_start(cs);
+}
+
+bool
+consensus_running(const struct consensus *cs)
+{
+	return cs->state == CS_RUNNING;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+static void
+cs_load_start(struct consensus *cs)
+{
+	struct cs_load *ld = xcalloc(1, sizeof *ld);
+
+	cs->state = CS_LOADING;
+	ld->cs = cs;
+	ld->generation = cs->generation;
+	ld->pending = 3;
+	/* Three reads, executed in order on the one connection. */
+	store_commandf(cs->st, cs_load_hs, ld, "HGETALL rcfs:raft:hs");
+	store_commandf(cs->st, cs_load_log, ld, "HGETALL rcfs:raft:log");
+	store_commandf(cs->st, cs_load_applied, ld, "GET rcfs:applied");
+}
+
+static void
+cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct cs_load *ld = arg;
+
+	(void)st;
+	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY) {
+		ld->failed = true;
+	} else {
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const char *k = r->element[i]->str;
+			uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
+			if (strcmp(k, "term") == 0) ld->hs.term = v;
+			else if (strcmp(k, "vote") == 0) ld->hs.vote = v;
+			else if (strcmp(k, "commit") == 0) ld->hs.commit = v;
+		}
+	}
+	if (--ld->pending == 0)
+		cs_load_done(ld);
+}
+
+static int
+cs_entry_cmp(const void *a, const void *b)
+{
+	const struct raft_entry *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void
+cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct cs_load *ld = arg;
+
+	(void)st;
+	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY) {
+		ld->failed = true;
+	} else {
+		ld->entries = xcalloc(r->elements / 2 + 1, sizeof *ld->entries);
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			redisReply *v = r->element[i + 1];
+			Rcfs__RaftEntry *e = rcfs__raft_entry__unpack(NULL, v->len, (const uint8_t *)v->str);
+			struct raft_entry *out = &ld->entries[ld->n_entries];
+			if (e == NULL) {
+				log_err("raft log entry %s is corrupt in storage", r->element[i]->str);
+				ld->failed = true;
+				continue;
+			}
+			out->term = e->term;
+			out->index = e->index;
+			out->type = e->type;
+			out->len = e->has_data ? e->data.len : 0;
+			out->data = xmalloc(out->len ? out->len : 1);
+			if (out->len)
+				memcpy(out->data, e->data.data, out->len);
+			ld->n_entries++;
+			rcfs__raft_entry__free_unpacked(e, NULL);
+		}
+		qsort(ld->entries, ld->n_entries, sizeof *ld->entries, cs_entry_cmp);
+	}
+	if (--ld->pending == 0)
+		cs_load_done(ld);
+}
+
+static void
+cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct cs_load *ld = arg;
+
+	(void)st;
+	if (err != STORE_OK)
+		ld->failed = true;
+	else if (r->type == REDIS_REPLY_STRING)
+		ld->applied = strtoull(r->str, NULL, 10);
+	if (--ld->pending == 0)
+		cs_load_done(ld);
+}
+
+static void
+cs_load_done(struct cs_load *ld)
+{
+	struct consensus *cs = ld->cs;
+	const struct rcfs_config *cfg = cs->cfg;
+	struct raft_config rc;
+	struct raft_restore rs;
+	struct raft_conf boot;
+	uint64_t seed;
+	int rv;
+
+	if (ld->generation != cs->generation || ld->failed) {
+		if (ld->generation == cs->generation) {
+			log_warn("cannot load the raft state from storage; retrying when storage is back");
+			cs->state = CS_STOPPED;
+		}
+		goto out;
+	}
+	/* Consecutive entries only: a hole would be a storage bug. */
+	for (size_t i = 1; i < ld->n_entries; i++)
+		if (ld->entries[i].index != ld->entries[i - 1].index + 1) {
+			log_err("raft log in storage has a hole after index %" PRIu64,
+			    ld->entries[i - 1].index);
+			ld->n_entries = i;
+			break;
+		}
+	raft_config_init(&rc);
+	rc.id = cfg->node_id;
+	rc.election_min_ms = cfg->election_timeout_ms;
+	rc.election_max_ms = 2 * cfg->election_timeout_ms;
+	rc.heartbeat_ms = cfg->heartbeat_ms;
+	evutil_secure_rng_get_bytes(&seed, sizeof seed);
+	rc.seed = seed ^ cfg->node_id;
+	rc.snapshot_threshold = 0;      /* log compaction: see docs/design.md */
+	memset(&rs, 0, sizeof rs);
+	rs.hs = ld->hs;
+	rs.entries = ld->entries;
+	rs.n_entries = ld->n_entries;
+	rs.applied = ld->applied;
+	if (rs.hs.commit < rs.applied)
+		rs.hs.commit = rs.applied;  /* applied implies committed */
+	memset(&boot, 0, sizeof boot);
+	if (cfg->npeers == 0) {
+		boot.servers[boot.n].id = cfg->node_id;
+		boot.servers[boot.n++].voter = true;
+	}
+	for (unsigned i = 0; i < cfg->npeers; i++) {
+		boot.servers[boot.n].id = cfg->peers[i].id;
+		boot.servers[boot.n++].voter = true;
+	}
+	rs.bootstrap = &boot;
+	rv = raft_new(&rc, &rs, &cs->raft);
+	if (rv != RAFT_OK) {
+		log_err("cannot start raft from the stored state: %s", raft_strerror(rv));
+		cs->state = CS_STOPPED;
+		goto out;
+	}
+	cs->log_last = ld->n_entries ? ld->entries[ld->n_entries - 1].index : 0;
+	cs->applied = cs->applying = ld->applied;
+	cs->state = CS_RUNNING;
+	cs->last_tick_ms = cs_now_ms();
+	log_info("raft: started at term %" PRIu64 ", log 1..%" PRIu64 ", commit %" PRIu64
+	    ", applied %" PRIu64, rs.hs.term, cs->log_last, rs.hs.commit, ld->applied);
+	cs_schedule(cs);
+out:
+	for (size_t i = 0; i < ld->n_entries; i++)
+		free(ld->entries[i].data);
+	free(ld->entries);
+	free(ld);
+}
+
+/* Drop the core as a crash would, and rebuild it from storage once it is
+ * back: what the core believed durable may not be. */
+static void
+cs_teardown(struct consensus *cs, const char *why)
+{
+	if (cs->state == CS_STOPPED)
+		return;
+	log_warn("raft: stopping until storage is back (%s)", why);
+	cs->generation++;
+	if (cs->raft != NULL)
+		raft_free(cs->raft);
+	cs->raft = NULL;
+	cs->state = CS_STOPPED;
+	cs_role_change(cs, RAFT_FOLLOWER, 0);
+	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
+	if (store_is_up(cs->st))
+		cs_load_start(cs);
+}
+
+/* ---- driving the core ---------------------------------------------------------- */
+
+static void
+cs_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct consensus *cs = arg;
+	uint64_t now = cs_now_ms();
+
+	(void)fd; (void)what;
+	if (cs->state != CS_RUNNING)
+		return;
+	if (now > cs->last_tick_ms) {
+		raft_tick(cs->raft, (uint32_t)(now - cs->last_tick_ms));
+		cs->last_tick_ms = now;
+		cs_schedule(cs);
+	}
+}
+
+/* Process the core's output once, at the end of this loop iteration. */
+static void
+cs_schedule(struct consensus *cs)
+{
+	event_active(cs->ready_ev, EV_TIMEOUT, 0);
+}
+
+static void
+cs_process(evutil_socket_t fd, short what, void *arg)
+{
+	struct consensus *cs = arg;
+	struct raft_ready rd;
+
+	(void)fd; (void)what;
+	while (cs->state == CS_RUNNING && raft_has_ready(cs->raft)) {
+		if (raft_ready(cs->raft, &rd) != RAFT_OK) {
+			cs_teardown(cs, "out of memory");
+			return;
+		}
+		if (rd.has_snapshot) {
+			/* Snapshots are not produced (snapshot_threshold 0), so a
+			 * peer never sends one: see docs/design.md. */
+			log_err("raft: InstallSnapshot received but not supported yet");
+		}
+		if (rd.seq != 0)
+			cs_persist(cs, &rd);
+		for (size_t i = 0; i < rd.n_messages; i++)
+			cs_send(cs, &rd.messages[i]);
+		if (rd.n_committed > 0)
+			cs_apply(cs, &rd);
+		if (rd.n_reads > 0)
+			cs_reads(cs, &rd);
+		if (rd.role != cs->role || rd.leader != cs->leader)
+			cs_role_change(cs, rd.role, rd.leader);
+		raft_advance(cs->raft, &rd);
+	}
+}
+
+static void
+cs_role_change(struct consensus *cs, int role, uint64_t leader)
+{
+	int was = cs->role;
+
+	if (role != cs->role)
+		log_info("raft: %s -> %s, term %" PRIu64, raft_role_name(cs->role), raft_role_name(role),
+		    cs->raft ? raft_term(cs->raft) : 0);
+	if (leader != cs->leader && leader != 0)
+		log_info("raft: leader is node %" PRIu64, leader);
+	cs->role = role;
+	cs->leader = leader;
+	if (was == RAFT_LEADER && role != RAFT_LEADER) {
+		char why[160];
+		cs_not_leader(cs, why, sizeof why);
+		cs_fail_pending(cs, RCFS__ERROR_CODE__E_NOT_LEADER, why);
+	}
+}
+
+/* Durability before speech: snapshot (not yet), entries, hard state, as one
+ * MULTI/EXEC; raft_persisted() only once redis acknowledged it (fsynced). */
+static void
+cs_persist(struct consensus *cs, const struct raft_ready *rd)
+{
+	struct cs_persist *p = xcalloc(1, sizeof *p);
+
+	p->cs = cs;
+	p->generation = cs->generation;
+	p->seq = rd->seq;
+	store_commandf(cs->st, NULL, NULL, "MULTI");
+	if (rd->n_entries > 0) {
+		uint64_t first = rd->entries[0].index;
+		size_t argc = 2 + 2 * rd->n_entries, a = 0;
+		const char **argv;
+		size_t *argvlen;
+		char *keys, *vals;
+		size_t voff = 0, vcap = 0;
+
+		/* Delete every persisted entry with index >= first ... */
+		for (uint64_t i = first; i <= cs->log_last; i++)
+			store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:log %" PRIu64, i);
+		/* ... then append. */
+		for (size_t i = 0; i < rd->n_entries; i++)
+			vcap += rd->entries[i].len + 64;
+		argv = xcalloc(argc, sizeof *argv);
+		argvlen = xcalloc(argc, sizeof *argvlen);
+		keys = xmalloc(24 * rd->n_entries);
+		vals = xmalloc(vcap);
+		argv[a] = "HSET"; argvlen[a++] = 4;
+		argv[a] = "rcfs:raft:log"; argvlen[a++] = 13;
+		for (size_t i = 0; i < rd->n_entries; i++) {
+			const struct raft_entry *e = &rd->entries[i];
+			Rcfs__RaftEntry pe = RCFS__RAFT_ENTRY__INIT;
+			char *k = keys + 24 * i;
+			pe.term = e->term;
+			pe.index = e->index;
+			pe.type = e->type;
+			pe.has_data = 1;
+			pe.data.data = e->data;
+			pe.data.len = e->len;
+			snprintf(k, 24, "%" PRIu64, e->index);
+			argv[a] = k; argvlen[a++] = strlen(k);
+			argv[a] = vals + voff;
+			argvlen[a++] = rcfs__raft_entry__pack(&pe, (uint8_t *)vals + voff);
+			voff += argvlen[a - 1];
+		}
+		store_command(cs->st, 0, NULL, NULL, (int)a, argv, argvlen);
+		free(argv);
+		free(argvlen);
+		free(keys);
+		free(vals);
+		cs->log_last = rd->entries[rd->n_entries - 1].index;
+	}
+	if (rd->hs_changed)
+		store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:hs term %" PRIu64 " vote %" PRIu64
+		    " commit %" PRIu64, rd->hs.term, rd->hs.vote, rd->hs.commit);
+	store_commandf(cs->st, cs_persisted, p, "EXEC");
+}
+
+static void
+cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct cs_persist *p = arg;
+	struct consensus *cs = p->cs;
+
+	(void)st;
+	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
+		if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY)
+			cs_teardown(cs, err == STORE_OK ? store_reply_error(r) : "persistence failed");
+		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK)
+			cs_schedule(cs);
+	}
+	free(p);
+}
+
+static struct peer *
+cs_peer(struct consensus *cs, uint64_t id)
+{
+	for (unsigned i = 0; i < cs->cfg->npeers; i++)
+		if (cs->cfg->peers[i].id == id)
+			return cs->peers[i];
+	return NULL;
+}
+
+static void
+cs_send(struct consensus *cs, const struct raft_message *m)
+{
+	Rcfs__RaftMessage pm = RCFS__RAFT_MESSAGE__INIT;
+	Rcfs__RaftEntry *ents = NULL, **eptrs = NULL;
+	struct peer *p = cs_peer(cs, m->to);
+
+	if (p == NULL)
+		return;
+	pm.type = m->type;
+	pm.from = m->from;
+	pm.to = m->to;
+	pm.term = m->term;
+	pm.has_log_term = pm.has_index = pm.has_commit = pm.has_reject = 1;
+	pm.log_term = m->log_term;
+	pm.index = m->index;
+	pm.commit = m->commit;
+	pm.reject = m->reject;
+	if (m->reject_hint || m->hint_term) {
+		pm.has_reject_hint = pm.has_hint_term = 1;
+		pm.reject_hint = m->reject_hint;
+		pm.hint_term = m->hint_term;
+	}
+	if (m->context_len) {
+		pm.has_context = 1;
+		pm.context.data = m->context;
+		pm.context.len = m->context_len;
+	}
+	if (m->n_entries > 0) {
+		ents = xcalloc(m->n_entries, sizeof *ents);
+		eptrs = xcalloc(m->n_entries, sizeof *eptrs);
+		for (size_t i = 0; i < m->n_entries; i++) {
+			rcfs__raft_entry__init(&ents[i]);
+			ents[i].term = m->entries[i].term;
+			ents[i].index = m->entries[i].index;
+			ents[i].type = m->entries[i].type;
+			ents[i].has_data = 1;
+			ents[i].data.data = m->entries[i].data;
+			ents[i].data.len = m->entries[i].len;
+			eptrs[i] = &ents[i];
+		}
+		pm.entries = eptrs;
+		pm.n_entries = m->n_entries;
+	}
+	if (m->type == RAFT_MSG_SNAPSHOT || m->type == RAFT_MSG_SNAPSHOT_RESP) {
+		pm.has_snapshot_index = pm.has_snapshot_term = pm.has_offset = pm.has_done = 1;
+		pm.snapshot_index = m->snapshot_index;
+		pm.snapshot_term = m->snapshot_term;
+		pm.offset = m->offset;
+		pm.done = m->done;
+		if (m->snapshot_conf_len) {
+			pm.has_snapshot_conf = 1;
+			pm.snapshot_conf.data = m->snapshot_conf;
+			pm.snapshot_conf.len = m->snapshot_conf_len;
+		}
+		if (m->data_len) {
+			pm.has_data = 1;
+			pm.data.data = m->data;
+			pm.data.len = m->data_len;
+		}
+	}
+	peer_send(p, RCFS__MSG_TYPE__MSG_RAFT, &pm.base);
+	free(ents);
+	free(eptrs);
+}
+
+void
+consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
+{
+	struct raft_message m;
+	struct raft_entry *ents = NULL;
+	int rv;
+
+	if (cs->state != CS_RUNNING || pm->to != cs->cfg->node_id)
+		return;
+	memset(&m, 0, sizeof m);
+	m.type = pm->type;
+	m.from = pm->from;
+	m.to = pm->to;
+	m.term = pm->term;
+	m.log_term = pm->log_term;
+	m.index = pm->index;
+	m.commit = pm->commit;
+	m.reject = pm->reject;
+	m.reject_hint = pm->reject_hint;
+	m.hint_term = pm->hint_term;
+	m.context = pm->context.data;
+	m.context_len = pm->context.len;
+	m.snapshot_index = pm->snapshot_index;
+	m.snapshot_term = pm->snapshot_term;
+	m.snapshot_conf = pm->snapshot_conf.data;
+	m.snapshot_conf_len = pm->snapshot_conf.len;
+	m.offset = pm->offset;
+	m.data = pm->data.data;
+	m.data_len = pm->data.len;
+	m.done = pm->done;
+	if (pm->n_entries > 0) {
+		ents = xcalloc(pm->n_entries, sizeof *ents);
+		for (size_t i = 0; i < pm->n_entries; i++) {
+			ents[i].term = pm->entries[i]->term;
+			ents[i].index = pm->entries[i]->index;
+			ents[i].type = pm->entries[i]->type;
+			ents[i].data = pm->entries[i]->data.data;
+			ents[i].len = pm->entries[i]->data.len;
+		}
+		m.entries = ents;
+		m.n_entries = pm->n_entries;
+	}
+	rv = raft_step(cs->raft, &m);
+	free(ents);
+	if (rv == RAFT_ENOMEM)
+		cs_teardown(cs, "out of memory");
+	else if (rv != RAFT_OK)
+		log_debug("raft: dropped %s from %" PRIu64 ": %s", raft_msg_type_name(m.type), m.from,
+		    raft_strerror(rv));
+	cs_schedule(cs);
+}
+
+/* ---- applying ----------------------------------------------------------------- */
+
+static void
+cs_apply(struct consensus *cs, const struct raft_ready *rd)
+{
+	struct cs_apply *ap = xcalloc(1, sizeof *ap);
+	Rcfs__Command **cmds = xcalloc(rd->n_committed, sizeof *cmds);
+
+	ap->cs = cs;
+	ap->generation = cs->generation;
+	ap->first = rd->committed[0].index;
+	ap->last = rd->committed[rd->n_committed - 1].index;
+	ap->n = rd->n_committed;
+	ap->terms = xcalloc(rd->n_committed, sizeof *ap->terms);
+	for (size_t i = 0; i < rd->n_committed; i++) {
+		const struct raft_entry *e = &rd->committed[i];
+		ap->terms[i] = e->term;
+		if (e->type == RAFT_ENTRY_NORMAL) {
+			cmds[i] = rcfs__command__unpack(NULL, e->len, e->data);
+			if (cmds[i] == NULL)
+				log_err("raft: entry %" PRIu64 " holds an undecodable command: skipped", e->index);
+		}
+		/* NOOP and CONF_CHANGE entries (and NULL commands) only advance
+		 * the applied index. */
+	}
+	cs->applying = ap->last;
+	fsm_apply(cs->st, ap->first, cmds, rd->n_committed, (uint64_t)time(NULL) * 1000, cs_applied, ap);
+	for (size_t i = 0; i < rd->n_committed; i++)
+		if (cmds[i] != NULL)
+			rcfs__command__free_unpacked(cmds[i], NULL);
+	free(cmds);
+}
+
+static void
+cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
+{
+	struct cs_apply *ap = arg;
+	struct consensus *cs = ap->cs;
+	struct cs_pending *p, *next;
+
+	if (ap->generation != cs->generation || cs->state != CS_RUNNING)
+		goto out;
+	if (err != NULL) {
+		cs_teardown(cs, err);
+		goto out;
+	}
+	cs->applied = ap->last;
+	raft_applied(cs->raft, ap->last);
+	/* Answer the proposals these entries settle. */
+	for (p = TAILQ_FIRST(&cs->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p->term == 0 || p->index < ap->first || p->index > ap->last)
+			continue;
+		TAILQ_REMOVE(&cs->pending, p, link);
+		size_t i = (size_t)(p->index - ap->first);
+		if (ap->terms[i] == p->term && i < n)
+			p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, &res[i]);
+		else
+			p->cb(p->arg, RCFS__ERROR_CODE__E_NOT_LEADER,
+			    "leadership changed before the command was committed", NULL);
+		free(p);
+	}
+	cs_schedule(cs);
+out:
+	free(ap->terms);
+	free(ap);
+}
+
+static void
+cs_reads(struct consensus *cs, const struct raft_ready *rd)
+{
+	for (size_t i = 0; i < rd->n_reads; i++) {
+		const struct raft_read_state *rs = &rd->reads[i];
+		struct cs_pending *p;
+		uint64_t id;
+
+		if (rs->ctx_len != sizeof id)
+			continue;
+		memcpy(&id, rs->ctx, sizeof id);
+		TAILQ_FOREACH(p, &cs->pending, link)
+			if (p->term == 0 && p->index == id)
+				break;
+		if (p == NULL)
+			continue;
+		TAILQ_REMOVE(&cs->pending, p, link);
+		if (rs->status == 0) {
+			p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, NULL);
+		} else {
+			char why[160];
+			cs_not_leader(cs, why, sizeof why);
+			p->cb(p->arg, RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+		}
+		free(p);
+	}
+}
+
+static void
+cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
+{
+	struct cs_pending *p;
+
+	while ((p = TAILQ_FIRST(&cs->pending)) != NULL) {
+		TAILQ_REMOVE(&cs->pending, p, link);
+		p->cb(p->arg, code, why, NULL);
+		free(p);
+	}
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+static void
+cs_not_leader(struct consensus *cs, char *buf, size_t len)
+{
+	const char *addr = consensus_leader_address(cs);
+
+	if (cs->state != CS_RUNNING)
+		snprintf(buf, len, "node %" PRIu64 " is starting", cs->cfg->node_id);
+	else if (addr != NULL)
+		snprintf(buf, len, "not the leader; leader is node %" PRIu64 " at %s", cs->leader, addr);
+	else
+		snprintf(buf, len, "no leader known to node %" PRIu64 " (election in progress?)",
+		    cs->cfg->node_id);
+}
+
+void
+consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *cb, void *arg)
+{
+	struct cs_pending *p;
+	uint64_t index, term;
+	size_t len;
+	uint8_t *buf;
+	char why[160];
+	int rv;
+
+	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
+		cs_not_leader(cs, why, sizeof why);
+		cb(arg, cs->state != CS_RUNNING ? RCFS__ERROR_CODE__E_UNAVAILABLE
+		    : RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+		return;
+	}
+	len = rcfs__command__get_packed_size(cmd);
+	buf = xmalloc(len ? len : 1);
+	rcfs__command__pack(cmd, buf);
+	rv = raft_propose(cs->raft, buf, len, &index, &term);
+	free(buf);
+	if (rv != RAFT_OK) {
+		if (rv == RAFT_ENOTLEADER || rv == RAFT_ETRANSFER) {
+			cs_not_leader(cs, why, sizeof why);
+			cb(arg, RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+		} else {
+			cb(arg, RCFS__ERROR_CODE__E_INTERNAL, raft_strerror(rv), NULL);
+		}
+		return;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->index = index;
+	p->term = term;
+	p->cb = cb;
+	p->arg = arg;
+	TAILQ_INSERT_TAIL(&cs->pending, p, link);
+	cs_schedule(cs);
+}
+
+void
+consensus_read_barrier(struct consensus *cs, consensus_cb *cb, void *arg)
+{
+	struct cs_pending *p;
+	char why[160];
+	uint64_t id;
+	int rv;
+
+	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
+		cs_not_leader(cs, why, sizeof why);
+		cb(arg, cs->state != CS_RUNNING ? RCFS__ERROR_CODE__E_UNAVAILABLE
+		    : RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+		return;
+	}
+	id = ++cs->read_seq;
+	rv = raft_read_index(cs->raft, &id, sizeof id);
+	if (rv != RAFT_OK) {
+		cs_not_leader(cs, why, sizeof why);
+		cb(arg, rv == RAFT_ENOTLEADER ? RCFS__ERROR_CODE__E_NOT_LEADER : RCFS__ERROR_CODE__E_INTERNAL,
+		    rv == RAFT_ENOTLEADER ? why : raft_strerror(rv), NULL);
+		return;
+	}
+	p = xcalloc(1, sizeof *p);
+	p->index = id;
+	p->term = 0;
+	p->cb = cb;
+	p->arg = arg;
+	TAILQ_INSERT_TAIL(&cs->pending, p, link);
+	cs_schedule(cs);
+}
+
+/* ---- status ---------------------------------------------------------------------- */
+
+const char *
+consensus_role(const struct consensus *cs)
+{
+	if (cs->state != CS_RUNNING)
+		return "starting";
+	if (raft_is_learner(cs->raft))
+		return "learner";
+	switch (cs->role) {
+	case RAFT_LEADER: return "leader";
+	case RAFT_CANDIDATE:
+	case RAFT_PRECANDIDATE: return "candidate";
+	default: return "follower";
+	}
+}
+
+bool
+consensus_is_leader(const struct consensus *cs)
+{
+	return cs->state == CS_RUNNING && cs->role == RAFT_LEADER;
+}
+
+uint64_t
+consensus_term(const struct consensus *cs)
+{
+	return cs->raft ? raft_term(cs->raft) : 0;
+}
+
+uint64_t
+consensus_leader(const struct consensus *cs)
+{
+	return cs->state == CS_RUNNING ? cs->leader : 0;
+}
+
+uint64_t
+consensus_commit_index(const struct consensus *cs)
+{
+	return cs->raft ? raft_commit_index(cs->raft) : 0;
+}
+
+uint64_t
+consensus_applied_index(const struct consensus *cs)
+{
+	return cs->applied;
+}
+
+uint64_t
+consensus_last_index(const struct consensus *cs)
+{
+	return cs->raft ? raft_last_index(cs->raft) : 0;
+}
+
+bool
+consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match,
+    int64_t *last_contact_ms)
+{
+	struct raft_progress_info info;
+
+	if (cs->state != CS_RUNNING || raft_progress(cs->raft, id, &info) != RAFT_OK)
+		return false;
+	*match = info.match;
+	*last_contact_ms = (int64_t)info.last_contact_ms;
+	return true;
+}
+
+const char *
+consensus_leader_address(const struct consensus *cs)
+{
+	if (cs->state != CS_RUNNING || cs->leader == 0 || cs->leader == cs->cfg->node_id)
+		return NULL;
+	for (unsigned i = 0; i < cs->cfg->npeers; i++)
+		if (cs->cfg->peers[i].id == cs->leader)
+			return cs->cfg->peers[i].address;
+	return NULL;
+}
+
+void
+consensus_free(struct consensus *cs)
+{
+	if (cs == NULL)
+		return;
+	cs->generation++;
+	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "node is shutting down");
+	if (cs->raft)
+		raft_free(cs->raft);
+	event_free(cs->tick_ev);
+	event_free(cs->ready_ev);
+	free(cs);
+}

@@ -1,0 +1,68 @@
+/* The Raft driver: wires the pure core (src/raft/) to storage, peers and the
+ * metadata state machine.  See docs/design.md "Raft in the node".
+ *
+ *  - Durability before speech (Raft Figure 2): each Ready's hard state and
+ *    entries go to redis as one MULTI/EXEC (group commit: one per loop
+ *    iteration); raft_persisted() is called only when redis acknowledged it,
+ *    and the core releases vote grants and AppendEntries acks only then.
+ *  - Committed entries are applied in log order by fsm_apply(), which writes
+ *    the applied index atomically with the changes.
+ *  - A failed persistence or apply is treated like a crash: the core is
+ *    dropped and rebuilt from redis when storage is back. */
+#ifndef RCFS_CONSENSUS_H
+#define RCFS_CONSENSUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/fsm.h"
+#include "proto/rcfs.pb-c.h"
+#include "util/config.h"
+
+struct event_base;
+struct store;
+struct peer;
+struct consensus;
+
+/* Outcome of a proposal or a read barrier.  code E_OK: res (proposals only)
+ * is the state machine's result.  E_NOT_LEADER: retry at the leader (err
+ * says which); the command may still have been committed if it was
+ * proposed (retries are deduplicated by client id and seq). */
+typedef void consensus_cb(void *arg, Rcfs__ErrorCode code, const char *err,
+    const struct fsm_result *res);
+
+/* peers[i] is the connection to cfg->peers' i-th member (NULL for self). */
+struct consensus *consensus_new(struct event_base *base, const struct rcfs_config *cfg,
+    struct store *st, struct peer **peers);
+void consensus_free(struct consensus *cs);
+/* Storage is up: load the persistent state and start (no-op if running). */
+void consensus_storage_up(struct consensus *cs);
+bool consensus_running(const struct consensus *cs);
+
+/* A RaftMessage arrived from a peer. */
+void consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *m);
+
+/* Propose a metadata command (copied).  cb runs once it is applied here, or
+ * fails. */
+void consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *cb, void *arg);
+/* Linearizable read barrier, Raft dissertation §6.4 (ReadIndex): cb(E_OK)
+ * once this node is confirmed leader and has applied everything committed
+ * when the read arrived. */
+void consensus_read_barrier(struct consensus *cs, consensus_cb *cb, void *arg);
+
+/* Status. role: "leader", "follower", "candidate", "learner" or "starting". */
+const char *consensus_role(const struct consensus *cs);
+bool consensus_is_leader(const struct consensus *cs);
+uint64_t consensus_term(const struct consensus *cs);
+uint64_t consensus_leader(const struct consensus *cs);
+uint64_t consensus_commit_index(const struct consensus *cs);
+uint64_t consensus_applied_index(const struct consensus *cs);
+uint64_t consensus_last_index(const struct consensus *cs);
+/* The leader's view of peer id: match index, ms since last contact (-1 if
+ * unknown).  Returns false if not leader or unknown. */
+bool consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match,
+    int64_t *last_contact_ms);
+/* Leader's address, or NULL if unknown or self. */
+const char *consensus_leader_address(const struct consensus *cs);
+
+#endif

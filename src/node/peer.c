@@ -1,0 +1,307 @@
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "net/conn.h"
+#include "node/peer.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define PEER_BACKOFF_MIN_MS 100
+#define PEER_BACKOFF_MAX_MS 2000
+
+struct peer_call {
+	struct peer *peer;
+	uint32_t id;
+	peer_rpc_cb *cb;
+	void *arg;
+	struct event *ev;               /* timeout, or deferred failure */
+	Rcfs__ErrorCode fail_code;
+	const char *fail_why;
+	TAILQ_ENTRY(peer_call) link;
+};
+TAILQ_HEAD(peer_call_list, peer_call);
+
+struct peer {
+	struct event_base *base;
+	uint64_t self_id;
+	char *cluster;
+	uint64_t id;
+	char *address;
+	struct sockaddr_storage sa;
+	int salen;
+	bool resolved;
+	uint32_t max_frame;
+	uint32_t rpc_timeout_ms;
+	struct conn *conn;              /* NULL while disconnected */
+	bool connected;                 /* TCP connect completed */
+	struct event *redial_ev;
+	uint32_t backoff_ms;
+	uint32_t next_id;
+	struct peer_call_list calls;
+	bool freeing;
+};
+
+static void peer_dial(struct peer *p);
+static void peer_redial_cb(evutil_socket_t fd, short what, void *arg);
+static void peer_schedule_redial(struct peer *p);
+static void peer_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
+    void *arg);
+static void peer_close_cb(struct conn *c, const char *reason, void *arg);
+static void peer_call_event(evutil_socket_t fd, short what, void *arg);
+static void peer_call_finish(struct peer_call *call, Rcfs__ErrorCode code, const char *err,
+    uint8_t type, ProtobufCMessage *msg);
+static void peer_fail_all(struct peer *p, const char *why);
+
+struct peer *
+peer_new(struct event_base *base, uint64_t self_id, const char *cluster, uint64_t id,
+    const char *address, uint32_t max_frame, uint32_t rpc_timeout_ms)
+{
+	struct peer *p = xcalloc(1, sizeof *p);
+	struct evutil_addrinfo hints, *ai = NULL;
+	char host[256], port[8];
+	uint16_t pn;
+
+	p->base = base;
+	p->self_id = self_id;
+	p->cluster = xstrdup(cluster);
+	p->id = id;
+	p->address = xstrdup(address);
+	p->max_frame = max_frame;
+	p->rpc_timeout_ms = rpc_timeout_ms;
+	p->backoff_ms = PEER_BACKOFF_MIN_MS;
+	p->redial_ev = evtimer_new(base, peer_redial_cb, p);
+	TAILQ_INIT(&p->calls);
+	/* Resolve once, at start (before the loop runs). */
+	if (config_split_hostport(address, host, sizeof host, &pn) == 0) {
+		memset(&hints, 0, sizeof hints);
+		hints.ai_socktype = SOCK_STREAM;
+		snprintf(port, sizeof port, "%u", pn);
+		if (evutil_getaddrinfo(host, port, &hints, &ai) == 0 && ai != NULL) {
+			memcpy(&p->sa, ai->ai_addr, ai->ai_addrlen);
+			p->salen = (int)ai->ai_addrlen;
+			p->resolved = true;
+			evutil_freeaddrinfo(ai);
+		}
+	}
+	if (!p->resolved)
+		log_err("peer %llu: cannot resolve %s", (unsigned long long)id, address);
+	peer_dial(p);
+	return p;
+}
+
+uint64_t
+peer_id(const struct peer *p)
+{
+	return p->id;
+}
+
+const char *
+peer_address(const struct peer *p)
+{
+	return p->address;
+}
+
+bool
+peer_connected(const struct peer *p)
+{
+	return p->conn != NULL && p->connected;
+}
+
+static void
+peer_dial(struct peer *p)
+{
+	Rcfs__PeerHello hello = RCFS__PEER_HELLO__INIT;
+	evutil_socket_t fd;
+	int one = 1;
+
+	if (!p->resolved) {
+		peer_schedule_redial(p);
+		return;
+	}
+	fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		peer_schedule_redial(p);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(fd, (struct sockaddr *)&p->sa, (socklen_t)p->salen) != 0 && errno != EINPROGRESS) {
+		log_debug("peer %llu: connect %s: %s", (unsigned long long)p->id, p->address,
+		    strerror(errno));
+		close(fd);
+		peer_schedule_redial(p);
+		return;
+	}
+	/* The bufferevent queues our hello until the connect completes; a
+	 * refused connect surfaces as an error event, closing the conn. */
+	p->conn = conn_new(p->base, fd, p->address, p->max_frame, 1024, peer_frame_cb, peer_close_cb, p);
+	if (p->conn == NULL) {
+		peer_schedule_redial(p);
+		return;
+	}
+	hello.node_id = p->self_id;
+	hello.cluster = p->cluster;
+	conn_send(p->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
+	p->connected = true;
+}
+
+static void
+peer_schedule_redial(struct peer *p)
+{
+	struct timeval tv;
+	uint32_t ms, jitter = 0;
+
+	if (p->freeing || evtimer_pending(p->redial_ev, NULL))
+		return;
+	evutil_secure_rng_get_bytes(&jitter, sizeof jitter);
+	ms = p->backoff_ms * 3 / 4 + jitter % (p->backoff_ms / 2 + 1);
+	p->backoff_ms = p->backoff_ms * 2 > PEER_BACKOFF_MAX_MS ? PEER_BACKOFF_MAX_MS : p->backoff_ms * 2;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(p->redial_ev, &tv);
+}
+
+static void
+peer_redial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	peer_dial(arg);
+}
+
+static void
+peer_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg, void *arg)
+{
+	struct peer *p = arg;
+	struct peer_call *call;
+
+	(void)c;
+	p->backoff_ms = PEER_BACKOFF_MIN_MS;    /* it answers: healthy again */
+	if (!(h->flags & FRAME_F_RESPONSE)) {
+		/* Peers send requests on their own connection, never on ours. */
+		protobuf_c_message_free_unpacked(msg, NULL);
+		conn_close(c, "request on an outbound peer connection");
+		return;
+	}
+	TAILQ_FOREACH(call, &p->calls, link)
+		if (call->id == h->request_id)
+			break;
+	if (call == NULL) {
+		protobuf_c_message_free_unpacked(msg, NULL);   /* timed out earlier */
+		return;
+	}
+	if (h->type == RCFS__MSG_TYPE__MSG_ERROR) {
+		Rcfs__Error *e = (Rcfs__Error *)msg;
+		peer_call_finish(call, e->code, e->message ? e->message : "error", h->type, NULL);
+	} else {
+		peer_call_finish(call, RCFS__ERROR_CODE__E_OK, NULL, h->type, msg);
+	}
+	protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static void
+peer_close_cb(struct conn *c, const char *reason, void *arg)
+{
+	struct peer *p = arg;
+	char why[256];
+
+	(void)c;
+	if (p->connected)
+		log_debug("peer %llu (%s): connection closed: %s", (unsigned long long)p->id, p->address,
+		    reason);
+	p->conn = NULL;     /* conn frees itself once unreferenced */
+	p->connected = false;
+	snprintf(why, sizeof why, "node %llu (%s) unreachable", (unsigned long long)p->id, p->address);
+	peer_fail_all(p, why);
+	peer_schedule_redial(p);
+}
+
+void
+peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg)
+{
+	if (p->conn != NULL)
+		conn_send(p->conn, type, 0, msg);
+}
+
+void
+peer_rpc(struct peer *p, uint8_t type, const ProtobufCMessage *msg, peer_rpc_cb *cb, void *arg)
+{
+	struct peer_call *call = xcalloc(1, sizeof *call);
+	struct timeval tv = { p->rpc_timeout_ms / 1000, (p->rpc_timeout_ms % 1000) * 1000 };
+
+	call->peer = p;
+	call->cb = cb;
+	call->arg = arg;
+	call->id = ++p->next_id ? p->next_id : ++p->next_id;
+	call->ev = evtimer_new(p->base, peer_call_event, call);
+	TAILQ_INSERT_TAIL(&p->calls, call, link);
+	if (p->conn == NULL) {
+		call->fail_code = RCFS__ERROR_CODE__E_UNAVAILABLE;
+		call->fail_why = "peer unreachable";
+		event_active(call->ev, EV_TIMEOUT, 0);
+		return;
+	}
+	evtimer_add(call->ev, &tv);
+	conn_send(p->conn, type, call->id, msg);
+}
+
+static void
+peer_call_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_call *call = arg;
+	char why[256];
+
+	(void)fd; (void)what;
+	if (call->fail_why != NULL) {
+		snprintf(why, sizeof why, "node %llu (%s) unreachable",
+		    (unsigned long long)call->peer->id, call->peer->address);
+		peer_call_finish(call, call->fail_code, why, 0, NULL);
+	} else {
+		snprintf(why, sizeof why, "node %llu (%s) timed out", (unsigned long long)call->peer->id,
+		    call->peer->address);
+		peer_call_finish(call, RCFS__ERROR_CODE__E_TIMEOUT, why, 0, NULL);
+	}
+}
+
+static void
+peer_call_finish(struct peer_call *call, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	TAILQ_REMOVE(&call->peer->calls, call, link);
+	event_free(call->ev);
+	call->cb(call->arg, code, err, type, msg);
+	free(call);
+}
+
+static void
+peer_fail_all(struct peer *p, const char *why)
+{
+	struct peer_call *call;
+
+	while ((call = TAILQ_FIRST(&p->calls)) != NULL)
+		peer_call_finish(call, RCFS__ERROR_CODE__E_UNAVAILABLE, why, 0, NULL);
+}
+
+void
+peer_free(struct peer *p)
+{
+	if (p == NULL)
+		return;
+	p->freeing = true;
+	if (p->conn != NULL)
+		conn_close(p->conn, NULL);      /* -> peer_close_cb fails pending calls */
+	peer_fail_all(p, "shutting down");
+	event_free(p->redial_ev);
+	free(p->cluster);
+	free(p->address);
+	free(p);
+}

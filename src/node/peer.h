@@ -1,0 +1,48 @@
+/* Outbound connections to the other cluster members.
+ *
+ * Each node dials every peer once and keeps that connection: Raft messages
+ * travel one-way on it, and replica chunk RPCs (ChunkPut/ChunkGet with
+ * replica/local set) are requests on it whose responses come back on it.
+ * Messages from a peer arrive on the connection the peer dialled (accepted
+ * by the node's listener and identified by its PeerHello).
+ *
+ * A lost connection is redialled after an exponential backoff (100 ms
+ * doubling to 2 s, +-25% jitter); pending RPCs fail at once. */
+#ifndef RCFS_PEER_H
+#define RCFS_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/frame.h"
+
+struct event_base;
+struct peer;
+
+/* An RPC finished.  On success (err NULL) msg is the response (type
+ * resp_type; valid during the call only).  Otherwise err says why (one line),
+ * and code classifies it (E_UNAVAILABLE when the peer is unreachable,
+ * E_TIMEOUT, or the code the peer answered with). */
+typedef void peer_rpc_cb(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_type,
+    ProtobufCMessage *msg);
+
+/* Create the connection to peer `id` at "host:port" (resolved once, now).
+ * self_id/cluster go in our PeerHello. */
+struct peer *peer_new(struct event_base *base, uint64_t self_id, const char *cluster,
+    uint64_t id, const char *address, uint32_t max_frame, uint32_t rpc_timeout_ms);
+void peer_free(struct peer *p);
+
+uint64_t peer_id(const struct peer *p);
+const char *peer_address(const struct peer *p);
+/* Whether the connection is established (not a statement about the node's
+ * health: see the last-contact figures of the Raft progress). */
+bool peer_connected(const struct peer *p);
+
+/* Send a one-way frame (a Raft message); dropped if not connected. */
+void peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg);
+/* Send a request and call cb exactly once with its response or failure
+ * (never from inside peer_rpc). */
+void peer_rpc(struct peer *p, uint8_t type, const ProtobufCMessage *msg, peer_rpc_cb *cb,
+    void *arg);
+
+#endif
