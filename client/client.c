@@ -309,6 +309,7 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 	char last[512] = "no node reachable";
 	int last_code = EX_RCFS_UNAVAILABLE;
 	bool silent = cl->silent, no_leader = false;
+	int unavailable = 0;            /* answers "storage unavailable" in a row */
 
 	/* Retry through elections and failovers until the deadline, following
 	 * the leader hints nodes give (etcd clients do the same). */
@@ -343,9 +344,14 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 				continue;       /* straight to the leader */
 			}
 			no_leader = e->code == RCFS__ERROR_CODE__E_NOT_LEADER;
-			if (e->code != RCFS__ERROR_CODE__E_NOT_LEADER &&
+			/* A node whose storage is down fails fast; we try the
+			 * others, but once every node said so there is no one left
+			 * to wait for. */
+			unavailable = e->code == RCFS__ERROR_CODE__E_UNAVAILABLE ? unavailable + 1 : 0;
+			if (unavailable >= cl->nnodes ||
+			    (e->code != RCFS__ERROR_CODE__E_NOT_LEADER &&
 			    e->code != RCFS__ERROR_CODE__E_UNAVAILABLE &&
-			    e->code != RCFS__ERROR_CODE__E_NO_QUORUM) {
+			    e->code != RCFS__ERROR_CODE__E_NO_QUORUM)) {
 				/* A definite answer: not worth retrying. */
 				client_fail(cl, last_code, "%s", last);
 				protobuf_c_message_free_unpacked(*resp, NULL);

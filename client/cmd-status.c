@@ -6,12 +6,33 @@
 
 static int cmd_status_exec(struct client *cl, int argc, char **argv);
 static void status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first);
+static void status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first);
 
 const struct client_cmd cmd_status_entry = {
 	.name = "status",
 	.usage = "status",
 	.exec = cmd_status_exec,
 };
+
+static void
+status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first)
+{
+	if (cl->json) {
+		printf("%s{\"address\":", first ? "" : ",");
+		client_json_str(stdout, addr);
+		if (id != 0)
+			printf(",\"id\":%llu", (unsigned long long)id);
+		else
+			printf(",\"id\":null");
+		printf(",\"role\":\"unreachable\",\"reachable\":false}");
+		return;
+	}
+	status_print(cl, addr, NULL, first);
+	if (id != 0)
+		printf("%-4llu %-22s %-11s\n", (unsigned long long)id, addr, "unreachable");
+	else
+		printf("%-4s %-22s %-11s\n", "-", addr, "unreachable");
+}
 
 static void
 status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first)
@@ -38,10 +59,8 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 	if (first)
 		printf("%-4s %-22s %-11s %6s %6s %9s %9s %8s %8s %-8s %s\n", "ID", "ADDRESS", "ROLE", "TERM",
 		    "LEADER", "COMMIT", "APPLIED", "FILES", "CHUNKS", "STORAGE", "MEMORY");
-	if (s == NULL) {
-		printf("%-4s %-22s %-11s\n", "-", addr, "unreachable");
-		return;
-	}
+	if (s == NULL)
+		return;         /* the header only: status_print_unreachable prints the row */
 	char mem[48];
 	if (s->maxmemory > 0)
 		snprintf(mem, sizeof mem, "%.1f/%.1f MiB", (double)s->used_memory / 1048576.0,
@@ -59,39 +78,58 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 static int
 cmd_status_exec(struct client *cl, int argc, char **argv)
 {
+	Rcfs__StatusResponse *resp[CLIENT_MAX_NODES];
 	int answered = 0;
 
 	(void)argv;
 	if (argc != 0)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_status_entry.usage);
-	if (cl->json)
-		printf("{\"nodes\":[");
+	/* Ask every node, each on a connection of its own, without retries:
+	 * an unreachable node is a row, not an error. */
 	for (int i = 0; i < cl->nnodes; i++) {
 		Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
-		Rcfs__StatusResponse *resp = NULL;
-		/* Ask exactly node i, on a connection of its own. */
-		client_disconnect(cl);
 		struct client one = *cl;
-		int rv;
+		uint32_t id;
+		resp[i] = NULL;
 		one.nnodes = 1;
 		one.nodes[0] = cl->nodes[i];
 		one.node = 0;
-		one.silent = !cl->verbose;      /* an unreachable node is a row, not an error */
-		rv = client_call(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base, RCFS__MSG_TYPE__MSG_STATUS_RESP,
-		    (ProtobufCMessage **)&resp);
+		one.fd = -1;
+		one.silent = !cl->verbose;
+		if (client_connect(&one) == 0 &&
+		    (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0 &&
+		    client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&resp[i]) == 0 &&
+		    resp[i]->n_nodes > 0)
+			answered++;
+		else if (resp[i] != NULL) {
+			rcfs__status_response__free_unpacked(resp[i], NULL);
+			resp[i] = NULL;
+		}
 		client_disconnect(&one);
 		cl->in = one.in;
-		if (rv == 0 && resp->n_nodes > 0) {
-			status_print(cl, cl->nodes[i], resp->nodes[0], i == 0);
-			answered++;
-		} else {
-			status_print(cl, cl->nodes[i], NULL, i == 0);
+	}
+	if (cl->json)
+		printf("{\"nodes\":[");
+	for (int i = 0; i < cl->nnodes; i++) {
+		if (resp[i] != NULL) {
+			status_print(cl, cl->nodes[i], resp[i]->nodes[0], i == 0);
+			continue;
 		}
-		if (resp)
-			rcfs__status_response__free_unpacked(resp, NULL);
+		/* Unreachable: name it from another node's member list. */
+		Rcfs__NodeStatus known = RCFS__NODE_STATUS__INIT;
+		known.id = 0;
+		for (int k = 0; k < cl->nnodes && known.id == 0; k++)
+			for (size_t j = 0; resp[k] != NULL && j < resp[k]->n_nodes; j++)
+				if (resp[k]->nodes[j]->address != NULL &&
+				    strcmp(resp[k]->nodes[j]->address, cl->nodes[i]) == 0)
+					known.id = resp[k]->nodes[j]->id;
+		status_print_unreachable(cl, cl->nodes[i], known.id, i == 0);
 	}
 	if (cl->json)
 		printf("]}\n");
+	for (int i = 0; i < cl->nnodes; i++)
+		if (resp[i] != NULL)
+			rcfs__status_response__free_unpacked(resp[i], NULL);
 	if (answered == 0)
 		return client_fail(cl, EX_RCFS_UNAVAILABLE, "no node reachable (%d tried)", cl->nnodes);
 	return 0;

@@ -270,7 +270,7 @@ rep_get_next(struct rep_get *op)
 	}
 	/* No good copy anywhere we could reach. */
 	if (op->corrupt > 0 && op->not_found + op->corrupt == op->n) {
-		op->cb(op->arg, RCFS__ERROR_CODE__E_INTEGRITY, "every copy of the chunk is corrupt", NULL, 0);
+		op->cb(op->arg, RCFS__ERROR_CODE__E_INTEGRITY, "every copy of the chunk fails its SHA-256 check", NULL, 0);
 	} else if (op->not_found + op->corrupt == op->n) {
 		op->cb(op->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "no such chunk", NULL, 0);
 	} else {

@@ -721,8 +721,10 @@ cs_not_leader(struct consensus *cs, char *buf, size_t len)
 {
 	const char *addr = consensus_leader_address(cs);
 
-	if (cs->state != CS_RUNNING)
-		snprintf(buf, len, "node %" PRIu64 " is starting", cs->cfg->node_id);
+	if (cs->state != CS_RUNNING && !store_is_up(cs->st))
+		snprintf(buf, len, "storage unavailable: %s", store_last_error(cs->st));
+	else if (cs->state != CS_RUNNING)
+		snprintf(buf, len, "node %" PRIu64 " is starting (loading its raft state)", cs->cfg->node_id);
 	else if (addr != NULL)
 		snprintf(buf, len, "not the leader; leader is node %" PRIu64 " at %s", cs->leader, addr);
 	else
