@@ -173,20 +173,19 @@ service_chunk_put(struct service_req *r)
 	chunk_hash(m->data.data, m->data.len, sha);
 	if (sodium_memcmp(sha, m->sha256.data, CHUNK_HASH_LEN) != 0)
 		return service_fail(r, RCFS__ERROR_CODE__E_INTEGRITY, "chunk data does not match its SHA-256");
-	if (m->replica && r->peer_id != 0) {
-		/* A replica write from the coordinating peer: this node only. */
-		if (!store_is_up(node_store(r->node)))
-			return service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable: %s",
-			    store_last_error(node_store(r->node)));
+	if (m->replica && r->peer_id != 0 && !store_is_up(node_store(r->node)))
+		return service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable: %s",
+		    store_last_error(node_store(r->node)));
+	/* The callee copies the data before returning; the request may even be
+	 * answered (and r freed) before it returns: r is not touched after. */
+	r->msg = NULL;
+	if (m->replica && r->peer_id != 0)     /* a replica write from a peer: here only */
 		chunk_put(node_store(r->node), sha, m->data.data, m->data.len, node_now_ms(),
 		    service_chunk_put_local, r);
-	} else {
+	else
 		replicator_put(node_replicator(r->node), sha, m->data.data, m->data.len, node_now_ms(),
 		    service_chunk_put_done, r);
-	}
-	/* The store copied the data: free the request's copy now (bounds memory). */
-	protobuf_c_message_free_unpacked(r->msg, NULL);
-	r->msg = NULL;
+	protobuf_c_message_free_unpacked(&m->base, NULL);  /* frees the chunk copy now */
 }
 
 static void

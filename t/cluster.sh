@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Integration (TAP): 3- and 5-node clusters of real rcfsd + redis-server on
+# loopback.  Replication, linearizable metadata through any node, failover of
+# the leader, follower restarts, loss of quorum, whole-cluster power cycles,
+# corrupt replicas.  Acknowledged data must never be lost.
+. "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
+watchdog 900
+
+new_tmpdir W
+cluster_up -n 3 || { nok "3-node cluster up"; done_testing; }
+ok "3-node cluster up"
+C3=$CDIR
+IFS=, read -r A1 A2 A3 <<<"$RCFS_NODES"
+addr() { cut -d, -f"$1" <<<"$RCFS_NODES"; }
+leader() { "$RCFS" --timeout 2 --json status 2>/dev/null | grep -o '"id":[0-9]*,"role":"leader"' | grep -o '[0-9]\+' | head -n 1; }
+field() {  # field NODE_ADDR KEY: a number from that node's own status
+	RCFS_CONF= "$RCFS" -n "$1" --timeout 1 --json status 2>/dev/null | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+same_applied() {  # every listed node has applied what the leader committed
+	local want a; want=$(field "$(addr "$(leader)")" commit_index)
+	[ -n "$want" ] || return 1
+	for a in "$@"; do [ "$(field "$a" applied_index)" = "$want" ] || return 1; done
+}
+ls_on() { RCFS_CONF= "$RCFS" -n "$1" --serializable ls; }
+export -f ls_on
+
+# ---- status ----------------------------------------------------------------------
+st=$("$RCFS" --json status)
+check "status --json: three nodes" [ "$(grep -o '"role":' <<<"$st" | wc -l)" -eq 3 ]
+check "status --json: exactly one leader" [ "$(grep -o '"role":"leader"' <<<"$st" | wc -l)" -eq 1 ]
+check "status --json: ids, terms, indexes" grep -q '"id":3,"role":"[a-z]*","term":[1-9][0-9]*,"leader":[1-3],"commit_index":[0-9]*,"applied_index"' <<<"$st"
+
+# ---- files through any node ---------------------------------------------------------
+head -c 3500000 /dev/urandom > "$W/f1"
+check "put through node 1" env RCFS_CONF= "$RCFS" -n "$A1" put "$W/f1" a/f1
+check "get through node 2" bash -c 'RCFS_CONF= "$RCFS" -n "$1" get a/f1 - | cmp -s - "$2"' _ "$A2" "$W/f1"
+check "get through node 3" bash -c 'RCFS_CONF= "$RCFS" -n "$1" get a/f1 - | cmp -s - "$2"' _ "$A3" "$W/f1"
+check "stat through node 3" bash -c 'RCFS_CONF= "$RCFS" -n "$1" --json stat a/f1 | grep -q "\"size\":3500000"' _ "$A3"
+copies() {  # copies HEX: how many nodes hold chunk HEX
+	local n=0 i
+	for i in 1 2 3; do [ "$(redis-cli -s "$C3/n$i/redis.sock" EXISTS "rcfs:c:$1")" = 1 ] && n=$((n + 1)); done
+	echo $n
+}
+h1=$("$RCFS" --json stat a/f1 | sed 's/.*"chunk_list":\["\([0-9a-f]*\)".*/\1/')
+check "every chunk is on N=3 nodes" [ "$(copies "$h1")" -eq 3 ]
+for i in $(seq 1 60); do echo "small $i" > "$W/s$i"; done
+ok_small=0
+for i in $(seq 1 60); do "$RCFS" put "$W/s$i" "small/$i" && ok_small=$((ok_small + 1)); done
+check "60 small files put" [ "$ok_small" -eq 60 ]
+check "ls through node 2 (linearizable) sees all 60" [ "$(RCFS_CONF= "$RCFS" -n "$A2" ls small/ | wc -l)" -eq 60 ]
+check "rm through node 3" env RCFS_CONF= "$RCFS" -n "$A3" rm small/60
+expect_rc 3 "removed file is gone through node 1" env RCFS_CONF= "$RCFS" -n "$A1" get small/60 -
+check "every node applied the same log" wait_until 10 same_applied "$A1" "$A2" "$A3"
+check "every node has the same file table (60 names)" bash -c '[ "$(ls_on "$1" | wc -l)" -eq 60 ]' _ "$A1"
+check "every node has the same file table" bash -c '[ "$(ls_on "$1")" = "$(ls_on "$2")" ] && [ "$(ls_on "$2")" = "$(ls_on "$3")" ]' _ "$A1" "$A2" "$A3"
+
+head -c $((200 * 1024 * 1024)) /dev/urandom > "$W/big"
+check "put 200 MiB through the cluster" "$RCFS" -q put "$W/big" a/big
+check "get 200 MiB through another node, identical" bash -c 'RCFS_CONF= "$RCFS" -n "$1" -q get a/big - | cmp -s - "$2"' _ "$A3" "$W/big"
+rm -f "$W/big"
+
+# ---- corrupt or missing replicas ------------------------------------------------------
+for i in 1 2; do redis-cli -s "$C3/n$i/redis.sock" SETRANGE "rcfs:c:$h1" 7 "BAD" >/dev/null; done
+check "get succeeds with 2 of 3 replicas corrupt" bash -c '"$RCFS" get a/f1 - | cmp -s - "$1"' _ "$W/f1"
+redis-cli -s "$C3/n3/redis.sock" DEL "rcfs:c:$h1" >/dev/null
+expect_rc 5 "get fails (exit 5) when no replica is good" bash -c '"$RCFS" get a/f1 - >/dev/null 2>&1'
+"$RCFS" put "$W/f1" a/f1-again >/dev/null   # re-put rewrites every replica
+check "a re-put heals the replicas" [ "$(copies "$h1")" -eq 3 ]
+check "and the file reads again" bash -c '"$RCFS" get a/f1 - | cmp -s - "$1"' _ "$W/f1"
+
+# ---- a follower goes away and comes back ---------------------------------------------
+L=$(leader)
+F=$(( L % 3 + 1 ))
+"$CLUSTER" kill -d "$C3" "$F"
+head -c 2500000 /dev/urandom > "$W/f2"
+check "follower $F down: puts still succeed (W=2)" "$RCFS" put "$W/f2" b/f2
+check "follower $F down: gets still succeed" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
+"$CLUSTER" start -d "$C3" "$F" >/dev/null
+check "follower $F restarted: catches up" wait_until 15 same_applied "$(addr "$F")"
+check "follower $F restarted: has every file" bash -c '[ "$(ls_on "$1")" = "$(ls_on "$2")" ]' _ "$(addr "$F")" "$(addr "$L")"
+
+# ---- the leader is killed during a large put -------------------------------------------
+head -c $((40 * 1024 * 1024)) /dev/urandom > "$W/f3"
+L=$(leader)
+"$RCFS" -q --timeout 20 put "$W/f3" c/f3 > "$W/f3.out" 2>&1 &
+putpid=$!
+track_pid $putpid
+wait_until 10 test -s "$C3/n$L/redis.sock"      # it runs
+sleep 0.3                                        # let the put get going (not a wait for a condition)
+"$CLUSTER" kill -d "$C3" "$L"
+wait "$putpid"; rc=$?
+if [ "$rc" -eq 0 ]; then
+	check "leader killed mid-put: put succeeded and the file is complete" \
+		bash -c '"$RCFS" get c/f3 - | cmp -s - "$1"' _ "$W/f3"
+else
+	check "leader killed mid-put: put failed cleanly (exit 4, one line)" \
+		bash -c '[ "$1" -eq 4 ] && [ "$(wc -l < "$2")" -eq 1 ]' _ "$rc" "$W/f3.out"
+fi
+newl() { local l; l=$(leader); [ -n "$l" ] && [ "$l" != "$L" ]; }
+check "a new leader is elected" wait_until 10 newl
+check "puts succeed after the failover" "$RCFS" put "$W/f2" c/after
+check "earlier files intact after the failover" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
+"$CLUSTER" start -d "$C3" "$L" >/dev/null
+
+# ---- quorum lost, then regained -------------------------------------------------------------
+L=$(leader)
+D1=$(( L % 3 + 1 )); D2=$(( D1 % 3 + 1 ))
+"$CLUSTER" kill -d "$C3" "$D1"; "$CLUSTER" kill -d "$C3" "$L"
+t0=$(date +%s%N)
+out=$("$RCFS" --timeout 3 put "$W/f2" d/noquorum 2>&1); rc=$?
+t1=$(date +%s%N)
+check "two nodes down: put fails with exit 4" [ "$rc" -eq 4 ]
+check "two nodes down: within --timeout (took $(( (t1 - t0) / 1000000 )) ms)" [ $(( (t1 - t0) / 1000000 )) -lt 6000 ]
+check "two nodes down: says why ($out)" grep -qE "no (leader|quorum): 1 of 3 nodes reachable \(need 2\)" <<<"$out"
+"$CLUSTER" start -d "$C3" "$D1" >/dev/null
+check "one node back: puts succeed again" wait_until 15 "$RCFS" --timeout 2 put "$W/f2" d/quorum
+"$CLUSTER" start -d "$C3" "$L" >/dev/null
+
+# ---- whole-cluster power cycle ---------------------------------------------------------------
+before=$("$RCFS" ls)
+check "power cycle: the listing before is not empty" [ "$(wc -l <<<"$before")" -gt 60 ]
+for i in 1 2 3; do "$CLUSTER" kill -d "$C3" "$i"; "$CLUSTER" kill-redis -d "$C3" "$i"; done
+for i in 1 2 3; do "$CLUSTER" start -d "$C3" "$i" >/dev/null; done
+check "power cycle: a leader is elected" wait_until 15 test -n "$(leader)"
+check "power cycle: every acknowledged file is listed" bash -c '[ "$("$RCFS" ls)" = "$1" ]' _ "$before"
+check "power cycle: contents intact" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1" && "$RCFS" get small/7 - | cmp -s - "$2"' _ "$W/f2" "$W/s7"
+"$CLUSTER" down -d "$C3" >/dev/null
+
+# ---- five nodes, N=3 W=2: any two may die ------------------------------------------------------
+cluster_up -n 5 || nok "5-node cluster up"
+C5=$CDIR
+head -c 6000000 /dev/urandom > "$W/f5"
+"$RCFS" put "$W/f5" e/before
+L=$(leader)
+K1=$L; K2=$(( L % 5 + 1 ))         # the leader and one more
+"$CLUSTER" kill -d "$C5" "$K1"; "$CLUSTER" kill -d "$C5" "$K2"
+check "5 nodes, 2 killed (incl. leader): put succeeds" "$RCFS" --timeout 15 put "$W/f5" e/after
+check "5 nodes, 2 killed: file put before is readable" bash -c '"$RCFS" get e/before - | cmp -s - "$1"' _ "$W/f5"
+check "5 nodes, 2 killed: file put after is readable" bash -c '"$RCFS" get e/after - | cmp -s - "$1"' _ "$W/f5"
+
+done_testing
