@@ -38,8 +38,8 @@ fi
 [ "$mode" = try ] || { echo "usage: $0 [test]" >&2; exit 2; }
 
 dir=$(mktemp -d /tmp/rcfs-quickstart.XXXXXX)
-echo "== starting a local cluster in $dir"
-contrib/rcfs-cluster up -n 1 -d "$dir" | tee "$dir/up.out"
+echo "== starting a local 3-node cluster in $dir"
+contrib/rcfs-cluster up -n 3 -d "$dir" | tee "$dir/up.out"
 export RCFS_CONF="$dir/rcfs.conf"
 
 # A real file: something multi-chunk from /usr if there is one.
@@ -57,11 +57,16 @@ echo "== rcfs get $name $dir/copy"
 ./rcfs get "$name" "$dir/copy"
 cmp "$file" "$dir/copy"
 echo "== verified: $dir/copy is byte-identical to $file"
+echo "== rcfs status"
+./rcfs status
 cat <<EOT
 
 The cluster keeps running.  To use it:
     export RCFS_CONF=$dir/rcfs.conf
     ./rcfs put FILE NAME;  ./rcfs ls -l;  ./rcfs get NAME;  ./rcfs status
+Fail over: kill any node (the leader too), keep going, bring it back:
+    contrib/rcfs-cluster kill -d $dir 1;  ./rcfs put FILE NAME2;  ./rcfs get $name -
+    contrib/rcfs-cluster start -d $dir 1
 To stop it:
     contrib/rcfs-cluster down -d $dir
 EOT
