@@ -1,4 +1,5 @@
 /* rcfs stat NAME: a file's metadata. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -6,14 +7,57 @@
 
 #include "client/client.h"
 #include "util/name.h"
+#include "util/xmalloc.h"
 
 static int cmd_stat_exec(struct client *cl, int argc, char **argv);
+static void stat_locate(struct client *cl, const Rcfs__FileMeta *m, uint64_t (*where)[CLIENT_MAX_NODES]);
 
 const struct client_cmd cmd_stat_entry = {
 	.name = "stat",
 	.usage = "stat [-v] NAME",
 	.exec = cmd_stat_exec,
 };
+
+/* where[chunk][node] = node id if that node stores the chunk, else 0.  Each
+ * node is asked directly (ChunkGet local+probe), all chunks pipelined. */
+static void
+stat_locate(struct client *cl, const Rcfs__FileMeta *m, uint64_t (*where)[CLIENT_MAX_NODES])
+{
+	for (int i = 0; i < cl->nnodes; i++) {
+		Rcfs__StatusRequest sreq = RCFS__STATUS_REQUEST__INIT;
+		Rcfs__StatusResponse *sresp = NULL;
+		struct client one = *cl;
+		uint64_t id = 0;
+		uint32_t rid;
+
+		one.nnodes = 1;
+		one.nodes[0] = cl->nodes[i];
+		one.node = 0;
+		one.fd = -1;
+		one.silent = true;
+		if (client_connect(&one) != 0)
+			continue;
+		if ((rid = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &sreq.base)) != 0 &&
+		    client_recv(&one, rid, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&sresp) == 0) {
+			id = sresp->n_nodes > 0 ? sresp->nodes[0]->id : 0;
+			rcfs__status_response__free_unpacked(sresp, NULL);
+		}
+		for (size_t c = 0; c < m->n_chunks && id != 0; c++) {
+			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
+			ProtobufCMessage *resp = NULL;
+			req.sha256 = m->chunks[c];
+			req.has_local = req.local = req.has_probe = req.probe = 1;
+			if ((rid = client_send(&one, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base)) == 0)
+				break;
+			if (client_recv(&one, rid, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP, &resp) == 0) {
+				where[c][i] = id;
+				protobuf_c_message_free_unpacked(resp, NULL);
+			}
+		}
+		client_disconnect(&one);
+		cl->in = one.in;
+	}
+}
 
 static int
 cmd_stat_exec(struct client *cl, int argc, char **argv)
@@ -70,12 +114,23 @@ cmd_stat_exec(struct client *cl, int argc, char **argv)
 		    "version:    %llu\nmtime:      %s\n", m->name, (unsigned long long)m->size, hex,
 		    m->n_chunks, m->chunk_size, m->has_inline_data ? " (inline)" : "",
 		    (unsigned long long)m->version, when);
-		if (verbose)
+		if (verbose && m->n_chunks > 0) {
+			uint64_t (*where)[CLIENT_MAX_NODES] = xcalloc(m->n_chunks, sizeof *where);
+			stat_locate(cl, m, where);
 			for (size_t i = 0; i < m->n_chunks; i++) {
 				char ch[65];
+				int first = 1;
 				sodium_bin2hex(ch, sizeof ch, m->chunks[i].data, m->chunks[i].len == 32 ? 32 : 0);
-				printf("chunk %zu:    %s\n", i, ch);
+				printf("chunk %zu:    %s  on nodes ", i, ch);
+				for (int k = 0; k < cl->nnodes; k++)
+					if (where[i][k] != 0) {
+						printf("%s%llu", first ? "" : ",", (unsigned long long)where[i][k]);
+						first = 0;
+					}
+				printf("%s\n", first ? "(none reachable)" : "");
 			}
+			free(where);
+		}
 	}
 	rcfs__file_stat_response__free_unpacked(resp, NULL);
 	return 0;

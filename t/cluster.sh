@@ -78,6 +78,18 @@ check "follower $F down: gets still succeed" bash -c '"$RCFS" get b/f2 - | cmp -
 "$CLUSTER" start -d "$C3" "$F" >/dev/null
 check "follower $F restarted: catches up" wait_until 15 same_applied "$(addr "$F")"
 check "follower $F restarted: has every file" bash -c '[ "$(ls_on "$1")" = "$(ls_on "$2")" ]' _ "$(addr "$F")" "$(addr "$L")"
+all_copies() {  # every chunk of file $1 is on all 3 nodes
+	local h
+	for h in $("$RCFS" --json stat "$1" | sed 's/.*"chunk_list":\[\(.*\)\].*/\1/' | tr -d '"' | tr , ' '); do
+		[ "$(copies "$h")" -eq 3 ] || return 1
+	done
+}
+check "repair restores 3 copies of what was written while $F was down" wait_until 20 all_copies b/f2
+check "stat -v shows every chunk on nodes 1,2,3" bash -c '"$RCFS" stat -v b/f2 | grep -c "on nodes 1,2,3$" | grep -qx 3'
+hx=$("$RCFS" --json stat b/f2 | sed 's/.*"chunk_list":\["\([0-9a-f]*\)".*/\1/')
+redis-cli -s "$C3/n$F/redis.sock" DEL "rcfs:c:$hx" >/dev/null
+check "a chunk deleted on one replica: get still succeeds" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
+check "repair puts the deleted replica back" wait_until 20 all_copies b/f2
 
 # ---- the leader is killed during a large put -------------------------------------------
 head -c $((40 * 1024 * 1024)) /dev/urandom > "$W/f3"

@@ -100,7 +100,8 @@ expect_rc 5 "corrupt chunk: get to stdout exits 5" bash -c '"$RCFS" get t/corrup
 
 # Storage full: a put fails with a clear error and nothing is evicted.
 rcli CONFIG SET maxmemory $(( $(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p') + 2000000 )) >/dev/null
-out=$("$RCFS" put "$W/chunk1" t/full 2>&1); rc=$?
+head -c $((3 * C)) /dev/urandom > "$W/full"     # new content: shared chunks would cost nothing
+out=$("$RCFS" put "$W/full" t/full 2>&1); rc=$?
 check "storage full: put exits 7" [ "$rc" -eq 7 ]
 check "storage full: says so" grep -q "storage full" <<<"$out"
 check "storage full: status shows the limit" grep -q '"maxmemory":[1-9]' <<<"$("$RCFS" --json status)"

@@ -116,16 +116,21 @@ chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
 	uint8_t got[CHUNK_HASH_LEN];
 
-	(void)st;
 	if (code != RCFS__ERROR_CODE__E_OK) {
 		cb(call->arg, code, why, NULL, 0);
 	} else if (r->type != REDIS_REPLY_STRING) {
 		cb(call->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "no such chunk", NULL, 0);
 	} else {
 		chunk_hash((const uint8_t *)r->str, r->len, got);
-		if (sodium_memcmp(got, call->sha, CHUNK_HASH_LEN) != 0)
+		if (sodium_memcmp(got, call->sha, CHUNK_HASH_LEN) != 0) {
+			/* A corrupt copy is worthless (its name is its content):
+			 * drop it so that repair restores it from a good replica. */
+			char key[72];
+			chunk_key(call->sha, key);
+			store_commandf(st, NULL, NULL, "DEL %s", key);
 			cb(call->arg, RCFS__ERROR_CODE__E_INTEGRITY, "stored chunk does not match its SHA-256",
 			    NULL, 0);
+		}
 		else
 			cb(call->arg, RCFS__ERROR_CODE__E_OK, NULL, (const uint8_t *)r->str, r->len);
 	}

@@ -326,3 +326,173 @@ rep_get_peer_done(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type
 	snprintf(op->last_err, sizeof op->last_err, "%s", err ? err : "error");
 	rep_get_next(op);
 }
+
+/* ---- repair ----------------------------------------------------------------------- */
+
+struct rep_repair {
+	struct replicator *rp;
+	uint8_t sha[CHUNK_HASH_LEN];
+	struct rep_node homes[REP_MAX_NODES];
+	bool missing[REP_MAX_NODES];
+	uint32_t n, pending, copies;
+	rep_put_cb *cb;
+	void *arg;
+};
+
+static void rep_repair_probed(struct rep_repair *op);
+static void rep_repair_local_probe(void *arg, Rcfs__ErrorCode code, const char *why);
+static void rep_repair_peer_probe(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg);
+static void rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
+    size_t len);
+static void rep_repair_stored(void *arg, Rcfs__ErrorCode code, const char *why);
+static void rep_repair_peer_stored(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg);
+static void rep_repair_finish(struct rep_repair *op);
+
+/* Per-probe context: which home answered. */
+struct rep_probe {
+	struct rep_repair *op;
+	uint32_t i;
+};
+
+bool
+replicator_is_primary(struct replicator *rp, const uint8_t *sha)
+{
+	struct rep_node order[REP_MAX_NODES];
+	uint32_t n = rep_order(rp, sha, order);
+
+	for (uint32_t i = 0; i < n && i < rp->replicas; i++)
+		if (rep_available(rp, &order[i]))
+			return order[i].peer == NULL;
+	return false;
+}
+
+void
+replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, void *arg)
+{
+	struct rep_repair *op = xcalloc(1, sizeof *op);
+	struct rep_node order[REP_MAX_NODES];
+	uint32_t n = rep_order(rp, sha, order);
+
+	op->rp = rp;
+	op->cb = cb;
+	op->arg = arg;
+	memcpy(op->sha, sha, CHUNK_HASH_LEN);
+	for (uint32_t i = 0; i < n && i < rp->replicas; i++)
+		if (rep_available(rp, &order[i]))
+			op->homes[op->n++] = order[i];
+	op->pending = op->n + 1;        /* +1: held until every probe is sent */
+	for (uint32_t i = 0; i < op->n; i++) {
+		struct rep_probe *pr = xcalloc(1, sizeof *pr);
+		pr->op = op;
+		pr->i = i;
+		if (op->homes[i].peer == NULL) {
+			ProtobufCBinaryData d = { CHUNK_HASH_LEN, op->sha };
+			chunk_exist_all(rp->st, &d, 1, rep_repair_local_probe, pr);
+		} else {
+			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
+			req.sha256.data = op->sha;
+			req.sha256.len = CHUNK_HASH_LEN;
+			req.has_local = req.local = req.has_probe = req.probe = 1;
+			peer_rpc(op->homes[i].peer, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
+			    rep_repair_peer_probe, pr);
+		}
+	}
+	if (--op->pending == 0)
+		rep_repair_probed(op);
+}
+
+static void
+rep_repair_local_probe(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct rep_probe *pr = arg;
+	struct rep_repair *op = pr->op;
+
+	(void)why;
+	op->missing[pr->i] = code == RCFS__ERROR_CODE__E_NOT_FOUND;
+	free(pr);
+	if (--op->pending == 0)
+		rep_repair_probed(op);
+}
+
+static void
+rep_repair_peer_probe(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	(void)err; (void)type; (void)msg;
+	rep_repair_local_probe(arg, code, NULL);
+}
+
+static void
+rep_repair_probed(struct rep_repair *op)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < op->n; i++)
+		any |= op->missing[i];
+	if (!any) {
+		rep_repair_finish(op);
+		return;
+	}
+	replicator_get(op->rp, op->sha, rep_repair_got, op);
+}
+
+static void
+rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data, size_t len)
+{
+	struct rep_repair *op = arg;
+
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		op->cb(op->arg, code, why, 0);
+		free(op);
+		return;
+	}
+	op->pending = 1;
+	for (uint32_t i = 0; i < op->n; i++) {
+		if (!op->missing[i])
+			continue;
+		op->pending++;
+		if (op->homes[i].peer == NULL) {
+			chunk_put(op->rp->st, op->sha, data, len, 0, rep_repair_stored, op);
+		} else {
+			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
+			req.sha256.data = op->sha;
+			req.sha256.len = CHUNK_HASH_LEN;
+			req.data.data = (uint8_t *)data;
+			req.data.len = len;
+			req.has_replica = req.replica = 1;
+			peer_rpc(op->homes[i].peer, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
+			    rep_repair_peer_stored, op);
+		}
+	}
+	if (--op->pending == 0)
+		rep_repair_finish(op);
+}
+
+static void
+rep_repair_stored(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct rep_repair *op = arg;
+
+	(void)why;
+	if (code == RCFS__ERROR_CODE__E_OK)
+		op->copies++;
+	if (--op->pending == 0)
+		rep_repair_finish(op);
+}
+
+static void
+rep_repair_peer_stored(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	(void)type; (void)msg;
+	rep_repair_stored(arg, code, err);
+}
+
+static void
+rep_repair_finish(struct rep_repair *op)
+{
+	op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->copies);
+	free(op);
+}

@@ -3,6 +3,7 @@
 #ifndef RCFS_REPLICATE_H
 #define RCFS_REPLICATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,13 @@ void replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *da
 /* Fetch a chunk: this node's copy first if it is a home of the chunk, then
  * every other reachable node in rendezvous order, until a copy verifies. */
 void replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, void *arg);
+/* Whether this node is the first reachable home of the chunk (it then takes
+ * charge of repairing it). */
+bool replicator_is_primary(struct replicator *rp, const uint8_t *sha);
+/* Make sure every reachable home holds the chunk: probe each, fetch a good
+ * copy from anywhere if some lack it, push it to them.  cb's replicas = copies
+ * made (0 if none were missing). */
+void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, void *arg);
 /* The N home nodes of a chunk (rendezvous order) into ids[max]; returns how many. */
 uint32_t replicator_home(struct replicator *rp, const uint8_t *sha, uint64_t *ids, uint32_t max);
 

@@ -54,6 +54,7 @@ static void service_linearizable(struct service_req *r, bool serializable,
 static void service_stat_read(struct service_req *r);
 static void service_list_read(struct service_req *r);
 static void service_chunk_get(struct service_req *r);
+static void service_chunk_probe_done(void *arg, Rcfs__ErrorCode code, const char *why);
 static void service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why,
     const uint8_t *data, size_t len);
 static void service_commit(struct service_req *r);
@@ -215,10 +216,19 @@ service_chunk_get(struct service_req *r)
 
 	if (m->sha256.len != CHUNK_HASH_LEN)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
-	if (m->local && r->peer_id != 0)
+	if (m->local && m->probe)      /* is it stored here? (repair, stat -v) */
+		chunk_exist_all(node_store(r->node), &m->sha256, 1, service_chunk_probe_done, r);
+	else if (m->local && r->peer_id != 0)
 		chunk_get(node_store(r->node), m->sha256.data, service_chunk_get_done, r);
 	else
 		replicator_get(node_replicator(r->node), m->sha256.data, service_chunk_get_done, r);
+}
+
+static void
+service_chunk_probe_done(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	service_chunk_get_done(arg, code, code == RCFS__ERROR_CODE__E_NOT_FOUND ? "not stored here" : why,
+	    (const uint8_t *)"", 0);
 }
 
 static void

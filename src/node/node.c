@@ -11,6 +11,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "fs/repair.h"
 #include "fs/replicate.h"
 #include "node/consensus.h"
 #include "node/node.h"
@@ -37,6 +38,7 @@ struct node {
 	struct peer *peers[CONFIG_MAX_PEERS];   /* parallel to cfg->peers; NULL = self */
 	struct consensus *consensus;
 	struct replicator *replicator;
+	struct repair *repair;
 	struct event *gc_ev;            /* chunk GC cron */
 	int exit_status;
 	bool shutting_down;
@@ -123,6 +125,9 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 		n->consensus = consensus_new(base, cfg, n->store, n->peers);
 		n->replicator = replicator_new(n->store, cfg->node_id, ids, n->peers, count,
 		    cfg->replicas, cfg->write_quorum);
+		if (count > 1)
+			n->repair = repair_new(base, n->store, n->replicator, cfg->repair_interval_ms,
+			    cfg->repair_files);
 	}
 	store_start(n->store);
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,
@@ -352,6 +357,7 @@ node_free(struct node *n)
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
 	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
 		peer_free(n->peers[i]);
+	repair_free(n->repair);
 	replicator_free(n->replicator);
 	store_free(n->store);           /* pending callbacks run with STORE_ELOST */
 	event_free(n->gc_ev);

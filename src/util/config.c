@@ -24,7 +24,8 @@ static const char *const config_keys[] = {
 	"node_id", "listen", "redis", "cluster", "chunk_size", "max_frame", "inline_max",
 	"storage_window", "redis_timeout_ms", "max_inflight", "max_connections",
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
-	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms", NULL
+	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
+	"repair_interval_ms", "repair_files", NULL
 };
 
 void
@@ -39,6 +40,8 @@ config_defaults(struct rcfs_config *c)
 	c->max_connections = 1024;
 	c->gc_interval_ms = 60 * 1000;
 	c->gc_grace_ms = 3600 * 1000;
+	c->repair_interval_ms = 1000;
+	c->repair_files = 32;
 	c->log_level = LOG_INFO;
 	c->replicas = 3;
 	c->write_quorum = 2;
@@ -231,6 +234,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "max_connections", 1, 100000, &c->max_connections, err, errlen) ||
 	    config_get_u32(&cf, path, "gc_interval_ms", 100, 86400000, &c->gc_interval_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "gc_grace_ms", 0, 604800000, &c->gc_grace_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "repair_interval_ms", 10, 86400000, &c->repair_interval_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "repair_files", 1, 100000, &c->repair_files, err, errlen) ||
 	    config_get_u32(&cf, path, "replicas", 1, CONFIG_MAX_PEERS, &c->replicas, err, errlen) ||
 	    config_get_u32(&cf, path, "write_quorum", 1, CONFIG_MAX_PEERS, &c->write_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||

@@ -29,6 +29,8 @@ struct rcfs_config {
 	bool allow_unsafe_storage;      /* skip the appendfsync/noeviction checks */
 	uint32_t gc_interval_ms;        /* chunk GC scan period */
 	uint32_t gc_grace_ms;           /* an unreferenced chunk lives at least this long */
+	uint32_t repair_interval_ms;    /* repair scan period */
+	uint32_t repair_files;          /* files examined per repair period */
 	int log_level;                  /* enum log_level */
 	/* cluster (issue 4) */
 	struct config_peer peers[CONFIG_MAX_PEERS];

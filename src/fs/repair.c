@@ -1,0 +1,157 @@
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "fs/chunk.h"
+#include "fs/repair.h"
+#include "fs/replicate.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* The next files after ARGV[1] (exclusive; "" = from the start), at most
+ * ARGV[2]: returns {last name, hex chunk list, hex chunk list, ...}. */
+static const char repair_scan_lua[] =
+"local min = ARGV[1] == '' and '-' or ('(' .. ARGV[1])\n"
+"local names = redis.call('ZRANGEBYLEX', 'rcfs:files', min, '+', 'LIMIT', 0, ARGV[2])\n"
+"local out = { names[#names] or '' }\n"
+"for _, n in ipairs(names) do out[#out + 1] = redis.call('GET', 'rcfs:fc:' .. n) or '' end\n"
+"return out\n";
+
+struct repair {
+	struct event_base *base;
+	struct store *st;
+	struct replicator *rp;
+	struct event *tick_ev;
+	uint32_t files_per_tick;
+	char *cursor;                   /* last file name scanned */
+	bool busy;                      /* a scan step is in flight */
+	uint32_t inflight;              /* chunk repairs in flight */
+	uint64_t copies;
+};
+
+struct repair_chunk {
+	struct repair *rep;
+	uint8_t sha[CHUNK_HASH_LEN];
+};
+
+static void repair_tick(evutil_socket_t fd, short what, void *arg);
+static void repair_scanned(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void repair_one(struct repair *rep, const uint8_t *sha);
+static void repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies);
+
+struct repair *
+repair_new(struct event_base *base, struct store *st, struct replicator *rp, uint32_t interval_ms,
+    uint32_t files_per_tick)
+{
+	struct repair *rep = xcalloc(1, sizeof *rep);
+	struct timeval tv = { interval_ms / 1000, (interval_ms % 1000) * 1000 };
+
+	rep->base = base;
+	rep->st = st;
+	rep->rp = rp;
+	rep->files_per_tick = files_per_tick;
+	rep->cursor = xstrdup("");
+	rep->tick_ev = event_new(base, -1, EV_PERSIST, repair_tick, rep);
+	event_add(rep->tick_ev, &tv);
+	return rep;
+}
+
+void
+repair_free(struct repair *rep)
+{
+	if (rep == NULL)
+		return;
+	event_free(rep->tick_ev);
+	free(rep->cursor);
+	free(rep);
+}
+
+uint64_t
+repair_copies_made(const struct repair *rep)
+{
+	return rep->copies;
+}
+
+/* Repair cron: one step of the scan per tick, never two at once, and none
+ * while the previous step's repairs are still in flight (rate limit). */
+static void
+repair_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct repair *rep = arg;
+	char limit[16];
+	const char *argv[5];
+	size_t argvlen[5];
+
+	(void)fd; (void)what;
+	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st))
+		return;
+	rep->busy = true;
+	snprintf(limit, sizeof limit, "%u", rep->files_per_tick);
+	argv[0] = "EVAL"; argv[1] = repair_scan_lua; argv[2] = "0";
+	argv[3] = rep->cursor; argv[4] = limit;
+	for (int i = 0; i < 5; i++)
+		argvlen[i] = strlen(argv[i]);
+	store_command(rep->st, 0, repair_scanned, rep, 5, argv, argvlen);
+}
+
+static void
+repair_scanned(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct repair *rep = arg;
+	uint8_t sha[CHUNK_HASH_LEN];
+
+	(void)st;
+	rep->busy = false;
+	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+		return;
+	free(rep->cursor);
+	/* An empty last name means we reached the end: start over next tick. */
+	rep->cursor = xstrdup(r->element[0]->str ? r->element[0]->str : "");
+	for (size_t i = 1; i < r->elements; i++) {
+		const char *hex = r->element[i]->str;
+		size_t len = r->element[i]->len;
+		for (size_t k = 0; hex != NULL && k + 64 <= len; k += 64) {
+			if (sodium_hex2bin(sha, sizeof sha, hex + k, 64, NULL, NULL, NULL) != 0)
+				continue;
+			repair_one(rep, sha);
+		}
+	}
+}
+
+static void
+repair_one(struct repair *rep, const uint8_t *sha)
+{
+	struct repair_chunk *rc;
+
+	/* Only the first reachable home of a chunk takes charge of it. */
+	if (!replicator_is_primary(rep->rp, sha))
+		return;
+	rc = xcalloc(1, sizeof *rc);
+	rc->rep = rep;
+	memcpy(rc->sha, sha, CHUNK_HASH_LEN);
+	rep->inflight++;
+	replicator_repair(rep->rp, sha, repair_done, rc);
+}
+
+static void
+repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
+{
+	struct repair_chunk *rc = arg;
+	struct repair *rep = rc->rep;
+	char hex[65];
+
+	rep->inflight--;
+	if (copies > 0) {
+		rep->copies += copies;
+		sodium_bin2hex(hex, sizeof hex, rc->sha, CHUNK_HASH_LEN);
+		log_info("repair: chunk %.16s…: %u copies made", hex, copies);
+	} else if (code != RCFS__ERROR_CODE__E_OK) {
+		sodium_bin2hex(hex, sizeof hex, rc->sha, CHUNK_HASH_LEN);
+		log_debug("repair: chunk %.16s…: %s", hex, why ? why : "failed");
+	}
+	free(rc);
+}
