@@ -7,13 +7,14 @@ libclock_a_SOURCES = \
 	src/clock/filter.c src/clock/filter.h \
 	src/clock/select.c src/clock/select.h \
 	src/clock/peer.c src/clock/peer.h \
-	src/clock/hlc.c src/clock/hlc.h
+	src/clock/hlc.c src/clock/hlc.h \
+	src/clock/sampler.c src/clock/sampler.h
 libclock_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 # libclock uses xmalloc and log from librcfscommon.
 CLOCK_LIBS = libclock.a $(COMMON_LIBS)
 CLOCK_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) -I$(top_srcdir)/t
 
-clock_unit_tests = t/clock/test_ntp t/clock/test_hlc
+clock_unit_tests = t/clock/test_ntp t/clock/test_hlc t/clock/test_sampler
 check_PROGRAMS += $(clock_unit_tests)
 TESTS += $(clock_unit_tests)
 t_clock_test_ntp_SOURCES = t/clock/test_ntp.c
@@ -22,5 +23,8 @@ t_clock_test_ntp_LDADD = $(CLOCK_LIBS) $(CHECK_LIBS)
 t_clock_test_hlc_SOURCES = t/clock/test_hlc.c
 t_clock_test_hlc_CFLAGS = $(CLOCK_TEST_CFLAGS)
 t_clock_test_hlc_LDADD = $(CLOCK_LIBS) $(CHECK_LIBS)
+t_clock_test_sampler_SOURCES = t/clock/test_sampler.c
+t_clock_test_sampler_CFLAGS = $(CLOCK_TEST_CFLAGS)
+t_clock_test_sampler_LDADD = $(CLOCK_LIBS) $(CHECK_LIBS)
 
 EXTRA_DIST += docs/clock.md
