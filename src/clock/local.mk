@@ -27,4 +27,12 @@ t_clock_test_sampler_SOURCES = t/clock/test_sampler.c
 t_clock_test_sampler_CFLAGS = $(CLOCK_TEST_CFLAGS)
 t_clock_test_sampler_LDADD = $(CLOCK_LIBS) $(CHECK_LIBS)
 
+# Probe driven by the chronyd test (t/clock/chrony.sh).
+check_PROGRAMS += t/clock/clock_probe
+t_clock_clock_probe_SOURCES = t/clock/clock_probe.c
+t_clock_clock_probe_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+t_clock_clock_probe_LDADD = $(CLOCK_LIBS)
+TESTS += t/clock/chrony.sh
+dist_check_SCRIPTS += t/clock/chrony.sh
+
 EXTRA_DIST += docs/clock.md
