@@ -39,8 +39,11 @@ EXTRA_DIST += \
 	contrib/wireshark/rcfs.lua \
 	contrib/systemd/rcfsd@.service \
 	contrib/systemd/rcfs-redis@.service \
-	contrib/systemd/rcfs.sysusers.conf \
-	docs/deploy.md
+	contrib/systemd/rcfs.sysusers.conf
+
+## The deployment guide, installed where the units' Documentation= points.
+rcfsdocdir = $(docdir)
+dist_rcfsdoc_DATA = docs/deploy.md
 
 ## ---- tests ----
 TESTS += t/ops/dissector.sh t/ops/systemd.sh
