@@ -27,12 +27,15 @@ mkdir -p "$W/home"
 skip() { ok "$1 # SKIP $2"; }
 
 # decode FILE TSHARK-ARGS...: read a capture with the dissector and the schema.
+# Heuristics first: the node's port is random and might be one some other
+# dissector registers (users on port 7001 need no such option).
 decode() {
 	local f=$1; shift
 	HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" \
 	tshark -n -r "$f" -X "lua_script:$LUA" \
 		-o "uat:protobuf_search_paths:\"$PROTO_DIR\",\"TRUE\"" \
-		-o protobuf.preload_protos:TRUE -o protobuf.pbf_as_hf:TRUE "$@" 2>>"$W/decode.err"
+		-o protobuf.preload_protos:TRUE -o protobuf.pbf_as_hf:TRUE \
+		-o tcp.try_heuristic_first:TRUE "$@" 2>>"$W/decode.err"
 }
 
 # ---- the script loads ----------------------------------------------------------
