@@ -1,1 +1,50 @@
-# owned by the contrib tooling (wireshark dissector, systemd units)
+## contrib/local.mk: operator tooling (included by the top-level Makefile.am).
+## Wireshark dissector, systemd units, and their tests.  Paths are relative to
+## the top of the tree (non-recursive build).
+
+## ---- systemd units ----
+## contrib/systemd/*.service name the default-prefix paths (/usr/local/...).
+## `make` writes copies with this build's sbindir/bindir/libexecdir/docdir;
+## `make install` puts them in $(systemdunitdir), which systemd searches when
+## the prefix is /usr or /usr/local (override: make systemdunitdir=DIR).
+systemdunitdir = $(prefix)/lib/systemd/system
+sysusersdir = $(prefix)/lib/sysusers.d
+rcfslibexecdir = $(libexecdir)/rcfs
+
+systemdunit_DATA = \
+	contrib/systemd/gen/rcfsd@.service
+systemdunit_DATA += \
+	contrib/systemd/gen/rcfs-redis@.service
+dist_rcfslibexec_SCRIPTS = contrib/systemd/rcfs-wait-ready
+CLEANFILES += $(systemdunit_DATA)
+
+sysusers_DATA = contrib/systemd/gen/rcfs.conf
+CLEANFILES += contrib/systemd/gen/rcfs.conf
+contrib/systemd/gen/rcfs.conf: contrib/systemd/rcfs.sysusers.conf
+	@$(MKDIR_P) contrib/systemd/gen
+	$(AM_V_GEN)cp $(srcdir)/contrib/systemd/rcfs.sysusers.conf $@
+
+UNIT_SED = sed -e 's|/usr/local/sbin/|$(sbindir)/|g' \
+	-e 's|/usr/local/bin/|$(bindir)/|g' \
+	-e 's|/usr/local/libexec/rcfs/|$(rcfslibexecdir)/|g' \
+	-e 's|/usr/local/share/doc/rcfs/|$(docdir)/|g'
+contrib/systemd/gen/rcfsd@.service: contrib/systemd/rcfsd@.service Makefile
+	@$(MKDIR_P) contrib/systemd/gen
+	$(AM_V_GEN)$(UNIT_SED) $(srcdir)/contrib/systemd/rcfsd@.service > $@.tmp && mv $@.tmp $@
+contrib/systemd/gen/rcfs-redis@.service: contrib/systemd/rcfs-redis@.service Makefile
+	@$(MKDIR_P) contrib/systemd/gen
+	$(AM_V_GEN)$(UNIT_SED) $(srcdir)/contrib/systemd/rcfs-redis@.service > $@.tmp && mv $@.tmp $@
+
+EXTRA_DIST += \
+	contrib/wireshark/rcfs.lua \
+	contrib/systemd/rcfsd@.service \
+	contrib/systemd/rcfs-redis@.service \
+	contrib/systemd/rcfs.sysusers.conf
+
+## The deployment guide, installed where the units' Documentation= points.
+rcfsdocdir = $(docdir)
+dist_rcfsdoc_DATA = docs/deploy.md
+
+## ---- tests ----
+TESTS += t/ops/dissector.sh t/ops/systemd.sh
+dist_check_SCRIPTS += t/ops/dissector.sh t/ops/systemd.sh
