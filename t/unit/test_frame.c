@@ -1,4 +1,5 @@
 /* Unit tests: the frame codec (src/net/frame.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
