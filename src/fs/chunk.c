@@ -79,7 +79,24 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 	argv[2] = (const char *)data; argvlen[2] = len;
 	call->cb = (void *)cb;
 	call->arg = arg;
+	memcpy(call->sha, sha, CHUNK_HASH_LEN);
 	store_command(st, STORE_LARGE, chunk_put_reply, call, 3, argv, argvlen);
+}
+
+void
+chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
+{
+	static const char lua[] =
+	    "if redis.call('SISMEMBER', 'rcfs:corrupt', ARGV[1]) == 1 then return 0 end\n"
+	    "return redis.call('EXISTS', 'rcfs:c:' .. ARGV[1])\n";
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+	char hex[65];
+
+	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
+	call->cb = (void *)cb;
+	call->arg = arg;
+	call->n = 1;
+	store_commandf(st, chunk_exist_reply, call, "EVAL %s 0 %s", lua, hex);
 }
 
 static void
@@ -88,8 +105,14 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	struct chunk_call *call = arg;
 	const char *why = NULL;
 	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+	char hex[65];
 
-	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		/* A good copy is stored now: it is no longer corrupt here.  (Large
+		 * SETs may wait in the window, so this must follow the reply.) */
+		sodium_bin2hex(hex, sizeof hex, call->sha, CHUNK_HASH_LEN);
+		store_commandf(st, NULL, NULL, "SREM rcfs:corrupt %s", hex);
+	}
 	((chunk_done_cb *)call->cb)(call->arg, code, why);
 	free(call);
 }
@@ -123,11 +146,12 @@ chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	} else {
 		chunk_hash((const uint8_t *)r->str, r->len, got);
 		if (sodium_memcmp(got, call->sha, CHUNK_HASH_LEN) != 0) {
-			/* A corrupt copy is worthless (its name is its content):
-			 * drop it so that repair restores it from a good replica. */
-			char key[72];
-			chunk_key(call->sha, key);
-			store_commandf(st, NULL, NULL, "DEL %s", key);
+			/* Mark it: probes then report it missing, so repair
+			 * overwrites it with a good copy (which clears the mark).
+			 * The bytes are kept for a post-mortem. */
+			char hex[65];
+			sodium_bin2hex(hex, sizeof hex, call->sha, CHUNK_HASH_LEN);
+			store_commandf(st, NULL, NULL, "SADD rcfs:corrupt %s", hex);
 			cb(call->arg, RCFS__ERROR_CODE__E_INTEGRITY, "stored chunk does not match its SHA-256",
 			    NULL, 0);
 		}

@@ -388,8 +388,7 @@ replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, voi
 		pr->op = op;
 		pr->i = i;
 		if (op->homes[i].peer == NULL) {
-			ProtobufCBinaryData d = { CHUNK_HASH_LEN, op->sha };
-			chunk_exist_all(rp->st, &d, 1, rep_repair_local_probe, pr);
+			chunk_probe(rp->st, op->sha, rep_repair_local_probe, pr);
 		} else {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
 			req.sha256.data = op->sha;

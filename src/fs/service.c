@@ -217,7 +217,7 @@ service_chunk_get(struct service_req *r)
 	if (m->sha256.len != CHUNK_HASH_LEN)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
 	if (m->local && m->probe)      /* is it stored here? (repair, stat -v) */
-		chunk_exist_all(node_store(r->node), &m->sha256, 1, service_chunk_probe_done, r);
+		chunk_probe(node_store(r->node), m->sha256.data, service_chunk_probe_done, r);
 	else if (m->local && r->peer_id != 0)
 		chunk_get(node_store(r->node), m->sha256.data, service_chunk_get_done, r);
 	else

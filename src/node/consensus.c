@@ -70,6 +70,7 @@ struct consensus {
 	unsigned generation;            /* bumped on every teardown: stale callbacks ignore themselves */
 	struct event *tick_ev;
 	struct event *ready_ev;
+	struct event *reload_ev;        /* retry a failed load */
 	uint64_t last_tick_ms;
 	uint64_t log_last;              /* highest index in the redis log */
 	uint64_t applied;               /* applied by the state machine */
@@ -85,6 +86,7 @@ static void cs_tick(evutil_socket_t fd, short what, void *arg);
 static void cs_schedule(struct consensus *cs);
 static void cs_process(evutil_socket_t fd, short what, void *arg);
 static void cs_load_start(struct consensus *cs);
+static void cs_reload(evutil_socket_t fd, short what, void *arg);
 static void cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg);
@@ -127,6 +129,7 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 	TAILQ_INIT(&cs->pending);
 	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
 	cs->ready_ev = event_new(base, -1, 0, cs_process, cs);
+	cs->reload_ev = evtimer_new(base, cs_reload, cs);
 	event_add(cs->tick_ev, &tv);
 	return cs;
 }
@@ -251,8 +254,10 @@ cs_load_done(struct cs_load *ld)
 
 	if (ld->generation != cs->generation || ld->failed) {
 		if (ld->generation == cs->generation) {
-			log_warn("cannot load the raft state from storage; retrying when storage is back");
+			struct timeval tv = { 0, 200 * 1000 };
+			log_warn("cannot load the raft state from storage; retrying");
 			cs->state = CS_STOPPED;
+			evtimer_add(cs->reload_ev, &tv);
 		}
 		goto out;
 	}
@@ -307,6 +312,16 @@ out:
 		free(ld->entries[i].data);
 	free(ld->entries);
 	free(ld);
+}
+
+static void
+cs_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct consensus *cs = arg;
+
+	(void)fd; (void)what;
+	if (cs->state == CS_STOPPED && store_is_up(cs->st))
+		cs_load_start(cs);
 }
 
 /* Drop the core as a crash would, and rebuild it from storage once it is
@@ -890,5 +905,6 @@ consensus_free(struct consensus *cs)
 		raft_free(cs->raft);
 	event_free(cs->tick_ev);
 	event_free(cs->ready_ev);
+	event_free(cs->reload_ev);
 	free(cs);
 }

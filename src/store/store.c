@@ -48,6 +48,7 @@ struct store {
 	bool ever_up;
 	uint32_t backoff_ms;
 	struct event *reconnect_ev;
+	struct event *recheck_ev;       /* redis still loading its AOF: ask again */
 	struct store_req_list waiting;
 	uint32_t large_inflight;
 	store_state_cb *state_cb;
@@ -65,6 +66,8 @@ static void store_on_connect(const redisAsyncContext *ac, int status);
 static void store_on_disconnect(const redisAsyncContext *ac, int status);
 static void store_on_check(redisAsyncContext *ac, void *r, void *privdata);
 static void store_on_reply(redisAsyncContext *ac, void *r, void *privdata);
+static void store_on_loading(redisAsyncContext *ac, void *r, void *privdata);
+static void store_recheck_cb(evutil_socket_t fd, short what, void *arg);
 static void store_req_event(evutil_socket_t fd, short what, void *arg);
 static void store_req_deliver(struct store_req *req, redisReply *reply, enum store_err err);
 static void store_req_maybe_free(struct store_req *req);
@@ -95,6 +98,7 @@ store_new(struct event_base *base, const char *addr, uint32_t timeout_ms, uint32
 	st->allow_unsafe = allow_unsafe;
 	st->backoff_ms = STORE_BACKOFF_MIN_MS;
 	st->reconnect_ev = evtimer_new(base, store_reconnect_cb, st);
+	st->recheck_ev = evtimer_new(base, store_recheck_cb, st);
 	TAILQ_INIT(&st->waiting);
 	snprintf(st->why, sizeof st->why, "not connected yet");
 	return st;
@@ -285,8 +289,8 @@ store_on_check(redisAsyncContext *ac, void *r, void *privdata)
 		}
 	}
 	st->unsafe = false;
-	store_set_state(st, STORE_UP, NULL);
-	store_pump(st);
+	/* Not up while redis replays its AOF: it would answer -LOADING. */
+	redisAsyncCommand(st->ac, store_on_loading, st, "INFO persistence");
 	return;
 unsafe:
 	st->unsafe = true;
@@ -297,6 +301,35 @@ unsafe:
 	if (st->ac) {
 		redisAsyncDisconnect(st->ac);   /* -> store_on_disconnect -> retry */
 	}
+}
+
+static void
+store_on_loading(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct store *st = privdata;
+	redisReply *reply = r;
+	struct timeval tv = { 0, 100 * 1000 };
+
+	(void)ac;
+	if (reply == NULL)
+		return;         /* disconnected: handled by the disconnect callback */
+	if (reply->type == REDIS_REPLY_STRING && strstr(reply->str, "loading:1") != NULL) {
+		snprintf(st->why, sizeof st->why, "redis %s is loading its data", st->addr);
+		evtimer_add(st->recheck_ev, &tv);
+		return;
+	}
+	store_set_state(st, STORE_UP, NULL);
+	store_pump(st);
+}
+
+static void
+store_recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd; (void)what;
+	if (st->ac != NULL && st->state == STORE_CHECKING)
+		redisAsyncCommand(st->ac, store_on_loading, st, "INFO persistence");
 }
 
 void
@@ -471,6 +504,7 @@ store_free(struct store *st)
 		store_req_maybe_free(req);
 	}
 	event_free(st->reconnect_ev);
+	event_free(st->recheck_ev);
 	free(st->addr);
 	free(st);
 }
