@@ -28,7 +28,10 @@ export -f ls_on
 st=$("$RCFS" --json status)
 check "status --json: three nodes" [ "$(grep -o '"role":' <<<"$st" | wc -l)" -eq 3 ]
 check "status --json: exactly one leader" [ "$(grep -o '"role":"leader"' <<<"$st" | wc -l)" -eq 1 ]
-check "status --json: ids, terms, indexes" grep -q '"id":3,"role":"[a-z]*","term":[1-9][0-9]*,"leader":[1-3],"commit_index":[0-9]*,"applied_index"' <<<"$st"
+node3_knows_leader() {
+	"$RCFS" --json status | grep -q '"id":3,"role":"[a-z]*","term":[1-9][0-9]*,"leader":[1-3],"commit_index":[0-9]*,"applied_index"'
+}
+check "status --json: ids, terms, leader, indexes (node 3 learns the leader)" wait_until 5 node3_knows_leader
 
 # ---- files through any node ---------------------------------------------------------
 head -c 3500000 /dev/urandom > "$W/f1"
@@ -137,6 +140,25 @@ check "power cycle: a leader is elected" wait_until 15 test -n "$(leader)"
 check "power cycle: every acknowledged file is listed" bash -c '[ "$("$RCFS" ls)" = "$1" ]' _ "$before"
 check "power cycle: contents intact" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1" && "$RCFS" get small/7 - | cmp -s - "$2"' _ "$W/f2" "$W/s7"
 "$CLUSTER" down -d "$C3" >/dev/null
+
+# ---- log compaction: a node far behind gets a snapshot ------------------------------------------
+cluster_up -n 3 --set 'snapshot_entries = 16;' || nok "compaction cluster up"
+C3s=$CDIR
+L=$(leader); F=$(( L % 3 + 1 ))
+"$CLUSTER" kill -d "$C3s" "$F"
+ok_n=0
+for i in $(seq 1 50); do "$RCFS" put "$W/s$i" "snap/$i" && ok_n=$((ok_n + 1)); done
+check "compaction: 50 puts while node $F is down" [ "$ok_n" -eq 50 ]
+check "compaction: the leader took a snapshot and compacted its log" grep -q "log compacted" "$C3s/n$L/rcfsd.log"
+"$CLUSTER" start -d "$C3s" "$F" >/dev/null
+check "compaction: node $F catches up" wait_until 20 same_applied "$(addr "$F")"
+check "compaction: node $F installed a snapshot" grep -q "snapshot at index [0-9]* installed" "$C3s/n$F/rcfsd.log"
+check "compaction: node $F has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
+"$CLUSTER" kill -d "$C3s" "$F"; "$CLUSTER" start -d "$C3s" "$F" >/dev/null
+check "compaction: node $F restarts from its snapshot" grep -q "raft: started at term [0-9]*, snapshot [1-9]" "$C3s/n$F/rcfsd.log"
+check "compaction: and still has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
+check "compaction: files readable" bash -c '"$RCFS" get snap/33 - | cmp -s - "$1"' _ "$W/s33"
+"$CLUSTER" down -d "$C3s" >/dev/null
 
 # ---- five nodes, N=3 W=2: any two may die ------------------------------------------------------
 cluster_up -n 5 || nok "5-node cluster up"

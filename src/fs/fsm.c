@@ -401,3 +401,212 @@ fsm_gc(struct store *st, uint64_t now_ms, uint64_t grace_ms, uint32_t max, fsm_i
 	call->arg = arg;
 	store_commandf(st, fsm_index_reply, call, "EVAL %s 0 %" PRIu64 " %u", fsm_gc_lua, cutoff, max);
 }
+
+/* ---- snapshots (Raft §7) ---------------------------------------------------------- */
+
+/* Returns {applied, nfiles, name, meta, chunks, ..., client id, value, index, ...}. */
+static const char fsm_dump_lua[] =
+"local out = { redis.call('GET', 'rcfs:applied') or '0' }\n"
+"local names = redis.call('ZRANGE', 'rcfs:files', 0, -1)\n"
+"out[2] = #names\n"
+"for _, n in ipairs(names) do\n"
+"  out[#out + 1] = n\n"
+"  out[#out + 1] = redis.call('GET', 'rcfs:f:' .. n) or ''\n"
+"  out[#out + 1] = redis.call('GET', 'rcfs:fc:' .. n) or ''\n"
+"end\n"
+"local s = redis.call('HGETALL', 'rcfs:sessions')\n"
+"for i = 1, #s, 2 do\n"
+"  out[#out + 1] = s[i]\n"
+"  out[#out + 1] = s[i + 1]\n"
+"  out[#out + 1] = redis.call('ZSCORE', 'rcfs:sessidx', s[i]) or '0'\n"
+"end\n"
+"return out\n";
+
+/* ARGV: now, index, term, conf, data, nfiles, (name, meta, chunks)*, then
+ * (client id, value, index)*.  Replaces the whole state machine, the raft
+ * log and the stored snapshot in one step. */
+static const char fsm_install_lua[] =
+"local now = ARGV[1]\n"
+"local old = redis.call('HKEYS', 'rcfs:refs')\n"
+"for _, n in ipairs(redis.call('ZRANGE', 'rcfs:files', 0, -1)) do\n"
+"  redis.call('DEL', 'rcfs:f:' .. n, 'rcfs:fc:' .. n)\n"
+"end\n"
+"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx', 'rcfs:raft:log')\n"
+"local a = 7\n"
+"for k = 1, tonumber(ARGV[6]) do\n"
+"  local n, m, c = ARGV[a], ARGV[a + 1], ARGV[a + 2]\n"
+"  a = a + 3\n"
+"  redis.call('SET', 'rcfs:f:' .. n, m)\n"
+"  if #c > 0 then redis.call('SET', 'rcfs:fc:' .. n, c) end\n"
+"  redis.call('ZADD', 'rcfs:files', 0, n)\n"
+"  for i = 1, #c, 64 do\n"
+"    local h = string.sub(c, i, i + 63)\n"
+"    redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
+"    redis.call('ZREM', 'rcfs:gc', h)\n"
+"  end\n"
+"end\n"
+"while a + 2 <= #ARGV do\n"
+"  redis.call('HSET', 'rcfs:sessions', ARGV[a], ARGV[a + 1])\n"
+"  redis.call('ZADD', 'rcfs:sessidx', ARGV[a + 2], ARGV[a])\n"
+"  a = a + 3\n"
+"end\n"
+"for _, h in ipairs(old) do\n"
+"  if redis.call('HEXISTS', 'rcfs:refs', h) == 0 then redis.call('ZADD', 'rcfs:gc', now, h) end\n"
+"end\n"
+"redis.call('SET', 'rcfs:applied', ARGV[2])\n"
+"redis.call('DEL', 'rcfs:raft:snap')\n"
+"redis.call('HSET', 'rcfs:raft:snap', 'index', ARGV[2], 'term', ARGV[3], 'conf', ARGV[4], 'data', ARGV[5])\n"
+"return 1\n";
+
+struct fsm_snap_call {
+	fsm_snapshot_cb *cb;
+	void *arg;
+};
+
+static void fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void fsm_install_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+
+void
+fsm_snapshot_dump(struct store *st, fsm_snapshot_cb *cb, void *arg)
+{
+	struct fsm_snap_call *call = xcalloc(1, sizeof *call);
+
+	call->cb = cb;
+	call->arg = arg;
+	store_commandf(st, fsm_dump_reply, call, "EVAL %s 0", fsm_dump_lua);
+}
+
+static void
+fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_snap_call *call = arg;
+	const char *why = fsm_err(r, err);
+	Rcfs__Snapshot snap = RCFS__SNAPSHOT__INIT;
+	Rcfs__SnapshotFile *files = NULL, **fptrs = NULL;
+	Rcfs__SnapshotSession *sess = NULL, **sptrs = NULL;
+	size_t nfiles = 0, nsess = 0, i, k;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	(void)st;
+	if (why == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER))
+		why = "unexpected reply from the snapshot script";
+	if (why == NULL) {
+		nfiles = (size_t)r->element[1]->integer;
+		if (2 + 3 * nfiles > r->elements)
+			why = "unexpected reply from the snapshot script";
+	}
+	if (why != NULL) {
+		call->cb(call->arg, why, 0, NULL, 0);
+		free(call);
+		return;
+	}
+	nsess = (r->elements - 2 - 3 * nfiles) / 3;
+	snap.index = strtoull(r->element[0]->str, NULL, 10);
+	files = xcalloc(nfiles + 1, sizeof *files);
+	fptrs = xcalloc(nfiles + 1, sizeof *fptrs);
+	for (i = 0, k = 2; i < nfiles; i++, k += 3) {
+		rcfs__snapshot_file__init(&files[i]);
+		files[i].name = r->element[k]->str;
+		files[i].meta.data = (uint8_t *)r->element[k + 1]->str;
+		files[i].meta.len = r->element[k + 1]->len;
+		files[i].has_chunks = 1;
+		files[i].chunks.data = (uint8_t *)r->element[k + 2]->str;
+		files[i].chunks.len = r->element[k + 2]->len;
+		fptrs[i] = &files[i];
+	}
+	sess = xcalloc(nsess + 1, sizeof *sess);
+	sptrs = xcalloc(nsess + 1, sizeof *sptrs);
+	for (i = 0; i < nsess; i++, k += 3) {
+		rcfs__snapshot_session__init(&sess[i]);
+		sess[i].client_id = r->element[k]->str;
+		sess[i].value = r->element[k + 1]->str;
+		sess[i].index = strtoull(r->element[k + 2]->str, NULL, 10);
+		sptrs[i] = &sess[i];
+	}
+	snap.files = fptrs;
+	snap.n_files = nfiles;
+	snap.sessions = sptrs;
+	snap.n_sessions = nsess;
+	len = rcfs__snapshot__get_packed_size(&snap);
+	buf = xmalloc(len ? len : 1);
+	rcfs__snapshot__pack(&snap, buf);
+	call->cb(call->arg, NULL, snap.index, buf, len);
+	free(buf);
+	free(files);
+	free(fptrs);
+	free(sess);
+	free(sptrs);
+	free(call);
+}
+
+void
+fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint8_t *conf,
+    size_t conf_len, const uint8_t *data, size_t len, uint64_t now_ms, fsm_snapshot_cb *cb,
+    void *arg)
+{
+	struct fsm_snap_call *call = xcalloc(1, sizeof *call);
+	Rcfs__Snapshot *snap = rcfs__snapshot__unpack(NULL, len, data);
+	size_t argc, a = 0;
+	const char **argv;
+	size_t *argvlen;
+	char nums[4][24];
+
+	call->cb = cb;
+	call->arg = arg;
+	if (snap == NULL) {
+		/* Deliver asynchronously like every other outcome: through a
+		 * command that cannot fail. */
+		store_commandf(st, fsm_install_reply, call, "ECHO corrupt-snapshot");
+		return;
+	}
+	argc = 9 + 3 * snap->n_files + 3 * snap->n_sessions;
+	argv = xcalloc(argc, sizeof *argv);
+	argvlen = xcalloc(argc, sizeof *argvlen);
+	snprintf(nums[0], sizeof nums[0], "%" PRIu64, now_ms);
+	snprintf(nums[1], sizeof nums[1], "%" PRIu64, index);
+	snprintf(nums[2], sizeof nums[2], "%" PRIu64, term);
+	snprintf(nums[3], sizeof nums[3], "%zu", snap->n_files);
+#define ARG(p, l) do { argv[a] = (const char *)(p); argvlen[a] = (l); a++; } while (0)
+	ARG("EVAL", 4);
+	ARG(fsm_install_lua, strlen(fsm_install_lua));
+	ARG("0", 1);
+	ARG(nums[0], strlen(nums[0]));
+	ARG(nums[1], strlen(nums[1]));
+	ARG(nums[2], strlen(nums[2]));
+	ARG(conf, conf_len);
+	ARG(data, len);
+	ARG(nums[3], strlen(nums[3]));
+	char (*idx)[24] = xcalloc(snap->n_sessions + 1, sizeof *idx);
+	for (size_t i = 0; i < snap->n_files; i++) {
+		ARG(snap->files[i]->name, strlen(snap->files[i]->name));
+		ARG(snap->files[i]->meta.data, snap->files[i]->meta.len);
+		ARG(snap->files[i]->chunks.data, snap->files[i]->chunks.len);
+	}
+	for (size_t i = 0; i < snap->n_sessions; i++) {
+		snprintf(idx[i], sizeof idx[i], "%" PRIu64, snap->sessions[i]->index);
+		ARG(snap->sessions[i]->client_id, strlen(snap->sessions[i]->client_id));
+		ARG(snap->sessions[i]->value, strlen(snap->sessions[i]->value));
+		ARG(idx[i], strlen(idx[i]));
+	}
+#undef ARG
+	store_command(st, STORE_LARGE, fsm_install_reply, call, (int)a, argv, argvlen);
+	free(idx);
+	free(argv);
+	free(argvlen);
+	rcfs__snapshot__free_unpacked(snap, NULL);
+}
+
+static void
+fsm_install_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_snap_call *call = arg;
+	const char *why = fsm_err(r, err);
+
+	(void)st;
+	if (why == NULL && r->type != REDIS_REPLY_INTEGER)
+		why = "corrupt snapshot";
+	call->cb(call->arg, why, 0, NULL, 0);
+	free(call);
+}

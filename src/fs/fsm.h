@@ -67,4 +67,17 @@ void fsm_count(struct store *st, fsm_count_cb *cb, void *arg);
 void fsm_gc(struct store *st, uint64_t now_ms, uint64_t grace_ms, uint32_t max,
     fsm_index_cb *cb, void *arg);
 
+/* Snapshots of the state machine (Raft §7).  For a dump, cb gets the applied
+ * index it reflects and the packed Snapshot message (valid during the call);
+ * for an install, only err.  The install replaces the file table, the
+ * sessions, the applied index, the raft log (deleted) and the stored raft
+ * snapshot (rcfs:raft:snap: index, term, conf, data) in one atomic script;
+ * chunks no longer referenced become GC candidates. */
+typedef void fsm_snapshot_cb(void *arg, const char *err, uint64_t index, const uint8_t *data,
+    size_t len);
+void fsm_snapshot_dump(struct store *st, fsm_snapshot_cb *cb, void *arg);
+void fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint8_t *conf,
+    size_t conf_len, const uint8_t *data, size_t len, uint64_t now_ms, fsm_snapshot_cb *cb,
+    void *arg);
+
 #endif

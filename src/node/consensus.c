@@ -39,9 +39,19 @@ struct cs_load {
 	struct raft_entry *entries;
 	size_t n_entries;
 	uint64_t applied;
+	uint64_t snap_index, snap_term;
+	uint8_t *snap_conf, *snap_data;
+	size_t snap_conf_len, snap_data_len;
 	int pending;
 	bool failed;
 	unsigned generation;
+};
+
+/* A snapshot being taken or installed. */
+struct cs_snap {
+	struct consensus *cs;
+	unsigned generation;
+	uint64_t index;
 };
 
 /* An apply batch in flight. */
@@ -72,7 +82,9 @@ struct consensus {
 	struct event *ready_ev;
 	struct event *reload_ev;        /* retry a failed load */
 	uint64_t last_tick_ms;
+	uint64_t log_first;             /* lowest index in the redis log */
 	uint64_t log_last;              /* highest index in the redis log */
+	bool snapshotting;              /* a snapshot is being taken */
 	uint64_t applied;               /* applied by the state machine */
 	uint64_t applying;              /* handed to fsm_apply */
 	int role;
@@ -90,6 +102,12 @@ static void cs_reload(evutil_socket_t fd, short what, void *arg);
 static void cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_install(struct consensus *cs, const struct raft_ready *rd);
+static void cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len);
+static void cs_take_snapshot(struct consensus *cs);
+static void cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *data,
+    size_t len);
 static void cs_load_done(struct cs_load *ld);
 static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
@@ -157,8 +175,9 @@ cs_load_start(struct consensus *cs)
 	cs->state = CS_LOADING;
 	ld->cs = cs;
 	ld->generation = cs->generation;
-	ld->pending = 3;
-	/* Three reads, executed in order on the one connection. */
+	ld->pending = 4;
+	/* Four reads, executed in order on the one connection. */
+	store_commandf(cs->st, cs_load_snap, ld, "HGETALL rcfs:raft:snap");
 	store_commandf(cs->st, cs_load_hs, ld, "HGETALL rcfs:raft:hs");
 	store_commandf(cs->st, cs_load_log, ld, "HGETALL rcfs:raft:log");
 	store_commandf(cs->st, cs_load_applied, ld, "GET rcfs:applied");
@@ -179,6 +198,37 @@ cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
 			if (strcmp(k, "term") == 0) ld->hs.term = v;
 			else if (strcmp(k, "vote") == 0) ld->hs.vote = v;
 			else if (strcmp(k, "commit") == 0) ld->hs.commit = v;
+		}
+	}
+	if (--ld->pending == 0)
+		cs_load_done(ld);
+}
+
+static void
+cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct cs_load *ld = arg;
+
+	(void)st;
+	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY) {
+		ld->failed = true;
+	} else {
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const char *k = r->element[i]->str;
+			redisReply *v = r->element[i + 1];
+			if (strcmp(k, "index") == 0) {
+				ld->snap_index = strtoull(v->str, NULL, 10);
+			} else if (strcmp(k, "term") == 0) {
+				ld->snap_term = strtoull(v->str, NULL, 10);
+			} else if (strcmp(k, "conf") == 0) {
+				ld->snap_conf = xmalloc(v->len + 1);
+				memcpy(ld->snap_conf, v->str, v->len);
+				ld->snap_conf_len = v->len;
+			} else if (strcmp(k, "data") == 0) {
+				ld->snap_data = xmalloc(v->len + 1);
+				memcpy(ld->snap_data, v->str, v->len);
+				ld->snap_data_len = v->len;
+			}
 		}
 	}
 	if (--ld->pending == 0)
@@ -261,6 +311,14 @@ cs_load_done(struct cs_load *ld)
 		}
 		goto out;
 	}
+	/* Entries the snapshot covers are not part of the log any more. */
+	{
+		size_t skip = 0;
+		while (skip < ld->n_entries && ld->entries[skip].index <= ld->snap_index)
+			free(ld->entries[skip++].data);
+		memmove(ld->entries, ld->entries + skip, (ld->n_entries - skip) * sizeof *ld->entries);
+		ld->n_entries -= skip;
+	}
 	/* Consecutive entries only: a hole would be a storage bug. */
 	for (size_t i = 1; i < ld->n_entries; i++)
 		if (ld->entries[i].index != ld->entries[i - 1].index + 1) {
@@ -276,8 +334,22 @@ cs_load_done(struct cs_load *ld)
 	rc.heartbeat_ms = cfg->heartbeat_ms;
 	evutil_secure_rng_get_bytes(&seed, sizeof seed);
 	rc.seed = seed ^ cfg->node_id;
-	rc.snapshot_threshold = 0;      /* log compaction: see docs/design.md */
+	rc.snapshot_threshold = cfg->snapshot_entries;
+	rc.snapshot_trailing = cfg->snapshot_entries / 16 > 0 ? cfg->snapshot_entries / 16 : 1;
 	memset(&rs, 0, sizeof rs);
+	if (ld->snap_index > 0) {
+		rs.snapshot.index = ld->snap_index;
+		rs.snapshot.term = ld->snap_term;
+		if (raft_conf_decode(ld->snap_conf, ld->snap_conf_len, &rs.snapshot.conf) != RAFT_OK) {
+			log_err("stored raft snapshot has a corrupt configuration");
+			cs->state = CS_STOPPED;
+			goto out;
+		}
+		rs.snapshot_data = ld->snap_data;
+		rs.snapshot_len = ld->snap_data_len;
+		if (ld->applied < ld->snap_index)
+			ld->applied = ld->snap_index;
+	}
 	rs.hs = ld->hs;
 	rs.entries = ld->entries;
 	rs.n_entries = ld->n_entries;
@@ -300,17 +372,21 @@ cs_load_done(struct cs_load *ld)
 		cs->state = CS_STOPPED;
 		goto out;
 	}
-	cs->log_last = ld->n_entries ? ld->entries[ld->n_entries - 1].index : 0;
+	cs->log_last = ld->n_entries ? ld->entries[ld->n_entries - 1].index : ld->snap_index;
+	cs->log_first = ld->n_entries ? ld->entries[0].index : ld->snap_index + 1;
 	cs->applied = cs->applying = ld->applied;
 	cs->state = CS_RUNNING;
 	cs->last_tick_ms = cs_now_ms();
-	log_info("raft: started at term %" PRIu64 ", log 1..%" PRIu64 ", commit %" PRIu64
-	    ", applied %" PRIu64, rs.hs.term, cs->log_last, rs.hs.commit, ld->applied);
+	log_info("raft: started at term %" PRIu64 ", snapshot %" PRIu64 ", log %" PRIu64 "..%" PRIu64
+	    ", commit %" PRIu64 ", applied %" PRIu64, rs.hs.term, ld->snap_index, cs->log_first,
+	    cs->log_last, rs.hs.commit, ld->applied);
 	cs_schedule(cs);
 out:
 	for (size_t i = 0; i < ld->n_entries; i++)
 		free(ld->entries[i].data);
 	free(ld->entries);
+	free(ld->snap_conf);
+	free(ld->snap_data);
 	free(ld);
 }
 
@@ -380,11 +456,10 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 			cs_teardown(cs, "out of memory");
 			return;
 		}
-		if (rd.has_snapshot) {
-			/* Snapshots are not produced (snapshot_threshold 0), so a
-			 * peer never sends one: see docs/design.md. */
-			log_err("raft: InstallSnapshot received but not supported yet");
-		}
+		if (rd.has_snapshot)
+			cs_install(cs, &rd);    /* before this Ready's entries, on the same connection */
+		if (rd.snapshot_wanted)
+			cs_take_snapshot(cs);
 		if (rd.seq != 0)
 			cs_persist(cs, &rd);
 		for (size_t i = 0; i < rd.n_messages; i++)
@@ -619,6 +694,113 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 		log_debug("raft: dropped %s from %" PRIu64 ": %s", raft_msg_type_name(m.type), m.from,
 		    raft_strerror(rv));
 	cs_schedule(cs);
+}
+
+/* ---- snapshots (Raft §7) ---------------------------------------------------------- */
+
+/* The leader sent us its state machine: replace ours, the log and the stored
+ * snapshot in one script.  It runs before this Ready's entries and apply on
+ * the one redis connection; if it fails we tear down, so the EXEC reply of the
+ * same Ready (a later generation check) cannot vouch for it. */
+static void
+cs_install(struct consensus *cs, const struct raft_ready *rd)
+{
+	struct cs_snap *sn = xcalloc(1, sizeof *sn);
+	size_t clen = raft_conf_encoded_len(&rd->snapshot.conf);
+	uint8_t *conf = xmalloc(clen ? clen : 1);
+
+	raft_conf_encode(&rd->snapshot.conf, conf, clen);
+	sn->cs = cs;
+	sn->generation = cs->generation;
+	sn->index = rd->snapshot.index;
+	log_info("raft: installing a snapshot at index %" PRIu64 " (%zu bytes) from the leader",
+	    rd->snapshot.index, rd->snapshot_len);
+	fsm_snapshot_install(cs->st, rd->snapshot.index, rd->snapshot.term, conf, clen,
+	    rd->snapshot_data, rd->snapshot_len, (uint64_t)time(NULL) * 1000, cs_installed, sn);
+	free(conf);
+	cs->log_first = rd->snapshot.index + 1;
+	cs->log_last = rd->snapshot.index;
+	cs->applying = rd->snapshot.index;
+}
+
+static void
+cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len)
+{
+	struct cs_snap *sn = arg;
+	struct consensus *cs = sn->cs;
+
+	(void)index; (void)data; (void)len;
+	if (sn->generation == cs->generation && cs->state == CS_RUNNING) {
+		if (err != NULL) {
+			cs_teardown(cs, err);
+		} else {
+			cs->applied = sn->index;
+			raft_applied(cs->raft, sn->index);
+			log_info("raft: snapshot at index %" PRIu64 " installed", sn->index);
+			cs_schedule(cs);
+		}
+	}
+	free(sn);
+}
+
+/* The core's log passed snapshot_entries: dump the state machine (atomically,
+ * with the applied index it reflects) and hand it to the core. */
+static void
+cs_take_snapshot(struct consensus *cs)
+{
+	struct cs_snap *sn;
+
+	if (cs->snapshotting)
+		return;
+	sn = xcalloc(1, sizeof *sn);
+	sn->cs = cs;
+	sn->generation = cs->generation;
+	cs->snapshotting = true;
+	fsm_snapshot_dump(cs->st, cs_snapshot_dumped, sn);
+}
+
+static void
+cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len)
+{
+	struct cs_snap *sn = arg;
+	struct consensus *cs = sn->cs;
+	struct raft_snapshot_meta meta;
+	uint8_t *conf;
+	size_t clen;
+	int rv;
+
+	if (sn->generation != cs->generation || cs->state != CS_RUNNING)
+		goto out;
+	cs->snapshotting = false;
+	if (err != NULL) {
+		log_warn("raft: cannot take a snapshot: %s", err);
+		goto out;
+	}
+	/* The dump ran after every apply sent before it, and their replies came
+	 * first: index <= what the core knows as applied. */
+	rv = raft_snapshot_taken(cs->raft, index, data, len, &meta);
+	if (rv != RAFT_OK) {
+		log_debug("raft: snapshot at %" PRIu64 " not taken: %s", index, raft_strerror(rv));
+		goto out;
+	}
+	clen = raft_conf_encoded_len(&meta.conf);
+	conf = xmalloc(clen ? clen : 1);
+	raft_conf_encode(&meta.conf, conf, clen);
+	/* Persist meta and data together, then drop the entries they cover. */
+	store_commandf(cs->st, NULL, NULL, "MULTI");
+	store_commandf(cs->st, NULL, NULL, "DEL rcfs:raft:snap");
+	store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:snap index %" PRIu64 " term %" PRIu64
+	    " conf %b data %b", meta.index, meta.term, conf, clen, data, len);
+	for (uint64_t i = cs->log_first; i <= meta.index && i <= cs->log_last; i++)
+		store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:log %" PRIu64, i);
+	store_commandf(cs->st, NULL, NULL, "EXEC");
+	free(conf);
+	if (meta.index >= cs->log_first)
+		cs->log_first = meta.index + 1;
+	log_info("raft: snapshot at index %" PRIu64 " (%zu bytes); log compacted", meta.index, len);
+	cs_schedule(cs);
+out:
+	free(sn);
 }
 
 /* ---- applying ----------------------------------------------------------------- */

@@ -25,7 +25,7 @@ static const char *const config_keys[] = {
 	"storage_window", "redis_timeout_ms", "max_inflight", "max_connections",
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
-	"repair_interval_ms", "repair_files", NULL
+	"repair_interval_ms", "repair_files", "snapshot_entries", NULL
 };
 
 void
@@ -48,6 +48,7 @@ config_defaults(struct rcfs_config *c)
 	c->read_quorum = 2;
 	c->election_timeout_ms = 150;
 	c->heartbeat_ms = 50;
+	c->snapshot_entries = 8192;
 }
 
 static int
@@ -236,6 +237,7 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "gc_grace_ms", 0, 604800000, &c->gc_grace_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "repair_interval_ms", 10, 86400000, &c->repair_interval_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "repair_files", 1, 100000, &c->repair_files, err, errlen) ||
+	    config_get_u32(&cf, path, "snapshot_entries", 0, 100000000, &c->snapshot_entries, err, errlen) ||
 	    config_get_u32(&cf, path, "replicas", 1, CONFIG_MAX_PEERS, &c->replicas, err, errlen) ||
 	    config_get_u32(&cf, path, "write_quorum", 1, CONFIG_MAX_PEERS, &c->write_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||

@@ -40,6 +40,7 @@ struct rcfs_config {
 	uint32_t read_quorum;           /* R */
 	uint32_t election_timeout_ms;   /* lower bound; randomized in [t, 2t) */
 	uint32_t heartbeat_ms;
+	uint32_t snapshot_entries;      /* snapshot + compact past this many log entries (0: never) */
 };
 
 /* Fill `c` with defaults. */
