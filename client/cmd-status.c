@@ -5,7 +5,8 @@
 #include "client/client.h"
 
 static int cmd_status_exec(struct client *cl, int argc, char **argv);
-static void status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first);
+static void status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first,
+    int64_t lag, int64_t contact_ms);
 static void status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first);
 
 const struct client_cmd cmd_status_entry = {
@@ -27,15 +28,18 @@ status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int f
 		printf(",\"role\":\"unreachable\",\"reachable\":false}");
 		return;
 	}
-	status_print(cl, addr, NULL, first);
+	status_print(cl, addr, NULL, first, -1, -1);
 	if (id != 0)
 		printf("%-4llu %-22s %-11s\n", (unsigned long long)id, addr, "unreachable");
 	else
 		printf("%-4s %-22s %-11s\n", "-", addr, "unreachable");
 }
 
+/* lag: entries behind the leader's commit index (-1 unknown); contact_ms: ms
+ * since the leader last heard from it (-1 unknown). */
 static void
-status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first)
+status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first,
+    int64_t lag, int64_t contact_ms)
 {
 	if (cl->json) {
 		printf("%s{\"address\":", first ? "" : ",");
@@ -46,19 +50,24 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		}
 		printf(",\"id\":%llu,\"role\":", (unsigned long long)s->id);
 		client_json_str(stdout, s->role ? s->role : "?");
-		printf(",\"term\":%llu,\"leader\":%llu,\"commit_index\":%llu,\"applied_index\":%llu,"
-		    "\"reachable\":true,\"storage_up\":%s,\"files\":%llu,\"chunks\":%llu,"
-		    "\"used_memory\":%llu,\"maxmemory\":%llu}",
+		printf(",\"term\":%llu,\"leader\":%llu,\"commit_index\":%llu,\"applied_index\":%llu,",
 		    (unsigned long long)s->term, (unsigned long long)s->leader_id,
-		    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index,
+		    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index);
+		if (lag >= 0)
+			printf("\"lag\":%lld,", (long long)lag);
+		if (contact_ms >= 0)
+			printf("\"last_contact_ms\":%lld,", (long long)contact_ms);
+		printf("\"reachable\":true,\"storage_up\":%s,\"files\":%llu,\"chunks\":%llu,"
+		    "\"used_memory\":%llu,\"maxmemory\":%llu}",
 		    s->storage_up ? "true" : "false", (unsigned long long)s->files,
 		    (unsigned long long)s->chunks, (unsigned long long)s->used_memory,
 		    (unsigned long long)s->maxmemory);
 		return;
 	}
 	if (first)
-		printf("%-4s %-22s %-11s %6s %6s %9s %9s %8s %8s %-8s %s\n", "ID", "ADDRESS", "ROLE", "TERM",
-		    "LEADER", "COMMIT", "APPLIED", "FILES", "CHUNKS", "STORAGE", "MEMORY");
+		printf("%-4s %-22s %-11s %6s %6s %9s %9s %6s %8s %8s %8s %-8s %s\n", "ID", "ADDRESS", "ROLE",
+		    "TERM", "LEADER", "COMMIT", "APPLIED", "LAG", "CONTACT", "FILES", "CHUNKS", "STORAGE",
+		    "MEMORY");
 	if (s == NULL)
 		return;         /* the header only: status_print_unreachable prints the row */
 	char mem[48];
@@ -67,10 +76,15 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		    (double)s->maxmemory / 1048576.0);
 	else
 		snprintf(mem, sizeof mem, "%.1f MiB (no limit)", (double)s->used_memory / 1048576.0);
-	printf("%-4llu %-22s %-11s %6llu %6llu %9llu %9llu %8llu %8llu %-8s %s\n",
+	char lagb[24] = "-", contactb[24] = "-";
+	if (lag >= 0)
+		snprintf(lagb, sizeof lagb, "%lld", (long long)lag);
+	if (contact_ms >= 0)
+		snprintf(contactb, sizeof contactb, "%lldms", (long long)contact_ms);
+	printf("%-4llu %-22s %-11s %6llu %6llu %9llu %9llu %6s %8s %8llu %8llu %-8s %s\n",
 	    (unsigned long long)s->id, s->address ? s->address : addr, s->role ? s->role : "?",
 	    (unsigned long long)s->term, (unsigned long long)s->leader_id,
-	    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index,
+	    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index, lagb, contactb,
 	    (unsigned long long)s->files, (unsigned long long)s->chunks,
 	    s->storage_up ? "up" : "DOWN", mem);
 }
@@ -110,9 +124,26 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 	}
 	if (cl->json)
 		printf("{\"nodes\":[");
+	/* Lag and last contact, as the leader sees them. */
+	const Rcfs__StatusResponse *lead = NULL;
+	for (int i = 0; i < cl->nnodes && lead == NULL; i++)
+		if (resp[i] != NULL && resp[i]->nodes[0]->role != NULL &&
+		    strcmp(resp[i]->nodes[0]->role, "leader") == 0)
+			lead = resp[i];
 	for (int i = 0; i < cl->nnodes; i++) {
 		if (resp[i] != NULL) {
-			status_print(cl, cl->nodes[i], resp[i]->nodes[0], i == 0);
+			const Rcfs__NodeStatus *me = resp[i]->nodes[0];
+			int64_t lag = -1, contact = -1;
+			if (lead != NULL) {
+				uint64_t c = lead->nodes[0]->commit_index;
+				lag = c > me->applied_index ? (int64_t)(c - me->applied_index) : 0;
+				if (lead->nodes[0]->id == me->id)
+					contact = 0;
+				for (size_t j = 1; j < lead->n_nodes; j++)
+					if (lead->nodes[j]->id == me->id && lead->nodes[j]->has_last_contact_ms)
+						contact = (int64_t)lead->nodes[j]->last_contact_ms;
+			}
+			status_print(cl, cl->nodes[i], me, i == 0, lag, contact);
 			continue;
 		}
 		/* Unreachable: name it from another node's member list. */

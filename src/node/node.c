@@ -279,6 +279,9 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 			return;
 		}
 		cl->peer_id = hello->node_id;
+		for (unsigned i = 0; i < cl->node->cfg->npeers; i++)
+			if (cl->node->cfg->peers[i].id == hello->node_id && cl->node->peers[i] != NULL)
+				peer_kick(cl->node->peers[i]);
 		log_debug("peer %llu connected from %s", (unsigned long long)cl->peer_id, conn_peer(c));
 		protobuf_c_message_free_unpacked(msg, NULL);
 		conn_reply_none(c);     /* a hello is not answered */

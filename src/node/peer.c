@@ -226,6 +226,17 @@ peer_close_cb(struct conn *c, const char *reason, void *arg)
 }
 
 void
+peer_kick(struct peer *p)
+{
+	if (p->conn != NULL || p->freeing)
+		return;
+	/* It just dialled us, so it is up: no point waiting out our backoff. */
+	evtimer_del(p->redial_ev);
+	p->backoff_ms = PEER_BACKOFF_MIN_MS;
+	peer_dial(p);
+}
+
+void
 peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg)
 {
 	if (p->conn != NULL)
