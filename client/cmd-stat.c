@@ -95,10 +95,10 @@ cmd_stat_exec(struct client *cl, int argc, char **argv)
 		printf("{\"name\":");
 		client_json_str(stdout, m->name);
 		printf(",\"size\":%llu,\"chunk_size\":%u,\"chunks\":%zu,\"sha256\":\"%s\","
-		    "\"version\":%llu,\"mtime_ns\":%llu,\"inline\":%s,\"chunk_list\":[",
+		    "\"version\":%llu,\"hlc\":%llu,\"mtime_ns\":%llu,\"inline\":%s,\"chunk_list\":[",
 		    (unsigned long long)m->size, m->chunk_size, m->n_chunks, hex,
-		    (unsigned long long)m->version, (unsigned long long)m->mtime_ns,
-		    m->has_inline_data ? "true" : "false");
+		    (unsigned long long)m->version, (unsigned long long)m->hlc,
+		    (unsigned long long)m->mtime_ns, m->has_inline_data ? "true" : "false");
 		for (size_t i = 0; i < m->n_chunks; i++) {
 			char ch[65];
 			sodium_bin2hex(ch, sizeof ch, m->chunks[i].data, m->chunks[i].len == 32 ? 32 : 0);
@@ -111,9 +111,10 @@ cmd_stat_exec(struct client *cl, int argc, char **argv)
 		localtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
 		printf("name:       %s\nsize:       %llu\nsha256:     %s\nchunks:     %zu x %u bytes%s\n"
-		    "version:    %llu\nmtime:      %s\n", m->name, (unsigned long long)m->size, hex,
-		    m->n_chunks, m->chunk_size, m->has_inline_data ? " (inline)" : "",
-		    (unsigned long long)m->version, when);
+		    "version:    %llu (hlc %llu.%llu)\nmtime:      %s\n", m->name, (unsigned long long)m->size,
+		    hex, m->n_chunks, m->chunk_size, m->has_inline_data ? " (inline)" : "",
+		    (unsigned long long)m->version, (unsigned long long)(m->hlc >> 16),
+		    (unsigned long long)(m->hlc & 0xffff), when);
 		if (verbose && m->n_chunks > 0) {
 			uint64_t (*where)[CLIENT_MAX_NODES] = xcalloc(m->n_chunks, sizeof *where);
 			stat_locate(cl, m, where);

@@ -1,5 +1,6 @@
 /* rcfs status: every configured node's view of itself (role, term, indexes,
  * storage), unreachable ones included.  Exit 0 if any node answered. */
+#include <stdint.h>
 #include <string.h>
 
 #include "client/client.h"
@@ -8,12 +9,47 @@ static int cmd_status_exec(struct client *cl, int argc, char **argv);
 static void status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first,
     int64_t lag, int64_t contact_ms);
 static void status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first);
+static void status_print_clocks(struct client *cl, Rcfs__StatusResponse **resp);
 
 const struct client_cmd cmd_status_entry = {
 	.name = "status",
 	.usage = "status",
 	.exec = cmd_status_exec,
 };
+
+/* The time table: NTP state, offset, delay, error bound, source, last sync,
+ * and each node's view of its peers' clock offsets. */
+static void
+status_print_clocks(struct client *cl, Rcfs__StatusResponse **resp)
+{
+	printf("\n%-4s %-14s %10s %9s %10s %8s %10s %-21s %s\n", "ID", "CLOCK", "OFFSET", "DELAY",
+	    "ERROR", "SYNCED", "SKEW", "SOURCE", "PEER OFFSETS");
+	for (int i = 0; i < cl->nnodes; i++) {
+		const Rcfs__NodeStatus *s;
+		char off[24] = "-", del[24] = "-", errb[24] = "-", age[24] = "-", skew[24] = "-";
+		if (resp[i] == NULL)
+			continue;
+		s = resp[i]->nodes[0];
+		if (s->has_clock_offset_ns)
+			snprintf(off, sizeof off, "%.3fms", (double)s->clock_offset_ns / 1e6);
+		if (s->has_clock_delay_ns)
+			snprintf(del, sizeof del, "%.3fms", (double)s->clock_delay_ns / 1e6);
+		if (s->has_clock_error_ns && s->clock_error_ns < (uint64_t)INT64_MAX)
+			snprintf(errb, sizeof errb, "%.3fms", (double)s->clock_error_ns / 1e6);
+		if (s->has_clock_sync_age_ms && s->clock_sync_age_ms >= 0)
+			snprintf(age, sizeof age, "%llds ago", (long long)s->clock_sync_age_ms / 1000);
+		if (s->has_cluster_skew_ns)
+			snprintf(skew, sizeof skew, "%.3fms", (double)s->cluster_skew_ns / 1e6);
+		printf("%-4llu %-14s %10s %9s %10s %8s %10s %-21s", (unsigned long long)s->id,
+		    s->clock_state ? s->clock_state : "off", off, del, errb, age, skew,
+		    s->clock_source ? s->clock_source : "-");
+		for (size_t j = 1; j < resp[i]->n_nodes; j++)
+			if (resp[i]->nodes[j]->has_peer_offset_ns)
+				printf(" %llu:%+.3fms", (unsigned long long)resp[i]->nodes[j]->id,
+				    (double)resp[i]->nodes[j]->peer_offset_ns / 1e6);
+		printf("\n");
+	}
+}
 
 static void
 status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first)
@@ -57,6 +93,22 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 			printf("\"lag\":%lld,", (long long)lag);
 		if (contact_ms >= 0)
 			printf("\"last_contact_ms\":%lld,", (long long)contact_ms);
+		printf("\"clock\":{\"state\":");
+		client_json_str(stdout, s->clock_state ? s->clock_state : "off");
+		if (s->has_clock_offset_ns)
+			printf(",\"offset_ns\":%lld,\"error_ns\":%llu", (long long)s->clock_offset_ns,
+			    (unsigned long long)s->clock_error_ns);
+		if (s->has_clock_delay_ns)
+			printf(",\"delay_ns\":%llu", (unsigned long long)s->clock_delay_ns);
+		if (s->clock_source) {
+			printf(",\"source\":");
+			client_json_str(stdout, s->clock_source);
+		}
+		if (s->has_clock_sync_age_ms)
+			printf(",\"last_sync_age_ms\":%lld", (long long)s->clock_sync_age_ms);
+		if (s->has_cluster_skew_ns)
+			printf(",\"cluster_skew_ns\":%lld", (long long)s->cluster_skew_ns);
+		printf(",\"hlc\":%llu},", (unsigned long long)s->hlc);
 		printf("\"reachable\":true,\"storage_up\":%s,\"files\":%llu,\"chunks\":%llu,"
 		    "\"used_memory\":%llu,\"maxmemory\":%llu}",
 		    s->storage_up ? "true" : "false", (unsigned long long)s->files,
@@ -158,6 +210,8 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 	}
 	if (cl->json)
 		printf("]}\n");
+	else
+		status_print_clocks(cl, resp);
 	for (int i = 0; i < cl->nnodes; i++)
 		if (resp[i] != NULL)
 			rcfs__status_response__free_unpacked(resp[i], NULL);

@@ -16,6 +16,7 @@
 #include "fs/replicate.h"
 #include "node/consensus.h"
 #include "node/peer.h"
+#include "node/timesync.h"
 #include "node/node.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -33,6 +34,7 @@ struct service_req {
 	ProtobufCMessage *msg;          /* the request, owned */
 	uint64_t peer_id;               /* sender, if a peer */
 	Rcfs__NodeStatus status;        /* for Status */
+	char clock_source[128];
 	int pending;                    /* sub-requests outstanding (Status) */
 	void (*after_barrier)(struct service_req *r);   /* reads: run once linearizable */
 };
@@ -263,7 +265,7 @@ service_commit(struct service_req *r)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
 	if (!m->meta->has_mtime_ns) {
 		m->meta->has_mtime_ns = 1;
-		m->meta->mtime_ns = node_now_ms() * 1000000;
+		m->meta->mtime_ns = (uint64_t)timesync_now_ns(node_timesync(r->node));
 	}
 	/* No file becomes visible before all of its chunks are stored.  A
 	 * single node checks its store; in a cluster the coordinators' W-quorum
@@ -285,6 +287,9 @@ service_commit_exists(void *arg, Rcfs__ErrorCode code, const char *why)
 		return service_fail(r, code == RCFS__ERROR_CODE__E_NOT_FOUND ? RCFS__ERROR_CODE__E_BAD_REQUEST
 		    : code, "%s", why);
 	cmd.commit = (Rcfs__FileCommit *)r->msg;
+	/* The version's hybrid logical clock stamp (docs/clock.md). */
+	cmd.commit->meta->has_hlc = 1;
+	cmd.commit->meta->hlc = timesync_hlc_now(node_timesync(r->node));
 	consensus_propose(node_consensus(r->node), &cmd, service_commit_done, r);
 }
 
@@ -460,6 +465,7 @@ service_status(struct service_req *r)
 	s->has_reachable = s->has_storage_up = 1;
 	s->reachable = 1;
 	s->storage_up = store_is_up(node_store(r->node));
+	timesync_status(node_timesync(r->node), s, r->clock_source, sizeof r->clock_source);
 	if (!s->storage_up)
 		return service_status_finish(r);
 	r->pending = 2;
@@ -526,6 +532,7 @@ service_status_finish(struct service_req *r)
 		ps->address = cfg->peers[i].address;
 		ps->has_reachable = 1;
 		ps->reachable = p != NULL && peer_connected(p);
+		timesync_peer_status(node_timesync(r->node), ps->id, ps);
 		if (consensus_peer_progress(cs, ps->id, &match, &contact)) {
 			ps->has_match_index = ps->has_last_contact_ms = 1;
 			ps->match_index = match;

@@ -10,6 +10,7 @@
 
 #include "node/consensus.h"
 #include "node/peer.h"
+#include "node/timesync.h"
 #include "raft/raft.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -75,6 +76,7 @@ struct consensus {
 	const struct rcfs_config *cfg;
 	struct store *st;
 	struct peer **peers;            /* parallel to cfg->peers; NULL = self */
+	struct timesync *ts;
 	struct raft *raft;
 	enum consensus_state state;
 	unsigned generation;            /* bumped on every teardown: stale callbacks ignore themselves */
@@ -134,7 +136,7 @@ cs_now_ms(void)
 
 struct consensus *
 consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct store *st,
-    struct peer **peers)
+    struct peer **peers, struct timesync *ts)
 {
 	struct consensus *cs = xcalloc(1, sizeof *cs);
 	struct timeval tv = { 0, CONSENSUS_TICK_MS * 1000 };
@@ -143,6 +145,7 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 	cs->cfg = cfg;
 	cs->st = st;
 	cs->peers = peers;
+	cs->ts = ts;
 	cs->role = RAFT_FOLLOWER;
 	TAILQ_INIT(&cs->pending);
 	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
@@ -639,6 +642,7 @@ cs_send(struct consensus *cs, const struct raft_message *m)
 			pm.data.len = m->data_len;
 		}
 	}
+	timesync_on_send(cs->ts, m->to, &pm);
 	peer_send(p, RCFS__MSG_TYPE__MSG_RAFT, &pm.base);
 	free(ents);
 	free(eptrs);
@@ -651,7 +655,10 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 	struct raft_entry *ents = NULL;
 	int rv;
 
-	if (cs->state != CS_RUNNING || pm->to != cs->cfg->node_id)
+	if (pm->to != cs->cfg->node_id)
+		return;
+	timesync_on_receive(cs->ts, pm->from, pm);
+	if (cs->state != CS_RUNNING)
 		return;
 	memset(&m, 0, sizeof m);
 	m.type = pm->type;

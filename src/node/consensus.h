@@ -32,8 +32,10 @@ typedef void consensus_cb(void *arg, Rcfs__ErrorCode code, const char *err,
     const struct fsm_result *res);
 
 /* peers[i] is the connection to cfg->peers' i-th member (NULL for self). */
+struct timesync;
+/* ts: stamps and reads the clock fields of Raft messages (HLC, peer offsets). */
 struct consensus *consensus_new(struct event_base *base, const struct rcfs_config *cfg,
-    struct store *st, struct peer **peers);
+    struct store *st, struct peer **peers, struct timesync *ts);
 void consensus_free(struct consensus *cs);
 /* Storage is up: load the persistent state and start (no-op if running). */
 void consensus_storage_up(struct consensus *cs);

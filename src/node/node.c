@@ -16,6 +16,7 @@
 #include "node/consensus.h"
 #include "node/node.h"
 #include "node/peer.h"
+#include "node/timesync.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -37,6 +38,7 @@ struct node {
 	uint32_t nclients;
 	struct peer *peers[CONFIG_MAX_PEERS];   /* parallel to cfg->peers; NULL = self */
 	struct consensus *consensus;
+	struct timesync *timesync;
 	struct replicator *replicator;
 	struct repair *repair;
 	struct event *gc_ev;            /* chunk GC cron */
@@ -122,7 +124,8 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 			    : peer_new(base, cfg->node_id, cfg->cluster_name, cfg->peers[i].id,
 			    cfg->peers[i].address, cfg->max_frame, cfg->redis_timeout_ms + 1000);
 		}
-		n->consensus = consensus_new(base, cfg, n->store, n->peers);
+		n->timesync = timesync_new(base, cfg, n->store);
+		n->consensus = consensus_new(base, cfg, n->store, n->peers, n->timesync);
 		n->replicator = replicator_new(n->store, cfg->node_id, ids, n->peers, count,
 		    cfg->replicas, cfg->write_quorum);
 		if (count > 1)
@@ -165,6 +168,12 @@ node_consensus(struct node *n)
 	return n->consensus;
 }
 
+struct timesync *
+node_timesync(struct node *n)
+{
+	return n->timesync;
+}
+
 struct replicator *
 node_replicator(struct node *n)
 {
@@ -190,6 +199,7 @@ node_store_state_cb(struct store *st, bool up, const char *why, void *arg)
 
 	if (up) {
 		log_info("storage up: %s", n->cfg->redis);
+		timesync_storage_up(n->timesync);      /* HLC restored before anything is stamped */
 		consensus_storage_up(n->consensus);
 		return;
 	}
@@ -361,6 +371,7 @@ node_free(struct node *n)
 	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
 		peer_free(n->peers[i]);
 	repair_free(n->repair);
+	timesync_free(n->timesync);
 	replicator_free(n->replicator);
 	store_free(n->store);           /* pending callbacks run with STORE_ELOST */
 	event_free(n->gc_ev);

@@ -36,6 +36,7 @@ uint64_t node_now_ms(void);   /* wall clock, ms since the epoch */
 
 struct consensus *node_consensus(struct node *n);
 struct replicator *node_replicator(struct node *n);
+struct timesync *node_timesync(struct node *n);
 /* The connection to cfg->peers[i] (NULL for this node or out of range). */
 struct peer *node_peer(struct node *n, unsigned i);
 

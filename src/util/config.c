@@ -25,7 +25,8 @@ static const char *const config_keys[] = {
 	"storage_window", "redis_timeout_ms", "max_inflight", "max_connections",
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
-	"repair_interval_ms", "repair_files", "snapshot_entries", NULL
+	"repair_interval_ms", "repair_files", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
+	"ntp_timeout_ms", "max_clock_offset_ms", NULL
 };
 
 void
@@ -49,6 +50,9 @@ config_defaults(struct rcfs_config *c)
 	c->election_timeout_ms = 150;
 	c->heartbeat_ms = 50;
 	c->snapshot_entries = 8192;
+	c->ntp_poll_ms = 16000;
+	c->ntp_timeout_ms = 1000;
+	c->max_clock_offset_ms = 500;
 }
 
 static int
@@ -238,6 +242,9 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "repair_interval_ms", 10, 86400000, &c->repair_interval_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "repair_files", 1, 100000, &c->repair_files, err, errlen) ||
 	    config_get_u32(&cf, path, "snapshot_entries", 0, 100000000, &c->snapshot_entries, err, errlen) ||
+	    config_get_u32(&cf, path, "ntp_poll_ms", 100, 86400000, &c->ntp_poll_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "ntp_timeout_ms", 10, 60000, &c->ntp_timeout_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "max_clock_offset_ms", 1, 3600000, &c->max_clock_offset_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "replicas", 1, CONFIG_MAX_PEERS, &c->replicas, err, errlen) ||
 	    config_get_u32(&cf, path, "write_quorum", 1, CONFIG_MAX_PEERS, &c->write_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||
@@ -270,6 +277,21 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 		}
 	}
 
+	if ((s = config_lookup(&cf, "ntp_servers")) != NULL) {
+		int n = config_setting_length(s);
+		if ((!config_setting_is_array(s) && !config_setting_is_list(s)) || n > 16) {
+			config_err(err, errlen, path, s, "ntp_servers", "must be a list of up to 16 \"host[:port]\" strings");
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *v = config_setting_get_string_elem(s, i);
+			if (v == NULL || v[0] == '\0') {
+				config_err(err, errlen, path, s, "ntp_servers", "member %d is not a \"host[:port]\" string", i + 1);
+				goto out;
+			}
+			c->ntp_servers[c->nntp_servers++] = xstrdup(v);
+		}
+	}
 	if ((s = config_lookup(&cf, "peers")) != NULL) {
 		int n = config_setting_length(s);
 		if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
@@ -353,5 +375,7 @@ config_free(struct rcfs_config *c)
 	free(c->cluster_name);
 	for (unsigned i = 0; i < c->npeers; i++)
 		free(c->peers[i].address);
+	for (unsigned i = 0; i < c->nntp_servers; i++)
+		free(c->ntp_servers[i]);
 	memset(c, 0, sizeof *c);
 }

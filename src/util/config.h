@@ -41,6 +41,12 @@ struct rcfs_config {
 	uint32_t election_timeout_ms;   /* lower bound; randomized in [t, 2t) */
 	uint32_t heartbeat_ms;
 	uint32_t snapshot_entries;      /* snapshot + compact past this many log entries (0: never) */
+	/* time (docs/clock.md) */
+	char *ntp_servers[16];          /* "host[:port]" */
+	unsigned nntp_servers;
+	uint32_t ntp_poll_ms;
+	uint32_t ntp_timeout_ms;
+	uint32_t max_clock_offset_ms;   /* alarm, and the HLC's max offset guard */
 };
 
 /* Fill `c` with defaults. */
