@@ -39,7 +39,7 @@ wait_until() {
 
 track_pid() { test_pids="$test_pids $1"; disown "$1" 2>/dev/null; }
 # new_tmpdir VAR: make a directory removed at exit (kept if a test failed).
-new_tmpdir() { local d; d=$(mktemp -d /tmp/rcfs-test.XXXXXX); test_dirs="$test_dirs $d"; eval "$1=\$d"; }
+new_tmpdir() { local d; d=$(mktemp -d "${TMPDIR:-/tmp}/rcfs-test.XXXXXX"); test_dirs="$test_dirs $d"; eval "$1=\$d"; }
 
 cleanup() {
 	local d p
