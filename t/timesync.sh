@@ -68,4 +68,25 @@ check "NTP gone: nodes become unsynchronized" wait_until 30 unsynced
 check "NTP gone: puts still work" "$RCFS" put "$W/a" t/d
 check "NTP gone: HLC still orders versions" [ "$(hlc_of t/c)" -lt "$(hlc_of t/d)" ]
 
+# A server whose clock is 1.5 s ahead (libfaketime): the node measures the
+# shift within 1 ms and raises the alarm (max_clock_offset_ms = 500).
+FAKETIME_BIN=$(command -v faketime)
+if [ -n "$FAKETIME_BIN" ]; then
+	"$CLUSTER" down -d "$CDIR" >/dev/null
+	for try in 1 2 3 4 5 6 7 8; do Q=$((20000 + RANDOM % 40000)); udp_free "$Q" && break; done
+	sed -e "s/^port .*/port $Q/" -e "s|$W/chronyd.pid|$W/chronyd2.pid|" -e "s|$W/drift|$W/drift2|" "$W/chrony.conf" > "$W/chrony2.conf"
+	FAKETIME_DONT_FAKE_MONOTONIC=1 "$FAKETIME_BIN" -f +1.5s "$CHRONYD" -x -d -u root -f "$W/chrony2.conf" > "$W/chronyd2.log" 2>&1 &
+	track_pid $!
+	udp_bound2() { ! udp_free "$Q"; }
+	wait_until 10 udp_bound2
+	cluster_up -n 1 --ntp "127.0.0.1:$Q" --set 'ntp_poll_ms = 1000;' || nok "skewed cluster up"
+	alarm() { "$RCFS" --json status | grep -q '"state":"alarm"'; }
+	check "a server 1.5 s ahead: the node raises the clock alarm" wait_until 30 alarm
+	off=$("$RCFS" --json status | grep -o '"offset_ns":-\?[0-9]*' | cut -d: -f2)
+	err=$(( off - 1500000000 )); err=${err#-}
+	check "a server 1.5 s ahead: offset $off ns, within 1 ms of the shift" [ "$err" -lt 1000000 ]
+else
+	ok "# SKIP faketime not installed"
+fi
+
 done_testing

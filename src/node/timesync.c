@@ -225,12 +225,15 @@ timesync_status(struct timesync *ts, Rcfs__NodeStatus *s, char *source, size_t s
 	}
 	source[0] = '\0';
 	if (ts->sampler == NULL) {
-		s->clock_state = "off";
+		/* No NTP: the peers' clocks can still be compared. */
+		s->clock_state = sk.alarm ? "alarm" : "off";
 		return;
 	}
 	struct clock_status cs;
 	clock_sampler_status(ts->sampler, &cs);
-	s->clock_state = (char *)clock_state_name(cs.state);
+	/* Alarm: our clock is off per NTP, or the cluster's clocks disagree by
+	 * more than max_clock_offset_ms. */
+	s->clock_state = (char *)(sk.alarm ? "alarm" : clock_state_name(cs.state));
 	s->has_clock_offset_ns = s->has_clock_error_ns = 1;
 	s->clock_offset_ns = cs.offset_ns;
 	s->clock_error_ns = cs.error_ns < 0 ? 0 : (uint64_t)cs.error_ns;
