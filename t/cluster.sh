@@ -65,10 +65,18 @@ rm -f "$W/big"
 # ---- corrupt or missing replicas ------------------------------------------------------
 for i in 1 2; do redis-cli -s "$C3/n$i/redis.sock" SETRANGE "rcfs:c:$h1" 7 "BAD" >/dev/null; done
 check "get succeeds with 2 of 3 replicas corrupt" bash -c '"$RCFS" get a/f1 - | cmp -s - "$1"' _ "$W/f1"
-redis-cli -s "$C3/n3/redis.sock" DEL "rcfs:c:$h1" >/dev/null
-expect_rc 5 "get fails (exit 5) when no replica is good" bash -c '"$RCFS" get a/f1 - >/dev/null 2>&1'
+good_everywhere() {  # every node's copy of chunk $1 hashes to its name
+	local i
+	for i in 1 2 3; do
+		# redis-cli prints the value and a newline: drop the newline
+		[ "$(redis-cli -s "$C3/n$i/redis.sock" GET "rcfs:c:$1" | head -c -1 | sha256sum | cut -c1-64)" = "$1" ] || return 1
+	done
+}
+check "repair rewrites the corrupt replicas from the good one" wait_until 20 good_everywhere "$h1"
+for i in 1 2 3; do redis-cli -s "$C3/n$i/redis.sock" SETRANGE "rcfs:c:$h1" 7 "BAD" >/dev/null; done
+expect_rc 5 "get fails (exit 5) when every replica is corrupt" bash -c '"$RCFS" get a/f1 - >/dev/null 2>&1'
 "$RCFS" put "$W/f1" a/f1-again >/dev/null   # re-put rewrites every replica
-check "a re-put heals the replicas" [ "$(copies "$h1")" -eq 3 ]
+check "a re-put heals the replicas" wait_until 10 good_everywhere "$h1"
 check "and the file reads again" bash -c '"$RCFS" get a/f1 - | cmp -s - "$1"' _ "$W/f1"
 
 # ---- a follower goes away and comes back ---------------------------------------------
@@ -99,7 +107,7 @@ head -c $((40 * 1024 * 1024)) /dev/urandom > "$W/f3"
 L=$(leader)
 "$RCFS" -q --timeout 20 put "$W/f3" c/f3 > "$W/f3.out" 2>&1 &
 putpid=$!
-track_pid $putpid
+test_pids="$test_pids $putpid"     # killed at exit if still running; not disowned: we wait for it
 wait_until 10 test -s "$C3/n$L/redis.sock"      # it runs
 sleep 0.3                                        # let the put get going (not a wait for a condition)
 "$CLUSTER" kill -d "$C3" "$L"
@@ -136,7 +144,8 @@ before=$("$RCFS" ls)
 check "power cycle: the listing before is not empty" [ "$(wc -l <<<"$before")" -gt 60 ]
 for i in 1 2 3; do "$CLUSTER" kill -d "$C3" "$i"; "$CLUSTER" kill-redis -d "$C3" "$i"; done
 for i in 1 2 3; do "$CLUSTER" start -d "$C3" "$i" >/dev/null; done
-check "power cycle: a leader is elected" wait_until 15 test -n "$(leader)"
+has_leader() { [ -n "$(leader)" ]; }
+check "power cycle: a leader is elected" wait_until 15 has_leader
 check "power cycle: every acknowledged file is listed" bash -c '[ "$("$RCFS" ls)" = "$1" ]' _ "$before"
 check "power cycle: contents intact" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1" && "$RCFS" get small/7 - | cmp -s - "$2"' _ "$W/f2" "$W/s7"
 "$CLUSTER" down -d "$C3" >/dev/null

@@ -37,6 +37,8 @@ wait_until() {
 	done
 }
 
+# track_pid PID: kill it at exit.  It is disowned (no "Killed" noise), so do
+# not `wait` for it: record a PID you wait for in test_pids directly.
 track_pid() { test_pids="$test_pids $1"; disown "$1" 2>/dev/null; }
 # new_tmpdir VAR: make a directory removed at exit (kept if a test failed).
 new_tmpdir() { local d; d=$(mktemp -d "${TMPDIR:-/tmp}/rcfs-test.XXXXXX"); test_dirs="$test_dirs $d"; eval "$1=\$d"; }

@@ -83,20 +83,33 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 	store_command(st, STORE_LARGE, chunk_put_reply, call, 3, argv, argvlen);
 }
 
+/* A probe reads the copy and verifies it: repair doubles as a scrubber. */
+struct chunk_probe_call {
+	chunk_done_cb *cb;
+	void *arg;
+};
+
+static void
+chunk_probe_read(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data, size_t len)
+{
+	struct chunk_probe_call *pc = arg;
+
+	(void)data; (void)len;
+	if (code == RCFS__ERROR_CODE__E_INTEGRITY)
+		pc->cb(pc->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "stored copy is corrupt");
+	else
+		pc->cb(pc->arg, code, why);
+	free(pc);
+}
+
 void
 chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
 {
-	static const char lua[] =
-	    "if redis.call('SISMEMBER', 'rcfs:corrupt', ARGV[1]) == 1 then return 0 end\n"
-	    "return redis.call('EXISTS', 'rcfs:c:' .. ARGV[1])\n";
-	struct chunk_call *call = xcalloc(1, sizeof *call);
-	char hex[65];
+	struct chunk_probe_call *pc = xcalloc(1, sizeof *pc);
 
-	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	call->cb = (void *)cb;
-	call->arg = arg;
-	call->n = 1;
-	store_commandf(st, chunk_exist_reply, call, "EVAL %s 0 %s", lua, hex);
+	pc->cb = cb;
+	pc->arg = arg;
+	chunk_get(st, sha, chunk_probe_read, pc);
 }
 
 static void

@@ -32,8 +32,9 @@ void chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t
 /* Read a chunk and verify its hash: E_NOT_FOUND if absent, E_INTEGRITY if the
  * stored bytes do not hash to `sha`. */
 void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg);
-/* Whether this node holds a good copy: E_OK, or E_NOT_FOUND if it is absent
- * or was found corrupt (marked in rcfs:corrupt until rewritten). */
+/* Whether this node holds a good copy: reads and verifies it.  E_OK, or
+ * E_NOT_FOUND if it is absent or corrupt (then also marked in rcfs:corrupt
+ * until a good copy is written). */
 void chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
 /* Check that all n chunks exist: E_OK, or E_NOT_FOUND naming how many are missing. */
 void chunk_exist_all(struct store *st, const ProtobufCBinaryData *shas, size_t n,
