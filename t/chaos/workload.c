@@ -5,6 +5,9 @@
  *   workload now                  print CLOCK_MONOTONIC in ns
  *   workload tally HISTORY...     "ok=N fail=N info=N pending=N invoke=N" (+ per op)
  *
+ *   workload final --rcfs PATH --nodes A,B,C --out DIR [--keys 5] [--big 2]
+ *                                 one final read of every key (process "final")
+ *
  * `run` forks one process per client.  Each client loops until the
  * deadline, choosing (seeded) among:
  *   get/put/rm of a small register r<k>: values are unique tokens "c<client>-<n>",
@@ -271,10 +274,10 @@ build_argv(struct client *c, char **argv, char *nodes, size_t nsz, char *tmo, co
 	argv[8] = NULL;
 }
 
-static void
+static enum hist_type
 op_small(struct client *c, enum hist_op op, const char *key)
 {
-	char nodes[1024], tmo[32], val[80], path[32];
+	char nodes[1024], tmo[32], val[80];
 	char *argv[9];
 	struct small_sink s = { .n = 0 };
 	struct hist_outcome r;
@@ -287,7 +290,6 @@ op_small(struct client *c, enum hist_op op, const char *key)
 	case H_GET: build_argv(c, argv, nodes, sizeof nodes, tmo, "get", key, "-"); break;
 	default: build_argv(c, argv, nodes, sizeof nodes, tmo, "rm", key, NULL); break;
 	}
-	(void)path;
 	record(c, H_INVOKE, op, key, op == H_PUT ? val : NULL);
 	r = run_cli(c, argv, op == H_PUT ? val : NULL, op == H_GET ? small_sink : NULL, &s);
 	t = hist_classify(op, r, &absent, &integ);
@@ -307,6 +309,7 @@ op_small(struct client *c, enum hist_op op, const char *key)
 		logf_(c, "INTEGRITY get %s: exit 5", key);
 	if (!r.exited || (r.code != 0 && r.code != 3 && r.code != 4))
 		logf_(c, "%s %s: %s %d", hist_op_name(op), key, r.exited ? "exit" : "signal", r.code);
+	return t;
 }
 
 static void
@@ -349,7 +352,7 @@ op_big_put(struct client *c, const char *key)
 		logf_(c, "put %s (%zu bytes): %s %d", key, size, r.exited ? "exit" : "signal", r.code);
 }
 
-static void
+static enum hist_type
 op_big_get(struct client *c, const char *key)
 {
 	char nodes[1024], tmo[32], hex[65];
@@ -372,6 +375,7 @@ op_big_get(struct client *c, const char *key)
 		logf_(c, "INTEGRITY get %s: exit 5", key);
 	if (!r.exited || (r.code != 0 && r.code != 3 && r.code != 4))
 		logf_(c, "get %s: %s %d", key, r.exited ? "exit" : "signal", r.code);
+	return t;
 }
 
 static void
@@ -434,11 +438,9 @@ on_term(int sig)
 	raise(sig);
 }
 
-static int
-cmd_run(int argc, char **argv)
+static void
+cmd_opts(int argc, char **argv)
 {
-	uint64_t end;
-	int failed = 0;
 	char *list;
 
 	for (int i = 0; i < argc; i++) {
@@ -471,6 +473,16 @@ cmd_run(int argc, char **argv)
 		die("sodium_init failed");
 	mkdir(o.out, 0755);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	uint64_t end;
+	int failed = 0;
+
+	cmd_opts(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	end = hist_now_ns() + (uint64_t)(o.duration * 1e9);
@@ -489,8 +501,50 @@ cmd_run(int argc, char **argv)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			failed = 1;
 	}
-	free(list);
 	return failed;
+}
+
+/* final: after the faults healed, read every register and large file once
+ * (process "final", appended to DIR/hist.final), retrying failed reads. */
+static int
+cmd_final(int argc, char **argv)
+{
+	struct client c = { .id = 0 };
+	char path[4096], key[64];
+	int missing = 0;
+
+	cmd_opts(argc, argv);
+	snprintf(c.proc, sizeof c.proc, "final");
+	c.rng = o.seed;
+	snprintf(path, sizeof path, "%s/hist.final", o.out);
+	if ((c.hist = fopen(path, "a")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	snprintf(path, sizeof path, "%s/client.final.log", o.out);
+	if ((c.log = fopen(path, "a")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	for (int k = 0; k < o.keys + o.big; k++) {
+		int tries = 0;
+		enum hist_type t;
+
+		if (k < o.keys)
+			snprintf(key, sizeof key, "r%d", k);
+		else
+			snprintf(key, sizeof key, "big/b%d", k - o.keys);
+		for (;;) {
+			c.n++;
+			t = k < o.keys ? op_small(&c, H_GET, key) : op_big_get(&c, key);
+			if (t == H_OK || ++tries >= 15)
+				break;
+			sleep(1);
+		}
+		if (t != H_OK) {
+			fprintf(stderr, "workload: final read of %s failed %d times\n", key, tries);
+			missing++;
+		}
+	}
+	fclose(c.hist);
+	fclose(c.log);
+	return missing ? 1 : 0;
 }
 
 static int
@@ -525,6 +579,8 @@ main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "final") == 0)
+		return cmd_final(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "tally") == 0)
 		return cmd_tally(argc - 2, argv + 2);
 	fprintf(stderr, "usage: workload run --rcfs PATH --nodes A,B --out DIR [options] | now | tally HISTORY...\n");
