@@ -8,4 +8,4 @@
 export top_srcdir top_builddir
 seed=${CHAOS_SEED:-$(( $(date +%s) / 86400 % 100000 ))}
 exec timeout -k 10 175 bash "$top_srcdir/t/chaos/run" --iterations 2 --seed "$seed" \
-	--duration "${CHAOS_DURATION:-40}" --interval 2
+	--duration "${CHAOS_DURATION:-35}" --interval 2
