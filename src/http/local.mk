@@ -1,0 +1,1 @@
+# owned by the http module (src/http/, src/util/metrics.*)
