@@ -8,7 +8,8 @@
  * GET and HEAD only (405 otherwise); unknown paths 404.  Nothing blocks:
  * replies are rendered into memory and written by the loop.  Limits: 32
  * concurrent connections with a request in progress (503 beyond), 10 s
- * read/write timeout, 8 KiB of headers, 4 KiB of body. */
+ * read/write timeout, 8 KiB of headers, 4 KiB of body.  (A connection counts
+ * from its first request until it closes; idle ones time out.) */
 #ifndef RCFS_HTTP_H
 #define RCFS_HTTP_H
 
