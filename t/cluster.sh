@@ -88,7 +88,14 @@ check "follower $F down: puts still succeed (W=2)" "$RCFS" put "$W/f2" b/f2
 check "follower $F down: gets still succeed" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
 "$CLUSTER" start -d "$C3" "$F" >/dev/null
 check "follower $F restarted: catches up" wait_until 15 same_applied "$(addr "$F")"
-check "follower $F restarted: has every file" bash -c '[ "$(ls_on "$1")" = "$(ls_on "$2")" ]' _ "$(addr "$F")" "$(addr "$L")"
+same_table() { [ "$(ls_on "$1")" = "$(ls_on "$2")" ]; }
+if wait_until 10 same_table "$(addr "$F")" "$(addr "$L")"; then
+	ok "follower $F restarted: has every file (same file table as node $L)"
+else
+	nok "follower $F restarted: has every file (same file table as node $L)"
+	diff <(ls_on "$(addr "$F")") <(ls_on "$(addr "$L")") | sed 's/^/# /' | head -20
+	for i in 1 2 3; do diag "node $i: $(RCFS_CONF= "$RCFS" -n "$(addr "$i")" --json status 2>&1 | head -c 300)"; done
+fi
 all_copies() {  # every chunk of file $1 is on all 3 nodes
 	local h
 	for h in $("$RCFS" --json stat "$1" | sed 's/.*"chunk_list":\[\(.*\)\].*/\1/' | tr -d '"' | tr , ' '); do
