@@ -12,6 +12,8 @@ mode=${1:-try}
 
 PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libhiredis-dev
       libprotobuf-c-dev protobuf-c-compiler libsodium-dev libconfig-dev check redis-server"
+# The whole test suite also uses these (tests that need one skip without it).
+[ "$mode" = test ] && PKGS="$PKGS redis-tools tshark systemd chrony faketime iptables prometheus chromium curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
@@ -19,6 +21,7 @@ done
 if [ -n "$missing" ]; then
 	echo "== installing:$missing"
 	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
