@@ -12,7 +12,16 @@ ok "3-node cluster up"
 C3=$CDIR
 IFS=, read -r A1 A2 A3 <<<"$RCFS_NODES"
 addr() { cut -d, -f"$1" <<<"$RCFS_NODES"; }
-leader() { "$RCFS" --timeout 2 --json status 2>/dev/null | grep -o '"id":[0-9]*,"role":"leader"' | grep -o '[0-9]\+' | head -n 1; }
+leader_once() { "$RCFS" --timeout 2 --json status 2>/dev/null | grep -o '"id":[0-9]*,"role":"leader"' | grep -o '[0-9]\+' | head -n 1; }
+leader() {  # the current leader's id, waiting (bounded) through an election; "" if none
+	local l i
+	for i in $(seq 1 100); do
+		l=$(leader_once)
+		[ -n "$l" ] && { echo "$l"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
 field() {  # field NODE_ADDR KEY: a number from that node's own status
 	RCFS_CONF= "$RCFS" -n "$1" --timeout 1 --json status 2>/dev/null | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2
 }
@@ -126,14 +135,14 @@ else
 	check "leader killed mid-put: put failed cleanly (exit 4, one line)" \
 		bash -c '[ "$1" -eq 4 ] && [ "$(wc -l < "$2")" -eq 1 ]' _ "$rc" "$W/f3.out"
 fi
-newl() { local l; l=$(leader); [ -n "$l" ] && [ "$l" != "$L" ]; }
+newl() { local l; l=$(leader_once); [ -n "$l" ] && [ "$l" != "$L" ]; }
 check "a new leader is elected" wait_until 10 newl
 check "puts succeed after the failover" "$RCFS" put "$W/f2" c/after
 check "earlier files intact after the failover" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
 "$CLUSTER" start -d "$C3" "$L" >/dev/null
 
 # ---- quorum lost, then regained -------------------------------------------------------------
-L=$(leader)
+L=$(leader) || nok "a leader exists before the quorum test"
 D1=$(( L % 3 + 1 )); D2=$(( D1 % 3 + 1 ))
 "$CLUSTER" kill -d "$C3" "$D1"; "$CLUSTER" kill -d "$C3" "$L"
 t0=$(date +%s%N)
@@ -151,7 +160,7 @@ before=$("$RCFS" ls)
 check "power cycle: the listing before is not empty" [ "$(wc -l <<<"$before")" -gt 60 ]
 for i in 1 2 3; do "$CLUSTER" kill -d "$C3" "$i"; "$CLUSTER" kill-redis -d "$C3" "$i"; done
 for i in 1 2 3; do "$CLUSTER" start -d "$C3" "$i" >/dev/null; done
-has_leader() { [ -n "$(leader)" ]; }
+has_leader() { [ -n "$(leader_once)" ]; }
 check "power cycle: a leader is elected" wait_until 15 has_leader
 check "power cycle: every acknowledged file is listed" bash -c '[ "$("$RCFS" ls)" = "$1" ]' _ "$before"
 check "power cycle: contents intact" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1" && "$RCFS" get small/7 - | cmp -s - "$2"' _ "$W/f2" "$W/s7"
