@@ -19,8 +19,10 @@ fi
 watchdog 240
 
 new_tmpdir W
-LUA="$top_srcdir/contrib/wireshark/rcfs.lua"
-PROTO_DIR="$top_srcdir/proto"
+# Canonical paths: Wireshark's protobuf loader does not resolve "..".
+SRC=$(cd "$top_srcdir" && pwd -P)
+LUA="$SRC/contrib/wireshark/rcfs.lua"
+PROTO_DIR="$SRC/proto"
 # A clean profile: no personal preferences or plugins (an installed copy of
 # rcfs.lua would clash with the one loaded here).
 mkdir -p "$W/home"
