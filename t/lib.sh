@@ -12,6 +12,7 @@ CLUSTER="$top_srcdir/contrib/rcfs-cluster"
 tap_n=0
 tap_failed=0
 test_pids=""
+test_pidfiles=""
 test_dirs=""
 watchdog_pid=""
 
@@ -40,6 +41,9 @@ wait_until() {
 # track_pid PID: kill it at exit.  It is disowned (no "Killed" noise), so do
 # not `wait` for it: record a PID you wait for in test_pids directly.
 track_pid() { test_pids="$test_pids $1"; disown "$1" 2>/dev/null; }
+# track_pidfile FILE: at exit, kill the PID written in FILE (for daemons that
+# run under a wrapper such as faketime, whose own PID is not the daemon's).
+track_pidfile() { test_pidfiles="$test_pidfiles $1"; }
 # new_tmpdir VAR: make a directory removed at exit (kept if a test failed).
 new_tmpdir() { local d; d=$(mktemp -d "${TMPDIR:-/tmp}/rcfs-test.XXXXXX"); test_dirs="$test_dirs $d"; eval "$1=\$d"; }
 
@@ -47,6 +51,7 @@ cleanup() {
 	local d p
 	for d in $clusters; do "$CLUSTER" down -d "$d" >/dev/null 2>&1; done
 	for p in $test_pids; do kill -KILL "$p" 2>/dev/null; done
+	for f in $test_pidfiles; do [ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done
 	[ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
 	if [ "$tap_failed" -eq 0 ]; then
 		for d in $test_dirs; do rm -rf "$d"; done

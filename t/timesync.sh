@@ -34,6 +34,7 @@ EOC
 "$CHRONYD" -x -d -u root -f "$W/chrony.conf" > "$W/chronyd.log" 2>&1 &
 CP=$!
 track_pid $CP
+track_pidfile "$W/chronyd.pid"
 udp_bound() { ! udp_free "$P"; }
 check "chronyd serves NTP on 127.0.0.1:$P" wait_until 10 udp_bound
 
@@ -76,7 +77,8 @@ if [ -n "$FAKETIME_BIN" ]; then
 	for try in 1 2 3 4 5 6 7 8; do Q=$((20000 + RANDOM % 40000)); udp_free "$Q" && break; done
 	sed -e "s/^port .*/port $Q/" -e "s|$W/chronyd.pid|$W/chronyd2.pid|" -e "s|$W/drift|$W/drift2|" "$W/chrony.conf" > "$W/chrony2.conf"
 	FAKETIME_DONT_FAKE_MONOTONIC=1 "$FAKETIME_BIN" -f +1.5s "$CHRONYD" -x -d -u root -f "$W/chrony2.conf" > "$W/chronyd2.log" 2>&1 &
-	track_pid $!
+	track_pid $!                    # faketime's PID ...
+	track_pidfile "$W/chronyd2.pid" # ... and chronyd's own (faketime runs it as a child)
 	udp_bound2() { ! udp_free "$Q"; }
 	wait_until 10 udp_bound2
 	cluster_up -n 1 --ntp "127.0.0.1:$Q" --set 'ntp_poll_ms = 1000;' || nok "skewed cluster up"

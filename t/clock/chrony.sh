@@ -40,7 +40,9 @@ start_chronyd() {
 		fi
 		pid=$!
 		track_pid "$pid"
+		track_pidfile "$d/chronyd.pid"   # under faketime, $pid is the wrapper's
 		if wait_until 5 eval "! port_free $port"; then
+			[ -s "$d/chronyd.pid" ] && pid=$(cat "$d/chronyd.pid")
 			eval "PORT_$name=$port PID_$name=$pid"
 			return 0
 		fi
