@@ -1,4 +1,5 @@
 /* Clock filter, RFC 5905 §10 and Appendix A.5.2 clock_filter() (filter.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,6 @@ struct clock_filter {
 };
 
 static int64_t stage_disp(const struct clock_filter_sample *s, int64_t now);
-static double sqrt_newton(double x);
 
 struct clock_filter *
 clock_filter_create(void)
@@ -67,20 +67,6 @@ stage_disp(const struct clock_filter_sample *s, int64_t now)
 	return d > CLOCK_MAXDISP ? CLOCK_MAXDISP : d;
 }
 
-static double
-sqrt_newton(double x)
-{
-	double r;
-	int i;
-
-	if (x <= 0)
-		return 0;
-	r = x > 1 ? x / 2 : 1;
-	for (i = 0; i < 64; i++)
-		r = (r + x / r) / 2;
-	return r;
-}
-
 int
 clock_filter_get(const struct clock_filter *f, int64_t now, struct clock_filter_estimate *e)
 {
@@ -129,7 +115,7 @@ clock_filter_get(const struct clock_filter *f, int64_t now, struct clock_filter_
 	e->offset = v[0].offset;
 	e->delay = v[0].delay;
 	e->disp = eps;
-	e->jitter = n > 1 ? (int64_t)sqrt_newton(sq / (n - 1)) : 0;
+	e->jitter = n > 1 ? (int64_t)sqrt(sq / (n - 1)) : 0;
 	e->n = n;
 	return CLOCK_OK;
 }

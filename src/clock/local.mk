@@ -11,7 +11,7 @@ libclock_a_SOURCES = \
 	src/clock/sampler.c src/clock/sampler.h
 libclock_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 # libclock uses xmalloc and log from librcfscommon.
-CLOCK_LIBS = libclock.a $(COMMON_LIBS)
+CLOCK_LIBS = libclock.a $(COMMON_LIBS) -lm
 CLOCK_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS) -I$(top_srcdir)/t
 
 clock_unit_tests = t/clock/test_ntp t/clock/test_hlc t/clock/test_sampler

@@ -1,4 +1,5 @@
 /* Selection, cluster and combine algorithms of RFC 5905 §11.2 (select.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,21 +14,6 @@ struct endpoint {
 
 static int endpoint_cmp(const void *a, const void *b);
 static int intersect(const struct clock_candidate *c, int n, struct clock_selection *out);
-static double dsqrt(double x);
-
-static double
-dsqrt(double x)
-{
-	double r;
-	int i;
-
-	if (x <= 0)
-		return 0;
-	r = x > 1 ? x / 2 : 1;
-	for (i = 0; i < 64; i++)
-		r = (r + x / r) / 2;
-	return r;
-}
 
 int64_t
 clock_root_distance(int64_t root_delay, int64_t root_disp, int64_t delay,
@@ -150,7 +136,7 @@ clock_select(struct clock_candidate *c, int n, struct clock_selection *out)
 
 				sq += d * d;
 			}
-			phi = dsqrt(sq / (ns - 1));
+			phi = sqrt(sq / (ns - 1));
 			if (phi > max_phi) {
 				max_phi = phi;
 				k = i;
@@ -191,7 +177,7 @@ clock_select(struct clock_candidate *c, int n, struct clock_selection *out)
 
 		sq += d * d / (double)(c[s].distance > 0 ? c[s].distance : 1) / sw;
 	}
-	out->jitter = (int64_t)dsqrt(sq);
+	out->jitter = (int64_t)sqrt(sq);
 	out->distance = c[best].distance;
 	out->error = c[best].distance + llabs(out->offset - c[best].offset);
 	out->nsurvivors = ns;

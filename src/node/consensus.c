@@ -111,6 +111,8 @@ static void cs_take_snapshot(struct consensus *cs);
 static void cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *data,
     size_t len);
 static void cs_load_done(struct cs_load *ld);
+static bool cs_load_usable(struct cs_load *ld, redisReply *r, enum store_err err, int type);
+static void cs_load_step(struct cs_load *ld);
 static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
 static void cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg);
@@ -186,15 +188,32 @@ cs_load_start(struct consensus *cs)
 	store_commandf(cs->st, cs_load_applied, ld, "GET rcfs:applied");
 }
 
+/* One of the load replies: usable if it arrived with the expected type
+ * (NIL is fine for a key never written); otherwise the load fails. */
+static bool
+cs_load_usable(struct cs_load *ld, redisReply *r, enum store_err err, int type)
+{
+	if (err == STORE_OK && (r->type == type || r->type == REDIS_REPLY_NIL))
+		return r->type == type;
+	ld->failed = true;
+	return false;
+}
+
+/* One load reply handled: build the core after the last. */
+static void
+cs_load_step(struct cs_load *ld)
+{
+	if (--ld->pending == 0)
+		cs_load_done(ld);
+}
+
 static void
 cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct cs_load *ld = arg;
 
 	(void)st;
-	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY) {
-		ld->failed = true;
-	} else {
+	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
 			const char *k = r->element[i]->str;
 			uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
@@ -203,8 +222,7 @@ cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
 			else if (strcmp(k, "commit") == 0) ld->hs.commit = v;
 		}
 	}
-	if (--ld->pending == 0)
-		cs_load_done(ld);
+	cs_load_step(ld);
 }
 
 static void
@@ -213,9 +231,7 @@ cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg)
 	struct cs_load *ld = arg;
 
 	(void)st;
-	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY) {
-		ld->failed = true;
-	} else {
+	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
 			const char *k = r->element[i]->str;
 			redisReply *v = r->element[i + 1];
@@ -234,8 +250,7 @@ cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg)
 			}
 		}
 	}
-	if (--ld->pending == 0)
-		cs_load_done(ld);
+	cs_load_step(ld);
 }
 
 static int
@@ -251,9 +266,7 @@ cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg)
 	struct cs_load *ld = arg;
 
 	(void)st;
-	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY) {
-		ld->failed = true;
-	} else {
+	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
 		ld->entries = xcalloc(r->elements / 2 + 1, sizeof *ld->entries);
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
 			redisReply *v = r->element[i + 1];
@@ -276,8 +289,7 @@ cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg)
 		}
 		qsort(ld->entries, ld->n_entries, sizeof *ld->entries, cs_entry_cmp);
 	}
-	if (--ld->pending == 0)
-		cs_load_done(ld);
+	cs_load_step(ld);
 }
 
 static void
@@ -286,12 +298,9 @@ cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg)
 	struct cs_load *ld = arg;
 
 	(void)st;
-	if (err != STORE_OK)
-		ld->failed = true;
-	else if (r->type == REDIS_REPLY_STRING)
+	if (cs_load_usable(ld, r, err, REDIS_REPLY_STRING))
 		ld->applied = strtoull(r->str, NULL, 10);
-	if (--ld->pending == 0)
-		cs_load_done(ld);
+	cs_load_step(ld);
 }
 
 static void
