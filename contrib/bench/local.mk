@@ -4,15 +4,15 @@
 ## --enable-sanitizers (docs/benchmarks.md).
 
 noinst_PROGRAMS += contrib/bench/rcfs-load
-contrib_bench_rcfs_load_SOURCES = contrib/bench/rcfs-load.c contrib/bench/hist.c contrib/bench/hist.h
+contrib_bench_rcfs_load_SOURCES = contrib/bench/rcfs-load.c contrib/bench/lathist.c contrib/bench/lathist.h
 contrib_bench_rcfs_load_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS)
 contrib_bench_rcfs_load_LDADD = $(COMMON_LIBS) $(SODIUM_LIBS) -lm
 
 ## The histogram's percentiles: a cheap unit test (TAP).
-check_PROGRAMS += contrib/bench/test-hist
-TESTS += contrib/bench/test-hist
-contrib_bench_test_hist_SOURCES = contrib/bench/test_hist.c contrib/bench/hist.c contrib/bench/hist.h
-contrib_bench_test_hist_LDADD = -lm
+check_PROGRAMS += contrib/bench/test-lathist
+TESTS += contrib/bench/test-lathist
+contrib_bench_test_lathist_SOURCES = contrib/bench/test_lathist.c contrib/bench/lathist.c contrib/bench/lathist.h
+contrib_bench_test_lathist_LDADD = -lm
 
 dist_noinst_SCRIPTS += contrib/bench/vs-etcd.sh contrib/bench/cluster-bench.sh
 EXTRA_DIST += contrib/bench/etcdget/main.go

@@ -8,7 +8,8 @@
  *        node's inline_max and below chunk_size), else ChunkPut per chunk (up
  *        to --window in flight per client, every chunk distinct: a run nonce,
  *        op number and chunk index are stamped into it) then FileCommit.
- *        Chunk and whole-file SHA-256 are computed per op, like `rcfs put`.
+ *        Chunk and whole-file SHA-256 are computed per op, like `rcfs put`
+ *        (a one-chunk file's hash is its chunk's: hashed once).
  *   get  FileStat (linearizable: ReadIndex on the leader), then ChunkGet of
  *        every chunk (window in flight), each chunk's SHA-256 verified and
  *        the whole file's too, like `rcfs get`.  The files are written first
@@ -20,7 +21,7 @@
  * Clients share --conns connections (default ceil(C/16)), all to the leader,
  * which the generator finds with Status and follows on E_NOT_LEADER.
  * Prints one JSON line: ops, errors, seconds, ops/s, MB/s, p50/p90/p99/max ms
- * (a log-linear histogram, hist.h), the same fields as etcdload's.
+ * (a log-linear histogram, lathist.h), the same fields as etcdload's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,7 +45,7 @@
 
 #include "net/frame.h"
 #include "util/xmalloc.h"
-#include "hist.h"
+#include "lathist.h"
 
 #define LOAD_MAX_WINDOW 64
 #define LOAD_MAX_FRAME  (64u << 20)      /* accept any response the node may send */
@@ -118,7 +119,7 @@ struct load {
 	uint64_t deadline_us;
 	int busy;
 	uint64_t errors, redirects;
-	struct hist hist;
+	struct lathist hist;
 	uint64_t bytes;
 	char errmsg[256];
 };
@@ -450,7 +451,7 @@ client_finish(struct lclient *c, bool ok)
 	struct load *ld = c->ld;
 
 	if (ok && ld->timed) {
-		hist_add(&ld->hist, now_us() - c->t0_us);
+		lathist_add(&ld->hist, now_us() - c->t0_us);
 		ld->bytes += ld->size;
 	}
 	if (!ok)
@@ -486,7 +487,8 @@ client_put_fill(struct lclient *c)
 		int k;
 
 		crypto_hash_sha256(sha, c->buf, len);
-		crypto_hash_sha256_update(&c->whole, c->buf, len);
+		if (c->nchunks > 1)         /* one chunk: the file's hash is the chunk's */
+			crypto_hash_sha256_update(&c->whole, c->buf, len);
 		req.sha256.data = sha;
 		req.sha256.len = 32;
 		req.data.data = c->buf;
@@ -518,7 +520,10 @@ client_put_commit(struct lclient *c)
 		meta.inline_data.data = c->buf;
 		meta.inline_data.len = len;
 	} else {
-		crypto_hash_sha256_final(&c->whole, sha);
+		if (c->nchunks > 1)
+			crypto_hash_sha256_final(&c->whole, sha);
+		else
+			memcpy(sha, c->hashes, 32);
 		chunks = xcalloc(c->nchunks, sizeof *chunks);
 		for (size_t i = 0; i < c->nchunks; i++) {
 			chunks[i].data = c->hashes + 32 * i;
@@ -570,14 +575,19 @@ client_get_drain(struct lclient *c)
 		if (c->meta->chunks[c->next_done].len != 32
 		    || memcmp(sha, c->meta->chunks[c->next_done].data, 32) != 0)
 			die("get %s: chunk %zu does not match its SHA-256", c->name, c->next_done);
-		crypto_hash_sha256_update(&c->whole, s->resp->data.data, s->resp->data.len);
+		if (c->meta->n_chunks > 1)
+			crypto_hash_sha256_update(&c->whole, s->resp->data.data, s->resp->data.len);
 		rcfs__chunk_get_response__free_unpacked(s->resp, NULL);
 		s->resp = NULL;
 		s->id = 0;
 		c->next_done++;
 	}
 	if (c->next_done == c->meta->n_chunks) {
-		crypto_hash_sha256_final(&c->whole, sha);
+		/* One chunk: its verified hash is the file's (same bytes). */
+		if (c->meta->n_chunks > 1)
+			crypto_hash_sha256_final(&c->whole, sha);
+		else
+			memcpy(sha, c->meta->chunks[0].data, 32);
 		if (c->meta->sha256.len != 32 || memcmp(sha, c->meta->sha256.data, 32) != 0)
 			die("get %s: file does not match its SHA-256", c->name);
 		client_finish(c, true);
@@ -951,7 +961,7 @@ main(int argc, char **argv)
 		run_phase(&ld, ld.warmup, false, ld.mode == MODE_GET);
 	ld.errors = 0;
 	ld.redirects = 0;
-	hist_init(&ld.hist);
+	lathist_init(&ld.hist);
 	if (ld.mode == MODE_PUT) {
 		/* warm-up files must not collide with timed ones */
 		put_prefix = xasprintf("%st", ld.prefix);
@@ -969,8 +979,8 @@ main(int argc, char **argv)
 	    (unsigned long long)ld.size, ld.window, ld.leader, (unsigned long long)ld.hist.count,
 	    (unsigned long long)ld.errors, (unsigned long long)ld.redirects, secs,
 	    (double)ld.hist.count / secs, (double)ld.bytes / secs / 1e6,
-	    hist_percentile(&ld.hist, 50) / 1000, hist_percentile(&ld.hist, 90) / 1000,
-	    hist_percentile(&ld.hist, 99) / 1000, hist_percentile(&ld.hist, 100) / 1000);
+	    lathist_percentile(&ld.hist, 50) / 1000, lathist_percentile(&ld.hist, 90) / 1000,
+	    lathist_percentile(&ld.hist, 99) / 1000, lathist_percentile(&ld.hist, 100) / 1000);
 
 	for (int i = 0; i < ld.clients; i++) {
 		client_reset(&ld.cl[i]);
