@@ -44,6 +44,7 @@
 #include <sodium.h>
 
 #include "net/frame.h"
+#include "util/sha256.h"
 #include "util/xmalloc.h"
 #include "lathist.h"
 
@@ -87,7 +88,7 @@ struct lclient {
 	uint8_t *buf;                    /* chunk content, chunk_size bytes */
 	uint8_t *hashes;                 /* put: 32 B per chunk; get: unused */
 	size_t hashes_cap;
-	crypto_hash_sha256_state whole;
+	struct sha256 whole;             /* zeroed with the client */
 	Rcfs__FileMeta *meta;            /* get: the stat result */
 	char name[256];
 	struct event *retry;             /* restart the op after a redirect */
@@ -388,6 +389,7 @@ client_reset(struct lclient *c)
 		c->slot[k].id = 0;
 	}
 	c->inflight = 0;
+	sha256_free(&c->whole);
 	if (c->meta) {
 		rcfs__file_meta__free_unpacked(c->meta, NULL);
 		c->meta = NULL;
@@ -431,7 +433,7 @@ client_start(struct lclient *c)
 			c->hashes_cap = c->nchunks * 32;
 			c->hashes = xrealloc(c->hashes, c->hashes_cap);
 		}
-		crypto_hash_sha256_init(&c->whole);
+		sha256_init(&c->whole);
 		c->state = LC_PUT_CHUNKS;
 		client_put_fill(c);
 	} else {
@@ -486,9 +488,9 @@ client_put_fill(struct lclient *c)
 		uint8_t *sha = c->hashes + 32 * i;
 		int k;
 
-		crypto_hash_sha256(sha, c->buf, len);
+		sha256(sha, c->buf, len);
 		if (c->nchunks > 1)         /* one chunk: the file's hash is the chunk's */
-			crypto_hash_sha256_update(&c->whole, c->buf, len);
+			sha256_update(&c->whole, c->buf, len);
 		req.sha256.data = sha;
 		req.sha256.len = 32;
 		req.data.data = c->buf;
@@ -515,13 +517,13 @@ client_put_commit(struct lclient *c)
 	meta.chunk_size = ld->chunk_size;
 	if (c->nchunks == 0) {
 		size_t len = client_chunk(c, 0);
-		crypto_hash_sha256(sha, c->buf, len);
+		sha256(sha, c->buf, len);
 		meta.has_inline_data = 1;
 		meta.inline_data.data = c->buf;
 		meta.inline_data.len = len;
 	} else {
 		if (c->nchunks > 1)
-			crypto_hash_sha256_final(&c->whole, sha);
+			sha256_final(&c->whole, sha);
 		else
 			memcpy(sha, c->hashes, 32);
 		chunks = xcalloc(c->nchunks, sizeof *chunks);
@@ -571,12 +573,12 @@ client_get_drain(struct lclient *c)
 		struct load_slot *s = &c->slot[c->next_done % (size_t)ld->window];
 		if (c->next_done >= c->meta->n_chunks || s->resp == NULL)
 			break;
-		crypto_hash_sha256(sha, s->resp->data.data, s->resp->data.len);
+		sha256(sha, s->resp->data.data, s->resp->data.len);
 		if (c->meta->chunks[c->next_done].len != 32
 		    || memcmp(sha, c->meta->chunks[c->next_done].data, 32) != 0)
 			die("get %s: chunk %zu does not match its SHA-256", c->name, c->next_done);
 		if (c->meta->n_chunks > 1)
-			crypto_hash_sha256_update(&c->whole, s->resp->data.data, s->resp->data.len);
+			sha256_update(&c->whole, s->resp->data.data, s->resp->data.len);
 		rcfs__chunk_get_response__free_unpacked(s->resp, NULL);
 		s->resp = NULL;
 		s->id = 0;
@@ -585,7 +587,7 @@ client_get_drain(struct lclient *c)
 	if (c->next_done == c->meta->n_chunks) {
 		/* One chunk: its verified hash is the file's (same bytes). */
 		if (c->meta->n_chunks > 1)
-			crypto_hash_sha256_final(&c->whole, sha);
+			sha256_final(&c->whole, sha);
 		else
 			memcpy(sha, c->meta->chunks[0].data, 32);
 		if (c->meta->sha256.len != 32 || memcmp(sha, c->meta->sha256.data, 32) != 0)
@@ -657,13 +659,13 @@ load_frame(struct load *ld, const struct frame_header *h, ProtobufCMessage *msg)
 		r->meta = NULL;
 		rcfs__file_stat_response__free_unpacked(r, NULL);
 		if (c->meta->has_inline_data) {
-			crypto_hash_sha256(sha, c->meta->inline_data.data, c->meta->inline_data.len);
+			sha256(sha, c->meta->inline_data.data, c->meta->inline_data.len);
 			if (c->meta->sha256.len != 32 || memcmp(sha, c->meta->sha256.data, 32) != 0)
 				die("get %s: inline content does not match its SHA-256", c->name);
 			client_finish(c, true);
 			return;
 		}
-		crypto_hash_sha256_init(&c->whole);
+		sha256_init(&c->whole);
 		c->state = LC_GET_CHUNKS;
 		client_get_fill(c);
 		return;
@@ -695,7 +697,7 @@ failover_probe(struct load *ld, const char *via, const char *dead, uint64_t n)
 
 	memset(data, 'x', sizeof data);
 	memcpy(data, &n, sizeof n);
-	crypto_hash_sha256(sha, data, sizeof data);
+	sha256(sha, data, sizeof data);
 	snprintf(name, sizeof name, "%sp%llu", ld->prefix, (unsigned long long)n);
 	meta.name = name;
 	meta.size = sizeof data;
