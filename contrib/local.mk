@@ -46,5 +46,5 @@ rcfsdocdir = $(docdir)
 dist_rcfsdoc_DATA = docs/deploy.md
 
 ## ---- tests ----
-TESTS += t/ops/dissector.sh t/ops/systemd.sh
-dist_check_SCRIPTS += t/ops/dissector.sh t/ops/systemd.sh
+TESTS += t/ops/dissector.sh t/ops/systemd.sh t/ops/live.sh
+dist_check_SCRIPTS += t/ops/dissector.sh t/ops/systemd.sh t/ops/live.sh

@@ -8,6 +8,7 @@
 
 #include "net/conn.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 enum conn_state {
@@ -154,6 +155,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_close(c, why);
 			break;
 		}
+		metrics_add(rcfs_metrics.net_bytes_received, FRAME_HEADER_LEN + (uint64_t)h.length);
 		if (!(h.flags & FRAME_F_RESPONSE))
 			c->inflight++;
 		c->on_frame(c, &h, msg, c->arg);
@@ -208,7 +210,8 @@ conn_send(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMess
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	frame_write(bufferevent_get_output(c->bev), type, 0, request_id, msg);
+	metrics_add(rcfs_metrics.net_bytes_sent,
+	    frame_write(bufferevent_get_output(c->bev), type, 0, request_id, msg));
 }
 
 void
@@ -218,7 +221,8 @@ conn_reply(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMes
 		return;
 	assert(c->inflight > 0);
 	c->inflight--;
-	frame_write(bufferevent_get_output(c->bev), type, FRAME_F_RESPONSE, request_id, msg);
+	metrics_add(rcfs_metrics.net_bytes_sent,
+	    frame_write(bufferevent_get_output(c->bev), type, FRAME_F_RESPONSE, request_id, msg));
 	conn_update_flow(c);
 }
 
@@ -239,6 +243,7 @@ conn_reply_error(struct conn *c, uint32_t request_id, Rcfs__ErrorCode code, cons
 		return;
 	assert(c->inflight > 0);
 	c->inflight--;
-	frame_write_error(bufferevent_get_output(c->bev), request_id, code, why);
+	metrics_add(rcfs_metrics.net_bytes_sent,
+	    frame_write_error(bufferevent_get_output(c->bev), request_id, code, why));
 	conn_update_flow(c);
 }

@@ -15,10 +15,12 @@
 #include "fs/replicate.h"
 #include "node/consensus.h"
 #include "node/node.h"
+#include "node/observe.h"
 #include "node/peer.h"
 #include "node/timesync.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 struct node_client {
@@ -42,8 +44,16 @@ struct node {
 	struct replicator *replicator;
 	struct repair *repair;
 	struct event *gc_ev;            /* chunk GC cron */
+	struct observe *observe;        /* HTTP endpoint and metrics refresh; NULL until started */
 	int exit_status;
 	bool shutting_down;
+	/* SIGTERM drain */
+	bool draining;
+	struct event *drain_ev;
+	uint64_t drain_deadline;        /* node_mono_ms() */
+	uint64_t drain_transfer;        /* node_mono_ms() of the last leadership transfer tried */
+	void (*drain_done)(void *arg);
+	void *drain_arg;
 };
 
 static void node_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -339,7 +349,9 @@ node_gc_done(void *arg, const char *err, uint64_t deleted)
 	(void)arg;
 	if (err != NULL)
 		log_warn("chunk GC: %s", err);
-	else if (deleted > 0)
+	else
+		metrics_add(rcfs_metrics.gc_deleted, deleted);
+	if (err == NULL && deleted > 0)
 		log_info("chunk GC: deleted %llu unreferenced chunks", (unsigned long long)deleted);
 }
 
@@ -352,6 +364,8 @@ node_shutdown(struct node *n)
 		return;
 	n->shutting_down = true;
 	log_info("shutting down");
+	if (n->drain_ev != NULL)
+		event_del(n->drain_ev);
 	if (n->listener) {
 		evconnlistener_free(n->listener);
 		n->listener = NULL;
@@ -359,6 +373,99 @@ node_shutdown(struct node *n)
 	while ((cl = TAILQ_FIRST(&n->clients)) != NULL)
 		conn_close(cl->conn, NULL);     /* node_close_cb unlinks it */
 	event_del(n->gc_ev);
+	observe_shutdown(n->observe);
+}
+
+static uint64_t
+node_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+node_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	/* Waiting on a handover only makes sense if some voter can take it. */
+	bool leads = consensus_active_voters(n->consensus) > 0;
+	unsigned busy = service_inflight();
+
+	(void)fd; (void)what;
+	if (leads && node_mono_ms() - n->drain_transfer > 2 * (uint64_t)n->cfg->election_timeout_ms) {
+		/* A transfer is abandoned after an election timeout: try again. */
+		n->drain_transfer = node_mono_ms();
+		consensus_transfer_leadership(n->consensus);
+	}
+	if (busy > 0 || leads) {
+		if (node_mono_ms() < n->drain_deadline) {
+			struct timeval tv = { 0, 20 * 1000 };
+			evtimer_add(n->drain_ev, &tv);
+			return;
+		}
+		log_warn("drain: gave up after %u ms (%u requests in flight%s)", n->cfg->drain_timeout_ms,
+		    busy, leads ? ", still the leader" : "");
+	} else {
+		log_info("drain: done");
+	}
+	n->drain_done(n->drain_arg);
+}
+
+void
+node_drain(struct node *n, void (*done)(void *arg), void *arg)
+{
+	if (n->draining || n->shutting_down)
+		return;
+	n->draining = true;
+	n->drain_done = done;
+	n->drain_arg = arg;
+	n->drain_deadline = node_mono_ms() + n->cfg->drain_timeout_ms;
+	log_info("draining: no new connections or client requests; finishing those in flight");
+	if (n->listener) {
+		evconnlistener_free(n->listener);
+		n->listener = NULL;
+	}
+	if (!consensus_is_leader(n->consensus))
+		log_info("drain: not the leader, no handover needed");
+	n->drain_ev = evtimer_new(n->base, node_drain_check, n);
+	node_drain_check(-1, 0, n);
+}
+
+bool
+node_draining(const struct node *n)
+{
+	return n->draining;
+}
+
+int
+node_observe(struct node *n, struct metrics *reg, char *err, size_t errlen)
+{
+	n->observe = observe_new(n, reg, err, errlen);
+	return n->observe != NULL ? 0 : -1;
+}
+
+unsigned
+node_http_port(const struct node *n)
+{
+	return observe_http_port(n->observe);
+}
+
+bool
+node_healthy(struct node *n, char *why, size_t whylen)
+{
+	if (n->observe == NULL) {
+		snprintf(why, whylen, "starting");
+		return false;
+	}
+	return observe_healthy(n->observe, why, whylen);
+}
+
+struct event_base *
+node_base(struct node *n)
+{
+	return n->base;
 }
 
 void
@@ -374,6 +481,9 @@ node_free(struct node *n)
 	timesync_free(n->timesync);
 	replicator_free(n->replicator);
 	store_free(n->store);           /* pending callbacks run with STORE_ELOST */
+	observe_free(n->observe);       /* after the peers and the store: their callbacks are in */
+	if (n->drain_ev != NULL)
+		event_free(n->drain_ev);
 	event_free(n->gc_ev);
 	free(n);
 }

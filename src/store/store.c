@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 #define STORE_BACKOFF_MIN_MS 50
@@ -28,6 +29,7 @@ struct store_req {
 	bool delivered;             /* the user callback has run */
 	bool in_hiredis;            /* hiredis holds it as privdata */
 	bool large;
+	double t0;                  /* metrics_now() when sent to redis; 0: never sent */
 	char *cmd;                  /* formatted command, until sent */
 	long long cmdlen;
 	TAILQ_ENTRY(store_req) link; /* on st->waiting while the window is full */
@@ -73,6 +75,7 @@ static void store_req_deliver(struct store_req *req, redisReply *reply, enum sto
 static void store_req_maybe_free(struct store_req *req);
 static void store_req_fail_later(struct store_req *req, enum store_err err);
 static void store_submit(struct store_req *req);
+static void store_send(struct store_req *req);
 static void store_pump(struct store *st);
 static void store_fail_waiting(struct store *st, enum store_err err);
 
@@ -141,6 +144,7 @@ store_set_state(struct store *st, enum store_state s, const char *why)
 	if (old == s)
 		return;
 	st->state = s;
+	metrics_set(rcfs_metrics.redis_up, s == STORE_UP);
 	log_debug("store %s: %s -> %s%s%s", st->addr, store_state_names[old], store_state_names[s],
 	    why ? ": " : "", why ? why : "");
 	if (s == STORE_UP) {
@@ -384,8 +388,16 @@ store_submit(struct store_req *req)
 	}
 	if (req->large)
 		st->large_inflight++;
+	store_send(req);
+}
+
+/* Hand a formatted command to hiredis (which then owns the callback). */
+static void
+store_send(struct store_req *req)
+{
 	req->in_hiredis = true;
-	redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
+	req->t0 = metrics_now();
+	redisAsyncFormattedCommand(req->st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
 	redisFreeCommand(req->cmd);
 	req->cmd = NULL;
 }
@@ -400,10 +412,7 @@ store_pump(struct store *st)
 	    (req = TAILQ_FIRST(&st->waiting)) != NULL) {
 		TAILQ_REMOVE(&st->waiting, req, link);
 		st->large_inflight++;
-		req->in_hiredis = true;
-		redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
-		redisFreeCommand(req->cmd);
-		req->cmd = NULL;
+		store_send(req);
 	}
 }
 
@@ -469,6 +478,10 @@ store_req_deliver(struct store_req *req, redisReply *reply, enum store_err err)
 {
 	req->delivered = true;
 	evtimer_del(req->ev);
+	if (req->t0 != 0)
+		metrics_observe_since(rcfs_metrics.redis_command_duration, req->t0);
+	if (err != STORE_OK || (reply != NULL && reply->type == REDIS_REPLY_ERROR))
+		metrics_inc(rcfs_metrics.redis_errors);
 	if (req->cb)
 		req->cb(req->st, reply, err, req->arg);
 }

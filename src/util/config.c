@@ -26,7 +26,7 @@ static const char *const config_keys[] = {
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
 	"repair_interval_ms", "repair_files", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
-	"ntp_timeout_ms", "max_clock_offset_ms", NULL
+	"ntp_timeout_ms", "max_clock_offset_ms", "http_listen", "log_file", "drain_timeout_ms", NULL
 };
 
 void
@@ -53,6 +53,7 @@ config_defaults(struct rcfs_config *c)
 	c->ntp_poll_ms = 16000;
 	c->ntp_timeout_ms = 1000;
 	c->max_clock_offset_ms = 500;
+	c->drain_timeout_ms = 5000;
 }
 
 static int
@@ -197,8 +198,16 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 
 	if (config_get_str(&cf, path, "listen", &c->listen, err, errlen) ||
 	    config_get_str(&cf, path, "redis", &c->redis, err, errlen) ||
-	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen))
+	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen) ||
+	    config_get_str(&cf, path, "http_listen", &c->http_listen, err, errlen) ||
+	    config_get_str(&cf, path, "log_file", &c->log_file, err, errlen))
 		goto out;
+	if (c->http_listen != NULL && c->http_listen[0] != ':' && c->http_listen[0] != '*' &&
+	    config_split_hostport(c->http_listen, host, sizeof host, &port) != 0) {
+		config_err(err, errlen, path, config_lookup(&cf, "http_listen"), "http_listen",
+		    "'%s' is not host:port", c->http_listen);
+		goto out;
+	}
 	if (c->listen == NULL) {
 		config_err(err, errlen, path, NULL, "listen", "is required (\"host:port\")");
 		goto out;
@@ -249,7 +258,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "write_quorum", 1, CONFIG_MAX_PEERS, &c->write_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "election_timeout_ms", 10, 60000, &c->election_timeout_ms, err, errlen) ||
-	    config_get_u32(&cf, path, "heartbeat_ms", 1, 10000, &c->heartbeat_ms, err, errlen))
+	    config_get_u32(&cf, path, "heartbeat_ms", 1, 10000, &c->heartbeat_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "drain_timeout_ms", 0, 600000, &c->drain_timeout_ms, err, errlen))
 		goto out;
 	if (c->inline_max > c->max_frame - 4096) {
 		config_err(err, errlen, path, config_lookup(&cf, "inline_max"), "inline_max",
@@ -305,12 +315,19 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 		for (int i = 0; i < n; i++) {
 			config_setting_t *p = config_setting_get_elem(s, (unsigned)i);
 			long long id;
-			const char *addr;
+			const char *addr, *http = NULL;
 			if (!config_setting_is_group(p) || !config_setting_lookup_int64(p, "id", &id) ||
 			    id < 1 || !config_setting_lookup_string(p, "address", &addr) ||
 			    config_split_hostport(addr, host, sizeof host, &port) != 0) {
 				config_err(err, errlen, path, p, "peers",
 				    "member %d needs id (>= 1) and address (\"host:port\")", i + 1);
+				goto out;
+			}
+			if (config_setting_get_member(p, "http") != NULL &&
+			    (!config_setting_lookup_string(p, "http", &http) ||
+			    config_split_hostport(http, host, sizeof host, &port) != 0)) {
+				config_err(err, errlen, path, p, "peers",
+				    "member %d: http must be \"host:port\"", i + 1);
 				goto out;
 			}
 			for (unsigned j = 0; j < c->npeers; j++)
@@ -320,6 +337,7 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 				}
 			c->peers[c->npeers].id = (uint64_t)id;
 			c->peers[c->npeers].address = xstrdup(addr);
+			c->peers[c->npeers].http = http ? xstrdup(http) : NULL;
 			c->npeers++;
 		}
 	}
@@ -373,8 +391,12 @@ config_free(struct rcfs_config *c)
 	free(c->listen);
 	free(c->redis);
 	free(c->cluster_name);
-	for (unsigned i = 0; i < c->npeers; i++)
+	free(c->http_listen);
+	free(c->log_file);
+	for (unsigned i = 0; i < c->npeers; i++) {
 		free(c->peers[i].address);
+		free(c->peers[i].http);
+	}
 	for (unsigned i = 0; i < c->nntp_servers; i++)
 		free(c->ntp_servers[i]);
 	memset(c, 0, sizeof *c);

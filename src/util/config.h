@@ -12,6 +12,7 @@
 struct config_peer {
 	uint64_t id;
 	char *address;                  /* "host:port" */
+	char *http;                     /* its HTTP endpoint "host:port", or NULL */
 };
 
 struct rcfs_config {
@@ -47,6 +48,10 @@ struct rcfs_config {
 	uint32_t ntp_poll_ms;
 	uint32_t ntp_timeout_ms;
 	uint32_t max_clock_offset_ms;   /* alarm, and the HLC's max offset guard */
+	/* operations (docs/metrics.md, docs/deploy.md) */
+	char *http_listen;              /* "host:port" of /metrics, /status, /; NULL: none */
+	char *log_file;                 /* append log lines here (reopened on SIGHUP); NULL: stderr */
+	uint32_t drain_timeout_ms;      /* SIGTERM: wait this long for requests in flight */
 };
 
 /* Fill `c` with defaults. */

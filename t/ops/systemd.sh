@@ -25,9 +25,9 @@ for u in rcfsd@.service rcfs-redis@.service; do
 	    -e "s|/usr/local/libexec/rcfs/rcfs-wait-ready|$HELPER|g" \
 	    -e "s|/usr/bin/redis-server|$REDIS_BIN|g" "$U/$u" > "$W/units/$u"
 done
-check "rcfsd@ runs the installed binaries (prefix /usr/local)" bash -c \
+check "rcfsd@ runs the installed binaries (prefix /usr/local), Type=notify" bash -c \
 	'grep -qx "ExecStart=/usr/local/sbin/rcfsd -c /etc/rcfs/%i.conf" "$1" &&
-	 grep -q "^ExecStartPost=/usr/local/libexec/rcfs/rcfs-wait-ready " "$1"' _ "$U/rcfsd@.service"
+	 grep -qx "Type=notify" "$1" && grep -qx "NotifyAccess=main" "$1"' _ "$U/rcfsd@.service"
 check "test copies run this tree's binaries" \
 	bash -c '! grep -qE "^Exec.*/usr/local/" "$1"/units/*.service' _ "$W"
 
