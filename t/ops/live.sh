@@ -45,9 +45,11 @@ check "one node's /metrics says it leads ($leader_http)" test -n "$leader_http"
 
 # Every node: promtool, and figures that follow from the put.
 files_seen() { get "$1" /metrics && grep -q '^rcfs_files 1$' "$D/body"; }
+i=0
 for h in "${HTTP[@]}"; do
+	i=$((i + 1))
 	wait_until 10 files_seen "$h"
-	get "$h" /metrics; cp "$D/body" "$OUT/live-metrics-$h.txt"
+	get "$h" /metrics; cp "$D/body" "$OUT/live-metrics-n$i.txt"
 	if have promtool; then
 		check "promtool check metrics accepts node $h" sh -c "promtool check metrics < '$D/body'"
 	else
