@@ -474,13 +474,16 @@ node_free(struct node *n)
 	if (n == NULL)
 		return;
 	node_shutdown(n);
+	/* Pending storage callbacks run first, while every owner is alive (a
+	 * repair scan or a persist in flight must not land in freed memory). */
+	store_close(n->store);
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
 	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
 		peer_free(n->peers[i]);
 	repair_free(n->repair);
 	timesync_free(n->timesync);
 	replicator_free(n->replicator);
-	store_free(n->store);           /* pending callbacks run with STORE_ELOST */
+	store_free(n->store);           /* drops what was issued after the close */
 	observe_free(n->observe);       /* after the peers and the store: their callbacks are in */
 	if (n->drain_ev != NULL)
 		event_free(n->drain_ev);
