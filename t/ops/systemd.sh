@@ -106,7 +106,7 @@ fi
 # The readiness helper (ExecStartPost=) against a real node.
 cluster_up -n 1 || { nok "cluster up"; done_testing; }
 ADDR=${RCFS_NODES%%,*}
-printf 'node_id = 1;\nlisten = "%s";  # comment\nredis = "unix:/x";\n' "$ADDR" > "$W/node.conf"
+printf 'node_id = 1;\nlisten = "%s";  # comment\nredis = "unix:/x";\nauth = false;\n' "$ADDR" > "$W/node.conf"
 t0=$(date +%s)
 check "rcfs-wait-ready: a ready node returns 0" env RCFS="$RCFS" "$HELPER" "$W/node.conf" 10
 check "rcfs-wait-ready: ... at once ($(( $(date +%s) - t0 )) s)" [ $(( $(date +%s) - t0 )) -le 3 ]
