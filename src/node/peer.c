@@ -11,6 +11,9 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include <sodium.h>
+
+#include "net/auth.h"
 #include "net/conn.h"
 #include "node/peer.h"
 #include "util/config.h"
@@ -62,6 +65,23 @@ static void peer_call_event(evutil_socket_t fd, short what, void *arg);
 static void peer_call_finish(struct peer_call *call, Rcfs__ErrorCode code, const char *err,
     uint8_t type, ProtobufCMessage *msg);
 static void peer_fail_all(struct peer *p, const char *why);
+static void peer_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg);
+static void peer_say_hello(struct peer *p);
+
+/* docs/security.md: set once by the node before any peer exists. */
+static bool peer_auth_on, peer_auth_encrypt;
+static uint8_t peer_cluster_key[AUTH_KEY_LEN];
+
+void
+peer_set_auth(const uint8_t *cluster_key, bool encrypt)
+{
+	peer_auth_on = cluster_key != NULL;
+	peer_auth_encrypt = encrypt;
+	if (cluster_key != NULL)
+		memcpy(peer_cluster_key, cluster_key, AUTH_KEY_LEN);
+	else
+		sodium_memzero(peer_cluster_key, sizeof peer_cluster_key);
+}
 
 struct peer *
 peer_new(struct event_base *base, uint64_t self_id, const char *cluster, uint64_t id,
@@ -118,10 +138,31 @@ peer_connected(const struct peer *p)
 	return p->conn != NULL && p->connected;
 }
 
+/* Our PeerHello, then the connection carries Raft and replica traffic. */
+static void
+peer_say_hello(struct peer *p)
+{
+	Rcfs__PeerHello hello = RCFS__PEER_HELLO__INIT;
+
+	hello.node_id = p->self_id;
+	hello.cluster = p->cluster;
+	conn_send(p->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
+	p->connected = true;
+}
+
+static void
+peer_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)c; (void)hs;
+	log_debug("peer %llu (%s): authenticated", (unsigned long long)p->id, p->address);
+	peer_say_hello(p);
+}
+
 static void
 peer_dial(struct peer *p)
 {
-	Rcfs__PeerHello hello = RCFS__PEER_HELLO__INIT;
 	evutil_socket_t fd;
 	int one = 1;
 
@@ -149,10 +190,10 @@ peer_dial(struct peer *p)
 		peer_schedule_redial(p);
 		return;
 	}
-	hello.node_id = p->self_id;
-	hello.cluster = p->cluster;
-	conn_send(p->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
-	p->connected = true;
+	if (peer_auth_on)
+		conn_auth_dial(p->conn, peer_cluster_key, p->self_id, peer_auth_encrypt, peer_auth_cb);
+	else
+		peer_say_hello(p);
 }
 
 static void
@@ -239,7 +280,7 @@ peer_kick(struct peer *p)
 void
 peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg)
 {
-	if (p->conn != NULL)
+	if (p->conn != NULL && p->connected)
 		conn_send(p->conn, type, 0, msg);
 }
 
@@ -255,7 +296,7 @@ peer_rpc(struct peer *p, uint8_t type, const ProtobufCMessage *msg, peer_rpc_cb 
 	call->id = ++p->next_id ? p->next_id : ++p->next_id;
 	call->ev = evtimer_new(p->base, peer_call_event, call);
 	TAILQ_INSERT_TAIL(&p->calls, call, link);
-	if (p->conn == NULL) {
+	if (p->conn == NULL || !p->connected) {
 		call->fail_code = RCFS__ERROR_CODE__E_UNAVAILABLE;
 		call->fail_why = "peer unreachable";
 		event_active(call->ev, EV_TIMEOUT, 0);
