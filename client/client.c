@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <sodium.h>
 
 #include "client/client.h"
 #include "util/config.h"
@@ -23,6 +24,7 @@ static int client_connect_one(struct client *cl, const char *addr, char *why, si
 static int client_wait(int fd, short events, uint64_t deadline);
 static void client_use_node(struct client *cl, const char *addr);
 static int client_count_reachable(struct client *cl);
+static int client_handshake(struct client *cl, char *why, size_t whylen);
 
 uint64_t
 client_now_ms(void)
@@ -60,8 +62,8 @@ client_exit_code(Rcfs__ErrorCode code)
 	case RCFS__ERROR_CODE__E_UNAVAILABLE:
 	case RCFS__ERROR_CODE__E_NO_QUORUM:
 	case RCFS__ERROR_CODE__E_NOT_LEADER:
-	case RCFS__ERROR_CODE__E_TIMEOUT:
-	case RCFS__ERROR_CODE__E_RATE_LIMITED: return EX_RCFS_UNAVAILABLE;
+	case RCFS__ERROR_CODE__E_TIMEOUT: return EX_RCFS_UNAVAILABLE;
+	case RCFS__ERROR_CODE__E_RATE_LIMITED: return EX_RCFS_RATE_LIMITED;
 	case RCFS__ERROR_CODE__E_INTEGRITY: return EX_RCFS_INTEGRITY;
 	case RCFS__ERROR_CODE__E_AUTH: return EX_RCFS_AUTH;
 	case RCFS__ERROR_CODE__E_STORAGE_FULL: return EX_RCFS_FULL;
@@ -136,6 +138,76 @@ client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen
 	return fd;
 }
 
+/* Run the handshake of net/auth.h on the fresh connection cl->fd (blocking,
+ * bounded by the timeout).  0, or -1 with why (and cl->auth_err if the node
+ * or the proofs refused us: a definite failure, not worth another node). */
+static int
+client_handshake(struct client *cl, char *why, size_t whylen)
+{
+	struct auth_hs hs;
+	struct evbuffer *out = evbuffer_new();
+	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	int rv = -1;
+
+	auth_dial_start(&hs, cl->verifier, false, 0, cl->key_id, cl->encrypt, out);
+	for (;;) {
+		struct frame_header h;
+		ProtobufCMessage *msg = NULL;
+		const char *err = NULL;
+		enum frame_status fs;
+		enum auth_step st;
+
+		while (evbuffer_get_length(out) > 0) {
+			int n = evbuffer_write(out, cl->fd);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
+			    client_wait(cl->fd, POLLOUT, deadline) > 0)
+				continue;
+			if (n <= 0) {
+				snprintf(why, whylen, "%s: connection lost during the handshake",
+				    cl->nodes[cl->node]);
+				goto out;
+			}
+		}
+		fs = frame_read(cl->in, 1 << 16, &h, &msg, &err);
+		if (fs == FRAME_BAD) {
+			snprintf(why, whylen, "%s: bad handshake frame: %s", cl->nodes[cl->node], err);
+			goto out;
+		}
+		if (fs == FRAME_NEED_MORE) {
+			int w = client_wait(cl->fd, POLLIN, deadline);
+			if (w <= 0 || evbuffer_read(cl->in, cl->fd, 1 << 16) <= 0) {
+				if (w > 0 && (errno == EINTR || errno == EAGAIN))
+					continue;
+				snprintf(why, whylen, "%s: %s during the handshake", cl->nodes[cl->node],
+				    w == 0 ? "timed out" : "connection lost");
+				goto out;
+			}
+			continue;
+		}
+		st = auth_step(&hs, &h, msg, out, &err);
+		protobuf_c_message_free_unpacked(msg, NULL);
+		if (st == AUTH_STEP_FAIL) {
+			snprintf(cl->auth_err, sizeof cl->auth_err, "%s: %s", cl->nodes[cl->node], err);
+			snprintf(why, whylen, "%s", cl->auth_err);
+			goto out;
+		}
+		if (st == AUTH_STEP_DONE) {
+			cl->tx = hs.tx;
+			cl->rx = hs.rx;
+			cl->sealed = true;
+			if (cl->verbose)
+				fprintf(stderr, "rcfs: %s: authenticated (%s%s)\n", cl->nodes[cl->node],
+				    auth_role_name(hs.granted), hs.encrypt ? ", encrypted" : "");
+			rv = 0;
+			goto out;
+		}
+	}
+out:
+	auth_hs_clear(&hs);
+	evbuffer_free(out);
+	return rv;
+}
+
 int
 client_connect(struct client *cl)
 {
@@ -143,12 +215,21 @@ client_connect(struct client *cl)
 	int reachable = 0;
 
 	client_disconnect(cl);
+	if (cl->in == NULL)
+		cl->in = evbuffer_new();
+	cl->auth_err[0] = '\0';
 	for (int i = 0; i < cl->nnodes; i++) {
 		int k = (cl->node + 1 + i) % cl->nnodes;
 		int fd = client_connect_one(cl, cl->nodes[k], why, sizeof why);
 		if (fd >= 0) {
 			cl->fd = fd;
 			cl->node = k;
+			if (cl->have_key && client_handshake(cl, why, sizeof why) != 0) {
+				client_disconnect(cl);
+				if (cl->auth_err[0] != '\0')
+					return client_fail(cl, EX_RCFS_AUTH, "%s", cl->auth_err);
+				continue;
+			}
 			reachable = 1;
 			break;
 		}
@@ -158,8 +239,23 @@ client_connect(struct client *cl)
 	if (!reachable)
 		return client_fail(cl, EX_RCFS_UNAVAILABLE, "no node reachable (%d tried; last: %s)",
 		    cl->nnodes, why);
-	if (cl->in == NULL)
-		cl->in = evbuffer_new();
+	return 0;
+}
+
+int
+client_load_key(struct client *cl, const char *path)
+{
+	uint8_t key[AUTH_KEY_LEN];
+	char err[512];
+
+	if (auth_key_load(path, key, err, sizeof err) != 0) {
+		fprintf(stderr, "rcfs: key file %s\n", err);
+		return EX_RCFS_AUTH;
+	}
+	auth_verifier(key, cl->verifier);
+	auth_key_id(cl->verifier, cl->key_id);
+	sodium_memzero(key, sizeof key);
+	cl->have_key = true;
 	return 0;
 }
 
@@ -169,6 +265,9 @@ client_disconnect(struct client *cl)
 	if (cl->fd >= 0)
 		close(cl->fd);
 	cl->fd = -1;
+	cl->sealed = false;
+	sodium_memzero(&cl->tx, sizeof cl->tx);
+	sodium_memzero(&cl->rx, sizeof cl->rx);
 	if (cl->in)
 		evbuffer_drain(cl->in, evbuffer_get_length(cl->in));
 }
@@ -182,7 +281,7 @@ client_send(struct client *cl, uint8_t type, const ProtobufCMessage *msg)
 
 	if (id == 0)
 		id = ++cl->next_id;
-	frame_write(out, type, 0, id, msg);
+	frame_write_sealed(out, cl->sealed ? &cl->tx : NULL, type, 0, id, msg);
 	while (evbuffer_get_length(out) > 0) {
 		int n = evbuffer_write(out, cl->fd);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -208,7 +307,8 @@ client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessage **
 
 	for (;;) {
 		const char *why = NULL;
-		enum frame_status fs = frame_read(cl->in, CLIENT_MAX_PAYLOAD, h, msg, &why);
+		enum frame_status fs = frame_read_sealed(cl->in, CLIENT_MAX_PAYLOAD,
+		    cl->sealed ? &cl->rx : NULL, h, msg, &why);
 
 		if (fs == FRAME_BAD)
 			return client_fail(cl, EX_RCFS_ERROR, "bad frame from %s: %s", cl->nodes[cl->node], why);
@@ -320,6 +420,10 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 
 		cl->silent = true;
 		rv = cl->fd >= 0 ? 0 : client_connect(cl);
+		if (rv == EX_RCFS_AUTH) {
+			cl->silent = silent;
+			return client_fail(cl, rv, "%s", cl->auth_err);
+		}
 		if (rv == 0) {
 			id = client_send(cl, type, req);
 			rv = id == 0 ? EX_RCFS_UNAVAILABLE : client_recv_frame(cl, &h, resp);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "net/auth.h"
 #include "net/frame.h"
 
 /* Exit codes (documented in rcfs(1) and docs/protocol.md). */
@@ -20,6 +21,7 @@ enum {
 	EX_RCFS_AUTH = 6,          /* authentication or authorization failure */
 	EX_RCFS_FULL = 7,          /* storage full */
 	EX_RCFS_LOCAL = 8,         /* local file could not be read or written */
+	EX_RCFS_RATE_LIMITED = 9,  /* the node's rate limit for our key was hit */
 };
 
 #define CLIENT_MAX_NODES 16
@@ -41,6 +43,14 @@ struct client {
 	uint64_t seq;
 	/* from the node's StatusResponse */
 	uint32_t chunk_size, max_frame, inline_max;
+	/* authentication (docs/security.md) */
+	bool have_key;
+	uint8_t verifier[AUTH_KEY_LEN];         /* K for the handshake */
+	char key_id[AUTH_KEY_ID_LEN + 1];
+	bool encrypt;
+	bool sealed;                            /* this connection is authenticated */
+	struct frame_seal tx, rx;
+	char auth_err[256];                     /* why the last handshake failed */
 	/* the current command, for error lines: "rcfs: put x: ..." */
 	const char *op;
 	const char *target;
@@ -55,6 +65,12 @@ struct client_cmd {
 
 extern const struct client_cmd cmd_put_entry, cmd_get_entry, cmd_ls_entry, cmd_rm_entry,
     cmd_stat_entry, cmd_status_entry;
+
+/* `rcfs keygen FILE`: write a new key (client/keygen.c); needs no node. */
+int keygen_main(int argc, char **argv);
+/* Load an API key file into cl (verifier and key id).  0 or an exit code
+ * after printing the error line. */
+int client_load_key(struct client *cl, const char *path);
 
 /* Print "rcfs: OP TARGET: message" to stderr and return `code`. */
 int client_fail(struct client *cl, int code, const char *fmt, ...)

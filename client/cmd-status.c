@@ -145,7 +145,7 @@ static int
 cmd_status_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__StatusResponse *resp[CLIENT_MAX_NODES];
-	int answered = 0;
+	int answered = 0, auth_failed = 0;
 
 	(void)argv;
 	if (argc != 0)
@@ -162,10 +162,11 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 		one.node = 0;
 		one.fd = -1;
 		one.silent = !cl->verbose;
-		if (client_connect(&one) == 0 &&
-		    (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0 &&
-		    client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&resp[i]) == 0 &&
-		    resp[i]->n_nodes > 0)
+		int rv = client_connect(&one);
+		if (rv == 0 && (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0)
+			rv = client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&resp[i]);
+		auth_failed += rv == EX_RCFS_AUTH;
+		if (rv == 0 && resp[i] != NULL && resp[i]->n_nodes > 0)
 			answered++;
 		else if (resp[i] != NULL) {
 			rcfs__status_response__free_unpacked(resp[i], NULL);
@@ -215,6 +216,9 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 	for (int i = 0; i < cl->nnodes; i++)
 		if (resp[i] != NULL)
 			rcfs__status_response__free_unpacked(resp[i], NULL);
+	if (answered == 0 && auth_failed > 0)
+		return client_fail(cl, EX_RCFS_AUTH, "authentication failed on %d of %d nodes (-v says why)",
+		    auth_failed, cl->nnodes);
 	if (answered == 0)
 		return client_fail(cl, EX_RCFS_UNAVAILABLE, "no node reachable (%d tried)", cl->nnodes);
 	return 0;

@@ -19,18 +19,21 @@ static const struct client_cmd *const rcfs_cmds[] = {
 
 static void rcfs_usage(FILE *f);
 static int rcfs_add_nodes(struct client *cl, const char *list);
-static int rcfs_load_conf(struct client *cl, const char *path);
+static int rcfs_load_conf(struct client *cl, const char *path, char **key_file);
 
 static void
 rcfs_usage(FILE *f)
 {
-	fprintf(f, "usage: rcfs [-n HOST:PORT[,...]] [-c FILE] [--json] [--timeout SEC] [-q] [-v] "
-	    "[--serializable] COMMAND ...\n\ncommands:\n");
+	fprintf(f, "usage: rcfs [-n HOST:PORT[,...]] [-c FILE] [-k KEYFILE] [--encrypt] [--json] "
+	    "[--timeout SEC] [-q] [-v] [--serializable] COMMAND ...\n\ncommands:\n");
 	for (int i = 0; rcfs_cmds[i] != NULL; i++)
 		fprintf(f, "  rcfs %s\n", rcfs_cmds[i]->usage);
+	fprintf(f, "  rcfs keygen [--name NAME] [--role ROLE] FILE\n");
 	fprintf(f, "\nnodes: -n, else $RCFS_NODES, else the client config (-c FILE or $RCFS_CONF).\n"
+	    "key: -k/--key-file, else $RCFS_KEY_FILE, else key_file in the client config.\n"
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 unavailable (no node, no quorum,\n"
-	    "timeout), 5 integrity failure, 6 auth, 7 storage full, 8 local file error.\n");
+	    "timeout), 5 integrity failure, 6 auth, 7 storage full, 8 local file error,\n"
+	    "9 rate limited.\n");
 }
 
 static int
@@ -47,13 +50,15 @@ rcfs_add_nodes(struct client *cl, const char *list)
 	return cl->nnodes > 0 ? 0 : -1;
 }
 
-/* Client config (libconfig): nodes = "h:p,h:p"; timeout = SEC; */
+/* Client config (libconfig): nodes = "h:p,h:p"; timeout = SEC;
+ * key_file = "path" (relative: to the config's directory); encrypt = BOOL;
+ * *key_file is set (malloc'd) if the config names one. */
 static int
-rcfs_load_conf(struct client *cl, const char *path)
+rcfs_load_conf(struct client *cl, const char *path, char **key_file)
 {
 	config_t cf;
-	const char *nodes;
-	int timeout;
+	const char *nodes, *kf;
+	int timeout, enc;
 
 	config_init(&cf);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
@@ -68,6 +73,19 @@ rcfs_load_conf(struct client *cl, const char *path)
 		rcfs_add_nodes(cl, nodes);
 	if (config_lookup_int(&cf, "timeout", &timeout) == CONFIG_TRUE && timeout > 0)
 		cl->timeout_ms = timeout * 1000;
+	if (config_lookup_bool(&cf, "encrypt", &enc) == CONFIG_TRUE)
+		cl->encrypt = enc;
+	if (config_lookup_string(&cf, "key_file", &kf) == CONFIG_TRUE && kf[0] != '\0') {
+		const char *slash = strrchr(path, '/');
+		if (kf[0] == '/' || slash == NULL) {
+			*key_file = xstrdup(kf);
+		} else {
+			size_t dl = (size_t)(slash - path) + 1;
+			*key_file = xmalloc(dl + strlen(kf) + 1);
+			memcpy(*key_file, path, dl);
+			strcpy(*key_file + dl, kf);
+		}
+	}
 	config_destroy(&cf);
 	return 0;
 }
@@ -83,11 +101,14 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "serializable", no_argument, NULL, 's' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "encrypt", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct client cl;
-	const char *conf = NULL, *nodes = NULL;
+	const char *conf = NULL, *nodes = NULL, *key_file = NULL;
+	char *conf_key_file = NULL;
 	int ch, rv, timeout_ms = -1;
 
 	memset(&cl, 0, sizeof cl);
@@ -95,7 +116,12 @@ main(int argc, char **argv)
 	cl.node = -1;
 	cl.timeout_ms = 30000;
 	/* Stop at the command name: its own options (ls -l, stat -v) follow it. */
-	while ((ch = getopt_long(argc, argv, "+n:c:t:qvh", opts, NULL)) != -1) {
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0) {
+		if (sodium_init() < 0)
+			return EX_RCFS_ERROR;
+		return keygen_main(argc - 1, argv + 1);
+	}
+	while ((ch = getopt_long(argc, argv, "+n:c:t:k:qvh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n': nodes = optarg; break;
 		case 'c': conf = optarg; break;
@@ -113,6 +139,8 @@ main(int argc, char **argv)
 		case 'q': cl.quiet = true; break;
 		case 'v': cl.verbose = true; break;
 		case 's': cl.serializable = true; break;
+		case 'k': key_file = optarg; break;
+		case 'E': cl.encrypt = true; break;
 		case 'h': rcfs_usage(stdout); return 0;
 		default: rcfs_usage(stderr); return EX_RCFS_USAGE;
 		}
@@ -151,7 +179,7 @@ main(int argc, char **argv)
 		rcfs_add_nodes(&cl, nodes);
 	if (conf == NULL && nodes == NULL)
 		conf = getenv("RCFS_CONF");     /* explicit -n / RCFS_NODES win over it */
-	if (conf != NULL && rcfs_load_conf(&cl, conf) != 0)
+	if (conf != NULL && rcfs_load_conf(&cl, conf, &conf_key_file) != 0)
 		return EX_RCFS_USAGE;
 	if (timeout_ms > 0)
 		cl.timeout_ms = timeout_ms;
@@ -162,6 +190,21 @@ main(int argc, char **argv)
 	if (sodium_init() < 0) {
 		fprintf(stderr, "rcfs: libsodium failed to initialize\n");
 		return EX_RCFS_ERROR;
+	}
+	if (key_file == NULL)
+		key_file = getenv("RCFS_KEY_FILE");
+	if (key_file == NULL || key_file[0] == '\0')
+		key_file = conf_key_file;
+	rv = key_file != NULL ? client_load_key(&cl, key_file) : 0;
+	free(conf_key_file);
+	if (rv == 0 && cl.encrypt && !cl.have_key) {
+		fprintf(stderr, "rcfs: --encrypt needs a key (-k KEYFILE)\n");
+		rv = EX_RCFS_USAGE;
+	}
+	if (rv != 0) {
+		for (int k = 0; k < cl.nnodes; k++)
+			free(cl.nodes[k]);
+		return rv;
 	}
 	randombytes_buf(&cl.client_id, sizeof cl.client_id);
 	cl.client_id &= 0x7fffffffffffffffULL;

@@ -46,5 +46,7 @@ rcfsdocdir = $(docdir)
 dist_rcfsdoc_DATA = docs/deploy.md
 
 ## ---- tests ----
-TESTS += t/ops/dissector.sh t/ops/systemd.sh
-dist_check_SCRIPTS += t/ops/dissector.sh t/ops/systemd.sh
+TESTS += t/ops/dissector.sh t/ops/systemd.sh t/ops/live.sh
+dist_check_SCRIPTS += t/ops/dissector.sh t/ops/systemd.sh t/ops/live.sh
+CLEANFILES += t/ops/live-dashboard.dom.html t/ops/live-dashboard.png \
+	t/ops/live-metrics-n1.txt t/ops/live-metrics-n2.txt t/ops/live-metrics-n3.txt

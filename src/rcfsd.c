@@ -1,5 +1,10 @@
 /* rcfsd: one rcfs node.  main: config -> wire everything -> event_base_dispatch.
  *
+ * Signals: SIGTERM/SIGINT drain (node_drain) then exit 0; a second one exits
+ * at once.  SIGHUP reopens the log file (log_file), for logrotate.
+ * systemd: READY=1 once the node serves (redis up, raft state loaded),
+ * STOPPING=1 when the drain starts, STATUS= with the role (Type=notify).
+ *
  * Exit status: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure,
  * 2 usage or configuration error, 3 unsafe storage (see rcfsd(8)). */
 #include <errno.h>
@@ -11,15 +16,25 @@
 
 #include <event2/event.h>
 #include <sodium.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "node/node.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 static void rcfsd_usage(void) __attribute__((noreturn));
 static void rcfsd_signal_cb(evutil_socket_t sig, short what, void *arg);
+static void rcfsd_drained(void *arg);
+static void rcfsd_ready_cb(evutil_socket_t fd, short what, void *arg);
+static void rcfsd_notify(const char *state);
 
 static struct node *rcfsd_node;
+static struct event *rcfsd_ready_ev;
+static bool rcfsd_ready;
+static bool rcfsd_log_file;     /* log_file is set: SIGHUP reopens it */
 
 static void
 rcfsd_usage(void)
@@ -31,6 +46,45 @@ rcfsd_usage(void)
 	exit(2);
 }
 
+/* sd_notify(3) when built with libsystemd; a no-op outside systemd. */
+static void
+rcfsd_notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* Readiness and the systemd status line, checked every 100 ms. */
+static void
+rcfsd_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char why[256], line[300];
+	bool healthy = node_healthy(rcfsd_node, why, sizeof why);
+
+	(void)fd; (void)what; (void)arg;
+	if (!rcfsd_ready && node_ready(rcfsd_node)) {
+		rcfsd_ready = true;
+		log_info("ready: serving");
+		rcfsd_notify("READY=1\nSTATUS=serving");
+	}
+	if (rcfsd_ready && !node_draining(rcfsd_node)) {
+		snprintf(line, sizeof line, "STATUS=%s", healthy ? "serving" : why);
+		rcfsd_notify(line);
+	}
+}
+
+static void
+rcfsd_drained(void *arg)
+{
+	struct event_base *base = arg;
+
+	node_shutdown(rcfsd_node);
+	event_base_loopexit(base, NULL);
+}
+
 static void
 rcfsd_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -38,13 +92,21 @@ rcfsd_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		/* stderr is the log (journald); nothing to reopen yet. */
-		log_info("SIGHUP: nothing to reload");
+		/* log_reopen() logs the outcome itself. */
+		if (!rcfsd_log_file)
+			log_info("SIGHUP: logging to stderr, nothing to reopen");
+		else
+			log_reopen();
 		return;
 	}
-	log_info("signal %d: shutting down", (int)sig);
-	node_shutdown(rcfsd_node);
-	event_base_loopexit(base, NULL);
+	if (node_draining(rcfsd_node)) {
+		log_info("signal %d again: shutting down now", (int)sig);
+		rcfsd_drained(base);
+		return;
+	}
+	log_info("signal %d: draining, then shutting down", (int)sig);
+	rcfsd_notify("STOPPING=1\nSTATUS=draining");
+	node_drain(rcfsd_node, rcfsd_drained, base);
 }
 
 int
@@ -54,7 +116,8 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct event *sig_term, *sig_int, *sig_hup;
 	const char *path = NULL;
-	char err[512];
+	struct metrics *reg;
+	char err[512], id[24];
 	int ch, check_only = 0, verbose = 0, status;
 
 	while ((ch = getopt(argc, argv, "c:tvh")) != -1) {
@@ -82,7 +145,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_init("rcfsd", cfg.node_id, verbose ? LOG_DEBUG : (enum log_level)cfg.log_level);
+	if (cfg.log_file != NULL && log_open(cfg.log_file, err, sizeof err) != 0) {
+		fprintf(stderr, "rcfsd: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	rcfsd_log_file = cfg.log_file != NULL;
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Every rcfs_metrics pointer is set before the loop runs. */
+	reg = metrics_new();
+	snprintf(id, sizeof id, "%llu", (unsigned long long)cfg.node_id);
+	if (!metrics_rcfs_register(reg, &rcfs_metrics, id, PACKAGE_VERSION))
+		abort();        /* a name clash: a bug */
 
 	base = event_base_new();
 	if (base == NULL) {
@@ -93,9 +168,20 @@ main(int argc, char **argv)
 	if (rcfsd_node == NULL) {
 		fprintf(stderr, "rcfsd: %s\n", err);
 		event_base_free(base);
+		metrics_free(reg);
 		config_free(&cfg);
 		return 1;
 	}
+	if (node_observe(rcfsd_node, reg, err, sizeof err) != 0) {
+		log_err("%s", err);
+		node_free(rcfsd_node);
+		event_base_free(base);
+		metrics_free(reg);
+		config_free(&cfg);
+		return 1;
+	}
+	rcfsd_ready_ev = event_new(base, -1, EV_PERSIST, rcfsd_ready_cb, NULL);
+	event_add(rcfsd_ready_ev, &(struct timeval){ 0, 100 * 1000 });
 	sig_term = evsignal_new(base, SIGTERM, rcfsd_signal_cb, base);
 	sig_int = evsignal_new(base, SIGINT, rcfsd_signal_cb, base);
 	sig_hup = evsignal_new(base, SIGHUP, rcfsd_signal_cb, base);
@@ -106,7 +192,9 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	status = node_exit_status(rcfsd_node);
+	event_free(rcfsd_ready_ev);
 	node_free(rcfsd_node);
+	metrics_free(reg);
 	event_free(sig_term);
 	event_free(sig_int);
 	event_free(sig_hup);

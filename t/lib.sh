@@ -73,14 +73,15 @@ watchdog() {
 
 clusters=""
 # cluster_up ARGS...: start a cluster in a fresh directory; sets CDIR,
-# RCFS_CONF and RCFS_NODES.
+# RCFS_CONF, RCFS_NODES and RCFS_HTTP.
 cluster_up() {
 	new_tmpdir CDIR
 	clusters="$clusters $CDIR"
 	"$CLUSTER" up -d "$CDIR" "$@" > "$CDIR/up.out" 2>&1 || { cat "$CDIR/up.out" >&2; return 1; }
 	export RCFS_CONF="$CDIR/rcfs.conf"
 	RCFS_NODES=$(sed -n 's/^RCFS_NODES=//p' "$CDIR/up.out")
-	export RCFS_NODES
+	RCFS_HTTP=$(sed -n 's/^RCFS_HTTP=//p' "$CDIR/up.out")
+	export RCFS_NODES RCFS_HTTP
 }
 
 done_testing() {

@@ -21,7 +21,7 @@ mkdir -p "$W/unsafe"
 	--appendfsync everysec --save '' --logfile "$W/unsafe/redis.log" &
 track_pid $!
 wait_until 10 test -S "$W/unsafe/r.sock"
-printf 'node_id = 1;\nlisten = "127.0.0.1:0";\nredis = "unix:%s";\n' "$W/unsafe/r.sock" > "$W/unsafe.conf"
+printf 'node_id = 1;\nlisten = "127.0.0.1:0";\nredis = "unix:%s";\nauth = false;\n' "$W/unsafe/r.sock" > "$W/unsafe.conf"
 out=$(timeout 20 "$RCFSD" -c "$W/unsafe.conf" 2>&1); rc=$?
 check "rcfsd: refuses appendfsync everysec (exit 3)" [ "$rc" -eq 3 ]
 check "rcfsd: says why and how to override" \

@@ -4,6 +4,12 @@
 --
 --   "RCFS" | version u8 | type u8 | flags u16 | request id u32 | payload length u32
 --
+-- On an authenticated connection (docs/security.md) flag 0x0002 (MAC) adds a
+-- 40-byte trailer after the payload, not counted in the length: sequence u64
+-- and an HMAC-SHA512-256 tag.  It is shown as such; the payload before it is
+-- decoded as usual.  Flag 0x0004 (sealed) means the payload is encrypted: it
+-- is shown as bytes.
+--
 -- The header is decoded here; the payload is handed to Wireshark's own
 -- protobuf dissector with the message named by the type byte, so the fields
 -- come straight from proto/rcfs.proto (nothing is duplicated here but the
@@ -29,6 +35,9 @@ local rcfs = Proto("rcfs", "rcfs distributed file store")
 local HEADER_LEN = 16
 local VERSION = 1
 local FLAG_RESPONSE = 0x0001
+local FLAG_MAC = 0x0002
+local FLAG_SEALED = 0x0004
+local TRAILER_LEN = 40
 -- No valid frame is this large (max_frame is at most chunk_size + 64 KiB,
 -- chunk_size at most 5 MiB); a larger length means garbage, not a frame to
 -- wait for.
@@ -53,6 +62,10 @@ local msg_names = {
 	[27] = "FileRemoveResponse",
 	[64] = "PeerHello",
 	[66] = "RaftMessage",
+	[80] = "AuthHello",
+	[81] = "AuthChallenge",
+	[82] = "AuthProof",
+	[83] = "AuthOk",
 }
 
 local f = {
@@ -64,7 +77,11 @@ local f = {
 	flags      = ProtoField.uint16("rcfs.flags", "Flags", base.HEX),
 	f_response = ProtoField.bool("rcfs.flags.response", "Response", 16,
 	                             { "Response", "Request" }, FLAG_RESPONSE),
-	f_reserved = ProtoField.uint16("rcfs.flags.reserved", "Reserved", base.HEX, nil, 0xfffe),
+	f_mac      = ProtoField.bool("rcfs.flags.mac", "MAC trailer", 16, nil, FLAG_MAC),
+	f_sealed   = ProtoField.bool("rcfs.flags.sealed", "Encrypted payload", 16, nil, FLAG_SEALED),
+	f_reserved = ProtoField.uint16("rcfs.flags.reserved", "Reserved", base.HEX, nil, 0xfff8),
+	seq        = ProtoField.uint64("rcfs.seq", "Sequence", base.DEC),
+	mac        = ProtoField.bytes("rcfs.mac", "MAC (HMAC-SHA512-256)"),
 	request_id = ProtoField.uint32("rcfs.request_id", "Request id", base.DEC),
 	length     = ProtoField.uint32("rcfs.length", "Payload length", base.DEC),
 	payload    = ProtoField.bytes("rcfs.payload", "Payload"),
@@ -130,6 +147,9 @@ local function pdu_len(tvb, pinfo, offset)
 	local len = tvb(offset + 12, 4):uint()
 	if len > SANE_MAX then
 		return HEADER_LEN
+	end
+	if bit32.band(tvb(offset + 6, 2):uint(), FLAG_MAC) ~= 0 then
+		len = len + TRAILER_LEN
 	end
 	return HEADER_LEN + len
 end
@@ -206,7 +226,15 @@ local function dissect_frame(tvb, pinfo, root)
 	tree:add(f.msgname, tvb(5, 1), name or ("type " .. mtype)):set_generated()
 	local fitem = tree:add(f.flags, tvb(6, 2))
 	fitem:add(f.f_response, tvb(6, 2))
+	fitem:add(f.f_mac, tvb(6, 2))
+	fitem:add(f.f_sealed, tvb(6, 2))
 	fitem:add(f.f_reserved, tvb(6, 2))
+	local has_mac = bit32.band(flags, FLAG_MAC) ~= 0
+	local sealed = bit32.band(flags, FLAG_SEALED) ~= 0
+	local body_len = len - HEADER_LEN
+	if has_mac and body_len >= TRAILER_LEN then
+		body_len = body_len - TRAILER_LEN
+	end
 	tree:add(f.request_id, tvb(8, 4))
 	local litem = tree:add(f.length, tvb(12, 4))
 
@@ -219,10 +247,10 @@ local function dissect_frame(tvb, pinfo, root)
 
 	if plen > SANE_MAX then
 		litem:add_proto_expert_info(e.too_long)
-	elseif plen > 0 and len > HEADER_LEN then
-		local payload = tvb(HEADER_LEN, len - HEADER_LEN):tvb()
+	elseif plen > 0 and body_len > 0 then
+		local payload = tvb(HEADER_LEN, body_len):tvb()
 		local pb = protobuf()
-		if name ~= nil and rcfs.prefs.protobuf and pb then
+		if name ~= nil and rcfs.prefs.protobuf and pb and not sealed then
 			pinfo.private["pb_msg_type"] = "message,rcfs." .. name
 			local okay = pcall(function() pb:call(payload, pinfo, tree) end)
 			if not okay then
@@ -234,6 +262,12 @@ local function dissect_frame(tvb, pinfo, root)
 				pitem:add_proto_expert_info(e.no_protobuf)
 			end
 		end
+	end
+
+	if has_mac and len - HEADER_LEN - body_len == TRAILER_LEN then
+		local t = HEADER_LEN + body_len
+		tree:add(f.seq, tvb(t, 8))
+		tree:add(f.mac, tvb(t + 8, 32))
 	end
 
 	pair(pinfo, tree, is_response, id)

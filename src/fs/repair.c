@@ -10,6 +10,7 @@
 #include "fs/replicate.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 /* The next files after ARGV[1] (exclusive; "" = from the start), at most
@@ -147,6 +148,7 @@ repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
 	rep->inflight--;
 	if (copies > 0) {
 		rep->copies += copies;
+		metrics_add(rcfs_metrics.repair_copies, copies);
 		sodium_bin2hex(hex, sizeof hex, rc->sha, CHUNK_HASH_LEN);
 		log_info("repair: chunk %.16s…: %u copies made", hex, copies);
 	} else if (code != RCFS__ERROR_CODE__E_OK) {

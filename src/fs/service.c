@@ -20,11 +20,14 @@
 #include "node/node.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/name.h"
 #include "util/xmalloc.h"
 
 #define SERVICE_LIST_MAX 10000    /* names per FileList page, at most */
 #define SERVICE_LIST_DEFAULT 1000
+
+static unsigned service_nreqs;    /* requests in flight (all connections) */
 
 /* An in-flight request: holds the connection alive until it is answered. */
 struct service_req {
@@ -33,6 +36,9 @@ struct service_req {
 	uint32_t id;
 	ProtobufCMessage *msg;          /* the request, owned */
 	uint64_t peer_id;               /* sender, if a peer */
+	enum rcfs_metrics_op op;        /* for rcfs_client_requests_total */
+	Rcfs__ErrorCode code;           /* outcome, E_OK unless service_fail() ran */
+	double t0;                      /* metrics_now() at arrival */
 	Rcfs__NodeStatus status;        /* for Status */
 	char clock_source[128];
 	int pending;                    /* sub-requests outstanding (Status) */
@@ -77,6 +83,12 @@ static void service_status_count(void *arg, const char *err, uint64_t files, uin
 static void service_status_finish(struct service_req *r);
 static Rcfs__ErrorCode service_storage_code(const char *err);
 
+unsigned
+service_inflight(void)
+{
+	return service_nreqs;
+}
+
 void
 service_dispatch(struct node *n, struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
     uint64_t peer_id)
@@ -84,6 +96,13 @@ service_dispatch(struct node *n, struct conn *c, const struct frame_header *h, P
 	struct service_req *r = service_req_new(n, c, h->request_id, msg);
 
 	r->peer_id = peer_id;
+	r->op = rcfs_metrics_op_from_msg(h->type);
+	if (peer_id == 0 && node_draining(n)) {
+		/* SIGTERM: finish what is in flight, send newcomers elsewhere. */
+		service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "node %llu is shutting down",
+		    (unsigned long long)node_config(n)->node_id);
+		return;
+	}
 	switch (h->type) {
 	case RCFS__MSG_TYPE__MSG_STATUS:      service_status(r); break;
 	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:   service_chunk_put(r); break;
@@ -108,6 +127,8 @@ service_req_new(struct node *n, struct conn *c, uint32_t id, ProtobufCMessage *m
 	r->conn = c;
 	r->id = id;
 	r->msg = msg;
+	r->t0 = metrics_now();
+	service_nreqs++;
 	conn_ref(c);
 	return r;
 }
@@ -115,6 +136,10 @@ service_req_new(struct node *n, struct conn *c, uint32_t id, ProtobufCMessage *m
 static void
 service_req_free(struct service_req *r)
 {
+	/* Client requests only: replica traffic between nodes is not a client's. */
+	if (r->peer_id == 0)
+		metrics_rcfs_request(&rcfs_metrics, r->op, rcfs_metrics_result_from_code(r->code), r->t0);
+	service_nreqs--;
 	conn_unref(r->conn);
 	if (r->msg != NULL)
 		protobuf_c_message_free_unpacked(r->msg, NULL);
@@ -130,6 +155,7 @@ service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	r->code = code;
 	if (code == RCFS__ERROR_CODE__E_NOT_LEADER) {
 		/* Tell the client where to go (etcd and Redis Cluster do too). */
 		struct consensus *cs = node_consensus(r->node);

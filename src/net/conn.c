@@ -1,18 +1,24 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <sodium.h>
+
 #include "net/conn.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 enum conn_state {
+	CONN_HANDSHAKE,     /* authenticating: frames go to net/auth.c */
 	CONN_READING,       /* reading and serving frames */
 	CONN_PAUSED,        /* not reading: too many requests in flight or output full */
+	CONN_DRAINING,      /* refused: flushing the last (Error) frame, then closing */
 	CONN_CLOSED,        /* socket gone; struct lives until the last reference */
 	CONN_STATE_MAX
 };
@@ -27,7 +33,15 @@ struct conn {
 	unsigned refs;
 	conn_frame_cb *on_frame;
 	conn_close_cb *on_close;
+	conn_auth_cb *on_auth;
 	void *arg;
+	struct auth_hs *hs;             /* during the handshake */
+	bool sealed;                    /* authenticated: tx/rx in use */
+	struct frame_seal tx, rx;
+	struct event *timer;            /* slow-sender / idle checks */
+	uint32_t idle_timeout_ms, frame_timeout_ms;
+	uint64_t created_ms, last_active_ms, partial_since_ms;
+	char drain_reason[256];         /* why a DRAINING connection will close */
 };
 
 static void conn_set_state(struct conn *c, enum conn_state s);
@@ -36,8 +50,24 @@ static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_update_flow(struct conn *c);
 static bool conn_output_full(const struct conn *c);
+static void conn_handshake_frame(struct conn *c, const struct frame_header *h,
+    ProtobufCMessage *msg);
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_arm_timer(struct conn *c);
+static uint64_t conn_now_ms(void);
 
-static const char *const conn_state_names[] = { "reading", "paused", "closed" };
+static const char *const conn_state_names[] = {
+	"handshake", "reading", "paused", "draining", "closed"
+};
+
+static uint64_t
+conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* The one setter (house rule 6): checks the transition and traces it. */
 static void
@@ -71,13 +101,106 @@ conn_new(struct event_base *base, evutil_socket_t fd, const char *peer, uint32_t
 	c->arg = arg;
 	c->refs = 1;                    /* the socket's own reference */
 	c->state = CONN_READING;
+	c->created_ms = c->last_active_ms = conn_now_ms();
+	c->frame_timeout_ms = 10000;
+	c->timer = evtimer_new(base, conn_timer_cb, c);
 	/* Never buffer more than one whole frame of input. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, FRAME_HEADER_LEN + (size_t)max_frame);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    FRAME_HEADER_LEN + (size_t)max_frame + FRAME_TRAILER_LEN);
 	/* Tell us when output has drained to one frame. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, FRAME_HEADER_LEN + (size_t)max_frame, 0);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_arm_timer(c);
 	return c;
+}
+
+void
+conn_auth_accept(struct conn *c, const struct auth_keyring *ring, conn_auth_cb *cb)
+{
+	c->hs = xcalloc(1, sizeof *c->hs);
+	auth_accept_start(c->hs, ring);
+	c->on_auth = cb;
+	conn_set_state(c, CONN_HANDSHAKE);
+}
+
+void
+conn_auth_dial(struct conn *c, const uint8_t *key, uint64_t node_id, bool encrypt, conn_auth_cb *cb)
+{
+	c->hs = xcalloc(1, sizeof *c->hs);
+	auth_dial_start(c->hs, key, true, node_id, NULL, encrypt, bufferevent_get_output(c->bev));
+	c->on_auth = cb;
+	conn_set_state(c, CONN_HANDSHAKE);
+}
+
+bool
+conn_ready(const struct conn *c)
+{
+	return c->state == CONN_READING || c->state == CONN_PAUSED;
+}
+
+bool
+conn_in_handshake(const struct conn *c)
+{
+	return c->state == CONN_HANDSHAKE;
+}
+
+void
+conn_set_timeouts(struct conn *c, uint32_t idle_timeout_ms, uint32_t frame_timeout_ms)
+{
+	c->idle_timeout_ms = idle_timeout_ms;
+	c->frame_timeout_ms = frame_timeout_ms;
+	if (c->state != CONN_CLOSED)
+		conn_arm_timer(c);
+}
+
+/* Check the deadlines a few times per timeout period (at most once a second). */
+static void
+conn_arm_timer(struct conn *c)
+{
+	uint32_t ms = 1000;
+	struct timeval tv;
+
+	if (c->frame_timeout_ms > 0 && c->frame_timeout_ms / 4 < ms)
+		ms = c->frame_timeout_ms / 4 > 10 ? c->frame_timeout_ms / 4 : 10;
+	if (c->idle_timeout_ms > 0 && c->idle_timeout_ms / 4 < ms)
+		ms = c->idle_timeout_ms / 4 > 10 ? c->idle_timeout_ms / 4 : 10;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint64_t now = conn_now_ms();
+	char why[128];
+
+	(void)fd; (void)what;
+	if (c->state == CONN_CLOSED)
+		return;
+	if ((c->state == CONN_HANDSHAKE || c->state == CONN_DRAINING) && c->frame_timeout_ms > 0 &&
+	    now - c->created_ms > c->frame_timeout_ms) {
+		snprintf(why, sizeof why, "handshake not completed within %u ms", c->frame_timeout_ms);
+		conn_close(c, c->state == CONN_DRAINING ? c->drain_reason : why);
+		return;
+	}
+	if ((c->state == CONN_READING || c->state == CONN_HANDSHAKE) && c->partial_since_ms != 0 &&
+	    c->frame_timeout_ms > 0 && now - c->partial_since_ms > c->frame_timeout_ms) {
+		snprintf(why, sizeof why, "slow sender: frame incomplete after %u ms", c->frame_timeout_ms);
+		conn_close(c, why);
+		return;
+	}
+	if (c->idle_timeout_ms > 0 && c->inflight == 0 && c->state == CONN_READING &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    now - c->last_active_ms > c->idle_timeout_ms) {
+		snprintf(why, sizeof why, "idle for %u ms", c->idle_timeout_ms);
+		conn_close(c, why);
+		return;
+	}
+	conn_arm_timer(c);
 }
 
 void
@@ -93,6 +216,8 @@ conn_unref(struct conn *c)
 	if (--c->refs > 0)
 		return;
 	assert(c->state == CONN_CLOSED);
+	sodium_memzero(&c->tx, sizeof c->tx);
+	sodium_memzero(&c->rx, sizeof c->rx);
 	free(c->peer);
 	free(c);
 }
@@ -135,18 +260,61 @@ conn_update_flow(struct conn *c)
 	}
 }
 
+/* A frame received during the handshake. */
+static void
+conn_handshake_frame(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg)
+{
+	const char *why = NULL;
+	enum auth_step st = auth_step(c->hs, h, msg, bufferevent_get_output(c->bev), &why);
+	char reason[256];
+
+	protobuf_c_message_free_unpacked(msg, NULL);
+	if (st == AUTH_STEP_CONTINUE)
+		return;
+	if (st == AUTH_STEP_FAIL) {
+		snprintf(reason, sizeof reason, "%s", why);
+		auth_hs_clear(c->hs);
+		free(c->hs);
+		c->hs = NULL;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+			conn_close(c, reason);
+			return;
+		}
+		/* Let the Error frame out, then close (conn_write_cb). */
+		snprintf(c->drain_reason, sizeof c->drain_reason, "%s", reason);
+		bufferevent_disable(c->bev, EV_READ);
+		conn_set_state(c, CONN_DRAINING);
+		return;
+	}
+	{
+		struct auth_hs *hs = c->hs;     /* ours now: on_auth may close c */
+		c->hs = NULL;
+		c->tx = hs->tx;
+		c->rx = hs->rx;
+		c->sealed = true;
+		conn_set_state(c, CONN_READING);
+		if (c->on_auth)
+			c->on_auth(c, hs, c->arg);
+		auth_hs_clear(hs);
+		free(hs);
+	}
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	bool progress = false;
 
 	conn_ref(c);
-	while (c->state == CONN_READING) {
+	c->last_active_ms = conn_now_ms();
+	while (c->state == CONN_READING || c->state == CONN_HANDSHAKE) {
 		struct frame_header h;
 		ProtobufCMessage *msg = NULL;
 		const char *why = NULL;
-		enum frame_status fs = frame_read(in, c->max_frame, &h, &msg, &why);
+		enum frame_status fs = frame_read_sealed(in, c->max_frame, c->sealed ? &c->rx : NULL, &h,
+		    &msg, &why);
 
 		if (fs == FRAME_NEED_MORE)
 			break;
@@ -154,10 +322,23 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			conn_close(c, why);
 			break;
 		}
+		metrics_add(rcfs_metrics.net_bytes_received, FRAME_HEADER_LEN + (uint64_t)h.length);
+		progress = true;
+		if (c->state == CONN_HANDSHAKE) {
+			conn_handshake_frame(c, &h, msg);
+			continue;
+		}
 		if (!(h.flags & FRAME_F_RESPONSE))
 			c->inflight++;
 		c->on_frame(c, &h, msg, c->arg);
 		conn_update_flow(c);
+	}
+	/* Slow-sender clock: runs from the first byte of an incomplete frame. */
+	if (c->state != CONN_CLOSED) {
+		if (evbuffer_get_length(in) == 0)
+			c->partial_since_ms = 0;
+		else if (progress || c->partial_since_ms == 0)
+			c->partial_since_ms = conn_now_ms();
 	}
 	conn_unref(c);
 }
@@ -165,8 +346,14 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	conn_update_flow(arg);
+	struct conn *c = arg;
+
+	if (c->state == CONN_DRAINING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_close(c, c->drain_reason);
+		return;
+	}
+	conn_update_flow(c);
 }
 
 static void
@@ -198,6 +385,13 @@ conn_close(struct conn *c, const char *reason)
 	conn_set_state(c, CONN_CLOSED);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	event_free(c->timer);
+	c->timer = NULL;
+	if (c->hs != NULL) {
+		auth_hs_clear(c->hs);
+		free(c->hs);
+		c->hs = NULL;
+	}
 	if (c->on_close)
 		c->on_close(c, reason ? reason : "closed by peer", c->arg);
 	conn_unref(c);                  /* the socket's reference */
@@ -206,9 +400,11 @@ conn_close(struct conn *c, const char *reason)
 void
 conn_send(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMessage *msg)
 {
-	if (c->state == CONN_CLOSED)
+	if (!conn_ready(c))
 		return;
-	frame_write(bufferevent_get_output(c->bev), type, 0, request_id, msg);
+	metrics_add(rcfs_metrics.net_bytes_sent,
+	    frame_write_sealed(bufferevent_get_output(c->bev), c->sealed ? &c->tx : NULL, type, 0,
+	    request_id, msg));
 }
 
 void
@@ -218,7 +414,10 @@ conn_reply(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMes
 		return;
 	assert(c->inflight > 0);
 	c->inflight--;
-	frame_write(bufferevent_get_output(c->bev), type, FRAME_F_RESPONSE, request_id, msg);
+	c->last_active_ms = conn_now_ms();
+	metrics_add(rcfs_metrics.net_bytes_sent,
+	    frame_write_sealed(bufferevent_get_output(c->bev), c->sealed ? &c->tx : NULL, type,
+	    FRAME_F_RESPONSE, request_id, msg));
 	conn_update_flow(c);
 }
 
@@ -239,6 +438,9 @@ conn_reply_error(struct conn *c, uint32_t request_id, Rcfs__ErrorCode code, cons
 		return;
 	assert(c->inflight > 0);
 	c->inflight--;
-	frame_write_error(bufferevent_get_output(c->bev), request_id, code, why);
+	c->last_active_ms = conn_now_ms();
+	metrics_add(rcfs_metrics.net_bytes_sent,
+	    frame_write_error_sealed(bufferevent_get_output(c->bev), c->sealed ? &c->tx : NULL,
+	    request_id, code, why));
 	conn_update_flow(c);
 }

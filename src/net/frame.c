@@ -2,12 +2,18 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <sodium.h>
 
 #include "net/frame.h"
 #include "util/xmalloc.h"
 
 static void frame_put32(uint8_t *p, uint32_t v);
 static uint32_t frame_get32(const uint8_t *p);
+static void frame_put64(uint8_t *p, uint64_t v);
+static uint64_t frame_get64(const uint8_t *p);
+static void frame_tag(const struct frame_seal *s, const uint8_t *hdr, const uint8_t *seq,
+    const uint8_t *payload, size_t len, uint8_t *tag);
+static void frame_crypt(const struct frame_seal *s, uint64_t seq, uint8_t *payload, size_t len);
 
 /* Message types and their payloads: the one table both directions use. */
 static const struct {
@@ -32,6 +38,10 @@ static const struct {
 	{ RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, "FileRemoveResponse", &rcfs__file_remove_response__descriptor },
 	{ RCFS__MSG_TYPE__MSG_PEER_HELLO, "PeerHello", &rcfs__peer_hello__descriptor },
 	{ RCFS__MSG_TYPE__MSG_RAFT, "RaftMessage", &rcfs__raft_message__descriptor },
+	{ RCFS__MSG_TYPE__MSG_AUTH_HELLO, "AuthHello", &rcfs__auth_hello__descriptor },
+	{ RCFS__MSG_TYPE__MSG_AUTH_CHALLENGE, "AuthChallenge", &rcfs__auth_challenge__descriptor },
+	{ RCFS__MSG_TYPE__MSG_AUTH_PROOF, "AuthProof", &rcfs__auth_proof__descriptor },
+	{ RCFS__MSG_TYPE__MSG_AUTH_OK, "AuthOk", &rcfs__auth_ok__descriptor },
 };
 
 static void
@@ -44,6 +54,44 @@ static uint32_t
 frame_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+frame_put64(uint8_t *p, uint64_t v)
+{
+	frame_put32(p, (uint32_t)(v >> 32));
+	frame_put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t
+frame_get64(const uint8_t *p)
+{
+	return (uint64_t)frame_get32(p) << 32 | frame_get32(p + 4);
+}
+
+/* tag = HMAC-SHA512-256(mac_key, header || seq || payload as sent). */
+static void
+frame_tag(const struct frame_seal *s, const uint8_t *hdr, const uint8_t *seq, const uint8_t *payload,
+    size_t len, uint8_t *tag)
+{
+	crypto_auth_hmacsha512256_state st;
+
+	crypto_auth_hmacsha512256_init(&st, s->mac_key, sizeof s->mac_key);
+	crypto_auth_hmacsha512256_update(&st, hdr, FRAME_HEADER_LEN);
+	crypto_auth_hmacsha512256_update(&st, seq, FRAME_SEQ_LEN);
+	crypto_auth_hmacsha512256_update(&st, payload, len);
+	crypto_auth_hmacsha512256_final(&st, tag);
+}
+
+/* XChaCha20 in place; the nonce is the sequence number, unique per key
+ * (each direction of each connection has its own key). */
+static void
+frame_crypt(const struct frame_seal *s, uint64_t seq, uint8_t *payload, size_t len)
+{
+	uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES] = { 0 };
+
+	frame_put64(nonce, seq);
+	crypto_stream_xchacha20_xor(payload, payload, len, nonce, s->enc_key);
 }
 
 const ProtobufCMessageDescriptor *
@@ -108,8 +156,17 @@ enum frame_status
 frame_read(struct evbuffer *in, uint32_t max_payload, struct frame_header *h,
     ProtobufCMessage **msg, const char **why)
 {
-	uint8_t hdr[FRAME_HEADER_LEN];
-	const uint8_t *payload;
+	return frame_read_sealed(in, max_payload, NULL, h, msg, why);
+}
+
+enum frame_status
+frame_read_sealed(struct evbuffer *in, uint32_t max_payload, struct frame_seal *rx,
+    struct frame_header *h, ProtobufCMessage **msg, const char **why)
+{
+	uint8_t hdr[FRAME_HEADER_LEN], tag[FRAME_TAG_LEN];
+	uint8_t *frame, *payload = NULL;
+	size_t total;
+	uint64_t seq = 0;
 
 	if (evbuffer_get_length(in) < FRAME_HEADER_LEN)
 		return FRAME_NEED_MORE;
@@ -117,21 +174,59 @@ frame_read(struct evbuffer *in, uint32_t max_payload, struct frame_header *h,
 		return FRAME_NEED_MORE;
 	if (frame_header_decode(hdr, h, max_payload, why) != 0)
 		return FRAME_BAD;
-	if (evbuffer_get_length(in) < FRAME_HEADER_LEN + (size_t)h->length)
+	if (rx == NULL && (h->flags & (FRAME_F_MAC | FRAME_F_SEALED))) {
+		*why = "MAC trailer on a connection without an authenticated session";
+		return FRAME_BAD;
+	}
+	if (rx != NULL && !(h->flags & FRAME_F_MAC)) {
+		*why = "frame without MAC on an authenticated connection";
+		return FRAME_BAD;
+	}
+	if (rx != NULL && ((h->flags & FRAME_F_SEALED) != 0) != rx->encrypt) {
+		*why = rx->encrypt ? "plaintext frame on an encrypted connection"
+		    : "encrypted frame on a plaintext connection";
+		return FRAME_BAD;
+	}
+	total = FRAME_HEADER_LEN + (size_t)h->length + (rx != NULL ? FRAME_TRAILER_LEN : 0);
+	if (evbuffer_get_length(in) < total)
 		return FRAME_NEED_MORE;
-	/* The length is checked: make the payload contiguous and unpack it. */
-	payload = evbuffer_pullup(in, FRAME_HEADER_LEN + (ev_ssize_t)h->length);
-	if (payload == NULL) {
+	/* The length is checked: make the frame contiguous. */
+	frame = evbuffer_pullup(in, (ev_ssize_t)total);
+	if (frame == NULL) {
 		*why = "cannot linearize payload";
 		return FRAME_BAD;
 	}
+	if (rx != NULL) {
+		const uint8_t *trailer = frame + FRAME_HEADER_LEN + h->length;
+		seq = frame_get64(trailer);
+		frame_tag(rx, frame, trailer, frame + FRAME_HEADER_LEN, h->length, tag);
+		if (sodium_memcmp(tag, trailer + FRAME_SEQ_LEN, FRAME_TAG_LEN) != 0) {
+			*why = "bad MAC (forged or altered frame)";
+			return FRAME_BAD;
+		}
+		if (seq != rx->seq + 1) {
+			*why = "out-of-sequence frame (replayed or reordered)";
+			return FRAME_BAD;
+		}
+		if (rx->encrypt && h->length > 0) {
+			payload = xmalloc(h->length);
+			memcpy(payload, frame + FRAME_HEADER_LEN, h->length);
+			frame_crypt(rx, seq, payload, h->length);
+		}
+	}
 	*msg = protobuf_c_message_unpack(frame_descriptor(h->type), NULL, h->length,
-	    payload + FRAME_HEADER_LEN);
+	    payload != NULL ? payload : frame + FRAME_HEADER_LEN);
+	if (payload != NULL) {
+		sodium_memzero(payload, h->length);
+		free(payload);
+	}
 	if (*msg == NULL) {
 		*why = "undecodable payload";
 		return FRAME_BAD;
 	}
-	evbuffer_drain(in, FRAME_HEADER_LEN + (size_t)h->length);
+	if (rx != NULL)
+		rx->seq = seq;
+	evbuffer_drain(in, total);
 	return FRAME_OK;
 }
 
@@ -139,20 +234,38 @@ size_t
 frame_write(struct evbuffer *out, uint8_t type, uint16_t flags, uint32_t request_id,
     const ProtobufCMessage *msg)
 {
+	return frame_write_sealed(out, NULL, type, flags, request_id, msg);
+}
+
+size_t
+frame_write_sealed(struct evbuffer *out, struct frame_seal *tx, uint8_t type, uint16_t flags,
+    uint32_t request_id, const ProtobufCMessage *msg)
+{
 	struct frame_header h = { FRAME_VERSION, type, flags, request_id, 0 };
 	struct evbuffer_iovec v;
 	size_t len = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+	size_t total = FRAME_HEADER_LEN + len + (tx != NULL ? FRAME_TRAILER_LEN : 0);
 	uint8_t *p;
 
-	/* Reserve header + payload in one contiguous extent and pack in place. */
-	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_HEADER_LEN + len), &v, 1) < 1)
+	if (tx != NULL)
+		h.flags |= FRAME_F_MAC | (tx->encrypt ? FRAME_F_SEALED : 0);
+	/* Reserve the whole frame in one contiguous extent and pack in place. */
+	if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) < 1)
 		abort();
 	p = v.iov_base;
 	h.length = (uint32_t)len;
 	frame_header_encode(p, &h);
 	if (msg)
 		protobuf_c_message_pack(msg, p + FRAME_HEADER_LEN);
-	v.iov_len = FRAME_HEADER_LEN + len;
+	if (tx != NULL) {
+		uint8_t *trailer = p + FRAME_HEADER_LEN + len;
+		tx->seq++;
+		frame_put64(trailer, tx->seq);
+		if (tx->encrypt)
+			frame_crypt(tx, tx->seq, p + FRAME_HEADER_LEN, len);
+		frame_tag(tx, p, trailer, p + FRAME_HEADER_LEN, len, trailer + FRAME_SEQ_LEN);
+	}
+	v.iov_len = total;
 	evbuffer_commit_space(out, &v, 1);
 	return v.iov_len;
 }
@@ -161,9 +274,17 @@ size_t
 frame_write_error(struct evbuffer *out, uint32_t request_id, Rcfs__ErrorCode code,
     const char *message)
 {
+	return frame_write_error_sealed(out, NULL, request_id, code, message);
+}
+
+size_t
+frame_write_error_sealed(struct evbuffer *out, struct frame_seal *tx, uint32_t request_id,
+    Rcfs__ErrorCode code, const char *message)
+{
 	Rcfs__Error e = RCFS__ERROR__INIT;
 
 	e.code = code;
 	e.message = (char *)message;
-	return frame_write(out, RCFS__MSG_TYPE__MSG_ERROR, FRAME_F_RESPONSE, request_id, &e.base);
+	return frame_write_sealed(out, tx, RCFS__MSG_TYPE__MSG_ERROR, FRAME_F_RESPONSE, request_id,
+	    &e.base);
 }

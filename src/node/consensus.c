@@ -14,6 +14,7 @@
 #include "raft/raft.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 #define CONSENSUS_TICK_MS 10
@@ -27,6 +28,7 @@ enum consensus_state {
 /* A proposal waiting for its entry to be applied. */
 struct cs_pending {
 	uint64_t index, term;           /* term 0: a read barrier (index = read id) */
+	double t0;                      /* metrics_now() when proposed */
 	consensus_cb *cb;
 	void *arg;
 	TAILQ_ENTRY(cs_pending) link;
@@ -69,6 +71,7 @@ struct cs_persist {
 	struct consensus *cs;
 	unsigned generation;
 	uint64_t seq;
+	double t0;                      /* metrics_now() when written */
 };
 
 struct consensus {
@@ -93,6 +96,10 @@ struct consensus {
 	uint64_t leader;
 	uint64_t read_seq;
 	struct cs_pending_list pending;  /* proposals and read barriers */
+	struct cs_peer_metric {
+		struct consensus *cs;
+		uint64_t id;
+	} metric_args[CONFIG_MAX_PEERS];  /* arguments of the per-peer gauges */
 };
 
 static uint64_t cs_now_ms(void);
@@ -484,6 +491,12 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 			cs_role_change(cs, rd.role, rd.leader);
 		raft_advance(cs->raft, &rd);
 	}
+	if (cs->state == CS_RUNNING) {
+		metrics_set(rcfs_metrics.raft_term, (double)raft_term(cs->raft));
+		metrics_set(rcfs_metrics.raft_commit_index, (double)raft_commit_index(cs->raft));
+		metrics_set(rcfs_metrics.raft_log_entries,
+		    (double)(raft_last_index(cs->raft) - raft_snapshot_index(cs->raft)));
+	}
 }
 
 static void
@@ -496,6 +509,13 @@ cs_role_change(struct consensus *cs, int role, uint64_t leader)
 		    cs->raft ? raft_term(cs->raft) : 0);
 	if (leader != cs->leader && leader != 0)
 		log_info("raft: leader is node %" PRIu64, leader);
+	if (role != cs->role && (role == RAFT_CANDIDATE || role == RAFT_PRECANDIDATE) &&
+	    cs->role != RAFT_PRECANDIDATE)
+		metrics_inc(rcfs_metrics.raft_elections_started);
+	if (leader != cs->leader && leader != 0)
+		metrics_inc(rcfs_metrics.raft_leader_changes);
+	metrics_rcfs_set_role(&rcfs_metrics, raft_role_name(role));
+	metrics_set(rcfs_metrics.raft_leader_id, (double)leader);
 	cs->role = role;
 	cs->leader = leader;
 	if (was == RAFT_LEADER && role != RAFT_LEADER) {
@@ -515,6 +535,7 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 	p->cs = cs;
 	p->generation = cs->generation;
 	p->seq = rd->seq;
+	p->t0 = metrics_now();
 	store_commandf(cs->st, NULL, NULL, "MULTI");
 	if (rd->n_entries > 0) {
 		uint64_t first = rd->entries[0].index;
@@ -575,8 +596,10 @@ cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg)
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
 		if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY)
 			cs_teardown(cs, err == STORE_OK ? store_reply_error(r) : "persistence failed");
-		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK)
+		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK) {
+			metrics_observe_since(rcfs_metrics.raft_persist_latency, p->t0);
 			cs_schedule(cs);
+		}
 	}
 	free(p);
 }
@@ -867,6 +890,7 @@ cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
 	}
 	cs->applied = ap->last;
 	raft_applied(cs->raft, ap->last);
+	metrics_set(rcfs_metrics.raft_applied_index, (double)cs->applied);
 	/* Answer the proposals these entries settle. */
 	for (p = TAILQ_FIRST(&cs->pending); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, link);
@@ -874,11 +898,15 @@ cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
 			continue;
 		TAILQ_REMOVE(&cs->pending, p, link);
 		size_t i = (size_t)(p->index - ap->first);
-		if (ap->terms[i] == p->term && i < n)
+		if (ap->terms[i] == p->term && i < n) {
+			metrics_inc(rcfs_metrics.raft_proposals_ok);
+			metrics_observe_since(rcfs_metrics.raft_append_latency, p->t0);
 			p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, &res[i]);
-		else
+		} else {
+			metrics_inc(rcfs_metrics.raft_proposals_failed);
 			p->cb(p->arg, RCFS__ERROR_CODE__E_NOT_LEADER,
 			    "leadership changed before the command was committed", NULL);
+		}
 		free(p);
 	}
 	cs_schedule(cs);
@@ -922,6 +950,8 @@ cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 
 	while ((p = TAILQ_FIRST(&cs->pending)) != NULL) {
 		TAILQ_REMOVE(&cs->pending, p, link);
+		if (p->term != 0)
+			metrics_inc(rcfs_metrics.raft_proposals_failed);
 		p->cb(p->arg, code, why, NULL);
 		free(p);
 	}
@@ -957,6 +987,7 @@ consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *
 
 	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
 		cs_not_leader(cs, why, sizeof why);
+		metrics_inc(rcfs_metrics.raft_proposals_rejected);
 		cb(arg, cs->state != CS_RUNNING ? RCFS__ERROR_CODE__E_UNAVAILABLE
 		    : RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
 		return;
@@ -967,6 +998,7 @@ consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *
 	rv = raft_propose(cs->raft, buf, len, &index, &term);
 	free(buf);
 	if (rv != RAFT_OK) {
+		metrics_inc(rcfs_metrics.raft_proposals_rejected);
 		if (rv == RAFT_ENOTLEADER || rv == RAFT_ETRANSFER) {
 			cs_not_leader(cs, why, sizeof why);
 			cb(arg, RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
@@ -978,6 +1010,7 @@ consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *
 	p = xcalloc(1, sizeof *p);
 	p->index = index;
 	p->term = term;
+	p->t0 = metrics_now();
 	p->cb = cb;
 	p->arg = arg;
 	TAILQ_INSERT_TAIL(&cs->pending, p, link);
@@ -1066,6 +1099,85 @@ uint64_t
 consensus_last_index(const struct consensus *cs)
 {
 	return cs->raft ? raft_last_index(cs->raft) : 0;
+}
+
+/* Per-peer metric readers: only the leader tracks progress. */
+
+static bool
+cs_metric_match(void *arg, double *v)
+{
+	struct cs_peer_metric *pm = arg;
+	uint64_t match;
+	int64_t contact;
+
+	if (!consensus_is_leader(pm->cs) || !consensus_peer_progress(pm->cs, pm->id, &match, &contact))
+		return false;
+	*v = (double)match;
+	return true;
+}
+
+static bool
+cs_metric_lag(void *arg, double *v)
+{
+	struct cs_peer_metric *pm = arg;
+	uint64_t match, last;
+	int64_t contact;
+
+	if (!consensus_is_leader(pm->cs) || !consensus_peer_progress(pm->cs, pm->id, &match, &contact))
+		return false;
+	last = raft_last_index(pm->cs->raft);
+	*v = last > match ? (double)(last - match) : 0;
+	return true;
+}
+
+bool
+consensus_register_metrics(struct consensus *cs, struct metrics *reg)
+{
+	for (unsigned i = 0; i < cs->cfg->npeers; i++) {
+		char id[24];
+		if (cs->cfg->peers[i].id == cs->cfg->node_id)
+			continue;
+		cs->metric_args[i].cs = cs;
+		cs->metric_args[i].id = cs->cfg->peers[i].id;
+		snprintf(id, sizeof id, "%" PRIu64, cs->cfg->peers[i].id);
+		if (!metrics_rcfs_register_peer(reg, id, cs_metric_match, cs_metric_lag, &cs->metric_args[i]))
+			return false;
+	}
+	metrics_rcfs_set_role(&rcfs_metrics, raft_role_name(cs->role));
+	return true;
+}
+
+unsigned
+consensus_active_voters(const struct consensus *cs)
+{
+	struct raft_progress_info info;
+	unsigned n = 0;
+
+	if (!consensus_is_leader(cs))
+		return 0;
+	for (unsigned i = 0; i < cs->cfg->npeers; i++)
+		if (cs->cfg->peers[i].id != cs->cfg->node_id &&
+		    raft_progress(cs->raft, cs->cfg->peers[i].id, &info) == RAFT_OK &&
+		    info.voter && info.recently_active)
+			n++;
+	return n;
+}
+
+bool
+consensus_transfer_leadership(struct consensus *cs)
+{
+	int rv;
+
+	if (!consensus_is_leader(cs))
+		return false;
+	rv = raft_transfer_leadership(cs->raft, 0);
+	if (rv != RAFT_OK) {
+		log_info("raft: no leadership transfer: %s", raft_strerror(rv));
+		return false;
+	}
+	log_info("raft: handing leadership over (shutting down)");
+	cs_schedule(cs);
+	return true;
 }
 
 bool

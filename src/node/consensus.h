@@ -23,6 +23,7 @@ struct event_base;
 struct store;
 struct peer;
 struct consensus;
+struct metrics;
 
 /* Outcome of a proposal or a read barrier.  code E_OK: res (proposals only)
  * is the state machine's result.  E_NOT_LEADER: retry at the leader (err
@@ -64,6 +65,17 @@ uint64_t consensus_last_index(const struct consensus *cs);
  * unknown).  Returns false if not leader or unknown. */
 bool consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match,
     int64_t *last_contact_ms);
+/* Register rcfs_raft_peer_match_index{peer} and rcfs_raft_peer_lag_entries{peer}
+ * for every other member (read at scrape time, leader only) and publish the
+ * current role.  Returns false on a registration clash (a bug). */
+bool consensus_register_metrics(struct consensus *cs, struct metrics *reg);
+/* Leader only: start handing leadership to the most up-to-date voter
+ * (TimeoutNow, Raft dissertation §3.10).  Returns false if not leader, no
+ * other voter, or a transfer is already under way. */
+bool consensus_transfer_leadership(struct consensus *cs);
+/* Leader only: other voters that answered within the election timeout
+ * (0 when not leader). */
+unsigned consensus_active_voters(const struct consensus *cs);
 /* Leader's address, or NULL if unknown or self. */
 const char *consensus_leader_address(const struct consensus *cs);
 

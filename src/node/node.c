@@ -11,20 +11,28 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include <sodium.h>
+
 #include "fs/repair.h"
+#include "net/auth.h"
+#include "net/ratelimit.h"
 #include "fs/replicate.h"
 #include "node/consensus.h"
 #include "node/node.h"
+#include "node/observe.h"
 #include "node/peer.h"
 #include "node/timesync.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 struct node_client {
 	struct node *node;
 	struct conn *conn;
-	uint64_t peer_id;               /* != 0 once it said PeerHello */
+	uint64_t peer_id;               /* != 0 once it said PeerHello (authenticated: proved) */
+	enum auth_role role;            /* what it may do (docs/security.md) */
+	int key_index;                  /* its API key in cfg->client_keys, -1 if none */
 	TAILQ_ENTRY(node_client) link;
 };
 TAILQ_HEAD(node_client_list, node_client);
@@ -42,8 +50,19 @@ struct node {
 	struct replicator *replicator;
 	struct repair *repair;
 	struct event *gc_ev;            /* chunk GC cron */
+	struct auth_keyring ring;       /* auth: cluster key and API key verifiers */
+	struct token_bucket req_buckets[CONFIG_MAX_CLIENT_KEYS];    /* per API key */
+	struct token_bucket byte_buckets[CONFIG_MAX_CLIENT_KEYS];
+	struct observe *observe;        /* HTTP endpoint and metrics refresh; NULL until started */
 	int exit_status;
 	bool shutting_down;
+	/* SIGTERM drain */
+	bool draining;
+	struct event *drain_ev;
+	uint64_t drain_deadline;        /* node_mono_ms() */
+	uint64_t drain_transfer;        /* node_mono_ms() of the last leadership transfer tried */
+	void (*drain_done)(void *arg);
+	void *drain_arg;
 };
 
 static void node_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -52,6 +71,9 @@ static void node_accept_error_cb(struct evconnlistener *l, void *arg);
 static void node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
     void *arg);
 static void node_close_cb(struct conn *c, const char *reason, void *arg);
+static void node_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg);
+static bool node_admit(struct node_client *cl, struct conn *c, const struct frame_header *h,
+    ProtobufCMessage *msg);
 static void node_store_state_cb(struct store *st, bool up, const char *why, void *arg);
 static void node_gc_cb(evutil_socket_t fd, short what, void *arg);
 static void node_gc_done(void *arg, const char *err, uint64_t deleted);
@@ -78,6 +100,32 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->base = base;
 	n->cfg = cfg;
 	TAILQ_INIT(&n->clients);
+
+	/* Authentication (docs/security.md): the key file is read, and its mode
+	 * checked, before anything listens. */
+	if (cfg->auth) {
+		if (auth_key_load(cfg->cluster_key_file, n->ring.cluster_key, err, errlen) != 0) {
+			free(n);
+			return NULL;
+		}
+		n->ring.have_cluster_key = true;
+		n->ring.keys = cfg->client_keys;
+		n->ring.nkeys = cfg->nclient_keys;
+		n->ring.encrypt = cfg->encrypt;
+		for (unsigned i = 0; i < cfg->nclient_keys; i++) {
+			ratelimit_init(&n->req_buckets[i], cfg->client_keys[i].rate_requests, 1,
+			    ratelimit_now_ns());
+			ratelimit_init(&n->byte_buckets[i], cfg->client_keys[i].rate_bytes, cfg->max_frame,
+			    ratelimit_now_ns());
+		}
+		peer_set_auth(n->ring.cluster_key, cfg->encrypt);
+		log_info("authentication on: cluster key %s, %u API keys%s", cfg->cluster_key_file,
+		    cfg->nclient_keys, cfg->encrypt ? ", payloads encrypted" : "");
+	} else {
+		peer_set_auth(NULL, false);
+		log_warn("authentication is OFF (auth = false): anyone who can reach %s can read, "
+		    "write and forge Raft messages; use only for local trials", cfg->listen);
+	}
 
 	/* Resolve the listen address once, before the loop runs. */
 	config_split_hostport(cfg->listen, host, sizeof host, &p);
@@ -235,20 +283,35 @@ node_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 		snprintf(peer + strlen(peer), sizeof peer - strlen(peer), "]:%u", ntohs(sin6->sin6_port));
 	}
 	if (n->nclients >= n->cfg->max_connections) {
-		log_warn("refusing connection from %s: max_connections (%u) reached", peer,
-		    n->cfg->max_connections);
-		evutil_closesocket(fd);
-		return;
+		/* Make room by dropping the oldest connection that has not
+		 * authenticated yet: a flood of unauthenticated sockets cannot
+		 * lock out clients that hold a key. */
+		struct node_client *old;
+		TAILQ_FOREACH(old, &n->clients, link)
+			if (conn_in_handshake(old->conn))
+				break;
+		if (old == NULL) {
+			log_warn("refusing connection from %s: max_connections (%u) reached", peer,
+			    n->cfg->max_connections);
+			evutil_closesocket(fd);
+			return;
+		}
+		conn_close(old->conn, "max_connections reached: dropping the oldest unauthenticated connection");
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	cl = xcalloc(1, sizeof *cl);
 	cl->node = n;
+	cl->key_index = -1;
+	cl->role = n->cfg->auth ? AUTH_ROLE_NONE : AUTH_ROLE_ADMIN;
 	cl->conn = conn_new(n->base, fd, peer, n->cfg->max_frame, n->cfg->max_inflight, node_frame_cb,
 	    node_close_cb, cl);
 	if (cl->conn == NULL) {
 		free(cl);
 		return;
 	}
+	conn_set_timeouts(cl->conn, n->cfg->idle_timeout_ms, n->cfg->frame_timeout_ms);
+	if (n->cfg->auth)
+		conn_auth_accept(cl->conn, &n->ring, node_auth_cb);
 	TAILQ_INSERT_TAIL(&n->clients, cl, link);
 	n->nclients++;
 }
@@ -259,6 +322,81 @@ node_accept_error_cb(struct evconnlistener *l, void *arg)
 	(void)l; (void)arg;
 	/* EMFILE and friends: log and keep the listener; libevent retries. */
 	log_warn("accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+/* The handshake finished: a peer proved the cluster key, or a client its API key. */
+static void
+node_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
+{
+	struct node_client *cl = arg;
+	const struct rcfs_config *cfg = cl->node->cfg;
+
+	cl->role = hs->granted;
+	if (hs->granted == AUTH_ROLE_PEER) {
+		bool member = false;
+		for (unsigned i = 0; i < cfg->npeers; i++)
+			member |= cfg->peers[i].id == hs->node_id && hs->node_id != cfg->node_id;
+		if (!member) {
+			char why[128];
+			snprintf(why, sizeof why, "node %llu holds the cluster key but is not a member",
+			    (unsigned long long)hs->node_id);
+			conn_close(c, why);
+			return;
+		}
+		cl->peer_id = hs->node_id;
+		conn_set_timeouts(c, 0, cfg->frame_timeout_ms);    /* peers may be quiet */
+		log_debug("peer %llu authenticated from %s", (unsigned long long)hs->node_id, conn_peer(c));
+		return;
+	}
+	cl->key_index = hs->key_index;
+	log_debug("client %s authenticated with key '%s' (%s)", conn_peer(c),
+	    cfg->client_keys[hs->key_index].name, auth_role_name(hs->granted));
+}
+
+/* Authorization and rate limiting of one request (docs/security.md).  Returns
+ * false after answering it (msg freed). */
+static bool
+node_admit(struct node_client *cl, struct conn *c, const struct frame_header *h,
+    ProtobufCMessage *msg)
+{
+	const struct rcfs_config *cfg = cl->node->cfg;
+	const struct config_client_key *k;
+	char why[256];
+	uint64_t now;
+
+	if (!cfg->auth || cl->role == AUTH_ROLE_PEER)
+		return true;
+	if (h->type == RCFS__MSG_TYPE__MSG_PEER_HELLO || h->type == RCFS__MSG_TYPE__MSG_RAFT) {
+		protobuf_c_message_free_unpacked(msg, NULL);
+		conn_close(c, "Raft traffic from a client connection");
+		return false;
+	}
+	/* Client request types the role does not cover (anything else is not a
+	 * client request at all: the service answers E_BAD_REQUEST). */
+	if (!auth_role_allows(cl->role, h->type) && auth_role_allows(AUTH_ROLE_ADMIN, h->type)) {
+		k = cl->key_index >= 0 ? &cfg->client_keys[cl->key_index] : NULL;
+		snprintf(why, sizeof why, "permission denied: key '%s' (%s) may not send %s",
+		    k ? k->name : "?", auth_role_name(cl->role), frame_type_name(h->type));
+		protobuf_c_message_free_unpacked(msg, NULL);
+		conn_reply_error(c, h->request_id, RCFS__ERROR_CODE__E_AUTH, why);
+		return false;
+	}
+	if (cl->key_index < 0)
+		return true;
+	k = &cfg->client_keys[cl->key_index];
+	now = ratelimit_now_ns();
+	if (!ratelimit_take(&cl->node->req_buckets[cl->key_index], 1, now)) {
+		snprintf(why, sizeof why, "rate limited: key '%s' exceeds %u requests/s", k->name,
+		    k->rate_requests);
+	} else if (!ratelimit_take(&cl->node->byte_buckets[cl->key_index], h->length, now)) {
+		snprintf(why, sizeof why, "rate limited: key '%s' exceeds %u bytes/s", k->name,
+		    k->rate_bytes);
+	} else {
+		return true;
+	}
+	protobuf_c_message_free_unpacked(msg, NULL);
+	conn_reply_error(c, h->request_id, RCFS__ERROR_CODE__E_RATE_LIMITED, why);
+	return false;
 }
 
 static void
@@ -272,6 +410,8 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 		conn_close(c, "unexpected response frame");
 		return;
 	}
+	if (!node_admit(cl, c, h, msg))
+		return;
 	switch (h->type) {
 	case RCFS__MSG_TYPE__MSG_PEER_HELLO: {
 		Rcfs__PeerHello *hello = (Rcfs__PeerHello *)msg;
@@ -280,6 +420,9 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 		for (unsigned i = 0; i < cl->node->cfg->npeers; i++)
 			member |= cl->node->cfg->peers[i].id == hello->node_id &&
 			    hello->node_id != cl->node->cfg->node_id;
+		/* Authenticated: the hello must name the node that proved the key. */
+		if (cl->node->cfg->auth && hello->node_id != cl->peer_id)
+			member = false;
 		if (!member || strcmp(cluster, cl->node->cfg->cluster_name) != 0) {
 			char why[160];
 			snprintf(why, sizeof why, "PeerHello from node %llu of cluster '%s': not a member",
@@ -292,6 +435,8 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 		for (unsigned i = 0; i < cl->node->cfg->npeers; i++)
 			if (cl->node->cfg->peers[i].id == hello->node_id && cl->node->peers[i] != NULL)
 				peer_kick(cl->node->peers[i]);
+		if (!cl->node->cfg->auth)
+			conn_set_timeouts(c, 0, cl->node->cfg->frame_timeout_ms);  /* peers may be quiet */
 		log_debug("peer %llu connected from %s", (unsigned long long)cl->peer_id, conn_peer(c));
 		protobuf_c_message_free_unpacked(msg, NULL);
 		conn_reply_none(c);     /* a hello is not answered */
@@ -339,7 +484,9 @@ node_gc_done(void *arg, const char *err, uint64_t deleted)
 	(void)arg;
 	if (err != NULL)
 		log_warn("chunk GC: %s", err);
-	else if (deleted > 0)
+	else
+		metrics_add(rcfs_metrics.gc_deleted, deleted);
+	if (err == NULL && deleted > 0)
 		log_info("chunk GC: deleted %llu unreferenced chunks", (unsigned long long)deleted);
 }
 
@@ -352,6 +499,8 @@ node_shutdown(struct node *n)
 		return;
 	n->shutting_down = true;
 	log_info("shutting down");
+	if (n->drain_ev != NULL)
+		event_del(n->drain_ev);
 	if (n->listener) {
 		evconnlistener_free(n->listener);
 		n->listener = NULL;
@@ -359,6 +508,99 @@ node_shutdown(struct node *n)
 	while ((cl = TAILQ_FIRST(&n->clients)) != NULL)
 		conn_close(cl->conn, NULL);     /* node_close_cb unlinks it */
 	event_del(n->gc_ev);
+	observe_shutdown(n->observe);
+}
+
+static uint64_t
+node_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+node_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+	/* Waiting on a handover only makes sense if some voter can take it. */
+	bool leads = consensus_active_voters(n->consensus) > 0;
+	unsigned busy = service_inflight();
+
+	(void)fd; (void)what;
+	if (leads && node_mono_ms() - n->drain_transfer > 2 * (uint64_t)n->cfg->election_timeout_ms) {
+		/* A transfer is abandoned after an election timeout: try again. */
+		n->drain_transfer = node_mono_ms();
+		consensus_transfer_leadership(n->consensus);
+	}
+	if (busy > 0 || leads) {
+		if (node_mono_ms() < n->drain_deadline) {
+			struct timeval tv = { 0, 20 * 1000 };
+			evtimer_add(n->drain_ev, &tv);
+			return;
+		}
+		log_warn("drain: gave up after %u ms (%u requests in flight%s)", n->cfg->drain_timeout_ms,
+		    busy, leads ? ", still the leader" : "");
+	} else {
+		log_info("drain: done");
+	}
+	n->drain_done(n->drain_arg);
+}
+
+void
+node_drain(struct node *n, void (*done)(void *arg), void *arg)
+{
+	if (n->draining || n->shutting_down)
+		return;
+	n->draining = true;
+	n->drain_done = done;
+	n->drain_arg = arg;
+	n->drain_deadline = node_mono_ms() + n->cfg->drain_timeout_ms;
+	log_info("draining: no new connections or client requests; finishing those in flight");
+	if (n->listener) {
+		evconnlistener_free(n->listener);
+		n->listener = NULL;
+	}
+	if (!consensus_is_leader(n->consensus))
+		log_info("drain: not the leader, no handover needed");
+	n->drain_ev = evtimer_new(n->base, node_drain_check, n);
+	node_drain_check(-1, 0, n);
+}
+
+bool
+node_draining(const struct node *n)
+{
+	return n->draining;
+}
+
+int
+node_observe(struct node *n, struct metrics *reg, char *err, size_t errlen)
+{
+	n->observe = observe_new(n, reg, err, errlen);
+	return n->observe != NULL ? 0 : -1;
+}
+
+unsigned
+node_http_port(const struct node *n)
+{
+	return observe_http_port(n->observe);
+}
+
+bool
+node_healthy(struct node *n, char *why, size_t whylen)
+{
+	if (n->observe == NULL) {
+		snprintf(why, whylen, "starting");
+		return false;
+	}
+	return observe_healthy(n->observe, why, whylen);
+}
+
+struct event_base *
+node_base(struct node *n)
+{
+	return n->base;
 }
 
 void
@@ -367,13 +609,20 @@ node_free(struct node *n)
 	if (n == NULL)
 		return;
 	node_shutdown(n);
+	/* Pending storage callbacks run first, while every owner is alive (a
+	 * repair scan or a persist in flight must not land in freed memory). */
+	store_close(n->store);
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
 	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
 		peer_free(n->peers[i]);
 	repair_free(n->repair);
 	timesync_free(n->timesync);
 	replicator_free(n->replicator);
-	store_free(n->store);           /* pending callbacks run with STORE_ELOST */
+	store_free(n->store);           /* drops what was issued after the close */
+	observe_free(n->observe);       /* after the peers and the store: their callbacks are in */
+	if (n->drain_ev != NULL)
+		event_free(n->drain_ev);
 	event_free(n->gc_ev);
+	sodium_memzero(&n->ring, sizeof n->ring);
 	free(n);
 }

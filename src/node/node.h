@@ -20,11 +20,30 @@ struct node;
 
 /* Create the node: binds the listen address (returns NULL with a message in
  * err[errlen] if it cannot), connects to redis.  The config is borrowed. */
+struct metrics;
+
 struct node *node_new(struct event_base *base, const struct rcfs_config *cfg, char *err,
     size_t errlen);
 void node_free(struct node *n);
 /* Stop accepting, close connections; the loop then exits when idle. */
 void node_shutdown(struct node *n);
+/* Start the HTTP endpoint (if cfg->http_listen) and the metrics refresh
+ * (src/node/observe.h); reg may be NULL.  Returns 0, or -1 with a message in
+ * err[errlen] (the HTTP address could not be bound). */
+int node_observe(struct node *n, struct metrics *reg, char *err, size_t errlen);
+/* The bound HTTP port, 0 without an endpoint. */
+unsigned node_http_port(const struct node *n);
+/* Whether the node serves (redis up, raft state loaded, a leader known); on
+ * false why[whylen] says why. */
+bool node_healthy(struct node *n, char *why, size_t whylen);
+struct event_base *node_base(struct node *n);
+/* Graceful stop (SIGTERM): stop accepting connections, refuse new client
+ * requests (E_UNAVAILABLE, so clients go to another node), hand leadership
+ * to the most up-to-date voter (Raft dissertation §3.10), and call done(arg)
+ * once no request is in flight and this node no longer leads, or after
+ * cfg->drain_timeout_ms.  The caller then calls node_shutdown(). */
+void node_drain(struct node *n, void (*done)(void *arg), void *arg);
+bool node_draining(const struct node *n);
 /* Nonzero exit status requested by the node (e.g. unsafe redis at start). */
 int node_exit_status(const struct node *n);
 
@@ -44,5 +63,7 @@ struct peer *node_peer(struct node *n, unsigned i);
  * peer_id: the sending node if the connection said PeerHello, else 0. */
 void service_dispatch(struct node *n, struct conn *c, const struct frame_header *h,
     ProtobufCMessage *msg, uint64_t peer_id);
+/* Requests (client and peer) being served now, for the SIGTERM drain. */
+unsigned service_inflight(void);
 
 #endif

@@ -11,6 +11,9 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include <sodium.h>
+
+#include "net/auth.h"
 #include "net/conn.h"
 #include "node/peer.h"
 #include "util/config.h"
@@ -47,7 +50,7 @@ struct peer {
 	/* Two links (peer.h): Raft messages never queue behind chunk data. */
 	struct peer_link {
 		struct conn *conn;      /* NULL while disconnected */
-		bool connected;         /* dialled (the hello is queued or sent) */
+		bool connected;         /* our hello is sent (after auth, if on) */
 	} link[PEER_LINKS];
 	struct event *redial_ev;
 	uint32_t backoff_ms;
@@ -60,6 +63,7 @@ enum { PEER_LINK_RAFT, PEER_LINK_BULK };
 
 static void peer_dial(struct peer *p);
 static int peer_dial_link(struct peer *p, int i);
+static struct peer_link *peer_link_of(struct peer *p, const struct conn *c);
 static void peer_redial_cb(evutil_socket_t fd, short what, void *arg);
 static void peer_schedule_redial(struct peer *p);
 static void peer_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
@@ -69,6 +73,23 @@ static void peer_call_event(evutil_socket_t fd, short what, void *arg);
 static void peer_call_finish(struct peer_call *call, Rcfs__ErrorCode code, const char *err,
     uint8_t type, ProtobufCMessage *msg);
 static void peer_fail_all(struct peer *p, const struct conn *c, const char *why);
+static void peer_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg);
+static void peer_say_hello(struct peer *p, struct peer_link *l);
+
+/* docs/security.md: set once by the node before any peer exists. */
+static bool peer_auth_on, peer_auth_encrypt;
+static uint8_t peer_cluster_key[AUTH_KEY_LEN];
+
+void
+peer_set_auth(const uint8_t *cluster_key, bool encrypt)
+{
+	peer_auth_on = cluster_key != NULL;
+	peer_auth_encrypt = encrypt;
+	if (cluster_key != NULL)
+		memcpy(peer_cluster_key, cluster_key, AUTH_KEY_LEN);
+	else
+		sodium_memzero(peer_cluster_key, sizeof peer_cluster_key);
+}
 
 struct peer *
 peer_new(struct event_base *base, uint64_t self_id, const char *cluster, uint64_t id,
@@ -125,6 +146,41 @@ peer_connected(const struct peer *p)
 	return p->link[PEER_LINK_RAFT].conn != NULL && p->link[PEER_LINK_RAFT].connected;
 }
 
+/* The link whose connection is c, or NULL. */
+static struct peer_link *
+peer_link_of(struct peer *p, const struct conn *c)
+{
+	for (int i = 0; i < PEER_LINKS; i++)
+		if (p->link[i].conn == c)
+			return &p->link[i];
+	return NULL;
+}
+
+/* Our PeerHello, then the connection carries Raft and replica traffic. */
+static void
+peer_say_hello(struct peer *p, struct peer_link *l)
+{
+	Rcfs__PeerHello hello = RCFS__PEER_HELLO__INIT;
+
+	hello.node_id = p->self_id;
+	hello.cluster = p->cluster;
+	conn_send(l->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
+	l->connected = true;
+}
+
+static void
+peer_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
+{
+	struct peer *p = arg;
+	struct peer_link *l = peer_link_of(p, c);
+
+	(void)hs;
+	if (l == NULL)
+		return;
+	log_debug("peer %llu (%s): authenticated", (unsigned long long)p->id, p->address);
+	peer_say_hello(p, l);
+}
+
 /* Dial every link that is down; one redial timer covers them all. */
 static void
 peer_dial(struct peer *p)
@@ -141,7 +197,6 @@ peer_dial(struct peer *p)
 static int
 peer_dial_link(struct peer *p, int i)
 {
-	Rcfs__PeerHello hello = RCFS__PEER_HELLO__INIT;
 	struct peer_link *l = &p->link[i];
 	evutil_socket_t fd;
 	int one = 1;
@@ -163,10 +218,10 @@ peer_dial_link(struct peer *p, int i)
 	l->conn = conn_new(p->base, fd, p->address, p->max_frame, 1024, peer_frame_cb, peer_close_cb, p);
 	if (l->conn == NULL)
 		return -1;
-	hello.node_id = p->self_id;
-	hello.cluster = p->cluster;
-	conn_send(l->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
-	l->connected = true;
+	if (peer_auth_on)
+		conn_auth_dial(l->conn, peer_cluster_key, p->self_id, peer_auth_encrypt, peer_auth_cb);
+	else
+		peer_say_hello(p, l);
 	return 0;
 }
 
@@ -227,16 +282,15 @@ static void
 peer_close_cb(struct conn *c, const char *reason, void *arg)
 {
 	struct peer *p = arg;
+	struct peer_link *l = peer_link_of(p, c);
 	char why[256];
 
-	for (int i = 0; i < PEER_LINKS; i++) {
-		if (p->link[i].conn != c)
-			continue;
-		if (p->link[i].connected)
+	if (l != NULL) {
+		if (l->connected)
 			log_debug("peer %llu (%s): %s connection closed: %s", (unsigned long long)p->id,
-			    p->address, i == PEER_LINK_RAFT ? "raft" : "bulk", reason);
-		p->link[i].conn = NULL;     /* conn frees itself once unreferenced */
-		p->link[i].connected = false;
+			    p->address, l == &p->link[PEER_LINK_RAFT] ? "raft" : "bulk", reason);
+		l->conn = NULL;     /* conn frees itself once unreferenced */
+		l->connected = false;
 	}
 	snprintf(why, sizeof why, "node %llu (%s) unreachable", (unsigned long long)p->id, p->address);
 	peer_fail_all(p, c, why);
@@ -257,8 +311,10 @@ peer_kick(struct peer *p)
 void
 peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg)
 {
-	if (p->link[PEER_LINK_RAFT].conn != NULL)
-		conn_send(p->link[PEER_LINK_RAFT].conn, type, 0, msg);
+	struct peer_link *l = &p->link[PEER_LINK_RAFT];
+
+	if (l->conn != NULL && l->connected)
+		conn_send(l->conn, type, 0, msg);
 }
 
 void
@@ -268,7 +324,7 @@ peer_rpc(struct peer *p, uint8_t type, const ProtobufCMessage *msg, peer_rpc_cb 
 	struct timeval tv = { p->rpc_timeout_ms / 1000, (p->rpc_timeout_ms % 1000) * 1000 };
 
 	call->peer = p;
-	call->conn = p->link[PEER_LINK_BULK].conn;
+	call->conn = p->link[PEER_LINK_BULK].connected ? p->link[PEER_LINK_BULK].conn : NULL;
 	call->cb = cb;
 	call->arg = arg;
 	call->id = ++p->next_id ? p->next_id : ++p->next_id;

@@ -31,6 +31,11 @@ struct peer;
 typedef void peer_rpc_cb(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_type,
     ProtobufCMessage *msg);
 
+/* Authentication for every peer connection created afterwards: the cluster
+ * key (copied; NULL: auth off) and whether to encrypt payloads.  With a key,
+ * a connection counts as connected only once its handshake succeeded. */
+void peer_set_auth(const uint8_t *cluster_key, bool encrypt);
+
 /* Create the connection to peer `id` at "host:port" (resolved once, now).
  * self_id/cluster go in our PeerHello. */
 struct peer *peer_new(struct event_base *base, uint64_t self_id, const char *cluster,

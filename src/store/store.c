@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xmalloc.h"
 
 #define STORE_BACKOFF_MIN_MS 50
@@ -27,7 +28,9 @@ struct store_req {
 	enum store_err defer_err;   /* != STORE_OK: deliver this when ev fires */
 	bool delivered;             /* the user callback has run */
 	bool in_hiredis;            /* hiredis holds it as privdata */
+	bool deferred;              /* on st->deferred: its failure is due from the loop */
 	bool large;
+	double t0;                  /* metrics_now() when sent to redis; 0: never sent */
 	char *cmd;                  /* formatted command, until sent */
 	long long cmdlen;
 	TAILQ_ENTRY(store_req) link; /* on st->waiting while the window is full */
@@ -50,6 +53,7 @@ struct store {
 	struct event *reconnect_ev;
 	struct event *recheck_ev;       /* redis still loading its AOF: ask again */
 	struct store_req_list waiting;
+	struct store_req_list deferred; /* failures to deliver from the loop (fail_later) */
 	uint32_t large_inflight;
 	store_state_cb *state_cb;
 	void *state_arg;
@@ -73,6 +77,7 @@ static void store_req_deliver(struct store_req *req, redisReply *reply, enum sto
 static void store_req_maybe_free(struct store_req *req);
 static void store_req_fail_later(struct store_req *req, enum store_err err);
 static void store_submit(struct store_req *req);
+static void store_send(struct store_req *req);
 static void store_pump(struct store *st);
 static void store_fail_waiting(struct store *st, enum store_err err);
 
@@ -100,6 +105,7 @@ store_new(struct event_base *base, const char *addr, uint32_t timeout_ms, uint32
 	st->reconnect_ev = evtimer_new(base, store_reconnect_cb, st);
 	st->recheck_ev = evtimer_new(base, store_recheck_cb, st);
 	TAILQ_INIT(&st->waiting);
+	TAILQ_INIT(&st->deferred);
 	snprintf(st->why, sizeof st->why, "not connected yet");
 	return st;
 }
@@ -141,6 +147,7 @@ store_set_state(struct store *st, enum store_state s, const char *why)
 	if (old == s)
 		return;
 	st->state = s;
+	metrics_set(rcfs_metrics.redis_up, s == STORE_UP);
 	log_debug("store %s: %s -> %s%s%s", st->addr, store_state_names[old], store_state_names[s],
 	    why ? ": " : "", why ? why : "");
 	if (s == STORE_UP) {
@@ -384,8 +391,16 @@ store_submit(struct store_req *req)
 	}
 	if (req->large)
 		st->large_inflight++;
+	store_send(req);
+}
+
+/* Hand a formatted command to hiredis (which then owns the callback). */
+static void
+store_send(struct store_req *req)
+{
 	req->in_hiredis = true;
-	redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
+	req->t0 = metrics_now();
+	redisAsyncFormattedCommand(req->st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
 	redisFreeCommand(req->cmd);
 	req->cmd = NULL;
 }
@@ -400,10 +415,7 @@ store_pump(struct store *st)
 	    (req = TAILQ_FIRST(&st->waiting)) != NULL) {
 		TAILQ_REMOVE(&st->waiting, req, link);
 		st->large_inflight++;
-		req->in_hiredis = true;
-		redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
-		redisFreeCommand(req->cmd);
-		req->cmd = NULL;
+		store_send(req);
 	}
 }
 
@@ -439,6 +451,8 @@ static void
 store_req_fail_later(struct store_req *req, enum store_err err)
 {
 	req->defer_err = err;
+	req->deferred = true;
+	TAILQ_INSERT_TAIL(&req->st->deferred, req, link);
 	event_active(req->ev, EV_TIMEOUT, 0);
 }
 
@@ -449,9 +463,13 @@ store_req_event(evutil_socket_t fd, short what, void *arg)
 	enum store_err err = req->defer_err != STORE_OK ? req->defer_err : STORE_ETIMEOUT;
 
 	(void)fd; (void)what;
+	if (req->deferred) {
+		TAILQ_REMOVE(&req->st->deferred, req, link);
+		req->deferred = false;
+	}
 	if (req->delivered)
 		return;
-	if (req->cmd != NULL && !req->in_hiredis) {
+	if (req->defer_err == STORE_OK && req->cmd != NULL && !req->in_hiredis) {
 		/* Still waiting for the window (or never sent): unlink it. */
 		struct store_req *w;
 		TAILQ_FOREACH(w, &req->st->waiting, link)
@@ -469,6 +487,10 @@ store_req_deliver(struct store_req *req, redisReply *reply, enum store_err err)
 {
 	req->delivered = true;
 	evtimer_del(req->ev);
+	if (req->t0 != 0)
+		metrics_observe_since(rcfs_metrics.redis_command_duration, req->t0);
+	if (err != STORE_OK || (reply != NULL && reply->type == REDIS_REPLY_ERROR))
+		metrics_inc(rcfs_metrics.redis_errors);
 	if (req->cb)
 		req->cb(req->st, reply, err, req->arg);
 }
@@ -485,9 +507,9 @@ store_req_maybe_free(struct store_req *req)
 }
 
 void
-store_free(struct store *st)
+store_close(struct store *st)
 {
-	if (st == NULL)
+	if (st == NULL || st->freeing)
 		return;
 	st->freeing = true;
 	if (st->ac) {
@@ -502,6 +524,26 @@ store_free(struct store *st)
 		TAILQ_REMOVE(&st->waiting, req, link);
 		store_req_deliver(req, NULL, STORE_ELOST);
 		store_req_maybe_free(req);
+	}
+}
+
+void
+store_free(struct store *st)
+{
+	struct store_req *req;
+
+	if (st == NULL)
+		return;
+	store_close(st);
+	/* Commands issued since (by callbacks of the close, or by owners being
+	 * freed) only wait for a loop that will not run again: drop them
+	 * without a callback, their owners are gone. */
+	while ((req = TAILQ_FIRST(&st->deferred)) != NULL) {
+		TAILQ_REMOVE(&st->deferred, req, link);
+		if (req->cmd)
+			redisFreeCommand(req->cmd);
+		event_free(req->ev);
+		free(req);
 	}
 	event_free(st->reconnect_ev);
 	event_free(st->recheck_ev);

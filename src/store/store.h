@@ -59,7 +59,11 @@ void store_command(struct store *st, int flags, store_cb *cb, void *arg, int arg
 /* printf-style variant for small commands (hiredis format, %b for binary). */
 void store_commandf(struct store *st, store_cb *cb, void *arg, const char *fmt, ...);
 
-/* Disconnect and free; pending callbacks run with STORE_ELOST. */
+/* Disconnect for good: every pending callback runs now with STORE_ELOST
+ * while its owner is still alive; later commands fail (their callbacks are
+ * dropped by store_free).  Idempotent. */
+void store_close(struct store *st);
+/* store_close, then free.  Commands issued after the close never call back. */
 void store_free(struct store *st);
 
 /* Map a redis error reply to a short cause: "storage full" for OOM, else its text. */

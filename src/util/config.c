@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <libconfig.h>
+#include <sodium.h>
 
 #include "util/config.h"
 #include "util/log.h"
@@ -18,6 +19,8 @@ static int config_get_u32(const config_t *cf, const char *path, const char *key,
 static int config_get_str(const config_t *cf, const char *path, const char *key, char **out,
     char *err, size_t errlen);
 static int config_check_unknown(const config_t *cf, const char *path, char *err, size_t errlen);
+static int config_load_security(struct rcfs_config *c, const config_t *cf, const char *path,
+    char *err, size_t errlen);
 
 /* Every top-level key, so typos are caught instead of silently ignored. */
 static const char *const config_keys[] = {
@@ -26,7 +29,9 @@ static const char *const config_keys[] = {
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
 	"repair_interval_ms", "repair_files", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
-	"ntp_timeout_ms", "max_clock_offset_ms", NULL
+	"ntp_timeout_ms", "max_clock_offset_ms",
+	"auth", "cluster_key_file", "encrypt", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
+	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", NULL
 };
 
 void
@@ -53,6 +58,92 @@ config_defaults(struct rcfs_config *c)
 	c->ntp_poll_ms = 16000;
 	c->ntp_timeout_ms = 1000;
 	c->max_clock_offset_ms = 500;
+	c->idle_timeout_ms = 300 * 1000;
+	c->frame_timeout_ms = 10 * 1000;
+	c->drain_timeout_ms = 5000;
+}
+
+/* auth, cluster_key_file, encrypt, client_keys, timeouts and rate limits.
+ * Authentication is on unless `auth = false` is written: without a key file
+ * and without that line the configuration is refused. */
+static int
+config_load_security(struct rcfs_config *c, const config_t *cf, const char *path, char *err,
+    size_t errlen)
+{
+	static const char *const roles[] = { "read-only", "read-write", "admin" };
+	config_setting_t *s, *auth_s = config_lookup(cf, "auth");
+
+	if (config_get_str(cf, path, "cluster_key_file", &c->cluster_key_file, err, errlen) ||
+	    config_get_u32(cf, path, "idle_timeout_ms", 0, 86400000, &c->idle_timeout_ms, err, errlen) ||
+	    config_get_u32(cf, path, "frame_timeout_ms", 100, 600000, &c->frame_timeout_ms, err, errlen) ||
+	    config_get_u32(cf, path, "rate_requests", 0, 10000000, &c->rate_requests, err, errlen) ||
+	    config_get_u32(cf, path, "rate_bytes", 0, 4000000000u, &c->rate_bytes, err, errlen))
+		return -1;
+	if (auth_s != NULL && config_setting_type(auth_s) != CONFIG_TYPE_BOOL)
+		return config_err(err, errlen, path, auth_s, "auth", "must be true or false");
+	if ((s = config_lookup(cf, "encrypt")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return config_err(err, errlen, path, s, "encrypt", "must be true or false");
+		c->encrypt = config_setting_get_bool(s);
+	}
+	c->auth = auth_s != NULL ? config_setting_get_bool(auth_s) : true;
+	if (c->auth && c->cluster_key_file == NULL)
+		return config_err(err, errlen, path, auth_s, auth_s != NULL ? "auth" : "cluster_key_file",
+		    "%s", auth_s != NULL ? "auth = true needs cluster_key_file"
+		    : "is required (create one with `rcfs keygen FILE`), or write auth = false; "
+		    "to run without authentication (local trials only)");
+	if (!c->auth && c->encrypt)
+		return config_err(err, errlen, path, config_lookup(cf, "encrypt"), "encrypt",
+		    "needs auth (encryption keys come from the handshake)");
+	if ((s = config_lookup(cf, "client_keys")) != NULL) {
+		int n = config_setting_length(s);
+		if (!config_setting_is_list(s) || n > CONFIG_MAX_CLIENT_KEYS)
+			return config_err(err, errlen, path, s, "client_keys",
+			    "must be a list of up to %d { name = \"..\"; role = \"..\"; verifier = \"hex\"; }",
+			    CONFIG_MAX_CLIENT_KEYS);
+		for (int i = 0; i < n; i++) {
+			config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
+			struct config_client_key *ck = &c->client_keys[c->nclient_keys];
+			const char *name, *role, *hex;
+			size_t bin_len = 0;
+			const char *end = NULL;
+			int rq, rb;
+
+			if (!config_setting_is_group(k) || !config_setting_lookup_string(k, "name", &name) ||
+			    !config_setting_lookup_string(k, "role", &role) ||
+			    !config_setting_lookup_string(k, "verifier", &hex))
+				return config_err(err, errlen, path, k, "client_keys",
+				    "member %d needs name, role and verifier", i + 1);
+			if (name[0] == '\0' || strlen(name) > 64)
+				return config_err(err, errlen, path, k, "client_keys",
+				    "member %d: name must be 1..64 bytes", i + 1);
+			for (unsigned j = 0; j < c->nclient_keys; j++)
+				if (strcmp(c->client_keys[j].name, name) == 0)
+					return config_err(err, errlen, path, k, "client_keys",
+					    "name '%s' appears twice", name);
+			ck->role = 0;
+			for (int r = 0; r < 3; r++)
+				if (strcmp(role, roles[r]) == 0)
+					ck->role = r + 1;
+			if (ck->role == 0)
+				return config_err(err, errlen, path, k, "client_keys",
+				    "member %d: role must be \"read-only\", \"read-write\" or \"admin\"", i + 1);
+			if (strlen(hex) != 2 * CONFIG_KEY_LEN ||
+			    sodium_hex2bin(ck->verifier, CONFIG_KEY_LEN, hex, strlen(hex), NULL, &bin_len,
+			    &end) != 0 || bin_len != CONFIG_KEY_LEN || *end != '\0')
+				return config_err(err, errlen, path, k, "client_keys",
+				    "member %d: verifier must be 64 hex digits (rcfs keygen prints it)", i + 1);
+			ck->rate_requests = c->rate_requests;
+			ck->rate_bytes = c->rate_bytes;
+			if (config_setting_lookup_int(k, "rate_requests", &rq) && rq >= 0)
+				ck->rate_requests = (uint32_t)rq;
+			if (config_setting_lookup_int(k, "rate_bytes", &rb) && rb >= 0)
+				ck->rate_bytes = (uint32_t)rb;
+			ck->name = xstrdup(name);
+			c->nclient_keys++;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -197,8 +288,16 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 
 	if (config_get_str(&cf, path, "listen", &c->listen, err, errlen) ||
 	    config_get_str(&cf, path, "redis", &c->redis, err, errlen) ||
-	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen))
+	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen) ||
+	    config_get_str(&cf, path, "http_listen", &c->http_listen, err, errlen) ||
+	    config_get_str(&cf, path, "log_file", &c->log_file, err, errlen))
 		goto out;
+	if (c->http_listen != NULL && c->http_listen[0] != ':' && c->http_listen[0] != '*' &&
+	    config_split_hostport(c->http_listen, host, sizeof host, &port) != 0) {
+		config_err(err, errlen, path, config_lookup(&cf, "http_listen"), "http_listen",
+		    "'%s' is not host:port", c->http_listen);
+		goto out;
+	}
 	if (c->listen == NULL) {
 		config_err(err, errlen, path, NULL, "listen", "is required (\"host:port\")");
 		goto out;
@@ -249,7 +348,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "write_quorum", 1, CONFIG_MAX_PEERS, &c->write_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "election_timeout_ms", 10, 60000, &c->election_timeout_ms, err, errlen) ||
-	    config_get_u32(&cf, path, "heartbeat_ms", 1, 10000, &c->heartbeat_ms, err, errlen))
+	    config_get_u32(&cf, path, "heartbeat_ms", 1, 10000, &c->heartbeat_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "drain_timeout_ms", 0, 600000, &c->drain_timeout_ms, err, errlen))
 		goto out;
 	if (c->inline_max > c->max_frame - 4096) {
 		config_err(err, errlen, path, config_lookup(&cf, "inline_max"), "inline_max",
@@ -305,12 +405,19 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 		for (int i = 0; i < n; i++) {
 			config_setting_t *p = config_setting_get_elem(s, (unsigned)i);
 			long long id;
-			const char *addr;
+			const char *addr, *http = NULL;
 			if (!config_setting_is_group(p) || !config_setting_lookup_int64(p, "id", &id) ||
 			    id < 1 || !config_setting_lookup_string(p, "address", &addr) ||
 			    config_split_hostport(addr, host, sizeof host, &port) != 0) {
 				config_err(err, errlen, path, p, "peers",
 				    "member %d needs id (>= 1) and address (\"host:port\")", i + 1);
+				goto out;
+			}
+			if (config_setting_get_member(p, "http") != NULL &&
+			    (!config_setting_lookup_string(p, "http", &http) ||
+			    config_split_hostport(http, host, sizeof host, &port) != 0)) {
+				config_err(err, errlen, path, p, "peers",
+				    "member %d: http must be \"host:port\"", i + 1);
 				goto out;
 			}
 			for (unsigned j = 0; j < c->npeers; j++)
@@ -320,6 +427,7 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 				}
 			c->peers[c->npeers].id = (uint64_t)id;
 			c->peers[c->npeers].address = xstrdup(addr);
+			c->peers[c->npeers].http = http ? xstrdup(http) : NULL;
 			c->npeers++;
 		}
 	}
@@ -361,6 +469,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 		    c->write_quorum + c->read_quorum, c->replicas);
 		goto out;
 	}
+	if (config_load_security(c, &cf, path, err, errlen) != 0)
+		goto out;
 	rv = 0;
 out:
 	config_destroy(&cf);
@@ -373,9 +483,16 @@ config_free(struct rcfs_config *c)
 	free(c->listen);
 	free(c->redis);
 	free(c->cluster_name);
-	for (unsigned i = 0; i < c->npeers; i++)
+	free(c->http_listen);
+	free(c->log_file);
+	for (unsigned i = 0; i < c->npeers; i++) {
 		free(c->peers[i].address);
+		free(c->peers[i].http);
+	}
 	for (unsigned i = 0; i < c->nntp_servers; i++)
 		free(c->ntp_servers[i]);
+	for (unsigned i = 0; i < c->nclient_keys; i++)
+		free(c->client_keys[i].name);
+	free(c->cluster_key_file);
 	memset(c, 0, sizeof *c);
 }

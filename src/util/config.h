@@ -7,11 +7,24 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_PEERS 15
+#define CONFIG_MAX_CLIENT_KEYS 64
+#define CONFIG_KEY_LEN 32
+
+/* An API key as nodes know it ("client_keys" list): its verifier, never the
+ * key (docs/security.md). */
+struct config_client_key {
+	char *name;                     /* what the client presents, <= 64 bytes */
+	int role;                       /* enum auth_role: 1 read-only, 2 read-write, 3 admin */
+	uint8_t verifier[CONFIG_KEY_LEN];
+	uint32_t rate_requests;         /* requests/s, 0 = unlimited */
+	uint32_t rate_bytes;            /* request payload bytes/s, 0 = unlimited */
+};
 
 /* A cluster member as configured ("peers" list; includes this node). */
 struct config_peer {
 	uint64_t id;
 	char *address;                  /* "host:port" */
+	char *http;                     /* its HTTP endpoint "host:port", or NULL */
 };
 
 struct rcfs_config {
@@ -47,6 +60,20 @@ struct rcfs_config {
 	uint32_t ntp_poll_ms;
 	uint32_t ntp_timeout_ms;
 	uint32_t max_clock_offset_ms;   /* alarm, and the HLC's max offset guard */
+	/* security (docs/security.md) */
+	bool auth;                      /* handshake + MACs; off only with an explicit auth = false */
+	char *cluster_key_file;         /* 64 hex digits, mode 0600 (checked at start) */
+	bool encrypt;                   /* encrypt payloads too */
+	struct config_client_key client_keys[CONFIG_MAX_CLIENT_KEYS];
+	unsigned nclient_keys;
+	uint32_t idle_timeout_ms;       /* close a client connection idle this long (0: never) */
+	uint32_t frame_timeout_ms;      /* a started frame, or the handshake, must complete in this */
+	uint32_t rate_requests;         /* default per-key requests/s (0 = unlimited) */
+	uint32_t rate_bytes;            /* default per-key request bytes/s (0 = unlimited) */
+	/* operations (docs/metrics.md, docs/deploy.md) */
+	char *http_listen;              /* "host:port" of /metrics, /status, /; NULL: none */
+	char *log_file;                 /* append log lines here (reopened on SIGHUP); NULL: stderr */
+	uint32_t drain_timeout_ms;      /* SIGTERM: wait this long for requests in flight */
 };
 
 /* Fill `c` with defaults. */

@@ -1,7 +1,11 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -11,6 +15,8 @@ enum log_level log_current_level = LOG_INFO;
 
 static const char *log_tag = "rcfs";
 static unsigned long long log_node_id;
+static int log_fd = STDERR_FILENO;     /* stderr, or log_path opened for append */
+static char *log_path;
 
 static void log_libevent_cb(int severity, const char *msg);
 
@@ -74,6 +80,46 @@ log_write(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* One write per line so concurrent processes do not interleave mid-line. */
-	fprintf(stderr, "%s\n", line);
+	if (n < 0)
+		return;
+	n = (int)strnlen(line, sizeof line - 1);
+	line[n++] = '\n';
+	/* One write per line (O_APPEND for files) so concurrent processes do
+	 * not interleave mid-line. */
+	while (write(log_fd, line, (size_t)n) < 0 && errno == EINTR)
+		;
+}
+
+int
+log_open(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open log file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (log_fd != STDERR_FILENO)
+		close(log_fd);
+	log_fd = fd;
+	if (path != log_path) {
+		free(log_path);
+		log_path = strdup(path);
+	}
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	char err[256];
+
+	if (log_path == NULL)
+		return 0;
+	if (log_open(log_path, err, sizeof err) != 0) {
+		log_err("%s (still writing to the old file)", err);
+		return -1;
+	}
+	log_info("log file %s reopened", log_path);
+	return 0;
 }

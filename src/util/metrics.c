@@ -771,9 +771,10 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	    "Bytes sent on client and peer connections.", NULL));
 
 	/* storage */
-	REQUIRE(m->chunks = metrics_gauge(reg, "rcfs_chunks", "Chunks stored on this node.", NULL));
-	REQUIRE(m->chunk_bytes = metrics_gauge(reg, "rcfs_chunk_bytes",
-	    "Bytes of chunk data stored on this node.", NULL));
+	REQUIRE(m->chunks = metrics_gauge(reg, "rcfs_chunks",
+	    "Distinct chunks referenced by the file table.", NULL));
+	REQUIRE(m->redis_used_memory = metrics_gauge(reg, "rcfs_redis_used_memory_bytes",
+	    "Memory used by this node's redis (chunk data dominates).", NULL));
 	REQUIRE(m->files = metrics_gauge(reg, "rcfs_files", "Files in the file table.", NULL));
 	REQUIRE(m->repair_copies = metrics_counter(reg, "rcfs_repair_copies_total",
 	    "Chunk copies written by repair.", NULL));

@@ -129,7 +129,7 @@ struct rcfs_metrics {
 	struct metrics_counter *net_bytes_sent;
 	/* storage */
 	struct metrics_gauge *chunks;
-	struct metrics_gauge *chunk_bytes;
+	struct metrics_gauge *redis_used_memory;   /* bytes: redis INFO used_memory */
 	struct metrics_gauge *files;
 	struct metrics_counter *repair_copies;
 	struct metrics_counter *gc_deleted;

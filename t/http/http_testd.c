@@ -74,7 +74,7 @@ sample_metrics(struct metrics *reg)
 	metrics_add(m->net_bytes_received, 104857600);
 	metrics_add(m->net_bytes_sent, 2097152);
 	metrics_set(m->chunks, 700);
-	metrics_set(m->chunk_bytes, 734003200);
+	metrics_set(m->redis_used_memory, 734003200);
 	metrics_set(m->files, 120);
 	metrics_set(m->redis_up, 1);
 	metrics_set(m->clock_offset, 0.0004);

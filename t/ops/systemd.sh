@@ -25,9 +25,9 @@ for u in rcfsd@.service rcfs-redis@.service; do
 	    -e "s|/usr/local/libexec/rcfs/rcfs-wait-ready|$HELPER|g" \
 	    -e "s|/usr/bin/redis-server|$REDIS_BIN|g" "$U/$u" > "$W/units/$u"
 done
-check "rcfsd@ runs the installed binaries (prefix /usr/local)" bash -c \
+check "rcfsd@ runs the installed binaries (prefix /usr/local), Type=notify" bash -c \
 	'grep -qx "ExecStart=/usr/local/sbin/rcfsd -c /etc/rcfs/%i.conf" "$1" &&
-	 grep -q "^ExecStartPost=/usr/local/libexec/rcfs/rcfs-wait-ready " "$1"' _ "$U/rcfsd@.service"
+	 grep -qx "Type=notify" "$1" && grep -qx "NotifyAccess=main" "$1"' _ "$U/rcfsd@.service"
 check "test copies run this tree's binaries" \
 	bash -c '! grep -qE "^Exec.*/usr/local/" "$1"/units/*.service' _ "$W"
 
@@ -106,7 +106,7 @@ fi
 # The readiness helper (ExecStartPost=) against a real node.
 cluster_up -n 1 || { nok "cluster up"; done_testing; }
 ADDR=${RCFS_NODES%%,*}
-printf 'node_id = 1;\nlisten = "%s";  # comment\nredis = "unix:/x";\n' "$ADDR" > "$W/node.conf"
+printf 'node_id = 1;\nlisten = "%s";  # comment\nredis = "unix:/x";\nauth = false;\n' "$ADDR" > "$W/node.conf"
 t0=$(date +%s)
 check "rcfs-wait-ready: a ready node returns 0" env RCFS="$RCFS" "$HELPER" "$W/node.conf" 10
 check "rcfs-wait-ready: ... at once ($(( $(date +%s) - t0 )) s)" [ $(( $(date +%s) - t0 )) -le 3 ]

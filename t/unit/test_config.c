@@ -26,7 +26,7 @@ load(const char *text, struct rcfs_config *c, char *err, size_t errlen)
 	return rv;
 }
 
-#define BASE "node_id = 1; listen = \"127.0.0.1:7000\"; redis = \"unix:/tmp/r.sock\";\n"
+#define BASE "node_id = 1; listen = \"127.0.0.1:7000\"; redis = \"unix:/tmp/r.sock\"; auth = false;\n"
 
 START_TEST(minimal_defaults)
 {

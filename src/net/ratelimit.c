@@ -1,0 +1,38 @@
+#include <time.h>
+
+#include "net/ratelimit.h"
+
+void
+ratelimit_init(struct token_bucket *b, uint32_t rate, uint32_t min_burst, uint64_t now_ns)
+{
+	b->rate = rate;
+	b->burst = rate > min_burst ? rate : min_burst;
+	b->tokens = b->burst;
+	b->last_ns = now_ns;
+}
+
+bool
+ratelimit_take(struct token_bucket *b, double n, uint64_t now_ns)
+{
+	if (b->rate <= 0)
+		return true;
+	if (now_ns > b->last_ns) {
+		b->tokens += b->rate * (double)(now_ns - b->last_ns) / 1e9;
+		if (b->tokens > b->burst)
+			b->tokens = b->burst;
+		b->last_ns = now_ns;
+	}
+	if (b->tokens < n)
+		return false;
+	b->tokens -= n;
+	return true;
+}
+
+uint64_t
+ratelimit_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,410 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "fs/fsm.h"
+#include "http/http.h"
+#include "http/json.h"
+#include "node/consensus.h"
+#include "node/node.h"
+#include "node/observe.h"
+#include "node/peer.h"
+#include "node/timesync.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/xmalloc.h"
+
+#define OBSERVE_PERIOD_MS  1000
+/* A node whose applied index trails and has not moved for this long is stuck. */
+#define OBSERVE_STUCK_MS   10000
+
+/* What we know of one member (self included). */
+struct observe_member {
+	struct observe *o;
+	unsigned idx;                   /* in cfg->peers; self: any */
+	bool known;                     /* got at least one status */
+	bool in_flight;                 /* a Status RPC is outstanding */
+	uint64_t heard_ms;              /* monotonic ms of the last status */
+	char role[16];
+	uint64_t term, commit, applied;
+	bool has_offset, has_files, has_bytes, storage_up;
+	double offset_ms;
+	uint64_t files, bytes;
+	uint64_t last_applied;          /* stuck detection: applied when it last moved */
+	uint64_t applied_since_ms;
+};
+
+struct observe {
+	struct node *node;
+	const struct rcfs_config *cfg;
+	struct metrics *reg;
+	struct http_server *http;
+	struct event *timer;
+	struct observe_member self;
+	struct observe_member members[CONFIG_MAX_PEERS];   /* parallel to cfg->peers */
+	int refreshing;                 /* self refresh replies outstanding */
+	bool shut;
+};
+
+static void observe_tick(evutil_socket_t fd, short what, void *arg);
+static void observe_counted(void *arg, const char *err, uint64_t files, uint64_t chunks);
+static void observe_info(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg);
+static void observe_status_json(void *arg, struct evbuffer *out);
+static bool observe_healthy_hook(void *arg);
+
+static uint64_t
+observe_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct observe *
+observe_new(struct node *n, struct metrics *reg, char *err, size_t errlen)
+{
+	struct observe *o = xcalloc(1, sizeof *o);
+	const struct rcfs_config *cfg = node_config(n);
+	struct timeval tv = { OBSERVE_PERIOD_MS / 1000, (OBSERVE_PERIOD_MS % 1000) * 1000 };
+
+	o->node = n;
+	o->cfg = cfg;
+	o->reg = reg;
+	o->self.o = o;
+	for (unsigned i = 0; i < cfg->npeers; i++) {
+		o->members[i].o = o;
+		o->members[i].idx = i;
+	}
+	if (reg != NULL && !consensus_register_metrics(node_consensus(n), reg)) {
+		snprintf(err, errlen, "metrics: per-peer gauges clash (a bug)");
+		free(o);
+		return NULL;
+	}
+	if (cfg->http_listen != NULL) {
+		struct http_hooks hooks = {
+			.metrics = reg,
+			.status_json = observe_status_json,
+			.healthy = observe_healthy_hook,
+			.arg = o,
+		};
+		char why[256];
+		o->http = http_new(node_base(n), cfg->http_listen, &hooks, why,
+		    sizeof why);
+		if (o->http == NULL) {
+			snprintf(err, errlen, "http_listen %s: %s", cfg->http_listen, why);
+			free(o);
+			return NULL;
+		}
+		log_info("HTTP endpoint (metrics, status, dashboard) on %s, port %u", cfg->http_listen,
+		    http_port(o->http));
+	}
+	o->timer = event_new(node_base(n), -1, EV_PERSIST, observe_tick, o);
+	event_add(o->timer, &tv);
+	observe_tick(-1, 0, o);
+	return o;
+}
+
+void
+observe_shutdown(struct observe *o)
+{
+	if (o == NULL || o->shut)
+		return;
+	o->shut = true;
+	event_del(o->timer);
+	http_free(o->http);
+	o->http = NULL;
+}
+
+void
+observe_free(struct observe *o)
+{
+	if (o == NULL)
+		return;
+	observe_shutdown(o);
+	event_free(o->timer);
+	free(o);
+}
+
+unsigned
+observe_http_port(const struct observe *o)
+{
+	return o != NULL && o->http != NULL ? http_port(o->http) : 0;
+}
+
+/* ---- the refresh ---------------------------------------------------------------- */
+
+static void
+observe_self_clock(struct observe *o)
+{
+	Rcfs__NodeStatus s = RCFS__NODE_STATUS__INIT;
+	char source[128];
+
+	timesync_status(node_timesync(o->node), &s, source, sizeof source);
+	o->self.has_offset = s.has_clock_offset_ns;
+	o->self.offset_ms = (double)s.clock_offset_ns / 1e6;
+	if (s.has_clock_offset_ns)
+		metrics_set(rcfs_metrics.clock_offset, (double)s.clock_offset_ns / 1e9);
+	if (s.has_clock_delay_ns)
+		metrics_set(rcfs_metrics.clock_delay, (double)s.clock_delay_ns / 1e9);
+	metrics_set(rcfs_metrics.clock_synchronized,
+	    s.clock_state != NULL && strcmp(s.clock_state, "synchronized") == 0);
+	if (s.has_cluster_skew_ns)
+		metrics_set(rcfs_metrics.cluster_clock_skew, (double)s.cluster_skew_ns / 1e9);
+}
+
+static void
+observe_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct observe *o = arg;
+	struct store *st = node_store(o->node);
+
+	(void)fd; (void)what;
+	if (o->shut)
+		return;
+	observe_self_clock(o);
+	if (o->refreshing == 0 && store_is_up(st)) {
+		o->refreshing = 2;
+		fsm_count(st, observe_counted, o);
+		store_commandf(st, observe_info, o, "INFO memory");
+	}
+	/* Only the HTTP page reads the peers' own status. */
+	if (o->http == NULL)
+		return;
+	for (unsigned i = 0; i < o->cfg->npeers; i++) {
+		struct observe_member *m = &o->members[i];
+		struct peer *p = node_peer(o->node, i);
+		Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
+		if (p == NULL || m->in_flight || !peer_connected(p))
+			continue;
+		m->in_flight = true;
+		peer_rpc(p, RCFS__MSG_TYPE__MSG_STATUS, &req.base, observe_peer_status, m);
+	}
+}
+
+static void
+observe_counted(void *arg, const char *err, uint64_t files, uint64_t chunks)
+{
+	struct observe *o = arg;
+
+	o->refreshing--;
+	if (err != NULL)
+		return;
+	o->self.has_files = true;
+	o->self.files = files;
+	metrics_set(rcfs_metrics.files, (double)files);
+	metrics_set(rcfs_metrics.chunks, (double)chunks);
+}
+
+static void
+observe_info(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct observe *o = arg;
+	const char *p;
+
+	(void)st;
+	o->refreshing--;
+	if (err != STORE_OK || r->type != REDIS_REPLY_STRING ||
+	    (p = strstr(r->str, "used_memory:")) == NULL)
+		return;
+	o->self.has_bytes = true;
+	o->self.bytes = strtoull(p + 12, NULL, 10);
+	metrics_set(rcfs_metrics.redis_used_memory, (double)o->self.bytes);
+}
+
+static void
+observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct observe_member *m = arg;
+	const Rcfs__StatusResponse *resp;
+	const Rcfs__NodeStatus *s;
+
+	(void)err;
+	m->in_flight = false;
+	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_STATUS_RESP || msg == NULL)
+		return;
+	resp = (const Rcfs__StatusResponse *)msg;
+	if (resp->n_nodes == 0 || resp->nodes[0]->id != m->o->cfg->peers[m->idx].id)
+		return;
+	s = resp->nodes[0];
+	m->known = true;
+	m->heard_ms = observe_mono_ms();
+	snprintf(m->role, sizeof m->role, "%s", s->role ? s->role : "unknown");
+	m->term = s->term;
+	m->commit = s->commit_index;
+	m->applied = s->applied_index;
+	m->has_offset = s->has_clock_offset_ns;
+	m->offset_ms = (double)s->clock_offset_ns / 1e6;
+	m->has_files = s->has_files;
+	m->files = s->files;
+	m->has_bytes = s->has_used_memory;
+	m->bytes = s->used_memory;
+	m->storage_up = !s->has_storage_up || s->storage_up;
+}
+
+/* ---- /status and /healthz ------------------------------------------------------ */
+
+/* Refresh self's Raft figures (live). */
+static void
+observe_self_live(struct observe *o)
+{
+	struct consensus *cs = node_consensus(o->node);
+	struct observe_member *m = &o->self;
+
+	snprintf(m->role, sizeof m->role, "%s", consensus_role(cs));
+	m->term = consensus_term(cs);
+	m->commit = consensus_commit_index(cs);
+	m->applied = consensus_applied_index(cs);
+	m->known = true;
+	m->heard_ms = observe_mono_ms();
+	m->storage_up = store_is_up(node_store(o->node));
+}
+
+/* Healthy: heard from lately, storage up, loaded, and not stuck.  Updates
+ * the stuck tracker; why[] gets the reason. */
+static bool
+observe_member_healthy(struct observe *o, struct observe_member *m, uint64_t max_commit,
+    uint64_t now, char *why, size_t whylen)
+{
+	uint64_t stale = 3 * (uint64_t)OBSERVE_PERIOD_MS;
+
+	if (3 * (uint64_t)o->cfg->election_timeout_ms > stale)
+		stale = 3 * (uint64_t)o->cfg->election_timeout_ms;
+	if (m->applied != m->last_applied || m->applied >= max_commit || m->applied_since_ms == 0) {
+		m->last_applied = m->applied;
+		m->applied_since_ms = now;
+	}
+	if (!m->known) {
+		snprintf(why, whylen, "no status received yet");
+		return false;
+	}
+	if (now - m->heard_ms > stale) {
+		snprintf(why, whylen, "not heard from for %" PRIu64 " ms", now - m->heard_ms);
+		return false;
+	}
+	if (!m->storage_up) {
+		snprintf(why, whylen, "its redis is down");
+		return false;
+	}
+	if (strcmp(m->role, "starting") == 0) {
+		snprintf(why, whylen, "loading its raft state");
+		return false;
+	}
+	if (m->applied < max_commit && now - m->applied_since_ms > OBSERVE_STUCK_MS) {
+		snprintf(why, whylen, "applied index stuck at %" PRIu64 " for %" PRIu64 " s", m->applied,
+		    (now - m->applied_since_ms) / 1000);
+		return false;
+	}
+	return true;
+}
+
+static void
+observe_member_json(struct json_writer *w, struct observe *o, struct observe_member *m,
+    const struct config_peer *cp, bool self, uint64_t max_commit, uint64_t now)
+{
+	char why[128];
+	bool healthy = observe_member_healthy(o, m, max_commit, now, why, sizeof why);
+
+	json_object_begin(w);
+	json_kv_uint(w, "id", cp != NULL ? cp->id : o->cfg->node_id);
+	json_kv_bool(w, "self", self);
+	json_kv_string(w, "address", cp != NULL ? cp->address : o->cfg->listen);
+	json_kv_string(w, "http", self ? o->cfg->http_listen : cp->http);
+	if (!m->known) {
+		json_kv_string(w, "role", "unknown");
+		json_kv_bool(w, "healthy", false);
+		json_kv_string(w, "error", why);
+		json_object_end(w);
+		return;
+	}
+	json_kv_string(w, "role", m->role);
+	json_kv_uint(w, "term", m->term);
+	json_kv_uint(w, "commit_index", m->commit);
+	json_kv_uint(w, "applied_index", m->applied);
+	json_kv_uint(w, "lag", max_commit > m->applied ? max_commit - m->applied : 0);
+	if (m->has_offset)
+		json_kv_double(w, "offset_ms", m->offset_ms);
+	else
+		json_kv_null(w, "offset_ms");
+	json_kv_bool(w, "healthy", healthy);
+	if (m->has_files)
+		json_kv_uint(w, "files", m->files);
+	if (m->has_bytes)
+		json_kv_uint(w, "bytes", m->bytes);
+	json_kv_uint(w, "age_ms", self ? 0 : now - m->heard_ms);
+	if (!healthy)
+		json_kv_string(w, "error", why);
+	json_object_end(w);
+}
+
+static void
+observe_status_json(void *arg, struct evbuffer *out)
+{
+	struct observe *o = arg;
+	struct consensus *cs = node_consensus(o->node);
+	const struct rcfs_config *cfg = o->cfg;
+	struct json_writer w;
+	uint64_t now = observe_mono_ms(), max_commit;
+
+	observe_self_live(o);
+	max_commit = o->self.commit;
+	for (unsigned i = 0; i < cfg->npeers; i++)
+		if (o->members[i].known && o->members[i].commit > max_commit)
+			max_commit = o->members[i].commit;
+	json_init(&w, out);
+	json_object_begin(&w);
+	json_kv_uint(&w, "version", 1);
+	json_kv_uint(&w, "node_id", cfg->node_id);
+	json_kv_uint(&w, "time_ms", node_now_ms());
+	json_kv_uint(&w, "leader_id", consensus_leader(cs));
+	json_kv_uint(&w, "term", consensus_term(cs));
+	json_key(&w, "nodes");
+	json_array_begin(&w);
+	if (cfg->npeers == 0)
+		observe_member_json(&w, o, &o->self, NULL, true, max_commit, now);
+	for (unsigned i = 0; i < cfg->npeers; i++) {
+		bool self = cfg->peers[i].id == cfg->node_id;
+		observe_member_json(&w, o, self ? &o->self : &o->members[i], &cfg->peers[i], self,
+		    max_commit, now);
+	}
+	json_array_end(&w);
+	json_object_end(&w);
+}
+
+bool
+observe_healthy(struct observe *o, char *why, size_t whylen)
+{
+	struct consensus *cs = node_consensus(o->node);
+
+	if (!store_is_up(node_store(o->node))) {
+		snprintf(why, whylen, "redis is down: %s", store_last_error(node_store(o->node)));
+		return false;
+	}
+	if (!consensus_running(cs)) {
+		snprintf(why, whylen, "loading the raft state");
+		return false;
+	}
+	if (consensus_leader(cs) == 0) {
+		snprintf(why, whylen, "no leader known");
+		return false;
+	}
+	return true;
+}
+
+static bool
+observe_healthy_hook(void *arg)
+{
+	char why[256];
+
+	return observe_healthy(arg, why, sizeof why);
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Wireshark dissector with authentication on (TAP): a live capture of a
+# 1-node cluster with --auth; contrib/wireshark/rcfs.lua must show the
+# handshake frames, the MAC trailer (sequence, tag) of every later frame, and
+# still decode the protobuf payload in front of the trailer.
+. "${top_srcdir:-$(dirname "$0")/../..}/t/lib.sh"
+
+if ! command -v tshark >/dev/null 2>&1 || ! tshark -v 2>/dev/null | grep -q 'with Lua'; then
+	echo "1..0 # SKIP tshark with Lua not installed"; exit 0
+fi
+watchdog 180
+new_tmpdir W
+SRC=$(cd "$top_srcdir" && pwd -P)
+LUA="$SRC/contrib/wireshark/rcfs.lua"
+mkdir -p "$W/home"
+decode() {
+	local f=$1; shift
+	HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" \
+	tshark -n -r "$f" -X "lua_script:$LUA" \
+		-o "uat:protobuf_search_paths:\"$SRC/proto\",\"TRUE\"" \
+		-o protobuf.preload_protos:TRUE -o protobuf.pbf_as_hf:TRUE \
+		-o tcp.try_heuristic_first:TRUE "$@" 2>>"$W/decode.err"
+}
+
+cluster_up -n 1 --auth || { nok "cluster with --auth up"; done_testing; }
+ok "cluster with --auth up"
+ADDR=${RCFS_NODES%%,*}
+P=${ADDR##*:}
+CAP="$W/cap.pcapng"
+tshark -n -i lo -f "tcp port $P" -w "$CAP" > "$W/capture.log" 2>&1 &
+TPID=$!
+track_pid "$TPID"
+capturing() { grep -q "Capturing on" "$W/capture.log" && [ -s "$CAP" ]; }
+if ! wait_until 20 capturing; then
+	ok "capture # SKIP cannot capture on lo here"
+	done_testing
+fi
+printf 'small file\n' > "$W/small"
+check "authenticated put under capture" "$RCFS" -q -k "$CDIR/client.key" put "$W/small" sec/small
+check "authenticated ls under capture" "$RCFS" -q -k "$CDIR/client.key" ls
+"$RCFS" -q ls > /dev/null 2>&1   # refused: no key
+settled() { local a; a=$(stat -c %s "$CAP"); sleep 0.3; [ "$a" -eq "$(stat -c %s "$CAP")" ]; }
+wait_until 10 settled
+kill -TERM "$TPID" 2>/dev/null
+wait_until 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$TPID"
+
+decode "$CAP" -Y rcfs -T fields -E separator='|' -e rcfs.msg -e rcfs.flags.mac -e rcfs.seq \
+	> "$W/out"
+names=$(cut -d'|' -f1 "$W/out" | tr ',' '\n' | sort -u | tr '\n' ' ')
+diag "messages: $names"
+for m in AuthHello AuthChallenge AuthProof AuthOk FileCommit FileCommitResponse FileList Error; do
+	check "decoded: $m" grep -q " $m " <<<" $names"
+done
+check "MACed frames show their sequence numbers (1, 2, ...)" grep -qE '\|1(,1)*\|([0-9]+,)*2(,|$)' "$W/out"
+out=$(decode "$CAP" -Y 'rcfs.msg == "FileCommit" && rcfs.flags.mac == 1' -T fields \
+	-e pbf.rcfs.FileMeta.name -e rcfs.seq -e rcfs.mac)
+check "payload still decoded in front of the trailer: FileCommit name sec/small" grep -q '^sec/small' <<<"$out"
+check "the MAC is shown (32 bytes)" grep -qE '	[0-9a-f]{64}$' <<<"$out"
+check "no Lua or protobuf error" bash -c '! grep -v "^Running as user" "$1" | grep -q .' _ "$W/decode.err"
+done_testing
