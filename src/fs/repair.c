@@ -22,6 +22,11 @@ static const char repair_scan_lua[] =
 "for _, n in ipairs(names) do out[#out + 1] = redis.call('GET', 'rcfs:fc:' .. n) or '' end\n"
 "return out\n";
 
+/* Chunks checked per tick, at most: every check reads and hashes the chunk on
+ * each replica, so this bounds the scrub's share of the loop and of redis
+ * (8 MiB per replica per tick with 1 MiB chunks), whatever the file sizes. */
+#define REPAIR_CHUNKS_PER_TICK 8
+
 struct repair {
 	struct event_base *base;
 	struct store *st;
@@ -32,6 +37,8 @@ struct repair {
 	bool busy;                      /* a scan step is in flight */
 	uint32_t inflight;              /* chunk repairs in flight */
 	uint64_t copies;
+	uint8_t (*queue)[CHUNK_HASH_LEN];   /* scanned chunks this node checks, FIFO */
+	size_t qhead, qlen, qcap;
 };
 
 struct repair_chunk {
@@ -68,6 +75,7 @@ repair_free(struct repair *rep)
 		return;
 	event_free(rep->tick_ev);
 	free(rep->cursor);
+	free(rep->queue);
 	free(rep);
 }
 
@@ -77,8 +85,9 @@ repair_copies_made(const struct repair *rep)
 	return rep->copies;
 }
 
-/* Repair cron: one step of the scan per tick, never two at once, and none
- * while the previous step's repairs are still in flight (rate limit). */
+/* Repair cron: per tick, check up to REPAIR_CHUNKS_PER_TICK queued chunks, or,
+ * with the queue empty, scan the next files_per_tick files into it.  Never
+ * while a scan or the previous tick's checks are in flight (rate limit). */
 static void
 repair_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -90,6 +99,12 @@ repair_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st))
 		return;
+	if (rep->qhead < rep->qlen) {
+		for (int i = 0; i < REPAIR_CHUNKS_PER_TICK && rep->qhead < rep->qlen; i++)
+			repair_one(rep, rep->queue[rep->qhead++]);
+		return;
+	}
+	rep->qhead = rep->qlen = 0;
 	rep->busy = true;
 	snprintf(limit, sizeof limit, "%u", rep->files_per_tick);
 	argv[0] = "EVAL"; argv[1] = repair_scan_lua; argv[2] = "0";
@@ -118,7 +133,14 @@ repair_scanned(struct store *st, redisReply *r, enum store_err err, void *arg)
 		for (size_t k = 0; hex != NULL && k + 64 <= len; k += 64) {
 			if (sodium_hex2bin(sha, sizeof sha, hex + k, 64, NULL, NULL, NULL) != 0)
 				continue;
-			repair_one(rep, sha);
+			/* Only the first reachable home of a chunk takes charge of it. */
+			if (!replicator_is_primary(rep->rp, sha))
+				continue;
+			if (rep->qlen == rep->qcap) {
+				rep->qcap = rep->qcap ? 2 * rep->qcap : 64;
+				rep->queue = xrealloc(rep->queue, rep->qcap * sizeof *rep->queue);
+			}
+			memcpy(rep->queue[rep->qlen++], sha, CHUNK_HASH_LEN);
 		}
 	}
 }
@@ -128,9 +150,6 @@ repair_one(struct repair *rep, const uint8_t *sha)
 {
 	struct repair_chunk *rc;
 
-	/* Only the first reachable home of a chunk takes charge of it. */
-	if (!replicator_is_primary(rep->rp, sha))
-		return;
 	rc = xcalloc(1, sizeof *rc);
 	rc->rep = rep;
 	memcpy(rc->sha, sha, CHUNK_HASH_LEN);
