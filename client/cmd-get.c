@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "client/client.h"
+#include "util/sha256.h"
 #include "util/name.h"
 #include "util/xmalloc.h"
 
@@ -74,7 +75,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__FileMeta *meta = NULL;
 	struct get_slot slots[GET_WINDOW];
-	crypto_hash_sha256_state whole;
+	struct sha256 whole = { 0 };
 	struct progress prog;
 	uint8_t sha[32];
 	char *dest = NULL, *tmp = NULL, *namecopy = NULL;
@@ -107,9 +108,9 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		fd = STDOUT_FILENO;
 	}
 
-	crypto_hash_sha256_init(&whole);
+	sha256_init(&whole);
 	if (meta->has_inline_data) {
-		crypto_hash_sha256(sha, meta->inline_data.data, meta->inline_data.len);
+		sha256(sha, meta->inline_data.data, meta->inline_data.len);
 		if (meta->sha256.len != 32 || sodium_memcmp(sha, meta->sha256.data, 32) != 0) {
 			rv = client_fail(cl, EX_RCFS_INTEGRITY, "file content does not match its SHA-256");
 			goto out;
@@ -119,7 +120,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			goto out;
 		}
 		written = meta->inline_data.len;
-		crypto_hash_sha256_update(&whole, meta->inline_data.data, meta->inline_data.len);
+		sha256_update(&whole, meta->inline_data.data, meta->inline_data.len);
 	}
 	progress_start(&prog, cl, meta->size);
 	while (next_write < meta->n_chunks) {
@@ -160,7 +161,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			const ProtobufCBinaryData *d = &s->resp->data;
 			uint64_t want = next_write + 1 < meta->n_chunks ? meta->chunk_size
 			    : meta->size - (uint64_t)meta->chunk_size * (meta->n_chunks - 1);
-			crypto_hash_sha256(sha, d->data, d->len);
+			sha256(sha, d->data, d->len);
 			if (d->len != want || sodium_memcmp(sha, meta->chunks[next_write].data, 32) != 0) {
 				rv = client_fail(cl, EX_RCFS_INTEGRITY, "chunk %zu does not match its SHA-256",
 				    next_write);
@@ -171,7 +172,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 				    strerror(errno));
 				goto out;
 			}
-			crypto_hash_sha256_update(&whole, d->data, d->len);
+			sha256_update(&whole, d->data, d->len);
 			written += d->len;
 			progress_add(&prog, d->len);
 			rcfs__chunk_get_response__free_unpacked(s->resp, NULL);
@@ -181,7 +182,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		}
 	}
 	progress_end(&prog);
-	crypto_hash_sha256_final(&whole, sha);
+	sha256_final(&whole, sha);
 	if (written != meta->size || meta->sha256.len != 32 || sodium_memcmp(sha, meta->sha256.data, 32) != 0) {
 		rv = client_fail(cl, EX_RCFS_INTEGRITY, "file does not match its SHA-256");
 		goto out;
@@ -211,6 +212,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	}
 	rv = 0;
 out:
+	sha256_free(&whole);
 	for (int k = 0; k < GET_WINDOW; k++)
 		if (slots[k].resp)
 			rcfs__chunk_get_response__free_unpacked(slots[k].resp, NULL);

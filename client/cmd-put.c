@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "client/client.h"
+#include "util/sha256.h"
 #include "util/name.h"
 #include "util/xmalloc.h"
 
@@ -92,7 +93,7 @@ static int
 cmd_put_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__FileMeta meta = RCFS__FILE_META__INIT;
-	crypto_hash_sha256_state whole;
+	struct sha256 whole = { 0 };
 	uint8_t file_sha[32], *buf = NULL, *hashes = NULL;
 	size_t nchunks = 0, cap = 0;
 	ProtobufCBinaryData *chunks = NULL;
@@ -127,7 +128,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		meta.mtime_ns = (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec;
 		meta.mode = sb.st_mode & 07777;
 	}
-	crypto_hash_sha256_init(&whole);
+	sha256_init(&whole);
 	buf = xmalloc(cl->chunk_size);
 	progress_start(&prog, cl, S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0);
 	for (;;) {
@@ -138,7 +139,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		}
 		if (nchunks == 0 && (uint64_t)n <= cl->inline_max && (size_t)n < cl->chunk_size) {
 			/* The whole file fits inline: one round trip. */
-			crypto_hash_sha256(file_sha, buf, (size_t)n);
+			sha256(file_sha, buf, (size_t)n);
 			meta.size = (uint64_t)n;
 			meta.sha256.data = file_sha;
 			meta.sha256.len = 32;
@@ -154,8 +155,8 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 			cap = cap ? cap * 2 : 64;
 			hashes = xrealloc(hashes, cap * 32);
 		}
-		crypto_hash_sha256(hashes + 32 * nchunks, buf, (size_t)n);
-		crypto_hash_sha256_update(&whole, buf, (size_t)n);
+		sha256(hashes + 32 * nchunks, buf, (size_t)n);
+		sha256_update(&whole, buf, (size_t)n);
 		{
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 			req.sha256.data = hashes + 32 * nchunks;
@@ -183,7 +184,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		if ((rv = put_drain_one(cl, &inflight)) != 0)
 			goto out;
 	progress_end(&prog);
-	crypto_hash_sha256_final(&whole, file_sha);
+	sha256_final(&whole, file_sha);
 	chunks = xcalloc(nchunks ? nchunks : 1, sizeof *chunks);
 	for (size_t i = 0; i < nchunks; i++) {
 		chunks[i].data = hashes + 32 * i;
@@ -196,6 +197,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	meta.n_chunks = nchunks;
 	rv = put_commit(cl, &meta);
 out:
+	sha256_free(&whole);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	free(buf);

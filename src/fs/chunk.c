@@ -7,6 +7,7 @@
 
 #include "fs/chunk.h"
 #include "store/store.h"
+#include "util/sha256.h"
 #include "util/xmalloc.h"
 
 struct chunk_call {
@@ -24,7 +25,7 @@ static Rcfs__ErrorCode chunk_store_error(redisReply *r, enum store_err err, cons
 void
 chunk_hash(const uint8_t *data, size_t len, uint8_t *out)
 {
-	crypto_hash_sha256(out, data, len);
+	sha256(out, data, len);
 }
 
 void

@@ -25,6 +25,7 @@
 
 struct peer_call {
 	struct peer *peer;
+	struct conn *conn;              /* the link it was sent on (identity only) */
 	uint32_t id;
 	peer_rpc_cb *cb;
 	void *arg;
@@ -46,8 +47,11 @@ struct peer {
 	bool resolved;
 	uint32_t max_frame;
 	uint32_t rpc_timeout_ms;
-	struct conn *conn;              /* NULL while disconnected */
-	bool connected;                 /* TCP connect completed */
+	/* Two links (peer.h): Raft messages never queue behind chunk data. */
+	struct peer_link {
+		struct conn *conn;      /* NULL while disconnected */
+		bool connected;         /* our hello is sent (after auth, if on) */
+	} link[PEER_LINKS];
 	struct event *redial_ev;
 	uint32_t backoff_ms;
 	uint32_t next_id;
@@ -55,7 +59,11 @@ struct peer {
 	bool freeing;
 };
 
+enum { PEER_LINK_RAFT, PEER_LINK_BULK };
+
 static void peer_dial(struct peer *p);
+static int peer_dial_link(struct peer *p, int i);
+static struct peer_link *peer_link_of(struct peer *p, const struct conn *c);
 static void peer_redial_cb(evutil_socket_t fd, short what, void *arg);
 static void peer_schedule_redial(struct peer *p);
 static void peer_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *msg,
@@ -64,9 +72,9 @@ static void peer_close_cb(struct conn *c, const char *reason, void *arg);
 static void peer_call_event(evutil_socket_t fd, short what, void *arg);
 static void peer_call_finish(struct peer_call *call, Rcfs__ErrorCode code, const char *err,
     uint8_t type, ProtobufCMessage *msg);
-static void peer_fail_all(struct peer *p, const char *why);
+static void peer_fail_all(struct peer *p, const struct conn *c, const char *why);
 static void peer_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg);
-static void peer_say_hello(struct peer *p);
+static void peer_say_hello(struct peer *p, struct peer_link *l);
 
 /* docs/security.md: set once by the node before any peer exists. */
 static bool peer_auth_on, peer_auth_encrypt;
@@ -135,65 +143,86 @@ peer_address(const struct peer *p)
 bool
 peer_connected(const struct peer *p)
 {
-	return p->conn != NULL && p->connected;
+	return p->link[PEER_LINK_RAFT].conn != NULL && p->link[PEER_LINK_RAFT].connected;
+}
+
+/* The link whose connection is c, or NULL. */
+static struct peer_link *
+peer_link_of(struct peer *p, const struct conn *c)
+{
+	for (int i = 0; i < PEER_LINKS; i++)
+		if (p->link[i].conn == c)
+			return &p->link[i];
+	return NULL;
 }
 
 /* Our PeerHello, then the connection carries Raft and replica traffic. */
 static void
-peer_say_hello(struct peer *p)
+peer_say_hello(struct peer *p, struct peer_link *l)
 {
 	Rcfs__PeerHello hello = RCFS__PEER_HELLO__INIT;
 
 	hello.node_id = p->self_id;
 	hello.cluster = p->cluster;
-	conn_send(p->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
-	p->connected = true;
+	conn_send(l->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
+	l->connected = true;
 }
 
 static void
 peer_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
 {
 	struct peer *p = arg;
+	struct peer_link *l = peer_link_of(p, c);
 
-	(void)c; (void)hs;
+	(void)hs;
+	if (l == NULL)
+		return;
 	log_debug("peer %llu (%s): authenticated", (unsigned long long)p->id, p->address);
-	peer_say_hello(p);
+	peer_say_hello(p, l);
 }
 
+/* Dial every link that is down; one redial timer covers them all. */
 static void
 peer_dial(struct peer *p)
 {
+	bool failed = false;
+
+	for (int i = 0; i < PEER_LINKS; i++)
+		if (p->link[i].conn == NULL && peer_dial_link(p, i) != 0)
+			failed = true;
+	if (failed)
+		peer_schedule_redial(p);
+}
+
+static int
+peer_dial_link(struct peer *p, int i)
+{
+	struct peer_link *l = &p->link[i];
 	evutil_socket_t fd;
 	int one = 1;
 
-	if (!p->resolved) {
-		peer_schedule_redial(p);
-		return;
-	}
+	if (!p->resolved)
+		return -1;
 	fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		peer_schedule_redial(p);
-		return;
-	}
+	if (fd < 0)
+		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(fd, (struct sockaddr *)&p->sa, (socklen_t)p->salen) != 0 && errno != EINPROGRESS) {
 		log_debug("peer %llu: connect %s: %s", (unsigned long long)p->id, p->address,
 		    strerror(errno));
 		close(fd);
-		peer_schedule_redial(p);
-		return;
+		return -1;
 	}
 	/* The bufferevent queues our hello until the connect completes; a
 	 * refused connect surfaces as an error event, closing the conn. */
-	p->conn = conn_new(p->base, fd, p->address, p->max_frame, 1024, peer_frame_cb, peer_close_cb, p);
-	if (p->conn == NULL) {
-		peer_schedule_redial(p);
-		return;
-	}
+	l->conn = conn_new(p->base, fd, p->address, p->max_frame, 1024, peer_frame_cb, peer_close_cb, p);
+	if (l->conn == NULL)
+		return -1;
 	if (peer_auth_on)
-		conn_auth_dial(p->conn, peer_cluster_key, p->self_id, peer_auth_encrypt, peer_auth_cb);
+		conn_auth_dial(l->conn, peer_cluster_key, p->self_id, peer_auth_encrypt, peer_auth_cb);
 	else
-		peer_say_hello(p);
+		peer_say_hello(p, l);
+	return 0;
 }
 
 static void
@@ -253,23 +282,25 @@ static void
 peer_close_cb(struct conn *c, const char *reason, void *arg)
 {
 	struct peer *p = arg;
+	struct peer_link *l = peer_link_of(p, c);
 	char why[256];
 
-	(void)c;
-	if (p->connected)
-		log_debug("peer %llu (%s): connection closed: %s", (unsigned long long)p->id, p->address,
-		    reason);
-	p->conn = NULL;     /* conn frees itself once unreferenced */
-	p->connected = false;
+	if (l != NULL) {
+		if (l->connected)
+			log_debug("peer %llu (%s): %s connection closed: %s", (unsigned long long)p->id,
+			    p->address, l == &p->link[PEER_LINK_RAFT] ? "raft" : "bulk", reason);
+		l->conn = NULL;     /* conn frees itself once unreferenced */
+		l->connected = false;
+	}
 	snprintf(why, sizeof why, "node %llu (%s) unreachable", (unsigned long long)p->id, p->address);
-	peer_fail_all(p, why);
+	peer_fail_all(p, c, why);
 	peer_schedule_redial(p);
 }
 
 void
 peer_kick(struct peer *p)
 {
-	if (p->conn != NULL || p->freeing)
+	if ((p->link[PEER_LINK_RAFT].conn != NULL && p->link[PEER_LINK_BULK].conn != NULL) || p->freeing)
 		return;
 	/* It just dialled us, so it is up: no point waiting out our backoff. */
 	evtimer_del(p->redial_ev);
@@ -280,8 +311,10 @@ peer_kick(struct peer *p)
 void
 peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg)
 {
-	if (p->conn != NULL && p->connected)
-		conn_send(p->conn, type, 0, msg);
+	struct peer_link *l = &p->link[PEER_LINK_RAFT];
+
+	if (l->conn != NULL && l->connected)
+		conn_send(l->conn, type, 0, msg);
 }
 
 void
@@ -291,19 +324,20 @@ peer_rpc(struct peer *p, uint8_t type, const ProtobufCMessage *msg, peer_rpc_cb 
 	struct timeval tv = { p->rpc_timeout_ms / 1000, (p->rpc_timeout_ms % 1000) * 1000 };
 
 	call->peer = p;
+	call->conn = p->link[PEER_LINK_BULK].connected ? p->link[PEER_LINK_BULK].conn : NULL;
 	call->cb = cb;
 	call->arg = arg;
 	call->id = ++p->next_id ? p->next_id : ++p->next_id;
 	call->ev = evtimer_new(p->base, peer_call_event, call);
 	TAILQ_INSERT_TAIL(&p->calls, call, link);
-	if (p->conn == NULL || !p->connected) {
+	if (call->conn == NULL) {
 		call->fail_code = RCFS__ERROR_CODE__E_UNAVAILABLE;
 		call->fail_why = "peer unreachable";
 		event_active(call->ev, EV_TIMEOUT, 0);
 		return;
 	}
 	evtimer_add(call->ev, &tv);
-	conn_send(p->conn, type, call->id, msg);
+	conn_send(call->conn, type, call->id, msg);
 }
 
 static void
@@ -334,13 +368,19 @@ peer_call_finish(struct peer_call *call, Rcfs__ErrorCode code, const char *err, 
 	free(call);
 }
 
+/* Fail the pending calls sent on connection c (NULL: all of them). */
 static void
-peer_fail_all(struct peer *p, const char *why)
+peer_fail_all(struct peer *p, const struct conn *c, const char *why)
 {
-	struct peer_call *call;
+	struct peer_call *call, *next;
 
-	while ((call = TAILQ_FIRST(&p->calls)) != NULL)
-		peer_call_finish(call, RCFS__ERROR_CODE__E_UNAVAILABLE, why, 0, NULL);
+	for (call = TAILQ_FIRST(&p->calls); call != NULL; call = next) {
+		next = TAILQ_NEXT(call, link);
+		if (c == NULL || call->conn == c) {
+			peer_call_finish(call, RCFS__ERROR_CODE__E_UNAVAILABLE, why, 0, NULL);
+			next = TAILQ_FIRST(&p->calls);  /* a callback may have changed the list */
+		}
+	}
 }
 
 void
@@ -349,9 +389,10 @@ peer_free(struct peer *p)
 	if (p == NULL)
 		return;
 	p->freeing = true;
-	if (p->conn != NULL)
-		conn_close(p->conn, NULL);      /* -> peer_close_cb fails pending calls */
-	peer_fail_all(p, "shutting down");
+	for (int i = 0; i < PEER_LINKS; i++)
+		if (p->link[i].conn != NULL)
+			conn_close(p->link[i].conn, NULL);   /* -> peer_close_cb fails its calls */
+	peer_fail_all(p, NULL, "shutting down");
 	event_free(p->redial_ev);
 	free(p->cluster);
 	free(p->address);

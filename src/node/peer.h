@@ -1,10 +1,13 @@
 /* Outbound connections to the other cluster members.
  *
- * Each node dials every peer once and keeps that connection: Raft messages
- * travel one-way on it, and replica chunk RPCs (ChunkPut/ChunkGet with
- * replica/local set) are requests on it whose responses come back on it.
- * Messages from a peer arrive on the connection the peer dialled (accepted
- * by the node's listener and identified by its PeerHello).
+ * Each node keeps two connections to every peer (PEER_LINKS): Raft messages
+ * travel one-way on the first; replica chunk RPCs (ChunkPut/ChunkGet with
+ * replica/local set) are requests on the second, their responses come back
+ * on it.  Separate links keep heartbeats from queueing behind megabytes of
+ * chunk data (head-of-line blocking cost elections under large writes,
+ * docs/benchmarks.md); etcd's rafthttp separates its streams likewise.
+ * Messages from a peer arrive on the connections the peer dialled (accepted
+ * by the node's listener and identified by their PeerHello).
  *
  * A lost connection is redialled after an exponential backoff (100 ms
  * doubling to 2 s, +-25% jitter); pending RPCs fail at once. */
@@ -18,6 +21,8 @@
 
 struct event_base;
 struct peer;
+
+#define PEER_LINKS 2    /* connections per peer: Raft, then bulk (chunk RPCs) */
 
 /* An RPC finished.  On success (err NULL) msg is the response (type
  * resp_type; valid during the call only).  Otherwise err says why (one line),
@@ -39,7 +44,7 @@ void peer_free(struct peer *p);
 
 uint64_t peer_id(const struct peer *p);
 const char *peer_address(const struct peer *p);
-/* Whether the connection is established (not a statement about the node's
+/* Whether the Raft connection is established (not a statement about the node's
  * health: see the last-contact figures of the Raft progress). */
 bool peer_connected(const struct peer *p);
 
