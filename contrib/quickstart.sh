@@ -41,9 +41,11 @@ fi
 [ "$mode" = try ] || { echo "usage: $0 [test]" >&2; exit 2; }
 
 dir=$(mktemp -d /tmp/rcfs-quickstart.XXXXXX)
-echo "== starting a local 3-node cluster in $dir"
-contrib/rcfs-cluster up -n 3 -d "$dir" | tee "$dir/up.out"
+echo "== starting a local 3-node cluster in $dir (authenticated: cluster key + a read-write client key)"
+contrib/rcfs-cluster up -n 3 --auth -d "$dir" | tee "$dir/up.out"
 export RCFS_CONF="$dir/rcfs.conf"
+nodes=$(sed -n 's/^RCFS_NODES=//p' "$dir/up.out")
+http=$(sed -n 's/^RCFS_HTTP=//p' "$dir/up.out")
 
 # A real file: something multi-chunk from /usr if there is one.
 file=$(find /usr/lib /usr/share -xdev -type f -size +6M -size -64M -readable 2>/dev/null | head -n 1)
@@ -62,11 +64,16 @@ cmp "$file" "$dir/copy"
 echo "== verified: $dir/copy is byte-identical to $file"
 echo "== rcfs status"
 ./rcfs status
+echo "== without the client key, the cluster refuses (exit 6):"
+rc=0; RCFS_CONF= ./rcfs -n "$nodes" ls || rc=$?
+[ "$rc" -eq 6 ] || { echo "quickstart: expected exit 6 without a key, got $rc" >&2; exit 1; }
 cat <<EOT
 
 The cluster keeps running.  To use it:
     export RCFS_CONF=$dir/rcfs.conf
     ./rcfs put FILE NAME;  ./rcfs ls -l;  ./rcfs get NAME;  ./rcfs status
+Dashboard, Prometheus metrics and /status JSON of each node (docs/metrics.md):
+    http://${http%%,*}/   (all nodes: $http)
 Fail over: kill any node (the leader too), keep going, bring it back:
     contrib/rcfs-cluster kill -d $dir 1;  ./rcfs put FILE NAME2;  ./rcfs get $name -
     contrib/rcfs-cluster start -d $dir 1

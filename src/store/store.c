@@ -394,13 +394,24 @@ store_submit(struct store_req *req)
 	store_send(req);
 }
 
-/* Hand a formatted command to hiredis (which then owns the callback). */
+/* Hand a formatted command to hiredis (which then owns the callback).  While
+ * hiredis tears a context down (our callbacks run with NULL replies before
+ * the disconnect callback), it refuses new commands: those fail from the
+ * loop instead of being lost. */
 static void
 store_send(struct store_req *req)
 {
-	req->in_hiredis = true;
+	struct store *st = req->st;
+
 	req->t0 = metrics_now();
-	redisAsyncFormattedCommand(req->st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen);
+	if (st->ac == NULL ||
+	    redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen) != REDIS_OK) {
+		if (req->large && st->large_inflight > 0)
+			st->large_inflight--;
+		store_req_fail_later(req, STORE_ELOST);
+		return;
+	}
+	req->in_hiredis = true;
 	redisFreeCommand(req->cmd);
 	req->cmd = NULL;
 }
