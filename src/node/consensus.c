@@ -10,6 +10,7 @@
 
 #include "node/consensus.h"
 #include "node/peer.h"
+#include "node/raftwire.h"
 #include "node/timesync.h"
 #include "raft/raft.h"
 #include "store/store.h"
@@ -684,7 +685,6 @@ void
 consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 {
 	struct raft_message m;
-	struct raft_entry *ents = NULL;
 	int rv;
 
 	if (pm->to != cs->cfg->node_id)
@@ -692,41 +692,9 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 	timesync_on_receive(cs->ts, pm->from, pm);
 	if (cs->state != CS_RUNNING)
 		return;
-	memset(&m, 0, sizeof m);
-	m.type = pm->type;
-	m.from = pm->from;
-	m.to = pm->to;
-	m.term = pm->term;
-	m.log_term = pm->log_term;
-	m.index = pm->index;
-	m.commit = pm->commit;
-	m.reject = pm->reject;
-	m.reject_hint = pm->reject_hint;
-	m.hint_term = pm->hint_term;
-	m.context = pm->context.data;
-	m.context_len = pm->context.len;
-	m.snapshot_index = pm->snapshot_index;
-	m.snapshot_term = pm->snapshot_term;
-	m.snapshot_conf = pm->snapshot_conf.data;
-	m.snapshot_conf_len = pm->snapshot_conf.len;
-	m.offset = pm->offset;
-	m.data = pm->data.data;
-	m.data_len = pm->data.len;
-	m.done = pm->done;
-	if (pm->n_entries > 0) {
-		ents = xcalloc(pm->n_entries, sizeof *ents);
-		for (size_t i = 0; i < pm->n_entries; i++) {
-			ents[i].term = pm->entries[i]->term;
-			ents[i].index = pm->entries[i]->index;
-			ents[i].type = pm->entries[i]->type;
-			ents[i].data = pm->entries[i]->data.data;
-			ents[i].len = pm->entries[i]->data.len;
-		}
-		m.entries = ents;
-		m.n_entries = pm->n_entries;
-	}
+	raftwire_from_pb(pm, &m);
 	rv = raft_step(cs->raft, &m);
-	free(ents);
+	free((void *)m.entries);
 	if (rv == RAFT_ENOMEM)
 		cs_teardown(cs, "out of memory");
 	else if (rv != RAFT_OK)
