@@ -18,11 +18,17 @@ const struct client_cmd cmd_stat_entry = {
 	.exec = cmd_stat_exec,
 };
 
-/* where[chunk][node] = node id if that node stores the chunk, else 0.  Each
- * node is asked directly (ChunkGet local+probe), all chunks pipelined. */
+/* where[chunk][k] = node id if the k-th address's node stores the chunk, else
+ * 0.  Each node is asked directly (ChunkGet local+probe), one chunk at a time.
+ * The address list can name a node twice (a leader hint adds the address a
+ * node advertises beside the one given, e.g. a proxy's): each node id is
+ * asked once, so no node is counted twice. */
 static void
 stat_locate(struct client *cl, const Rcfs__FileMeta *m, uint64_t (*where)[CLIENT_MAX_NODES])
 {
+	uint64_t seen[CLIENT_MAX_NODES];
+	int nseen = 0;
+
 	for (int i = 0; i < cl->nnodes; i++) {
 		Rcfs__StatusRequest sreq = RCFS__STATUS_REQUEST__INIT;
 		Rcfs__StatusResponse *sresp = NULL;
@@ -42,6 +48,11 @@ stat_locate(struct client *cl, const Rcfs__FileMeta *m, uint64_t (*where)[CLIENT
 			id = sresp->n_nodes > 0 ? sresp->nodes[0]->id : 0;
 			rcfs__status_response__free_unpacked(sresp, NULL);
 		}
+		for (int k = 0; k < nseen && id != 0; k++)
+			if (seen[k] == id)
+				id = 0;
+		if (id != 0)
+			seen[nseen++] = id;
 		for (size_t c = 0; c < m->n_chunks && id != 0; c++) {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
 			ProtobufCMessage *resp = NULL;

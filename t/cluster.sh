@@ -113,6 +113,10 @@ all_copies() {  # every chunk of file $1 is on all 3 nodes
 }
 check "repair restores 3 copies of what was written while $F was down" wait_until 20 all_copies b/f2
 check "stat -v shows every chunk on nodes 1,2,3" bash -c '"$RCFS" stat -v b/f2 | grep -c "on nodes 1,2,3$" | grep -qx 3'
+# A node named twice (as a leader hint adds a node's own address beside a
+# proxy's) is still one replica.
+dup="${RCFS_NODES%%,*},$RCFS_NODES"
+check "stat -v counts a node named twice in -n once" bash -c '"$RCFS" -n "$1" stat -v b/f2 | grep -c "on nodes 1,2,3$" | grep -qx 3' _ "$dup"
 hx=$("$RCFS" --json stat b/f2 | sed 's/.*"chunk_list":\["\([0-9a-f]*\)".*/\1/')
 redis-cli -s "$C3/n$F/redis.sock" DEL "rcfs:c:$hx" >/dev/null
 check "a chunk deleted on one replica: get still succeeds" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
