@@ -7,7 +7,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 #include <hiredis/async.h>
-#include <hiredis/sds.h>
+#include <hiredis/adapters/libevent.h>
 
 #include "store/store.h"
 #include "util/config.h"
@@ -17,9 +17,6 @@
 
 #define STORE_BACKOFF_MIN_MS 50
 #define STORE_BACKOFF_MAX_MS 2000
-/* A large command goes to hiredis only while fewer bytes than this wait in
- * its output buffer (see store_unwritten). */
-#define STORE_LARGE_OBUF (256u << 10)
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_CHECKING, STORE_UP, STORE_STATE_MAX };
 
@@ -83,7 +80,6 @@ static void store_submit(struct store_req *req);
 static void store_send(struct store_req *req);
 static void store_pump(struct store *st);
 static void store_fail_waiting(struct store *st, enum store_err err);
-static void store_attach(struct store *st, redisAsyncContext *ac);
 
 static const char *const store_state_names[] = { "down", "connecting", "checking", "up" };
 
@@ -192,89 +188,10 @@ store_connect(struct store *st)
 	}
 	ac->data = st;
 	st->ac = ac;
-	store_attach(st, ac);
+	redisLibeventAttach(ac, st->base);
 	redisAsyncSetConnectCallback(ac, store_on_connect);
 	redisAsyncSetDisconnectCallback(ac, store_on_disconnect);
 	store_set_state(st, STORE_CONNECTING, NULL);
-}
-
-/* ---- hiredis on the node's loop -------------------------------------------------
- *
- * Our own event adapter (hiredis' libevent one, plus a hook after each write).
- * hiredis 0.14 keeps every formatted command in one output buffer and, after
- * a partial write, moves the unwritten rest to its start (sdsrange), so with
- * n bytes queued a unix socket taking ~200 KB per write costs O(n^2/200 KB)
- * of memmove: 34 % of the leader's CPU with four 1 MiB SETs queued
- * (docs/benchmarks.md).  Large commands therefore wait in st->waiting until
- * fewer than STORE_LARGE_OBUF bytes are unwritten, and each write event
- * pumps the next one. */
-struct store_ev {
-	redisAsyncContext *ac;
-	struct store *st;
-	struct event *rev, *wev;
-};
-
-/* Bytes hiredis holds that the socket has not taken yet. */
-static size_t
-store_unwritten(const struct store *st)
-{
-	return st->ac != NULL && st->ac->c.obuf != NULL ? sdslen(st->ac->c.obuf) : 0;
-}
-
-static void
-store_ev_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct store_ev *e = arg;
-
-	(void)fd; (void)what;
-	redisAsyncHandleRead(e->ac);
-}
-
-static void
-store_ev_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct store_ev *e = arg;
-	struct store *st = e->st;       /* e may be freed by the call below */
-
-	(void)fd; (void)what;
-	redisAsyncHandleWrite(e->ac);
-	if (st->ac != NULL && !st->freeing)
-		store_pump(st);
-}
-
-static void store_ev_add_read(void *p) { event_add(((struct store_ev *)p)->rev, NULL); }
-static void store_ev_del_read(void *p) { event_del(((struct store_ev *)p)->rev); }
-static void store_ev_add_write(void *p) { event_add(((struct store_ev *)p)->wev, NULL); }
-static void store_ev_del_write(void *p) { event_del(((struct store_ev *)p)->wev); }
-
-static void
-store_ev_cleanup(void *p)
-{
-	struct store_ev *e = p;
-
-	event_free(e->rev);
-	event_free(e->wev);
-	free(e);
-}
-
-static void
-store_attach(struct store *st, redisAsyncContext *ac)
-{
-	struct store_ev *e = xcalloc(1, sizeof *e);
-
-	e->ac = ac;
-	e->st = st;
-	e->rev = event_new(st->base, ac->c.fd, EV_READ, store_ev_read, e);
-	e->wev = event_new(st->base, ac->c.fd, EV_WRITE, store_ev_write, e);
-	ac->ev.data = e;
-	ac->ev.addRead = store_ev_add_read;
-	ac->ev.delRead = store_ev_del_read;
-	ac->ev.addWrite = store_ev_add_write;
-	ac->ev.delWrite = store_ev_del_write;
-	ac->ev.cleanup = store_ev_cleanup;
-	/* A connecting socket: the first write event completes the connect. */
-	event_add(e->rev, NULL);
-	event_add(e->wev, NULL);
 }
 
 static void
@@ -468,8 +385,7 @@ store_submit(struct store_req *req)
 		return;
 	}
 	evtimer_add(req->ev, &tv);
-	if (req->large && (st->large_inflight >= st->window || !TAILQ_EMPTY(&st->waiting) ||
-	    store_unwritten(st) >= STORE_LARGE_OBUF)) {
+	if (req->large && st->large_inflight >= st->window) {
 		TAILQ_INSERT_TAIL(&st->waiting, req, link);
 		return;
 	}
@@ -500,15 +416,14 @@ store_send(struct store_req *req)
 	req->cmd = NULL;
 }
 
-/* Send waiting large commands while the window has room and hiredis' output
- * buffer is nearly drained. */
+/* Send waiting large commands while the window has room. */
 static void
 store_pump(struct store *st)
 {
 	struct store_req *req;
 
 	while (st->state == STORE_UP && st->large_inflight < st->window &&
-	    store_unwritten(st) < STORE_LARGE_OBUF && (req = TAILQ_FIRST(&st->waiting)) != NULL) {
+	    (req = TAILQ_FIRST(&st->waiting)) != NULL) {
 		TAILQ_REMOVE(&st->waiting, req, link);
 		st->large_inflight++;
 		store_send(req);
