@@ -179,14 +179,24 @@ ok_n=0
 for i in $(seq 1 50); do "$RCFS" put "$W/s$i" "snap/$i" && ok_n=$((ok_n + 1)); done
 check "compaction: 50 puts while node $F is down" [ "$ok_n" -eq 50 ]
 check "compaction: the leader took a snapshot and compacted its log" grep -q "log compacted" "$C3s/n$L/rcfsd.log"
+check "compaction: the leader keeps no snapshot bytes (redis holds the state)" \
+	[ "$(redis-cli -s "$C3s/n$L/redis.sock" HEXISTS rcfs:raft:snap data)" = 0 ]
+check "compaction: no bytes taken while every follower keeps up" \
+	bash -c '! grep -q "for a follower" "$1"' _ "$C3s/n$L/rcfsd.log"
 "$CLUSTER" start -d "$C3s" "$F" >/dev/null
 check "compaction: node $F catches up" wait_until 20 same_applied "$(addr "$F")"
 check "compaction: node $F installed a snapshot" grep -q "snapshot at index [0-9]* installed" "$C3s/n$F/rcfsd.log"
+check "compaction: the leader took the bytes when node $F needed them" grep -q "bytes) for a follower" "$C3s/n$L/rcfsd.log"
 check "compaction: node $F has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
 "$CLUSTER" kill -d "$C3s" "$F"; "$CLUSTER" start -d "$C3s" "$F" >/dev/null
 check "compaction: node $F restarts from its snapshot" grep -q "raft: started at term [0-9]*, snapshot [1-9]" "$C3s/n$F/rcfsd.log"
 check "compaction: and still has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
 check "compaction: files readable" bash -c '"$RCFS" get snap/33 - | cmp -s - "$1"' _ "$W/s33"
+"$CLUSTER" kill -d "$C3s" "$L"; "$CLUSTER" start -d "$C3s" "$L" >/dev/null
+check "compaction: node $L restarts from a snapshot without bytes" \
+	bash -c 'grep "raft: started at term" "$1" | tail -n 1 | grep -q "snapshot [1-9]"' _ "$C3s/n$L/rcfsd.log"
+check "compaction: node $L catches up after its restart" wait_until 20 same_applied "$(addr "$L")"
+check "compaction: node $L still has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$L")"
 "$CLUSTER" down -d "$C3s" >/dev/null
 
 # ---- five nodes, N=3 W=2: any two may die ------------------------------------------------------

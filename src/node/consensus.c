@@ -116,6 +116,8 @@ static void cs_load_snap(struct store *st, redisReply *r, enum store_err err, vo
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
 static void cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len);
 static void cs_take_snapshot(struct consensus *cs);
+static void cs_compact(struct consensus *cs);
+static void cs_snapshot_persist(struct consensus *cs, const struct raft_snapshot_meta *meta);
 static void cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *data,
     size_t len);
 static void cs_load_done(struct cs_load *ld);
@@ -472,14 +474,17 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	while (cs->state == CS_RUNNING && raft_has_ready(cs->raft)) {
+		bool compact;
+
 		if (raft_ready(cs->raft, &rd) != RAFT_OK) {
 			cs_teardown(cs, "out of memory");
 			return;
 		}
 		if (rd.has_snapshot)
 			cs_install(cs, &rd);    /* before this Ready's entries, on the same connection */
-		if (rd.snapshot_wanted)
-			cs_take_snapshot(cs);
+		if (rd.snapshot_data_wanted)
+			cs_take_snapshot(cs);   /* a follower needs InstallSnapshot */
+		compact = rd.snapshot_wanted;
 		if (rd.seq != 0)
 			cs_persist(cs, &rd);
 		for (size_t i = 0; i < rd.n_messages; i++)
@@ -491,6 +496,8 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 		if (rd.role != cs->role || rd.leader != cs->leader)
 			cs_role_change(cs, rd.role, rd.leader);
 		raft_advance(cs->raft, &rd);
+		if (compact)    /* after advance: compaction frees the Ready's entries */
+			cs_compact(cs);
 	}
 	if (cs->state == CS_RUNNING) {
 		metrics_set(rcfs_metrics.raft_term, (double)raft_term(cs->raft));
@@ -750,8 +757,54 @@ cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, si
 	free(sn);
 }
 
-/* The core's log passed snapshot_entries: dump the state machine (atomically,
- * with the applied index it reflects) and hand it to the core. */
+/* The core's log passed snapshot_entries: compact without copying anything.
+ * The state machine lives in this node's redis, durable up to cs->applied
+ * (every apply reply came after its fsync), so that state *is* the snapshot
+ * at cs->applied; the core keeps no bytes for it and asks for them (Ready
+ * snapshot_data_wanted, cs_take_snapshot) only if a follower needs
+ * InstallSnapshot.  This replaced a dump of the whole file table on every
+ * compaction, which held redis for 240-530 ms at 8-25 k files
+ * (docs/design.md, "Snapshots"). */
+static void
+cs_compact(struct consensus *cs)
+{
+	struct raft_snapshot_meta meta;
+	int rv;
+
+	if ((rv = raft_compact(cs->raft, cs->applied, &meta)) != RAFT_OK) {
+		log_debug("raft: no compaction at %" PRIu64 ": %s", cs->applied, raft_strerror(rv));
+		return;
+	}
+	cs_snapshot_persist(cs, &meta);
+	log_info("raft: log compacted up to index %" PRIu64 " (state machine in redis)", meta.index);
+}
+
+/* Persists the snapshot meta without bytes and deletes the persisted
+ * entries it covers, in one transaction.  A snapshot's bytes are never kept
+ * in redis by the node that took it: on restart the state machine is the
+ * one in redis, and bytes for a follower are taken when one needs them. */
+static void
+cs_snapshot_persist(struct consensus *cs, const struct raft_snapshot_meta *meta)
+{
+	size_t clen = raft_conf_encoded_len(&meta->conf);
+	uint8_t *conf = xmalloc(clen ? clen : 1);
+
+	raft_conf_encode(&meta->conf, conf, clen);
+	store_commandf(cs->st, NULL, NULL, "MULTI");
+	store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:snap index %" PRIu64 " term %" PRIu64
+	    " conf %b", meta->index, meta->term, conf, clen);
+	store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:snap data");
+	for (uint64_t i = cs->log_first; i <= meta->index && i <= cs->log_last; i++)
+		store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:log %" PRIu64, i);
+	store_commandf(cs->st, NULL, NULL, "EXEC");
+	free(conf);
+	if (meta->index >= cs->log_first)
+		cs->log_first = meta->index + 1;
+}
+
+/* A follower needs InstallSnapshot and the core holds no bytes: dump the
+ * state machine (atomically, with the applied index it reflects) and hand
+ * the bytes to the core, which sends them. */
 static void
 cs_take_snapshot(struct consensus *cs)
 {
@@ -772,8 +825,7 @@ cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *da
 	struct cs_snap *sn = arg;
 	struct consensus *cs = sn->cs;
 	struct raft_snapshot_meta meta;
-	uint8_t *conf;
-	size_t clen;
+	uint64_t before = raft_snapshot_index(cs->raft);
 	int rv;
 
 	if (sn->generation != cs->generation || cs->state != CS_RUNNING)
@@ -784,27 +836,16 @@ cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *da
 		goto out;
 	}
 	/* The dump ran after every apply sent before it, and their replies came
-	 * first: index <= what the core knows as applied. */
+	 * first: index <= what the core knows as applied.  Either the bytes of
+	 * the current snapshot (same index) or a newer snapshot. */
 	rv = raft_snapshot_taken(cs->raft, index, data, len, &meta);
 	if (rv != RAFT_OK) {
 		log_debug("raft: snapshot at %" PRIu64 " not taken: %s", index, raft_strerror(rv));
 		goto out;
 	}
-	clen = raft_conf_encoded_len(&meta.conf);
-	conf = xmalloc(clen ? clen : 1);
-	raft_conf_encode(&meta.conf, conf, clen);
-	/* Persist meta and data together, then drop the entries they cover. */
-	store_commandf(cs->st, NULL, NULL, "MULTI");
-	store_commandf(cs->st, NULL, NULL, "DEL rcfs:raft:snap");
-	store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:snap index %" PRIu64 " term %" PRIu64
-	    " conf %b data %b", meta.index, meta.term, conf, clen, data, len);
-	for (uint64_t i = cs->log_first; i <= meta.index && i <= cs->log_last; i++)
-		store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:log %" PRIu64, i);
-	store_commandf(cs->st, NULL, NULL, "EXEC");
-	free(conf);
-	if (meta.index >= cs->log_first)
-		cs->log_first = meta.index + 1;
-	log_info("raft: snapshot at index %" PRIu64 " (%zu bytes); log compacted", meta.index, len);
+	if (meta.index > before)
+		cs_snapshot_persist(cs, &meta);
+	log_info("raft: snapshot at index %" PRIu64 " (%zu bytes) for a follower", meta.index, len);
 	cs_schedule(cs);
 out:
 	free(sn);

@@ -130,6 +130,7 @@ static int restore(struct raft *r, const struct raft_restore *rs)
 		memcpy(r->snap_data, rs->snapshot_data, rs->snapshot_len);
 		r->snap_len = rs->snapshot_len;
 	}
+	r->snap_has_data = rs->snapshot_data != NULL;
 	r->log_start = r->snap.index;
 	r->log_start_term = r->snap.term;
 	for (i = 0; i < rs->n_entries; i++) {
@@ -535,7 +536,8 @@ bool raft_has_ready(const struct raft *r)
 	size_t i;
 	uint64_t base = r->snap_out ? r->snap.index : r->applying;
 
-	if (persist_pending(r) || r->snap_wanted || apply_hi(r) > base)
+	if (persist_pending(r) || r->snap_wanted || r->snap_data_wanted ||
+	    apply_hi(r) > base)
 		return true;
 	for (i = 0; i < r->n_msgs; i++)
 		if (r->msgs[i].need_seq <= r->acked_seq)
@@ -632,6 +634,7 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 	rd->reads = r->rd_reads;
 	rd->n_reads = n;
 	rd->snapshot_wanted = r->snap_wanted;
+	rd->snapshot_data_wanted = r->snap_data_wanted;
 	r->rd_taken = true;
 	return 0;
 }
@@ -655,6 +658,8 @@ void raft_advance(struct raft *r, struct raft_ready *rd)
 		r->snap_wanted = false;
 		r->snap_asked = true;
 	}
+	if (rd->snapshot_data_wanted)
+		r->snap_data_wanted = false;    /* asked again on the resend tick */
 	for (i = k = 0; i < r->n_msgs; i++) {
 		if (r->msgs[i].need_seq <= r->acked_seq)
 			free(r->msgs[i].arena);

@@ -208,7 +208,9 @@ struct raft_restore {
 	struct raft_hard_state hs;
 	struct raft_snapshot_meta snapshot; /* index 0 = none */
 	const uint8_t *snapshot_data;       /* the snapshot bytes, kept by the
-	                                       core to send to slow followers */
+	                                       core to send to slow followers;
+	                                       NULL: none (raft_compact), asked
+	                                       for when needed */
 	size_t snapshot_len;
 	const struct raft_entry *entries;   /* indexes snapshot.index+1 ..,
 	                                       consecutive, terms ascending */
@@ -296,16 +298,27 @@ int raft_persisted(struct raft *r, uint64_t seq);
 /* The state machine has applied every committed entry up to index. */
 void raft_applied(struct raft *r, uint64_t index);
 
-/* The application took the snapshot the core asked for (Ready
- * snapshot_wanted): data describes the state machine after applying index
- * (<= applied).  The core copies data, keeps it to send to followers
- * (Raft §7), and compacts its in-memory log up to index - trailing.  meta
- * (may be NULL) receives index/term/conf: the application persists meta and
- * data together, then may delete persisted entries <= index.  Errors:
+/* The application took a snapshot: data (len bytes, may be 0) describes the
+ * state machine after applying index (<= applied).  The core copies data,
+ * keeps it to send to followers (Raft §7), and compacts its in-memory log up
+ * to index - trailing.  meta (may be NULL) receives index/term/conf: the
+ * application persists meta (and data, if it keeps it), then may delete
+ * persisted entries <= index.  Answers either Ready flag: snapshot_wanted,
+ * or snapshot_data_wanted, where index may equal the current snapshot's
+ * (the bytes are attached to it) or be later (a new snapshot).  Errors:
  * RAFT_ECOMPACTED (older than the current snapshot), RAFT_EUNAVAIL (index
  * beyond what was applied), RAFT_ENOMEM. */
 int raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
                         size_t len, struct raft_snapshot_meta *meta);
+
+/* Compaction without copying the state machine (answers snapshot_wanted):
+ * for a state machine that is itself durable storage, its applied state
+ * *is* the snapshot at index (<= applied, durable).  The core records the
+ * snapshot meta without bytes and compacts like raft_snapshot_taken(); if a
+ * follower later needs InstallSnapshot, the Ready asks for the bytes
+ * (snapshot_data_wanted).  Same errors, minus RAFT_ENOMEM. */
+int raft_compact(struct raft *r, uint64_t index,
+                 struct raft_snapshot_meta *meta);
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -349,8 +362,14 @@ struct raft_ready {
 	struct raft_read_state *reads;
 	size_t n_reads;
 	/* The log grew past snapshot_threshold: take a snapshot at the applied
-	 * index and call raft_snapshot_taken() (asked once until taken). */
+	 * index and call raft_snapshot_taken() or raft_compact() (asked once
+	 * until taken). */
 	bool snapshot_wanted;
+	/* A follower needs InstallSnapshot and the current snapshot has no
+	 * bytes (raft_compact): serialize the state machine at the applied
+	 * index and call raft_snapshot_taken().  Asked again every
+	 * election_min_ms while a follower waits. */
+	bool snapshot_data_wanted;
 	/* Soft state, informational. */
 	int role;
 	uint64_t leader;

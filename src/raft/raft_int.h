@@ -68,8 +68,11 @@ struct raft {
 	struct raft_snapshot_meta snap;
 	uint8_t *snap_data;
 	size_t snap_len;
+	bool snap_has_data;     /* snap_data/snap_len are the snapshot's bytes
+	                           (false after raft_compact(): none held) */
 	bool snap_out;          /* installed snapshot to hand out in a Ready */
 	bool snap_wanted, snap_asked;
+	bool snap_data_wanted;  /* a follower needs bytes the core lacks */
 
 	/* InstallSnapshot assembly on a follower */
 	uint8_t *in_buf;

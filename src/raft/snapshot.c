@@ -26,18 +26,69 @@ void raft_maybe_want_snapshot(struct raft *r)
 		r->snap_wanted = true;
 }
 
-int raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
-                        size_t len, struct raft_snapshot_meta *meta)
+/* Checks that a snapshot at index is possible and fills meta (term, conf). */
+static int snapshot_meta_at(struct raft *r, uint64_t index,
+                            struct raft_snapshot_meta *meta)
 {
-	uint64_t term, upto;
-	struct raft_conf conf;
-	uint8_t *copy = NULL;
+	if (index > r->applied || index > r->stable ||
+	    !raft_log_term(r, index, &meta->term) ||
+	    !raft_conf_at(r, index, &meta->conf))
+		return RAFT_EUNAVAIL;
+	meta->index = index;
+	return 0;
+}
+
+/* Makes meta the current snapshot (with or without bytes) and compacts the
+ * in-memory log up to index - trailing. */
+static void snapshot_install_meta(struct raft *r,
+                                  const struct raft_snapshot_meta *meta)
+{
+	uint64_t upto = meta->index > r->cfg.snapshot_trailing ?
+	                meta->index - r->cfg.snapshot_trailing : 0;
+
+	r->snap = *meta;
+	r->snap_wanted = false;
+	r->snap_asked = false;
+	raft_log_compact(r, upto);
+}
+
+int raft_compact(struct raft *r, uint64_t index,
+                 struct raft_snapshot_meta *meta)
+{
+	struct raft_snapshot_meta m;
+	int rv;
 
 	if (index <= r->snap.index)
 		return RAFT_ECOMPACTED;
-	if (index > r->applied || index > r->stable ||
-	    !raft_log_term(r, index, &term) || !raft_conf_at(r, index, &conf))
-		return RAFT_EUNAVAIL;
+	if ((rv = snapshot_meta_at(r, index, &m)) != 0)
+		return rv;
+	free(r->snap_data);
+	r->snap_data = NULL;
+	r->snap_len = 0;
+	r->snap_has_data = false;
+	snapshot_install_meta(r, &m);
+	if (meta)
+		*meta = r->snap;
+	return 0;
+}
+
+int raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
+                        size_t len, struct raft_snapshot_meta *meta)
+{
+	struct raft_snapshot_meta m;
+	uint8_t *copy = NULL;
+	uint32_t i;
+	int rv;
+
+	/* The bytes of the current snapshot, which had none: attach them. */
+	bool attach = index == r->snap.index && index > 0 && !r->snap_has_data;
+
+	if (index <= r->snap.index && !attach)
+		return RAFT_ECOMPACTED;
+	if (attach)
+		m = r->snap;
+	else if ((rv = snapshot_meta_at(r, index, &m)) != 0)
+		return rv;
 	if (len) {
 		copy = malloc(len);
 		if (!copy)
@@ -47,16 +98,16 @@ int raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
 	free(r->snap_data);
 	r->snap_data = copy;
 	r->snap_len = len;
-	r->snap.index = index;
-	r->snap.term = term;
-	r->snap.conf = conf;
-	r->snap_wanted = false;
-	r->snap_asked = false;
-	upto = index > r->cfg.snapshot_trailing ?
-	       index - r->cfg.snapshot_trailing : 0;
-	raft_log_compact(r, upto);
+	r->snap_has_data = true;
+	if (!attach)
+		snapshot_install_meta(r, &m);
 	if (meta)
 		*meta = r->snap;
+	/* Followers waiting for these bytes get their first chunk now. */
+	for (i = 0; r->role == RAFT_LEADER && i < r->n_prs; i++)
+		if (r->prs[i].id != r->id &&
+		    r->prs[i].state == RAFT_PROGRESS_SNAPSHOT)
+			(void)raft_send_snapshot_chunk(r, &r->prs[i]);
 	return 0;
 }
 
@@ -70,6 +121,13 @@ int raft_send_snapshot_chunk(struct raft *r, struct raft_progress *pr)
 	if (pr->snap_index != r->snap.index || pr->snap_offset > r->snap_len) {
 		pr->snap_index = r->snap.index;
 		pr->snap_offset = 0;
+	}
+	if (!r->snap_has_data) {
+		/* Compacted without bytes (raft_compact): ask the application
+		 * for them; the snapshot tick asks again until they come. */
+		r->snap_data_wanted = true;
+		pr->snap_wait_ms = 0;
+		return 0;
 	}
 	len = r->snap_len - pr->snap_offset;
 	if (len > r->cfg.snapshot_chunk_bytes)
@@ -170,6 +228,7 @@ int raft_step_snapshot(struct raft *r, const struct raft_message *m)
 	free(r->snap_data);
 	r->snap_data = r->in_buf;
 	r->snap_len = r->in_len;
+	r->snap_has_data = true;
 	r->in_buf = NULL;
 	r->in_len = r->in_cap = 0;
 	r->snap.index = m->snapshot_index;

@@ -28,7 +28,7 @@ static void check_log_matching(struct cluster *c, struct cl_node *nd,
                                const struct raft_entry *e, size_t n);
 static void check_leader(struct cluster *c, struct cl_node *nd);
 static void deliver_due(struct cluster *c);
-static void take_snapshot(struct cluster *c, struct cl_node *nd);
+static void take_snapshot(struct cluster *c, struct cl_node *nd, bool bytes);
 static void record_read(struct cluster *c, struct cl_node *nd,
                         const struct raft_read_state *rs);
 static bool is_member(struct cluster *c, struct cl_node *nd);
@@ -277,7 +277,15 @@ static void node_start(struct cluster *c, struct cl_node *nd)
 		        raft_strerror(rv));
 		return;
 	}
-	sm_restore(c, nd, nd->snap_data, nd->snap_len, nd->snap.index);
+	if (nd->snap.index > 0 && nd->snap_data == NULL) {
+		/* lazy: the durable state machine as of the snapshot */
+		uint8_t ck[16];
+		memcpy(ck, &nd->snap.index, 8);
+		memcpy(ck + 8, &nd->ckpt_hash, 8);
+		sm_restore(c, nd, ck, sizeof(ck), nd->snap.index);
+	} else {
+		sm_restore(c, nd, nd->snap_data, nd->snap_len, nd->snap.index);
+	}
 	nd->up = true;
 	nd->last_leader_term_checked = 0;
 }
@@ -598,7 +606,9 @@ static void check_leader(struct cluster *c, struct cl_node *nd)
 	}
 }
 
-static void take_snapshot(struct cluster *c, struct cl_node *nd)
+/* Snapshot on the core's request: bytes = false answers snapshot_wanted,
+ * true answers snapshot_data_wanted (lazy mode only). */
+static void take_snapshot(struct cluster *c, struct cl_node *nd, bool bytes)
 {
 	uint8_t data[16];
 	struct raft_snapshot_meta meta;
@@ -607,8 +617,11 @@ static void take_snapshot(struct cluster *c, struct cl_node *nd)
 
 	memcpy(data, &nd->sm_index, 8);
 	memcpy(data + 8, &nd->sm_hash, 8);
-	rv = raft_snapshot_taken(nd->r, nd->sm_index, data, sizeof(data),
-	                         &meta);
+	if (c->lazy_snapshots && !bytes)
+		rv = raft_compact(nd->r, nd->sm_index, &meta);
+	else
+		rv = raft_snapshot_taken(nd->r, nd->sm_index, data, sizeof(data),
+		                         &meta);
 	if (rv == RAFT_ECOMPACTED)
 		return;
 	if (rv) {
@@ -635,8 +648,15 @@ static void take_snapshot(struct cluster *c, struct cl_node *nd)
 	c->snaps_taken++;
 	free(nd->snap_data);
 	nd->snap = meta;
-	nd->snap_data = dup_bytes(data, sizeof(data));
-	nd->snap_len = sizeof(data);
+	if (c->lazy_snapshots) {
+		/* the bytes are not kept: the durable state machine is */
+		nd->snap_data = NULL;
+		nd->snap_len = 0;
+		nd->ckpt_hash = nd->sm_hash;
+	} else {
+		nd->snap_data = dup_bytes(data, sizeof(data));
+		nd->snap_len = sizeof(data);
+	}
 }
 
 static void record_read(struct cluster *c, struct cl_node *nd,
@@ -680,7 +700,7 @@ void cl_process(struct cluster *c, uint64_t id)
 	int rv, guard = 0;
 
 	while (nd && nd->up && raft_has_ready(nd->r)) {
-		bool want;
+		bool want, want_bytes;
 		if (++guard > 10000) {
 			cl_fail(c, "node %llu: Ready loop does not settle",
 			        (unsigned long long)id);
@@ -730,10 +750,19 @@ void cl_process(struct cluster *c, uint64_t id)
 		for (i = 0; i < rd.n_reads; i++)
 			record_read(c, nd, &rd.reads[i]);
 		want = rd.snapshot_wanted;
+		want_bytes = rd.snapshot_data_wanted;
 		raft_advance(nd->r, &rd);
 		raft_applied(nd->r, nd->sm_index);
 		if (want)
-			take_snapshot(c, nd);
+			take_snapshot(c, nd, false);
+		if (want_bytes) {
+			if (!c->lazy_snapshots)
+				cl_fail(c, "node %llu: snapshot bytes asked for, "
+				        "but every snapshot had them",
+				        (unsigned long long)nd->id);
+			c->snaps_data_asked++;
+			take_snapshot(c, nd, true);
+		}
 		if (nd->persist_delay_ms == 0 && !nd->persist_hold)
 			cl_complete_writes(c, id, true);
 	}

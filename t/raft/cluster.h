@@ -46,6 +46,10 @@ struct cl_node {
 	bool persist_hold; /* complete no write until cleared */
 	/* state machine (volatile, rebuilt from the snapshot on restart) */
 	uint64_t sm_index, sm_hash;
+	/* lazy_snapshots: the state machine is durable storage, so a snapshot
+	 * taken by raft_compact() has no bytes; its state (the hash after
+	 * snap.index) is what the durable state machine held then */
+	uint64_t ckpt_hash;
 	/* observed */
 	uint64_t last_leader_term_checked;
 	uint64_t n_applied;
@@ -106,6 +110,10 @@ struct cluster {
 	size_t n_reads, cap_reads;
 	uint64_t reads_served, reads_failed;
 	uint64_t snaps_taken, snaps_installed, crashes, leader_changes;
+	/* Compact with raft_compact() (no bytes) and serialize only when the
+	 * core asks (Ready snapshot_data_wanted), as rcfsd does. */
+	bool lazy_snapshots;
+	uint64_t snaps_data_asked;
 	bool verbose;
 	uint64_t trace_from; /* RAFT_TRACE=ms: print deliveries from then */
 };

@@ -46,6 +46,9 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	membership = pick(&tmp, 2) != 0;
 	cl_init_cfg(&c, n, seed, &cfg);
 	c.verbose = verbose;
+	/* odd seeds: compaction without bytes, bytes only when asked (as
+	 * rcfsd does), without changing the rest of the scenario */
+	c.lazy_snapshots = (seed & 1) != 0;
 	c.drop_pm = (uint32_t)pick(&tmp, 3) * 50;
 	c.dup_pm = (uint32_t)pick(&tmp, 3) * 25;
 	c.delay_min = 1;

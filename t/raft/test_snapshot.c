@@ -120,6 +120,75 @@ START_TEST(restart_from_snapshot)
 }
 END_TEST
 
+/* Compaction without copying the state machine (raft_compact): no bytes
+ * are taken until a follower needs InstallSnapshot; then the core asks for
+ * them (Ready snapshot_data_wanted) and sends them. */
+START_TEST(lazy_compaction_and_install)
+{
+	struct cluster c;
+	uint64_t l, f, i, idx = 0, asked;
+	struct raft *rl;
+
+	setup(&c, 24);
+	c.lazy_snapshots = true;
+	l = cl_wait_leader(&c, 1000);
+	f = l % 3 + 1;
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	rl = cl_raft(&c, l);
+	ck_assert_uint_ge(raft_snapshot_index(rl), 40);
+	ck_assert_uint_eq(raft_first_index(rl), raft_snapshot_index(rl) - 2 + 1);
+	ck_assert_uint_ge(c.snaps_taken, 3);
+	/* every follower kept up: nobody needed bytes */
+	ck_assert_uint_eq(c.snaps_data_asked, 0);
+	ck_assert_ptr_null(cl_node(&c, l)->snap_data);
+
+	cl_crash(&c, f);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	asked = c.snaps_data_asked;
+	cl_restart(&c, f);
+	ck_assert(cl_wait_applied(&c, idx, 2000));
+	ck_assert_uint_eq(c.snaps_installed, 1);
+	ck_assert_uint_ge(c.snaps_data_asked, asked > 0 ? asked : 1);
+	ck_assert_uint_eq(cl_node(&c, f)->sm_index, idx);
+	ck_assert_uint_eq(cl_node(&c, f)->sm_hash, cl_node(&c, l)->sm_hash);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* After raft_compact() a node restarts from its durable state machine at
+ * the snapshot index plus the log after it. */
+START_TEST(lazy_restart)
+{
+	struct cluster c;
+	uint64_t l, i, idx = 0;
+	struct cl_node *nd;
+
+	setup(&c, 25);
+	c.lazy_snapshots = true;
+	l = cl_wait_leader(&c, 1000);
+	for (i = 0; i < 25; i++)
+		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	nd = cl_node(&c, l);
+	ck_assert_uint_gt(nd->snap.index, 0);
+	ck_assert_ptr_null(nd->snap_data);
+	cl_crash(&c, l);
+	cl_restart(&c, l);
+	ck_assert_uint_eq(raft_snapshot_index(cl_raft(&c, l)), nd->snap.index);
+	ck_assert_uint_ge(cl_wait_leader(&c, 1000), 1);
+	ck_assert_int_eq(cl_propose(&c, cl_leader(&c), &idx), 0);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	ck_assert_uint_eq(nd->sm_index, idx);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("raft-snapshot");
@@ -128,6 +197,8 @@ int main(void)
 	tcase_add_test(tc, compaction_and_install);
 	tcase_add_test(tc, install_while_entries_arrive);
 	tcase_add_test(tc, restart_from_snapshot);
+	tcase_add_test(tc, lazy_compaction_and_install);
+	tcase_add_test(tc, lazy_restart);
 	suite_add_tcase(s, tc);
 	return tap_run(s);
 }
