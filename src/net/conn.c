@@ -14,9 +14,6 @@
 #include "util/metrics.h"
 #include "util/xmalloc.h"
 
-/* Bytes per read(2)/write(2) on a connection, at most (see conn_new). */
-#define CONN_IO_BYTES (256u << 10)
-
 enum conn_state {
 	CONN_HANDSHAKE,     /* authenticating: frames go to net/auth.c */
 	CONN_READING,       /* reading and serving frames */
@@ -112,11 +109,6 @@ conn_new(struct event_base *base, evutil_socket_t fd, const char *peer, uint32_t
 	    FRAME_HEADER_LEN + (size_t)max_frame + FRAME_TRAILER_LEN);
 	/* Tell us when output has drained to one frame. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, FRAME_HEADER_LEN + (size_t)max_frame, 0);
-	/* libevent moves at most 16 KiB per read or write call by default: 64
-	 * syscalls and evbuffer chains per 1 MiB chunk.  Up to CONN_IO_BYTES
-	 * per call instead (bounded by the socket buffers anyway). */
-	bufferevent_set_max_single_read(c->bev, CONN_IO_BYTES);
-	bufferevent_set_max_single_write(c->bev, CONN_IO_BYTES);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_arm_timer(c);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/util.h>
@@ -18,7 +17,6 @@
 
 #define STORE_BACKOFF_MIN_MS 50
 #define STORE_BACKOFF_MAX_MS 2000
-#define STORE_SNDBUF (4 << 20)          /* bytes; see store_on_connect */
 
 enum store_state { STORE_DOWN, STORE_CONNECTING, STORE_CHECKING, STORE_UP, STORE_STATE_MAX };
 
@@ -226,7 +224,6 @@ store_on_connect(const redisAsyncContext *ac, int status)
 {
 	struct store *st = ac->data;
 	char why[300];
-	int sndbuf = STORE_SNDBUF;
 
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this callback, without calling
@@ -237,12 +234,6 @@ store_on_connect(const redisAsyncContext *ac, int status)
 		store_schedule_reconnect(st);
 		return;
 	}
-	/* hiredis 0.14 keeps commands in one buffer and, after a partial
-	 * write, moves the unwritten rest to its start: with the default
-	 * 208 KiB socket buffer a 1 MiB SET takes five writes and 2.5 MiB of
-	 * memmove.  Ask for room for a few chunks (the kernel caps it at
-	 * net.core.wmem_max; failing is harmless). */
-	(void)setsockopt(ac->c.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 	store_set_state(st, STORE_CHECKING, NULL);
 	redisAsyncCommand(st->ac, store_on_check, st, "CONFIG GET *");
 }
