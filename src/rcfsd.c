@@ -9,6 +9,9 @@
  * 2 usage or configuration error, 3 unsafe storage (see rcfsd(8)). */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,55 @@ static void rcfsd_notify(const char *state);
 
 static struct node *rcfsd_node;
 static struct event *rcfsd_ready_ev;
+
+/* ---- memory: chunk-sized buffers without page faults, little kept at rest --
+ *
+ * Every chunk passes through several buffers of its size (the frame, the
+ * decoded message, hiredis's command and output buffer).  glibc serves
+ * allocations above its mmap threshold (128 KiB, rising only after a free)
+ * with fresh mmaps and trims the heap top eagerly, so each 1 MiB chunk cost
+ * hundreds of page faults, which are expensive in a VM: 1 MiB puts ran at
+ * half speed (docs/benchmarks.md).  So buffers up to RCFSD_MMAP_MAX come from
+ * the heap, which keeps up to RCFSD_TRIM_MAX free at its top; and when the
+ * node has been idle (under RCFSD_IDLE_BYTES in and out in RCFSD_TRIM_IDLE_S), what is free
+ * goes back to the kernel, so resident memory at rest stays small. */
+#define RCFSD_MMAP_MAX  (32 << 20)      /* bytes */
+#define RCFSD_TRIM_MAX  (64 << 20)      /* bytes */
+#define RCFSD_TRIM_IDLE_S 2
+#define RCFSD_IDLE_BYTES (1 << 20)      /* per RCFSD_TRIM_IDLE_S, in and out */
+
+static struct event *rcfsd_trim_ev;
+
+static void
+rcfsd_memory_init(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, RCFSD_MMAP_MAX);
+	mallopt(M_TRIM_THRESHOLD, RCFSD_TRIM_MAX);
+#endif
+}
+
+static void
+rcfsd_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static uint64_t last_bytes;
+	static bool trimmed;
+	uint64_t bytes = metrics_counter_value(rcfs_metrics.net_bytes_received) +
+	    metrics_counter_value(rcfs_metrics.net_bytes_sent);
+
+	(void)fd; (void)what; (void)arg;
+	/* Raft heartbeats never stop: "idle" is under RCFSD_IDLE_BYTES moved in
+	 * the period.  Trim once per idle stretch. */
+	if (bytes - last_bytes >= RCFSD_IDLE_BYTES) {
+		trimmed = false;
+	} else if (!trimmed) {
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+		trimmed = true;
+	}
+	last_bytes = bytes;
+}
 static bool rcfsd_ready;
 static bool rcfsd_log_file;     /* log_file is set: SIGHUP reopens it */
 
@@ -152,6 +204,7 @@ main(int argc, char **argv)
 	}
 	rcfsd_log_file = cfg.log_file != NULL;
 	signal(SIGPIPE, SIG_IGN);
+	rcfsd_memory_init();
 
 	/* Every rcfs_metrics pointer is set before the loop runs. */
 	reg = metrics_new();
@@ -181,6 +234,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rcfsd_ready_ev = event_new(base, -1, EV_PERSIST, rcfsd_ready_cb, NULL);
+	rcfsd_trim_ev = event_new(base, -1, EV_PERSIST, rcfsd_trim_cb, NULL);
+	event_add(rcfsd_trim_ev, &(struct timeval){ RCFSD_TRIM_IDLE_S, 0 });
 	event_add(rcfsd_ready_ev, &(struct timeval){ 0, 100 * 1000 });
 	sig_term = evsignal_new(base, SIGTERM, rcfsd_signal_cb, base);
 	sig_int = evsignal_new(base, SIGINT, rcfsd_signal_cb, base);
@@ -193,6 +248,7 @@ main(int argc, char **argv)
 
 	status = node_exit_status(rcfsd_node);
 	event_free(rcfsd_ready_ev);
+	event_free(rcfsd_trim_ev);
 	node_free(rcfsd_node);
 	metrics_free(reg);
 	event_free(sig_term);
