@@ -48,7 +48,7 @@ done
 die() { echo "vs-etcd: $*" >&2; exit 1; }
 log() { echo "# $(date +%T) $*" >&2; }
 [ -x "$LOAD" ] && [ -x "$top_builddir/rcfsd" ] || die "build first (configure without sanitizers; make)"
-grep -q -- '-fsanitize' "$top_builddir/Makefile" 2>/dev/null &&
+grep -q -- '^SAN_CFLAGS = -fsanitize' "$top_builddir/Makefile" 2>/dev/null &&
 	echo "vs-etcd: WARNING: $top_builddir is a sanitizer build: figures are meaningless" >&2
 
 # ---- dependencies (Debian packages only) ----
