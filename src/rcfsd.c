@@ -50,7 +50,7 @@ static struct event *rcfsd_ready_ev;
  * goes back to the kernel, so resident memory at rest stays small. */
 #define RCFSD_MMAP_MAX  (32 << 20)      /* bytes */
 #define RCFSD_TRIM_MAX  (64 << 20)      /* bytes */
-#define RCFSD_TRIM_IDLE_S 2
+#define RCFSD_TRIM_IDLE_S 1
 #define RCFSD_IDLE_BYTES (1 << 20)      /* per RCFSD_TRIM_IDLE_S, in and out */
 
 static struct event *rcfsd_trim_ev;

@@ -208,7 +208,7 @@ rcfs_rep() {   # rcfs_rep REP
 	emit getbig_c1 rcfs "$LOAD" get --nodes "$rcfs_nodes" -c 1 -s $((BIG_MIB * 1048576)) -N 1 -t 600 \
 		-k 1 -w 0 -W 8 -p "r$r/bigg/" -q
 	rcfs_rss "after_big"
-	sleep 2
+	sleep 5   # "at rest": idle for 5 s (rcfsd trims its heap after 1-2 s idle)
 	rcfs_rss "rest_end"
 	rcfs_down
 }
