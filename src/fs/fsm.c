@@ -7,6 +7,7 @@
 
 #include "fs/fsm.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 static void fsm_apply_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
@@ -555,6 +556,13 @@ fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint
 
 	call->cb = cb;
 	call->arg = arg;
+	if (snap != NULL && snap->index != index) {
+		/* Bytes of another state than the snapshot they came with. */
+		log_err("snapshot for index %" PRIu64 " holds the state at %" PRIu64 ": refused",
+		    index, snap->index);
+		rcfs__snapshot__free_unpacked(snap, NULL);
+		snap = NULL;
+	}
 	if (snap == NULL) {
 		/* Deliver asynchronously like every other outcome: through a
 		 * command that cannot fail. */

@@ -435,6 +435,7 @@ cs_teardown(struct consensus *cs, const char *why)
 		raft_free(cs->raft);
 	cs->raft = NULL;
 	cs->state = CS_STOPPED;
+	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
 	cs_role_change(cs, RAFT_FOLLOWER, 0);
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
 	if (store_is_up(cs->st))
@@ -772,11 +773,35 @@ cs_compact(struct consensus *cs)
 	int rv;
 
 	if ((rv = raft_compact(cs->raft, cs->applied, &meta)) != RAFT_OK) {
-		log_debug("raft: no compaction at %" PRIu64 ": %s", cs->applied, raft_strerror(rv));
+		log_warn("raft: no compaction at %" PRIu64 ": %s", cs->applied, raft_strerror(rv));
 		return;
 	}
 	cs_snapshot_persist(cs, &meta);
 	log_info("raft: log compacted up to index %" PRIu64 " (state machine in redis)", meta.index);
+}
+
+/* HDEL rcfs:raft:log first..last (nothing if last < first), up to
+ * CS_HDEL_FIELDS fields per command. */
+#define CS_HDEL_FIELDS 1024
+static void
+cs_log_delete(struct consensus *cs, uint64_t first, uint64_t last)
+{
+	const char *argv[2 + CS_HDEL_FIELDS];
+	size_t argvlen[2 + CS_HDEL_FIELDS];
+	char (*num)[24] = xmalloc(CS_HDEL_FIELDS * sizeof *num);
+	uint64_t i = first;
+
+	argv[0] = "HDEL"; argvlen[0] = 4;
+	argv[1] = "rcfs:raft:log"; argvlen[1] = strlen(argv[1]);
+	while (i <= last && last >= first) {
+		int n = 0;
+		for (; i <= last && n < CS_HDEL_FIELDS; i++, n++) {
+			argvlen[2 + n] = (size_t)snprintf(num[n], sizeof num[n], "%" PRIu64, i);
+			argv[2 + n] = num[n];
+		}
+		store_command(cs->st, 0, NULL, NULL, 2 + n, argv, argvlen);
+	}
+	free(num);
 }
 
 /* Persists the snapshot meta without bytes and deletes the persisted
@@ -794,8 +819,7 @@ cs_snapshot_persist(struct consensus *cs, const struct raft_snapshot_meta *meta)
 	store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:snap index %" PRIu64 " term %" PRIu64
 	    " conf %b", meta->index, meta->term, conf, clen);
 	store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:snap data");
-	for (uint64_t i = cs->log_first; i <= meta->index && i <= cs->log_last; i++)
-		store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:log %" PRIu64, i);
+	cs_log_delete(cs, cs->log_first, meta->index < cs->log_last ? meta->index : cs->log_last);
 	store_commandf(cs->st, NULL, NULL, "EXEC");
 	free(conf);
 	if (meta->index >= cs->log_first)
@@ -825,12 +849,14 @@ cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *da
 	struct cs_snap *sn = arg;
 	struct consensus *cs = sn->cs;
 	struct raft_snapshot_meta meta;
-	uint64_t before = raft_snapshot_index(cs->raft);
+	uint64_t before;
 	int rv;
 
+	/* After a teardown the core is gone (cs->raft NULL until reloaded). */
 	if (sn->generation != cs->generation || cs->state != CS_RUNNING)
 		goto out;
 	cs->snapshotting = false;
+	before = raft_snapshot_index(cs->raft);
 	if (err != NULL) {
 		log_warn("raft: cannot take a snapshot: %s", err);
 		goto out;

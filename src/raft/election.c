@@ -67,6 +67,7 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 	}
 	r->role = RAFT_FOLLOWER;
 	r->leader = leader;
+	r->snap_data_wanted = false;    /* only a leader sends snapshots */
 	r->transferee = 0;
 	r->transfer_elapsed = 0;
 	r->heartbeat_elapsed = 0;

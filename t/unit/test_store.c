@@ -38,7 +38,7 @@ redis_start(void)
 	redis_pid = fork();
 	ck_assert_int_ge(redis_pid, 0);
 	if (redis_pid == 0) {
-		int fd = open("/dev/null", 0);
+		int fd = open("/dev/null", O_WRONLY);
 		dup2(fd, 1);
 		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sockarg,
 		    "--dir", dirarg, "--save", "", "--appendonly", "no", (char *)NULL);
@@ -247,6 +247,10 @@ main(void)
 	int rv;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+		printf("1..0 # SKIP redis-server not installed\n");
+		return 0;
+	}
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
