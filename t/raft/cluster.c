@@ -29,6 +29,7 @@ static void check_log_matching(struct cluster *c, struct cl_node *nd,
 static void check_leader(struct cluster *c, struct cl_node *nd);
 static void deliver_due(struct cluster *c);
 static void take_snapshot(struct cluster *c, struct cl_node *nd, bool bytes);
+static void dumps_due(struct cluster *c);
 static void record_read(struct cluster *c, struct cl_node *nd,
                         const struct raft_read_state *rs);
 static bool is_member(struct cluster *c, struct cl_node *nd);
@@ -300,6 +301,7 @@ void cl_crash(struct cluster *c, uint64_t id)
 	raft_free(nd->r);
 	nd->r = NULL;
 	nd->up = false;
+	nd->dump_pending = false;   /* the dump dies with the process */
 	c->crashes++;
 	for (j = 0; j < nd->n_writes; j++) {
 		free_entries(nd->writes[j].ents, nd->writes[j].n_ents);
@@ -615,13 +617,18 @@ static void take_snapshot(struct cluster *c, struct cl_node *nd, bool bytes)
 	uint64_t keep, k;
 	int rv;
 
-	memcpy(data, &nd->sm_index, 8);
-	memcpy(data + 8, &nd->sm_hash, 8);
+	if (bytes) {    /* the dump that was taken earlier */
+		memcpy(data, &nd->dump_index, 8);
+		memcpy(data + 8, &nd->dump_hash, 8);
+	} else {
+		memcpy(data, &nd->sm_index, 8);
+		memcpy(data + 8, &nd->sm_hash, 8);
+	}
 	if (c->lazy_snapshots && !bytes)
 		rv = raft_compact(nd->r, nd->sm_index, &meta);
 	else
-		rv = raft_snapshot_taken(nd->r, nd->sm_index, data, sizeof(data),
-		                         &meta);
+		rv = raft_snapshot_taken(nd->r, bytes ? nd->dump_index : nd->sm_index,
+		                         data, sizeof(data), &meta);
 	if (rv == RAFT_ECOMPACTED)
 		return;
 	if (rv) {
@@ -652,7 +659,7 @@ static void take_snapshot(struct cluster *c, struct cl_node *nd, bool bytes)
 		/* the bytes are not kept: the durable state machine is */
 		nd->snap_data = NULL;
 		nd->snap_len = 0;
-		nd->ckpt_hash = nd->sm_hash;
+		nd->ckpt_hash = bytes ? nd->dump_hash : nd->sm_hash;
 	} else {
 		nd->snap_data = dup_bytes(data, sizeof(data));
 		nd->snap_len = sizeof(data);
@@ -761,7 +768,13 @@ void cl_process(struct cluster *c, uint64_t id)
 				        "but every snapshot had them",
 				        (unsigned long long)nd->id);
 			c->snaps_data_asked++;
-			take_snapshot(c, nd, true);
+			if (!nd->dump_pending) {
+				/* taken now, handed over later (dumps_due) */
+				nd->dump_pending = true;
+				nd->dump_index = nd->sm_index;
+				nd->dump_hash = nd->sm_hash;
+				nd->dump_at = c->now + cl_rand(c) % 41;
+			}
 		}
 		if (nd->persist_delay_ms == 0 && !nd->persist_hold)
 			cl_complete_writes(c, id, true);
@@ -836,9 +849,25 @@ void cl_step(struct cluster *c)
 		cl_process(c, nd->id);
 	}
 	deliver_due(c);
+	dumps_due(c);
 	for (i = 0; i < c->n; i++)
 		cl_complete_writes(c, c->nodes[i].id, false);
 	cl_check(c);
+}
+
+/* Hands finished state-machine dumps to their cores (lazy_snapshots). */
+static void dumps_due(struct cluster *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		struct cl_node *nd = &c->nodes[i];
+		if (!nd->up || !nd->dump_pending || c->now < nd->dump_at)
+			continue;
+		nd->dump_pending = false;
+		take_snapshot(c, nd, true);
+		cl_process(c, nd->id);
+	}
 }
 
 void cl_run(struct cluster *c, uint64_t ms)

@@ -50,6 +50,12 @@ struct cl_node {
 	 * taken by raft_compact() has no bytes; its state (the hash after
 	 * snap.index) is what the durable state machine held then */
 	uint64_t ckpt_hash;
+	/* lazy_snapshots: a dump of the state machine in flight, as rcfsd's
+	 * Lua dump: taken at (dump_index, dump_hash) when asked, handed to the
+	 * core at dump_at (after compactions, installs or a step-down may
+	 * have happened); a crash loses it */
+	bool dump_pending;
+	uint64_t dump_at, dump_index, dump_hash;
 	/* observed */
 	uint64_t last_leader_term_checked;
 	uint64_t n_applied;
