@@ -84,6 +84,82 @@ cluster_up() {
 	export RCFS_NODES RCFS_HTTP
 }
 
+# ---- tshark with contrib/wireshark/rcfs.lua (the dissector tests) ----
+# ws_setup DIR: LUA and PROTO_DIR (canonical paths: Wireshark's protobuf
+# loader does not resolve ".."), and a clean profile in DIR/home (an
+# installed copy of rcfs.lua would clash with the one loaded here).
+ws_setup() {
+	WS_DIR=$1
+	SRC=$(cd "$top_srcdir" && pwd -P)
+	LUA="$SRC/contrib/wireshark/rcfs.lua"
+	PROTO_DIR="$SRC/proto"
+	mkdir -p "$WS_DIR/home"
+}
+# ws_decode FILE TSHARK-ARGS...: read a capture with the dissector and the
+# schema.  Heuristics first: the node's port is random and might be one some
+# other dissector registers (users on port 7001 need no such option).
+ws_decode() {
+	local f=$1; shift
+	HOME="$WS_DIR/home" XDG_CONFIG_HOME="$WS_DIR/home/.config" \
+	tshark -n -r "$f" -X "lua_script:$LUA" \
+		-o "uat:protobuf_search_paths:\"$PROTO_DIR\",\"TRUE\"" \
+		-o protobuf.preload_protos:TRUE -o protobuf.pbf_as_hf:TRUE \
+		-o tcp.try_heuristic_first:TRUE "$@" 2>>"$WS_DIR/decode.err"
+}
+# ws_capture_start PORT: capture tcp port PORT on lo into CAP
+# (WS_DIR/cap.pcapng), tshark's PID in TPID (tracked); 1 if it does not start
+# capturing within 20 s.
+ws_capture_start() {
+	CAP="$WS_DIR/cap.pcapng"
+	tshark -n -i lo -f "tcp port $1" -B 64 -w "$CAP" > "$WS_DIR/capture.log" 2>&1 &
+	TPID=$!
+	track_pid "$TPID"
+	wait_until 20 ws_capturing
+}
+ws_capturing() { grep -q "Capturing on" "$WS_DIR/capture.log" && [ -s "$CAP" ]; }
+ws_cap_size() { stat -c %s "$CAP" 2>/dev/null || echo 0; }
+ws_settled() { local a; a=$(ws_cap_size); sleep 0.3; [ "$a" -eq "$(ws_cap_size)" ]; }
+# ws_capture_stop: once the file has stopped growing (bounded), stop tshark.
+ws_capture_stop() {
+	wait_until 10 ws_settled
+	kill -TERM "$TPID" 2>/dev/null
+	wait_until 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$TPID"
+	wait "$TPID" 2>/dev/null
+}
+
+# ---- headless Chromium (the dashboard tests) ----
+# chromium_find: CHROMIUM = the first browser installed; 1 if none.
+chromium_find() {
+	local c
+	CHROMIUM=""
+	for c in chromium chromium-browser google-chrome; do
+		command -v "$c" >/dev/null 2>&1 && { CHROMIUM=$c; return 0; }
+	done
+	return 1
+}
+# chromium DIR ARGS...: run it headless and bounded, its profile and stderr
+# (chromium.err) in DIR.
+chromium() {
+	local dir=$1; shift
+	timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	    --disable-background-networking --disable-component-update --disable-sync \
+	    --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$dir/profile" \
+	    --virtual-time-budget=3000 "$@" 2>> "$dir/chromium.err"
+}
+# chromium_dom DIR URL OUT: the rendered dashboard DOM in OUT, with bounded
+# retries (the first start of a fresh profile is slow on a busy machine).
+chromium_dom() {
+	local attempt
+	for attempt in 1 2 3; do
+		chromium "$1" --dump-dom "$2" > "$3"
+		grep -q 'class="node' "$3" && return 0
+		diag "dashboard not rendered yet (attempt $attempt)"
+	done
+	return 1
+}
+# is_png FILE: FILE starts with the PNG signature.
+is_png() { [ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+
 done_testing() {
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]

@@ -82,28 +82,13 @@ else
 fi
 
 # ---- the dashboard in headless Chromium ----
-CHROMIUM=""
-for c in chromium chromium-browser google-chrome; do
-	command -v "$c" >/dev/null 2>&1 && { CHROMIUM=$c; break; }
-done
-if [ -z "$CHROMIUM" ]; then
+if ! chromium_find; then
 	skip "dashboard renders in Chromium" "chromium not installed (Debian package chromium)"
 	skip "dashboard screenshot" "chromium not installed"
 	done_testing
 fi
-chrome() {
-	timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-	    --disable-background-networking --disable-component-update --disable-sync \
-	    --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$D/profile" \
-	    --virtual-time-budget=3000 "$@" 2>> "$D/chromium.err"
-}
 rm -f "$OUT/dashboard.dom.html" "$OUT/dashboard.png"
-# Bounded retries: the first start of a fresh profile is slow on a busy machine.
-for attempt in 1 2 3; do
-	chrome --dump-dom "$URL/" > "$OUT/dashboard.dom.html"
-	grep -q 'class="node' "$OUT/dashboard.dom.html" && break
-	diag "dashboard not rendered yet (attempt $attempt)"
-done
+chromium_dom "$D" "$URL/" "$OUT/dashboard.dom.html"
 rows=$(grep -o '<tr class="node[^>]*>' "$OUT/dashboard.dom.html" | wc -l)
 leaders=$(grep -o '<tr class="node leader"[^>]*data-role="leader"' "$OUT/dashboard.dom.html" | wc -l)
 check "dashboard table shows three nodes ($rows)" test "$rows" -eq 3
@@ -112,8 +97,8 @@ check "summary names node 2 as leader" grep -q 'id="summary" data-leader="2" dat
 check "unhealthy node is flagged" grep -q '>unhealthy<' "$OUT/dashboard.dom.html"
 check "no fetch error shown" grep -q '<div id="error" role="alert"[^>]*></div>' "$OUT/dashboard.dom.html"
 
-chrome --window-size=1200,600 --screenshot="$OUT/dashboard.png" "$URL/" > /dev/null
-if [ "$(head -c 8 "$OUT/dashboard.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+chromium "$D" --window-size=1200,600 --screenshot="$OUT/dashboard.png" "$URL/" > /dev/null
+if is_png "$OUT/dashboard.png"; then
 	ok "dashboard screenshot in $OUT/dashboard.png"
 else
 	nok "dashboard screenshot"; sed 's/^/# /' "$D/chromium.err" | tail -20

@@ -19,26 +19,8 @@ fi
 watchdog 240
 
 new_tmpdir W
-# Canonical paths: Wireshark's protobuf loader does not resolve "..".
-SRC=$(cd "$top_srcdir" && pwd -P)
-LUA="$SRC/contrib/wireshark/rcfs.lua"
-PROTO_DIR="$SRC/proto"
-# A clean profile: no personal preferences or plugins (an installed copy of
-# rcfs.lua would clash with the one loaded here).
-mkdir -p "$W/home"
+ws_setup "$W"
 skip() { ok "$1 # SKIP $2"; }
-
-# decode FILE TSHARK-ARGS...: read a capture with the dissector and the schema.
-# Heuristics first: the node's port is random and might be one some other
-# dissector registers (users on port 7001 need no such option).
-decode() {
-	local f=$1; shift
-	HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" \
-	tshark -n -r "$f" -X "lua_script:$LUA" \
-		-o "uat:protobuf_search_paths:\"$PROTO_DIR\",\"TRUE\"" \
-		-o protobuf.preload_protos:TRUE -o protobuf.pbf_as_hf:TRUE \
-		-o tcp.try_heuristic_first:TRUE "$@" 2>>"$W/decode.err"
-}
 
 # ---- the script loads ----------------------------------------------------------
 HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" \
@@ -65,7 +47,7 @@ if command -v text2pcap >/dev/null 2>&1; then
 		printf 'GARBAGE-NOT-A-FRAME' | hexpkt
 	} > "$W/syn.txt"
 	text2pcap -q -T 40001,45678 "$W/syn.txt" "$W/syn.pcap" >/dev/null 2>&1
-	decode "$W/syn.pcap" -T fields -E separator='|' -e frame.number -e _ws.col.Info \
+	ws_decode "$W/syn.pcap" -T fields -E separator='|' -e frame.number -e _ws.col.Info \
 		-e pbf.rcfs.FileStat.name -e rcfs.request_id -e _ws.expert.message > "$W/syn.out"
 	diag "synthetic: $(tr '\n' ';' < "$W/syn.out")"
 	check "two frames in one segment: Info shows both, with request ids" \
@@ -84,12 +66,7 @@ fi
 cluster_up -n 1 || { nok "cluster up"; done_testing; }
 ADDR=${RCFS_NODES%%,*}
 P=${ADDR##*:}
-CAP="$W/cap.pcapng"
-tshark -n -i lo -f "tcp port $P" -B 64 -w "$CAP" > "$W/capture.log" 2>&1 &
-TPID=$!
-track_pid "$TPID"
-capturing() { grep -q "Capturing on" "$W/capture.log" && [ -s "$CAP" ]; }
-if ! wait_until 20 capturing; then
+if ! ws_capture_start "$P"; then
 	diag "$(tail -n 3 "$W/capture.log")"
 	kill -TERM "$TPID" 2>/dev/null
 	for d in "capture" "message names" "request id" "protobuf field" "response flag" \
@@ -108,18 +85,13 @@ check "rcfs ls under capture" [ "$("$RCFS" ls ops/ | tr '\n' ' ')" = "ops/big op
 
 # Everything went through lo; wait (bounded) until the capture file holds it
 # and has stopped growing, then stop tshark by PID.
-size() { stat -c %s "$CAP" 2>/dev/null || echo 0; }
-grown() { [ "$(size)" -ge $((3 * 1024 * 1024)) ]; }
+grown() { [ "$(ws_cap_size)" -ge $((3 * 1024 * 1024)) ]; }
 check "capture file grew past 3 MiB" wait_until 20 grown
-settled() { local a; a=$(size); sleep 0.3; [ "$a" -eq "$(size)" ]; }
-wait_until 10 settled
-kill -TERM "$TPID" 2>/dev/null
-wait_until 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$TPID"
-wait "$TPID" 2>/dev/null
+ws_capture_stop
 dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped.*/\1/p' "$W/capture.log" | head -n 1)
 diag "capture: $(grep -E 'captured|dropped' "$W/capture.log" | tr '\n' ' ')"
 
-decode "$CAP" -Y rcfs -T fields -E separator='|' -e frame.number -e rcfs.msg \
+ws_decode "$CAP" -Y rcfs -T fields -E separator='|' -e frame.number -e rcfs.msg \
 	-e rcfs.request_id -e rcfs.flags.response -e _ws.col.Info > "$W/live.out"
 names=$(cut -d'|' -f2 "$W/live.out" | tr ',' '\n' | sort -u | tr '\n' ' ')
 diag "message names seen: $names"
@@ -134,19 +106,19 @@ check "response bit set exactly on responses" awk -F'|' '
 	  for (i = 1; i <= n; i++) if ((m[i] ~ /Response$/) != (r[i] == "1")) bad = 1 }
 	END { exit bad }' "$W/live.out"
 
-out=$(decode "$CAP" -Y 'rcfs.msg == "FileCommit" && pbf.rcfs.FileMeta.name == "ops/small"' \
+out=$(ws_decode "$CAP" -Y 'rcfs.msg == "FileCommit" && pbf.rcfs.FileMeta.name == "ops/small"' \
 	-T fields -e pbf.rcfs.FileMeta.size -e pbf.rcfs.FileMeta.inline_data)
 check "protobuf field decoded: FileCommit.meta.name == \"ops/small\", size 11, inline" \
 	grep -q '^11	' <<<"$out"
 check "protobuf field decoded: FileListResponse lists both files" \
-	grep -q 'ops/big,ops/small' <<<"$(decode "$CAP" -Y 'rcfs.msg == "FileListResponse"' \
+	grep -q 'ops/big,ops/small' <<<"$(ws_decode "$CAP" -Y 'rcfs.msg == "FileListResponse"' \
 		-T fields -e pbf.rcfs.FileMeta.name)"
 
-nput=$(decode "$CAP" -Y 'rcfs.msg == "ChunkPut" && rcfs.length >= 1048576' -T fields -e rcfs.length \
+nput=$(ws_decode "$CAP" -Y 'rcfs.msg == "ChunkPut" && rcfs.length >= 1048576' -T fields -e rcfs.length \
 	| tr ',' '\n' | grep -c .)
 if [ "${dropped:-0}" -eq 0 ]; then
 	check "three 1 MiB ChunkPut frames reassembled from many segments (saw $nput)" [ "$nput" -eq 3 ]
-	paired=$(decode "$CAP" -2 -Y 'rcfs.msg == "ChunkPut"' -T fields -e rcfs.response_in | grep -c '[0-9]')
+	paired=$(ws_decode "$CAP" -2 -Y 'rcfs.msg == "ChunkPut"' -T fields -e rcfs.response_in | grep -c '[0-9]')
 	check "two-pass: every ChunkPut links to its response (rcfs.response_in)" [ "$paired" -eq 3 ]
 else
 	skip "three 1 MiB ChunkPut frames reassembled" "capture dropped $dropped packets"
@@ -155,9 +127,9 @@ fi
 
 # The heuristic did the work above (the port is random).  The port preference
 # works on its own too, and without either nothing is decoded.
-n=$(decode "$CAP" --disable-heuristic rcfs_tcp -o "rcfs.tcp_port:$P" -Y 'rcfs.msg == "FileCommit"' | grep -c .)
+n=$(ws_decode "$CAP" --disable-heuristic rcfs_tcp -o "rcfs.tcp_port:$P" -Y 'rcfs.msg == "FileCommit"' | grep -c .)
 check "port preference alone (heuristic disabled) decodes ($n FileCommit)" [ "$n" -ge 2 ]
-n=$(decode "$CAP" --disable-heuristic rcfs_tcp -o rcfs.tcp_port:0 -Y rcfs | grep -c .)
+n=$(ws_decode "$CAP" --disable-heuristic rcfs_tcp -o rcfs.tcp_port:0 -Y rcfs | grep -c .)
 check "neither heuristic nor port: nothing decoded" [ "$n" -eq 0 ]
 
 check "decoding: tshark says nothing on stderr (no Lua or protobuf error)" quiet "$W/decode.err"

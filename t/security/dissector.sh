@@ -10,28 +10,13 @@ if ! command -v tshark >/dev/null 2>&1 || ! tshark -v 2>/dev/null | grep -q 'wit
 fi
 watchdog 180
 new_tmpdir W
-SRC=$(cd "$top_srcdir" && pwd -P)
-LUA="$SRC/contrib/wireshark/rcfs.lua"
-mkdir -p "$W/home"
-decode() {
-	local f=$1; shift
-	HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" \
-	tshark -n -r "$f" -X "lua_script:$LUA" \
-		-o "uat:protobuf_search_paths:\"$SRC/proto\",\"TRUE\"" \
-		-o protobuf.preload_protos:TRUE -o protobuf.pbf_as_hf:TRUE \
-		-o tcp.try_heuristic_first:TRUE "$@" 2>>"$W/decode.err"
-}
+ws_setup "$W"
 
 cluster_up -n 1 --auth || { nok "cluster with --auth up"; done_testing; }
 ok "cluster with --auth up"
 ADDR=${RCFS_NODES%%,*}
 P=${ADDR##*:}
-CAP="$W/cap.pcapng"
-tshark -n -i lo -f "tcp port $P" -w "$CAP" > "$W/capture.log" 2>&1 &
-TPID=$!
-track_pid "$TPID"
-capturing() { grep -q "Capturing on" "$W/capture.log" && [ -s "$CAP" ]; }
-if ! wait_until 20 capturing; then
+if ! ws_capture_start "$P"; then
 	ok "capture # SKIP cannot capture on lo here"
 	done_testing
 fi
@@ -39,12 +24,9 @@ printf 'small file\n' > "$W/small"
 check "authenticated put under capture" "$RCFS" -q -k "$CDIR/client.key" put "$W/small" sec/small
 check "authenticated ls under capture" "$RCFS" -q -k "$CDIR/client.key" ls
 "$RCFS" -q ls > /dev/null 2>&1   # refused: no key
-settled() { local a; a=$(stat -c %s "$CAP"); sleep 0.3; [ "$a" -eq "$(stat -c %s "$CAP")" ]; }
-wait_until 10 settled
-kill -TERM "$TPID" 2>/dev/null
-wait_until 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$TPID"
+ws_capture_stop
 
-decode "$CAP" -Y rcfs -T fields -E separator='|' -e rcfs.msg -e rcfs.flags.mac -e rcfs.seq \
+ws_decode "$CAP" -Y rcfs -T fields -E separator='|' -e rcfs.msg -e rcfs.flags.mac -e rcfs.seq \
 	> "$W/out"
 names=$(cut -d'|' -f1 "$W/out" | tr ',' '\n' | sort -u | tr '\n' ' ')
 diag "messages: $names"
@@ -52,7 +34,7 @@ for m in AuthHello AuthChallenge AuthProof AuthOk FileCommit FileCommitResponse 
 	check "decoded: $m" grep -q " $m " <<<" $names"
 done
 check "MACed frames show their sequence numbers (1, 2, ...)" grep -qE '\|1(,1)*\|([0-9]+,)*2(,|$)' "$W/out"
-out=$(decode "$CAP" -Y 'rcfs.msg == "FileCommit" && rcfs.flags.mac == 1' -T fields \
+out=$(ws_decode "$CAP" -Y 'rcfs.msg == "FileCommit" && rcfs.flags.mac == 1' -T fields \
 	-e pbf.rcfs.FileMeta.name -e rcfs.seq -e rcfs.mac)
 check "payload still decoded in front of the trailer: FileCommit name sec/small" grep -q '^sec/small' <<<"$out"
 check "the MAC is shown (32 bytes)" grep -qE '	[0-9a-f]{64}$' <<<"$out"
