@@ -21,6 +21,15 @@ static bool count_chunks(struct cluster *c, struct raft_message *m, void *arg)
 	return true;
 }
 
+/* Proposes n entries to leader l and waits until every node applied them;
+ * *idx = the last index. */
+static void propose_applied(struct cluster *c, uint64_t l, int n, uint64_t *idx)
+{
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(cl_propose(c, l, idx), 0);
+	ck_assert(cl_wait_applied(c, *idx, 1000));
+}
+
 static void setup(struct cluster *c, uint64_t seed)
 {
 	struct raft_config cfg;
@@ -36,16 +45,14 @@ START_TEST(compaction_and_install)
 {
 	struct cluster c;
 	struct chunks k;
-	uint64_t l, f, i, idx = 0;
+	uint64_t l, f, idx = 0;
 	struct raft *rl;
 
 	setup(&c, 21);
 	l = cl_wait_leader(&c, 1000);
 	f = l % 3 + 1;
 	cl_crash(&c, f);
-	for (i = 0; i < 50; i++)
-		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
+	propose_applied(&c, l, 50, &idx);
 	rl = cl_raft(&c, l);
 	/* Asked at 10 applied entries past the last snapshot; compacted to
 	 * the snapshot index minus the trailing entries. */
@@ -78,9 +85,7 @@ START_TEST(install_while_entries_arrive)
 	l = cl_wait_leader(&c, 1000);
 	f = l % 3 + 1;
 	cl_crash(&c, f);
-	for (i = 0; i < 40; i++)
-		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
+	propose_applied(&c, l, 40, &idx);
 	cl_restart(&c, f);
 	for (i = 0; i < 100; i++) {
 		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
@@ -94,20 +99,24 @@ START_TEST(install_while_entries_arrive)
 }
 END_TEST
 
-/* A node restarts from its own snapshot plus the log after it. */
-START_TEST(restart_from_snapshot)
+/* A node restarts from its own snapshot plus the log after it.  lazy: the
+ * snapshot was taken by raft_compact() (no bytes), so the node starts from
+ * its durable state machine at the snapshot index. */
+static void
+restart_test(uint64_t seed, bool lazy)
 {
 	struct cluster c;
-	uint64_t l, i, idx = 0;
+	uint64_t l, idx = 0;
 	struct cl_node *nd;
 
-	setup(&c, 23);
+	setup(&c, seed);
+	c.lazy_snapshots = lazy;
 	l = cl_wait_leader(&c, 1000);
-	for (i = 0; i < 25; i++)
-		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
+	propose_applied(&c, l, 25, &idx);
 	nd = cl_node(&c, l);
 	ck_assert_uint_gt(nd->snap.index, 0);
+	if (lazy)
+		ck_assert_ptr_null(nd->snap_data);
 	cl_crash(&c, l);
 	cl_restart(&c, l);
 	ck_assert_uint_eq(raft_snapshot_index(cl_raft(&c, l)), nd->snap.index);
@@ -115,8 +124,20 @@ START_TEST(restart_from_snapshot)
 	ck_assert_uint_ne(cl_wait_leader(&c, 1000), 0);
 	ck_assert_int_eq(cl_propose(&c, cl_leader(&c), &idx), 0);
 	ck_assert(cl_wait_applied(&c, idx, 1000));
+	ck_assert_uint_eq(nd->sm_index, idx);
 	CL_OK(&c);
 	cl_free(&c);
+}
+
+START_TEST(restart_from_snapshot)
+{
+	restart_test(23, false);
+}
+END_TEST
+
+START_TEST(lazy_restart)
+{
+	restart_test(25, true);
 }
 END_TEST
 
@@ -126,16 +147,14 @@ END_TEST
 START_TEST(lazy_compaction_and_install)
 {
 	struct cluster c;
-	uint64_t l, f, i, idx = 0, asked;
+	uint64_t l, f, idx = 0, asked;
 	struct raft *rl;
 
 	setup(&c, 24);
 	c.lazy_snapshots = true;
 	l = cl_wait_leader(&c, 1000);
 	f = l % 3 + 1;
-	for (i = 0; i < 50; i++)
-		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
+	propose_applied(&c, l, 50, &idx);
 	rl = cl_raft(&c, l);
 	ck_assert_uint_ge(raft_snapshot_index(rl), 40);
 	ck_assert_uint_eq(raft_first_index(rl), raft_snapshot_index(rl) - 2 + 1);
@@ -145,9 +164,7 @@ START_TEST(lazy_compaction_and_install)
 	ck_assert_ptr_null(cl_node(&c, l)->snap_data);
 
 	cl_crash(&c, f);
-	for (i = 0; i < 50; i++)
-		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
+	propose_applied(&c, l, 50, &idx);
 	asked = c.snaps_data_asked;
 	cl_restart(&c, f);
 	ck_assert(cl_wait_applied(&c, idx, 2000));
@@ -160,34 +177,6 @@ START_TEST(lazy_compaction_and_install)
 }
 END_TEST
 
-/* After raft_compact() a node restarts from its durable state machine at
- * the snapshot index plus the log after it. */
-START_TEST(lazy_restart)
-{
-	struct cluster c;
-	uint64_t l, i, idx = 0;
-	struct cl_node *nd;
-
-	setup(&c, 25);
-	c.lazy_snapshots = true;
-	l = cl_wait_leader(&c, 1000);
-	for (i = 0; i < 25; i++)
-		ck_assert_int_eq(cl_propose(&c, l, &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
-	nd = cl_node(&c, l);
-	ck_assert_uint_gt(nd->snap.index, 0);
-	ck_assert_ptr_null(nd->snap_data);
-	cl_crash(&c, l);
-	cl_restart(&c, l);
-	ck_assert_uint_eq(raft_snapshot_index(cl_raft(&c, l)), nd->snap.index);
-	ck_assert_uint_ge(cl_wait_leader(&c, 1000), 1);
-	ck_assert_int_eq(cl_propose(&c, cl_leader(&c), &idx), 0);
-	ck_assert(cl_wait_applied(&c, idx, 1000));
-	ck_assert_uint_eq(nd->sm_index, idx);
-	CL_OK(&c);
-	cl_free(&c);
-}
-END_TEST
 
 int main(void)
 {

@@ -129,6 +129,23 @@ store_up(struct event_base *base, bool *up)
 	return st;
 }
 
+/* A store up on a fresh redis-server with command `a` pending (a 5 s BLPOP
+ * on an empty list, sent, not answered); a's callback then issues `b`. */
+static struct store *
+store_with_pending(struct event_base *base, bool *up, struct seen *a, struct seen *b)
+{
+	struct store *st;
+
+	redis_start();
+	st = store_up(base, up);
+	a->then = st;
+	a->then_seen = b;
+	store_commandf(st, seen_cb, a, "BLPOP rcfs:test:never 5");
+	loop_until(base, &b->done, 0.2);
+	ck_assert_int_eq(a->calls, 0);
+	return st;
+}
+
 /* Finding 3: while hiredis tears a context down it runs each pending
  * callback (NULL reply) before the disconnect callback and refuses new
  * commands; one issued from such a callback must still call back, once. */
@@ -139,14 +156,7 @@ START_TEST(command_from_a_lost_callback_calls_back)
 	struct store *st;
 	bool up;
 
-	redis_start();
-	st = store_up(base, &up);
-	a.then = st;
-	a.then_seen = &b;
-	/* Pending until redis dies: blocks for 5 s on an empty list. */
-	store_commandf(st, seen_cb, &a, "BLPOP rcfs:test:never 5");
-	loop_until(base, &b.done, 0.2);         /* sent, not answered */
-	ck_assert_int_eq(a.calls, 0);
+	st = store_with_pending(base, &up, &a, &b);
 	redis_kill();
 	ck_assert(loop_until(base, &b.done, 5));
 	ck_assert_int_eq(a.calls, 1);
@@ -172,13 +182,7 @@ START_TEST(close_runs_pending_callbacks_now)
 	struct store *st;
 	bool up;
 
-	redis_start();
-	st = store_up(base, &up);
-	a.then = st;
-	a.then_seen = &b;
-	store_commandf(st, seen_cb, &a, "BLPOP rcfs:test:never 5");
-	loop_until(base, &b.done, 0.2);
-	ck_assert_int_eq(a.calls, 0);
+	st = store_with_pending(base, &up, &a, &b);
 	store_close(st);
 	ck_assert_int_eq(a.calls, 1);
 	ck_assert_int_eq(a.err, STORE_ELOST);
