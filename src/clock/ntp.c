@@ -4,37 +4,9 @@
 
 #include "clock/clock.h"
 #include "clock/ntp.h"
+#include "util/be.h"
 
-static void put32(uint8_t *b, uint32_t v);
-static void put64(uint8_t *b, uint64_t v);
-static uint32_t get32(const uint8_t *b);
-static uint64_t get64(const uint8_t *b);
 static int64_t floor_div(int64_t a, int64_t b);
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	b[0] = v >> 24; b[1] = v >> 16; b[2] = v >> 8; b[3] = v;
-}
-
-static void
-put64(uint8_t *b, uint64_t v)
-{
-	put32(b, (uint32_t)(v >> 32));
-	put32(b + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static uint64_t
-get64(const uint8_t *b)
-{
-	return (uint64_t)get32(b) << 32 | get32(b + 4);
-}
 
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -53,13 +25,13 @@ ntp_packet_encode(const struct ntp_packet *p, uint8_t *buf)
 	buf[1] = p->stratum;
 	buf[2] = (uint8_t)p->poll;
 	buf[3] = (uint8_t)p->precision;
-	put32(buf + 4, p->root_delay);
-	put32(buf + 8, p->root_disp);
-	put32(buf + 12, p->refid);
-	put64(buf + 16, p->reference_ts);
-	put64(buf + 24, p->origin_ts);
-	put64(buf + 32, p->receive_ts);
-	put64(buf + 40, p->transmit_ts);
+	be_put32(buf + 4, p->root_delay);
+	be_put32(buf + 8, p->root_disp);
+	be_put32(buf + 12, p->refid);
+	be_put64(buf + 16, p->reference_ts);
+	be_put64(buf + 24, p->origin_ts);
+	be_put64(buf + 32, p->receive_ts);
+	be_put64(buf + 40, p->transmit_ts);
 	return NTP_PACKET_LEN;
 }
 
@@ -74,13 +46,13 @@ ntp_packet_decode(struct ntp_packet *p, const uint8_t *buf, size_t len)
 	p->stratum = buf[1];
 	p->poll = (int8_t)buf[2];
 	p->precision = (int8_t)buf[3];
-	p->root_delay = get32(buf + 4);
-	p->root_disp = get32(buf + 8);
-	p->refid = get32(buf + 12);
-	p->reference_ts = get64(buf + 16);
-	p->origin_ts = get64(buf + 24);
-	p->receive_ts = get64(buf + 32);
-	p->transmit_ts = get64(buf + 40);
+	p->root_delay = be_get32(buf + 4);
+	p->root_disp = be_get32(buf + 8);
+	p->refid = be_get32(buf + 12);
+	p->reference_ts = be_get64(buf + 16);
+	p->origin_ts = be_get64(buf + 24);
+	p->receive_ts = be_get64(buf + 32);
+	p->transmit_ts = be_get64(buf + 40);
 	return CLOCK_OK;
 }
 

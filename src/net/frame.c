@@ -5,12 +5,9 @@
 #include <sodium.h>
 
 #include "net/frame.h"
+#include "util/be.h"
 #include "util/xmalloc.h"
 
-static void frame_put32(uint8_t *p, uint32_t v);
-static uint32_t frame_get32(const uint8_t *p);
-static void frame_put64(uint8_t *p, uint64_t v);
-static uint64_t frame_get64(const uint8_t *p);
 static void frame_tag(const struct frame_seal *s, const uint8_t *hdr, const uint8_t *seq,
     const uint8_t *payload, size_t len, uint8_t *tag);
 static void frame_crypt(const struct frame_seal *s, uint64_t seq, uint8_t *payload, size_t len);
@@ -44,31 +41,6 @@ static const struct {
 	{ RCFS__MSG_TYPE__MSG_AUTH_OK, "AuthOk", &rcfs__auth_ok__descriptor },
 };
 
-static void
-frame_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-static uint32_t
-frame_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-frame_put64(uint8_t *p, uint64_t v)
-{
-	frame_put32(p, (uint32_t)(v >> 32));
-	frame_put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-frame_get64(const uint8_t *p)
-{
-	return (uint64_t)frame_get32(p) << 32 | frame_get32(p + 4);
-}
-
 /* tag = HMAC-SHA512-256(mac_key, header || seq || payload as sent). */
 static void
 frame_tag(const struct frame_seal *s, const uint8_t *hdr, const uint8_t *seq, const uint8_t *payload,
@@ -90,7 +62,7 @@ frame_crypt(const struct frame_seal *s, uint64_t seq, uint8_t *payload, size_t l
 {
 	uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES] = { 0 };
 
-	frame_put64(nonce, seq);
+	be_put64(nonce, seq);
 	crypto_stream_xchacha20_xor(payload, payload, len, nonce, s->enc_key);
 }
 
@@ -120,8 +92,8 @@ frame_header_encode(uint8_t *out, const struct frame_header *h)
 	out[5] = h->type;
 	out[6] = (uint8_t)(h->flags >> 8);
 	out[7] = (uint8_t)h->flags;
-	frame_put32(out + 8, h->request_id);
-	frame_put32(out + 12, h->length);
+	be_put32(out + 8, h->request_id);
+	be_put32(out + 12, h->length);
 }
 
 int
@@ -135,8 +107,8 @@ frame_header_decode(const uint8_t *in, struct frame_header *h, uint32_t max_payl
 	h->version = in[4];
 	h->type = in[5];
 	h->flags = (uint16_t)(in[6] << 8 | in[7]);
-	h->request_id = frame_get32(in + 8);
-	h->length = frame_get32(in + 12);
+	h->request_id = be_get32(in + 8);
+	h->length = be_get32(in + 12);
 	if (h->version != FRAME_VERSION) {
 		*why = "unsupported protocol version";
 		return -1;
@@ -198,7 +170,7 @@ frame_read_sealed(struct evbuffer *in, uint32_t max_payload, struct frame_seal *
 	}
 	if (rx != NULL) {
 		const uint8_t *trailer = frame + FRAME_HEADER_LEN + h->length;
-		seq = frame_get64(trailer);
+		seq = be_get64(trailer);
 		frame_tag(rx, frame, trailer, frame + FRAME_HEADER_LEN, h->length, tag);
 		if (sodium_memcmp(tag, trailer + FRAME_SEQ_LEN, FRAME_TAG_LEN) != 0) {
 			*why = "bad MAC (forged or altered frame)";
@@ -260,7 +232,7 @@ frame_write_sealed(struct evbuffer *out, struct frame_seal *tx, uint8_t type, ui
 	if (tx != NULL) {
 		uint8_t *trailer = p + FRAME_HEADER_LEN + len;
 		tx->seq++;
-		frame_put64(trailer, tx->seq);
+		be_put64(trailer, tx->seq);
 		if (tx->encrypt)
 			frame_crypt(tx, tx->seq, p + FRAME_HEADER_LEN, len);
 		frame_tag(tx, p, trailer, p + FRAME_HEADER_LEN, len, trailer + FRAME_SEQ_LEN);
