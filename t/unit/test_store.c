@@ -6,80 +6,15 @@
  * while hiredis tears the connection down, and store_close() runs pending
  * callbacks while their owners still exist.  And the large-SET path: many
  * 1 MiB SETs queued at once all land, in order. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "store/store.h"
 #include "t/unit/check_main.h"
-
-static char dir[] = "/tmp/rcfs-test-store.XXXXXX";
-static char sock[200], addr[220];
-static pid_t redis_pid = -1;
-
-static void
-redis_start(void)
-{
-	char sockarg[220], dirarg[220];
-	struct stat sb;
-
-	snprintf(sockarg, sizeof sockarg, "%s", sock);
-	snprintf(dirarg, sizeof dirarg, "%s", dir);
-	unlink(sock);
-	redis_pid = fork();
-	ck_assert_int_ge(redis_pid, 0);
-	if (redis_pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		dup2(fd, 1);
-		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sockarg,
-		    "--dir", dirarg, "--save", "", "--appendonly", "no", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && stat(sock, &sb) != 0; i++)
-		usleep(10000);
-	ck_assert_msg(stat(sock, &sb) == 0, "redis-server did not create %s", sock);
-}
-
-static void
-redis_kill(void)
-{
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGKILL);
-		waitpid(redis_pid, NULL, 0);
-		redis_pid = -1;
-	}
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Runs the loop until *flag is set or `seconds` pass; returns *flag. */
-static bool
-loop_until(struct event_base *base, const bool *flag, double seconds)
-{
-	double end = now_s() + seconds;
-
-	while (!*flag && now_s() < end) {
-		struct timeval tv = { 0, 10000 };
-		event_base_loopexit(base, &tv);
-		event_base_dispatch(base);
-	}
-	return *flag;
-}
+#include "t/unit/redis_harness.h"
 
 struct seen {
 	int calls;
@@ -108,25 +43,6 @@ seen_cb(struct store *st, redisReply *r, enum store_err err, void *arg)
 	s->done = true;
 	if (s->then != NULL)
 		store_commandf(s->then, seen_cb, s->then_seen, "PING");
-}
-
-static void
-up_cb(struct store *st, bool up, const char *why, void *arg)
-{
-	(void)st; (void)why;
-	*(bool *)arg = up;
-}
-
-static struct store *
-store_up(struct event_base *base, bool *up)
-{
-	struct store *st = store_new(base, addr, 10000, 4, true);
-
-	*up = false;
-	store_set_state_cb(st, up_cb, up);
-	store_start(st);
-	ck_assert_msg(loop_until(base, up, 10), "store did not come up");
-	return st;
 }
 
 /* A store up on a fresh redis-server with command `a` pending (a 5 s BLPOP
@@ -237,12 +153,6 @@ START_TEST(large_sets_all_land_in_order)
 }
 END_TEST
 
-static void
-teardown(void)
-{
-	redis_kill();
-}
-
 int
 main(void)
 {
@@ -250,26 +160,17 @@ main(void)
 	TCase *tc = tcase_create("store");
 	int rv;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (system("command -v redis-server >/dev/null 2>&1") != 0) {
-		printf("1..0 # SKIP redis-server not installed\n");
-		return 0;
+	switch (harness_init()) {
+	case 1: return 1;
+	case 2: printf("1..0 # SKIP redis-server not installed\n"); return 0;
 	}
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(sock, sizeof sock, "%s/redis.sock", dir);
-	snprintf(addr, sizeof addr, "unix:%s", sock);
-	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tc, NULL, redis_kill);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, command_from_a_lost_callback_calls_back);
 	tcase_add_test(tc, close_runs_pending_callbacks_now);
 	tcase_add_test(tc, large_sets_all_land_in_order);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
-	redis_kill();
-	unlink(sock);
-	rmdir(dir);
+	harness_done();
 	return rv;
 }

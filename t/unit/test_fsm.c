@@ -1,0 +1,379 @@
+/* Unit tests: the metadata state machine (src/fs/fsm.c) against a real
+ * redis-server: what fsm_apply() answers for each command of a batch and
+ * what it leaves in redis.  The apply script runs on every node for every
+ * committed entry, so it is written for speed (docs/benchmarks.md); these
+ * tests pin down its semantics: versions, at-most-once sessions (also for a
+ * retry inside one batch), replay after a restart, chunk reference counts
+ * and GC candidates, and batches larger than one bulk call. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fsm.h"
+#include "t/unit/check_main.h"
+#include "t/unit/redis_harness.h"
+
+static struct event_base *base;
+static struct store *st;
+
+static void
+setup(void)
+{
+	bool up;
+
+	base = event_base_new();
+	redis_start();
+	st = store_up(base, &up);
+}
+
+static void
+teardown(void)
+{
+	store_free(st);
+	event_base_free(base);
+	redis_kill();
+}
+
+/* ---- building commands ---- */
+
+static uint8_t hashes[8][32];   /* hashes[i] = 32 bytes of i+1 */
+
+static Rcfs__Command *
+put(const char *name, uint64_t cid, uint64_t seq, int nchunks, const int *chunks)
+{
+	Rcfs__Command *c = calloc(1, sizeof *c);
+	Rcfs__FileCommit *fc = calloc(1, sizeof *fc);
+	Rcfs__FileMeta *m = calloc(1, sizeof *m);
+
+	rcfs__command__init(c);
+	rcfs__file_commit__init(fc);
+	rcfs__file_meta__init(m);
+	m->name = (char *)name;
+	m->size = 100 + seq;
+	m->chunk_size = 1 << 20;
+	m->n_chunks = (size_t)nchunks;
+	m->chunks = calloc((size_t)nchunks + 1, sizeof *m->chunks);
+	for (int i = 0; i < nchunks; i++) {
+		m->chunks[i].data = hashes[chunks[i]];
+		m->chunks[i].len = 32;
+	}
+	fc->meta = m;
+	if (cid != 0) {
+		fc->has_client_id = fc->has_seq = 1;
+		fc->client_id = cid;
+		fc->seq = seq;
+	}
+	c->commit = fc;
+	return c;
+}
+
+static Rcfs__Command *
+rm(const char *name, uint64_t cid, uint64_t seq)
+{
+	Rcfs__Command *c = calloc(1, sizeof *c);
+	Rcfs__FileRemove *r = calloc(1, sizeof *r);
+
+	rcfs__command__init(c);
+	rcfs__file_remove__init(r);
+	r->name = (char *)name;
+	if (cid != 0) {
+		r->has_client_id = r->has_seq = 1;
+		r->client_id = cid;
+		r->seq = seq;
+	}
+	c->remove = r;
+	return c;
+}
+
+static void
+free_cmd(Rcfs__Command *c)
+{
+	if (c == NULL)
+		return;
+	if (c->commit != NULL) {
+		free(c->commit->meta->chunks);
+		free(c->commit->meta);
+		free(c->commit);
+	}
+	free(c->remove);
+	free(c);
+}
+
+/* ---- running the state machine ---- */
+
+struct applied {
+	bool done;
+	char err[256];      /* "" or the cause */
+	size_t n;
+	struct fsm_result res[1024];
+};
+
+static void
+apply_cb(void *arg, const char *err, const struct fsm_result *res, size_t n)
+{
+	struct applied *a = arg;
+
+	a->done = true;
+	snprintf(a->err, sizeof a->err, "%s", err ? err : "");
+	a->n = n;
+	if (res != NULL)
+		memcpy(a->res, res, n * sizeof *res);
+}
+
+/* Applies cmds[0..n-1] as entries first..first+n-1, frees them, and
+ * returns the results (static: valid until the next call). */
+static struct fsm_result *
+apply(uint64_t first, Rcfs__Command **cmds, size_t n)
+{
+	static struct applied a;
+
+	memset(&a, 0, sizeof a);
+	fsm_apply(st, first, cmds, n, 1000, apply_cb, &a);
+	ck_assert_msg(loop_until(base, &a.done, 10), "apply did not answer");
+	ck_assert_msg(a.err[0] == '\0', "apply failed: %s", a.err);
+	ck_assert_uint_eq(a.n, n);
+	for (size_t i = 0; i < n; i++)
+		free_cmd(cmds[i]);
+	return a.res;
+}
+
+struct reply {
+	bool done;
+	long long integer;
+	char str[256];
+	bool nil;
+};
+
+static void
+reply_cb(struct store *s, redisReply *r, enum store_err err, void *arg)
+{
+	struct reply *rp = arg;
+
+	(void)s;
+	ck_assert_int_eq(err, STORE_OK);
+	rp->nil = r->type == REDIS_REPLY_NIL;
+	if (r->type == REDIS_REPLY_INTEGER)
+		rp->integer = r->integer;
+	if (r->type == REDIS_REPLY_STRING)
+		snprintf(rp->str, sizeof rp->str, "%.*s", (int)r->len, r->str);
+	rp->done = true;
+}
+
+/* One redis command (printf-style, as store_commandf); returns its reply
+ * (static: valid until the next REDIS). */
+static struct reply rp;
+
+static struct reply *
+rp_reset(void)
+{
+	memset(&rp, 0, sizeof rp);
+	return &rp;
+}
+
+static struct reply *
+rp_wait(void)
+{
+	ck_assert(loop_until(base, &rp.done, 5));
+	return &rp;
+}
+
+#define REDIS(...) (store_commandf(st, reply_cb, rp_reset(), __VA_ARGS__), rp_wait())
+
+static char *
+hex(int i)
+{
+	static char buf[65];
+	for (int k = 0; k < 32; k++)
+		snprintf(buf + 2 * k, 3, "%02x", hashes[i][k]);
+	return buf;
+}
+
+struct stat_res {
+	bool done;
+	bool found;
+	uint64_t version, size;
+};
+
+static void
+stat_cb(void *arg, const char *err, Rcfs__FileMeta *m)
+{
+	struct stat_res *s = arg;
+
+	ck_assert_msg(err == NULL, "stat: %s", err);
+	s->done = true;
+	s->found = m != NULL;
+	if (m != NULL) {
+		s->version = m->version;
+		s->size = m->size;
+		rcfs__file_meta__free_unpacked(m, NULL);
+	}
+}
+
+static struct stat_res
+stat_file(const char *name)
+{
+	struct stat_res s = { 0 };
+
+	fsm_stat(st, name, stat_cb, &s);
+	ck_assert(loop_until(base, &s.done, 5));
+	return s;
+}
+
+/* ---- tests ---- */
+
+START_TEST(versions_and_removes)
+{
+	Rcfs__Command *b[] = { put("a", 1, 1, 0, NULL), put("b", 2, 1, 0, NULL),
+		rm("c", 3, 1), rm("a", 1, 2), NULL };
+	struct fsm_result *r = apply(10, b, 5);
+
+	ck_assert_uint_eq(r[0].version, 10);
+	ck_assert_int_eq(r[0].code, RCFS__ERROR_CODE__E_OK);
+	ck_assert_uint_eq(r[1].version, 11);
+	ck_assert_int_eq(r[2].code, RCFS__ERROR_CODE__E_NOT_FOUND);     /* rm of a missing name */
+	ck_assert_uint_eq(r[3].version, 13);
+	ck_assert_int_eq(r[3].code, RCFS__ERROR_CODE__E_OK);
+	ck_assert_uint_eq(r[4].version, 0);                             /* no-op */
+	ck_assert(!stat_file("a").found);
+	ck_assert_uint_eq(stat_file("b").version, 11);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, 1);
+	ck_assert_int_eq(REDIS("ZSCORE rcfs:files b")->nil, 0);
+	ck_assert_str_eq(REDIS("GET rcfs:applied")->str, "14");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1")->str, "2:13");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "1:0");
+	ck_assert_int_eq(REDIS("ZSCORE rcfs:sessidx 1")->nil, 0);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, 3);
+}
+END_TEST
+
+/* Raft dissertation §6.3: a retried command gets the first outcome and is
+ * not applied again, also when the retry is in the same batch. */
+START_TEST(retries_answered_from_the_session)
+{
+	Rcfs__Command *b1[] = { put("x", 7, 5, 0, NULL) };
+	Rcfs__Command *b2[] = { put("x", 7, 5, 0, NULL), put("y", 7, 6, 0, NULL),
+		put("z", 8, 1, 0, NULL), put("z", 8, 1, 0, NULL), put("w", 0, 0, 0, NULL) };
+	Rcfs__Command *b3[] = { put("x", 7, 4, 0, NULL), put("w", 0, 0, 0, NULL) };
+	struct fsm_result *r;
+
+	r = apply(20, b1, 1);
+	ck_assert_uint_eq(r[0].version, 20);
+	r = apply(21, b2, 5);
+	ck_assert_uint_eq(r[0].version, 20);    /* retry: the first outcome */
+	ck_assert_uint_eq(r[1].version, 22);
+	ck_assert_uint_eq(r[2].version, 23);
+	ck_assert_uint_eq(r[3].version, 23);    /* retry inside the batch */
+	ck_assert_uint_eq(r[4].version, 25);    /* no client id: always applied */
+	ck_assert_uint_eq(stat_file("x").version, 20);
+	ck_assert_uint_eq(stat_file("z").version, 23);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 7")->str, "6:22");
+	ck_assert_str_eq(REDIS("ZSCORE rcfs:sessidx 7")->str, "22");
+	ck_assert_str_eq(REDIS("ZSCORE rcfs:sessidx 8")->str, "23");
+	r = apply(26, b3, 2);
+	ck_assert_uint_eq(r[0].version, 22);    /* an older seq: the session's outcome */
+	ck_assert_uint_eq(r[1].version, 27);
+	ck_assert_uint_eq(stat_file("w").version, 27);
+}
+END_TEST
+
+/* Entries at or below the applied index (a replay after a restart) change
+ * nothing and answer -1 (version 0). */
+START_TEST(replay_is_skipped)
+{
+	Rcfs__Command *b1[] = { put("p", 1, 1, 0, NULL), put("q", 1, 2, 0, NULL) };
+	Rcfs__Command *b2[] = { put("q", 2, 1, 0, NULL), put("r", 1, 3, 0, NULL) };
+	struct fsm_result *r;
+
+	apply(5, b1, 2);
+	r = apply(6, b2, 2);                    /* 6 was applied, 7 is new */
+	ck_assert_uint_eq(r[0].version, 0);
+	ck_assert_int_eq(r[0].code, RCFS__ERROR_CODE__E_OK);
+	ck_assert_uint_eq(r[1].version, 7);
+	ck_assert_uint_eq(stat_file("q").version, 6);
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 2")->integer, 0);
+	ck_assert_str_eq(REDIS("GET rcfs:applied")->str, "7");
+}
+END_TEST
+
+/* Chunks are counted per referencing file; one that loses its last
+ * reference becomes a GC candidate, and one referenced again is not. */
+START_TEST(chunk_references)
+{
+	int f1[] = { 0, 1 }, g1[] = { 1 }, f2[] = { 2, 0 };
+	Rcfs__Command *b1[] = { put("f", 0, 0, 2, f1), put("g", 0, 0, 1, g1) };
+	Rcfs__Command *b2[] = { put("f", 0, 0, 2, f2), rm("g", 0, 0) };
+	Rcfs__Command *b3[] = { put("h", 0, 0, 1, g1), put("f", 0, 0, 0, NULL) };
+
+	apply(1, b1, 2);
+	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(0))->str, "1");
+	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(1))->str, "2");
+	apply(3, b2, 2);
+	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(0))->str, "1");
+	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(2))->str, "1");
+	ck_assert(REDIS("HGET rcfs:refs %s", hex(1))->nil);
+	ck_assert_int_eq(REDIS("ZSCORE rcfs:gc %s", hex(1))->nil, 0);
+	ck_assert(!stat_file("g").found);
+	apply(5, b3, 2);                        /* h takes chunk 1 back; f drops its chunks */
+	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(1))->str, "1");
+	ck_assert(REDIS("ZSCORE rcfs:gc %s", hex(1))->nil);
+	ck_assert(REDIS("HGET rcfs:refs %s", hex(0))->nil);
+	ck_assert(REDIS("HGET rcfs:refs %s", hex(2))->nil);
+	ck_assert_int_eq(REDIS("EXISTS rcfs:fc:f")->integer, 0);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, 2);
+}
+END_TEST
+
+/* A batch with more sessions and names than one bulk call carries. */
+START_TEST(large_batch)
+{
+	enum { N = 1000 };
+	static Rcfs__Command *b[N];
+	static char names[N][16];
+	struct fsm_result *r;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i], "n%04d", i);
+		b[i] = put(names[i], (uint64_t)i + 1, 1, 0, NULL);
+	}
+	r = apply(100, b, N);
+	for (int i = 0; i < N; i++)
+		ck_assert_uint_eq(r[i].version, 100 + (uint64_t)i);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, N);
+	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1000")->str, "1:1099");
+	for (int i = 0; i < N; i++)
+		b[i] = i % 2 ? rm(names[i], (uint64_t)i + 1, 2) : put(names[i], (uint64_t)i + 1, 1, 0, NULL);
+	r = apply(100 + N, b, N);
+	ck_assert_uint_eq(r[0].version, 100);   /* retries */
+	ck_assert_uint_eq(r[1].version, 100 + N + 1);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, N / 2);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("fsm");
+	TCase *tc = tcase_create("fsm");
+	int rv;
+
+	switch (harness_init()) {
+	case 1: return 1;
+	case 2: printf("1..0 # SKIP redis-server not installed\n"); return 0;
+	}
+	for (int i = 0; i < 8; i++)
+		memset(hashes[i], i + 1, 32);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, versions_and_removes);
+	tcase_add_test(tc, retries_answered_from_the_session);
+	tcase_add_test(tc, replay_is_skipped);
+	tcase_add_test(tc, chunk_references);
+	tcase_add_test(tc, large_batch);
+	suite_add_tcase(s, tc);
+	rv = check_run(s);
+	harness_done();
+	return rv;
+}
