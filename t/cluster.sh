@@ -197,6 +197,8 @@ check "compaction: node $L restarts from a snapshot without bytes" \
 	bash -c 'grep "raft: started at term" "$1" | tail -n 1 | grep -q "snapshot [1-9]"' _ "$C3s/n$L/rcfsd.log"
 check "compaction: node $L catches up after its restart" wait_until 20 same_applied "$(addr "$L")"
 check "compaction: node $L still has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$L")"
+check "answers at commit: every one matched the state machine's (all nodes, all restarts)" \
+	bash -c '! grep -q "session table bug" "$1"/n*/rcfsd.log' _ "$C3s"
 "$CLUSTER" down -d "$C3s" >/dev/null
 
 # ---- five nodes, N=3 W=2: any two may die ------------------------------------------------------

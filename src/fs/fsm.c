@@ -30,7 +30,14 @@ static const char *fsm_err(redisReply *r, enum store_err err);
  * place so a retry later in the same batch sees it), `names` the last
  * membership of every name.  Writing them at the end is equivalent to
  * writing them in order, because nothing in the batch reads rcfs:files or
- * rcfs:sessidx, and rcfs:sessions is read only through `sess`. */
+ * rcfs:sessidx, and rcfs:sessions is read only through `sess`.
+ *
+ * Sessions idle for FSM_SESSION_WINDOW entries are all dropped by the batch
+ * that passes that mark (at most one per entry of the batch, as each entry
+ * refreshes at most one): fs/session.h relies on the state machine never
+ * forgetting later than that. */
+#define FSM_STR_(x) #x
+#define FSM_STR(x) FSM_STR_(x)
 static const char fsm_apply_lua[] =
 "local now = ARGV[1]\n"
 "local applied = tonumber(redis.call('GET', 'rcfs:applied') or '0')\n"
@@ -136,11 +143,11 @@ static const char fsm_apply_lua[] =
 "  bulk('ZADD', 'rcfs:sessidx', zs)\n"
 "end\n"
 "redis.call('SET', 'rcfs:applied', applied)\n"
-"local old = redis.call('ZRANGEBYSCORE', 'rcfs:sessidx', '-inf', '(' .. (applied - 100000),\n"
-"  'LIMIT', 0, 64)\n"
-"for _, cid in ipairs(old) do\n"
-"  redis.call('HDEL', 'rcfs:sessions', cid)\n"
-"  redis.call('ZREM', 'rcfs:sessidx', cid)\n"
+"local cutoff = '(' .. (applied - " FSM_STR(FSM_SESSION_WINDOW) ")\n"
+"local old = redis.call('ZRANGEBYSCORE', 'rcfs:sessidx', '-inf', cutoff)\n"
+"if #old > 0 then\n"
+"  bulk('HDEL', 'rcfs:sessions', old)\n"
+"  redis.call('ZREMRANGEBYSCORE', 'rcfs:sessidx', '-inf', cutoff)\n"
 "end\n"
 "return res\n";
 

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "fs/session.h"
 #include "node/consensus.h"
 #include "node/peer.h"
 #include "node/raftwire.h"
@@ -46,6 +47,7 @@ struct cs_load {
 	uint64_t snap_index, snap_term;
 	uint8_t *snap_conf, *snap_data;
 	size_t snap_conf_len, snap_data_len;
+	struct session_table *sessions;  /* the stored client sessions */
 	int pending;
 	bool failed;
 	unsigned generation;
@@ -64,6 +66,7 @@ struct cs_apply {
 	unsigned generation;
 	uint64_t first, last;
 	uint64_t *terms;                /* term of each entry, first..last */
+	bool *early;                    /* answered at commit (see cs_answer_early) */
 	size_t n;
 };
 
@@ -93,6 +96,9 @@ struct consensus {
 	bool snapshotting;              /* a snapshot is being taken */
 	uint64_t applied;               /* applied by the state machine */
 	uint64_t applying;              /* handed to fsm_apply */
+	struct session_table *sessions; /* bound on the stored sessions (fs/session.h) */
+	bool sessions_valid;            /* loaded: puts may be answered at commit */
+	uint64_t sessions_index;        /* last entry recorded in it */
 	int role;
 	uint64_t leader;
 	uint64_t read_seq;
@@ -112,6 +118,8 @@ static void cs_reload(evutil_socket_t fd, short what, void *arg);
 static void cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_sessions(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_sessidx(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
 static void cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len);
@@ -159,6 +167,7 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 	cs->peers = peers;
 	cs->ts = ts;
 	cs->role = RAFT_FOLLOWER;
+	cs->sessions = session_table_new();
 	TAILQ_INIT(&cs->pending);
 	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
 	cs->ready_ev = event_new(base, -1, 0, cs_process, cs);
@@ -190,12 +199,16 @@ cs_load_start(struct consensus *cs)
 	cs->state = CS_LOADING;
 	ld->cs = cs;
 	ld->generation = cs->generation;
-	ld->pending = 4;
-	/* Four reads, executed in order on the one connection. */
+	ld->sessions = session_table_new();
+	ld->pending = 6;
+	/* Six reads, executed in order on the one connection; nothing writes
+	 * the state machine meanwhile, so the sessions match the applied index. */
 	store_commandf(cs->st, cs_load_snap, ld, "HGETALL rcfs:raft:snap");
 	store_commandf(cs->st, cs_load_hs, ld, "HGETALL rcfs:raft:hs");
 	store_commandf(cs->st, cs_load_log, ld, "HGETALL rcfs:raft:log");
 	store_commandf(cs->st, cs_load_applied, ld, "GET rcfs:applied");
+	store_commandf(cs->st, cs_load_sessions, ld, "HGETALL rcfs:sessions");
+	store_commandf(cs->st, cs_load_sessidx, ld, "ZRANGE rcfs:sessidx 0 -1 WITHSCORES");
 }
 
 /* One of the load replies: usable if it arrived with the expected type
@@ -313,6 +326,36 @@ cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg)
 	cs_load_step(ld);
 }
 
+/* The stored sessions: rcfs:sessions maps a client id to "seq:result",
+ * rcfs:sessidx to the index of its last command (the applied index stands
+ * in if that is missing: a later index only keeps a session longer). */
+static void
+cs_load_session_pairs(struct cs_load *ld, redisReply *r, enum store_err err, bool is_index)
+{
+	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			uint64_t cid = strtoull(r->element[i]->str, NULL, 10);
+			uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
+			session_table_add(ld->sessions, cid, is_index ? 0 : v, is_index ? v : ld->applied);
+		}
+	}
+	cs_load_step(ld);
+}
+
+static void
+cs_load_sessions(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	(void)st;
+	cs_load_session_pairs(arg, r, err, false);
+}
+
+static void
+cs_load_sessidx(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	(void)st;
+	cs_load_session_pairs(arg, r, err, true);
+}
+
 static void
 cs_load_done(struct cs_load *ld)
 {
@@ -397,6 +440,11 @@ cs_load_done(struct cs_load *ld)
 	cs->log_last = ld->n_entries ? ld->entries[ld->n_entries - 1].index : ld->snap_index;
 	cs->log_first = ld->n_entries ? ld->entries[0].index : ld->snap_index + 1;
 	cs->applied = cs->applying = ld->applied;
+	session_table_free(cs->sessions);
+	cs->sessions = ld->sessions;
+	ld->sessions = NULL;
+	cs->sessions_valid = true;
+	cs->sessions_index = ld->applied;
 	cs->state = CS_RUNNING;
 	cs->last_tick_ms = cs_now_ms();
 	log_info("raft: started at term %" PRIu64 ", snapshot %" PRIu64 ", log %" PRIu64 "..%" PRIu64
@@ -409,6 +457,7 @@ out:
 	free(ld->entries);
 	free(ld->snap_conf);
 	free(ld->snap_data);
+	session_table_free(ld->sessions);
 	free(ld);
 }
 
@@ -436,6 +485,7 @@ cs_teardown(struct consensus *cs, const char *why)
 	cs->raft = NULL;
 	cs->state = CS_STOPPED;
 	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
+	cs->sessions_valid = false;     /* reloaded with the raft state */
 	cs_role_change(cs, RAFT_FOLLOWER, 0);
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
 	if (store_is_up(cs->st))
@@ -736,6 +786,9 @@ cs_install(struct consensus *cs, const struct raft_ready *rd)
 	cs->log_first = rd->snapshot.index + 1;
 	cs->log_last = rd->snapshot.index;
 	cs->applying = rd->snapshot.index;
+	cs->sessions_valid = session_table_load_snapshot(cs->sessions, rd->snapshot_data,
+	    rd->snapshot_len);
+	cs->sessions_index = rd->snapshot.index;
 }
 
 static void
@@ -879,6 +932,51 @@ out:
 
 /* ---- applying ----------------------------------------------------------------- */
 
+/* Record committed command `c` (NULL: not a command) at `index` in the
+ * session table; true if it is a put whose outcome is known now: applied,
+ * with version = index (fs/session.h). */
+static bool
+cs_session_commit(struct consensus *cs, const Rcfs__Command *c, uint64_t index)
+{
+	bool is_new = true;
+
+	if (c == NULL)
+		return false;
+	if (c->commit != NULL && c->commit->has_client_id)
+		is_new = session_table_commit(cs->sessions, c->commit->client_id, c->commit->seq, index);
+	else if (c->remove != NULL && c->remove->has_client_id)
+		session_table_commit(cs->sessions, c->remove->client_id, c->remove->seq, index);
+	/* An rm's outcome depends on the file table (0 for a missing name). */
+	return c->commit != NULL && is_new && cs->sessions_valid;
+}
+
+/* Answer the proposals of this batch whose outcome is known at commit: the
+ * entry is durable on a majority, and the state machine will apply it with
+ * version = its index, so the client need not wait for the apply's fsync.
+ * A read that follows still waits for the apply (ReadIndex waits for the
+ * applied index), so this stays linearizable.  cs_applied checks the
+ * state machine's answer against each one. */
+static void
+cs_answer_early(struct consensus *cs, struct cs_apply *ap)
+{
+	struct cs_pending *p, *next;
+
+	for (p = TAILQ_FIRST(&cs->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		if (p->term == 0 || p->index < ap->first || p->index > ap->last)
+			continue;
+		size_t i = (size_t)(p->index - ap->first);
+		if (!ap->early[i] || ap->terms[i] != p->term)
+			continue;
+		struct fsm_result res = { RCFS__ERROR_CODE__E_OK, p->index };
+		TAILQ_REMOVE(&cs->pending, p, link);
+		metrics_inc(rcfs_metrics.raft_proposals_ok);
+		metrics_observe_since(rcfs_metrics.raft_append_latency, p->t0);
+		p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, &res);
+		free(p);
+	}
+}
+
 static void
 cs_apply(struct consensus *cs, const struct raft_ready *rd)
 {
@@ -891,6 +989,7 @@ cs_apply(struct consensus *cs, const struct raft_ready *rd)
 	ap->last = rd->committed[rd->n_committed - 1].index;
 	ap->n = rd->n_committed;
 	ap->terms = xcalloc(rd->n_committed, sizeof *ap->terms);
+	ap->early = xcalloc(rd->n_committed, sizeof *ap->early);
 	for (size_t i = 0; i < rd->n_committed; i++) {
 		const struct raft_entry *e = &rd->committed[i];
 		ap->terms[i] = e->term;
@@ -901,9 +1000,15 @@ cs_apply(struct consensus *cs, const struct raft_ready *rd)
 		}
 		/* NOOP and CONF_CHANGE entries (and NULL commands) only advance
 		 * the applied index. */
+		if (e->index > cs->sessions_index) {
+			ap->early[i] = cs_session_commit(cs, cmds[i], e->index);
+			cs->sessions_index = e->index;
+		}
 	}
+	session_table_expire(cs->sessions, cs->sessions_index);
 	cs->applying = ap->last;
 	fsm_apply(cs->st, ap->first, cmds, rd->n_committed, (uint64_t)time(NULL) * 1000, cs_applied, ap);
+	cs_answer_early(cs, ap);
 	for (size_t i = 0; i < rd->n_committed; i++)
 		if (cmds[i] != NULL)
 			rcfs__command__free_unpacked(cmds[i], NULL);
@@ -923,6 +1028,11 @@ cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
 		cs_teardown(cs, err);
 		goto out;
 	}
+	for (size_t i = 0; i < ap->n && i < n; i++)
+		if (ap->early[i] && res[i].version != ap->first + i)
+			log_err("raft: entry %" PRIu64 " was answered at commit with version %" PRIu64
+			    ", but the state machine applied it as version %" PRIu64 " (session table bug)",
+			    ap->first + i, ap->first + i, res[i].version);
 	cs->applied = ap->last;
 	raft_applied(cs->raft, ap->last);
 	metrics_set(rcfs_metrics.raft_applied_index, (double)cs->applied);
@@ -947,6 +1057,7 @@ cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
 	cs_schedule(cs);
 out:
 	free(ap->terms);
+	free(ap->early);
 	free(ap);
 }
 
@@ -1251,5 +1362,6 @@ consensus_free(struct consensus *cs)
 	event_free(cs->tick_ev);
 	event_free(cs->ready_ev);
 	event_free(cs->reload_ev);
+	session_table_free(cs->sessions);
 	free(cs);
 }

@@ -4,13 +4,16 @@
  * committed entry, so it is written for speed (docs/benchmarks.md); these
  * tests pin down its semantics: versions, at-most-once sessions (also for a
  * retry inside one batch), replay after a restart, chunk reference counts
- * and GC candidates, and batches larger than one bulk call. */
+ * and GC candidates, batches larger than one bulk call, session expiry; and
+ * that the session table (fs/session.h), which lets the leader answer puts
+ * at commit, never calls a retry new. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fs/fsm.h"
+#include "fs/session.h"
 #include "t/unit/check_main.h"
 #include "t/unit/redis_harness.h"
 
@@ -352,6 +355,87 @@ START_TEST(large_batch)
 }
 END_TEST
 
+/* Sessions idle for FSM_SESSION_WINDOW entries are all dropped by the batch
+ * that passes the mark (fs/session.h relies on it). */
+START_TEST(sessions_expire)
+{
+	enum { N = 100 };
+	static Rcfs__Command *b[N];
+	uint64_t w = FSM_SESSION_WINDOW;
+
+	for (int i = 0; i < N; i++)
+		b[i] = put("e", (uint64_t)i + 1, 1, 0, NULL);
+	apply(1, b, N);                         /* sessions 1..100 at indexes 1..100 */
+	b[0] = put("e", 1000, 1, 0, NULL);
+	apply(w + 50, b, 1);                    /* drops those idle since before 50 */
+	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N - 49 + 1);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N - 49 + 1);
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 49")->integer, 0);
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 50")->integer, 1);
+	b[0] = put("e", 49, 1, 0, NULL);        /* a forgotten client's retry is applied */
+	ck_assert_uint_eq(apply(w + 51, b, 1)[0].version, w + 51);
+}
+END_TEST
+
+/* The safety property behind answering at commit: whenever the session
+ * table calls a put new, the state machine applies it (version = index).
+ * Random batches of puts and removes from a few clients, with retries,
+ * stale seqs, clients without ids, and jumps past the session window. */
+START_TEST(session_table_never_calls_a_retry_new)
+{
+	struct session_table *t = session_table_new();
+	uint64_t seq[8] = { 0 }, index = 1;
+	unsigned rnd = 12345, predicted = 0, retries = 0;
+
+	for (int round = 0; round < 300; round++) {
+		Rcfs__Command *b[16];
+		bool is_new[16];
+		size_t n = 1 + rnd % 16;
+
+		rnd = rnd * 1103515245 + 12345;
+		if (rnd % 37 == 0)
+			index += FSM_SESSION_WINDOW / 2 + rnd % 1000;   /* idle sessions expire */
+		for (size_t k = 0; k < n; k++) {
+			unsigned c, r;
+			uint64_t s;
+
+			rnd = rnd * 1103515245 + 12345;
+			c = (rnd >> 8) % 8;
+			r = (rnd >> 16) % 10;
+			if (r < 6)
+				s = ++seq[c];                   /* the next command */
+			else if (r < 9)
+				s = seq[c] - (r - 6 < seq[c] ? r - 6 : seq[c]);  /* a retry or an older seq */
+			else
+				s = 0;
+			b[k] = (rnd >> 24) % 5 == 0 ? rm("r", c + 1, s) : put("r", c == 7 ? 0 : c + 1, s, 0, NULL);
+			if (b[k]->commit != NULL && !b[k]->commit->has_client_id)
+				is_new[k] = true;
+			else
+				is_new[k] = session_table_commit(t, c + 1, s, index + k);
+			if (b[k]->remove != NULL)
+				is_new[k] = false;
+		}
+		struct fsm_result *res = apply(index, b, n);
+		for (size_t k = 0; k < n; k++) {
+			if (is_new[k]) {
+				ck_assert_msg(res[k].version == index + k,
+				    "round %d: entry %" PRIu64 " called new, applied as %" PRIu64, round,
+				    index + k, res[k].version);
+				predicted++;
+			} else {
+				retries++;
+			}
+		}
+		index += n;
+		session_table_expire(t, index - 1);
+	}
+	ck_assert_uint_gt(predicted, 100);
+	ck_assert_uint_gt(retries, 100);
+	session_table_free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -372,6 +456,8 @@ main(void)
 	tcase_add_test(tc, replay_is_skipped);
 	tcase_add_test(tc, chunk_references);
 	tcase_add_test(tc, large_batch);
+	tcase_add_test(tc, sessions_expire);
+	tcase_add_test(tc, session_table_never_calls_a_retry_new);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
 	harness_done();
