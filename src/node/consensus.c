@@ -31,6 +31,11 @@ enum consensus_state {
 struct cs_pending {
 	uint64_t index, term;           /* term 0: a read barrier (index = read id) */
 	double t0;                      /* metrics_now() when proposed */
+	/* On cs->answers: the outcome to report (see cs_settle). */
+	Rcfs__ErrorCode code;
+	char *why;                      /* NULL or owned */
+	bool has_res;
+	struct fsm_result res;
 	consensus_cb *cb;
 	void *arg;
 	TAILQ_ENTRY(cs_pending) link;
@@ -103,6 +108,8 @@ struct consensus {
 	uint64_t leader;
 	uint64_t read_seq;
 	struct cs_pending_list pending;  /* proposals and read barriers */
+	struct cs_pending_list answers;  /* settled in a Ready, reported after raft_advance */
+	bool in_ready;                  /* between raft_ready() and raft_advance() */
 	struct cs_peer_metric {
 		struct consensus *cs;
 		uint64_t id;
@@ -139,6 +146,9 @@ static void cs_apply(struct consensus *cs, const struct raft_ready *rd);
 static void cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n);
 static void cs_reads(struct consensus *cs, const struct raft_ready *rd);
 static void cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why);
+static void cs_settle(struct consensus *cs, struct cs_pending *p, Rcfs__ErrorCode code,
+    const char *why, const struct fsm_result *res);
+static void cs_report_answers(struct consensus *cs);
 static void cs_role_change(struct consensus *cs, int role, uint64_t leader);
 static struct peer *cs_peer(struct consensus *cs, uint64_t id);
 static void cs_not_leader(struct consensus *cs, char *buf, size_t len);
@@ -169,6 +179,7 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 	cs->role = RAFT_FOLLOWER;
 	cs->sessions = session_table_new();
 	TAILQ_INIT(&cs->pending);
+	TAILQ_INIT(&cs->answers);
 	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
 	cs->ready_ev = event_new(base, -1, 0, cs_process, cs);
 	cs->reload_ev = evtimer_new(base, cs_reload, cs);
@@ -487,6 +498,7 @@ cs_teardown(struct consensus *cs, const char *why)
 	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
 	cs->sessions_valid = false;     /* reloaded with the raft state */
 	cs_role_change(cs, RAFT_FOLLOWER, 0);
+	cs->in_ready = false;           /* the core is gone: report now */
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
 	if (store_is_up(cs->st))
 		cs_load_start(cs);
@@ -531,6 +543,7 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 			cs_teardown(cs, "out of memory");
 			return;
 		}
+		cs->in_ready = true;
 		if (rd.has_snapshot)
 			cs_install(cs, &rd);    /* before this Ready's entries, on the same connection */
 		if (rd.snapshot_data_wanted)
@@ -547,8 +560,10 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 		if (rd.role != cs->role || rd.leader != cs->leader)
 			cs_role_change(cs, rd.role, rd.leader);
 		raft_advance(cs->raft, &rd);
+		cs->in_ready = false;
 		if (compact)    /* after advance: compaction frees the Ready's entries */
 			cs_compact(cs);
+		cs_report_answers(cs);
 	}
 	if (cs->state == CS_RUNNING) {
 		metrics_set(rcfs_metrics.raft_term, (double)raft_term(cs->raft));
@@ -972,7 +987,36 @@ cs_answer_early(struct consensus *cs, struct cs_apply *ap)
 		TAILQ_REMOVE(&cs->pending, p, link);
 		metrics_inc(rcfs_metrics.raft_proposals_ok);
 		metrics_observe_since(rcfs_metrics.raft_append_latency, p->t0);
-		p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, &res);
+		cs_settle(cs, p, RCFS__ERROR_CODE__E_OK, NULL, &res);
+	}
+}
+
+/* Settle p (already off cs->pending) while a Ready is being handled: its
+ * callback runs from cs_report_answers() after raft_advance().  raft.h
+ * allows no raft_* call between raft_ready() and raft_advance(), and a
+ * callback can lead to one: a reply resumes a paused connection, whose
+ * buffered next request proposes at once. */
+static void
+cs_settle(struct consensus *cs, struct cs_pending *p, Rcfs__ErrorCode code, const char *why,
+    const struct fsm_result *res)
+{
+	p->code = code;
+	p->why = why != NULL ? xstrdup(why) : NULL;
+	p->has_res = res != NULL;
+	if (res != NULL)
+		p->res = *res;
+	TAILQ_INSERT_TAIL(&cs->answers, p, link);
+}
+
+static void
+cs_report_answers(struct consensus *cs)
+{
+	struct cs_pending *p;
+
+	while ((p = TAILQ_FIRST(&cs->answers)) != NULL) {
+		TAILQ_REMOVE(&cs->answers, p, link);
+		p->cb(p->arg, p->code, p->why, p->has_res ? &p->res : NULL);
+		free(p->why);
 		free(p);
 	}
 }
@@ -1079,13 +1123,12 @@ cs_reads(struct consensus *cs, const struct raft_ready *rd)
 			continue;
 		TAILQ_REMOVE(&cs->pending, p, link);
 		if (rs->status == 0) {
-			p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, NULL);
+			cs_settle(cs, p, RCFS__ERROR_CODE__E_OK, NULL, NULL);
 		} else {
 			char why[160];
 			cs_not_leader(cs, why, sizeof why);
-			p->cb(p->arg, RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+			cs_settle(cs, p, RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
 		}
-		free(p);
 	}
 }
 
@@ -1098,9 +1141,10 @@ cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 		TAILQ_REMOVE(&cs->pending, p, link);
 		if (p->term != 0)
 			metrics_inc(rcfs_metrics.raft_proposals_failed);
-		p->cb(p->arg, code, why, NULL);
-		free(p);
+		cs_settle(cs, p, code, why, NULL);
 	}
+	if (!cs->in_ready)
+		cs_report_answers(cs);
 }
 
 /* ---- requests ------------------------------------------------------------------- */
@@ -1356,6 +1400,7 @@ consensus_free(struct consensus *cs)
 	if (cs == NULL)
 		return;
 	cs->generation++;
+	cs->in_ready = false;
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "node is shutting down");
 	if (cs->raft)
 		raft_free(cs->raft);
