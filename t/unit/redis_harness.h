@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,9 @@ redis_start(void)
 	ck_assert_int_ge(redis_pid, 0);
 	if (redis_pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
+		/* Dies with the test even when the test is killed or aborts
+		 * (a sanitizer report) before its teardown runs. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fd, 1);
 		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sockarg,
 		    "--dir", dirarg, "--save", "", "--appendonly", "no", (char *)NULL);
