@@ -32,6 +32,10 @@ static const char *fsm_err(redisReply *r, enum store_err err);
  * writing them in order, because nothing in the batch reads rcfs:files or
  * rcfs:sessidx, and rcfs:sessions is read only through `sess`.
  *
+ * Seqs and indexes are stored as the decimal text they arrive in: Lua 5.1
+ * prints a number >= 1e14 as "1.2345678901234e+14" (%.14g).  Seqs compare
+ * as Lua numbers (doubles), exact up to FSM_SEQ_MAX.
+ *
  * Sessions idle for FSM_SESSION_WINDOW entries are all dropped by the batch
  * that passes that mark (at most one per entry of the batch, as each entry
  * refreshes at most one): fs/session.h relies on the state machine never
@@ -117,7 +121,7 @@ static const char fsm_apply_lua[] =
 "        r = index\n"
 "      end\n"
 "      if cid ~= '' then\n"
-"        sess[cid] = seq .. ':' .. r\n"
+"        sess[cid] = ARGV[a+6] .. ':' .. (r == index and ARGV[a+1] or tostring(r))\n"
 "        sessidx[cid] = index\n"
 "      end\n"
 "    end\n"
@@ -653,7 +657,9 @@ fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint
 		ARG(idx[i], strlen(idx[i]));
 	}
 #undef ARG
-	store_command(st, STORE_LARGE, fsm_install_reply, call, (int)a, argv, argvlen);
+	/* Not STORE_LARGE: the install must run in order with the applies and
+	 * loads around it, and large commands may wait behind chunk writes. */
+	store_command(st, 0, fsm_install_reply, call, (int)a, argv, argvlen);
 	free(idx);
 	free(argv);
 	free(argvlen);

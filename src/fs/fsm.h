@@ -24,6 +24,10 @@ struct store;
  * dissertation §6.3 expires sessions deterministically; so do we). */
 #define FSM_SESSION_WINDOW 100000
 
+/* Largest client seq accepted (2^53: the apply script compares seqs as Lua
+ * numbers, doubles); larger ones are refused as bad requests. */
+#define FSM_SEQ_MAX (UINT64_C(1) << 53)
+
 /* Per-command outcome. */
 struct fsm_result {
 	Rcfs__ErrorCode code;   /* E_OK or E_NOT_FOUND (rm of a missing name) */

@@ -289,6 +289,9 @@ service_commit(struct service_req *r)
 
 	if (bad != NULL)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
+	if (m->has_seq && m->seq > FSM_SEQ_MAX)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "seq %llu is above 2^53",
+		    (unsigned long long)m->seq);
 	if (!m->meta->has_mtime_ns) {
 		m->meta->has_mtime_ns = 1;
 		m->meta->mtime_ns = (uint64_t)timesync_now_ns(node_timesync(r->node));
@@ -449,6 +452,9 @@ service_remove(struct service_req *r)
 
 	if (bad != NULL)
 		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
+	if (m->has_seq && m->seq > FSM_SEQ_MAX)
+		return service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "seq %llu is above 2^53",
+		    (unsigned long long)m->seq);
 	cmd.remove = m;
 	consensus_propose(node_consensus(r->node), &cmd, service_remove_done, r);
 }

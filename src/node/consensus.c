@@ -338,8 +338,9 @@ cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg)
 }
 
 /* The stored sessions: rcfs:sessions maps a client id to "seq:result",
- * rcfs:sessidx to the index of its last command (the applied index stands
- * in if that is missing: a later index only keeps a session longer). */
+ * rcfs:sessidx to the index of its last command.  The apply script and the
+ * snapshot install always write both together; the applied index stands in
+ * for an index only so that a damaged store does not stop the load. */
 static void
 cs_load_session_pairs(struct cs_load *ld, redisReply *r, enum store_err err, bool is_index)
 {
@@ -1090,14 +1091,16 @@ cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
 		if (ap->terms[i] == p->term && i < n) {
 			metrics_inc(rcfs_metrics.raft_proposals_ok);
 			metrics_observe_since(rcfs_metrics.raft_append_latency, p->t0);
-			p->cb(p->arg, RCFS__ERROR_CODE__E_OK, NULL, &res[i]);
+			cs_settle(cs, p, RCFS__ERROR_CODE__E_OK, NULL, &res[i]);
 		} else {
 			metrics_inc(rcfs_metrics.raft_proposals_failed);
-			p->cb(p->arg, RCFS__ERROR_CODE__E_NOT_LEADER,
+			cs_settle(cs, p, RCFS__ERROR_CODE__E_NOT_LEADER,
 			    "leadership changed before the command was committed", NULL);
 		}
-		free(p);
 	}
+	/* After the walk: a callback may end in cs_fail_pending, which frees
+	 * pending entries the walk would still visit. */
+	cs_report_answers(cs);
 	cs_schedule(cs);
 out:
 	free(ap->terms);

@@ -33,6 +33,8 @@ redis_start(void)
 	snprintf(sockarg, sizeof sockarg, "%s", sock);
 	snprintf(dirarg, sizeof dirarg, "%s", dir);
 	unlink(sock);
+	pid_t parent = getpid();
+
 	redis_pid = fork();
 	ck_assert_int_ge(redis_pid, 0);
 	if (redis_pid == 0) {
@@ -40,6 +42,8 @@ redis_start(void)
 		/* Dies with the test even when the test is killed or aborts
 		 * (a sanitizer report) before its teardown runs. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);     /* the test died before the prctl */
 		dup2(fd, 1);
 		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sockarg,
 		    "--dir", dirarg, "--save", "", "--appendonly", "no", (char *)NULL);

@@ -346,12 +346,14 @@ START_TEST(large_batch)
 	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N);
 	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N);
 	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1000")->str, "1:1099");
+	/* 800 removes (two ZREM calls) and 200 retries */
 	for (int i = 0; i < N; i++)
-		b[i] = i % 2 ? rm(names[i], (uint64_t)i + 1, 2) : put(names[i], (uint64_t)i + 1, 1, 0, NULL);
+		b[i] = i % 5 ? rm(names[i], (uint64_t)i + 1, 2) : put(names[i], (uint64_t)i + 1, 1, 0, NULL);
 	r = apply(100 + N, b, N);
-	ck_assert_uint_eq(r[0].version, 100);   /* retries */
-	ck_assert_uint_eq(r[1].version, 100 + N + 1);
-	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, N / 2);
+	for (int i = 0; i < N; i++)
+		ck_assert_uint_eq(r[i].version, i % 5 ? 100 + N + (uint64_t)i : 100 + (uint64_t)i);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, N / 5);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 999")->str, "2:2098");
 }
 END_TEST
 
@@ -359,48 +361,124 @@ END_TEST
  * that passes the mark (fs/session.h relies on it). */
 START_TEST(sessions_expire)
 {
-	enum { N = 100 };
+	enum { N = 300 };
 	static Rcfs__Command *b[N];
 	uint64_t w = FSM_SESSION_WINDOW;
 
 	for (int i = 0; i < N; i++)
 		b[i] = put("e", (uint64_t)i + 1, 1, 0, NULL);
-	apply(1, b, N);                         /* sessions 1..100 at indexes 1..100 */
+	apply(1, b, N);                         /* sessions 1..300 at indexes 1..300 */
 	b[0] = put("e", 1000, 1, 0, NULL);
-	apply(w + 50, b, 1);                    /* drops those idle since before 50 */
-	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N - 49 + 1);
-	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N - 49 + 1);
-	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 49")->integer, 0);
-	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 50")->integer, 1);
-	b[0] = put("e", 49, 1, 0, NULL);        /* a forgotten client's retry is applied */
-	ck_assert_uint_eq(apply(w + 51, b, 1)[0].version, w + 51);
+	apply(w + 250, b, 1);                   /* drops all 249 idle since before 250 */
+	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N - 249 + 1);
+	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N - 249 + 1);
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 249")->integer, 0);
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 250")->integer, 1);
+	b[0] = put("e", 249, 1, 0, NULL);       /* a forgotten client's retry is applied */
+	ck_assert_uint_eq(apply(w + 251, b, 1)[0].version, w + 251);
 }
 END_TEST
 
+/* Rebuilding the table as consensus.c does at a load: HGETALL rcfs:sessions
+ * ("seq:result") and ZRANGE rcfs:sessidx WITHSCORES (index). */
+struct rebuild {
+	struct session_table *t;
+	bool is_index;
+	bool done;
+};
+
+static void
+rebuild_cb(struct store *s, redisReply *r, enum store_err err, void *arg)
+{
+	struct rebuild *rb = arg;
+
+	(void)s;
+	ck_assert_int_eq(err, STORE_OK);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		session_table_add(rb->t, strtoull(r->element[i]->str, NULL, 10),
+		    rb->is_index ? 0 : strtoull(r->element[i + 1]->str, NULL, 10),
+		    rb->is_index ? strtoull(r->element[i + 1]->str, NULL, 10) : 0);
+	rb->done = true;
+}
+
+static void
+rebuild_from_redis(struct session_table *t)
+{
+	struct rebuild a = { t, false, false }, b = { t, true, false };
+
+	session_table_clear(t);
+	store_commandf(st, rebuild_cb, &a, "HGETALL rcfs:sessions");
+	store_commandf(st, rebuild_cb, &b, "ZRANGE rcfs:sessidx 0 -1 WITHSCORES");
+	ck_assert(loop_until(base, &b.done, 10));
+	ck_assert(a.done);
+}
+
+struct dump {
+	struct session_table *t;
+	bool done, ok;
+};
+
+static void
+dump_cb(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len)
+{
+	struct dump *d = arg;
+
+	(void)index;
+	ck_assert_msg(err == NULL, "dump: %s", err);
+	d->ok = session_table_load_snapshot(d->t, data, len);
+	d->done = true;
+}
+
+static void
+rebuild_from_snapshot(struct session_table *t)
+{
+	struct dump d = { t, false, false };
+
+	fsm_snapshot_dump(st, dump_cb, &d);
+	ck_assert(loop_until(base, &d.done, 10));
+	ck_assert(d.ok);
+}
+
 /* The safety property behind answering at commit: whenever the session
  * table calls a put new, the state machine applies it (version = index).
- * Random batches of puts and removes from a few clients, with retries,
- * stale seqs, clients without ids, and jumps past the session window. */
+ * Random batches of puts and removes from 100 clients (some with seqs near
+ * FSM_SEQ_MAX), with retries, stale seqs, clients without ids, batches with
+ * more clients than one eviction used to take, jumps to either side of the
+ * two expiry marks, and the table rebuilt now and then the two ways a node
+ * rebuilds it (a load from redis, an installed snapshot). */
 START_TEST(session_table_never_calls_a_retry_new)
 {
+	enum { CLIENTS = 100 };
 	struct session_table *t = session_table_new();
-	uint64_t seq[8] = { 0 }, index = 1;
-	unsigned rnd = 12345, predicted = 0, retries = 0;
+	uint64_t seq[CLIENTS], index = 1;
+	unsigned rnd = 12345, predicted = 0, retries = 0, forgot = 0, expired = 0;
+	long long hlen = 0;
 
-	for (int round = 0; round < 300; round++) {
-		Rcfs__Command *b[16];
-		bool is_new[16];
-		size_t n = 1 + rnd % 16;
+	for (int c = 0; c < CLIENTS; c++)
+		seq[c] = c % 10 == 0 ? FSM_SEQ_MAX - 1000000 : 0;
+	for (int round = 0; round < 400; round++) {
+		static Rcfs__Command *b[80];
+		static bool is_new[80];
+		size_t n;
 
 		rnd = rnd * 1103515245 + 12345;
-		if (rnd % 37 == 0)
-			index += FSM_SESSION_WINDOW / 2 + rnd % 1000;   /* idle sessions expire */
+		n = 1 + (rnd >> 8) % 80;
+		if ((rnd >> 16) % 16 == 0) {
+			/* idle sessions expire: just before or after either mark */
+			static const uint64_t marks[] = { FSM_SESSION_WINDOW, SESSION_FORGET_AFTER };
+			index += marks[(rnd >> 20) % 2] - 40 + (rnd >> 21) % 80;
+		}
+		if (round % 50 == 25)
+			rebuild_from_redis(t);
+		else if (round % 50 == 49)
+			rebuild_from_snapshot(t);
 		for (size_t k = 0; k < n; k++) {
 			unsigned c, r;
 			uint64_t s;
 
 			rnd = rnd * 1103515245 + 12345;
-			c = (rnd >> 8) % 8;
+			c = (rnd >> 8) % CLIENTS;
 			r = (rnd >> 16) % 10;
 			if (r < 6)
 				s = ++seq[c];                   /* the next command */
@@ -408,13 +486,17 @@ START_TEST(session_table_never_calls_a_retry_new)
 				s = seq[c] - (r - 6 < seq[c] ? r - 6 : seq[c]);  /* a retry or an older seq */
 			else
 				s = 0;
-			b[k] = (rnd >> 24) % 5 == 0 ? rm("r", c + 1, s) : put("r", c == 7 ? 0 : c + 1, s, 0, NULL);
-			if (b[k]->commit != NULL && !b[k]->commit->has_client_id)
+			if ((rnd >> 24) % 5 == 0) {
+				b[k] = rm("r", c + 1, s);
+				session_table_commit(t, c + 1, s, index + k);
+				is_new[k] = false;              /* an rm is answered after the apply */
+			} else if (c == CLIENTS - 1) {
+				b[k] = put("r", 0, 0, 0, NULL); /* no client id: always applied */
 				is_new[k] = true;
-			else
+			} else {
+				b[k] = put("r", c + 1, s, 0, NULL);
 				is_new[k] = session_table_commit(t, c + 1, s, index + k);
-			if (b[k]->remove != NULL)
-				is_new[k] = false;
+			}
 		}
 		struct fsm_result *res = apply(index, b, n);
 		for (size_t k = 0; k < n; k++) {
@@ -428,10 +510,18 @@ START_TEST(session_table_never_calls_a_retry_new)
 			}
 		}
 		index += n;
+		size_t before = session_table_count(t);
 		session_table_expire(t, index - 1);
+		forgot += before - session_table_count(t);
+		long long now = REDIS("HLEN rcfs:sessions")->integer;
+		if (now < hlen)
+			expired += (unsigned)(hlen - now);
+		hlen = now;
 	}
-	ck_assert_uint_gt(predicted, 100);
-	ck_assert_uint_gt(retries, 100);
+	ck_assert_uint_gt(predicted, 1000);
+	ck_assert_uint_gt(retries, 1000);
+	ck_assert_uint_gt(expired, 100);        /* the state machine forgot sessions ... */
+	ck_assert_uint_gt(forgot, 100);         /* ... and so did the table */
 	session_table_free(t);
 }
 END_TEST
