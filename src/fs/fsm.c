@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "fs/fsm.h"
+#include "fs/session.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -308,6 +309,59 @@ fsm_load_applied(struct store *st, fsm_index_cb *cb, void *arg)
 	call->cb = (void *)cb;
 	call->arg = arg;
 	store_commandf(st, fsm_index_reply, call, "GET rcfs:applied");
+}
+
+struct fsm_sessions_load {
+	struct session_table *t;
+	fsm_index_cb *cb;
+	void *arg;
+	const char *err;
+	uint64_t n;
+};
+
+/* rcfs:sessidx first (client id -> index), then rcfs:sessions (client id
+ * -> "seq:result"): a session the first did not name is pinned. */
+static void
+fsm_sessidx_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_sessions_load *ld = arg;
+
+	(void)st;
+	if ((ld->err = fsm_err(r, err)) == NULL && r->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			session_table_add(ld->t, strtoull(r->element[i]->str, NULL, 10), 0,
+			    strtoull(r->element[i + 1]->str, NULL, 10));
+}
+
+static void
+fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_sessions_load *ld = arg;
+	const char *why = ld->err != NULL ? ld->err : fsm_err(r, err);
+
+	(void)st;
+	if (why == NULL && r->type == REDIS_REPLY_ARRAY) {
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			uint64_t cid = strtoull(r->element[i]->str, NULL, 10);
+			uint64_t seq = strtoull(r->element[i + 1]->str, NULL, 10);
+			session_table_add(ld->t, cid, seq, session_table_has(ld->t, cid) ? 0 : UINT64_MAX);
+			ld->n++;
+		}
+	}
+	ld->cb(ld->arg, why, ld->n);
+	free(ld);
+}
+
+void
+fsm_load_sessions(struct store *st, struct session_table *t, fsm_index_cb *cb, void *arg)
+{
+	struct fsm_sessions_load *ld = xcalloc(1, sizeof *ld);
+
+	ld->t = t;
+	ld->cb = cb;
+	ld->arg = arg;
+	store_commandf(st, fsm_sessidx_reply, ld, "ZRANGE rcfs:sessidx 0 -1 WITHSCORES");
+	store_commandf(st, fsm_sessions_reply, ld, "HGETALL rcfs:sessions");
 }
 
 static void

@@ -50,6 +50,15 @@ void fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmd
 typedef void fsm_index_cb(void *arg, const char *err, uint64_t index);
 void fsm_load_applied(struct store *st, fsm_index_cb *cb, void *arg);
 
+struct session_table;
+/* Add the stored sessions to `t` (fs/session.h): each client's seq from
+ * rcfs:sessions, the index of its last command from rcfs:sessidx.  Two
+ * reads, queued now in order with everything else on `st`; `t` must stay
+ * alive until cb, which gets (arg, err, number of sessions read).  A
+ * session without an index (the apply script writes both together) is
+ * never forgotten by `t`, as redis never expires it. */
+void fsm_load_sessions(struct store *st, struct session_table *t, fsm_index_cb *cb, void *arg);
+
 /* Look a file up.  meta is NULL with err NULL if there is no such file; the
  * callee owns meta (free with rcfs__file_meta__free_unpacked(meta, NULL)). */
 typedef void fsm_stat_cb(void *arg, const char *err, Rcfs__FileMeta *meta);

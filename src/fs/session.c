@@ -71,6 +71,14 @@ session_table_count(const struct session_table *t)
 	return t->count;
 }
 
+bool
+session_table_has(const struct session_table *t, uint64_t cid)
+{
+	struct session key = { .cid = cid };
+
+	return tfind(&key, &t->root, session_cmp) != NULL;
+}
+
 static void
 session_touch(struct session_table *t, uint64_t index, uint64_t cid)
 {

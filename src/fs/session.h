@@ -39,6 +39,8 @@ void session_table_free(struct session_table *t);
 void session_table_clear(struct session_table *t);
 /* Number of sessions held. */
 size_t session_table_count(const struct session_table *t);
+/* True if the table holds a session for `cid`. */
+bool session_table_has(const struct session_table *t, uint64_t cid);
 
 /* A stored session: client `cid` last committed `seq` at log `index`.
  * Raises an existing session to (seq, index) where those are larger. */

@@ -125,8 +125,7 @@ static void cs_reload(evutil_socket_t fd, short what, void *arg);
 static void cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg);
-static void cs_load_sessions(struct store *st, redisReply *r, enum store_err err, void *arg);
-static void cs_load_sessidx(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_load_sessions(void *arg, const char *err, uint64_t n);
 static void cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
 static void cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len);
@@ -211,15 +210,15 @@ cs_load_start(struct consensus *cs)
 	ld->cs = cs;
 	ld->generation = cs->generation;
 	ld->sessions = session_table_new();
-	ld->pending = 6;
-	/* Six reads, executed in order on the one connection; nothing writes
+	ld->pending = 5;
+	/* Six reads (two in fsm_load_sessions), executed in order on the one
+	 * connection; nothing writes
 	 * the state machine meanwhile, so the sessions match the applied index. */
 	store_commandf(cs->st, cs_load_snap, ld, "HGETALL rcfs:raft:snap");
 	store_commandf(cs->st, cs_load_hs, ld, "HGETALL rcfs:raft:hs");
 	store_commandf(cs->st, cs_load_log, ld, "HGETALL rcfs:raft:log");
 	store_commandf(cs->st, cs_load_applied, ld, "GET rcfs:applied");
-	store_commandf(cs->st, cs_load_sessions, ld, "HGETALL rcfs:sessions");
-	store_commandf(cs->st, cs_load_sessidx, ld, "ZRANGE rcfs:sessidx 0 -1 WITHSCORES");
+	fsm_load_sessions(cs->st, ld->sessions, cs_load_sessions, ld);
 }
 
 /* One of the load replies: usable if it arrived with the expected type
@@ -337,35 +336,16 @@ cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg)
 	cs_load_step(ld);
 }
 
-/* The stored sessions: rcfs:sessions maps a client id to "seq:result",
- * rcfs:sessidx to the index of its last command.  The apply script and the
- * snapshot install always write both together; the applied index stands in
- * for an index only so that a damaged store does not stop the load. */
+/* The stored sessions, for answering puts at commit (fs/session.h). */
 static void
-cs_load_session_pairs(struct cs_load *ld, redisReply *r, enum store_err err, bool is_index)
+cs_load_sessions(void *arg, const char *err, uint64_t n)
 {
-	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			uint64_t cid = strtoull(r->element[i]->str, NULL, 10);
-			uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
-			session_table_add(ld->sessions, cid, is_index ? 0 : v, is_index ? v : ld->applied);
-		}
-	}
+	struct cs_load *ld = arg;
+
+	(void)n;
+	if (err != NULL)
+		ld->failed = true;
 	cs_load_step(ld);
-}
-
-static void
-cs_load_sessions(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	(void)st;
-	cs_load_session_pairs(arg, r, err, false);
-}
-
-static void
-cs_load_sessidx(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	(void)st;
-	cs_load_session_pairs(arg, r, err, true);
 }
 
 static void

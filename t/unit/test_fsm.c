@@ -379,40 +379,54 @@ START_TEST(sessions_expire)
 }
 END_TEST
 
-/* Rebuilding the table as consensus.c does at a load: HGETALL rcfs:sessions
- * ("seq:result") and ZRANGE rcfs:sessidx WITHSCORES (index). */
-struct rebuild {
-	struct session_table *t;
-	bool is_index;
+/* Rebuilding the table as consensus.c does at a load. */
+struct loaded {
 	bool done;
+	uint64_t n;
 };
 
 static void
-rebuild_cb(struct store *s, redisReply *r, enum store_err err, void *arg)
+loaded_cb(void *arg, const char *err, uint64_t n)
 {
-	struct rebuild *rb = arg;
+	struct loaded *l = arg;
 
-	(void)s;
-	ck_assert_int_eq(err, STORE_OK);
-	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
-	for (size_t i = 0; i + 1 < r->elements; i += 2)
-		session_table_add(rb->t, strtoull(r->element[i]->str, NULL, 10),
-		    rb->is_index ? 0 : strtoull(r->element[i + 1]->str, NULL, 10),
-		    rb->is_index ? strtoull(r->element[i + 1]->str, NULL, 10) : 0);
-	rb->done = true;
+	ck_assert_msg(err == NULL, "load: %s", err);
+	l->n = n;
+	l->done = true;
 }
 
 static void
 rebuild_from_redis(struct session_table *t)
 {
-	struct rebuild a = { t, false, false }, b = { t, true, false };
+	struct loaded l = { false, 0 };
 
 	session_table_clear(t);
-	store_commandf(st, rebuild_cb, &a, "HGETALL rcfs:sessions");
-	store_commandf(st, rebuild_cb, &b, "ZRANGE rcfs:sessidx 0 -1 WITHSCORES");
-	ck_assert(loop_until(base, &b.done, 10));
-	ck_assert(a.done);
+	fsm_load_sessions(st, t, loaded_cb, &l);
+	ck_assert(loop_until(base, &l.done, 10));
+	ck_assert_uint_eq(l.n, session_table_count(t));
 }
+
+/* The load takes seqs from rcfs:sessions and indexes from rcfs:sessidx;
+ * a session with no index (never written so) is kept for good, as redis
+ * never expires it either. */
+START_TEST(load_reads_seqs_and_indexes)
+{
+	struct session_table *t = session_table_new();
+	Rcfs__Command *b[] = { put("a", 5, 7, 0, NULL) };
+
+	apply(40, b, 1);
+	REDIS("HSET rcfs:sessions 77 %s", "9:0");
+	rebuild_from_redis(t);
+	ck_assert_uint_eq(session_table_count(t), 2);
+	ck_assert(!session_table_commit(t, 5, 7, 41));          /* seq 7 is stored */
+	ck_assert(session_table_commit(t, 5, 8, 42));
+	ck_assert(!session_table_commit(t, 77, 9, 43));
+	session_table_expire(t, 43 + 10 * SESSION_FORGET_AFTER);
+	ck_assert(!session_table_has(t, 5));                    /* index 42: forgotten */
+	ck_assert(session_table_has(t, 77));                    /* no index: kept */
+	session_table_free(t);
+}
+END_TEST
 
 struct dump {
 	struct session_table *t;
@@ -547,6 +561,7 @@ main(void)
 	tcase_add_test(tc, chunk_references);
 	tcase_add_test(tc, large_batch);
 	tcase_add_test(tc, sessions_expire);
+	tcase_add_test(tc, load_reads_seqs_and_indexes);
 	tcase_add_test(tc, session_table_never_calls_a_retry_new);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
