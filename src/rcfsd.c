@@ -24,8 +24,10 @@
 #endif
 
 #include "node/node.h"
+#include "node/observe.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "node/metrics.h"
 #include "util/metrics.h"
 
 static void rcfsd_usage(void) __attribute__((noreturn));
@@ -35,6 +37,7 @@ static void rcfsd_ready_cb(evutil_socket_t fd, short what, void *arg);
 static void rcfsd_notify(const char *state);
 
 static struct node *rcfsd_node;
+static struct observe *rcfsd_observe;   /* HTTP endpoint and metrics refresh */
 static struct event *rcfsd_ready_ev;
 
 /* ---- memory: chunk-sized buffers without page faults, little kept at rest --
@@ -114,7 +117,7 @@ static void
 rcfsd_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
 	char why[256], line[300];
-	bool healthy = node_healthy(rcfsd_node, why, sizeof why);
+	bool healthy = observe_healthy(rcfsd_observe, why, sizeof why);
 
 	(void)fd; (void)what; (void)arg;
 	if (!rcfsd_ready && node_ready(rcfsd_node)) {
@@ -134,6 +137,7 @@ rcfsd_drained(void *arg)
 	struct event_base *base = arg;
 
 	node_shutdown(rcfsd_node);
+	observe_shutdown(rcfsd_observe);
 	event_base_loopexit(base, NULL);
 }
 
@@ -225,7 +229,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	if (node_observe(rcfsd_node, reg, err, sizeof err) != 0) {
+	rcfsd_observe = observe_new(node_parts(rcfsd_node), reg, err, sizeof err);
+	if (rcfsd_observe == NULL) {
 		log_err("%s", err);
 		node_free(rcfsd_node);
 		event_base_free(base);
@@ -250,6 +255,7 @@ main(int argc, char **argv)
 	event_free(rcfsd_ready_ev);
 	event_free(rcfsd_trim_ev);
 	node_free(rcfsd_node);
+	observe_free(rcfsd_observe);    /* after the node: its pending callbacks are in */
 	metrics_free(reg);
 	event_free(sig_term);
 	event_free(sig_int);

@@ -21,6 +21,7 @@
 #include "clock/ntp.h"
 #include "clock/sampler.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/xmalloc.h"
 
 #define LOCAL_PRECISION_NS 1000   /* rho: 2^-20 s, what we claim for L */
@@ -79,8 +80,6 @@ struct clock_sampler {
 	void *cb_arg;
 };
 
-static int64_t mono_ns(void);
-static int64_t real_ns(void);
 static int64_t local_ns(const struct clock_sampler *s);
 static int parse_server(struct source *src, const char *spec);
 static void source_resolve(struct source *src);
@@ -99,27 +98,9 @@ static void set_state(struct clock_sampler *s, enum clock_state st);
 static void tv_ms(struct timeval *tv, uint32_t ms);
 
 static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * CLOCK_NS_PER_SEC + ts.tv_nsec;
-}
-
-static int64_t
-real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * CLOCK_NS_PER_SEC + ts.tv_nsec;
-}
-
-static int64_t
 local_ns(const struct clock_sampler *s)
 {
-	return mono_ns() + s->base_ns;
+	return (int64_t)time_mono_ns() + s->base_ns;
 }
 
 static void
@@ -229,7 +210,7 @@ clock_sampler_new(struct event_base *base, struct evdns_base *dns,
 		s->cfg.max_sync_age_ms = 8 * cfg->poll_interval_ms;
 	if (s->cfg.burst_interval_ms == 0 || s->cfg.burst_interval_ms > cfg->poll_interval_ms)
 		s->cfg.burst_interval_ms = cfg->poll_interval_ms;
-	s->base_ns = real_ns() - mono_ns();
+	s->base_ns = time_real_ns() - (int64_t)time_mono_ns();
 	s->sys_error = INT64_MAX;
 	for (i = 0; i < cfg->nservers; i++) {
 		struct source *src = &s->src[i];
@@ -548,7 +529,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 		if (kts) {
-			int64_t r = real_ns(), k = kts + (local_ns(s) - r);
+			int64_t r = time_real_ns(), k = kts + (local_ns(s) - r);
 
 			/* Sanity: the kernel stamp precedes the read, by less
 			 * than the timeout. */
@@ -711,7 +692,7 @@ reselect(struct clock_sampler *s)
 	s->sys_error = sel.error;
 	s->sys_time = now;
 	s->nsurvivors = sel.nsurvivors;
-	sys_vs_real = now + sel.offset - real_ns();
+	sys_vs_real = now + sel.offset - time_real_ns();
 	if (llabs(sys_vs_real) > s->cfg.max_offset_ns)
 		set_state(s, CLOCK_ALARM);
 	else
@@ -749,7 +730,7 @@ clock_now_ns(const struct clock_sampler *s, int64_t *error_ns)
 	if (!s->have_offset) {
 		if (error_ns)
 			*error_ns = INT64_MAX;
-		return real_ns();
+		return time_real_ns();
 	}
 	if (error_ns)
 		*error_ns = s->sys_error + clock_phi(l - s->sys_time);
@@ -759,7 +740,7 @@ clock_now_ns(const struct clock_sampler *s, int64_t *error_ns)
 void
 clock_sampler_status(const struct clock_sampler *s, struct clock_status *st)
 {
-	int64_t l = local_ns(s), l_minus_real = l - real_ns();
+	int64_t l = local_ns(s), l_minus_real = l - time_real_ns();
 	int i;
 
 	memset(st, 0, sizeof(*st));

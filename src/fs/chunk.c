@@ -11,7 +11,10 @@
 #include "util/xmalloc.h"
 
 struct chunk_call {
-	void *cb;
+	union {
+		chunk_done_cb *done;
+		chunk_data_cb *data;
+	} cb;
 	void *arg;
 	uint8_t sha[CHUNK_HASH_LEN];
 	size_t n;
@@ -20,7 +23,6 @@ struct chunk_call {
 static void chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
-static Rcfs__ErrorCode chunk_store_error(redisReply *r, enum store_err err, const char **why);
 
 void
 chunk_hash(const uint8_t *data, size_t len, uint8_t *out)
@@ -33,31 +35,6 @@ chunk_key(const uint8_t *sha, char *key)
 {
 	memcpy(key, "rcfs:c:", 7);
 	sodium_bin2hex(key + 7, 65, sha, CHUNK_HASH_LEN);
-}
-
-static Rcfs__ErrorCode
-chunk_store_error(redisReply *r, enum store_err err, const char **why)
-{
-	switch (err) {
-	case STORE_OK:
-		break;
-	case STORE_EDOWN:
-		*why = "storage unavailable";
-		return RCFS__ERROR_CODE__E_UNAVAILABLE;
-	case STORE_ETIMEOUT:
-		*why = "storage timed out";
-		return RCFS__ERROR_CODE__E_TIMEOUT;
-	default:
-		*why = "storage connection lost";
-		return RCFS__ERROR_CODE__E_UNAVAILABLE;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		*why = store_reply_error(r);
-		return store_reply_is_oom(r) ? RCFS__ERROR_CODE__E_STORAGE_FULL
-		    : RCFS__ERROR_CODE__E_INTERNAL;
-	}
-	*why = NULL;
-	return RCFS__ERROR_CODE__E_OK;
 }
 
 void
@@ -78,7 +55,7 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 	argv[0] = "SET"; argvlen[0] = 3;
 	argv[1] = key; argvlen[1] = strlen(key);
 	argv[2] = (const char *)data; argvlen[2] = len;
-	call->cb = (void *)cb;
+	call->cb.done = cb;
 	call->arg = arg;
 	memcpy(call->sha, sha, CHUNK_HASH_LEN);
 	store_command(st, STORE_LARGE, chunk_put_reply, call, 3, argv, argvlen);
@@ -118,7 +95,7 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct chunk_call *call = arg;
 	const char *why = NULL;
-	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	char hex[65];
 
 	if (code == RCFS__ERROR_CODE__E_OK) {
@@ -127,7 +104,7 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		sodium_bin2hex(hex, sizeof hex, call->sha, CHUNK_HASH_LEN);
 		store_commandf(st, NULL, NULL, "SREM rcfs:corrupt %s", hex);
 	}
-	((chunk_done_cb *)call->cb)(call->arg, code, why);
+	call->cb.done(call->arg, code, why);
 	free(call);
 }
 
@@ -139,7 +116,7 @@ chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg)
 
 	chunk_key(sha, key);
 	memcpy(call->sha, sha, CHUNK_HASH_LEN);
-	call->cb = (void *)cb;
+	call->cb.data = cb;
 	call->arg = arg;
 	store_commandf(st, chunk_get_reply, call, "GET %s", key);
 }
@@ -148,9 +125,9 @@ static void
 chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct chunk_call *call = arg;
-	chunk_data_cb *cb = (chunk_data_cb *)call->cb;
+	chunk_data_cb *cb = call->cb.data;
 	const char *why = NULL;
-	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	uint8_t got[CHUNK_HASH_LEN];
 
 	if (code != RCFS__ERROR_CODE__E_OK) {
@@ -191,7 +168,7 @@ chunk_exist_all(struct store *st, const ProtobufCBinaryData *shas, size_t n, chu
 		argv[i + 1] = keys + 72 * i;
 		argvlen[i + 1] = 71;
 	}
-	call->cb = (void *)cb;
+	call->cb.done = cb;
 	call->arg = arg;
 	call->n = n;
 	store_command(st, 0, chunk_exist_reply, call, (int)n + 1, argv, argvlen);
@@ -204,9 +181,9 @@ static void
 chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct chunk_call *call = arg;
-	chunk_done_cb *cb = (chunk_done_cb *)call->cb;
+	chunk_done_cb *cb = call->cb.done;
 	const char *why = NULL;
-	Rcfs__ErrorCode code = chunk_store_error(r, err, &why);
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	char msg[96];
 
 	(void)st;

@@ -16,7 +16,7 @@ static void fsm_index_reply(struct store *st, redisReply *r, enum store_err err,
 static void fsm_stat_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void fsm_list_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void fsm_count_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
-static const char *fsm_err(redisReply *r, enum store_err err);
+static void fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 
 /* Apply a batch.  ARGV: now_ms, n, then 7 per command:
  * kind ("put"|"rm"|"noop"), index, name, packed meta, chunk list (hex), client id, seq.
@@ -176,25 +176,37 @@ static const char fsm_gc_lua[] =
 "end\n"
 "return n\n";
 
+/* One call in flight: its callback (one member set, by type) and argument. */
 struct fsm_call {
-	void *cb;
+	union {
+		fsm_apply_cb *apply;
+		fsm_index_cb *index;
+		fsm_stat_cb *stat;
+		fsm_list_cb *list;
+		fsm_count_cb *count;
+		fsm_scan_cb *scan;
+		fsm_snapshot_cb *snapshot;
+	} cb;
 	void *arg;
 	size_t n;
 	int more_limit;
 };
 
-static const char *
-fsm_err(redisReply *r, enum store_err err)
+static struct fsm_call *
+fsm_call_new(void *arg)
 {
-	switch (err) {
-	case STORE_OK: break;
-	case STORE_EDOWN: return "storage unavailable";
-	case STORE_ETIMEOUT: return "storage timed out";
-	default: return "storage connection lost";
-	}
-	if (r->type == REDIS_REPLY_ERROR)
-		return store_reply_error(r);
-	return NULL;
+	struct fsm_call *call = xcalloc(1, sizeof *call);
+
+	call->arg = arg;
+	return call;
+}
+
+/* A reply that ran but is not what the script returns. */
+static Rcfs__ErrorCode
+fsm_unexpected(const char **why, const char *what)
+{
+	*why = what;
+	return RCFS__ERROR_CODE__E_INTERNAL;
 }
 
 void
@@ -205,7 +217,7 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 	const char **argv = xcalloc(argc, sizeof *argv);
 	size_t *argvlen = xcalloc(argc, sizeof *argvlen);
 	char **owned = xcalloc(argc, sizeof *owned);   /* strings to free afterwards */
-	struct fsm_call *call = xcalloc(1, sizeof *call);
+	struct fsm_call *call = fsm_call_new(arg);
 
 #define ARG_OWN(s, len) do { owned[a] = (char *)(s); argv[a] = (s); argvlen[a] = (len); a++; } while (0)
 #define ARG_STR(s) do { argv[a] = (s); argvlen[a] = strlen(s); a++; } while (0)
@@ -263,8 +275,7 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 	}
 #undef ARG_OWN
 #undef ARG_STR
-	call->cb = (void *)cb;
-	call->arg = arg;
+	call->cb.apply = cb;
 	call->n = n;
 	store_command(st, 0, fsm_apply_reply, call, (int)a, argv, argvlen);
 	for (size_t i = 0; i < a; i++)
@@ -278,15 +289,15 @@ static void
 fsm_apply_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_call *call = arg;
-	fsm_apply_cb *cb = (fsm_apply_cb *)call->cb;
-	const char *why = fsm_err(r, err);
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	struct fsm_result *res;
 
 	(void)st;
-	if (why == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != call->n))
-		why = "unexpected reply from the apply script";
-	if (why != NULL) {
-		cb(call->arg, why, NULL, 0);
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != call->n))
+		code = fsm_unexpected(&why, "unexpected reply from the apply script");
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		call->cb.apply(call->arg, code, why, NULL, 0);
 		free(call);
 		return;
 	}
@@ -296,26 +307,17 @@ fsm_apply_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		res[i].code = v == 0 ? RCFS__ERROR_CODE__E_NOT_FOUND : RCFS__ERROR_CODE__E_OK;
 		res[i].version = v > 0 ? (uint64_t)v : 0;
 	}
-	cb(call->arg, NULL, res, call->n);
+	call->cb.apply(call->arg, RCFS__ERROR_CODE__E_OK, NULL, res, call->n);
 	free(res);
 	free(call);
-}
-
-void
-fsm_load_applied(struct store *st, fsm_index_cb *cb, void *arg)
-{
-	struct fsm_call *call = xcalloc(1, sizeof *call);
-
-	call->cb = (void *)cb;
-	call->arg = arg;
-	store_commandf(st, fsm_index_reply, call, "GET rcfs:applied");
 }
 
 struct fsm_sessions_load {
 	struct session_table *t;
 	fsm_index_cb *cb;
 	void *arg;
-	const char *err;
+	Rcfs__ErrorCode code;
+	const char *why;
 	uint64_t n;
 };
 
@@ -327,20 +329,24 @@ fsm_sessidx_reply(struct store *st, redisReply *r, enum store_err err, void *arg
 	struct fsm_sessions_load *ld = arg;
 
 	(void)st;
-	if ((ld->err = fsm_err(r, err)) == NULL && r->type == REDIS_REPLY_ARRAY)
+	if ((ld->code = store_result(r, err, &ld->why)) == RCFS__ERROR_CODE__E_OK &&
+	    r->type == REDIS_REPLY_ARRAY)
 		for (size_t i = 0; i + 1 < r->elements; i += 2)
 			session_table_add(ld->t, strtoull(r->element[i]->str, NULL, 10), 0,
 			    strtoull(r->element[i + 1]->str, NULL, 10));
+	if (ld->why != NULL)
+		ld->why = "cannot read the stored sessions";   /* r's text dies with r */
 }
 
 static void
 fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_sessions_load *ld = arg;
-	const char *why = ld->err != NULL ? ld->err : fsm_err(r, err);
 
 	(void)st;
-	if (why == NULL && r->type == REDIS_REPLY_ARRAY) {
+	if (ld->code == RCFS__ERROR_CODE__E_OK &&
+	    (ld->code = store_result(r, err, &ld->why)) == RCFS__ERROR_CODE__E_OK &&
+	    r->type == REDIS_REPLY_ARRAY) {
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
 			uint64_t cid = strtoull(r->element[i]->str, NULL, 10);
 			uint64_t seq = strtoull(r->element[i + 1]->str, NULL, 10);
@@ -348,7 +354,7 @@ fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *ar
 			ld->n++;
 		}
 	}
-	ld->cb(ld->arg, why, ld->n);
+	ld->cb(ld->arg, ld->code, ld->why, ld->n);
 	free(ld);
 }
 
@@ -368,28 +374,179 @@ static void
 fsm_index_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_call *call = arg;
-	fsm_index_cb *cb = (fsm_index_cb *)call->cb;
-	const char *why = fsm_err(r, err);
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	uint64_t v = 0;
 
 	(void)st;
-	if (why == NULL) {
+	if (code == RCFS__ERROR_CODE__E_OK) {
 		if (r->type == REDIS_REPLY_STRING)
 			v = strtoull(r->str, NULL, 10);
 		else if (r->type == REDIS_REPLY_INTEGER)
 			v = (uint64_t)r->integer;
 	}
-	cb(call->arg, why, v);
+	call->cb.index(call->arg, code, why, v);
 	free(call);
+}
+
+/* ---- the state machine as the Raft driver sees it -------------------------------- */
+
+struct fsm {
+	struct store *st;
+	struct session_table *sessions; /* bound on the stored sessions (fs/session.h) */
+	bool sessions_valid;            /* loaded: puts may be answered at commit */
+	uint64_t sessions_index;        /* last entry recorded in it */
+};
+
+struct fsm_load {
+	struct fsm *sm;
+	struct session_table *t;        /* filled by the load, swapped in at the end */
+	fsm_index_cb *cb;
+	void *arg;
+	Rcfs__ErrorCode code;
+	char why[128];
+	uint64_t applied;
+};
+
+uint8_t *
+fsm_command_pack(const Rcfs__Command *c, size_t *len)
+{
+	uint8_t *buf;
+
+	*len = rcfs__command__get_packed_size(c);
+	buf = xmalloc(*len ? *len : 1);
+	rcfs__command__pack(c, buf);
+	return buf;
+}
+
+struct fsm *
+fsm_new(struct store *st)
+{
+	struct fsm *sm = xcalloc(1, sizeof *sm);
+
+	sm->st = st;
+	sm->sessions = session_table_new();
+	return sm;
+}
+
+void
+fsm_free(struct fsm *sm)
+{
+	if (sm == NULL)
+		return;
+	session_table_free(sm->sessions);
+	free(sm);
+}
+
+void
+fsm_forget(struct fsm *sm)
+{
+	sm->sessions_valid = false;
+}
+
+static void
+fsm_load_applied(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t index)
+{
+	struct fsm_load *ld = arg;
+
+	ld->code = code;
+	if (why != NULL)
+		snprintf(ld->why, sizeof ld->why, "%s", why);
+	ld->applied = index;
+}
+
+static void
+fsm_load_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t n)
+{
+	struct fsm_load *ld = arg;
+	struct fsm *sm = ld->sm;
+
+	(void)n;
+	if (ld->code == RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_OK) {
+		ld->code = code;
+		snprintf(ld->why, sizeof ld->why, "%s", why);
+	}
+	if (ld->code == RCFS__ERROR_CODE__E_OK) {
+		session_table_free(sm->sessions);
+		sm->sessions = ld->t;
+		ld->t = NULL;
+		sm->sessions_valid = true;
+		sm->sessions_index = ld->applied;
+	}
+	ld->cb(ld->arg, ld->code, ld->code == RCFS__ERROR_CODE__E_OK ? NULL : ld->why, ld->applied);
+	session_table_free(ld->t);
+	free(ld);
+}
+
+void
+fsm_load(struct fsm *sm, fsm_index_cb *cb, void *arg)
+{
+	struct fsm_load *ld = xcalloc(1, sizeof *ld);
+	struct fsm_call *call = fsm_call_new(ld);
+
+	ld->sm = sm;
+	ld->t = session_table_new();
+	ld->cb = cb;
+	ld->arg = arg;
+	call->cb.index = fsm_load_applied;
+	/* In order on the one connection, and nothing writes meanwhile: the
+	 * sessions match the applied index. */
+	store_commandf(sm->st, fsm_index_reply, call, "GET rcfs:applied");
+	fsm_load_sessions(sm->st, ld->t, fsm_load_done, ld);
+}
+
+/* Record committed command `c` (NULL: not a command) at `index` in the
+ * session table; true if it is a put whose outcome is known now: applied,
+ * with version = index (fs/session.h).  An rm's outcome depends on the
+ * file table (0 for a missing name), so it is never known early. */
+static bool
+fsm_session_commit(struct fsm *sm, const Rcfs__Command *c, uint64_t index)
+{
+	bool is_new = true;
+
+	if (c == NULL)
+		return false;
+	if (c->commit != NULL && c->commit->has_client_id)
+		is_new = session_table_commit(sm->sessions, c->commit->client_id, c->commit->seq, index);
+	else if (c->remove != NULL && c->remove->has_client_id)
+		session_table_commit(sm->sessions, c->remove->client_id, c->remove->seq, index);
+	return c->commit != NULL && is_new && sm->sessions_valid;
+}
+
+void
+fsm_commit(struct fsm *sm, const struct fsm_entry *e, size_t n, uint64_t now_ms, bool *early,
+    fsm_apply_cb *cb, void *arg)
+{
+	Rcfs__Command **cmds = xcalloc(n ? n : 1, sizeof *cmds);
+
+	for (size_t i = 0; i < n; i++) {
+		early[i] = false;
+		if (e[i].command) {
+			cmds[i] = rcfs__command__unpack(NULL, e[i].len, e[i].data);
+			if (cmds[i] == NULL)
+				log_err("raft: entry %" PRIu64 " holds an undecodable command: applied as a no-op",
+				    e[i].index);
+		}
+		if (e[i].index > sm->sessions_index) {
+			early[i] = fsm_session_commit(sm, cmds[i], e[i].index);
+			sm->sessions_index = e[i].index;
+		}
+	}
+	session_table_expire(sm->sessions, sm->sessions_index);
+	if (n > 0)
+		fsm_apply(sm->st, e[0].index, cmds, n, now_ms, cb, arg);
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i] != NULL)
+			rcfs__command__free_unpacked(cmds[i], NULL);
+	free(cmds);
 }
 
 void
 fsm_stat(struct store *st, const char *name, fsm_stat_cb *cb, void *arg)
 {
-	struct fsm_call *call = xcalloc(1, sizeof *call);
+	struct fsm_call *call = fsm_call_new(arg);
 
-	call->cb = (void *)cb;
-	call->arg = arg;
+	call->cb.stat = cb;
 	store_commandf(st, fsm_stat_reply, call, "GET rcfs:f:%b", name, strlen(name));
 }
 
@@ -397,17 +554,17 @@ static void
 fsm_stat_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_call *call = arg;
-	fsm_stat_cb *cb = (fsm_stat_cb *)call->cb;
-	const char *why = fsm_err(r, err);
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	Rcfs__FileMeta *m = NULL;
 
 	(void)st;
-	if (why == NULL && r->type == REDIS_REPLY_STRING) {
+	if (code == RCFS__ERROR_CODE__E_OK && r->type == REDIS_REPLY_STRING) {
 		m = rcfs__file_meta__unpack(NULL, r->len, (const uint8_t *)r->str);
 		if (m == NULL)
-			why = "corrupt file metadata in storage";
+			code = fsm_unexpected(&why, "corrupt file metadata in storage");
 	}
-	cb(call->arg, why, m);
+	call->cb.stat(call->arg, code, why, m);
 	free(call);
 }
 
@@ -415,7 +572,7 @@ void
 fsm_list(struct store *st, const char *prefix, const char *after, uint32_t limit,
     fsm_list_cb *cb, void *arg)
 {
-	struct fsm_call *call = xcalloc(1, sizeof *call);
+	struct fsm_call *call = fsm_call_new(arg);
 	char *min, *max, *lim;
 	const char *argv[6];
 	size_t argvlen[6];
@@ -431,8 +588,7 @@ fsm_list(struct store *st, const char *prefix, const char *after, uint32_t limit
 	argv[3] = min; argv[4] = max; argv[5] = lim;
 	for (int i = 0; i < 6; i++)
 		argvlen[i] = strlen(argv[i]);
-	call->cb = (void *)cb;
-	call->arg = arg;
+	call->cb.list = cb;
 	call->more_limit = (int)limit;
 	store_command(st, 0, fsm_list_reply, call, 6, argv, argvlen);
 	free(min);
@@ -444,16 +600,16 @@ static void
 fsm_list_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_call *call = arg;
-	fsm_list_cb *cb = (fsm_list_cb *)call->cb;
-	const char *why = fsm_err(r, err);
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	Rcfs__FileMeta **metas = NULL;
 	size_t n = 0;
 	int more = 0;
 
 	(void)st;
-	if (why == NULL && r->type != REDIS_REPLY_ARRAY)
-		why = "unexpected reply from the list script";
-	if (why == NULL) {
+	if (code == RCFS__ERROR_CODE__E_OK && r->type != REDIS_REPLY_ARRAY)
+		code = fsm_unexpected(&why, "unexpected reply from the list script");
+	if (code == RCFS__ERROR_CODE__E_OK) {
 		size_t total = r->elements;
 		if (total > (size_t)call->more_limit) {
 			more = 1;
@@ -470,19 +626,18 @@ fsm_list_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 				metas[n++] = m;
 		}
 	}
-	cb(call->arg, why, metas, n, more);
+	call->cb.list(call->arg, code, why, metas, n, more);
 	free(call);
 }
 
 void
 fsm_count(struct store *st, fsm_count_cb *cb, void *arg)
 {
-	struct fsm_call *call = xcalloc(1, sizeof *call);
+	struct fsm_call *call = fsm_call_new(arg);
 	static const char lua[] =
 	    "return {redis.call('ZCARD','rcfs:files'), redis.call('HLEN','rcfs:refs')}";
 
-	call->cb = (void *)cb;
-	call->arg = arg;
+	call->cb.count = cb;
 	store_commandf(st, fsm_count_reply, call, "EVAL %s 0", lua);
 }
 
@@ -490,16 +645,79 @@ static void
 fsm_count_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_call *call = arg;
-	fsm_count_cb *cb = (fsm_count_cb *)call->cb;
-	const char *why = fsm_err(r, err);
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 
 	(void)st;
-	if (why == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
-		why = "unexpected reply";
-	if (why != NULL)
-		cb(call->arg, why, 0, 0);
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 2))
+		code = fsm_unexpected(&why, "unexpected reply from the count script");
+	if (code != RCFS__ERROR_CODE__E_OK)
+		call->cb.count(call->arg, code, why, 0, 0);
 	else
-		cb(call->arg, NULL, (uint64_t)r->element[0]->integer, (uint64_t)r->element[1]->integer);
+		call->cb.count(call->arg, code, NULL, (uint64_t)r->element[0]->integer,
+		    (uint64_t)r->element[1]->integer);
+	free(call);
+}
+
+/* The next files after ARGV[1] (exclusive; "" = from the start), at most
+ * ARGV[2]: returns {last name, hex chunk list, hex chunk list, ...}. */
+static const char fsm_scan_lua[] =
+"local min = ARGV[1] == '' and '-' or ('(' .. ARGV[1])\n"
+"local names = redis.call('ZRANGEBYLEX', 'rcfs:files', min, '+', 'LIMIT', 0, ARGV[2])\n"
+"local out = { names[#names] or '' }\n"
+"for _, n in ipairs(names) do out[#out + 1] = redis.call('GET', 'rcfs:fc:' .. n) or '' end\n"
+"return out\n";
+
+void
+fsm_scan_chunks(struct store *st, const char *cursor, uint32_t max, fsm_scan_cb *cb, void *arg)
+{
+	struct fsm_call *call = fsm_call_new(arg);
+	char limit[16];
+	const char *argv[5];
+	size_t argvlen[5];
+
+	call->cb.scan = cb;
+	snprintf(limit, sizeof limit, "%u", max);
+	argv[0] = "EVAL"; argv[1] = fsm_scan_lua; argv[2] = "0";
+	argv[3] = cursor; argv[4] = limit;
+	for (int i = 0; i < 5; i++)
+		argvlen[i] = strlen(argv[i]);
+	store_command(st, 0, fsm_scan_reply, call, 5, argv, argvlen);
+}
+
+static void
+fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+	uint8_t (*shas)[32] = NULL;
+	size_t n = 0, cap = 0;
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING))
+		code = fsm_unexpected(&why, "unexpected reply from the scan script");
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		call->cb.scan(call->arg, code, why, "", NULL, 0);
+		free(call);
+		return;
+	}
+	for (size_t i = 1; i < r->elements; i++) {
+		const char *hex = r->element[i]->str;
+		size_t len = r->element[i]->len;
+		for (size_t k = 0; hex != NULL && k + 64 <= len; k += 64) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				shas = xrealloc(shas, cap * sizeof *shas);
+			}
+			if (sodium_hex2bin(shas[n], sizeof shas[n], hex + k, 64, NULL, NULL, NULL) == 0)
+				n++;
+		}
+	}
+	/* An empty last name means the walk reached the end. */
+	call->cb.scan(call->arg, code, NULL, r->element[0]->str, (const uint8_t (*)[32])shas, n);
+	free(shas);
 	free(call);
 }
 
@@ -507,11 +725,10 @@ void
 fsm_gc(struct store *st, uint64_t now_ms, uint64_t grace_ms, uint32_t max, fsm_index_cb *cb,
     void *arg)
 {
-	struct fsm_call *call = xcalloc(1, sizeof *call);
+	struct fsm_call *call = fsm_call_new(arg);
 	uint64_t cutoff = now_ms > grace_ms ? now_ms - grace_ms : 0;
 
-	call->cb = (void *)cb;
-	call->arg = arg;
+	call->cb.index = cb;
 	store_commandf(st, fsm_index_reply, call, "EVAL %s 0 %" PRIu64 " %u", fsm_gc_lua, cutoff, max);
 }
 
@@ -535,18 +752,19 @@ static const char fsm_dump_lua[] =
 "end\n"
 "return out\n";
 
-/* ARGV: now, index, term, conf, data, nfiles, (name, meta, chunks)*, then
- * (client id, value, index)*.  Replaces the whole state machine, the raft
- * log and the stored snapshot in one step. */
+/* ARGV: now, index, nfiles, (name, meta, chunks)*, then (client id, value,
+ * index)*.  Replaces the whole state machine in one step; the Raft state's
+ * part of an install (log, stored snapshot) is node/raftlog.c's, sent in
+ * the same MULTI/EXEC. */
 static const char fsm_install_lua[] =
 "local now = ARGV[1]\n"
 "local old = redis.call('HKEYS', 'rcfs:refs')\n"
 "for _, n in ipairs(redis.call('ZRANGE', 'rcfs:files', 0, -1)) do\n"
 "  redis.call('DEL', 'rcfs:f:' .. n, 'rcfs:fc:' .. n)\n"
 "end\n"
-"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx', 'rcfs:raft:log')\n"
-"local a = 7\n"
-"for k = 1, tonumber(ARGV[6]) do\n"
+"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx')\n"
+"local a = 4\n"
+"for k = 1, tonumber(ARGV[3]) do\n"
 "  local n, m, c = ARGV[a], ARGV[a + 1], ARGV[a + 2]\n"
 "  a = a + 3\n"
 "  redis.call('SET', 'rcfs:f:' .. n, m)\n"
@@ -567,33 +785,25 @@ static const char fsm_install_lua[] =
 "  if redis.call('HEXISTS', 'rcfs:refs', h) == 0 then redis.call('ZADD', 'rcfs:gc', now, h) end\n"
 "end\n"
 "redis.call('SET', 'rcfs:applied', ARGV[2])\n"
-"redis.call('DEL', 'rcfs:raft:snap')\n"
-"redis.call('HSET', 'rcfs:raft:snap', 'index', ARGV[2], 'term', ARGV[3], 'conf', ARGV[4], 'data', ARGV[5])\n"
 "return 1\n";
 
-struct fsm_snap_call {
-	fsm_snapshot_cb *cb;
-	void *arg;
-};
-
 static void fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
-static void fsm_install_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 
 void
 fsm_snapshot_dump(struct store *st, fsm_snapshot_cb *cb, void *arg)
 {
-	struct fsm_snap_call *call = xcalloc(1, sizeof *call);
+	struct fsm_call *call = fsm_call_new(arg);
 
-	call->cb = cb;
-	call->arg = arg;
+	call->cb.snapshot = cb;
 	store_commandf(st, fsm_dump_reply, call, "EVAL %s 0", fsm_dump_lua);
 }
 
 static void
 fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
-	struct fsm_snap_call *call = arg;
-	const char *why = fsm_err(r, err);
+	struct fsm_call *call = arg;
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
 	Rcfs__Snapshot snap = RCFS__SNAPSHOT__INIT;
 	Rcfs__SnapshotFile *files = NULL, **fptrs = NULL;
 	Rcfs__SnapshotSession *sess = NULL, **sptrs = NULL;
@@ -602,19 +812,16 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	size_t len = 0;
 
 	(void)st;
-	if (why == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER))
-		why = "unexpected reply from the snapshot script";
-	if (why == NULL) {
-		nfiles = (size_t)r->element[1]->integer;
-		if (2 + 3 * nfiles > r->elements)
-			why = "unexpected reply from the snapshot script";
-	}
-	if (why != NULL) {
-		call->cb(call->arg, why, 0, NULL, 0);
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER ||
+	    2 + 3 * (size_t)r->element[1]->integer > r->elements))
+		code = fsm_unexpected(&why, "unexpected reply from the snapshot script");
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		call->cb.snapshot(call->arg, code, why, 0, NULL, 0);
 		free(call);
 		return;
 	}
+	nfiles = (size_t)r->element[1]->integer;
 	nsess = (r->elements - 2 - 3 * nfiles) / 3;
 	snap.index = strtoull(r->element[0]->str, NULL, 10);
 	files = xcalloc(nfiles + 1, sizeof *files);
@@ -645,7 +852,7 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	len = rcfs__snapshot__get_packed_size(&snap);
 	buf = xmalloc(len ? len : 1);
 	rcfs__snapshot__pack(&snap, buf);
-	call->cb(call->arg, NULL, snap.index, buf, len);
+	call->cb.snapshot(call->arg, RCFS__ERROR_CODE__E_OK, NULL, snap.index, buf, len);
 	free(buf);
 	free(files);
 	free(fptrs);
@@ -654,20 +861,17 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	free(call);
 }
 
-void
-fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint8_t *conf,
-    size_t conf_len, const uint8_t *data, size_t len, uint64_t now_ms, fsm_snapshot_cb *cb,
-    void *arg)
+bool
+fsm_snapshot_install(struct fsm *sm, struct store_group *g, uint64_t index, const uint8_t *data,
+    size_t len, uint64_t now_ms)
 {
-	struct fsm_snap_call *call = xcalloc(1, sizeof *call);
 	Rcfs__Snapshot *snap = rcfs__snapshot__unpack(NULL, len, data);
 	size_t argc, a = 0;
 	const char **argv;
 	size_t *argvlen;
-	char nums[4][24];
+	char nums[3][24];
+	char (*idx)[24];
 
-	call->cb = cb;
-	call->arg = arg;
 	if (snap != NULL && snap->index != index) {
 		/* Bytes of another state than the snapshot they came with. */
 		log_err("snapshot for index %" PRIu64 " holds the state at %" PRIu64 ": refused",
@@ -675,30 +879,26 @@ fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint
 		rcfs__snapshot__free_unpacked(snap, NULL);
 		snap = NULL;
 	}
+	/* The session table follows the state it bounds, taken or not. */
+	sm->sessions_valid = snap != NULL && session_table_load_snapshot(sm->sessions, data, len);
+	sm->sessions_index = index;
 	if (snap == NULL) {
-		/* Deliver asynchronously like every other outcome: through a
-		 * command that cannot fail. */
-		store_commandf(st, fsm_install_reply, call, "ECHO corrupt-snapshot");
-		return;
+		store_group_fail(g, RCFS__ERROR_CODE__E_INTERNAL, "corrupt snapshot");
+		return false;
 	}
-	argc = 9 + 3 * snap->n_files + 3 * snap->n_sessions;
+	argc = 6 + 3 * snap->n_files + 3 * snap->n_sessions;
 	argv = xcalloc(argc, sizeof *argv);
 	argvlen = xcalloc(argc, sizeof *argvlen);
+	idx = xcalloc(snap->n_sessions + 1, sizeof *idx);
 	snprintf(nums[0], sizeof nums[0], "%" PRIu64, now_ms);
 	snprintf(nums[1], sizeof nums[1], "%" PRIu64, index);
-	snprintf(nums[2], sizeof nums[2], "%" PRIu64, term);
-	snprintf(nums[3], sizeof nums[3], "%zu", snap->n_files);
+	snprintf(nums[2], sizeof nums[2], "%zu", snap->n_files);
 #define ARG(p, l) do { argv[a] = (const char *)(p); argvlen[a] = (l); a++; } while (0)
 	ARG("EVAL", 4);
 	ARG(fsm_install_lua, strlen(fsm_install_lua));
 	ARG("0", 1);
-	ARG(nums[0], strlen(nums[0]));
-	ARG(nums[1], strlen(nums[1]));
-	ARG(nums[2], strlen(nums[2]));
-	ARG(conf, conf_len);
-	ARG(data, len);
-	ARG(nums[3], strlen(nums[3]));
-	char (*idx)[24] = xcalloc(snap->n_sessions + 1, sizeof *idx);
+	for (int i = 0; i < 3; i++)
+		ARG(nums[i], strlen(nums[i]));
 	for (size_t i = 0; i < snap->n_files; i++) {
 		ARG(snap->files[i]->name, strlen(snap->files[i]->name));
 		ARG(snap->files[i]->meta.data, snap->files[i]->meta.len);
@@ -711,24 +911,10 @@ fsm_snapshot_install(struct store *st, uint64_t index, uint64_t term, const uint
 		ARG(idx[i], strlen(idx[i]));
 	}
 #undef ARG
-	/* Not STORE_LARGE: the install must run in order with the applies and
-	 * loads around it, and large commands may wait behind chunk writes. */
-	store_command(st, 0, fsm_install_reply, call, (int)a, argv, argvlen);
+	store_group_add(g, (int)a, argv, argvlen);
 	free(idx);
 	free(argv);
 	free(argvlen);
 	rcfs__snapshot__free_unpacked(snap, NULL);
-}
-
-static void
-fsm_install_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	struct fsm_snap_call *call = arg;
-	const char *why = fsm_err(r, err);
-
-	(void)st;
-	if (why == NULL && r->type != REDIS_REPLY_INTEGER)
-		why = "corrupt snapshot";
-	call->cb(call->arg, why, 0, NULL, 0);
-	free(call);
+	return true;
 }

@@ -6,21 +6,13 @@
 #include <sodium.h>
 
 #include "fs/chunk.h"
+#include "fs/fsm.h"
 #include "fs/repair.h"
 #include "fs/replicate.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
-
-/* The next files after ARGV[1] (exclusive; "" = from the start), at most
- * ARGV[2]: returns {last name, hex chunk list, hex chunk list, ...}. */
-static const char repair_scan_lua[] =
-"local min = ARGV[1] == '' and '-' or ('(' .. ARGV[1])\n"
-"local names = redis.call('ZRANGEBYLEX', 'rcfs:files', min, '+', 'LIMIT', 0, ARGV[2])\n"
-"local out = { names[#names] or '' }\n"
-"for _, n in ipairs(names) do out[#out + 1] = redis.call('GET', 'rcfs:fc:' .. n) or '' end\n"
-"return out\n";
 
 /* Chunks checked per tick, at most: every check reads and hashes the chunk on
  * each replica, so this bounds the scrub's share of the loop and of redis
@@ -48,7 +40,8 @@ struct repair_chunk {
 };
 
 static void repair_tick(evutil_socket_t fd, short what, void *arg);
-static void repair_scanned(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, const char *cursor,
+    const uint8_t (*shas)[32], size_t n);
 static void repair_one(struct repair *rep, const uint8_t *sha);
 static void repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies);
 
@@ -93,9 +86,6 @@ static void
 repair_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct repair *rep = arg;
-	char limit[16];
-	const char *argv[5];
-	size_t argvlen[5];
 
 	(void)fd; (void)what;
 	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st))
@@ -107,42 +97,31 @@ repair_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	rep->qhead = rep->qlen = 0;
 	rep->busy = true;
-	snprintf(limit, sizeof limit, "%u", rep->files_per_tick);
-	argv[0] = "EVAL"; argv[1] = repair_scan_lua; argv[2] = "0";
-	argv[3] = rep->cursor; argv[4] = limit;
-	for (int i = 0; i < 5; i++)
-		argvlen[i] = strlen(argv[i]);
-	store_command(rep->st, 0, repair_scanned, rep, 5, argv, argvlen);
+	fsm_scan_chunks(rep->st, rep->cursor, rep->files_per_tick, repair_scanned, rep);
 }
 
 static void
-repair_scanned(struct store *st, redisReply *r, enum store_err err, void *arg)
+repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, const char *cursor,
+    const uint8_t (*shas)[32], size_t n)
 {
 	struct repair *rep = arg;
-	uint8_t sha[CHUNK_HASH_LEN];
 
-	(void)st;
+	(void)why;
 	rep->busy = false;
-	if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+	if (code != RCFS__ERROR_CODE__E_OK)
 		return;
 	free(rep->cursor);
-	/* An empty last name means we reached the end: start over next tick. */
-	rep->cursor = xstrdup(r->element[0]->str ? r->element[0]->str : "");
-	for (size_t i = 1; i < r->elements; i++) {
-		const char *hex = r->element[i]->str;
-		size_t len = r->element[i]->len;
-		for (size_t k = 0; hex != NULL && k + 64 <= len; k += 64) {
-			if (sodium_hex2bin(sha, sizeof sha, hex + k, 64, NULL, NULL, NULL) != 0)
-				continue;
-			/* Only the first reachable home of a chunk takes charge of it. */
-			if (!replicator_is_primary(rep->rp, sha))
-				continue;
-			if (rep->qlen == rep->qcap) {
-				rep->qcap = rep->qcap ? 2 * rep->qcap : 64;
-				rep->queue = xrealloc(rep->queue, rep->qcap * sizeof *rep->queue);
-			}
-			memcpy(rep->queue[rep->qlen++], sha, CHUNK_HASH_LEN);
+	/* An empty cursor means the walk reached the end: start over next tick. */
+	rep->cursor = xstrdup(cursor);
+	for (size_t i = 0; i < n; i++) {
+		/* Only the first reachable home of a chunk takes charge of it. */
+		if (!replicator_is_primary(rep->rp, shas[i]))
+			continue;
+		if (rep->qlen == rep->qcap) {
+			rep->qcap = rep->qcap ? 2 * rep->qcap : 64;
+			rep->queue = xrealloc(rep->queue, rep->qcap * sizeof *rep->queue);
 		}
+		memcpy(rep->queue[rep->qlen++], shas[i], CHUNK_HASH_LEN);
 	}
 }
 

@@ -14,7 +14,7 @@
 
 #include "fs/chunk.h"
 #include "fs/replicate.h"
-#include "node/peer.h"
+#include "net/peer.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/xmalloc.h"

@@ -31,13 +31,13 @@ TESTS += $(http_unit_tests) t/http/dashboard.sh
 dist_check_SCRIPTS += t/http/dashboard.sh
 EXTRA_DIST += t/http/status3.json t/http/grafana_exprs.py
 CLEANFILES += t/http/dashboard.png t/http/dashboard.dom.html t/http/metrics.txt t/http/promtool.out t/http/metrics-served.txt
-t_http_test_metrics_SOURCES = t/http/test_metrics.c
+t_http_test_metrics_SOURCES = t/http/test_metrics.c src/node/metrics.c
 t_http_test_metrics_CFLAGS = $(HTTP_TEST_CFLAGS)
 t_http_test_metrics_LDADD = $(HTTP_LIBS) $(CHECK_LIBS)
 t_http_test_http_SOURCES = t/http/test_http.c
 t_http_test_http_CFLAGS = $(HTTP_TEST_CFLAGS)
 t_http_test_http_LDADD = $(HTTP_LIBS) $(CHECK_LIBS)
 # Test server: canned /status (3 nodes), sample metrics (t/http/dashboard.sh).
-t_http_http_testd_SOURCES = t/http/http_testd.c
+t_http_http_testd_SOURCES = t/http/http_testd.c src/node/metrics.c
 t_http_http_testd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 t_http_http_testd_LDADD = $(HTTP_LIBS)

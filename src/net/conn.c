@@ -11,6 +11,7 @@
 
 #include "net/conn.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
 
@@ -54,20 +55,10 @@ static void conn_handshake_frame(struct conn *c, const struct frame_header *h,
     ProtobufCMessage *msg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_arm_timer(struct conn *c);
-static uint64_t conn_now_ms(void);
 
 static const char *const conn_state_names[] = {
 	"handshake", "reading", "paused", "draining", "closed"
 };
-
-static uint64_t
-conn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The one setter (house rule 6): checks the transition and traces it. */
 static void
@@ -101,7 +92,7 @@ conn_new(struct event_base *base, evutil_socket_t fd, const char *peer, uint32_t
 	c->arg = arg;
 	c->refs = 1;                    /* the socket's own reference */
 	c->state = CONN_READING;
-	c->created_ms = c->last_active_ms = conn_now_ms();
+	c->created_ms = c->last_active_ms = time_mono_ms();
 	c->frame_timeout_ms = 10000;
 	c->timer = evtimer_new(base, conn_timer_cb, c);
 	/* Never buffer more than one whole frame of input. */
@@ -174,7 +165,7 @@ static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	uint64_t now = conn_now_ms();
+	uint64_t now = time_mono_ms();
 	char why[128];
 
 	(void)fd; (void)what;
@@ -308,7 +299,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	bool progress = false;
 
 	conn_ref(c);
-	c->last_active_ms = conn_now_ms();
+	c->last_active_ms = time_mono_ms();
 	while (c->state == CONN_READING || c->state == CONN_HANDSHAKE) {
 		struct frame_header h;
 		ProtobufCMessage *msg = NULL;
@@ -338,7 +329,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		if (evbuffer_get_length(in) == 0)
 			c->partial_since_ms = 0;
 		else if (progress || c->partial_since_ms == 0)
-			c->partial_since_ms = conn_now_ms();
+			c->partial_since_ms = time_mono_ms();
 	}
 	conn_unref(c);
 }
@@ -414,7 +405,7 @@ conn_reply(struct conn *c, uint8_t type, uint32_t request_id, const ProtobufCMes
 		return;
 	assert(c->inflight > 0);
 	c->inflight--;
-	c->last_active_ms = conn_now_ms();
+	c->last_active_ms = time_mono_ms();
 	metrics_add(rcfs_metrics.net_bytes_sent,
 	    frame_write_sealed(bufferevent_get_output(c->bev), c->sealed ? &c->tx : NULL, type,
 	    FRAME_F_RESPONSE, request_id, msg));
@@ -438,7 +429,7 @@ conn_reply_error(struct conn *c, uint32_t request_id, Rcfs__ErrorCode code, cons
 		return;
 	assert(c->inflight > 0);
 	c->inflight--;
-	c->last_active_ms = conn_now_ms();
+	c->last_active_ms = time_mono_ms();
 	metrics_add(rcfs_metrics.net_bytes_sent,
 	    frame_write_error_sealed(bufferevent_get_output(c->bev), c->sealed ? &c->tx : NULL,
 	    request_id, code, why));

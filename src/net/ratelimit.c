@@ -1,6 +1,6 @@
-#include <time.h>
 
 #include "net/ratelimit.h"
+#include "util/time.h"
 
 void
 ratelimit_init(struct token_bucket *b, uint32_t rate, uint32_t min_burst, uint64_t now_ns)
@@ -31,8 +31,5 @@ ratelimit_take(struct token_bucket *b, double n, uint64_t now_ns)
 uint64_t
 ratelimit_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return time_mono_ns();
 }

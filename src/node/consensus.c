@@ -8,14 +8,15 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include "fs/session.h"
 #include "node/consensus.h"
-#include "node/peer.h"
+#include "node/raftlog.h"
 #include "node/raftwire.h"
 #include "node/timesync.h"
 #include "raft/raft.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/time.h"
+#include "node/metrics.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
 
@@ -42,19 +43,14 @@ struct cs_pending {
 };
 TAILQ_HEAD(cs_pending_list, cs_pending);
 
-/* Loading: the replies we collect before building the core. */
+/* Loading: the Raft state (node/raftlog.h), then the state machine's
+ * applied index and sessions (fsm_load), read in order. */
 struct cs_load {
 	struct consensus *cs;
-	struct raft_hard_state hs;
-	struct raft_entry *entries;
-	size_t n_entries;
-	uint64_t applied;
-	uint64_t snap_index, snap_term;
-	uint8_t *snap_conf, *snap_data;
-	size_t snap_conf_len, snap_data_len;
-	struct session_table *sessions;  /* the stored client sessions */
-	int pending;
-	bool failed;
+	struct raft_restore rs;
+	bool have_rs;
+	Rcfs__ErrorCode code;
+	char why[160];
 	unsigned generation;
 };
 
@@ -71,7 +67,7 @@ struct cs_apply {
 	unsigned generation;
 	uint64_t first, last;
 	uint64_t *terms;                /* term of each entry, first..last */
-	bool *early;                    /* answered at commit (see cs_answer_early) */
+	bool *early;                    /* answered at commit (fsm_commit, cs_answer_early) */
 	size_t n;
 };
 
@@ -87,7 +83,10 @@ struct consensus {
 	struct event_base *base;
 	const struct rcfs_config *cfg;
 	struct store *st;
-	struct peer **peers;            /* parallel to cfg->peers; NULL = self */
+	struct raftlog *log;            /* the Raft state in redis */
+	struct fsm *sm;                 /* the state machine (borrowed) */
+	consensus_send_fn *send;        /* to the other members */
+	void *send_arg;
 	struct timesync *ts;
 	struct raft *raft;
 	enum consensus_state state;
@@ -96,14 +95,8 @@ struct consensus {
 	struct event *ready_ev;
 	struct event *reload_ev;        /* retry a failed load */
 	uint64_t last_tick_ms;
-	uint64_t log_first;             /* lowest index in the redis log */
-	uint64_t log_last;              /* highest index in the redis log */
 	bool snapshotting;              /* a snapshot is being taken */
 	uint64_t applied;               /* applied by the state machine */
-	uint64_t applying;              /* handed to fsm_apply */
-	struct session_table *sessions; /* bound on the stored sessions (fs/session.h) */
-	bool sessions_valid;            /* loaded: puts may be answered at commit */
-	uint64_t sessions_index;        /* last entry recorded in it */
 	int role;
 	uint64_t leader;
 	uint64_t read_seq;
@@ -116,56 +109,37 @@ struct consensus {
 	} metric_args[CONFIG_MAX_PEERS];  /* arguments of the per-peer gauges */
 };
 
-static uint64_t cs_now_ms(void);
 static void cs_tick(evutil_socket_t fd, short what, void *arg);
 static void cs_schedule(struct consensus *cs);
 static void cs_process(evutil_socket_t fd, short what, void *arg);
 static void cs_load_start(struct consensus *cs);
 static void cs_reload(evutil_socket_t fd, short what, void *arg);
-static void cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg);
-static void cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg);
-static void cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg);
-static void cs_load_sessions(void *arg, const char *err, uint64_t n);
-static void cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_loaded_raft(void *arg, Rcfs__ErrorCode code, const char *why, struct raft_restore *rs);
+static void cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied);
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
-static void cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len);
+static void cs_installed(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_take_snapshot(struct consensus *cs);
 static void cs_compact(struct consensus *cs);
-static void cs_snapshot_persist(struct consensus *cs, const struct raft_snapshot_meta *meta);
-static void cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *data,
-    size_t len);
-static void cs_load_done(struct cs_load *ld);
-static bool cs_load_usable(struct cs_load *ld, redisReply *r, enum store_err err, int type);
-static void cs_load_step(struct cs_load *ld);
+static void cs_snapshot_dumped(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t index,
+    const uint8_t *data, size_t len);
 static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
-static void cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_send(struct consensus *cs, const struct raft_message *m);
 static void cs_apply(struct consensus *cs, const struct raft_ready *rd);
-static void cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n);
+static void cs_applied(void *arg, Rcfs__ErrorCode code, const char *why,
+    const struct fsm_result *res, size_t n);
 static void cs_reads(struct consensus *cs, const struct raft_ready *rd);
 static void cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why);
 static void cs_settle(struct consensus *cs, struct cs_pending *p, Rcfs__ErrorCode code,
     const char *why, const struct fsm_result *res);
 static void cs_report_answers(struct consensus *cs);
 static void cs_role_change(struct consensus *cs, int role, uint64_t leader);
-static struct peer *cs_peer(struct consensus *cs, uint64_t id);
 static void cs_not_leader(struct consensus *cs, char *buf, size_t len);
-
-static uint64_t
-cs_now_ms(void)
-{
-	struct timespec ts;
-
-	/* Raft timing uses the monotonic clock only: no correctness property
-	 * may depend on wall time. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct consensus *
 consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct store *st,
-    struct peer **peers, struct timesync *ts)
+    struct fsm *sm, consensus_send_fn *send, void *send_arg, struct timesync *ts)
 {
 	struct consensus *cs = xcalloc(1, sizeof *cs);
 	struct timeval tv = { 0, CONSENSUS_TICK_MS * 1000 };
@@ -173,10 +147,12 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 	cs->base = base;
 	cs->cfg = cfg;
 	cs->st = st;
-	cs->peers = peers;
+	cs->log = raftlog_new(st);
+	cs->sm = sm;
+	cs->send = send;
+	cs->send_arg = send_arg;
 	cs->ts = ts;
 	cs->role = RAFT_FOLLOWER;
-	cs->sessions = session_table_new();
 	TAILQ_INIT(&cs->pending);
 	TAILQ_INIT(&cs->answers);
 	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
@@ -209,181 +185,52 @@ cs_load_start(struct consensus *cs)
 	cs->state = CS_LOADING;
 	ld->cs = cs;
 	ld->generation = cs->generation;
-	ld->sessions = session_table_new();
-	ld->pending = 5;
-	/* Six reads (two in fsm_load_sessions), executed in order on the one
-	 * connection; nothing writes
-	 * the state machine meanwhile, so the sessions match the applied index. */
-	store_commandf(cs->st, cs_load_snap, ld, "HGETALL rcfs:raft:snap");
-	store_commandf(cs->st, cs_load_hs, ld, "HGETALL rcfs:raft:hs");
-	store_commandf(cs->st, cs_load_log, ld, "HGETALL rcfs:raft:log");
-	store_commandf(cs->st, cs_load_applied, ld, "GET rcfs:applied");
-	fsm_load_sessions(cs->st, ld->sessions, cs_load_sessions, ld);
-}
-
-/* One of the load replies: usable if it arrived with the expected type
- * (NIL is fine for a key never written); otherwise the load fails. */
-static bool
-cs_load_usable(struct cs_load *ld, redisReply *r, enum store_err err, int type)
-{
-	if (err == STORE_OK && (r->type == type || r->type == REDIS_REPLY_NIL))
-		return r->type == type;
-	ld->failed = true;
-	return false;
-}
-
-/* One load reply handled: build the core after the last. */
-static void
-cs_load_step(struct cs_load *ld)
-{
-	if (--ld->pending == 0)
-		cs_load_done(ld);
+	/* Executed in order on the one connection; nothing writes the state
+	 * machine meanwhile, so the sessions match the applied index. */
+	raftlog_load(cs->log, cs_loaded_raft, ld);
+	fsm_load(cs->sm, cs_loaded_fsm, ld);
 }
 
 static void
-cs_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
+cs_loaded_raft(void *arg, Rcfs__ErrorCode code, const char *why, struct raft_restore *rs)
 {
 	struct cs_load *ld = arg;
 
-	(void)st;
-	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			const char *k = r->element[i]->str;
-			uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
-			if (strcmp(k, "term") == 0) ld->hs.term = v;
-			else if (strcmp(k, "vote") == 0) ld->hs.vote = v;
-			else if (strcmp(k, "commit") == 0) ld->hs.commit = v;
-		}
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		ld->code = code;
+		snprintf(ld->why, sizeof ld->why, "%s", why);
+		return;
 	}
-	cs_load_step(ld);
+	ld->rs = *rs;
+	ld->have_rs = true;
 }
 
+/* Both parts are in (the state machine's comes last): build the core. */
 static void
-cs_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg)
+cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied)
 {
 	struct cs_load *ld = arg;
-
-	(void)st;
-	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			const char *k = r->element[i]->str;
-			redisReply *v = r->element[i + 1];
-			if (strcmp(k, "index") == 0) {
-				ld->snap_index = strtoull(v->str, NULL, 10);
-			} else if (strcmp(k, "term") == 0) {
-				ld->snap_term = strtoull(v->str, NULL, 10);
-			} else if (strcmp(k, "conf") == 0) {
-				ld->snap_conf = xmalloc(v->len + 1);
-				memcpy(ld->snap_conf, v->str, v->len);
-				ld->snap_conf_len = v->len;
-			} else if (strcmp(k, "data") == 0) {
-				ld->snap_data = xmalloc(v->len + 1);
-				memcpy(ld->snap_data, v->str, v->len);
-				ld->snap_data_len = v->len;
-			}
-		}
-	}
-	cs_load_step(ld);
-}
-
-static int
-cs_entry_cmp(const void *a, const void *b)
-{
-	const struct raft_entry *x = a, *y = b;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static void
-cs_load_log(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	struct cs_load *ld = arg;
-
-	(void)st;
-	if (cs_load_usable(ld, r, err, REDIS_REPLY_ARRAY)) {
-		ld->entries = xcalloc(r->elements / 2 + 1, sizeof *ld->entries);
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			redisReply *v = r->element[i + 1];
-			Rcfs__RaftEntry *e = rcfs__raft_entry__unpack(NULL, v->len, (const uint8_t *)v->str);
-			struct raft_entry *out = &ld->entries[ld->n_entries];
-			if (e == NULL) {
-				log_err("raft log entry %s is corrupt in storage", r->element[i]->str);
-				ld->failed = true;
-				continue;
-			}
-			out->term = e->term;
-			out->index = e->index;
-			out->type = e->type;
-			out->len = e->has_data ? e->data.len : 0;
-			out->data = xmalloc(out->len ? out->len : 1);
-			if (out->len)
-				memcpy(out->data, e->data.data, out->len);
-			ld->n_entries++;
-			rcfs__raft_entry__free_unpacked(e, NULL);
-		}
-		qsort(ld->entries, ld->n_entries, sizeof *ld->entries, cs_entry_cmp);
-	}
-	cs_load_step(ld);
-}
-
-static void
-cs_load_applied(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	struct cs_load *ld = arg;
-
-	(void)st;
-	if (cs_load_usable(ld, r, err, REDIS_REPLY_STRING))
-		ld->applied = strtoull(r->str, NULL, 10);
-	cs_load_step(ld);
-}
-
-/* The stored sessions, for answering puts at commit (fs/session.h). */
-static void
-cs_load_sessions(void *arg, const char *err, uint64_t n)
-{
-	struct cs_load *ld = arg;
-
-	(void)n;
-	if (err != NULL)
-		ld->failed = true;
-	cs_load_step(ld);
-}
-
-static void
-cs_load_done(struct cs_load *ld)
-{
 	struct consensus *cs = ld->cs;
 	const struct rcfs_config *cfg = cs->cfg;
+	struct raft_restore *rs = &ld->rs;
 	struct raft_config rc;
-	struct raft_restore rs;
 	struct raft_conf boot;
 	uint64_t seed;
 	int rv;
 
-	if (ld->generation != cs->generation || ld->failed) {
-		if (ld->generation == cs->generation) {
-			struct timeval tv = { 0, 200 * 1000 };
-			log_warn("cannot load the raft state from storage; retrying");
-			cs->state = CS_STOPPED;
-			evtimer_add(cs->reload_ev, &tv);
-		}
+	if (ld->code == RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_OK) {
+		ld->code = code;
+		snprintf(ld->why, sizeof ld->why, "%s", why);
+	}
+	if (ld->generation != cs->generation)
+		goto out;
+	if (ld->code != RCFS__ERROR_CODE__E_OK) {
+		struct timeval tv = { 0, 200 * 1000 };
+		log_warn("cannot load the raft state from storage (%s); retrying", ld->why);
+		cs->state = CS_STOPPED;
+		evtimer_add(cs->reload_ev, &tv);
 		goto out;
 	}
-	/* Entries the snapshot covers are not part of the log any more. */
-	{
-		size_t skip = 0;
-		while (skip < ld->n_entries && ld->entries[skip].index <= ld->snap_index)
-			free(ld->entries[skip++].data);
-		memmove(ld->entries, ld->entries + skip, (ld->n_entries - skip) * sizeof *ld->entries);
-		ld->n_entries -= skip;
-	}
-	/* Consecutive entries only: a hole would be a storage bug. */
-	for (size_t i = 1; i < ld->n_entries; i++)
-		if (ld->entries[i].index != ld->entries[i - 1].index + 1) {
-			log_err("raft log in storage has a hole after index %" PRIu64,
-			    ld->entries[i - 1].index);
-			ld->n_entries = i;
-			break;
-		}
 	raft_config_init(&rc);
 	rc.id = cfg->node_id;
 	rc.election_min_ms = cfg->election_timeout_ms;
@@ -393,26 +240,9 @@ cs_load_done(struct cs_load *ld)
 	rc.seed = seed ^ cfg->node_id;
 	rc.snapshot_threshold = cfg->snapshot_entries;
 	rc.snapshot_trailing = cfg->snapshot_entries / 16 > 0 ? cfg->snapshot_entries / 16 : 1;
-	memset(&rs, 0, sizeof rs);
-	if (ld->snap_index > 0) {
-		rs.snapshot.index = ld->snap_index;
-		rs.snapshot.term = ld->snap_term;
-		if (raft_conf_decode(ld->snap_conf, ld->snap_conf_len, &rs.snapshot.conf) != RAFT_OK) {
-			log_err("stored raft snapshot has a corrupt configuration");
-			cs->state = CS_STOPPED;
-			goto out;
-		}
-		rs.snapshot_data = ld->snap_data;
-		rs.snapshot_len = ld->snap_data_len;
-		if (ld->applied < ld->snap_index)
-			ld->applied = ld->snap_index;
-	}
-	rs.hs = ld->hs;
-	rs.entries = ld->entries;
-	rs.n_entries = ld->n_entries;
-	rs.applied = ld->applied;
-	if (rs.hs.commit < rs.applied)
-		rs.hs.commit = rs.applied;  /* applied implies committed */
+	rs->applied = applied > rs->snapshot.index ? applied : rs->snapshot.index;
+	if (rs->hs.commit < rs->applied)
+		rs->hs.commit = rs->applied;  /* applied implies committed */
 	memset(&boot, 0, sizeof boot);
 	if (cfg->npeers == 0) {
 		boot.servers[boot.n].id = cfg->node_id;
@@ -422,34 +252,23 @@ cs_load_done(struct cs_load *ld)
 		boot.servers[boot.n].id = cfg->peers[i].id;
 		boot.servers[boot.n++].voter = true;
 	}
-	rs.bootstrap = &boot;
-	rv = raft_new(&rc, &rs, &cs->raft);
+	rs->bootstrap = &boot;
+	rv = raft_new(&rc, rs, &cs->raft);
 	if (rv != RAFT_OK) {
 		log_err("cannot start raft from the stored state: %s", raft_strerror(rv));
 		cs->state = CS_STOPPED;
 		goto out;
 	}
-	cs->log_last = ld->n_entries ? ld->entries[ld->n_entries - 1].index : ld->snap_index;
-	cs->log_first = ld->n_entries ? ld->entries[0].index : ld->snap_index + 1;
-	cs->applied = cs->applying = ld->applied;
-	session_table_free(cs->sessions);
-	cs->sessions = ld->sessions;
-	ld->sessions = NULL;
-	cs->sessions_valid = true;
-	cs->sessions_index = ld->applied;
+	cs->applied = rs->applied;
 	cs->state = CS_RUNNING;
-	cs->last_tick_ms = cs_now_ms();
+	cs->last_tick_ms = time_mono_ms();
 	log_info("raft: started at term %" PRIu64 ", snapshot %" PRIu64 ", log %" PRIu64 "..%" PRIu64
-	    ", commit %" PRIu64 ", applied %" PRIu64, rs.hs.term, ld->snap_index, cs->log_first,
-	    cs->log_last, rs.hs.commit, ld->applied);
+	    ", commit %" PRIu64 ", applied %" PRIu64, rs->hs.term, rs->snapshot.index,
+	    raftlog_first(cs->log), raftlog_last(cs->log), rs->hs.commit, rs->applied);
 	cs_schedule(cs);
 out:
-	for (size_t i = 0; i < ld->n_entries; i++)
-		free(ld->entries[i].data);
-	free(ld->entries);
-	free(ld->snap_conf);
-	free(ld->snap_data);
-	session_table_free(ld->sessions);
+	if (ld->have_rs)
+		raftlog_restore_free(&ld->rs);
 	free(ld);
 }
 
@@ -477,7 +296,7 @@ cs_teardown(struct consensus *cs, const char *why)
 	cs->raft = NULL;
 	cs->state = CS_STOPPED;
 	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
-	cs->sessions_valid = false;     /* reloaded with the raft state */
+	fsm_forget(cs->sm);             /* reloaded with the raft state */
 	cs_role_change(cs, RAFT_FOLLOWER, 0);
 	cs->in_ready = false;           /* the core is gone: report now */
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
@@ -491,7 +310,7 @@ static void
 cs_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct consensus *cs = arg;
-	uint64_t now = cs_now_ms();
+	uint64_t now = time_mono_ms();
 
 	(void)fd; (void)what;
 	if (cs->state != CS_RUNNING)
@@ -580,8 +399,8 @@ cs_role_change(struct consensus *cs, int role, uint64_t leader)
 	}
 }
 
-/* Durability before speech: snapshot (not yet), entries, hard state, as one
- * MULTI/EXEC; raft_persisted() only once redis acknowledged it (fsynced). */
+/* Durability before speech: entries and hard state as one group;
+ * raft_persisted() only once redis acknowledged it (fsynced). */
 static void
 cs_persist(struct consensus *cs, const struct raft_ready *rd)
 {
@@ -591,66 +410,19 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 	p->generation = cs->generation;
 	p->seq = rd->seq;
 	p->t0 = metrics_now();
-	store_commandf(cs->st, NULL, NULL, "MULTI");
-	if (rd->n_entries > 0) {
-		uint64_t first = rd->entries[0].index;
-		size_t argc = 2 + 2 * rd->n_entries, a = 0;
-		const char **argv;
-		size_t *argvlen;
-		char *keys, *vals;
-		size_t voff = 0, vcap = 0;
-
-		/* Delete every persisted entry with index >= first ... */
-		for (uint64_t i = first; i <= cs->log_last; i++)
-			store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:log %" PRIu64, i);
-		/* ... then append. */
-		for (size_t i = 0; i < rd->n_entries; i++)
-			vcap += rd->entries[i].len + 64;
-		argv = xcalloc(argc, sizeof *argv);
-		argvlen = xcalloc(argc, sizeof *argvlen);
-		keys = xmalloc(24 * rd->n_entries);
-		vals = xmalloc(vcap);
-		argv[a] = "HSET"; argvlen[a++] = 4;
-		argv[a] = "rcfs:raft:log"; argvlen[a++] = 13;
-		for (size_t i = 0; i < rd->n_entries; i++) {
-			const struct raft_entry *e = &rd->entries[i];
-			Rcfs__RaftEntry pe = RCFS__RAFT_ENTRY__INIT;
-			char *k = keys + 24 * i;
-			pe.term = e->term;
-			pe.index = e->index;
-			pe.type = e->type;
-			pe.has_data = 1;
-			pe.data.data = e->data;
-			pe.data.len = e->len;
-			snprintf(k, 24, "%" PRIu64, e->index);
-			argv[a] = k; argvlen[a++] = strlen(k);
-			argv[a] = vals + voff;
-			argvlen[a++] = rcfs__raft_entry__pack(&pe, (uint8_t *)vals + voff);
-			voff += argvlen[a - 1];
-		}
-		store_command(cs->st, 0, NULL, NULL, (int)a, argv, argvlen);
-		free(argv);
-		free(argvlen);
-		free(keys);
-		free(vals);
-		cs->log_last = rd->entries[rd->n_entries - 1].index;
-	}
-	if (rd->hs_changed)
-		store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:hs term %" PRIu64 " vote %" PRIu64
-		    " commit %" PRIu64, rd->hs.term, rd->hs.vote, rd->hs.commit);
-	store_commandf(cs->st, cs_persisted, p, "EXEC");
+	raftlog_append(cs->log, rd->hs_changed ? &rd->hs : NULL, rd->entries, rd->n_entries,
+	    cs_persisted, p);
 }
 
 static void
-cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg)
+cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 {
 	struct cs_persist *p = arg;
 	struct consensus *cs = p->cs;
 
-	(void)st;
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
-		if (err != STORE_OK || r->type != REDIS_REPLY_ARRAY)
-			cs_teardown(cs, err == STORE_OK ? store_reply_error(r) : "persistence failed");
+		if (code != RCFS__ERROR_CODE__E_OK)
+			cs_teardown(cs, why);
 		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK) {
 			metrics_observe_since(rcfs_metrics.raft_persist_latency, p->t0);
 			cs_schedule(cs);
@@ -659,80 +431,15 @@ cs_persisted(struct store *st, redisReply *r, enum store_err err, void *arg)
 	free(p);
 }
 
-static struct peer *
-cs_peer(struct consensus *cs, uint64_t id)
-{
-	for (unsigned i = 0; i < cs->cfg->npeers; i++)
-		if (cs->cfg->peers[i].id == id)
-			return cs->peers[i];
-	return NULL;
-}
-
 static void
 cs_send(struct consensus *cs, const struct raft_message *m)
 {
-	Rcfs__RaftMessage pm = RCFS__RAFT_MESSAGE__INIT;
-	Rcfs__RaftEntry *ents = NULL, **eptrs = NULL;
-	struct peer *p = cs_peer(cs, m->to);
+	struct raftwire_pb pb;
 
-	if (p == NULL)
-		return;
-	pm.type = m->type;
-	pm.from = m->from;
-	pm.to = m->to;
-	pm.term = m->term;
-	pm.has_log_term = pm.has_index = pm.has_commit = pm.has_reject = 1;
-	pm.log_term = m->log_term;
-	pm.index = m->index;
-	pm.commit = m->commit;
-	pm.reject = m->reject;
-	if (m->reject_hint || m->hint_term) {
-		pm.has_reject_hint = pm.has_hint_term = 1;
-		pm.reject_hint = m->reject_hint;
-		pm.hint_term = m->hint_term;
-	}
-	if (m->context_len) {
-		pm.has_context = 1;
-		pm.context.data = m->context;
-		pm.context.len = m->context_len;
-	}
-	if (m->n_entries > 0) {
-		ents = xcalloc(m->n_entries, sizeof *ents);
-		eptrs = xcalloc(m->n_entries, sizeof *eptrs);
-		for (size_t i = 0; i < m->n_entries; i++) {
-			rcfs__raft_entry__init(&ents[i]);
-			ents[i].term = m->entries[i].term;
-			ents[i].index = m->entries[i].index;
-			ents[i].type = m->entries[i].type;
-			ents[i].has_data = 1;
-			ents[i].data.data = m->entries[i].data;
-			ents[i].data.len = m->entries[i].len;
-			eptrs[i] = &ents[i];
-		}
-		pm.entries = eptrs;
-		pm.n_entries = m->n_entries;
-	}
-	if (m->type == RAFT_MSG_SNAPSHOT || m->type == RAFT_MSG_SNAPSHOT_RESP) {
-		pm.has_snapshot_index = pm.has_snapshot_term = pm.has_offset = pm.has_done = 1;
-		pm.snapshot_index = m->snapshot_index;
-		pm.snapshot_term = m->snapshot_term;
-		pm.offset = m->offset;
-		pm.done = m->done;
-		if (m->snapshot_conf_len) {
-			pm.has_snapshot_conf = 1;
-			pm.snapshot_conf.data = m->snapshot_conf;
-			pm.snapshot_conf.len = m->snapshot_conf_len;
-		}
-		if (m->data_len) {
-			pm.has_data = 1;
-			pm.data.data = m->data;
-			pm.data.len = m->data_len;
-		}
-	}
-	timesync_on_send(cs->ts, m->to, &pm);
-	peer_send(p, RCFS__MSG_TYPE__MSG_RAFT, &pm.base);
-	free(ents);
-	free(eptrs);
+	raftwire_to_pb(m, &pb);
+	timesync_on_send(cs->ts, m->to, &pb.msg);
+	cs->send(cs->send_arg, m->to, &pb.msg);
+	raftwire_pb_free(&pb);
 }
 
 void
@@ -760,43 +467,35 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 /* ---- snapshots (Raft §7) ---------------------------------------------------------- */
 
 /* The leader sent us its state machine: replace ours, the log and the stored
- * snapshot in one script.  It runs before this Ready's entries and apply on
- * the one redis connection; if it fails we tear down, so the EXEC reply of the
- * same Ready (a later generation check) cannot vouch for it. */
+ * snapshot in one group.  It runs before this Ready's entries and apply on
+ * the one redis connection; if it fails we tear down, so the EXEC reply of
+ * the same Ready (a later generation check) cannot vouch for it. */
 static void
 cs_install(struct consensus *cs, const struct raft_ready *rd)
 {
 	struct cs_snap *sn = xcalloc(1, sizeof *sn);
-	size_t clen = raft_conf_encoded_len(&rd->snapshot.conf);
-	uint8_t *conf = xmalloc(clen ? clen : 1);
+	struct store_group *g = store_group_new();
 
-	raft_conf_encode(&rd->snapshot.conf, conf, clen);
 	sn->cs = cs;
 	sn->generation = cs->generation;
 	sn->index = rd->snapshot.index;
 	log_info("raft: installing a snapshot at index %" PRIu64 " (%zu bytes) from the leader",
 	    rd->snapshot.index, rd->snapshot_len);
-	fsm_snapshot_install(cs->st, rd->snapshot.index, rd->snapshot.term, conf, clen,
-	    rd->snapshot_data, rd->snapshot_len, (uint64_t)time(NULL) * 1000, cs_installed, sn);
-	free(conf);
-	cs->log_first = rd->snapshot.index + 1;
-	cs->log_last = rd->snapshot.index;
-	cs->applying = rd->snapshot.index;
-	cs->sessions_valid = session_table_load_snapshot(cs->sessions, rd->snapshot_data,
-	    rd->snapshot_len);
-	cs->sessions_index = rd->snapshot.index;
+	fsm_snapshot_install(cs->sm, g, rd->snapshot.index, rd->snapshot_data, rd->snapshot_len,
+	    time_real_ms());
+	raftlog_install(cs->log, g, &rd->snapshot, rd->snapshot_data, rd->snapshot_len);
+	store_group_send(cs->st, g, 0, cs_installed, sn);
 }
 
 static void
-cs_installed(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len)
+cs_installed(void *arg, Rcfs__ErrorCode code, const char *why)
 {
 	struct cs_snap *sn = arg;
 	struct consensus *cs = sn->cs;
 
-	(void)index; (void)data; (void)len;
 	if (sn->generation == cs->generation && cs->state == CS_RUNNING) {
-		if (err != NULL) {
-			cs_teardown(cs, err);
+		if (code != RCFS__ERROR_CODE__E_OK) {
+			cs_teardown(cs, why);
 		} else {
 			cs->applied = sn->index;
 			raft_applied(cs->raft, sn->index);
@@ -825,54 +524,8 @@ cs_compact(struct consensus *cs)
 		log_warn("raft: no compaction at %" PRIu64 ": %s", cs->applied, raft_strerror(rv));
 		return;
 	}
-	cs_snapshot_persist(cs, &meta);
+	raftlog_compact(cs->log, &meta);
 	log_info("raft: log compacted up to index %" PRIu64 " (state machine in redis)", meta.index);
-}
-
-/* HDEL rcfs:raft:log first..last (nothing if last < first), up to
- * CS_HDEL_FIELDS fields per command. */
-#define CS_HDEL_FIELDS 1024
-static void
-cs_log_delete(struct consensus *cs, uint64_t first, uint64_t last)
-{
-	const char *argv[2 + CS_HDEL_FIELDS];
-	size_t argvlen[2 + CS_HDEL_FIELDS];
-	char (*num)[24] = xmalloc(CS_HDEL_FIELDS * sizeof *num);
-	uint64_t i = first;
-
-	argv[0] = "HDEL"; argvlen[0] = 4;
-	argv[1] = "rcfs:raft:log"; argvlen[1] = strlen(argv[1]);
-	while (i <= last && last >= first) {
-		int n = 0;
-		for (; i <= last && n < CS_HDEL_FIELDS; i++, n++) {
-			argvlen[2 + n] = (size_t)snprintf(num[n], sizeof num[n], "%" PRIu64, i);
-			argv[2 + n] = num[n];
-		}
-		store_command(cs->st, 0, NULL, NULL, 2 + n, argv, argvlen);
-	}
-	free(num);
-}
-
-/* Persists the snapshot meta without bytes and deletes the persisted
- * entries it covers, in one transaction.  A snapshot's bytes are never kept
- * in redis by the node that took it: on restart the state machine is the
- * one in redis, and bytes for a follower are taken when one needs them. */
-static void
-cs_snapshot_persist(struct consensus *cs, const struct raft_snapshot_meta *meta)
-{
-	size_t clen = raft_conf_encoded_len(&meta->conf);
-	uint8_t *conf = xmalloc(clen ? clen : 1);
-
-	raft_conf_encode(&meta->conf, conf, clen);
-	store_commandf(cs->st, NULL, NULL, "MULTI");
-	store_commandf(cs->st, NULL, NULL, "HSET rcfs:raft:snap index %" PRIu64 " term %" PRIu64
-	    " conf %b", meta->index, meta->term, conf, clen);
-	store_commandf(cs->st, NULL, NULL, "HDEL rcfs:raft:snap data");
-	cs_log_delete(cs, cs->log_first, meta->index < cs->log_last ? meta->index : cs->log_last);
-	store_commandf(cs->st, NULL, NULL, "EXEC");
-	free(conf);
-	if (meta->index >= cs->log_first)
-		cs->log_first = meta->index + 1;
 }
 
 /* A follower needs InstallSnapshot and the core holds no bytes: dump the
@@ -893,7 +546,8 @@ cs_take_snapshot(struct consensus *cs)
 }
 
 static void
-cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len)
+cs_snapshot_dumped(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t index,
+    const uint8_t *data, size_t len)
 {
 	struct cs_snap *sn = arg;
 	struct consensus *cs = sn->cs;
@@ -906,8 +560,8 @@ cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *da
 		goto out;
 	cs->snapshotting = false;
 	before = raft_snapshot_index(cs->raft);
-	if (err != NULL) {
-		log_warn("raft: cannot take a snapshot: %s", err);
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		log_warn("raft: cannot take a snapshot: %s", why);
 		goto out;
 	}
 	/* The dump ran after every apply sent before it, and their replies came
@@ -919,7 +573,7 @@ cs_snapshot_dumped(void *arg, const char *err, uint64_t index, const uint8_t *da
 		goto out;
 	}
 	if (meta.index > before)
-		cs_snapshot_persist(cs, &meta);
+		raftlog_compact(cs->log, &meta);
 	log_info("raft: snapshot at index %" PRIu64 " (%zu bytes) for a follower", meta.index, len);
 	cs_schedule(cs);
 out:
@@ -927,24 +581,6 @@ out:
 }
 
 /* ---- applying ----------------------------------------------------------------- */
-
-/* Record committed command `c` (NULL: not a command) at `index` in the
- * session table; true if it is a put whose outcome is known now: applied,
- * with version = index (fs/session.h). */
-static bool
-cs_session_commit(struct consensus *cs, const Rcfs__Command *c, uint64_t index)
-{
-	bool is_new = true;
-
-	if (c == NULL)
-		return false;
-	if (c->commit != NULL && c->commit->has_client_id)
-		is_new = session_table_commit(cs->sessions, c->commit->client_id, c->commit->seq, index);
-	else if (c->remove != NULL && c->remove->has_client_id)
-		session_table_commit(cs->sessions, c->remove->client_id, c->remove->seq, index);
-	/* An rm's outcome depends on the file table (0 for a missing name). */
-	return c->commit != NULL && is_new && cs->sessions_valid;
-}
 
 /* Answer the proposals of this batch whose outcome is known at commit: the
  * entry is durable on a majority, and the state machine will apply it with
@@ -1002,11 +638,14 @@ cs_report_answers(struct consensus *cs)
 	}
 }
 
+/* Hand the committed entries to the state machine, as bytes; it says which
+ * proposals may be answered now (fsm_commit), and answers the rest after
+ * the apply. */
 static void
 cs_apply(struct consensus *cs, const struct raft_ready *rd)
 {
 	struct cs_apply *ap = xcalloc(1, sizeof *ap);
-	Rcfs__Command **cmds = xcalloc(rd->n_committed, sizeof *cmds);
+	struct fsm_entry *e = xcalloc(rd->n_committed, sizeof *e);
 
 	ap->cs = cs;
 	ap->generation = cs->generation;
@@ -1016,32 +655,20 @@ cs_apply(struct consensus *cs, const struct raft_ready *rd)
 	ap->terms = xcalloc(rd->n_committed, sizeof *ap->terms);
 	ap->early = xcalloc(rd->n_committed, sizeof *ap->early);
 	for (size_t i = 0; i < rd->n_committed; i++) {
-		const struct raft_entry *e = &rd->committed[i];
-		ap->terms[i] = e->term;
-		if (e->type == RAFT_ENTRY_NORMAL) {
-			cmds[i] = rcfs__command__unpack(NULL, e->len, e->data);
-			if (cmds[i] == NULL)
-				log_err("raft: entry %" PRIu64 " holds an undecodable command: skipped", e->index);
-		}
-		/* NOOP and CONF_CHANGE entries (and NULL commands) only advance
-		 * the applied index. */
-		if (e->index > cs->sessions_index) {
-			ap->early[i] = cs_session_commit(cs, cmds[i], e->index);
-			cs->sessions_index = e->index;
-		}
+		const struct raft_entry *c = &rd->committed[i];
+		ap->terms[i] = c->term;
+		e[i].index = c->index;
+		e[i].command = c->type == RAFT_ENTRY_NORMAL;
+		e[i].data = c->data;
+		e[i].len = c->len;
 	}
-	session_table_expire(cs->sessions, cs->sessions_index);
-	cs->applying = ap->last;
-	fsm_apply(cs->st, ap->first, cmds, rd->n_committed, (uint64_t)time(NULL) * 1000, cs_applied, ap);
+	fsm_commit(cs->sm, e, rd->n_committed, time_real_ms(), ap->early, cs_applied, ap);
+	free(e);
 	cs_answer_early(cs, ap);
-	for (size_t i = 0; i < rd->n_committed; i++)
-		if (cmds[i] != NULL)
-			rcfs__command__free_unpacked(cmds[i], NULL);
-	free(cmds);
 }
 
 static void
-cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
+cs_applied(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_result *res, size_t n)
 {
 	struct cs_apply *ap = arg;
 	struct consensus *cs = ap->cs;
@@ -1049,8 +676,8 @@ cs_applied(void *arg, const char *err, const struct fsm_result *res, size_t n)
 
 	if (ap->generation != cs->generation || cs->state != CS_RUNNING)
 		goto out;
-	if (err != NULL) {
-		cs_teardown(cs, err);
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		cs_teardown(cs, why);
 		goto out;
 	}
 	for (size_t i = 0; i < ap->n && i < n; i++)
@@ -1149,12 +776,11 @@ cs_not_leader(struct consensus *cs, char *buf, size_t len)
 }
 
 void
-consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *cb, void *arg)
+consensus_propose(struct consensus *cs, const uint8_t *data, size_t len, consensus_cb *cb,
+    void *arg)
 {
 	struct cs_pending *p;
 	uint64_t index, term;
-	size_t len;
-	uint8_t *buf;
 	char why[160];
 	int rv;
 
@@ -1165,11 +791,7 @@ consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *
 		    : RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
 		return;
 	}
-	len = rcfs__command__get_packed_size(cmd);
-	buf = xmalloc(len ? len : 1);
-	rcfs__command__pack(cmd, buf);
-	rv = raft_propose(cs->raft, buf, len, &index, &term);
-	free(buf);
+	rv = raft_propose(cs->raft, data, len, &index, &term);
 	if (rv != RAFT_OK) {
 		metrics_inc(rcfs_metrics.raft_proposals_rejected);
 		if (rv == RAFT_ENOTLEADER || rv == RAFT_ETRANSFER) {
@@ -1266,12 +888,6 @@ uint64_t
 consensus_applied_index(const struct consensus *cs)
 {
 	return cs->applied;
-}
-
-uint64_t
-consensus_last_index(const struct consensus *cs)
-{
-	return cs->raft ? raft_last_index(cs->raft) : 0;
 }
 
 /* Per-peer metric readers: only the leader tracks progress. */
@@ -1390,6 +1006,6 @@ consensus_free(struct consensus *cs)
 	event_free(cs->tick_ev);
 	event_free(cs->ready_ev);
 	event_free(cs->reload_ev);
-	session_table_free(cs->sessions);
+	raftlog_free(cs->log);
 	free(cs);
 }

@@ -2,17 +2,21 @@
  * metadata state machine.  See docs/design.md "Raft in the node".
  *
  *  - Durability before speech (Raft Figure 2): each Ready's hard state and
- *    entries go to redis as one MULTI/EXEC (group commit: one per loop
- *    iteration); raft_persisted() is called only when redis acknowledged it,
- *    and the core releases vote grants and AppendEntries acks only then.
- *  - Committed entries are applied in log order by fsm_apply(), which writes
- *    the applied index atomically with the changes.
+ *    entries go to redis as one MULTI/EXEC (node/raftlog.h; group commit:
+ *    one per loop iteration); raft_persisted() is called only when redis
+ *    acknowledged it, and the core releases vote grants and AppendEntries
+ *    acks only then.
+ *  - Committed entries go to the state machine as bytes, in log order
+ *    (fsm_commit, the apply hook): it says which proposals may be answered
+ *    at commit, and applies them, writing the applied index atomically with
+ *    the changes.  The driver knows nothing of the command format.
  *  - A failed persistence or apply is treated like a crash: the core is
  *    dropped and rebuilt from redis when storage is back. */
 #ifndef RCFS_CONSENSUS_H
 #define RCFS_CONSENSUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fs/fsm.h"
@@ -32,11 +36,20 @@ struct metrics;
 typedef void consensus_cb(void *arg, Rcfs__ErrorCode code, const char *err,
     const struct fsm_result *res);
 
-/* peers[i] is the connection to cfg->peers' i-th member (NULL for self). */
 struct timesync;
-/* ts: stamps and reads the clock fields of Raft messages (HLC, peer offsets). */
+/* How the driver sends a Raft message m to member `to` (one-way; m and
+ * what it points to are valid during the call only). */
+typedef void consensus_send_fn(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
+
+/* A driver for this node (cfg->node_id).  Borrowed, all outliving it: st,
+ * the node's redis (the driver owns the rcfs:raft:* keys through
+ * node/raftlog.h); sm, the state machine on st; ts, which stamps and reads
+ * the clock fields of Raft messages (HLC, peer offsets).  send(send_arg,
+ * ...) carries messages to the other members.  Starts stopped: see
+ * consensus_storage_up(). */
 struct consensus *consensus_new(struct event_base *base, const struct rcfs_config *cfg,
-    struct store *st, struct peer **peers, struct timesync *ts);
+    struct store *st, struct fsm *sm, consensus_send_fn *send, void *send_arg,
+    struct timesync *ts);
 void consensus_free(struct consensus *cs);
 /* Storage is up: load the persistent state and start (no-op if running). */
 void consensus_storage_up(struct consensus *cs);
@@ -45,9 +58,13 @@ bool consensus_running(const struct consensus *cs);
 /* A RaftMessage arrived from a peer. */
 void consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *m);
 
-/* Propose a metadata command (copied).  cb runs once it is applied here, or
+/* Propose a command for the state machine: data[0..len-1], copied (packed
+ * with fsm_command_pack; the driver treats it as bytes).  cb runs once:
+ * when the entry is committed and the state machine says its outcome is
+ * known then (fsm_commit), else once it is applied here, or when it
  * fails. */
-void consensus_propose(struct consensus *cs, const Rcfs__Command *cmd, consensus_cb *cb, void *arg);
+void consensus_propose(struct consensus *cs, const uint8_t *data, size_t len, consensus_cb *cb,
+    void *arg);
 /* Linearizable read barrier, Raft dissertation §6.4 (ReadIndex): cb(E_OK)
  * once this node is confirmed leader and has applied everything committed
  * when the read arrived. */
@@ -60,7 +77,6 @@ uint64_t consensus_term(const struct consensus *cs);
 uint64_t consensus_leader(const struct consensus *cs);
 uint64_t consensus_commit_index(const struct consensus *cs);
 uint64_t consensus_applied_index(const struct consensus *cs);
-uint64_t consensus_last_index(const struct consensus *cs);
 /* The leader's view of peer id: match index, ms since last contact (-1 if
  * unknown).  Returns false if not leader or unknown. */
 bool consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match,

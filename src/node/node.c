@@ -13,17 +13,19 @@
 
 #include <sodium.h>
 
+#include "fs/fsm.h"
 #include "fs/repair.h"
-#include "net/auth.h"
-#include "net/ratelimit.h"
 #include "fs/replicate.h"
+#include "net/auth.h"
+#include "net/peer.h"
+#include "net/ratelimit.h"
 #include "node/consensus.h"
 #include "node/node.h"
-#include "node/observe.h"
-#include "node/peer.h"
+#include "node/service.h"
 #include "node/timesync.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
 
@@ -45,22 +47,24 @@ struct node {
 	struct node_client_list clients;
 	uint32_t nclients;
 	struct peer *peers[CONFIG_MAX_PEERS];   /* parallel to cfg->peers; NULL = self */
+	struct fsm *fsm;
 	struct consensus *consensus;
 	struct timesync *timesync;
 	struct replicator *replicator;
 	struct repair *repair;
+	struct service *service;
+	struct node_parts parts;        /* what the handlers and the observer get */
 	struct event *gc_ev;            /* chunk GC cron */
 	struct auth_keyring ring;       /* auth: cluster key and API key verifiers */
 	struct token_bucket req_buckets[CONFIG_MAX_CLIENT_KEYS];    /* per API key */
 	struct token_bucket byte_buckets[CONFIG_MAX_CLIENT_KEYS];
-	struct observe *observe;        /* HTTP endpoint and metrics refresh; NULL until started */
 	int exit_status;
 	bool shutting_down;
 	/* SIGTERM drain */
 	bool draining;
 	struct event *drain_ev;
-	uint64_t drain_deadline;        /* node_mono_ms() */
-	uint64_t drain_transfer;        /* node_mono_ms() of the last leadership transfer tried */
+	uint64_t drain_deadline;        /* time_mono_ms() */
+	uint64_t drain_transfer;        /* time_mono_ms() of the last leadership transfer tried */
 	void (*drain_done)(void *arg);
 	void *drain_arg;
 };
@@ -76,16 +80,8 @@ static bool node_admit(struct node_client *cl, struct conn *c, const struct fram
     ProtobufCMessage *msg);
 static void node_store_state_cb(struct store *st, bool up, const char *why, void *arg);
 static void node_gc_cb(evutil_socket_t fd, short what, void *arg);
-static void node_gc_done(void *arg, const char *err, uint64_t deleted);
-
-uint64_t
-node_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+static void node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
+static void node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted);
 
 struct node *
 node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size_t errlen)
@@ -173,65 +169,38 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 			    cfg->peers[i].address, cfg->max_frame, cfg->redis_timeout_ms + 1000);
 		}
 		n->timesync = timesync_new(base, cfg, n->store);
-		n->consensus = consensus_new(base, cfg, n->store, n->peers, n->timesync);
+		n->fsm = fsm_new(n->store);
+		n->consensus = consensus_new(base, cfg, n->store, n->fsm, node_send_raft, n, n->timesync);
 		n->replicator = replicator_new(n->store, cfg->node_id, ids, n->peers, count,
 		    cfg->replicas, cfg->write_quorum);
 		if (count > 1)
 			n->repair = repair_new(base, n->store, n->replicator, cfg->repair_interval_ms,
 			    cfg->repair_files);
 	}
+	n->parts.base = base;
+	n->parts.cfg = cfg;
+	n->parts.store = n->store;
+	n->parts.consensus = n->consensus;
+	n->parts.replicator = n->replicator;
+	n->parts.timesync = n->timesync;
+	n->parts.peers = n->peers;
+	n->service = service_new(&n->parts);
 	store_start(n->store);
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,
 	    cfg->chunk_size);
 	return n;
 }
 
-struct store *
-node_store(struct node *n)
+const struct node_parts *
+node_parts(const struct node *n)
 {
-	return n->store;
-}
-
-const struct rcfs_config *
-node_config(const struct node *n)
-{
-	return n->cfg;
+	return &n->parts;
 }
 
 bool
 node_ready(const struct node *n)
 {
 	return consensus_running(n->consensus) && store_is_up(n->store);
-}
-
-uint64_t
-node_applied_index(const struct node *n)
-{
-	return consensus_applied_index(n->consensus);
-}
-
-struct consensus *
-node_consensus(struct node *n)
-{
-	return n->consensus;
-}
-
-struct timesync *
-node_timesync(struct node *n)
-{
-	return n->timesync;
-}
-
-struct replicator *
-node_replicator(struct node *n)
-{
-	return n->replicator;
-}
-
-struct peer *
-node_peer(struct node *n, unsigned i)
-{
-	return i < n->cfg->npeers ? n->peers[i] : NULL;
 }
 
 int
@@ -453,7 +422,7 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 		conn_reply_none(c);
 		return;
 	default:
-		service_dispatch(cl->node, c, h, msg, cl->peer_id);
+		service_dispatch(cl->node->service, c, h, msg, cl->peer_id);
 	}
 }
 
@@ -468,6 +437,17 @@ node_close_cb(struct conn *c, const char *reason, void *arg)
 	free(cl);
 }
 
+/* The Raft driver's messages go out on the peer link to their member. */
+static void
+node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m)
+{
+	struct node *n = arg;
+
+	for (unsigned i = 0; i < n->cfg->npeers; i++)
+		if (n->cfg->peers[i].id == to && n->peers[i] != NULL)
+			peer_send(n->peers[i], RCFS__MSG_TYPE__MSG_RAFT, &m->base);
+}
+
 static void
 node_gc_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -475,18 +455,18 @@ node_gc_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	if (store_is_up(n->store))
-		fsm_gc(n->store, node_now_ms(), n->cfg->gc_grace_ms, 1000, node_gc_done, n);
+		fsm_gc(n->store, time_real_ms(), n->cfg->gc_grace_ms, 1000, node_gc_done, n);
 }
 
 static void
-node_gc_done(void *arg, const char *err, uint64_t deleted)
+node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted)
 {
 	(void)arg;
-	if (err != NULL)
-		log_warn("chunk GC: %s", err);
+	if (code != RCFS__ERROR_CODE__E_OK)
+		log_warn("chunk GC: %s", why);
 	else
 		metrics_add(rcfs_metrics.gc_deleted, deleted);
-	if (err == NULL && deleted > 0)
+	if (code == RCFS__ERROR_CODE__E_OK && deleted > 0)
 		log_info("chunk GC: deleted %llu unreferenced chunks", (unsigned long long)deleted);
 }
 
@@ -508,16 +488,6 @@ node_shutdown(struct node *n)
 	while ((cl = TAILQ_FIRST(&n->clients)) != NULL)
 		conn_close(cl->conn, NULL);     /* node_close_cb unlinks it */
 	event_del(n->gc_ev);
-	observe_shutdown(n->observe);
-}
-
-static uint64_t
-node_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void
@@ -526,16 +496,16 @@ node_drain_check(evutil_socket_t fd, short what, void *arg)
 	struct node *n = arg;
 	/* Waiting on a handover only makes sense if some voter can take it. */
 	bool leads = consensus_active_voters(n->consensus) > 0;
-	unsigned busy = service_inflight();
+	unsigned busy = service_inflight(n->service);
 
 	(void)fd; (void)what;
-	if (leads && node_mono_ms() - n->drain_transfer > 2 * (uint64_t)n->cfg->election_timeout_ms) {
+	if (leads && time_mono_ms() - n->drain_transfer > 2 * (uint64_t)n->cfg->election_timeout_ms) {
 		/* A transfer is abandoned after an election timeout: try again. */
-		n->drain_transfer = node_mono_ms();
+		n->drain_transfer = time_mono_ms();
 		consensus_transfer_leadership(n->consensus);
 	}
 	if (busy > 0 || leads) {
-		if (node_mono_ms() < n->drain_deadline) {
+		if (time_mono_ms() < n->drain_deadline) {
 			struct timeval tv = { 0, 20 * 1000 };
 			evtimer_add(n->drain_ev, &tv);
 			return;
@@ -554,9 +524,10 @@ node_drain(struct node *n, void (*done)(void *arg), void *arg)
 	if (n->draining || n->shutting_down)
 		return;
 	n->draining = true;
+	service_set_draining(n->service, true);
 	n->drain_done = done;
 	n->drain_arg = arg;
-	n->drain_deadline = node_mono_ms() + n->cfg->drain_timeout_ms;
+	n->drain_deadline = time_mono_ms() + n->cfg->drain_timeout_ms;
 	log_info("draining: no new connections or client requests; finishing those in flight");
 	if (n->listener) {
 		evconnlistener_free(n->listener);
@@ -574,35 +545,6 @@ node_draining(const struct node *n)
 	return n->draining;
 }
 
-int
-node_observe(struct node *n, struct metrics *reg, char *err, size_t errlen)
-{
-	n->observe = observe_new(n, reg, err, errlen);
-	return n->observe != NULL ? 0 : -1;
-}
-
-unsigned
-node_http_port(const struct node *n)
-{
-	return observe_http_port(n->observe);
-}
-
-bool
-node_healthy(struct node *n, char *why, size_t whylen)
-{
-	if (n->observe == NULL) {
-		snprintf(why, whylen, "starting");
-		return false;
-	}
-	return observe_healthy(n->observe, why, whylen);
-}
-
-struct event_base *
-node_base(struct node *n)
-{
-	return n->base;
-}
-
 void
 node_free(struct node *n)
 {
@@ -613,13 +555,14 @@ node_free(struct node *n)
 	 * repair scan or a persist in flight must not land in freed memory). */
 	store_close(n->store);
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
+	fsm_free(n->fsm);
 	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
 		peer_free(n->peers[i]);
 	repair_free(n->repair);
 	timesync_free(n->timesync);
 	replicator_free(n->replicator);
+	service_free(n->service);       /* last: the failures above answer through it */
 	store_free(n->store);           /* drops what was issued after the close */
-	observe_free(n->observe);       /* after the peers and the store: their callbacks are in */
 	if (n->drain_ev != NULL)
 		event_free(n->drain_ev);
 	event_free(n->gc_ev);

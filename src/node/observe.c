@@ -6,18 +6,16 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <hiredis/hiredis.h>
-
-#include "fs/fsm.h"
 #include "http/http.h"
 #include "http/json.h"
+#include "net/peer.h"
 #include "node/consensus.h"
-#include "node/node.h"
 #include "node/observe.h"
-#include "node/peer.h"
+#include "node/status.h"
 #include "node/timesync.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/metrics.h"
 #include "util/xmalloc.h"
 
@@ -42,42 +40,32 @@ struct observe_member {
 };
 
 struct observe {
-	struct node *node;
+	struct node_parts p;
 	const struct rcfs_config *cfg;
 	struct metrics *reg;
 	struct http_server *http;
 	struct event *timer;
 	struct observe_member self;
 	struct observe_member members[CONFIG_MAX_PEERS];   /* parallel to cfg->peers */
-	int refreshing;                 /* self refresh replies outstanding */
+	bool refreshing;                /* the self refresh is outstanding */
 	bool shut;
 };
 
 static void observe_tick(evutil_socket_t fd, short what, void *arg);
-static void observe_counted(void *arg, const char *err, uint64_t files, uint64_t chunks);
-static void observe_info(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void observe_gathered(void *arg, Rcfs__NodeStatus *s);
 static void observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
     ProtobufCMessage *msg);
 static void observe_status_json(void *arg, struct evbuffer *out);
 static bool observe_healthy_hook(void *arg);
 
-static uint64_t
-observe_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct observe *
-observe_new(struct node *n, struct metrics *reg, char *err, size_t errlen)
+observe_new(const struct node_parts *p, struct metrics *reg, char *err, size_t errlen)
 {
 	struct observe *o = xcalloc(1, sizeof *o);
-	const struct rcfs_config *cfg = node_config(n);
+	const struct rcfs_config *cfg = p->cfg;
 	struct timeval tv = { OBSERVE_PERIOD_MS / 1000, (OBSERVE_PERIOD_MS % 1000) * 1000 };
 
-	o->node = n;
+	o->p = *p;
 	o->cfg = cfg;
 	o->reg = reg;
 	o->self.o = o;
@@ -85,7 +73,7 @@ observe_new(struct node *n, struct metrics *reg, char *err, size_t errlen)
 		o->members[i].o = o;
 		o->members[i].idx = i;
 	}
-	if (reg != NULL && !consensus_register_metrics(node_consensus(n), reg)) {
+	if (reg != NULL && !consensus_register_metrics(p->consensus, reg)) {
 		snprintf(err, errlen, "metrics: per-peer gauges clash (a bug)");
 		free(o);
 		return NULL;
@@ -98,7 +86,7 @@ observe_new(struct node *n, struct metrics *reg, char *err, size_t errlen)
 			.arg = o,
 		};
 		char why[256];
-		o->http = http_new(node_base(n), cfg->http_listen, &hooks, why,
+		o->http = http_new(p->base, cfg->http_listen, &hooks, why,
 		    sizeof why);
 		if (o->http == NULL) {
 			snprintf(err, errlen, "http_listen %s: %s", cfg->http_listen, why);
@@ -108,7 +96,7 @@ observe_new(struct node *n, struct metrics *reg, char *err, size_t errlen)
 		log_info("HTTP endpoint (metrics, status, dashboard) on %s, port %u", cfg->http_listen,
 		    http_port(o->http));
 	}
-	o->timer = event_new(node_base(n), -1, EV_PERSIST, observe_tick, o);
+	o->timer = event_new(p->base, -1, EV_PERSIST, observe_tick, o);
 	event_add(o->timer, &tv);
 	observe_tick(-1, 0, o);
 	return o;
@@ -149,7 +137,7 @@ observe_self_clock(struct observe *o)
 	Rcfs__NodeStatus s = RCFS__NODE_STATUS__INIT;
 	char source[128];
 
-	timesync_status(node_timesync(o->node), &s, source, sizeof source);
+	timesync_status(o->p.timesync, &s, source, sizeof source);
 	o->self.has_offset = s.has_clock_offset_ns;
 	o->self.offset_ms = (double)s.clock_offset_ns / 1e6;
 	if (s.has_clock_offset_ns)
@@ -166,23 +154,21 @@ static void
 observe_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct observe *o = arg;
-	struct store *st = node_store(o->node);
 
 	(void)fd; (void)what;
 	if (o->shut)
 		return;
 	observe_self_clock(o);
-	if (o->refreshing == 0 && store_is_up(st)) {
-		o->refreshing = 2;
-		fsm_count(st, observe_counted, o);
-		store_commandf(st, observe_info, o, "INFO memory");
+	if (!o->refreshing && store_is_up(o->p.store)) {
+		o->refreshing = true;
+		status_gather(&o->p, observe_gathered, o);
 	}
 	/* Only the HTTP page reads the peers' own status. */
 	if (o->http == NULL)
 		return;
 	for (unsigned i = 0; i < o->cfg->npeers; i++) {
 		struct observe_member *m = &o->members[i];
-		struct peer *p = node_peer(o->node, i);
+		struct peer *p = o->p.peers[i];
 		Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
 		if (p == NULL || m->in_flight || !peer_connected(p))
 			continue;
@@ -191,34 +177,24 @@ observe_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The gauges that need a redis round trip. */
 static void
-observe_counted(void *arg, const char *err, uint64_t files, uint64_t chunks)
+observe_gathered(void *arg, Rcfs__NodeStatus *s)
 {
 	struct observe *o = arg;
 
-	o->refreshing--;
-	if (err != NULL)
-		return;
-	o->self.has_files = true;
-	o->self.files = files;
-	metrics_set(rcfs_metrics.files, (double)files);
-	metrics_set(rcfs_metrics.chunks, (double)chunks);
-}
-
-static void
-observe_info(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	struct observe *o = arg;
-	const char *p;
-
-	(void)st;
-	o->refreshing--;
-	if (err != STORE_OK || r->type != REDIS_REPLY_STRING ||
-	    (p = strstr(r->str, "used_memory:")) == NULL)
-		return;
-	o->self.has_bytes = true;
-	o->self.bytes = strtoull(p + 12, NULL, 10);
-	metrics_set(rcfs_metrics.redis_used_memory, (double)o->self.bytes);
+	o->refreshing = false;
+	if (s->has_files) {
+		o->self.has_files = true;
+		o->self.files = s->files;
+		metrics_set(rcfs_metrics.files, (double)s->files);
+		metrics_set(rcfs_metrics.chunks, (double)s->chunks);
+	}
+	if (s->has_used_memory) {
+		o->self.has_bytes = true;
+		o->self.bytes = s->used_memory;
+		metrics_set(rcfs_metrics.redis_used_memory, (double)s->used_memory);
+	}
 }
 
 static void
@@ -238,7 +214,7 @@ observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 		return;
 	s = resp->nodes[0];
 	m->known = true;
-	m->heard_ms = observe_mono_ms();
+	m->heard_ms = time_mono_ms();
 	snprintf(m->role, sizeof m->role, "%s", s->role ? s->role : "unknown");
 	m->term = s->term;
 	m->commit = s->commit_index;
@@ -258,7 +234,7 @@ observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 static void
 observe_self_live(struct observe *o)
 {
-	struct consensus *cs = node_consensus(o->node);
+	struct consensus *cs = o->p.consensus;
 	struct observe_member *m = &o->self;
 
 	snprintf(m->role, sizeof m->role, "%s", consensus_role(cs));
@@ -266,8 +242,8 @@ observe_self_live(struct observe *o)
 	m->commit = consensus_commit_index(cs);
 	m->applied = consensus_applied_index(cs);
 	m->known = true;
-	m->heard_ms = observe_mono_ms();
-	m->storage_up = store_is_up(node_store(o->node));
+	m->heard_ms = time_mono_ms();
+	m->storage_up = store_is_up(o->p.store);
 }
 
 /* Healthy: heard from lately, storage up, loaded, and not stuck.  Updates
@@ -351,10 +327,10 @@ static void
 observe_status_json(void *arg, struct evbuffer *out)
 {
 	struct observe *o = arg;
-	struct consensus *cs = node_consensus(o->node);
+	struct consensus *cs = o->p.consensus;
 	const struct rcfs_config *cfg = o->cfg;
 	struct json_writer w;
-	uint64_t now = observe_mono_ms(), max_commit;
+	uint64_t now = time_mono_ms(), max_commit;
 
 	observe_self_live(o);
 	max_commit = o->self.commit;
@@ -365,7 +341,7 @@ observe_status_json(void *arg, struct evbuffer *out)
 	json_object_begin(&w);
 	json_kv_uint(&w, "version", 1);
 	json_kv_uint(&w, "node_id", cfg->node_id);
-	json_kv_uint(&w, "time_ms", node_now_ms());
+	json_kv_uint(&w, "time_ms", time_real_ms());
 	json_kv_uint(&w, "leader_id", consensus_leader(cs));
 	json_kv_uint(&w, "term", consensus_term(cs));
 	json_key(&w, "nodes");
@@ -384,10 +360,10 @@ observe_status_json(void *arg, struct evbuffer *out)
 bool
 observe_healthy(struct observe *o, char *why, size_t whylen)
 {
-	struct consensus *cs = node_consensus(o->node);
+	struct consensus *cs = o->p.consensus;
 
-	if (!store_is_up(node_store(o->node))) {
-		snprintf(why, whylen, "redis is down: %s", store_last_error(node_store(o->node)));
+	if (!store_is_up(o->p.store)) {
+		snprintf(why, whylen, "redis is down: %s", store_last_error(o->p.store));
 		return false;
 	}
 	if (!consensus_running(cs)) {

@@ -15,20 +15,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct node;
+#include "node/parts.h"
+
 struct metrics;
 struct observe;
 
-/* Start observing n: registers the per-peer Raft gauges in reg, starts the
+/* Start observing the node whose parts are p (copied; borrowed parts):
+ * registers the per-peer Raft gauges in reg, starts the
  * refresh timer and, if the config has http_listen, the HTTP endpoint (bound
  * now).  reg may be NULL (no /metrics, no gauges).  Returns NULL with a
  * message in err[errlen] if the HTTP address cannot be bound. */
-struct observe *observe_new(struct node *n, struct metrics *reg, char *err, size_t errlen);
+struct observe *observe_new(const struct node_parts *p, struct metrics *reg, char *err,
+    size_t errlen);
 /* Stop the timer and close the HTTP endpoint (the loop can then go idle).
  * Callbacks still in flight land harmlessly until observe_free(). */
 void observe_shutdown(struct observe *o);
-/* Free; call after the peers and the store are freed (their pending
- * callbacks run then).  NULL is fine. */
+/* Free; call after the node is freed (the pending callbacks of its peers
+ * and store run then).  NULL is fine. */
 void observe_free(struct observe *o);
 /* The bound HTTP port, 0 if none. */
 unsigned observe_http_port(const struct observe *o);

@@ -12,6 +12,7 @@
 #include "node/timesync.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/xmalloc.h"
 
 #define TIMESYNC_HLC_WINDOW_MS 10000    /* high-water promise ahead of now */
@@ -37,21 +38,12 @@ struct timesync {
 	bool restored;
 };
 
-static int64_t timesync_realtime_ns(void);
 static int64_t timesync_phys(void *arg);
 static void timesync_persist(evutil_socket_t fd, short what, void *arg);
-static void timesync_restored(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void timesync_restored(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t value,
+    bool found);
 static struct timesync_peer *timesync_peer(struct timesync *ts, uint64_t id);
 static void timesync_state_cb(void *arg, enum clock_state old, enum clock_state now);
-
-static int64_t
-timesync_realtime_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static int64_t
 timesync_phys(void *arg)
@@ -119,27 +111,27 @@ timesync_state_cb(void *arg, enum clock_state old, enum clock_state now)
 int64_t
 timesync_now_ns(struct timesync *ts)
 {
-	return ts->sampler ? clock_now_ns(ts->sampler, NULL) : timesync_realtime_ns();
+	return ts->sampler ? clock_now_ns(ts->sampler, NULL) : time_real_ns();
 }
 
 void
 timesync_storage_up(struct timesync *ts)
 {
-	store_commandf(ts->st, timesync_restored, ts, "GET rcfs:hlc");
+	store_get_uint(ts->st, "rcfs:hlc", timesync_restored, ts);
 }
 
+/* The persisted high-water mark (none on a new node). */
 static void
-timesync_restored(struct store *st, redisReply *r, enum store_err err, void *arg)
+timesync_restored(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t value, bool found)
 {
 	struct timesync *ts = arg;
 
-	(void)st;
-	if (err == STORE_OK && r->type == REDIS_REPLY_STRING) {
-		hlc_restore(ts->hlc, strtoull(r->str, NULL, 10));
-		ts->restored = true;
-	} else if (err == STORE_OK && r->type == REDIS_REPLY_NIL) {
-		ts->restored = true;
-	}
+	(void)why;
+	if (code != RCFS__ERROR_CODE__E_OK)
+		return;
+	if (found)
+		hlc_restore(ts->hlc, value);
+	ts->restored = true;
 }
 
 /* Persist a high-water mark ahead of every timestamp issued, so the HLC never
@@ -183,7 +175,7 @@ timesync_on_send(struct timesync *ts, uint64_t to, Rcfs__RaftMessage *m)
 	m->hlc = hlc_now(ts->hlc);
 	/* Peer offsets use the system clocks themselves: that is what skew is. */
 	m->has_send_time_ns = 1;
-	m->send_time_ns = (uint64_t)timesync_realtime_ns();
+	m->send_time_ns = (uint64_t)time_real_ns();
 	if (p != NULL && p->their_send != 0) {
 		m->has_origin_time_ns = m->has_recv_time_ns = 1;
 		m->origin_time_ns = (uint64_t)p->their_send;
@@ -195,7 +187,7 @@ void
 timesync_on_receive(struct timesync *ts, uint64_t from, const Rcfs__RaftMessage *m)
 {
 	struct timesync_peer *p = timesync_peer(ts, from);
-	int64_t t4 = timesync_realtime_ns();
+	int64_t t4 = time_real_ns();
 
 	if (m->has_hlc && hlc_update(ts->hlc, m->hlc, NULL) != 0)
 		log_debug("clock: node %" PRIu64 "'s HLC is too far ahead: not adopted", from);
@@ -214,7 +206,7 @@ void
 timesync_status(struct timesync *ts, Rcfs__NodeStatus *s, char *source, size_t srclen)
 {
 	struct clock_skew sk;
-	int64_t now = timesync_realtime_ns();
+	int64_t now = time_real_ns();
 
 	s->has_hlc = 1;
 	s->hlc = hlc_last(ts->hlc);
@@ -254,7 +246,7 @@ timesync_peer_status(struct timesync *ts, uint64_t id, Rcfs__NodeStatus *s)
 {
 	struct clock_filter_estimate e;
 
-	if (clock_peers_get(ts->peers, id, timesync_realtime_ns(), &e) != 0)
+	if (clock_peers_get(ts->peers, id, time_real_ns(), &e) != 0)
 		return;
 	s->has_peer_offset_ns = s->has_peer_delay_ns = 1;
 	s->peer_offset_ns = e.offset;

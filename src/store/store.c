@@ -31,8 +31,10 @@ struct store_req {
 	bool deferred;              /* on st->deferred: its failure is due from the loop */
 	bool large;
 	double t0;                  /* metrics_now() when sent to redis; 0: never sent */
-	char *cmd;                  /* formatted command, until sent */
+	char *cmd;                  /* formatted command(s), until sent */
 	long long cmdlen;
+	size_t *parts;              /* a group: the length of each command in cmd */
+	size_t nparts;              /* 0: cmd is one command */
 	TAILQ_ENTRY(store_req) link; /* on st->waiting while the window is full */
 };
 TAILQ_HEAD(store_req_list, store_req);
@@ -403,16 +405,25 @@ store_send(struct store_req *req)
 {
 	struct store *st = req->st;
 
+	size_t off = 0, i = 0;
+	bool sent = st->ac != NULL;
+
 	req->t0 = metrics_now();
-	if (st->ac == NULL ||
-	    redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd, (size_t)req->cmdlen) != REDIS_OK) {
+	/* A group's commands go out back to back; only the last (EXEC) has a
+	 * callback.  hiredis queues a reply slot for each, so replies stay
+	 * matched.  hiredis refuses commands only while its context is going
+	 * away, and then refuses the EXEC too: redis drops the open MULTI. */
+	for (; sent && i + 1 < req->nparts; off += req->parts[i++])
+		sent = redisAsyncFormattedCommand(st->ac, NULL, NULL, req->cmd + off, req->parts[i]) == REDIS_OK;
+	if (!sent || redisAsyncFormattedCommand(st->ac, store_on_reply, req, req->cmd + off,
+	    (size_t)req->cmdlen - off) != REDIS_OK) {
 		if (req->large && st->large_inflight > 0)
 			st->large_inflight--;
 		store_req_fail_later(req, STORE_ELOST);
 		return;
 	}
 	req->in_hiredis = true;
-	redisFreeCommand(req->cmd);
+	free(req->cmd);
 	req->cmd = NULL;
 }
 
@@ -511,8 +522,8 @@ store_req_maybe_free(struct store_req *req)
 {
 	if (!req->delivered || req->in_hiredis)
 		return;
-	if (req->cmd)
-		redisFreeCommand(req->cmd);
+	free(req->cmd);
+	free(req->parts);
 	event_free(req->ev);
 	free(req);
 }
@@ -551,8 +562,8 @@ store_free(struct store *st)
 	 * without a callback, their owners are gone. */
 	while ((req = TAILQ_FIRST(&st->deferred)) != NULL) {
 		TAILQ_REMOVE(&st->deferred, req, link);
-		if (req->cmd)
-			redisFreeCommand(req->cmd);
+		free(req->cmd);
+		free(req->parts);
 		event_free(req->ev);
 		free(req);
 	}
@@ -562,21 +573,261 @@ store_free(struct store *st)
 	free(st);
 }
 
-bool
-store_reply_is_oom(const redisReply *r)
+Rcfs__ErrorCode
+store_result(const redisReply *r, enum store_err err, const char **why)
 {
-	return r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
-	    strncmp(r->str, "OOM", 3) == 0;
+	switch (err) {
+	case STORE_OK:
+		break;
+	case STORE_EDOWN:
+		*why = "storage unavailable";
+		return RCFS__ERROR_CODE__E_UNAVAILABLE;
+	case STORE_ETIMEOUT:
+		*why = "storage timed out";
+		return RCFS__ERROR_CODE__E_TIMEOUT;
+	default:
+		*why = "storage connection lost";
+		return RCFS__ERROR_CODE__E_UNAVAILABLE;
+	}
+	if (r == NULL || r->type != REDIS_REPLY_ERROR) {
+		*why = NULL;
+		return RCFS__ERROR_CODE__E_OK;
+	}
+	if (r->str != NULL && strncmp(r->str, "OOM", 3) == 0) {
+		*why = "storage full";
+		return RCFS__ERROR_CODE__E_STORAGE_FULL;
+	}
+	*why = r->str != NULL ? r->str : "storage error";
+	return RCFS__ERROR_CODE__E_INTERNAL;
 }
 
-const char *
-store_reply_error(const redisReply *r)
+/* ---- groups (MULTI ... EXEC) ---------------------------------------------------- */
+
+struct store_group {
+	char *buf;                  /* the formatted commands, MULTI first */
+	size_t len, cap;
+	size_t *parts;              /* length of each command in buf */
+	size_t nparts, capparts;
+	Rcfs__ErrorCode fail_code;  /* != E_OK: store_group_fail() was called */
+	const char *fail_why;
+};
+
+static void
+store_group_push(struct store_group *g, char *cmd, long long len)
 {
-	if (r == NULL)
-		return "no reply";
-	if (store_reply_is_oom(r))
-		return "storage full";
-	if (r->type == REDIS_REPLY_ERROR && r->str != NULL)
-		return r->str;
-	return "unexpected reply";
+	if (len < 0)
+		abort();        /* hiredis formats fail only on out-of-memory */
+	if (g->len + (size_t)len > g->cap) {
+		g->cap = 2 * (g->len + (size_t)len);
+		g->buf = xrealloc(g->buf, g->cap);
+	}
+	if (g->nparts == g->capparts) {
+		g->capparts = g->capparts ? 2 * g->capparts : 8;
+		g->parts = xrealloc(g->parts, g->capparts * sizeof *g->parts);
+	}
+	memcpy(g->buf + g->len, cmd, (size_t)len);
+	g->len += (size_t)len;
+	g->parts[g->nparts++] = (size_t)len;
+	redisFreeCommand(cmd);
+}
+
+struct store_group *
+store_group_new(void)
+{
+	struct store_group *g = xcalloc(1, sizeof *g);
+	char *cmd;
+
+	store_group_push(g, cmd, redisFormatCommand(&cmd, "MULTI"));
+	return g;
+}
+
+void
+store_group_add(struct store_group *g, int argc, const char **argv, const size_t *argvlen)
+{
+	char *cmd;
+	long long len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+	store_group_push(g, cmd, len);
+}
+
+void
+store_group_addf(struct store_group *g, const char *fmt, ...)
+{
+	char *cmd;
+	long long len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	store_group_push(g, cmd, len);
+}
+
+void
+store_group_fail(struct store_group *g, Rcfs__ErrorCode code, const char *why)
+{
+	if (g->fail_code == RCFS__ERROR_CODE__E_OK) {
+		g->fail_code = code;
+		g->fail_why = why;
+	}
+}
+
+size_t
+store_group_size(const struct store_group *g)
+{
+	return g->nparts - 1;
+}
+
+struct store_group_call {
+	store_group_cb *cb;
+	void *arg;
+	Rcfs__ErrorCode fail_code;
+	char *fail_why;
+};
+
+static void
+store_group_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct store_group_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && r->type != REDIS_REPLY_ARRAY) {
+		code = RCFS__ERROR_CODE__E_INTERNAL;    /* EXEC aborted (nil) */
+		why = "storage transaction aborted";
+	}
+	for (size_t i = 0; code == RCFS__ERROR_CODE__E_OK && i < r->elements; i++)
+		code = store_result(r->element[i], STORE_OK, &why);
+	if (call->cb != NULL)
+		call->cb(call->arg, code, why);
+	free(call);
+}
+
+static void
+store_group_failed(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_group_call *call = arg;
+
+	(void)fd; (void)what;
+	if (call->cb != NULL)
+		call->cb(call->arg, call->fail_code, call->fail_why);
+	free(call->fail_why);
+	free(call);
+}
+
+void
+store_group_send(struct store *st, struct store_group *g, int flags, store_group_cb *cb, void *arg)
+{
+	struct store_group_call *call = xcalloc(1, sizeof *call);
+	struct store_req *req;
+	char *cmd;
+
+	call->cb = cb;
+	call->arg = arg;
+	if (g->fail_code != RCFS__ERROR_CODE__E_OK) {
+		call->fail_code = g->fail_code;
+		call->fail_why = xstrdup(g->fail_why);
+		if (event_base_once(st->base, -1, EV_TIMEOUT, store_group_failed, call, NULL) != 0)
+			abort();
+	} else {
+		store_group_push(g, cmd, redisFormatCommand(&cmd, "EXEC"));
+		req = xcalloc(1, sizeof *req);
+		req->st = st;
+		req->cb = store_group_reply;
+		req->arg = call;
+		req->large = (flags & STORE_LARGE) != 0;
+		req->ev = evtimer_new(st->base, store_req_event, req);
+		req->cmd = g->buf;
+		req->cmdlen = (long long)g->len;
+		req->parts = g->parts;
+		req->nparts = g->nparts;
+		g->buf = NULL;
+		g->parts = NULL;
+		store_submit(req);
+	}
+	free(g->buf);
+	free(g->parts);
+	free(g);
+}
+
+/* ---- small typed reads --------------------------------------------------------- */
+
+struct store_read_call {
+	store_uint_cb *uint_cb;
+	store_memory_cb *memory_cb;
+	void *arg;
+};
+
+static void
+store_uint_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct store_read_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+	uint64_t v = 0;
+	bool found = false;
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && r->type == REDIS_REPLY_STRING) {
+		v = strtoull(r->str, NULL, 10);
+		found = true;
+	} else if (code == RCFS__ERROR_CODE__E_OK && r->type == REDIS_REPLY_INTEGER) {
+		v = (uint64_t)r->integer;
+		found = true;
+	}
+	call->uint_cb(call->arg, code, why, v, found);
+	free(call);
+}
+
+void
+store_get_uint(struct store *st, const char *key, store_uint_cb *cb, void *arg)
+{
+	struct store_read_call *call = xcalloc(1, sizeof *call);
+
+	call->uint_cb = cb;
+	call->arg = arg;
+	store_commandf(st, store_uint_reply, call, "GET %s", key);
+}
+
+/* The value of "\nname:" in an INFO reply, 0 if absent. */
+static uint64_t
+store_info_field(const char *info, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = info; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == info || p[-1] == '\n') && p[n] == ':')
+			return strtoull(p + n + 1, NULL, 10);
+	return 0;
+}
+
+static void
+store_memory_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct store_read_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && r->type != REDIS_REPLY_STRING) {
+		code = RCFS__ERROR_CODE__E_INTERNAL;
+		why = "unexpected reply to INFO memory";
+	}
+	if (code != RCFS__ERROR_CODE__E_OK)
+		call->memory_cb(call->arg, code, why, 0, 0);
+	else
+		call->memory_cb(call->arg, code, NULL, store_info_field(r->str, "used_memory"),
+		    store_info_field(r->str, "maxmemory"));
+	free(call);
+}
+
+void
+store_memory(struct store *st, store_memory_cb *cb, void *arg)
+{
+	struct store_read_call *call = xcalloc(1, sizeof *call);
+
+	call->memory_cb = cb;
+	call->arg = arg;
+	store_commandf(st, store_memory_reply, call, "INFO memory");
 }

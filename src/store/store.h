@@ -1,4 +1,6 @@
 /* Async access to the node's own redis-server (hiredis 0.14 + libevent adapter).
+ * redisReply does not leave the modules that own redis keys (this one,
+ * fs/chunk.c, fs/fsm.c, node/raftlog.c); everyone else gets error codes.
  *
  * hiredis 0.14 has no command timeouts and no reconnect, so this module adds
  * both: every command has its own timer, and a lost connection is replaced by a
@@ -16,15 +18,17 @@
 
 #include <hiredis/hiredis.h>
 
+#include "proto/rcfs.pb-c.h"
+
 struct event_base;
 struct store;
+struct store_group;
 
 enum store_err {
 	STORE_OK = 0,
 	STORE_EDOWN,        /* not connected: failed fast without sending */
 	STORE_ETIMEOUT,     /* no reply within redis_timeout_ms (the command may still run) */
 	STORE_ELOST,        /* connection lost before the reply */
-	STORE_EUNSAFE,      /* redis is configured unsafely (see store_on_state) */
 };
 
 /* A reply callback.  On STORE_OK `reply` is valid only during the call (hiredis
@@ -66,8 +70,49 @@ void store_close(struct store *st);
 /* store_close, then free.  Commands issued after the close never call back. */
 void store_free(struct store *st);
 
-/* Map a redis error reply to a short cause: "storage full" for OOM, else its text. */
-const char *store_reply_error(const redisReply *r);
-bool store_reply_is_oom(const redisReply *r);
+/* The one storage-error path: what a command's outcome means to a client.
+ * E_OK (*why NULL) if the command ran and its reply is not an error;
+ * otherwise E_STORAGE_FULL ("storage full": redis refused with OOM),
+ * E_TIMEOUT ("storage timed out"), E_UNAVAILABLE ("storage unavailable",
+ * "storage connection lost") or E_INTERNAL (redis's own error text).  *why
+ * is static or points into r: valid during the reply callback only. */
+Rcfs__ErrorCode store_result(const redisReply *r, enum store_err err, const char **why);
+
+/* A group: commands sent as one MULTI ... EXEC, so redis applies them
+ * together and writes them to the AOF as one transaction.  The group is one
+ * unit for the large-command window: never split, never reordered inside.
+ * Build with store_group_new/add/addf, then hand it to store_group_send,
+ * which takes ownership. */
+struct store_group *store_group_new(void);
+/* Append one command (argv/argvlen, binary-safe; copied now). */
+void store_group_add(struct store_group *g, int argc, const char **argv, const size_t *argvlen);
+/* printf-style variant (hiredis format, %b for binary). */
+void store_group_addf(struct store_group *g, const char *fmt, ...);
+/* Make the group fail as a whole with code/why (static or copied), without
+ * sending anything: for a part that could not be built. */
+void store_group_fail(struct store_group *g, Rcfs__ErrorCode code, const char *why);
+/* Number of commands added (MULTI and EXEC not counted). */
+size_t store_group_size(const struct store_group *g);
+
+/* The outcome of a group, through store_result: E_OK only if EXEC ran and
+ * no command in it answered an error (redis runs the others even then: a
+ * caller treats any failure as "unknown what was written"). */
+typedef void store_group_cb(void *arg, Rcfs__ErrorCode code, const char *why);
+/* Send g (flags: STORE_LARGE to use the window).  cb (may be NULL) runs
+ * exactly once, later. */
+void store_group_send(struct store *st, struct store_group *g, int flags, store_group_cb *cb,
+    void *arg);
+
+/* GET of a key holding a decimal integer.  cb gets (arg, code, why, value,
+ * found); found is false for a missing key (value 0). */
+typedef void store_uint_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t value,
+    bool found);
+void store_get_uint(struct store *st, const char *key, store_uint_cb *cb, void *arg);
+
+/* redis's memory figures (INFO memory): used_memory and maxmemory in bytes
+ * (maxmemory 0: no limit). */
+typedef void store_memory_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t used,
+    uint64_t max);
+void store_memory(struct store *st, store_memory_cb *cb, void *arg);
 
 #endif

@@ -92,7 +92,8 @@ void metrics_escape_label(struct evbuffer *out, const char *s);
  * decimal, "+Inf", "-Inf", "NaN".  buf must hold 32 bytes. */
 const char *metrics_format_double(char buf[32], double v);
 
-/* ---- rcfs's own metrics (docs/metrics.md lists them all) ---- */
+/* ---- rcfs's own metrics: the handles every module updates.  The catalogue
+ * (names, help, labels) and the wire mappings are node/metrics.h's. ---- */
 /* Client operations (one per request message type, proto/rcfs.proto) and
  * results: the label values of rcfs_client_requests_total{op,result}.
  * Results: ok; client_error (E_BAD_REQUEST, E_NOT_FOUND, E_AUTH,
@@ -143,35 +144,12 @@ struct rcfs_metrics {
 	struct metrics_gauge *cluster_clock_skew;  /* seconds */
 };
 
-const char *rcfs_metrics_op_name(enum rcfs_metrics_op op);
-const char *rcfs_metrics_result_name(enum rcfs_metrics_result r);
-/* Map wire values (proto/rcfs.proto) to labels: a request's MsgType
- * (RCFS__MSG_TYPE__MSG_*) to its op, an ErrorCode (RCFS__ERROR_CODE__E_*,
- * E_OK = 0) to its result, as listed above. */
-enum rcfs_metrics_op rcfs_metrics_op_from_msg(unsigned msg_type);
-enum rcfs_metrics_result rcfs_metrics_result_from_code(unsigned error_code);
-
 /* The process's rcfs metrics: all NULL (every update a no-op) until
- * metrics_rcfs_register() fills them.  One node per process. */
+ * metrics_rcfs_register() (node/metrics.h) fills them.  One node per process. */
 extern struct rcfs_metrics rcfs_metrics;
 
-/* Register every rcfs metric in reg and fill *m (normally &rcfs_metrics).
- * node_id and version label rcfs_node_info; also registers the process_*
- * metrics (CPU, resident memory, open fds, start time).  Returns false if
- * a registration failed (a bug: names clash). */
-bool metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m,
-    const char *node_id, const char *version);
-/* Set rcfs_raft_role{role=...}: 1 for role_name ("follower",
- * "precandidate", "candidate", "leader"; see raft_role_name()), 0 others. */
-void metrics_rcfs_set_role(struct rcfs_metrics *m, const char *role_name);
-/* Count one finished client request and its duration since start
- * (metrics_now() when the request arrived). */
-void metrics_rcfs_request(struct rcfs_metrics *m, enum rcfs_metrics_op op,
-    enum rcfs_metrics_result result, double start);
-/* Per-peer gauges rcfs_raft_peer_match_index{peer} and
- * rcfs_raft_peer_lag_entries{peer}, read at scrape time; each reader may
- * return false (e.g. on a follower, which does not track peers). */
-bool metrics_rcfs_register_peer(struct metrics *reg, const char *peer,
-    metrics_read_fn match_index, metrics_read_fn lag_entries, void *arg);
+/* Register the process_* metrics (CPU, resident memory, open fds, start
+ * time).  False on a registration clash. */
+bool metrics_register_process(struct metrics *reg);
 
 #endif

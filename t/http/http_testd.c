@@ -13,6 +13,7 @@
 
 #include "http/http.h"
 #include "util/log.h"
+#include "node/metrics.h"
 #include "util/metrics.h"
 
 static char *status_text;

@@ -8,6 +8,7 @@
 #include "http/json.h"
 #include "rcfs.pb-c.h"
 #include "unit/check_main.h"
+#include "node/metrics.h"
 #include "util/metrics.h"
 
 /* The buffer's contents as a string (freed by the next call). */

@@ -113,12 +113,13 @@ struct applied {
 };
 
 static void
-apply_cb(void *arg, const char *err, const struct fsm_result *res, size_t n)
+apply_cb(void *arg, Rcfs__ErrorCode code, const char *err, const struct fsm_result *res,
+    size_t n)
 {
 	struct applied *a = arg;
 
 	a->done = true;
-	snprintf(a->err, sizeof a->err, "%s", err ? err : "");
+	snprintf(a->err, sizeof a->err, "%s", code != RCFS__ERROR_CODE__E_OK ? err : "");
 	a->n = n;
 	if (res != NULL)
 		memcpy(a->res, res, n * sizeof *res);
@@ -199,11 +200,11 @@ struct stat_res {
 };
 
 static void
-stat_cb(void *arg, const char *err, Rcfs__FileMeta *m)
+stat_cb(void *arg, Rcfs__ErrorCode code, const char *err, Rcfs__FileMeta *m)
 {
 	struct stat_res *s = arg;
 
-	ck_assert_msg(err == NULL, "stat: %s", err);
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "stat: %s", err);
 	s->done = true;
 	s->found = m != NULL;
 	if (m != NULL) {
@@ -386,11 +387,11 @@ struct loaded {
 };
 
 static void
-loaded_cb(void *arg, const char *err, uint64_t n)
+loaded_cb(void *arg, Rcfs__ErrorCode code, const char *err, uint64_t n)
 {
 	struct loaded *l = arg;
 
-	ck_assert_msg(err == NULL, "load: %s", err);
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "load: %s", err);
 	l->n = n;
 	l->done = true;
 }
@@ -434,12 +435,13 @@ struct dump {
 };
 
 static void
-dump_cb(void *arg, const char *err, uint64_t index, const uint8_t *data, size_t len)
+dump_cb(void *arg, Rcfs__ErrorCode code, const char *err, uint64_t index, const uint8_t *data,
+    size_t len)
 {
 	struct dump *d = arg;
 
 	(void)index;
-	ck_assert_msg(err == NULL, "dump: %s", err);
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "dump: %s", err);
 	d->ok = session_table_load_snapshot(d->t, data, len);
 	d->done = true;
 }

@@ -15,7 +15,7 @@
 
 #include "net/auth.h"
 #include "net/conn.h"
-#include "node/peer.h"
+#include "net/peer.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/xmalloc.h"

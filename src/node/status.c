@@ -1,0 +1,85 @@
+#include <stdlib.h>
+
+#include "fs/fsm.h"
+#include "node/consensus.h"
+#include "node/status.h"
+#include "node/timesync.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/xmalloc.h"
+
+struct status_call {
+	Rcfs__NodeStatus s;
+	char clock_source[128];
+	int pending;                    /* storage reads outstanding */
+	status_cb *cb;
+	void *arg;
+};
+
+static void
+status_done(struct status_call *call)
+{
+	if (--call->pending > 0)
+		return;
+	call->cb(call->arg, &call->s);
+	free(call);
+}
+
+static void
+status_memory(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t used, uint64_t max)
+{
+	struct status_call *call = arg;
+
+	(void)why;
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		call->s.has_used_memory = call->s.has_maxmemory = 1;
+		call->s.used_memory = used;
+		call->s.maxmemory = max;
+	}
+	status_done(call);
+}
+
+static void
+status_count(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t files, uint64_t chunks)
+{
+	struct status_call *call = arg;
+
+	(void)why;
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		call->s.has_files = call->s.has_chunks = 1;
+		call->s.files = files;
+		call->s.chunks = chunks;
+	}
+	status_done(call);
+}
+
+void
+status_gather(const struct node_parts *p, status_cb *cb, void *arg)
+{
+	struct status_call *call = xcalloc(1, sizeof *call);
+	Rcfs__NodeStatus *s = &call->s;
+
+	call->cb = cb;
+	call->arg = arg;
+	rcfs__node_status__init(s);
+	s->id = p->cfg->node_id;
+	s->address = p->cfg->listen;
+	s->role = (char *)consensus_role(p->consensus);
+	s->has_term = s->has_leader_id = 1;
+	s->term = consensus_term(p->consensus);
+	s->leader_id = consensus_leader(p->consensus);
+	s->has_applied_index = s->has_commit_index = 1;
+	s->applied_index = consensus_applied_index(p->consensus);
+	s->commit_index = consensus_commit_index(p->consensus);
+	s->has_reachable = s->has_storage_up = 1;
+	s->reachable = 1;
+	s->storage_up = store_is_up(p->store);
+	timesync_status(p->timesync, s, call->clock_source, sizeof call->clock_source);
+	call->pending = 1;
+	if (s->storage_up) {
+		call->pending += 2;
+		store_memory(p->store, status_memory, call);
+		fsm_count(p->store, status_count, call);
+	}
+	status_done(call);
+}
