@@ -20,7 +20,7 @@ typedef void chunk_done_cb(void *arg, Rcfs__ErrorCode code, const char *why);
 typedef void chunk_data_cb(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
     size_t len);
 
-/* Hash data with SHA-256 into out[32] (libsodium). */
+/* Hash data with SHA-256 into out[32] (OpenSSL libcrypto, util/sha256.h). */
 void chunk_hash(const uint8_t *data, size_t len, uint8_t *out);
 /* Write the redis key of a chunk ("rcfs:c:" + hex) into key[72]. */
 void chunk_key(const uint8_t *sha, char *key);

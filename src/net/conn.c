@@ -213,12 +213,6 @@ conn_unref(struct conn *c)
 	free(c);
 }
 
-bool
-conn_is_open(const struct conn *c)
-{
-	return c->state != CONN_CLOSED;
-}
-
 const char *
 conn_peer(const struct conn *c)
 {
@@ -246,8 +240,13 @@ conn_update_flow(struct conn *c)
 	} else if (c->state == CONN_PAUSED) {
 		conn_set_state(c, CONN_READING);
 		bufferevent_enable(c->bev, EV_READ);
-		/* Frames may already be buffered: serve them now. */
-		conn_read_cb(c->bev, c);
+		/* Frames may already be buffered: serve them from the loop, never
+		 * on the stack of whoever replied (a reply can come from inside
+		 * the Raft driver's Ready handling, where no new request may
+		 * start).  A freed bufferevent drops the pending callback. */
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
 	}
 }
 

@@ -48,7 +48,6 @@ struct conn *conn_new(struct event_base *base, evutil_socket_t fd, const char *p
     void *arg);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
-bool conn_is_open(const struct conn *c);
 const char *conn_peer(const struct conn *c);
 
 /* Require the handshake as the acceptor (call right after conn_new).  The

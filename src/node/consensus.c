@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,6 @@ enum consensus_state {
 struct cs_pending {
 	uint64_t index, term;           /* term 0: a read barrier (index = read id) */
 	double t0;                      /* metrics_now() when proposed */
-	/* On cs->answers: the outcome to report (see cs_settle). */
-	Rcfs__ErrorCode code;
-	char *why;                      /* NULL or owned */
-	bool has_res;
-	struct fsm_result res;
 	consensus_cb *cb;
 	void *arg;
 	TAILQ_ENTRY(cs_pending) link;
@@ -101,7 +97,6 @@ struct consensus {
 	uint64_t leader;
 	uint64_t read_seq;
 	struct cs_pending_list pending;  /* proposals and read barriers */
-	struct cs_pending_list answers;  /* settled in a Ready, reported after raft_advance */
 	bool in_ready;                  /* between raft_ready() and raft_advance() */
 	struct cs_peer_metric {
 		struct consensus *cs;
@@ -133,7 +128,6 @@ static void cs_reads(struct consensus *cs, const struct raft_ready *rd);
 static void cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why);
 static void cs_settle(struct consensus *cs, struct cs_pending *p, Rcfs__ErrorCode code,
     const char *why, const struct fsm_result *res);
-static void cs_report_answers(struct consensus *cs);
 static void cs_role_change(struct consensus *cs, int role, uint64_t leader);
 static void cs_not_leader(struct consensus *cs, char *buf, size_t len);
 
@@ -154,7 +148,6 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 	cs->ts = ts;
 	cs->role = RAFT_FOLLOWER;
 	TAILQ_INIT(&cs->pending);
-	TAILQ_INIT(&cs->answers);
 	cs->tick_ev = event_new(base, -1, EV_PERSIST, cs_tick, cs);
 	cs->ready_ev = event_new(base, -1, 0, cs_process, cs);
 	cs->reload_ev = evtimer_new(base, cs_reload, cs);
@@ -298,7 +291,7 @@ cs_teardown(struct consensus *cs, const char *why)
 	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
 	fsm_forget(cs->sm);             /* reloaded with the raft state */
 	cs_role_change(cs, RAFT_FOLLOWER, 0);
-	cs->in_ready = false;           /* the core is gone: report now */
+	cs->in_ready = false;           /* the core is gone */
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
 	if (store_is_up(cs->st))
 		cs_load_start(cs);
@@ -363,7 +356,6 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 		cs->in_ready = false;
 		if (compact)    /* after advance: compaction frees the Ready's entries */
 			cs_compact(cs);
-		cs_report_answers(cs);
 	}
 	if (cs->state == CS_RUNNING) {
 		metrics_set(rcfs_metrics.raft_term, (double)raft_term(cs->raft));
@@ -608,34 +600,20 @@ cs_answer_early(struct consensus *cs, struct cs_apply *ap)
 	}
 }
 
-/* Settle p (already off cs->pending) while a Ready is being handled: its
- * callback runs from cs_report_answers() after raft_advance().  raft.h
- * allows no raft_* call between raft_ready() and raft_advance(), and a
- * callback can lead to one: a reply resumes a paused connection, whose
- * buffered next request proposes at once. */
+/* Report p's outcome (p is off cs->pending) and free it.  This may run
+ * while a Ready is being handled: a callback must not call back into the
+ * core (raft.h allows no raft_* call between raft_ready() and
+ * raft_advance()).  None does: answers go out through conn_reply, and a
+ * connection that the answer un-pauses resumes reading from the loop
+ * (net/conn.c), so its next request cannot start on this stack; the
+ * assertions in consensus_propose and consensus_read_barrier hold the rule. */
 static void
 cs_settle(struct consensus *cs, struct cs_pending *p, Rcfs__ErrorCode code, const char *why,
     const struct fsm_result *res)
 {
-	p->code = code;
-	p->why = why != NULL ? xstrdup(why) : NULL;
-	p->has_res = res != NULL;
-	if (res != NULL)
-		p->res = *res;
-	TAILQ_INSERT_TAIL(&cs->answers, p, link);
-}
-
-static void
-cs_report_answers(struct consensus *cs)
-{
-	struct cs_pending *p;
-
-	while ((p = TAILQ_FIRST(&cs->answers)) != NULL) {
-		TAILQ_REMOVE(&cs->answers, p, link);
-		p->cb(p->arg, p->code, p->why, p->has_res ? &p->res : NULL);
-		free(p->why);
-		free(p);
-	}
+	(void)cs;
+	p->cb(p->arg, code, why, res);
+	free(p);
 }
 
 /* Hand the committed entries to the state machine, as bytes; it says which
@@ -705,9 +683,6 @@ cs_applied(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_re
 			    "leadership changed before the command was committed", NULL);
 		}
 	}
-	/* After the walk: a callback may end in cs_fail_pending, which frees
-	 * pending entries the walk would still visit. */
-	cs_report_answers(cs);
 	cs_schedule(cs);
 out:
 	free(ap->terms);
@@ -753,8 +728,6 @@ cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 			metrics_inc(rcfs_metrics.raft_proposals_failed);
 		cs_settle(cs, p, code, why, NULL);
 	}
-	if (!cs->in_ready)
-		cs_report_answers(cs);
 }
 
 /* ---- requests ------------------------------------------------------------------- */
@@ -784,6 +757,7 @@ consensus_propose(struct consensus *cs, const uint8_t *data, size_t len, consens
 	char why[160];
 	int rv;
 
+	assert(!cs->in_ready);          /* see cs_settle */
 	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
 		cs_not_leader(cs, why, sizeof why);
 		metrics_inc(rcfs_metrics.raft_proposals_rejected);
@@ -820,6 +794,7 @@ consensus_read_barrier(struct consensus *cs, consensus_cb *cb, void *arg)
 	uint64_t id;
 	int rv;
 
+	assert(!cs->in_ready);          /* see cs_settle */
 	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
 		cs_not_leader(cs, why, sizeof why);
 		cb(arg, cs->state != CS_RUNNING ? RCFS__ERROR_CODE__E_UNAVAILABLE

@@ -1,5 +1,6 @@
 /* Construction, message dispatch (term rules of Raft Figure 2 and §9.6),
  * the Ready/advance batch and persistence tracking. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -514,6 +515,7 @@ int raft_persisted(struct raft *r, uint64_t seq)
 
 void raft_applied(struct raft *r, uint64_t index)
 {
+	assert(index <= r->commit);     /* only committed entries are applied */
 	if (index > r->applied)
 		r->applied = index;
 	raft_maybe_want_snapshot(r);

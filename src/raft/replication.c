@@ -1,6 +1,7 @@
 /* Log replication, Raft §5.3: AppendEntries with the consistency check, fast
  * conflict backtracking, pipelining, batching, heartbeats carrying the
  * commit index, and the commit rule of Raft §5.4.2. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,7 @@ int raft_step_append(struct raft *r, const struct raft_message *m)
 	size_t i;
 	int rv;
 
+	assert(r->role == RAFT_FOLLOWER);
 	memset(&resp, 0, sizeof(resp));
 	resp.type = RAFT_MSG_APPEND_RESP;
 	resp.to = m->from;
@@ -140,6 +142,7 @@ int raft_step_append(struct raft *r, const struct raft_message *m)
 			return rv;
 	}
 	lastnew = m->index + m->n_entries;
+	assert(lastnew <= raft_log_last(r));
 	if (m->commit > r->commit)
 		r->commit = m->commit < lastnew ? m->commit : lastnew;
 	resp.index = lastnew;
@@ -172,6 +175,7 @@ int raft_step_append_resp(struct raft *r, const struct raft_message *m)
 	struct raft_progress *pr = raft_progress_get(r, m->from);
 	uint64_t probe, next;
 
+	assert(r->role == RAFT_LEADER);
 	if (!pr || pr->id == r->id)
 		return 0;
 	pr->last_resp_ms = 0;
@@ -219,6 +223,7 @@ int raft_step_heartbeat(struct raft *r, const struct raft_message *m)
 	struct raft_message resp;
 	uint64_t c = m->commit < raft_log_last(r) ? m->commit : raft_log_last(r);
 
+	assert(r->role == RAFT_FOLLOWER);
 	if (c > r->commit)
 		r->commit = c;
 	memset(&resp, 0, sizeof(resp));
@@ -233,6 +238,7 @@ int raft_step_heartbeat_resp(struct raft *r, const struct raft_message *m)
 {
 	struct raft_progress *pr = raft_progress_get(r, m->from);
 
+	assert(r->role == RAFT_LEADER);
 	if (!pr || pr->id == r->id)
 		return 0;
 	pr->last_resp_ms = 0;

@@ -2,6 +2,7 @@
  * the application for a snapshot past a threshold, compacts its log, and
  * sends InstallSnapshot in chunks (one chunk in flight per follower) to
  * followers whose next entry was compacted. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,7 @@ int raft_step_snapshot(struct raft *r, const struct raft_message *m)
 	uint64_t t;
 	int rv;
 
+	assert(r->role == RAFT_FOLLOWER);
 	memset(&resp, 0, sizeof(resp));
 	resp.to = m->from;
 	if (m->snapshot_index <= r->commit) {
@@ -250,6 +252,7 @@ int raft_step_snapshot_resp(struct raft *r, const struct raft_message *m)
 {
 	struct raft_progress *pr = raft_progress_get(r, m->from);
 
+	assert(r->role == RAFT_LEADER);
 	if (!pr || pr->id == r->id)
 		return 0;
 	pr->last_resp_ms = 0;
