@@ -290,9 +290,11 @@ cs_teardown(struct consensus *cs, const char *why)
 	cs->state = CS_STOPPED;
 	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
 	fsm_forget(cs->sm);             /* reloaded with the raft state */
-	cs_role_change(cs, RAFT_FOLLOWER, 0);
 	cs->in_ready = false;           /* the core is gone */
+	/* Before the role change, which would fail them as "not leader": what
+	 * happened to them is unknown, and the client must retry. */
 	cs_fail_pending(cs, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable; outcome unknown");
+	cs_role_change(cs, RAFT_FOLLOWER, 0);
 	if (store_is_up(cs->st))
 		cs_load_start(cs);
 }

@@ -534,12 +534,14 @@ store_close(struct store *st)
 	if (st == NULL || st->freeing)
 		return;
 	st->freeing = true;
+	/* Down before the pending callbacks run: an owner that reacts to a
+	 * failure by reloading must see that storage is gone for good. */
+	st->state = STORE_DOWN;
 	if (st->ac) {
 		redisAsyncContext *ac = st->ac;
 		st->ac = NULL;
 		redisAsyncFree(ac);     /* pending callbacks get NULL -> STORE_ELOST */
 	}
-	st->state = STORE_DOWN;
 	/* Waiting requests fail now, synchronously: the loop is going away. */
 	while (!TAILQ_EMPTY(&st->waiting)) {
 		struct store_req *req = TAILQ_FIRST(&st->waiting);
