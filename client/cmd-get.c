@@ -1,10 +1,24 @@
-/* rcfs get NAME [LOCAL|-]: fetch a file, verifying every chunk's SHA-256 and
- * the whole file's before it is visible at LOCAL (written to a temporary file
- * in the same directory, fsynced, then renamed).  With "-", verified chunks
- * stream to stdout.  Up to GET_WINDOW chunk requests are in flight. */
+/* rcfs get NAME [LOCAL|-]: fetch a file, verifying every chunk's SHA-256
+ * before it is written and the whole file's before it is visible at LOCAL.
+ *
+ * Where it goes (rcfs(1) "get"), decided by get_dest_open:
+ *  - a new name or a regular file: a temporary file in the same directory,
+ *    fsynced, then renamed over it (a symlink to a regular file is followed:
+ *    its target is replaced this way and the link kept);
+ *  - any other existing file (character or block device, FIFO, socket, or a
+ *    symlink to one): opened as it is and written in place, as a stream of
+ *    verified chunks, like "-" (standard output);
+ *  - a directory or a dangling symlink: refused before anything is fetched.
+ * SIGINT, SIGTERM and SIGHUP remove the temporary file before the process
+ * dies of the signal (SIGPIPE is ignored: a write fails with EPIPE and the
+ * ordinary error path removes it).  Up to GET_WINDOW chunk requests are in
+ * flight. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,9 +39,35 @@ struct get_slot {
 	Rcfs__ChunkGetResponse *resp;   /* arrived, not yet written */
 };
 
+enum get_dest_kind {
+	GET_DEST_STDOUT,                /* "-" */
+	GET_DEST_REPLACE,               /* temporary file renamed over `path` */
+	GET_DEST_STREAM,                /* an existing non-regular file, written in place */
+};
+
+struct get_dest {
+	enum get_dest_kind kind;
+	const char *shown;              /* in messages and --json: as the user named it */
+	char *path;                     /* REPLACE: the file renamed over (symlinks resolved) */
+	int fd;
+	bool fsync;                     /* REPLACE, or a block device */
+};
+
+/* The temporary file, for the signal handler: a static buffer (no malloc in
+ * a handler), valid while get_tmp_armed. */
+static char get_tmp[PATH_MAX];
+static volatile sig_atomic_t get_tmp_armed;
+static const int get_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
 static int cmd_get_exec(struct client *cl, int argc, char **argv);
 static int get_write_all(int fd, const uint8_t *p, size_t len);
 static int get_stat(struct client *cl, const char *name, Rcfs__FileMeta **meta);
+static void get_on_signal(int sig);
+static void get_signals_install(void);
+static void get_signals_block(sigset_t *old);
+static int get_dest_open(struct client *cl, const char *arg, struct get_dest *d);
+static int get_tmp_create(struct client *cl, struct get_dest *d);
+static void get_tmp_remove(void);
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
@@ -70,19 +110,173 @@ get_stat(struct client *cl, const char *name, Rcfs__FileMeta **meta)
 	return 0;
 }
 
+/* Remove the temporary file and die of the signal, as if it had not been
+ * caught (the shell sees 128 + sig).  Only async-signal-safe calls. */
+static void
+get_on_signal(int sig)
+{
+	if (get_tmp_armed) {
+		unlink(get_tmp);
+		get_tmp_armed = 0;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);                     /* pending until the handler returns */
+}
+
+/* Catch get_signals, except one the caller ignores (nohup, a shell's
+ * background job): that stays ignored. */
+static void
+get_signals_install(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = get_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof get_signals / sizeof get_signals[0]; i++)
+		sigaddset(&sa.sa_mask, get_signals[i]);
+	for (size_t i = 0; i < sizeof get_signals / sizeof get_signals[0]; i++) {
+		if (sigaction(get_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(get_signals[i], &sa, NULL);
+	}
+}
+
+/* Block get_signals (while the temporary file and get_tmp_armed change
+ * together); *old is the mask to restore. */
+static void
+get_signals_block(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof get_signals / sizeof get_signals[0]; i++)
+		sigaddset(&set, get_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+/* Decide where the file goes (see the top of this file); open it now if it
+ * is written in place, before the node is asked anything, so a FIFO waiting
+ * for its reader does not leave an idle connection behind.  0, or an exit
+ * code after the error line. */
+static int
+get_dest_open(struct client *cl, const char *arg, struct get_dest *d)
+{
+	struct stat lsb, sb;
+	int err;
+
+	memset(d, 0, sizeof *d);
+	d->shown = arg;
+	d->fd = -1;
+	if (strcmp(arg, "-") == 0) {
+		d->kind = GET_DEST_STDOUT;
+		d->shown = "stdout";
+		d->fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (lstat(arg, &lsb) != 0) {
+		if (errno != ENOENT)
+			return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", arg, strerror(errno));
+		d->kind = GET_DEST_REPLACE;             /* a new name */
+		d->path = xstrdup(arg);
+		d->fsync = true;
+		return 0;
+	}
+	sb = lsb;
+	if (S_ISLNK(lsb.st_mode) && stat(arg, &sb) != 0) {
+		if (errno == ENOENT)
+			return client_fail(cl, EX_RCFS_LOCAL,
+			    "%s: not writing through a dangling symbolic link", arg);
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", arg, strerror(errno));
+	}
+	if (S_ISDIR(sb.st_mode))
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", arg, strerror(EISDIR));
+	if (S_ISREG(sb.st_mode)) {
+		/* Replaced atomically; through a symlink, its target is (in the
+		 * target's directory), and the link stays a link. */
+		d->kind = GET_DEST_REPLACE;
+		d->fsync = true;
+		if (!S_ISLNK(lsb.st_mode))
+			d->path = xstrdup(arg);
+		else if ((d->path = realpath(arg, NULL)) == NULL)
+			return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", arg, strerror(errno));
+		return 0;
+	}
+	if (S_ISSOCK(sb.st_mode))
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: is a socket", arg);
+	/* A device or a FIFO (or a link to one): written in place, never
+	 * truncated, created or replaced.  A FIFO blocks here until it has a
+	 * reader, as a shell redirection does. */
+	d->kind = GET_DEST_STREAM;
+	d->fsync = S_ISBLK(sb.st_mode);
+	do
+		d->fd = open(arg, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	while (d->fd < 0 && errno == EINTR);
+	if (d->fd < 0)
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", arg, strerror(errno));
+	/* Replaced by a regular file since lstat: writing into it without
+	 * truncating would mix old and new bytes. */
+	if (fstat(d->fd, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)) {
+		err = errno;
+		close(d->fd);
+		d->fd = -1;
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", arg,
+		    S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode) ? "changed while being opened" : strerror(err));
+	}
+	return 0;
+}
+
+/* The temporary file next to d->path, armed for the signal handler. */
+static int
+get_tmp_create(struct client *cl, struct get_dest *d)
+{
+	sigset_t old;
+	int n, fd, err;
+
+	n = snprintf(get_tmp, sizeof get_tmp, "%s.rcfs-XXXXXX", d->path);
+	if (n < 0 || (size_t)n >= sizeof get_tmp)
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", d->shown, strerror(ENAMETOOLONG));
+	get_signals_block(&old);
+	fd = mkstemp(get_tmp);
+	err = errno;
+	if (fd >= 0)
+		get_tmp_armed = 1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (fd < 0)
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", d->shown, strerror(err));
+	d->fd = fd;
+	return 0;
+}
+
+/* Never leave a partial or corrupt file behind. */
+static void
+get_tmp_remove(void)
+{
+	sigset_t old;
+
+	get_signals_block(&old);
+	if (get_tmp_armed) {
+		unlink(get_tmp);
+		get_tmp_armed = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static int
 cmd_get_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__FileMeta *meta = NULL;
 	struct get_slot slots[GET_WINDOW];
+	struct get_dest dest = { .fd = -1 };
 	struct sha256 whole = { 0 };
 	struct progress prog;
+	sigset_t old;
 	uint8_t sha[32];
-	char *dest = NULL, *tmp = NULL, *namecopy = NULL;
+	char *namecopy = NULL;
 	const char *bad;
 	size_t next_send = 0, next_write = 0;
 	uint64_t written = 0;
-	int fd = -1, rv, to_stdout;
+	int rv, err;
 
 	if (argc < 1 || argc > 2)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
@@ -90,23 +284,14 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	if ((bad = name_check(argv[0], strlen(argv[0]))) != NULL)
 		return client_fail(cl, EX_RCFS_USAGE, "invalid name: %s", bad);
 	memset(slots, 0, sizeof slots);
+	get_signals_install();
+	namecopy = xstrdup(argv[0]);
+	if ((rv = get_dest_open(cl, argc == 2 ? argv[1] : basename(namecopy), &dest)) != 0)
+		goto out;
 	if ((rv = get_stat(cl, argv[0], &meta)) != 0)
-		return rv;
-
-	to_stdout = argc == 2 && strcmp(argv[1], "-") == 0;
-	if (!to_stdout) {
-		namecopy = xstrdup(argv[0]);
-		dest = xstrdup(argc == 2 ? argv[1] : basename(namecopy));
-		tmp = xasprintf("%s.rcfs-XXXXXX", dest);
-		if ((fd = mkstemp(tmp)) < 0) {
-			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest, strerror(errno));
-			free(tmp);
-			tmp = NULL;
-			goto out;
-		}
-	} else {
-		fd = STDOUT_FILENO;
-	}
+		goto out;
+	if (dest.kind == GET_DEST_REPLACE && (rv = get_tmp_create(cl, &dest)) != 0)
+		goto out;
 
 	sha256_init(&whole);
 	if (meta->has_inline_data) {
@@ -115,8 +300,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			rv = client_fail(cl, EX_RCFS_INTEGRITY, "file content does not match its SHA-256");
 			goto out;
 		}
-		if (get_write_all(fd, meta->inline_data.data, meta->inline_data.len) != 0) {
-			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", to_stdout ? "stdout" : dest, strerror(errno));
+		if (get_write_all(dest.fd, meta->inline_data.data, meta->inline_data.len) != 0) {
+			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(errno));
 			goto out;
 		}
 		written = meta->inline_data.len;
@@ -167,9 +352,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 				    next_write);
 				goto out;
 			}
-			if (get_write_all(fd, d->data, d->len) != 0) {
-				rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", to_stdout ? "stdout" : dest,
-				    strerror(errno));
+			if (get_write_all(dest.fd, d->data, d->len) != 0) {
+				rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(errno));
 				goto out;
 			}
 			sha256_update(&whole, d->data, d->len);
@@ -187,27 +371,35 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		rv = client_fail(cl, EX_RCFS_INTEGRITY, "file does not match its SHA-256");
 		goto out;
 	}
-	if (!to_stdout) {
-		if (fsync(fd) != 0 || close(fd) != 0) {
-			fd = -1;
-			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest, strerror(errno));
+	if (dest.kind != GET_DEST_STDOUT) {
+		/* close() reports what write() may not have (NFS, a full disk). */
+		err = (dest.fsync && fsync(dest.fd) != 0) ? errno : 0;
+		if (close(dest.fd) != 0 && err == 0)
+			err = errno;
+		dest.fd = -1;
+		if (err != 0) {
+			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(err));
 			goto out;
 		}
-		fd = -1;
-		if (meta->has_mode)
-			chmod(tmp, meta->mode & 0777);
-		if (rename(tmp, dest) != 0) {
-			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest, strerror(errno));
-			goto out;
-		}
-		free(tmp);
-		tmp = NULL;
 	}
-	if (cl->json && !to_stdout) {
+	if (dest.kind == GET_DEST_REPLACE) {
+		if (meta->has_mode)
+			chmod(get_tmp, meta->mode & 0777);
+		get_signals_block(&old);
+		if (rename(get_tmp, dest.path) != 0) {
+			err = errno;
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(err));
+			goto out;
+		}
+		get_tmp_armed = 0;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	if (cl->json && dest.kind != GET_DEST_STDOUT) {
 		printf("{\"name\":");
 		client_json_str(stdout, meta->name);
 		printf(",\"size\":%llu,\"path\":", (unsigned long long)meta->size);
-		client_json_str(stdout, dest);
+		client_json_str(stdout, dest.shown);
 		printf("}\n");
 	}
 	rv = 0;
@@ -216,15 +408,12 @@ out:
 	for (int k = 0; k < GET_WINDOW; k++)
 		if (slots[k].resp)
 			rcfs__chunk_get_response__free_unpacked(slots[k].resp, NULL);
-	if (fd >= 0 && !to_stdout)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);            /* never leave a partial or corrupt file behind */
-		free(tmp);
-	}
+	if (dest.fd >= 0 && dest.kind != GET_DEST_STDOUT)
+		close(dest.fd);
+	get_tmp_remove();
 	if (meta)
 		rcfs__file_meta__free_unpacked(meta, NULL);
-	free(dest);
+	free(dest.path);
 	free(namecopy);
 	return rv;
 }

@@ -17,9 +17,19 @@ static const struct client_cmd *const rcfs_cmds[] = {
 	&cmd_status_entry, NULL
 };
 
+/* What a client config file sets; NULL or -1 where it says nothing. */
+struct rcfs_conf {
+	char *nodes;
+	char *key_file;                 /* relative paths made relative to the file's directory */
+	int timeout_ms;
+	int encrypt;
+};
+
 static void rcfs_usage(FILE *f);
 static int rcfs_add_nodes(struct client *cl, const char *list);
-static int rcfs_load_conf(struct client *cl, const char *path, char **key_file);
+static int rcfs_load_conf(const char *path, struct rcfs_conf *rc);
+static const char *rcfs_pick(const char *opt, const char *env, const char *conf);
+static int rcfs_parse_timeout(const char *arg, int *ms);
 
 static void
 rcfs_usage(FILE *f)
@@ -29,8 +39,12 @@ rcfs_usage(FILE *f)
 	for (int i = 0; rcfs_cmds[i] != NULL; i++)
 		fprintf(f, "  rcfs %s\n", rcfs_cmds[i]->usage);
 	fprintf(f, "  rcfs keygen [--name NAME] [--role ROLE] FILE\n");
-	fprintf(f, "\nnodes: -n, else $RCFS_NODES, else the client config (-c FILE or $RCFS_CONF).\n"
-	    "key: -k/--key-file, else $RCFS_KEY_FILE, else key_file in the client config.\n"
+	fprintf(f, "\nEach setting on its own: the option, else the environment, else the client\n"
+	    "config (-c FILE, else $RCFS_CONF), else the default.\n"
+	    "  nodes:    -n, $RCFS_NODES, nodes\n"
+	    "  key:      -k/--key-file, $RCFS_KEY_FILE, key_file\n"
+	    "  timeout:  --timeout, timeout, 30 s\n"
+	    "  encrypt:  --encrypt, encrypt, off\n"
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 unavailable (no node, no quorum,\n"
 	    "timeout), 5 integrity failure, 6 auth, 7 storage full, 8 local file error,\n"
 	    "9 rate limited.\n");
@@ -50,11 +64,40 @@ rcfs_add_nodes(struct client *cl, const char *list)
 	return cl->nnodes > 0 ? 0 : -1;
 }
 
-/* Client config (libconfig): nodes = "h:p,h:p"; timeout = SEC;
- * key_file = "path" (relative: to the config's directory); encrypt = BOOL;
- * *key_file is set (malloc'd) if the config names one. */
+/* The first of option, environment, config value that is set (an empty
+ * string is not). */
+static const char *
+rcfs_pick(const char *opt, const char *env, const char *conf)
+{
+	if (opt != NULL && opt[0] != '\0')
+		return opt;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (conf != NULL && conf[0] != '\0')
+		return conf;
+	return NULL;
+}
+
 static int
-rcfs_load_conf(struct client *cl, const char *path, char **key_file)
+rcfs_parse_timeout(const char *arg, int *ms)
+{
+	char *end;
+	double s = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(s > 0 && s <= 86400)) {
+		fprintf(stderr, "rcfs: --timeout: '%s' is not a number of seconds\n", arg);
+		return -1;
+	}
+	*ms = (int)(s * 1000) > 0 ? (int)(s * 1000) : 1;
+	return 0;
+}
+
+/* Client config (libconfig): nodes = "h:p,h:p"; timeout = SEC;
+ * key_file = "path" (relative: to the config's directory); encrypt = BOOL.
+ * Fills rc with what the file sets; it decides nothing else: main() applies
+ * each setting's own precedence. */
+static int
+rcfs_load_conf(const char *path, struct rcfs_conf *rc)
 {
 	config_t cf;
 	const char *nodes, *kf;
@@ -69,21 +112,21 @@ rcfs_load_conf(struct client *cl, const char *path, char **key_file)
 		config_destroy(&cf);
 		return -1;
 	}
-	if (cl->nnodes == 0 && config_lookup_string(&cf, "nodes", &nodes) == CONFIG_TRUE)
-		rcfs_add_nodes(cl, nodes);
+	if (config_lookup_string(&cf, "nodes", &nodes) == CONFIG_TRUE)
+		rc->nodes = xstrdup(nodes);
 	if (config_lookup_int(&cf, "timeout", &timeout) == CONFIG_TRUE && timeout > 0)
-		cl->timeout_ms = timeout * 1000;
+		rc->timeout_ms = timeout > 86400 ? 86400 * 1000 : timeout * 1000;
 	if (config_lookup_bool(&cf, "encrypt", &enc) == CONFIG_TRUE)
-		cl->encrypt = enc;
+		rc->encrypt = enc;
 	if (config_lookup_string(&cf, "key_file", &kf) == CONFIG_TRUE && kf[0] != '\0') {
 		const char *slash = strrchr(path, '/');
 		if (kf[0] == '/' || slash == NULL) {
-			*key_file = xstrdup(kf);
+			rc->key_file = xstrdup(kf);
 		} else {
 			size_t dl = (size_t)(slash - path) + 1;
-			*key_file = xmalloc(dl + strlen(kf) + 1);
-			memcpy(*key_file, path, dl);
-			strcpy(*key_file + dl, kf);
+			rc->key_file = xmalloc(dl + strlen(kf) + 1);
+			memcpy(rc->key_file, path, dl);
+			strcpy(rc->key_file + dl, kf);
 		}
 	}
 	config_destroy(&cf);
@@ -107,9 +150,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct client cl;
+	struct rcfs_conf rc = { NULL, NULL, -1, -1 };
 	const char *conf = NULL, *nodes = NULL, *key_file = NULL;
-	char *conf_key_file = NULL;
-	int ch, rv, timeout_ms = -1;
+	int ch, rv, timeout_ms = -1, encrypt = -1;
 
 	memset(&cl, 0, sizeof cl);
 	cl.fd = -1;
@@ -126,21 +169,15 @@ main(int argc, char **argv)
 		case 'n': nodes = optarg; break;
 		case 'c': conf = optarg; break;
 		case 'j': cl.json = true; break;
-		case 't': {
-			char *end;
-			double s = strtod(optarg, &end);
-			if (*end != '\0' || s <= 0 || s > 86400) {
-				fprintf(stderr, "rcfs: --timeout: '%s' is not a number of seconds\n", optarg);
+		case 't':
+			if (rcfs_parse_timeout(optarg, &timeout_ms) != 0)
 				return EX_RCFS_USAGE;
-			}
-			timeout_ms = (int)(s * 1000);
 			break;
-		}
 		case 'q': cl.quiet = true; break;
 		case 'v': cl.verbose = true; break;
 		case 's': cl.serializable = true; break;
 		case 'k': key_file = optarg; break;
-		case 'E': cl.encrypt = true; break;
+		case 'E': encrypt = 1; break;
 		case 'h': rcfs_usage(stdout); return 0;
 		default: rcfs_usage(stderr); return EX_RCFS_USAGE;
 		}
@@ -160,69 +197,70 @@ main(int argc, char **argv)
 			} else if (strcmp(argv[i], "--serializable") == 0) {
 				cl.serializable = true;
 			} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-				char *end;
-				double sec = strtod(argv[++i], &end);
-				if (*end != '\0' || sec <= 0 || sec > 86400) {
-					fprintf(stderr, "rcfs: --timeout: '%s' is not a number of seconds\n", argv[i]);
+				if (rcfs_parse_timeout(argv[++i], &timeout_ms) != 0)
 					return EX_RCFS_USAGE;
-				}
-				timeout_ms = (int)(sec * 1000);
 			} else {
 				argv[k++] = argv[i];
 			}
 		}
 		argc = k;
 	}
-	if (nodes == NULL)
-		nodes = getenv("RCFS_NODES");
-	if (nodes != NULL && nodes[0] != '\0')
+	/* Each setting takes its own precedence (etcdctl, git): option >
+	 * environment > config file (-c, else $RCFS_CONF) > default.  The
+	 * config file is read whenever one is named, so -n or $RCFS_NODES
+	 * never lose its key_file, timeout or encrypt. */
+	if (conf == NULL || conf[0] == '\0')
+		conf = getenv("RCFS_CONF");
+	if (conf != NULL && conf[0] != '\0' && rcfs_load_conf(conf, &rc) != 0) {
+		rv = EX_RCFS_USAGE;
+		goto out;
+	}
+	if ((nodes = rcfs_pick(nodes, getenv("RCFS_NODES"), rc.nodes)) != NULL)
 		rcfs_add_nodes(&cl, nodes);
-	if (conf == NULL && nodes == NULL)
-		conf = getenv("RCFS_CONF");     /* explicit -n / RCFS_NODES win over it */
-	if (conf != NULL && rcfs_load_conf(&cl, conf, &conf_key_file) != 0)
-		return EX_RCFS_USAGE;
-	if (timeout_ms > 0)
-		cl.timeout_ms = timeout_ms;
+	cl.timeout_ms = timeout_ms > 0 ? timeout_ms : rc.timeout_ms > 0 ? rc.timeout_ms : 30000;
+	cl.encrypt = encrypt >= 0 ? encrypt : rc.encrypt > 0;
+	key_file = rcfs_pick(key_file, getenv("RCFS_KEY_FILE"), rc.key_file);
 	if (cl.nnodes == 0) {
 		fprintf(stderr, "rcfs: no nodes: use -n HOST:PORT, RCFS_NODES or a client config (-c FILE)\n");
-		return EX_RCFS_USAGE;
+		rv = EX_RCFS_USAGE;
+		goto out;
 	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "rcfs: libsodium failed to initialize\n");
-		return EX_RCFS_ERROR;
+		rv = EX_RCFS_ERROR;
+		goto out;
 	}
-	if (key_file == NULL)
-		key_file = getenv("RCFS_KEY_FILE");
-	if (key_file == NULL || key_file[0] == '\0')
-		key_file = conf_key_file;
-	rv = key_file != NULL ? client_load_key(&cl, key_file) : 0;
-	free(conf_key_file);
-	if (rv == 0 && cl.encrypt && !cl.have_key) {
-		fprintf(stderr, "rcfs: --encrypt needs a key (-k KEYFILE)\n");
+	if (key_file != NULL && (rv = client_load_key(&cl, key_file)) != 0)
+		goto out;
+	if (cl.encrypt && !cl.have_key) {
+		fprintf(stderr, "rcfs: --encrypt needs a key (-k KEYFILE, $RCFS_KEY_FILE or key_file)\n");
 		rv = EX_RCFS_USAGE;
-	}
-	if (rv != 0) {
-		for (int k = 0; k < cl.nnodes; k++)
-			free(cl.nodes[k]);
-		return rv;
+		goto out;
 	}
 	randombytes_buf(&cl.client_id, sizeof cl.client_id);
 	cl.client_id &= 0x7fffffffffffffffULL;
 	signal(SIGPIPE, SIG_IGN);
 
+	rv = -1;
 	for (int i = 0; rcfs_cmds[i] != NULL; i++) {
 		if (strcmp(argv[optind], rcfs_cmds[i]->name) != 0)
 			continue;
 		cl.op = rcfs_cmds[i]->name;
 		rv = rcfs_cmds[i]->exec(&cl, argc - optind - 1, argv + optind + 1);
 		client_disconnect(&cl);
-		if (cl.in)
-			evbuffer_free(cl.in);
-		for (int k = 0; k < cl.nnodes; k++)
-			free(cl.nodes[k]);
-		return rv;
+		break;
 	}
-	fprintf(stderr, "rcfs: unknown command '%s'\n", argv[optind]);
-	rcfs_usage(stderr);
-	return EX_RCFS_USAGE;
+	if (rv < 0) {
+		fprintf(stderr, "rcfs: unknown command '%s'\n", argv[optind]);
+		rcfs_usage(stderr);
+		rv = EX_RCFS_USAGE;
+	}
+out:
+	if (cl.in)
+		evbuffer_free(cl.in);
+	for (int k = 0; k < cl.nnodes; k++)
+		free(cl.nodes[k]);
+	free(rc.nodes);
+	free(rc.key_file);
+	return rv;
 }

@@ -45,6 +45,11 @@ name_check(const char *name, size_t len)
 	while (i < len) {
 		if (s[i] == 0)
 			return "name contains a NUL byte";
+		/* A newline or tab would make one name print as two in a
+		 * listing, and escapes could rewrite the terminal: no C0
+		 * control (U+0001..U+001F) and no DEL (U+007F). */
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return "name contains a control character";
 		if (s[i] == '/') {
 			if (i == comp)
 				return "name has an empty path component";

@@ -30,7 +30,8 @@ term() { "$RCFS" -n "$A1" -k "$KEY" --timeout 2 --json status 2>/dev/null | grep
 alive_all() { for i in 1 2 3; do kill -0 "$(cat "$CDIR/n$i/rcfsd.pid")" 2>/dev/null || return 1; done; }
 
 # --- authentication -----------------------------------------------------------
-"$RCFS" -n "$A1" --timeout 5 ls > /dev/null 2> "$W/err"; rc=$?
+# (Without $RCFS_CONF and $RCFS_KEY_FILE: the client config's key_file applies with -n.)
+env -u RCFS_CONF -u RCFS_KEY_FILE "$RCFS" -n "$A1" --timeout 5 ls > /dev/null 2> "$W/err"; rc=$?
 check "no key: auth exit code 6 (got $rc)" [ "$rc" -eq 6 ]
 check "no key: the error says authentication is required" grep -q "authentication required" "$W/err"
 "$RCFS" -n "$A1" -k "$CDIR/cluster.key" --timeout 5 ls > /dev/null 2> "$W/err"; rc=$?

@@ -9,7 +9,8 @@ static const char *check(const char *s) { return name_check(s, strlen(s)); }
 START_TEST(valid)
 {
 	const char *ok[] = { "a", "a/b", "docs/report.pdf", "x.y", "..a", "a..", ".hidden", "a/.b/c",
-	    "ünïcödé/файл", "emoji/\xf0\x9f\x98\x80", "with space", NULL };
+	    "ünïcödé/файл", "emoji/\xf0\x9f\x98\x80", "with space", "tilde~/ok",
+	    "c1/\xc2\x85" /* U+0085 is valid UTF-8 and not a C0 control */, NULL };
 	for (int i = 0; ok[i]; i++)
 		ck_assert_msg(check(ok[i]) == NULL, "'%s' rejected: %s", ok[i], check(ok[i]));
 }
@@ -22,6 +23,35 @@ START_TEST(invalid)
 	    "\xf4\x90\x80\x80" /* > U+10FFFF */, NULL };
 	for (int i = 0; bad[i]; i++)
 		ck_assert_msg(check(bad[i]) != NULL, "'%s' accepted", bad[i]);
+}
+END_TEST
+
+/* C0 controls and DEL: a name must print as one line (issue 16). */
+START_TEST(controls)
+{
+	const char *bad[] = { "new\nline", "tab\there", "cr\r", "\x1b[2Jclear", "del\x7f", "a/\x01",
+	    "\x1f", "\t", "dir\n/file", NULL };
+	char buf[4];
+
+	for (int i = 0; bad[i]; i++) {
+		const char *why = check(bad[i]);
+		ck_assert_msg(why != NULL, "'%s' accepted", bad[i]);
+		ck_assert_str_eq(why, "name contains a control character");
+	}
+	/* Every byte 0x01..0x1f and 0x7f alone and in the middle of a name;
+	 * every other ASCII byte but '/' is accepted there. */
+	for (int c = 1; c < 0x80; c++) {
+		buf[0] = 'a';
+		buf[1] = (char)c;
+		buf[2] = 'b';
+		buf[3] = '\0';
+		if (c < 0x20 || c == 0x7f)
+			ck_assert_msg(name_check(buf, 3) != NULL && name_check(buf + 1, 1) != NULL,
+			    "byte 0x%02x accepted", c);
+		else
+			ck_assert_msg(name_check(buf, 3) == NULL, "byte 0x%02x rejected: %s", c,
+			    name_check(buf, 3));
+	}
 }
 END_TEST
 
@@ -44,6 +74,7 @@ main(void)
 
 	tcase_add_test(tc, valid);
 	tcase_add_test(tc, invalid);
+	tcase_add_test(tc, controls);
 	tcase_add_test(tc, nul_and_length);
 	suite_add_tcase(s, tc);
 	return check_run(s);

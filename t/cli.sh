@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# Integration (TAP): the rcfs CLI as people use it (issue 16, "Bugs").
+#  - get's destination: a FIFO, a device, a symlink to one, a symlink to a
+#    regular file, /dev/full, a directory, a dangling symlink;
+#  - SIGINT/SIGTERM/SIGHUP during a get leave no temporary file and the
+#    process dies of the signal (128 + signal);
+#  - each setting takes its own precedence: option > environment > config
+#    file (-c or $RCFS_CONF) > default, on a node with authentication;
+#  - names with control characters are refused by the CLI and by the node.
+. "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
+watchdog 600
+
+new_tmpdir W
+C=1048576       # default chunk size
+# rcfs with the signals a background job of a script would ignore restored,
+# as an interactive shell's foreground job has them.
+# (Not a shell function: "$!" must be the pid of rcfs itself, not of a subshell.)
+RCFS_SIG=(env --default-signal=INT,TERM,HUP "$RCFS")
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+no_temp() { [ -z "$(find "$@" -name '*.rcfs-*' 2>/dev/null)" ]; }
+# cond 'SHELL CONDITION': for check, when a point needs several conditions.
+cond() { eval "$1"; }
+
+# ---- one node, no authentication ---------------------------------------------
+cluster_up -n 1 || { nok "cluster up"; done_testing; }
+ok "one node up"
+unset RCFS_KEY_FILE
+NODE=$RCFS_NODES
+NODE_PID=$(cat "$CDIR/n1/rcfsd.pid")
+SOCK="$CDIR/n1/redis.sock"
+
+head -c $((3 * C + 123)) /dev/urandom > "$W/f3";    "$RCFS" -q put "$W/f3" t/f3
+printf 'small inline file\n' > "$W/small";          "$RCFS" -q put "$W/small" t/small
+
+# ---- get DEST: what DEST is decides how it is written ------------------------
+D="$W/dest"; mkdir -p "$D/links" "$D/targets"
+
+# A FIFO: written in place; it stays a FIFO and its reader gets the file.
+mkfifo "$D/fifo"
+timeout 60 cat "$D/fifo" > "$D/fifo.out" & reader=$!
+expect_rc 0 "get to a FIFO: exit 0" "$RCFS" -q get t/f3 "$D/fifo"
+wait "$reader"
+check "get to a FIFO: it is still a FIFO" [ -p "$D/fifo" ]
+check "get to a FIFO: the reader got the whole file" cmp -s "$W/f3" "$D/fifo.out"
+
+# A symlink to a FIFO: followed, written in place, the link kept.
+mkfifo "$D/targets/fifo2"; ln -s ../targets/fifo2 "$D/links/fifo-link"
+timeout 60 cat "$D/targets/fifo2" > "$D/fifo2.out" & reader=$!
+expect_rc 0 "get to a symlink to a FIFO: exit 0" "$RCFS" -q get t/small "$D/links/fifo-link"
+wait "$reader"
+check "get to a symlink to a FIFO: link and FIFO kept" \
+	cond '[ -L "$D/links/fifo-link" ] && [ -p "$D/targets/fifo2" ]'
+check "get to a symlink to a FIFO: the reader got the (inline) file" cmp -s "$W/small" "$D/fifo2.out"
+
+# A symlink to /dev/null: the link is kept, /dev/null stays a device.
+ln -s /dev/null "$D/links/null-link"
+expect_rc 0 "get to a symlink to /dev/null: exit 0" "$RCFS" -q get t/f3 "$D/links/null-link"
+check "get to a symlink to /dev/null: still a link to /dev/null" \
+	cond '[ -L "$D/links/null-link" ] && [ "$(readlink "$D/links/null-link")" = /dev/null ]'
+check "get to a symlink to /dev/null: /dev/null is still a character device" [ -c /dev/null ]
+
+# A symlink to a regular file in another directory: the target is replaced
+# atomically (temporary file in the target's directory), the link kept.
+echo old > "$D/targets/reg"; ln -s ../targets/reg "$D/links/reg-link"
+expect_rc 0 "get to a symlink to a regular file: exit 0" "$RCFS" -q get t/f3 "$D/links/reg-link"
+check "get to a symlink to a regular file: still a symlink, same target" \
+	cond '[ -L "$D/links/reg-link" ] && [ "$(readlink "$D/links/reg-link")" = ../targets/reg ]'
+check "get to a symlink to a regular file: the target has the content" cmp -s "$W/f3" "$D/targets/reg"
+check "get to a symlink to a regular file: the target is a regular file" \
+	cond '[ -f "$D/targets/reg" ] && [ ! -L "$D/targets/reg" ]'
+
+# A regular file is replaced (a new inode: rename over it).
+echo old > "$D/plain"; ino=$(stat -c %i "$D/plain")
+expect_rc 0 "get over a regular file: exit 0" "$RCFS" -q get t/f3 "$D/plain"
+check "get over a regular file: replaced by rename (new inode), right content" \
+	cond '[ "$(stat -c %i "$D/plain")" != "$ino" ] && cmp -s "$W/f3" "$D/plain"'
+
+# Refused before anything is fetched: a directory, a dangling symlink.
+mkdir "$D/adir"
+out=$("$RCFS" get t/f3 "$D/adir" 2>&1); rc=$?
+check "get to a directory: exit 8, one line" cond '[ "$rc" -eq 8 ] && [ "$out" = "rcfs: get t/f3: $D/adir: Is a directory" ]'
+ln -s "$D/nowhere" "$D/links/dangling"
+out=$("$RCFS" get t/f3 "$D/links/dangling" 2>&1); rc=$?
+check "get to a dangling symlink: exit 8, says so" cond '[ "$rc" -eq 8 ] && grep -q "dangling symbolic link" <<<"$out"'
+check "get to a dangling symlink: link kept, nothing created" cond '[ -L "$D/links/dangling" ] && [ ! -e "$D/nowhere" ]'
+
+# /dev/full: a clear error, exit 8, and it stays a device.
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+	out=$("$RCFS" -q get t/f3 /dev/full 2>&1); rc=$?
+	check "get to /dev/full: exit 8 (was 0)" [ "$rc" -eq 8 ]
+	check "get to /dev/full: one line naming the cause" \
+		[ "$out" = "rcfs: get t/f3: /dev/full: No space left on device" ]
+	check "get to /dev/full: still a character device" [ -c /dev/full ]
+else
+	ok "# SKIP /dev/full is not writable here"
+fi
+
+# A device node made with mknod (a copy of /dev/null): written in place.
+if [ "$(id -u)" = 0 ] && mknod "$D/nulldev" c 1 3 2>/dev/null; then
+	expect_rc 0 "get to a mknod device: exit 0" "$RCFS" -q get t/f3 "$D/nulldev"
+	check "get to a mknod device: still a character device (1,3)" \
+		cond '[ -c "$D/nulldev" ] && [ "$(stat -c %t,%T "$D/nulldev")" = 1,3 ]'
+else
+	ok "# SKIP mknod needs root"
+fi
+check "get: no temporary file left next to any destination" no_temp "$D"
+
+# Integrity failure while streaming in place: the reader gets the verified
+# chunks before the bad one and not one byte more.
+head -c $((3 * C)) /dev/urandom > "$W/c3"; "$RCFS" -q put "$W/c3" t/corrupt3
+h2=$("$RCFS" --json stat t/corrupt3 | sed 's/.*"chunk_list":\["[0-9a-f]*","\([0-9a-f]*\)".*/\1/')
+redis-cli -s "$SOCK" SETRANGE "rcfs:c:$h2" 100 XXXX >/dev/null
+mkfifo "$D/cfifo"
+timeout 60 cat "$D/cfifo" > "$D/cfifo.out" & reader=$!
+expect_rc 5 "corrupt chunk 2 of 3, get to a FIFO: exit 5" bash -c '"$RCFS" -q get t/corrupt3 "$1" 2>/dev/null' _ "$D/cfifo"
+wait "$reader"
+check "corrupt chunk 2 of 3: the reader got exactly chunk 1, verified" \
+	cond '[ "$(stat -c %s "$D/cfifo.out")" -eq $C ] && cmp -s -n $C "$W/c3" "$D/cfifo.out"'
+
+# ---- a signal during get removes the temporary file --------------------------
+head -c $((96 * C)) /dev/urandom > "$W/big"
+"$RCFS" -q put "$W/big" t/big || nok "put a 96 MiB file"
+sigtest() {     # sigtest SIGNAL WANT-EXIT
+	local sig=$1 want=$2 d="$W/sig-$1" pid rc tmp="" end
+	mkdir -p "$d"
+	"${RCFS_SIG[@]}" -q get t/big "$d/big.out" 2>"$d/err" & pid=$!
+	end=$((SECONDS + 30))
+	# Busy-poll (bounded): the temporary file appears after the stat.
+	until tmp=$(compgen -G "$d/big.out.rcfs-*") || [ "$SECONDS" -ge "$end" ]; do :; done
+	kill -STOP "$NODE_PID"          # freeze the transfer half-way
+	check "SIG$sig: the get was interrupted mid-file (temporary file present)" \
+		cond '[ -n "$tmp" ] && [ -f "$tmp" ] && kill -0 "$pid"'
+	kill -"$sig" "$pid"
+	wait "$pid"; rc=$?
+	kill -CONT "$NODE_PID"
+	check "SIG$sig: exit status $want (128 + signal), was $rc" [ "$rc" -eq "$want" ]
+	check "SIG$sig: no temporary file, no partial destination left" \
+		cond 'no_temp "$d" && [ ! -e "$d/big.out" ]'
+}
+sigtest INT 130
+sigtest TERM 143
+sigtest HUP 129
+# Once the file is complete, a get still works (the node was only paused).
+expect_rc 0 "after the signals: get of the big file" "$RCFS" -q get t/big "$W/big.out"
+check "after the signals: identical" cmp -s "$W/big" "$W/big.out"
+rm -f "$W/big" "$W/big.out"
+
+# ---- names with control characters -------------------------------------------
+for n in $'new\nline' $'tab\there' $'del\x7f' $'dir/\x1b[2J'; do
+	shown=$(printf '%q' "$n")
+	out=$("$RCFS" put "$W/small" "$n" 2>&1); rc=$?
+	check "put $shown: refused by the CLI (exit 2)" \
+		cond '[ "$rc" -eq 2 ] && grep -q "invalid name: name contains a control character" <<<"$out"'
+done
+expect_rc 2 "get of a name with a newline: exit 2" "$RCFS" get $'a\nb' - 2>/dev/null
+expect_rc 2 "stat of a name with a tab: exit 2" "$RCFS" stat $'a\tb' 2>/dev/null
+expect_rc 2 "rm of a name with DEL: exit 2" "$RCFS" rm $'a\x7fb' 2>/dev/null
+check "ls: no name spans two lines" [ "$("$RCFS" ls | wc -l)" -eq "$("$RCFS" --json ls | grep -o '"name":' | wc -l)" ]
+
+# The node refuses them too: a FileCommit sent without the CLI (raw frame).
+rawcommit() {   # rawcommit HOST:PORT NAME: prints "ok" or "error CODE MESSAGE"
+	python3 - "$1" "$(printf '%s' "$2" | od -An -tx1 | tr -d ' \n')" <<'EOF'
+import hashlib, socket, struct, sys
+def varint(n):
+    out = b''
+    while True:
+        b, n = n & 0x7f, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+def fb(num, data): return varint(num << 3 | 2) + varint(len(data)) + data
+def fv(num, v): return varint(num << 3) + varint(v)
+host, port = sys.argv[1].rsplit(':', 1)
+name, data = bytes.fromhex(sys.argv[2]), b'raw frame\n'
+meta = fb(1, name) + fv(2, len(data)) + fv(3, 1048576) + fb(5, hashlib.sha256(data).digest()) + fb(9, data)
+payload = fb(1, meta)
+s = socket.create_connection((host, int(port)), timeout=10)
+s.sendall(b'RCFS' + struct.pack('>BBHII', 1, 20, 0, 7, len(payload)) + payload)
+def recv(n):
+    b = b''
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            sys.exit('connection closed')
+        b += c
+    return b
+h = recv(16)
+body = recv(struct.unpack('>I', h[12:16])[0])
+if h[5] == 21:
+    print('ok')
+elif h[5] == 1:
+    code, msg, i = 0, '', 0
+    while i < len(body):
+        key = body[i]; i += 1
+        if key == 0x08:
+            code, shift = 0, 0
+            while True:
+                code |= (body[i] & 0x7f) << shift; shift += 7; i += 1
+                if body[i - 1] < 0x80: break
+        elif key == 0x12:
+            ln = body[i]; i += 1
+            msg = body[i:i + ln].decode(); i += ln
+        else:
+            break
+    print('error', code, msg)
+else:
+    print('type', h[5])
+EOF
+}
+if command -v python3 >/dev/null 2>&1; then
+	check "raw FileCommit with a valid name is accepted (the raw path works)" \
+		[ "$(rawcommit "$NODE" raw/valid)" = ok ]
+	check "raw FileCommit: the file is there" \
+		bash -c '[ "$("$RCFS" get raw/valid -)" = "raw frame" ]'
+	for n in $'raw/new\nline' $'raw/tab\t' $'raw/del\x7f' $'raw/\x01'; do
+		shown=$(printf '%q' "$n")
+		check "node refuses $shown: E_BAD_REQUEST (2), control character" \
+			[ "$(rawcommit "$NODE" "$n")" = "error 2 name contains a control character" ]
+	done
+	check "node: nothing but raw/valid was stored under raw/" [ "$("$RCFS" ls raw/)" = raw/valid ]
+else
+	ok "# SKIP python3 is missing (the node's rule is t/unit/test_name)"
+fi
+
+# ---- precedence: option > environment > config file > default -----------------
+cluster_up -n 1 --auth || { nok "auth node up"; done_testing; }
+ok "one node with authentication up"
+ACONF=$RCFS_CONF ANODE=$RCFS_NODES AKEY="$CDIR/client.key" APID=$(cat "$CDIR/n1/rcfsd.pid")
+unset RCFS_CONF RCFS_NODES RCFS_KEY_FILE
+# rcfs_env ENV... -- ARGS...: run rcfs with exactly the given environment settings.
+rcfs_env() {
+	local envs=()
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+	env -u RCFS_CONF -u RCFS_NODES -u RCFS_KEY_FILE "${envs[@]}" "$RCFS" "$@"
+}
+printf 'nodes = "127.0.0.1:1";\nkey_file = "%s";\n' "$AKEY" > "$W/far.conf"
+printf 'key_file = "%s";\n' "$W/missing.key" > "$W/nokey.conf"
+printf 'key_file = "%s";\ntimeout = 1;\n' "$AKEY" > "$W/t1.conf"
+printf 'key_file = "%s";\nencrypt = true;\n' "$AKEY" > "$W/enc.conf"
+
+expect_rc 6 "no key at all: the node says authentication required (exit 6)" \
+	rcfs_env -- -n "$ANODE" ls 2>/dev/null
+expect_rc 0 "RCFS_CONF alone: nodes and key from it" rcfs_env RCFS_CONF="$ACONF" -- ls
+expect_rc 0 "-n with RCFS_CONF: the key still comes from the config (was exit 6)" \
+	rcfs_env RCFS_CONF="$ACONF" -- -n "$ANODE" ls
+expect_rc 0 "RCFS_NODES with RCFS_CONF: the key still comes from the config" \
+	rcfs_env RCFS_CONF="$ACONF" RCFS_NODES="$ANODE" -- ls
+expect_rc 0 "-n with -c: the key comes from -c's file" rcfs_env -- -c "$ACONF" -n "$ANODE" ls
+expect_rc 6 "-c beats RCFS_CONF (its key_file is missing: exit 6)" \
+	rcfs_env RCFS_CONF="$ACONF" -- -c "$W/nokey.conf" -n "$ANODE" ls 2>/dev/null
+expect_rc 6 "RCFS_KEY_FILE beats key_file (a missing key: exit 6)" \
+	rcfs_env RCFS_CONF="$ACONF" RCFS_KEY_FILE="$W/missing.key" -- -n "$ANODE" ls 2>/dev/null
+expect_rc 0 "-k beats RCFS_KEY_FILE" \
+	rcfs_env RCFS_CONF="$ACONF" RCFS_KEY_FILE="$W/missing.key" -- -k "$AKEY" -n "$ANODE" ls
+expect_rc 0 "-n beats the config's nodes" rcfs_env RCFS_CONF="$W/far.conf" -- -n "$ANODE" ls
+expect_rc 0 "RCFS_NODES beats the config's nodes" rcfs_env RCFS_CONF="$W/far.conf" RCFS_NODES="$ANODE" -- ls
+expect_rc 4 "the config's nodes when nothing else names any (unreachable: exit 4)" \
+	rcfs_env RCFS_CONF="$W/far.conf" -- --timeout 2 ls 2>/dev/null
+out=$(rcfs_env -- -c "$W/nothere.conf" -n "$ANODE" ls 2>&1); rc=$?
+check "a named config that cannot be read is an error even with -n (exit 2)" \
+	cond '[ "$rc" -eq 2 ] && [ "$out" = "rcfs: $W/nothere.conf: cannot read the file" ]'
+
+# encrypt from the config, with -n
+out=$(rcfs_env RCFS_CONF="$W/enc.conf" -- -v -n "$ANODE" ls 2>&1)
+check "encrypt = true in the config applies with -n" grep -q "authenticated (read-write, encrypted)" <<<"$out"
+out=$(rcfs_env RCFS_CONF="$ACONF" -- -v -n "$ANODE" ls 2>&1)
+check "no encrypt in the config: not encrypted" \
+	bash -c 'grep -q "authenticated (read-write)" <<<"$1" && ! grep -q encrypted <<<"$1"' _ "$out"
+
+# timeout from the config, with -n; --timeout beats it.  The node is paused,
+# so every request waits until the timeout.
+kill -STOP "$APID"
+t0=$(now_ms); rcfs_env RCFS_CONF="$W/t1.conf" -- -n "$ANODE" stat x 2>/dev/null; r1=$?; t1=$(now_ms)
+rcfs_env RCFS_CONF="$W/t1.conf" -- --timeout 4 -n "$ANODE" stat x 2>/dev/null; r2=$?; t2=$(now_ms)
+kill -CONT "$APID"
+check "timeout = 1 in the config applies with -n: exit 4 in $((t1 - t0)) ms (< 8 s; default 30 s)" \
+	cond '[ "$r1" -eq 4 ] && [ $((t1 - t0)) -lt 8000 ]'
+check "--timeout 4 beats timeout = 1: exit 4 after $((t2 - t1)) ms (>= 3.5 s)" \
+	cond '[ "$r2" -eq 4 ] && [ $((t2 - t1)) -ge 3500 ]'
+expect_rc 0 "the node serves again after the pause" rcfs_env RCFS_CONF="$ACONF" -- ls
+
+done_testing
