@@ -94,10 +94,12 @@ static bool rcfsd_log_file;     /* log_file is set: SIGHUP reopens it */
 static void
 rcfsd_usage(void)
 {
-	fprintf(stderr, "usage: rcfsd -c FILE [-t] [-v]\n"
-	    "  -c FILE  configuration file (see rcfsd.conf(5))\n"
-	    "  -t       check the configuration and exit\n"
-	    "  -v       debug logging\n");
+	fprintf(stderr, "usage: rcfsd -c FILE [-t] [-v] [--bootstrap]\n"
+	    "  -c FILE      configuration file (see rcfsd.conf(5))\n"
+	    "  -t           check the configuration and exit\n"
+	    "  -v           debug logging\n"
+	    "  --bootstrap  an empty storage founds a new cluster with the configured\n"
+	    "               peers (initial_cluster_state = \"new\"); first start only\n");
 	exit(2);
 }
 
@@ -174,13 +176,18 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	struct metrics *reg;
 	char err[512], id[24];
-	int ch, check_only = 0, verbose = 0, status;
+	static const struct option longopts[] = {
+		{ "bootstrap", no_argument, NULL, 'B' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch, check_only = 0, verbose = 0, bootstrap = 0, status;
 
-	while ((ch = getopt(argc, argv, "c:tvh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 't': check_only = 1; break;
 		case 'v': verbose = 1; break;
+		case 'B': bootstrap = 1; break;
 		default: rcfsd_usage();
 		}
 	}
@@ -191,6 +198,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
+	if (bootstrap)
+		cfg.bootstrap = true;
 	if (check_only) {
 		printf("rcfsd: %s: configuration ok\n", path);
 		config_free(&cfg);

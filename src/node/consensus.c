@@ -45,6 +45,7 @@ struct cs_load {
 	struct consensus *cs;
 	struct raft_restore rs;
 	bool have_rs;
+	uint64_t applied;               /* the state machine's, from fsm_load */
 	Rcfs__ErrorCode code;
 	char why[160];
 	unsigned generation;
@@ -98,6 +99,11 @@ struct consensus {
 	uint64_t read_seq;
 	struct cs_pending_list pending;  /* proposals and read barriers */
 	bool in_ready;                  /* between raft_ready() and raft_advance() */
+	uint64_t incarnation;           /* of this node's storage (docs/raft.md, "Incarnations") */
+	uint64_t refused_seen;          /* raft_refused_incarnation() already counted */
+	struct cs_admit_seen {          /* leader: the last unadmitted incarnation logged, per peer */
+		uint64_t id, incarnation;
+	} admit_seen[RAFT_MAX_SERVERS];
 	struct cs_peer_metric {
 		struct consensus *cs;
 		uint64_t id;
@@ -111,6 +117,11 @@ static void cs_load_start(struct consensus *cs);
 static void cs_reload(evutil_socket_t fd, short what, void *arg);
 static void cs_loaded_raft(void *arg, Rcfs__ErrorCode code, const char *why, struct raft_restore *rs);
 static void cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied);
+static uint64_t cs_new_incarnation(struct consensus *cs);
+static uint64_t cs_random_incarnation(void);
+static void cs_incarnation_stored(void *arg, Rcfs__ErrorCode code, const char *why);
+static void cs_start_core(struct cs_load *ld);
+static void cs_admit(struct consensus *cs);
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
 static void cs_installed(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_take_snapshot(struct consensus *cs);
@@ -198,11 +209,101 @@ cs_loaded_raft(void *arg, Rcfs__ErrorCode code, const char *why, struct raft_res
 	ld->have_rs = true;
 }
 
-/* Both parts are in (the state machine's comes last): build the core. */
+/* Both parts are in (the state machine's comes last): make sure the storage
+ * has an incarnation, then build the core. */
 static void
 cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied)
 {
 	struct cs_load *ld = arg;
+	struct consensus *cs = ld->cs;
+
+	if (ld->code == RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_OK) {
+		ld->code = code;
+		snprintf(ld->why, sizeof ld->why, "%s", why);
+	}
+	ld->applied = applied;
+	if (ld->generation == cs->generation && ld->code == RCFS__ERROR_CODE__E_OK) {
+		bool stored = raftlog_incarnation(cs->log, &cs->incarnation);
+		const char *damage = raftlog_damage(cs->log);
+
+		if (damage != NULL && cs->cfg->npeers > 0) {
+			/* Not a storage fault to retry, and not "these entries
+			 * are absent": what this storage acknowledged is not
+			 * known any more, so it stops counting until a leader
+			 * has repaired it (CTRL, FAST 2018). */
+			cs->incarnation = cs_random_incarnation();
+			log_err("raft: the stored Raft state is damaged (%s): the log is cut before the damage "
+			    "and this storage takes incarnation %016" PRIx64 "; it neither votes nor "
+			    "acknowledges until the leader has repaired it and admitted it", damage,
+			    cs->incarnation);
+		} else if (damage != NULL) {
+			log_err("raft: the stored Raft state is damaged (%s) and a single node has no "
+			    "other copy: continuing with the log cut before the damage", damage);
+		} else if (!stored) {
+			cs->incarnation = cs_new_incarnation(cs);
+		} else {
+			cs_start_core(ld);
+			return;
+		}
+		raftlog_set_incarnation(cs->log, cs->incarnation, cs_incarnation_stored, ld);
+		return;
+	}
+	cs_start_core(ld);
+}
+
+static uint64_t
+cs_random_incarnation(void)
+{
+	uint64_t inc = 0;
+
+	while (inc == 0)
+		evutil_secure_rng_get_bytes(&inc, sizeof inc);
+	return inc;
+}
+
+/* The incarnation of a storage that has none stored (docs/raft.md,
+ * "Incarnations"): 0 for a founder's first storage and for one written
+ * before incarnations existed; a random nonzero one for an empty storage
+ * that was not told to found the cluster (a new or a wiped one). */
+static uint64_t
+cs_new_incarnation(struct consensus *cs)
+{
+	uint64_t inc;
+
+	if (!raftlog_empty(cs->log)) {
+		log_info("raft: the stored state predates storage incarnations: it keeps the founding one");
+		return 0;
+	}
+	if (cs->cfg->bootstrap || cs->cfg->npeers == 0) {
+		log_info("raft: empty storage: founding a new cluster of %u voter(s)",
+		    cs->cfg->npeers > 0 ? cs->cfg->npeers : 1);
+		return 0;
+	}
+	inc = cs_random_incarnation();
+	log_warn("raft: empty storage and no --bootstrap: this node joins the existing cluster as storage "
+	    "incarnation %016" PRIx64 " and neither votes nor acknowledges entries until the leader has "
+	    "brought it up to date and admitted it (to found a new cluster instead, start every founding "
+	    "node once with --bootstrap; docs/raft.md, \"Incarnations\")", inc);
+	return inc;
+}
+
+static void
+cs_incarnation_stored(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct cs_load *ld = arg;
+
+	if (ld->code == RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_OK) {
+		ld->code = code;
+		snprintf(ld->why, sizeof ld->why, "storing the incarnation: %s", why);
+	}
+	cs_start_core(ld);
+}
+
+/* Build the core from what ld loaded (or retry the load after a failure);
+ * frees ld. */
+static void
+cs_start_core(struct cs_load *ld)
+{
 	struct consensus *cs = ld->cs;
 	const struct rcfs_config *cfg = cs->cfg;
 	struct raft_restore *rs = &ld->rs;
@@ -211,10 +312,6 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 	uint64_t seed;
 	int rv;
 
-	if (ld->code == RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_OK) {
-		ld->code = code;
-		snprintf(ld->why, sizeof ld->why, "%s", why);
-	}
 	if (ld->generation != cs->generation)
 		goto out;
 	if (ld->code != RCFS__ERROR_CODE__E_OK) {
@@ -226,6 +323,7 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 	}
 	raft_config_init(&rc);
 	rc.id = cfg->node_id;
+	rc.incarnation = cs->incarnation;
 	rc.election_min_ms = cfg->election_timeout_ms;
 	rc.election_max_ms = 2 * cfg->election_timeout_ms;
 	rc.heartbeat_ms = cfg->heartbeat_ms;
@@ -233,9 +331,22 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 	rc.seed = seed ^ cfg->node_id;
 	rc.snapshot_threshold = cfg->snapshot_entries;
 	rc.snapshot_trailing = cfg->snapshot_entries / 16 > 0 ? cfg->snapshot_entries / 16 : 1;
-	rs->applied = applied > rs->snapshot.index ? applied : rs->snapshot.index;
+	rs->applied = ld->applied > rs->snapshot.index ? ld->applied : rs->snapshot.index;
+	if (raftlog_damage(cs->log) != NULL) {
+		/* The log was cut, maybe below what the state machine applied:
+		 * those entries come again from the leader, and fsm_apply skips
+		 * what it has applied already. */
+		uint64_t last = raftlog_last(cs->log);
+		if (rs->applied > last)
+			rs->applied = last;
+		if (rs->hs.commit > last)
+			rs->hs.commit = last;
+	}
 	if (rs->hs.commit < rs->applied)
 		rs->hs.commit = rs->applied;  /* applied implies committed */
+	/* The configured peers as the configuration "at index 0", recorded
+	 * with the founding incarnation: only a founder's first storage is
+	 * admitted by it, a later one waits for RAFT_CONF_ADMIT. */
 	memset(&boot, 0, sizeof boot);
 	if (cfg->npeers == 0) {
 		boot.servers[boot.n].id = cfg->node_id;
@@ -255,9 +366,16 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 	cs->applied = rs->applied;
 	cs->state = CS_RUNNING;
 	cs->last_tick_ms = time_mono_ms();
+	cs->refused_seen = 0;
 	log_info("raft: started at term %" PRIu64 ", snapshot %" PRIu64 ", log %" PRIu64 "..%" PRIu64
-	    ", commit %" PRIu64 ", applied %" PRIu64, rs->hs.term, rs->snapshot.index,
-	    raftlog_first(cs->log), raftlog_last(cs->log), rs->hs.commit, rs->applied);
+	    ", commit %" PRIu64 ", applied %" PRIu64 ", storage incarnation %016" PRIx64 "%s",
+	    rs->hs.term, rs->snapshot.index, raftlog_first(cs->log), raftlog_last(cs->log),
+	    rs->hs.commit, rs->applied, cs->incarnation,
+	    raft_admitted(cs->raft) ? "" : " (not admitted yet: waiting for the leader)");
+	if (cfg->bootstrap && !raftlog_empty(cs->log))
+		log_info("raft: --bootstrap / initial_cluster_state = \"new\" ignored: the storage holds "
+		    "Raft state (remove it from the config: a node whose storage is lost must not found "
+		    "a cluster again)");
 	cs_schedule(cs);
 out:
 	if (ld->have_rs)
@@ -313,7 +431,53 @@ cs_tick(evutil_socket_t fd, short what, void *arg)
 	if (now > cs->last_tick_ms) {
 		raft_tick(cs->raft, (uint32_t)(now - cs->last_tick_ms));
 		cs->last_tick_ms = now;
+		cs_admit(cs);
 		cs_schedule(cs);
+	}
+}
+
+/* A member answering with a storage incarnation the configuration does not
+ * record lost its storage (or it is new): the core counts none of its votes
+ * and acknowledgements (rcfs_raft_refused_total{reason="incarnation"}).  The
+ * leader records the new incarnation (RAFT_CONF_ADMIT) once the member holds
+ * everything committed, one change at a time; logged once per incarnation
+ * seen, and when admitted.  docs/raft.md, "Incarnations". */
+static void
+cs_admit(struct consensus *cs)
+{
+	const struct raft_conf *conf = raft_configuration(cs->raft);
+	uint64_t refused = raft_refused_incarnation(cs->raft);
+
+	assert(!cs->in_ready);
+	if (refused > cs->refused_seen) {
+		metrics_add(rcfs_metrics.raft_refused_incarnation, refused - cs->refused_seen);
+		cs->refused_seen = refused;
+	}
+	if (raft_role(cs->raft) != RAFT_LEADER)
+		return;
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *srv = &conf->servers[i];
+		struct cs_admit_seen *seen = &cs->admit_seen[i];
+		struct raft_progress_info info;
+		uint64_t index;
+
+		if (srv->id == cs->cfg->node_id || raft_progress(cs->raft, srv->id, &info) != RAFT_OK ||
+		    info.admitted)
+			continue;
+		if (seen->id != info.id || seen->incarnation != info.incarnation) {
+			log_warn("raft: node %" PRIu64 " answers with storage incarnation %016" PRIx64
+			    ", not the recorded %016" PRIx64 ": its storage was lost or replaced, and its votes "
+			    "and acknowledgements do not count until it has caught up and is admitted",
+			    srv->id, info.incarnation, srv->incarnation);
+			seen->id = info.id;
+			seen->incarnation = info.incarnation;
+		}
+		if (raft_change_membership(cs->raft, RAFT_CONF_ADMIT, srv->id, &index) == RAFT_OK) {
+			log_info("raft: admitting node %" PRIu64 "'s storage incarnation %016" PRIx64
+			    " (caught up to index %" PRIu64 "), configuration entry %" PRIu64,
+			    srv->id, info.incarnation, info.match, index);
+			return;         /* one change at a time */
+		}
 	}
 }
 
@@ -847,6 +1011,18 @@ uint64_t
 consensus_term(const struct consensus *cs)
 {
 	return cs->raft ? raft_term(cs->raft) : 0;
+}
+
+uint64_t
+consensus_incarnation(const struct consensus *cs)
+{
+	return cs->incarnation;
+}
+
+bool
+consensus_admitted(const struct consensus *cs)
+{
+	return cs->state == CS_RUNNING && raft_admitted(cs->raft);
 }
 
 uint64_t

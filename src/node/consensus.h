@@ -77,6 +77,10 @@ uint64_t consensus_term(const struct consensus *cs);
 uint64_t consensus_leader(const struct consensus *cs);
 uint64_t consensus_commit_index(const struct consensus *cs);
 uint64_t consensus_applied_index(const struct consensus *cs);
+/* This node's storage incarnation, and whether the configuration records it
+ * (false also while not running).  docs/raft.md, "Incarnations". */
+uint64_t consensus_incarnation(const struct consensus *cs);
+bool consensus_admitted(const struct consensus *cs);
 /* The leader's view of peer id: match index, ms since last contact (-1 if
  * unknown).  Returns false if not leader or unknown. */
 bool consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match,

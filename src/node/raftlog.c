@@ -1,9 +1,13 @@
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "node/raftlog.h"
+
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -17,7 +21,21 @@ struct raftlog {
 	struct store *st;
 	uint64_t first;             /* lowest index stored */
 	uint64_t last;              /* highest index stored (first > last: none) */
+	uint64_t incarnation;       /* stored with the hard state (last load or set) */
+	bool have_incarnation;
+	bool empty;                 /* the last load found no Raft state at all */
+	struct raft_hard_state hs;  /* as last stored (rewritten whole, with its check) */
+	uint64_t stored_max;        /* highest entry index found by the last load */
+	char damage[160];           /* the last load found damaged state: why ("" none) */
 };
+
+/* Checksums of stored state: BLAKE2b (libsodium's crypto_generichash),
+ * 16 bytes.  An entry's covers its encoding before the checksum field; the
+ * hard state's covers its four numbers. */
+#define RAFTLOG_SUM_BYTES crypto_generichash_BYTES_MIN
+/* The checksum field as encoded last in a stored entry: tag (field 5,
+ * length-delimited), length, the bytes. */
+#define RAFTLOG_SUM_TRAILER (2 + RAFTLOG_SUM_BYTES)
 
 struct raftlog *
 raftlog_new(struct store *st)
@@ -56,6 +74,8 @@ struct raftlog_load {
 	struct raft_restore rs;
 	struct raft_entry *entries;
 	size_t n_entries;
+	bool have_hs;               /* the hard state hash exists */
+	uint64_t bad_index;         /* lowest damaged entry (0: none) */
 	Rcfs__ErrorCode code;
 	char why[160];
 };
@@ -111,10 +131,33 @@ raftlog_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg
 	}
 }
 
+/* The hard state's checksum, as hex in out[2 * RAFTLOG_SUM_BYTES + 1]. */
+static void
+raftlog_hs_check(const struct raft_hard_state *hs, uint64_t incarnation, char *out)
+{
+	uint8_t sum[RAFTLOG_SUM_BYTES];
+	char text[96];
+	int n = snprintf(text, sizeof text, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+	    hs->term, hs->vote, hs->commit, incarnation);
+
+	crypto_generichash(sum, sizeof sum, (const uint8_t *)text, (size_t)n, NULL, 0);
+	sodium_bin2hex(out, 2 * RAFTLOG_SUM_BYTES + 1, sum, sizeof sum);
+}
+
+/* Record the first damage found by a load (later ones add nothing). */
+static void
+raftlog_damaged(struct raftlog *rl, const char *why)
+{
+	if (rl->damage[0] == '\0')
+		snprintf(rl->damage, sizeof rl->damage, "%s", why);
+}
+
 static void
 raftlog_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct raftlog_load *ld = arg;
+	const char *check = NULL;
+	char want[2 * RAFTLOG_SUM_BYTES + 1];
 
 	(void)st;
 	if (!raftlog_load_usable(ld, r, err, REDIS_REPLY_ARRAY))
@@ -125,6 +168,19 @@ raftlog_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
 		if (strcmp(k, "term") == 0) ld->rs.hs.term = v;
 		else if (strcmp(k, "vote") == 0) ld->rs.hs.vote = v;
 		else if (strcmp(k, "commit") == 0) ld->rs.hs.commit = v;
+		else if (strcmp(k, "incarnation") == 0) {
+			ld->rl->incarnation = v;
+			ld->rl->have_incarnation = true;
+		} else if (strcmp(k, "check") == 0) {
+			check = r->element[i + 1]->str;
+		}
+	}
+	ld->have_hs = r->elements > 0;
+	/* No check: written before checksums (accepted, as before). */
+	raftlog_hs_check(&ld->rs.hs, ld->rl->incarnation, want);
+	if (check != NULL && strcmp(check, want) != 0) {
+		raftlog_damaged(ld->rl, "the hard state does not match its checksum");
+		memset(&ld->rs.hs, 0, sizeof ld->rs.hs);
 	}
 }
 
@@ -137,6 +193,33 @@ raftlog_entry_cmp(const void *a, const void *b)
 
 static void raftlog_load_done(struct raftlog_load *ld);
 
+/* A stored entry, checked: it decodes, is stored under its own index, and
+ * matches its checksum (an entry written before checksums has none and is
+ * taken as it is).  NULL if damaged. */
+static Rcfs__RaftEntry *
+raftlog_entry_unpack(const uint8_t *v, size_t len, uint64_t key)
+{
+	Rcfs__RaftEntry *e = rcfs__raft_entry__unpack(NULL, len, v);
+	uint8_t sum[RAFTLOG_SUM_BYTES];
+
+	if (e == NULL)
+		return NULL;
+	if (e->index != key)
+		goto bad;
+	if (e->has_checksum) {
+		if (e->checksum.len != RAFTLOG_SUM_BYTES || len < RAFTLOG_SUM_TRAILER ||
+		    memcmp(v + len - RAFTLOG_SUM_BYTES, e->checksum.data, RAFTLOG_SUM_BYTES) != 0)
+			goto bad;
+		crypto_generichash(sum, sizeof sum, v, len - RAFTLOG_SUM_TRAILER, NULL, 0);
+		if (sodium_memcmp(sum, e->checksum.data, sizeof sum) != 0)
+			goto bad;
+	}
+	return e;
+bad:
+	rcfs__raft_entry__free_unpacked(e, NULL);
+	return NULL;
+}
+
 static void
 raftlog_load_log(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
@@ -147,12 +230,16 @@ raftlog_load_log(struct store *st, redisReply *r, enum store_err err, void *arg)
 		ld->entries = xcalloc(r->elements / 2 + 1, sizeof *ld->entries);
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
 			redisReply *v = r->element[i + 1];
-			Rcfs__RaftEntry *e = rcfs__raft_entry__unpack(NULL, v->len, (const uint8_t *)v->str);
+			uint64_t key = strtoull(r->element[i]->str, NULL, 10);
+			Rcfs__RaftEntry *e = raftlog_entry_unpack((const uint8_t *)v->str, v->len, key);
 			struct raft_entry *out = &ld->entries[ld->n_entries];
+
+			if (key > ld->rl->stored_max)
+				ld->rl->stored_max = key;
 			if (e == NULL) {
-				ld->code = RCFS__ERROR_CODE__E_INTERNAL;
-				snprintf(ld->why, sizeof ld->why, "raft log entry %s is corrupt in storage",
-				    r->element[i]->str);
+				/* Kept out of the log; the load cuts the log there. */
+				if (key < ld->bad_index || ld->bad_index == 0)
+					ld->bad_index = key;
 				continue;
 			}
 			out->term = e->term;
@@ -190,18 +277,33 @@ raftlog_load_done(struct raftlog_load *ld)
 		free(ld->entries[skip++].data);
 	n = ld->n_entries - skip;
 	memmove(ld->entries, ld->entries + skip, n * sizeof *ld->entries);
-	/* Consecutive entries only: a hole would be a storage bug. */
-	for (size_t i = 1; i < n; i++)
-		if (ld->entries[i].index != ld->entries[i - 1].index + 1) {
-			log_err("raft log in storage has a hole after index %" PRIu64,
+	/* Consecutive entries only, and none from a damaged one on: what
+	 * follows a hole or a damaged entry is not trusted. */
+	for (size_t i = 0; i < n; i++) {
+		char why[160];
+
+		if (ld->bad_index != 0 && ld->entries[i].index >= ld->bad_index)
+			snprintf(why, sizeof why, "raft log entry %" PRIu64 " is damaged", ld->bad_index);
+		else if (i > 0 && ld->entries[i].index != ld->entries[i - 1].index + 1)
+			snprintf(why, sizeof why, "the raft log has a hole after index %" PRIu64,
 			    ld->entries[i - 1].index);
-			for (size_t k = i; k < n; k++)
-				free(ld->entries[k].data);
-			n = i;
-			break;
-		}
+		else if (i == 0 && ld->entries[0].index != ld->rs.snapshot.index + 1)
+			snprintf(why, sizeof why, "the raft log starts at %" PRIu64 ", after snapshot %" PRIu64,
+			    ld->entries[0].index, ld->rs.snapshot.index);
+		else
+			continue;
+		raftlog_damaged(rl, why);
+		for (size_t k = i; k < n; k++)
+			free(ld->entries[k].data);
+		n = i;
+		break;
+	}
+	if (ld->bad_index != 0 && ld->bad_index > ld->rs.snapshot.index)
+		raftlog_damaged(rl, "a raft log entry is damaged");
 	ld->rs.entries = ld->entries;
 	ld->rs.n_entries = n;
+	rl->empty = !ld->have_hs && ld->rs.snapshot.index == 0 && n == 0 && rl->stored_max == 0;
+	rl->hs = ld->rs.hs;
 	rl->last = n ? ld->entries[n - 1].index : ld->rs.snapshot.index;
 	rl->first = n ? ld->entries[0].index : ld->rs.snapshot.index + 1;
 	ld->cb(ld->arg, RCFS__ERROR_CODE__E_OK, NULL, &ld->rs);
@@ -216,6 +318,12 @@ raftlog_load(struct raftlog *rl, raftlog_load_cb *cb, void *arg)
 	ld->rl = rl;
 	ld->cb = cb;
 	ld->arg = arg;
+	rl->incarnation = 0;
+	rl->have_incarnation = false;
+	rl->empty = false;
+	rl->stored_max = 0;
+	rl->damage[0] = '\0';
+	memset(&rl->hs, 0, sizeof rl->hs);
 	store_commandf(rl->st, raftlog_load_snap, ld, "HGETALL " RAFTLOG_SNAP);
 	store_commandf(rl->st, raftlog_load_hs, ld, "HGETALL " RAFTLOG_HS);
 	store_commandf(rl->st, raftlog_load_log, ld, "HGETALL " RAFTLOG_LOG);
@@ -229,6 +337,25 @@ raftlog_restore_free(struct raft_restore *rs)
 	free((void *)rs->entries);
 	free((void *)rs->snapshot_data);
 	memset(rs, 0, sizeof *rs);
+}
+
+const char *
+raftlog_damage(const struct raftlog *rl)
+{
+	return rl->damage[0] != '\0' ? rl->damage : NULL;
+}
+
+bool
+raftlog_empty(const struct raftlog *rl)
+{
+	return rl->empty;
+}
+
+bool
+raftlog_incarnation(const struct raftlog *rl, uint64_t *incarnation)
+{
+	*incarnation = rl->incarnation;
+	return rl->have_incarnation;
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -259,6 +386,46 @@ raftlog_delete(struct store_group *g, uint64_t first, uint64_t last)
 	free(num);
 }
 
+/* Encode pe (without a checksum) into out, followed by its checksum field
+ * (RaftEntry.checksum, encoded last: RAFTLOG_SUM_TRAILER bytes).  Returns
+ * the length; out has room for the encoding plus the trailer. */
+static size_t
+raftlog_entry_pack(Rcfs__RaftEntry *pe, uint8_t *out)
+{
+	size_t len = rcfs__raft_entry__pack(pe, out);
+
+	out[len] = 5 << 3 | 2;          /* field 5, length-delimited */
+	out[len + 1] = RAFTLOG_SUM_BYTES;
+	crypto_generichash(out + len + 2, RAFTLOG_SUM_BYTES, out, len, NULL, 0);
+	return len + RAFTLOG_SUM_TRAILER;
+}
+
+/* Add the whole hard state, with the incarnation and their checksum, to g. */
+static void
+raftlog_hs_write(struct raftlog *rl, struct store_group *g)
+{
+	char check[2 * RAFTLOG_SUM_BYTES + 1];
+
+	raftlog_hs_check(&rl->hs, rl->incarnation, check);
+	store_group_addf(g, "HSET " RAFTLOG_HS " term %" PRIu64 " vote %" PRIu64 " commit %" PRIu64
+	    " incarnation %" PRIu64 " check %s", rl->hs.term, rl->hs.vote, rl->hs.commit, rl->incarnation,
+	    check);
+}
+
+void
+raftlog_set_incarnation(struct raftlog *rl, uint64_t incarnation, store_group_cb *cb, void *arg)
+{
+	struct store_group *g = store_group_new();
+
+	rl->incarnation = incarnation;
+	rl->have_incarnation = true;
+	raftlog_hs_write(rl, g);
+	/* Entries past the loaded log (after a damaged one) go, so that no
+	 * later load finds them again. */
+	raftlog_delete(g, rl->last + 1, rl->stored_max);
+	store_group_send(rl->st, g, 0, cb, arg);
+}
+
 void
 raftlog_append(struct raftlog *rl, const struct raft_hard_state *hs, const struct raft_entry *e,
     size_t n, store_group_cb *cb, void *arg)
@@ -275,7 +442,7 @@ raftlog_append(struct raftlog *rl, const struct raft_hard_state *hs, const struc
 		/* An overwrite: every stored entry from e[0] on goes first. */
 		raftlog_delete(g, e[0].index, rl->last);
 		for (size_t i = 0; i < n; i++)
-			vcap += e[i].len + 64;
+			vcap += e[i].len + 64 + RAFTLOG_SUM_TRAILER;
 		vals = xmalloc(vcap);
 		argv[a] = "HSET"; argvlen[a++] = 4;
 		argv[a] = RAFTLOG_LOG; argvlen[a++] = strlen(RAFTLOG_LOG);
@@ -290,7 +457,7 @@ raftlog_append(struct raftlog *rl, const struct raft_hard_state *hs, const struc
 			argvlen[a] = (size_t)snprintf(keys[i], sizeof keys[i], "%" PRIu64, e[i].index);
 			argv[a++] = keys[i];
 			argv[a] = (const char *)vals + voff;
-			argvlen[a++] = rcfs__raft_entry__pack(&pe, vals + voff);
+			argvlen[a++] = raftlog_entry_pack(&pe, vals + voff);
 			voff += argvlen[a - 1];
 		}
 		store_group_add(g, (int)a, argv, argvlen);
@@ -302,9 +469,10 @@ raftlog_append(struct raftlog *rl, const struct raft_hard_state *hs, const struc
 		if (rl->first > e[0].index)
 			rl->first = e[0].index;
 	}
-	if (hs != NULL)
-		store_group_addf(g, "HSET " RAFTLOG_HS " term %" PRIu64 " vote %" PRIu64 " commit %" PRIu64,
-		    hs->term, hs->vote, hs->commit);
+	if (hs != NULL) {
+		rl->hs = *hs;
+		raftlog_hs_write(rl, g);
+	}
 	store_group_send(rl->st, g, 0, cb, arg);
 }
 

@@ -2,7 +2,10 @@
  * the rcfs:raft:* keys (docs/design.md, "Raft in the node").
  *
  *   rcfs:raft:hs    hash  term, vote, commit                 (hard state)
- *   rcfs:raft:log   hash  log index -> packed RaftEntry       (entries after the snapshot)
+ *                         incarnation                        (of this storage: docs/raft.md)
+ *                         check                              (BLAKE2b-128 of the four, hex)
+ *   rcfs:raft:log   hash  log index -> packed RaftEntry       (entries after the snapshot;
+ *                         with its checksum, the field encoded last)
  *   rcfs:raft:snap  hash  index, term, conf [, data]          (the last snapshot's metadata;
  *                         data only for an installed snapshot: a node's own
  *                         snapshot is its state machine in redis)
@@ -14,6 +17,7 @@
 #ifndef RCFS_RAFTLOG_H
 #define RCFS_RAFTLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +33,10 @@ void raftlog_free(struct raftlog *rl);
 
 /* Load the persisted state into *rs, ready for raft_new(): hard state,
  * snapshot metadata (and bytes, when stored), and the entries after the
- * snapshot, consecutive (a hole is logged and the log cut there).  rs->applied
+ * snapshot, consecutive.  Damage (an entry that does not decode, is stored
+ * under another index or fails its checksum; a hole; a hard state that
+ * fails its checksum) is not an error: the log is cut before it (the hard
+ * state zeroed) and raftlog_damage() says what was found.  rs->applied
  * and rs->bootstrap are the caller's.  Three reads, queued now in order with
  * everything else on the store.  On E_OK the caller owns what rs points to:
  * release it with raftlog_restore_free().  On failure rs is empty. */
@@ -37,6 +44,20 @@ typedef void raftlog_load_cb(void *arg, Rcfs__ErrorCode code, const char *why,
     struct raft_restore *rs);
 void raftlog_load(struct raftlog *rl, raftlog_load_cb *cb, void *arg);
 void raftlog_restore_free(struct raft_restore *rs);
+
+/* After a load: whether storage held no Raft state at all (no hard state,
+ * snapshot or entry): a new storage, or one that was lost. */
+bool raftlog_empty(const struct raftlog *rl);
+/* After a load: what damage it found (a static description), or NULL. */
+const char *raftlog_damage(const struct raftlog *rl);
+/* After a load or raftlog_set_incarnation: the incarnation stored with the
+ * hard state in *incarnation; false if none is (a storage written before
+ * incarnations existed, or an empty one). */
+bool raftlog_incarnation(const struct raftlog *rl, uint64_t *incarnation);
+/* Store this storage's incarnation with the hard state, and delete what a
+ * damaged load left out of the log; cb once redis has it (durable).  Done
+ * before the core starts, on a storage without one or a damaged one. */
+void raftlog_set_incarnation(struct raftlog *rl, uint64_t incarnation, store_group_cb *cb, void *arg);
 
 /* Persist a Ready: the hard state (NULL if unchanged) and entries e[0..n-1]
  * (replacing every stored entry from e[0].index on), as one group.  cb runs

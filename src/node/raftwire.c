@@ -12,6 +12,7 @@ raftwire_from_pb(const Rcfs__RaftMessage *pm, struct raft_message *m)
 	memset(m, 0, sizeof *m);
 	m->type = pm->type;
 	m->from = pm->from;
+	m->from_incarnation = pm->from_incarnation;
 	m->to = pm->to;
 	m->term = pm->term;
 	m->log_term = pm->log_term;
@@ -54,6 +55,8 @@ raftwire_to_pb(const struct raft_message *m, struct raftwire_pb *pb)
 	pb->eptrs = NULL;
 	pm->type = m->type;
 	pm->from = m->from;
+	pm->has_from_incarnation = m->from_incarnation != 0;
+	pm->from_incarnation = m->from_incarnation;
 	pm->to = m->to;
 	pm->term = m->term;
 	pm->has_log_term = pm->has_index = pm->has_commit = pm->has_reject = 1;

@@ -46,7 +46,7 @@ static int poll(struct raft *r, uint64_t id, bool granted)
 
 bool raft_promotable(const struct raft *r)
 {
-	return raft_conf_is_voter(&r->conf, r->id);
+	return raft_conf_is_voter(&r->conf, r->id) && raft_self_admitted(r);
 }
 
 /* Dissertation §4.2.3 / §9.6: a server that heard from a leader within the
@@ -165,6 +165,15 @@ int raft_step_vote(struct raft *r, const struct raft_message *m)
 	grant = can_vote && raft_log_up_to_date(r, m->index, m->log_term);
 	if (pre && raft_in_lease(r))
 		grant = false;
+	/* A server whose storage is not the one the configuration records
+	 * may have forgotten what it acknowledged: it neither votes nor is
+	 * voted for (docs/raft.md, "Incarnations"). */
+	if (!raft_conf_admits(&r->conf, m->from, m->from_incarnation)) {
+		grant = false;
+		r->refused_incarnation++;
+	}
+	if (!raft_self_admitted(r))
+		grant = false;
 	memset(&resp, 0, sizeof(resp));
 	resp.type = pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP;
 	resp.to = m->from;
@@ -189,6 +198,10 @@ int raft_step_vote_resp(struct raft *r, const struct raft_message *m)
 	if ((pre && r->role != RAFT_PRECANDIDATE) ||
 	    (!pre && r->role != RAFT_CANDIDATE))
 		return 0;
+	if (!raft_conf_admits(&r->conf, m->from, m->from_incarnation)) {
+		r->refused_incarnation++;
+		return 0;
+	}
 	res = poll(r, m->from, !m->reject);
 	if (res > 0) {
 		if (pre)

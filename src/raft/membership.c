@@ -26,9 +26,12 @@ static uint64_t get64(const uint8_t *p)
 	return v;
 }
 
+#define CONF_V1_SERVER 9   /* id, voter */
+#define CONF_V2_SERVER 17  /* id, voter, incarnation */
+
 size_t raft_conf_encoded_len(const struct raft_conf *conf)
 {
-	return 4 + (size_t)conf->n * 9;
+	return 4 + (size_t)conf->n * CONF_V2_SERVER;
 }
 
 size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap)
@@ -43,7 +46,8 @@ size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap)
 	for (i = 0; i < conf->n; i++) {
 		put64(buf + off, conf->servers[i].id);
 		buf[off + 8] = conf->servers[i].voter ? 1 : 0;
-		off += 9;
+		put64(buf + off + 9, conf->servers[i].incarnation);
+		off += CONF_V2_SERVER;
 	}
 	return need;
 }
@@ -51,16 +55,23 @@ size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap)
 int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *conf)
 {
 	uint32_t n = 0, i, j;
+	size_t each;
 
 	if (!buf || len < 4)
 		return RAFT_ECORRUPT;
 	for (i = 0; i < 4; i++)
 		n |= (uint32_t)buf[i] << (8 * i);
-	if (n > RAFT_MAX_SERVERS || len != 4 + (size_t)n * 9)
+	if (n > RAFT_MAX_SERVERS)
+		return RAFT_ECORRUPT;
+	if (len == 4 + (size_t)n * CONF_V2_SERVER)
+		each = CONF_V2_SERVER;
+	else if (len == 4 + (size_t)n * CONF_V1_SERVER)
+		each = CONF_V1_SERVER;      /* written before incarnations */
+	else
 		return RAFT_ECORRUPT;
 	memset(conf, 0, sizeof(*conf));
 	for (i = 0; i < n; i++) {
-		const uint8_t *p = buf + 4 + (size_t)i * 9;
+		const uint8_t *p = buf + 4 + (size_t)i * each;
 		uint64_t id = get64(p);
 		if (id == 0 || p[8] > 1)
 			return RAFT_ECORRUPT;
@@ -69,6 +80,8 @@ int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *conf)
 				return RAFT_ECORRUPT;
 		conf->servers[i].id = id;
 		conf->servers[i].voter = p[8] == 1;
+		if (each == CONF_V2_SERVER)
+			conf->servers[i].incarnation = get64(p + 9);
 	}
 	conf->n = n;
 	return 0;
@@ -162,7 +175,7 @@ void raft_conf_on_commit(struct raft *r)
 		return;
 	for (i = 0; i < r->n_prs; i++) {
 		struct raft_progress *pr = &r->prs[i];
-		if (pr->id == r->id || !pr->voter)
+		if (pr->id == r->id || !pr->voter || !raft_progress_admitted(r, pr))
 			continue;
 		if (!best || pr->match > best->match)
 			best = pr;
@@ -181,7 +194,7 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 {
 	struct raft_conf c = r->conf;
 	struct raft_progress *pr;
-	uint8_t buf[4 + RAFT_MAX_SERVERS * 9];
+	uint8_t buf[4 + RAFT_MAX_SERVERS * CONF_V2_SERVER];
 	uint64_t t;
 	size_t len;
 	int pos, rv;
@@ -204,6 +217,7 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 			return RAFT_ETOOBIG;
 		c.servers[c.n].id = id;
 		c.servers[c.n].voter = false;
+		c.servers[c.n].incarnation = 0;    /* admitted once it answers */
 		c.n++;
 		break;
 	case RAFT_CONF_PROMOTE:
@@ -212,10 +226,24 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 		if (c.servers[pos].voter)
 			return RAFT_EEXIST;
 		pr = raft_progress_get(r, id);
-		if (!pr || pr->match < r->commit ||
+		if (!pr || !raft_progress_admitted(r, pr) || pr->match < r->commit ||
 		    pr->last_resp_ms >= r->cfg.election_min_ms)
 			return RAFT_ECATCHUP;
 		c.servers[pos].voter = true;
+		break;
+	case RAFT_CONF_ADMIT:
+		if (pos < 0)
+			return RAFT_ENOTFOUND;
+		pr = raft_progress_get(r, id);
+		if (!pr || id == r->id)
+			return RAFT_EINVAL;
+		if (raft_progress_admitted(r, pr))
+			return RAFT_EEXIST;
+		/* Its progress restarted when the incarnation changed: caught
+		 * up means it holds everything committed, from this leader. */
+		if (pr->match < r->commit || pr->last_resp_ms >= r->cfg.election_min_ms)
+			return RAFT_ECATCHUP;
+		c.servers[pos].incarnation = pr->incarnation;
 		break;
 	case RAFT_CONF_REMOVE:
 		if (pos < 0)

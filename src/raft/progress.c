@@ -23,6 +23,45 @@ static void progress_init(struct raft *r, struct raft_progress *pr,
 	pr->match = 0;
 	if (id == r->id)
 		pr->match = r->stable;
+	{
+		int pos = raft_conf_find(&r->conf, id);
+		pr->incarnation = id == r->id ? r->cfg.incarnation
+		    : pos >= 0 ? r->conf.servers[pos].incarnation : 0;
+	}
+}
+
+bool raft_conf_admits(const struct raft_conf *conf, uint64_t id, uint64_t incarnation)
+{
+	int pos = raft_conf_find(conf, id);
+
+	return pos < 0 || conf->servers[pos].incarnation == incarnation;
+}
+
+bool raft_progress_admitted(const struct raft *r, const struct raft_progress *pr)
+{
+	return raft_conf_admits(&r->conf, pr->id, pr->incarnation);
+}
+
+void raft_progress_saw(struct raft *r, struct raft_progress *pr, uint64_t incarnation)
+{
+	if (pr->incarnation == incarnation)
+		return;
+	/* Whatever it acknowledged belongs to storage that is gone: start
+	 * over as with a new server (probe from our last index). */
+	pr->incarnation = incarnation;
+	pr->match = 0;
+	pr->next = raft_log_last(r) + 1;
+	pr->read_acked = 0;
+	raft_progress_become_probe(pr);
+}
+
+bool raft_self_admitted(const struct raft *r)
+{
+	int pos = raft_conf_find(&r->conf, r->id);
+
+	if (pos < 0)
+		return r->conf.n > 0;
+	return r->conf.servers[pos].incarnation == r->cfg.incarnation;
 }
 
 struct raft_progress *raft_progress_get(struct raft *r, uint64_t id)
@@ -196,6 +235,8 @@ int raft_progress(const struct raft *r, uint64_t id,
 		info->last_contact_ms = id == r->id ? 0 : pr->last_resp_ms;
 		info->recently_active = id == r->id ||
 		    pr->last_resp_ms < r->cfg.election_min_ms;
+		info->incarnation = pr->incarnation;
+		info->admitted = raft_progress_admitted(r, pr);
 		return 0;
 	}
 	return RAFT_ENOTFOUND;

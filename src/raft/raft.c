@@ -248,6 +248,7 @@ int raft_send(struct raft *r, const struct raft_message *m, bool need_persist)
 	q->m = *m;
 	q->arena = a;
 	q->m.from = r->id;
+	q->m.from_incarnation = r->cfg.incarnation;
 	if (!q->m.term)
 		q->m.term = r->term;
 	off = m->n_entries * sizeof(struct raft_entry);
@@ -406,11 +407,26 @@ int raft_step(struct raft *r, const struct raft_message *m)
 			return raft_step_heartbeat(r, m);
 		return raft_step_snapshot(r, m);
 	case RAFT_MSG_APPEND_RESP:
-		return r->role == RAFT_LEADER ? raft_step_append_resp(r, m) : 0;
 	case RAFT_MSG_HEARTBEAT_RESP:
-		return r->role == RAFT_LEADER ? raft_step_heartbeat_resp(r, m) : 0;
 	case RAFT_MSG_SNAPSHOT_RESP:
-		return r->role == RAFT_LEADER ? raft_step_snapshot_resp(r, m) : 0;
+		if (r->role != RAFT_LEADER)
+			return 0;
+		/* Its answers drive its replication either way; they count
+		 * towards commit, ReadIndex and CheckQuorum only once the
+		 * configuration records the incarnation they come from. */
+		{
+			struct raft_progress *pr = raft_progress_get(r, m->from);
+			if (pr) {
+				raft_progress_saw(r, pr, m->from_incarnation);
+				if (!raft_progress_admitted(r, pr))
+					r->refused_incarnation++;
+			}
+		}
+		if (m->type == RAFT_MSG_APPEND_RESP)
+			return raft_step_append_resp(r, m);
+		if (m->type == RAFT_MSG_HEARTBEAT_RESP)
+			return raft_step_heartbeat_resp(r, m);
+		return raft_step_snapshot_resp(r, m);
 	case RAFT_MSG_TIMEOUT_NOW:
 		/* Dissertation §3.10: start an election now, skipping PreVote
 		 * and the lease (the leader asked for it). */
@@ -433,7 +449,7 @@ int raft_transfer_leadership(struct raft *r, uint64_t id)
 	if (id == 0) {
 		for (i = 0; i < r->n_prs; i++) {
 			struct raft_progress *p = &r->prs[i];
-			if (p->id == r->id || !p->voter)
+			if (p->id == r->id || !p->voter || !raft_progress_admitted(r, p))
 				continue;
 			if (!pr || p->match > pr->match)
 				pr = p;
@@ -683,6 +699,8 @@ void raft_advance(struct raft *r, struct raft_ready *rd)
 
 uint64_t raft_id(const struct raft *r) { return r->id; }
 int raft_role(const struct raft *r) { return r->role; }
+uint64_t raft_refused_incarnation(const struct raft *r) { return r->refused_incarnation; }
+bool raft_admitted(const struct raft *r) { return raft_self_admitted(r); }
 uint64_t raft_term(const struct raft *r) { return r->term; }
 uint64_t raft_vote(const struct raft *r) { return r->vote; }
 uint64_t raft_leader(const struct raft *r) { return r->leader; }

@@ -116,6 +116,7 @@ struct raft_entry {
 struct raft_message {
 	uint32_t type; /* enum raft_msg_type */
 	uint64_t from, to, term;
+	uint64_t from_incarnation; /* the sender's storage incarnation */
 	uint64_t log_term;  /* VOTE/PREVOTE: last log term; APPEND: prev term */
 	uint64_t index;     /* VOTE/PREVOTE: last log index; APPEND: prev index;
 	                       *_RESP: highest index acknowledged (or probed) */
@@ -139,10 +140,21 @@ struct raft_message {
 };
 
 /* A cluster configuration (Dissertation §4.1: one server added or removed
- * at a time).  Learners receive the log but neither vote nor count. */
+ * at a time).  Learners receive the log but neither vote nor count.
+ *
+ * Each server is recorded with the incarnation of its storage: a server
+ * whose storage was lost (wiped, replaced) comes back with a new
+ * incarnation, and until a configuration records that one it is not
+ * admitted: it never campaigns or grants a vote, and no server counts its
+ * vote, its acknowledgements or its heartbeat answers (a server that forgot
+ * what it acknowledged would break the commit rule; docs/raft.md,
+ * "Incarnations").  0 is the founding incarnation: the bootstrap
+ * configuration names the founders without one, and a founder's first
+ * storage runs as 0; every later storage draws a random nonzero one. */
 struct raft_server {
 	uint64_t id; /* never 0 */
 	bool voter;
+	uint64_t incarnation;
 };
 struct raft_conf {
 	uint32_t n;
@@ -152,8 +164,9 @@ struct raft_conf {
 /* Bytes needed by raft_conf_encode() for conf. */
 size_t raft_conf_encoded_len(const struct raft_conf *conf);
 /* Encodes conf into buf (cap bytes).  Returns the length written, or 0 if
- * cap is too small.  Format: u32 LE count, then per server u64 LE id and a
- * u8 voter flag. */
+ * cap is too small.  Format: u32 LE count, then per server u64 LE id, a u8
+ * voter flag and u64 LE incarnation.  raft_conf_decode also reads the
+ * older form without incarnations (9 bytes a server; incarnation 0). */
 size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap);
 /* Decodes; RAFT_ECORRUPT on malformed input (ids 0 or duplicated, too many). */
 int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *conf);
@@ -178,6 +191,7 @@ struct raft_snapshot_meta {
 
 struct raft_config {
 	uint64_t id;                 /* this server, != 0 */
+	uint64_t incarnation;        /* of this server's storage (0: founding) */
 	uint32_t election_min_ms;    /* randomized election timeout in */
 	uint32_t election_max_ms;    /*   [min, max), Raft §5.2; 150..300 */
 	uint32_t heartbeat_ms;       /* leader heartbeat interval; 50 */
@@ -275,6 +289,8 @@ enum raft_conf_op {
 	RAFT_CONF_PROMOTE = 2,     /* learner -> voter, once caught up */
 	RAFT_CONF_REMOVE = 3,      /* remove a voter or learner, even the
 	                              leader itself (§4.2.2) */
+	RAFT_CONF_ADMIT = 4,       /* record the incarnation the server now
+	                              answers with, once it caught up */
 };
 
 /* Leader only: appends a CONF_CHANGE entry changing one server,
@@ -283,7 +299,11 @@ enum raft_conf_op {
  * the previous change is uncommitted or before an entry of the current term
  * is committed (the single-server-change fix, raft-dev 2015 / §4.1 errata).
  * PROMOTE fails with RAFT_ECATCHUP unless the learner's match index has
- * reached the commit index and it answered within an election timeout.
+ * reached the commit index and it answered within an election timeout;
+ * ADMIT likewise for a server answering with an incarnation the
+ * configuration does not record (RAFT_EEXIST if it records it already).
+ * A server's progress restarts from scratch when its incarnation changes,
+ * so "caught up" means caught up since its storage came back.
  * Errors also: RAFT_ENOTLEADER, RAFT_ETRANSFER, RAFT_EEXIST, RAFT_ENOTFOUND,
  * RAFT_ETOOBIG, RAFT_EINVAL, RAFT_ENOMEM. */
 int raft_change_membership(struct raft *r, int op, uint64_t id,
@@ -388,6 +408,13 @@ void raft_advance(struct raft *r, struct raft_ready *rd);
 
 uint64_t raft_id(const struct raft *r);
 int raft_role(const struct raft *r);
+/* Messages not counted because their sender's incarnation is not the one
+ * the configuration records (votes refused, grants and acks ignored). */
+uint64_t raft_refused_incarnation(const struct raft *r);
+/* Whether this server is admitted: the configuration records it with its
+ * own incarnation (raft_config.incarnation); a server with no configuration
+ * at all (empty storage, not bootstrapped) is not. */
+bool raft_admitted(const struct raft *r);
 bool raft_is_learner(const struct raft *r); /* in conf, not a voter */
 uint64_t raft_term(const struct raft *r);
 uint64_t raft_vote(const struct raft *r);
@@ -421,6 +448,9 @@ struct raft_progress_info {
 	uint32_t inflight;
 	bool recently_active; /* answered within election_min_ms */
 	uint64_t last_contact_ms; /* ms since its last answer */
+	uint64_t incarnation; /* the one it answers with (recorded until it
+	                         answers otherwise) */
+	bool admitted;        /* the configuration records that incarnation */
 };
 /* Leader only: progress of server id (itself included).  Errors:
  * RAFT_ENOTLEADER, RAFT_ENOTFOUND. */

@@ -17,6 +17,7 @@ struct raft_progress {
 	uint64_t *inflight;  /* REPLICATE: ring of last indexes of messages */
 	uint32_t in_start, in_count;
 	uint64_t last_resp_ms; /* age of its last answer */
+	uint64_t incarnation;  /* it answers with (starts as the recorded one) */
 	uint64_t read_acked;   /* highest ReadIndex round it confirmed */
 	uint64_t snap_index;   /* SNAPSHOT: snapshot being sent */
 	uint64_t snap_offset;  /* SNAPSHOT: next byte to send */
@@ -82,6 +83,7 @@ struct raft {
 	/* configuration: latest in the log (Dissertation §4.1) */
 	struct raft_conf conf;
 	uint64_t conf_index;
+	uint64_t refused_incarnation; /* messages not counted: incarnation */
 
 	/* progress, leader only; one per server of conf */
 	struct raft_progress prs[RAFT_MAX_SERVERS];
@@ -157,6 +159,18 @@ int raft_log_reserve(struct raft *r, size_t extra);
 
 /* progress.c */
 struct raft_progress *raft_progress_get(struct raft *r, uint64_t id);
+/* Whether the configuration records the incarnation pr answers with. */
+bool raft_progress_admitted(const struct raft *r, const struct raft_progress *pr);
+/* A response from pr's server carried `incarnation`: on a change, its
+ * progress restarts (its storage is not what it acknowledged before). */
+void raft_progress_saw(struct raft *r, struct raft_progress *pr, uint64_t incarnation);
+/* Whether this server may campaign and grant votes: the configuration
+ * records it with its own incarnation (or, not being in it, it has a
+ * configuration at all: a removed server, as before). */
+bool raft_self_admitted(const struct raft *r);
+/* Whether the configuration records `incarnation` for id (true for a
+ * server it does not hold). */
+bool raft_conf_admits(const struct raft_conf *conf, uint64_t id, uint64_t incarnation);
 int raft_progress_reset_all(struct raft *r);
 int raft_progress_sync_conf(struct raft *r);
 void raft_progress_free_all(struct raft *r);

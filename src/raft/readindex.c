@@ -59,7 +59,7 @@ static bool round_confirmed(struct raft *r, uint64_t round)
 			continue;
 		}
 		pr = raft_progress_get(r, s->id);
-		if (pr && pr->read_acked >= round)
+		if (pr && raft_progress_admitted(r, pr) && pr->read_acked >= round)
 			acks++;
 	}
 	return acks >= raft_quorum(r);

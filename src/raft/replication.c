@@ -283,7 +283,7 @@ bool raft_maybe_commit(struct raft *r)
 			continue;
 		}
 		pr = raft_progress_get(r, s->id);
-		ms[n++] = pr ? pr->match : 0;
+		ms[n++] = pr && raft_progress_admitted(r, pr) ? pr->match : 0;
 	}
 	if (n == 0)
 		return false;
@@ -367,7 +367,8 @@ void raft_tick_leader(struct raft *r, uint32_t ms)
 				continue;
 			}
 			pr = raft_progress_get(r, s->id);
-			if (pr && pr->last_resp_ms < r->cfg.election_min_ms)
+			if (pr && raft_progress_admitted(r, pr) &&
+			    pr->last_resp_ms < r->cfg.election_min_ms)
 				active++;
 		}
 		if (active < raft_quorum(r)) {

@@ -24,7 +24,7 @@ static int config_load_security(struct rcfs_config *c, const config_t *cf, const
 
 /* Every top-level key, so typos are caught instead of silently ignored. */
 static const char *const config_keys[] = {
-	"node_id", "listen", "redis", "cluster", "chunk_size", "max_frame", "inline_max",
+	"node_id", "listen", "redis", "cluster", "initial_cluster_state", "chunk_size", "max_frame", "inline_max",
 	"storage_window", "redis_timeout_ms", "max_inflight", "max_connections",
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
@@ -320,6 +320,15 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	}
 	if (c->cluster_name == NULL)
 		c->cluster_name = xstrdup("rcfs");
+	if ((s = config_lookup(&cf, "initial_cluster_state")) != NULL) {
+		const char *v = config_setting_get_string(s);
+		if (v == NULL || (strcmp(v, "new") != 0 && strcmp(v, "existing") != 0)) {
+			config_err(err, errlen, path, s, "initial_cluster_state",
+			    "must be \"new\" or \"existing\"");
+			goto out;
+		}
+		c->bootstrap = strcmp(v, "new") == 0;
+	}
 
 	if (config_get_u32(&cf, path, "chunk_size", MiB, 5 * MiB, &c->chunk_size, err, errlen))
 		goto out;

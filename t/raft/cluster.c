@@ -271,6 +271,7 @@ static void node_start(struct cluster *c, struct cl_node *nd)
 	rs.bootstrap = nd->bootstrap ? &c->bootstrap : NULL;
 	nd->cfg = c->base;
 	nd->cfg.id = nd->id;
+	nd->cfg.incarnation = nd->incarnation;
 	nd->cfg.seed = c->base.seed * 31 + nd->id + c->now;
 	rv = raft_new(&nd->cfg, &rs, &nd->r);
 	if (rv) {
@@ -309,6 +310,51 @@ void cl_crash(struct cluster *c, uint64_t id)
 		free(nd->writes[j].snap_data);
 	}
 	nd->n_writes = 0;
+}
+
+void cl_wipe(struct cluster *c, uint64_t id)
+{
+	struct cl_node *nd = cl_node(c, id);
+
+	if (!nd || !nd->exists)
+		return;
+	cl_crash(c, id);
+	free_entries(nd->log, nd->n_log);
+	nd->n_log = 0;
+	free(nd->snap_data);
+	nd->snap_data = NULL;
+	nd->snap_len = 0;
+	memset(&nd->snap, 0, sizeof(nd->snap));
+	memset(&nd->hs, 0, sizeof(nd->hs));
+	nd->ckpt_hash = 0;
+	nd->bootstrap = false;
+	do
+		nd->incarnation = cl_rand(c);
+	while (nd->incarnation == 0);
+	c->wipes++;
+}
+
+void cl_admit(struct cluster *c)
+{
+	uint64_t l = cl_leader(c);
+	struct raft *r = l ? cl_raft(c, l) : NULL;
+	const struct raft_conf *conf;
+	uint32_t i;
+
+	if (r == NULL)
+		return;
+	conf = raft_configuration(r);
+	for (i = 0; i < conf->n; i++) {
+		struct raft_progress_info info;
+		if (conf->servers[i].id == l ||
+		    raft_progress(r, conf->servers[i].id, &info) != 0 || info.admitted)
+			continue;
+		if (raft_change_membership(r, RAFT_CONF_ADMIT, info.id, NULL) == 0) {
+			c->admits++;
+			break;      /* one change at a time */
+		}
+	}
+	cl_process(c, l);
 }
 
 void cl_restart(struct cluster *c, uint64_t id)

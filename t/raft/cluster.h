@@ -39,6 +39,7 @@ struct cl_node {
 	struct raft_entry *log; /* snap.index+1 .. */
 	size_t n_log, cap_log;
 	bool bootstrap; /* founding member */
+	uint64_t incarnation; /* of its storage: 0 for a founder's first */
 	/* storage writes in flight */
 	struct cl_write *writes;
 	size_t n_writes, cap_writes;
@@ -116,6 +117,7 @@ struct cluster {
 	size_t n_reads, cap_reads;
 	uint64_t reads_served, reads_failed;
 	uint64_t snaps_taken, snaps_installed, crashes, leader_changes;
+	uint64_t wipes, admits;
 	/* Compact with raft_compact() (no bytes) and serialize only when the
 	 * core asks (Ready snapshot_data_wanted), as rcfsd does. */
 	bool lazy_snapshots;
@@ -164,6 +166,14 @@ void cl_set_state(struct cluster *c, uint64_t id, uint64_t term,
 bool cl_log_is(struct cluster *c, uint64_t id, const uint64_t *terms,
                size_t n);
 void cl_restart(struct cluster *c, uint64_t id);
+/* Amnesia: crashes id and loses its storage (an operator's rm -rf, a
+ * replaced disk); cl_restart() then boots it empty, not as a founder, with
+ * a new incarnation, as rcfsd does on storage without Raft state. */
+void cl_wipe(struct cluster *c, uint64_t id);
+/* The leader's side of re-admission, as rcfsd's driver does it: ask the
+ * core to record the incarnation of every server that answers with another
+ * one (it refuses until that server caught up). */
+void cl_admit(struct cluster *c);
 /* Cuts (or heals) every link to and from id. */
 void cl_isolate(struct cluster *c, uint64_t id, bool cut);
 void cl_cut(struct cluster *c, uint64_t from, uint64_t to, bool cut);

@@ -1,6 +1,8 @@
 /* Randomized test: every fault at once (partitions symmetric and one-way,
  * drop, duplicate, delay/reorder, crash with loss of unpersisted state,
- * restart, slow storage, snapshots, leadership transfer, ReadIndex), with
+ * restart, slow storage, snapshots, leadership transfer, ReadIndex, and on
+ * half of the seeds amnesia: one server's storage lost, the server back
+ * with a new incarnation and re-admitted once caught up), with
  * the Figure 3 invariants checked after every step by the fixture, then a
  * liveness phase once faults stop.
  *
@@ -18,6 +20,32 @@ static uint64_t pick(struct cluster *c, uint64_t n)
 	return cl_rand(c) % n;
 }
 
+/* Voters in leader l's configuration, and whether each of them answers with
+ * the incarnation it records (so losing one more keeps a majority). */
+static uint32_t admitted_voters(struct cluster *c, uint64_t l, bool *all)
+{
+	struct raft *r = l ? cl_raft(c, l) : NULL;
+	const struct raft_conf *conf;
+	uint32_t i, n = 0;
+
+	*all = r != NULL;
+	if (r == NULL)
+		return 0;
+	conf = raft_configuration(r);
+	for (i = 0; i < conf->n; i++) {
+		struct raft_progress_info info;
+		if (!conf->servers[i].voter)
+			continue;
+		n++;
+		if (raft_progress(r, conf->servers[i].id, &info) != 0 || !info.admitted)
+			*all = false;
+	}
+	return n;
+}
+
+/* Amnesia over the whole run: servers wiped, re-admissions proposed. */
+static uint64_t total_wipes, total_admits;
+
 /* Returns NULL on success, else a static failure description. */
 static const char *run_seed(uint64_t seed, bool verbose)
 {
@@ -29,7 +57,7 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	uint64_t steps, s, l, idx;
 	size_t slot;
 	const char *res = NULL;
-	bool membership;
+	bool membership, amnesia, wiped = false;
 
 	/* Derive the scenario's shape from the seed. */
 	memset(&tmp, 0, sizeof(tmp));
@@ -44,6 +72,7 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	cfg.pre_vote = pick(&tmp, 8) != 0;
 	cfg.check_quorum = cfg.pre_vote ? pick(&tmp, 8) != 0 : false;
 	membership = pick(&tmp, 2) != 0;
+	amnesia = pick(&tmp, 2) != 0;
 	cl_init_cfg(&c, n, seed, &cfg);
 	c.verbose = verbose;
 	/* odd seeds: compaction without bytes, bytes only when asked (as
@@ -97,14 +126,26 @@ static const char *run_seed(uint64_t seed, bool verbose)
 			else if (!conf->servers[pos].voter)
 				rv = raft_change_membership(
 				        rl, RAFT_CONF_PROMOTE, id, NULL);
-			else if (voters > 2)
+			else if (voters > 2 && !wiped)
 				rv = raft_change_membership(
 				        rl, RAFT_CONF_REMOVE, id, NULL);
 			else
 				rv = 0;
 			(void)rv;
 			cl_process(&c, l);
+		} else if (roll < 315 && amnesia && !wiped) {
+			/* One server loses its storage, while every voter is
+			 * admitted and there are at least three (losing more
+			 * than a minority is a lost majority, which no protocol
+			 * survives); no voter is removed after that. */
+			bool all;
+			if (admitted_voters(&c, l, &all) >= 3 && all) {
+				cl_wipe(&c, id);
+				wiped = true;
+			}
 		}
+		if (s % 10 == 0)
+			cl_admit(&c);
 		cl_step(&c);
 	}
 
@@ -220,7 +261,7 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	if (verbose)
 		fprintf(stderr, "seed %llu: n=%d t=%llu sent=%llu delivered=%llu "
 		        "applied=%llu reads=%llu/%llu snaps=%llu/%llu crashes=%llu "
-		        "leaders=%llu %s\n",
+		        "wipes=%llu admits=%llu leaders=%llu %s\n",
 		        (unsigned long long)seed, n, (unsigned long long)c.now,
 		        (unsigned long long)c.sent,
 		        (unsigned long long)c.delivered,
@@ -230,7 +271,10 @@ static const char *run_seed(uint64_t seed, bool verbose)
 		        (unsigned long long)c.snaps_taken,
 		        (unsigned long long)c.snaps_installed,
 		        (unsigned long long)c.crashes,
+		        (unsigned long long)c.wipes, (unsigned long long)c.admits,
 		        (unsigned long long)c.leader_changes, res ? res : "ok");
+	total_wipes += c.wipes;
+	total_admits += c.admits;
 	cl_free(&c);
 	return res;
 }
@@ -265,6 +309,8 @@ START_TEST(fuzzy)
 			fprintf(stderr, "# %llu seeds done\n",
 			        (unsigned long long)(k + 1));
 	}
+	fprintf(stderr, "# amnesia: %llu servers lost their storage, %llu re-admissions proposed\n",
+	        (unsigned long long)total_wipes, (unsigned long long)total_admits);
 	ck_assert_msg(failures == 0, "%llu seed(s) failed, first: %s",
 	              (unsigned long long)failures, first);
 }

@@ -72,6 +72,66 @@ START_TEST(add_learner_then_promote)
 }
 END_TEST
 
+/* Issue 20's sequence: an entry committed by the leader and one follower;
+ * that follower loses its storage and the leader crashes.  The survivor
+ * and the wiped server must not elect a leader (the wiped one forgot the
+ * entry and may not vote); once the old leader is back, the entry is
+ * there, the wiped server catches up, is re-admitted, and counts again. */
+START_TEST(amnesia_never_loses_a_commit)
+{
+	struct cluster c;
+	uint64_t l, f1, f2, x, p;
+	struct raft_progress_info info;
+	int i;
+
+	cl_init(&c, 3, 41);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert_uint_ne(l, 0);
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	f1 = l % 3 + 1;
+	f2 = f1 % 3 + 1;
+	cl_crash(&c, f1);
+	ck_assert_int_eq(cl_propose(&c, l, &x), 0);
+	ck_assert(cl_wait_applied(&c, x, 1000));        /* on l and f2 */
+	ck_assert_uint_ge(raft_commit_index(cl_raft(&c, l)), x);
+	cl_wipe(&c, f2);
+	cl_crash(&c, l);
+	cl_restart(&c, f1);
+	cl_restart(&c, f2);
+	ck_assert(!raft_admitted(cl_raft(&c, f2)));
+	cl_run(&c, 3000);
+	/* f1 campaigns in vain: the only other vote is the wiped server's. */
+	ck_assert_uint_eq(cl_leader(&c), 0);
+	ck_assert_uint_eq(raft_last_index(cl_raft(&c, f2)), 0);
+	cl_restart(&c, l);
+	l = cl_wait_leader(&c, 3000);
+	ck_assert_uint_ne(l, 0);
+	ck_assert_uint_ne(l, f2);
+	ck_assert(cl_wait_applied(&c, x, 3000));        /* everywhere, f2 too */
+	/* Its acknowledgements came from an unrecorded incarnation. */
+	ck_assert_uint_gt(raft_refused_incarnation(cl_raft(&c, l)), 0);
+	/* Re-admission: refused until f2 caught up, then recorded. */
+	for (i = 0; i < 30; i++) {
+		cl_admit(&c);
+		cl_run(&c, 100);
+		l = cl_leader(&c);
+		if (l && raft_progress(cl_raft(&c, l), f2, &info) == 0 && info.admitted)
+			break;
+	}
+	ck_assert(l && raft_progress(cl_raft(&c, l), f2, &info) == 0 && info.admitted);
+	cl_run(&c, 500);
+	ck_assert(raft_admitted(cl_raft(&c, f2)));
+	/* It counts again: with the leader gone, f2 and the other elect. */
+	cl_crash(&c, l);
+	l = cl_wait_leader(&c, 3000);
+	ck_assert_uint_ne(l, 0);
+	ck_assert_int_eq(cl_propose(&c, l, &p), 0);
+	ck_assert(cl_wait_applied(&c, p, 2000));
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
 START_TEST(remove_follower)
 {
 	struct cluster c;
@@ -208,6 +268,7 @@ int main(void)
 	TCase *tc = tcase_create("membership");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, add_learner_then_promote);
+	tcase_add_test(tc, amnesia_never_loses_a_commit);
 	tcase_add_test(tc, remove_follower);
 	tcase_add_test(tc, remove_leader);
 	tcase_add_test(tc, no_change_before_term_commit);

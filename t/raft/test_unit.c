@@ -30,7 +30,7 @@ static struct raft *make(uint64_t id, int voters)
 START_TEST(conf_codec)
 {
 	struct raft_conf a, b;
-	uint8_t buf[256];
+	uint8_t buf[256], v1[4 + 2 * 9];
 	size_t n;
 
 	memset(&a, 0, sizeof(a));
@@ -39,23 +39,37 @@ START_TEST(conf_codec)
 	a.servers[0].voter = true;
 	a.servers[1].id = 0x1122334455667788ull;
 	a.servers[1].voter = false;
+	a.servers[1].incarnation = 0xa5a5a5a5deadbeefull;
 	a.servers[2].id = 7;
 	a.servers[2].voter = true;
 	n = raft_conf_encode(&a, buf, sizeof(buf));
 	ck_assert_uint_eq(n, raft_conf_encoded_len(&a));
-	ck_assert_uint_eq(n, 4 + 3 * 9);
+	ck_assert_uint_eq(n, 4 + 3 * 17);
 	ck_assert_uint_eq(raft_conf_encode(&a, buf, n - 1), 0);
 	ck_assert_int_eq(raft_conf_decode(buf, n, &b), 0);
 	ck_assert_uint_eq(b.n, 3);
 	ck_assert_uint_eq(b.servers[1].id, 0x1122334455667788ull);
+	ck_assert_uint_eq(b.servers[1].incarnation, 0xa5a5a5a5deadbeefull);
+	ck_assert_uint_eq(b.servers[0].incarnation, 0);
 	ck_assert(!b.servers[1].voter);
 	ck_assert(raft_conf_is_voter(&b, 7));
 	ck_assert_int_eq(raft_conf_find(&b, 9), -1);
 	ck_assert_int_eq(raft_conf_decode(buf, n - 1, &b), RAFT_ECORRUPT);
-	buf[4 + 9] = 1; /* duplicate id 1 */
-	memset(buf + 4 + 9, 0, 8);
-	buf[4 + 9] = 1;
+	memset(buf + 4 + 17, 0, 8);
+	buf[4 + 17] = 1; /* duplicate id 1 */
 	ck_assert_int_eq(raft_conf_decode(buf, n, &b), RAFT_ECORRUPT);
+	/* The form written before incarnations (9 bytes a server) still
+	 * decodes, as the founding incarnation. */
+	memset(v1, 0, sizeof(v1));
+	v1[0] = 2;
+	v1[4] = 5; v1[12] = 1;          /* id 5, voter */
+	v1[13] = 6; v1[21] = 0;         /* id 6, learner */
+	ck_assert_int_eq(raft_conf_decode(v1, sizeof(v1), &b), 0);
+	ck_assert_uint_eq(b.n, 2);
+	ck_assert(raft_conf_is_voter(&b, 5));
+	ck_assert(!raft_conf_is_voter(&b, 6));
+	ck_assert_uint_eq(b.servers[0].incarnation, 0);
+	ck_assert_uint_eq(b.servers[1].incarnation, 0);
 }
 END_TEST
 

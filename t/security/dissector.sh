@@ -23,7 +23,7 @@ fi
 printf 'small file\n' > "$W/small"
 check "authenticated put under capture" "$RCFS" -q -k "$CDIR/client.key" put "$W/small" sec/small
 check "authenticated ls under capture" "$RCFS" -q -k "$CDIR/client.key" ls
-"$RCFS" -q ls > /dev/null 2>&1   # refused: no key
+env -u RCFS_CONF -u RCFS_KEY_FILE "$RCFS" -q ls > /dev/null 2>&1   # refused: no key (nor the config's key_file)
 ws_capture_stop
 
 ws_decode "$CAP" -Y rcfs -T fields -E separator='|' -e rcfs.msg -e rcfs.flags.mac -e rcfs.seq \

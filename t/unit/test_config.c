@@ -40,6 +40,13 @@ START_TEST(minimal_defaults)
 	ck_assert_uint_eq(c.replicas, 1);       /* single node */
 	ck_assert_uint_eq(c.election_timeout_ms, 150);
 	ck_assert(!c.allow_unsafe_storage);
+	ck_assert(!c.bootstrap);                /* initial_cluster_state = "existing" */
+	config_free(&c);
+	ck_assert_int_eq(load(BASE "initial_cluster_state = \"new\";", &c, err, sizeof err), 0);
+	ck_assert(c.bootstrap);
+	config_free(&c);
+	ck_assert_int_eq(load(BASE "initial_cluster_state = \"existing\";", &c, err, sizeof err), 0);
+	ck_assert(!c.bootstrap);
 	config_free(&c);
 }
 END_TEST
@@ -86,6 +93,9 @@ START_TEST(errors)
 	expect_error(BASE "chunk_siz = 1;", "key 'chunk_siz': unknown key");
 	expect_error(BASE "allow_unsafe_storage = 1;", "key 'allow_unsafe_storage': must be true or false");
 	expect_error(BASE "log_level = \"loud\";", "key 'log_level'");
+	expect_error(BASE "initial_cluster_state = \"old\";",
+	    "key 'initial_cluster_state': must be \"new\" or \"existing\"");
+	expect_error(BASE "initial_cluster_state = true;", "key 'initial_cluster_state'");
 	expect_error(BASE "heartbeat_ms = 500;", "key 'heartbeat_ms': 500 must be below election_timeout_ms");
 	expect_error(BASE "node_id = 2;", "syntax error");   /* duplicate setting */
 	expect_error(BASE "peers = ( { id = 2; address = \"h:1\"; } );", "key 'peers': must include this node");

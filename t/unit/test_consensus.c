@@ -60,6 +60,7 @@ cfg_init(struct rcfs_config *c, unsigned npeers, uint32_t snapshot_entries,
 	c->heartbeat_ms = 30;
 	c->snapshot_entries = snapshot_entries;
 	c->npeers = npeers;
+	c->bootstrap = true;                    /* a founder's storage (docs/raft.md, "Incarnations") */
 	for (unsigned i = 0; i < npeers; i++) {
 		c->peers[i].id = i + 1;
 		c->peers[i].address = addrs[i];
@@ -529,6 +530,18 @@ rp_wait(void)
 /* One command on node 1's store (printf-style, as store_commandf). */
 #define REDIS(...) (store_commandf(node.st, reply_cb, rp_reset(), __VA_ARGS__), rp_wait())
 
+/* One command on the node's redis while the node is down, through a bare
+ * store (as an operator's redis-cli would). */
+#define OFFLINE(...) do { \
+	struct store *st_ = store_new(base, addr, 2000, 4, true); \
+	store_start(st_); \
+	RUN_UNTIL(store_is_up(st_), 3000, "redis did not come up"); \
+	store_commandf(st_, reply_cb, rp_reset(), __VA_ARGS__); \
+	rp_wait(); \
+	store_close(st_); \
+	store_free(st_); \
+} while (0)
+
 /* The stored Raft state, read atomically: the snapshot's index, whether it
  * has bytes, how many log entries are stored, and the lowest (-1: none). */
 static const char raft_state_lua[] =
@@ -996,7 +1009,99 @@ START_TEST(read_barrier_across_step_down)
 }
 END_TEST
 
-/* ---- 4. an early answer checked against the apply ---- */
+/* ---- 4. storage incarnations (docs/raft.md, "Incarnations") ---- */
+
+/* An empty storage without --bootstrap joins the existing cluster: a random
+ * nonzero incarnation, stored; not admitted by the configured peers (they
+ * were founded with incarnation 0), so it never campaigns. */
+START_TEST(empty_without_bootstrap_waits)
+{
+	uint64_t inc;
+
+	cfg_init(&node.cfg, 3, 0, 100);
+	node.cfg.bootstrap = false;
+	policy.vote = true;
+	node_start(&node);
+	inc = consensus_incarnation(node.cs);
+	ck_assert_uint_ne(inc, 0);
+	ck_assert(!consensus_admitted(node.cs));
+	RUN_WHILE(800, count_msgs(0, RAFT_MSG_PREVOTE, 2) == 0 && count_msgs(0, RAFT_MSG_VOTE, 2) == 0,
+	    "an unadmitted node campaigned");
+	ck_assert_str_eq(consensus_role(node.cs), "follower");
+	node_stop(&node);
+	node_start(&node);
+	ck_assert_uint_eq(consensus_incarnation(node.cs), inc);        /* stored */
+	ck_assert(!consensus_admitted(node.cs));
+	node_stop(&node);
+}
+END_TEST
+
+/* Damaged Raft state is not a load error and not "absent entries": the log
+ * is cut before the damage, the entries after it are deleted, and the
+ * storage takes a new incarnation (so it stops counting until repaired).
+ * The state machine keeps what it applied. */
+START_TEST(damaged_state_takes_new_incarnation)
+{
+	enum { N = 6 };
+	uint64_t versions[N], applied;
+	struct raft_state rs;
+
+	cfg_init(&node.cfg, 3, 0, 100);
+	policy.vote = policy.ack_append = policy.ack_plain = policy.ack_ctx = true;
+	node_start(&node);
+	ck_assert_uint_eq(consensus_incarnation(node.cs), 0);          /* a founder */
+	RUN_UNTIL(consensus_is_leader(node.cs), 5000, "node 1 did not become leader");
+	ck_assert(consensus_admitted(node.cs));
+	put_many("d/f", N, 0, versions);
+	applied = consensus_applied_index(node.cs);
+	ck_assert_uint_ge(applied, N + 1);
+	node_stop(&node);
+
+	/* An intact restart keeps everything and the incarnation. */
+	node_start(&node);
+	ck_assert_uint_eq(consensus_incarnation(node.cs), 0);
+	ck_assert_uint_eq(consensus_applied_index(node.cs), applied);
+	rs = raft_state();
+	ck_assert_int_eq(rs.nlog, (long long)applied);
+	node_stop(&node);
+
+	/* One entry in the middle (index 3) overwritten, with the node down. */
+	OFFLINE("HSET rcfs:raft:log 3 %s", "not an entry");
+	node_start(&node);
+	ck_assert_uint_ne(consensus_incarnation(node.cs), 0);
+	ck_assert(!consensus_admitted(node.cs));
+	ck_assert_uint_eq(consensus_applied_index(node.cs), 2);       /* the log ends at 2 */
+	rs = raft_state();
+	ck_assert_int_eq(rs.nlog, 2);           /* 3 and everything after it deleted */
+	check_files("d/f", N, versions);        /* the state machine is intact */
+	RUN_WHILE(500, !consensus_is_leader(node.cs), "a damaged node became leader");
+	node_stop(&node);
+}
+END_TEST
+
+/* A hard state that fails its checksum is damage too. */
+START_TEST(damaged_hard_state)
+{
+	uint64_t inc;
+
+	cfg_init(&node.cfg, 3, 0, 100);
+	policy.vote = policy.ack_append = policy.ack_plain = policy.ack_ctx = true;
+	node_start(&node);
+	RUN_UNTIL(consensus_is_leader(node.cs), 5000, "node 1 did not become leader");
+	node_stop(&node);
+	OFFLINE("HSET rcfs:raft:hs vote 3");
+	node_start(&node);
+	inc = consensus_incarnation(node.cs);
+	ck_assert_uint_ne(inc, 0);
+	ck_assert(!consensus_admitted(node.cs));
+	node_stop(&node);
+	node_start(&node);                      /* the new incarnation is stored, checked */
+	ck_assert_uint_eq(consensus_incarnation(node.cs), inc);
+	node_stop(&node);
+}
+END_TEST
+
+/* ---- 5. an early answer checked against the apply ---- */
 
 /* A stop as node_free does it (store closed first) right after a put was
  * answered at commit, its apply still in flight: the failed callbacks must
@@ -1098,6 +1203,9 @@ main(void)
 	tcase_add_test(tc, read_barrier_across_step_down);
 	tcase_add_test(tc, early_answer_matches_apply);
 	tcase_add_test(tc, stop_in_flight);
+	tcase_add_test(tc, empty_without_bootstrap_waits);
+	tcase_add_test(tc, damaged_state_takes_new_incarnation);
+	tcase_add_test(tc, damaged_hard_state);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
 	harness_done();
