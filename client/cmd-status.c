@@ -110,10 +110,14 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 			printf(",\"cluster_skew_ns\":%lld", (long long)s->cluster_skew_ns);
 		printf(",\"hlc\":%llu},", (unsigned long long)s->hlc);
 		printf("\"reachable\":true,\"storage_up\":%s,\"files\":%llu,\"chunks\":%llu,"
-		    "\"used_memory\":%llu,\"maxmemory\":%llu}",
+		    "\"used_memory\":%llu,\"maxmemory\":%llu",
 		    s->storage_up ? "true" : "false", (unsigned long long)s->files,
 		    (unsigned long long)s->chunks, (unsigned long long)s->used_memory,
 		    (unsigned long long)s->maxmemory);
+		if (s->has_incarnation)
+			printf(",\"incarnation\":\"%016llx\",\"admitted\":%s",
+			    (unsigned long long)s->incarnation, s->admitted ? "true" : "false");
+		printf("}");
 		return;
 	}
 	if (first)
@@ -138,7 +142,7 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 	    (unsigned long long)s->term, (unsigned long long)s->leader_id,
 	    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index, lagb, contactb,
 	    (unsigned long long)s->files, (unsigned long long)s->chunks,
-	    s->storage_up ? "up" : "DOWN", mem);
+	    !s->storage_up ? "DOWN" : s->has_admitted && !s->admitted ? "new" : "up", mem);
 }
 
 static int

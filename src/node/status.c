@@ -74,6 +74,9 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 	s->has_reachable = s->has_storage_up = 1;
 	s->reachable = 1;
 	s->storage_up = store_is_up(p->store);
+	s->has_incarnation = s->has_admitted = 1;
+	s->incarnation = consensus_incarnation(p->consensus);
+	s->admitted = consensus_admitted(p->consensus);
 	timesync_status(p->timesync, s, call->clock_source, sizeof call->clock_source);
 	call->pending = 1;
 	if (s->storage_up) {
