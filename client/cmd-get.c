@@ -68,6 +68,7 @@ static void get_signals_block(sigset_t *old);
 static int get_dest_open(struct client *cl, const char *arg, struct get_dest *d);
 static int get_tmp_create(struct client *cl, struct get_dest *d);
 static void get_tmp_remove(void);
+static int get_write_failed(struct client *cl, const struct get_dest *d);
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
@@ -248,6 +249,20 @@ get_tmp_create(struct client *cl, struct get_dest *d)
 	return 0;
 }
 
+/* A write to the destination failed (errno).  A reader that went away
+ * (rcfs get NAME - | head) is not an error: die of SIGPIPE quietly, as cat
+ * does (the shell sees 141).  Anything else: exit code after the line. */
+static int
+get_write_failed(struct client *cl, const struct get_dest *d)
+{
+	if (errno == EPIPE && d->kind != GET_DEST_REPLACE) {
+		client_disconnect(cl);
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
+	return client_fail(cl, EX_RCFS_LOCAL, "%s: %s", d->shown, strerror(errno));
+}
+
 /* Never leave a partial or corrupt file behind. */
 static void
 get_tmp_remove(void)
@@ -301,7 +316,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			goto out;
 		}
 		if (get_write_all(dest.fd, meta->inline_data.data, meta->inline_data.len) != 0) {
-			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(errno));
+			rv = get_write_failed(cl, &dest);
 			goto out;
 		}
 		written = meta->inline_data.len;
@@ -353,7 +368,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 				goto out;
 			}
 			if (get_write_all(dest.fd, d->data, d->len) != 0) {
-				rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(errno));
+				rv = get_write_failed(cl, &dest);
 				goto out;
 			}
 			sha256_update(&whole, d->data, d->len);

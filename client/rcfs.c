@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "client/client.h"
+#include "util/config.h"
 #include "util/xmalloc.h"
 
 static const struct client_cmd *const rcfs_cmds[] = {
@@ -27,6 +28,7 @@ struct rcfs_conf {
 
 static void rcfs_usage(FILE *f);
 static int rcfs_add_nodes(struct client *cl, const char *list);
+static const struct client_cmd *rcfs_find_cmd(const char *name);
 static int rcfs_load_conf(const char *path, struct rcfs_conf *rc);
 static const char *rcfs_pick(const char *opt, const char *env, const char *conf);
 static int rcfs_parse_timeout(const char *arg, int *ms);
@@ -38,7 +40,9 @@ rcfs_usage(FILE *f)
 	    "[--timeout SEC] [-q] [-v] [--serializable] COMMAND ...\n\ncommands:\n");
 	for (int i = 0; rcfs_cmds[i] != NULL; i++)
 		fprintf(f, "  rcfs %s\n", rcfs_cmds[i]->usage);
-	fprintf(f, "  rcfs keygen [--name NAME] [--role ROLE] FILE\n");
+	fprintf(f, "  rcfs keygen [--name NAME] [--role ROLE] FILE\n"
+	    "  rcfs COMMAND --help    that command's usage\n"
+	    "  rcfs --version\n");
 	fprintf(f, "\nEach setting on its own: the option, else the environment, else the client\n"
 	    "config (-c FILE, else $RCFS_CONF), else the default.\n"
 	    "  nodes:    -n, $RCFS_NODES, nodes\n"
@@ -53,15 +57,31 @@ rcfs_usage(FILE *f)
 static int
 rcfs_add_nodes(struct client *cl, const char *list)
 {
-	char *copy = xstrdup(list), *save = NULL;
+	char *copy = xstrdup(list), *save = NULL, host[256];
+	uint16_t port;
 
 	for (char *t = strtok_r(copy, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
+		/* A malformed address is a usage error now, not a timeout later. */
+		if (config_split_hostport(t, host, sizeof host, &port) != 0 || port == 0) {
+			fprintf(stderr, "rcfs: node address '%s' is not HOST:PORT\n", t);
+			free(copy);
+			return -1;
+		}
 		if (cl->nnodes == CLIENT_MAX_NODES)
 			break;
 		cl->nodes[cl->nnodes++] = xstrdup(t);
 	}
 	free(copy);
-	return cl->nnodes > 0 ? 0 : -1;
+	return 0;
+}
+
+static const struct client_cmd *
+rcfs_find_cmd(const char *name)
+{
+	for (int i = 0; rcfs_cmds[i] != NULL; i++)
+		if (strcmp(name, rcfs_cmds[i]->name) == 0)
+			return rcfs_cmds[i];
+	return NULL;
 }
 
 /* The first of option, environment, config value that is set (an empty
@@ -147,10 +167,12 @@ main(int argc, char **argv)
 		{ "key-file", required_argument, NULL, 'k' },
 		{ "encrypt", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct client cl;
 	struct rcfs_conf rc = { NULL, NULL, -1, -1 };
+	const struct client_cmd *cmd;
 	const char *conf = NULL, *nodes = NULL, *key_file = NULL;
 	int ch, rv, timeout_ms = -1, encrypt = -1;
 
@@ -179,6 +201,7 @@ main(int argc, char **argv)
 		case 'k': key_file = optarg; break;
 		case 'E': encrypt = 1; break;
 		case 'h': rcfs_usage(stdout); return 0;
+		case 'V': printf("rcfs %s\n", PACKAGE_VERSION); return 0;
 		default: rcfs_usage(stderr); return EX_RCFS_USAGE;
 		}
 	}
@@ -186,6 +209,17 @@ main(int argc, char **argv)
 		rcfs_usage(stderr);
 		return EX_RCFS_USAGE;
 	}
+	if ((cmd = rcfs_find_cmd(argv[optind])) == NULL) {
+		fprintf(stderr, "rcfs: unknown command '%s'\n", argv[optind]);
+		rcfs_usage(stderr);
+		return EX_RCFS_USAGE;
+	}
+	/* rcfs COMMAND --help: that command's usage, needing no node. */
+	for (int i = optind + 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: rcfs %s\n", cmd->usage);
+			return 0;
+		}
 	/* Global long options may also follow the command (rcfs ls --json). */
 	{
 		int k = optind + 1;
@@ -215,8 +249,11 @@ main(int argc, char **argv)
 		rv = EX_RCFS_USAGE;
 		goto out;
 	}
-	if ((nodes = rcfs_pick(nodes, getenv("RCFS_NODES"), rc.nodes)) != NULL)
-		rcfs_add_nodes(&cl, nodes);
+	if ((nodes = rcfs_pick(nodes, getenv("RCFS_NODES"), rc.nodes)) != NULL &&
+	    rcfs_add_nodes(&cl, nodes) != 0) {
+		rv = EX_RCFS_USAGE;
+		goto out;
+	}
 	cl.timeout_ms = timeout_ms > 0 ? timeout_ms : rc.timeout_ms > 0 ? rc.timeout_ms : 30000;
 	cl.encrypt = encrypt >= 0 ? encrypt : rc.encrypt > 0;
 	key_file = rcfs_pick(key_file, getenv("RCFS_KEY_FILE"), rc.key_file);
@@ -241,20 +278,9 @@ main(int argc, char **argv)
 	cl.client_id &= 0x7fffffffffffffffULL;
 	signal(SIGPIPE, SIG_IGN);
 
-	rv = -1;
-	for (int i = 0; rcfs_cmds[i] != NULL; i++) {
-		if (strcmp(argv[optind], rcfs_cmds[i]->name) != 0)
-			continue;
-		cl.op = rcfs_cmds[i]->name;
-		rv = rcfs_cmds[i]->exec(&cl, argc - optind - 1, argv + optind + 1);
-		client_disconnect(&cl);
-		break;
-	}
-	if (rv < 0) {
-		fprintf(stderr, "rcfs: unknown command '%s'\n", argv[optind]);
-		rcfs_usage(stderr);
-		rv = EX_RCFS_USAGE;
-	}
+	cl.op = cmd->name;
+	rv = cmd->exec(&cl, argc - optind - 1, argv + optind + 1);
+	client_disconnect(&cl);
 out:
 	if (cl.in)
 		evbuffer_free(cl.in);

@@ -222,6 +222,24 @@ else
 	ok "# SKIP python3 is missing (the node's rule is t/unit/test_name)"
 fi
 
+# ---- failing fast; help; a reader that goes away ------------------------------
+out=$("$RCFS" --version); rc=$?
+check "--version: exit 0, 'rcfs VERSION'" cond '[ "$rc" -eq 0 ] && [[ "$out" =~ ^rcfs\ [0-9]+\.[0-9]+ ]]'
+out=$(env -u RCFS_NODES -u RCFS_CONF "$RCFS" get --help); rc=$?
+check "rcfs get --help: that command's usage, exit 0, no node needed" \
+	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get NAME [LOCAL|-]" ]'
+for a in garbage 127.0.0.11 127.0.0.1:notaport 127.0.0.1:0; do
+	t0=$(now_ms); out=$(env -u RCFS_CONF "$RCFS" -n "$a" ls 2>&1); rc=$?; t1=$(now_ms)
+	check "-n $a: a usage error at once (exit $rc, $((t1 - t0)) ms)" \
+		cond '[ "$rc" -eq 2 ] && [ $((t1 - t0)) -lt 2000 ] && [ "$out" = "rcfs: node address '"'$a'"' is not HOST:PORT" ]'
+done
+out=$("$RCFS" frobnicate 2>&1); rc=$?
+check "an unknown command: exit 2, named" cond '[ "$rc" -eq 2 ] && grep -q "unknown command '"'frobnicate'"'" <<<"$out"'
+"$RCFS" -q get t/f3 - 2>"$W/pipe.err" | head -c 10 > /dev/null
+rc=${PIPESTATUS[0]}
+check "get - | head -c 10: rcfs ends quietly of SIGPIPE like cat (exit $rc, want 141)" \
+	cond '[ "$rc" -eq 141 ] && [ ! -s "$W/pipe.err" ]'
+
 # ---- precedence: option > environment > config file > default -----------------
 cluster_up -n 1 --auth || { nok "auth node up"; done_testing; }
 ok "one node with authentication up"
