@@ -463,6 +463,8 @@ int raft_transfer_leadership(struct raft *r, uint64_t id)
 	pr = raft_progress_get(r, id);
 	if (!pr)
 		return RAFT_ENOTFOUND;
+	if (!raft_progress_admitted(r, pr))
+		return RAFT_ECATCHUP;   /* it would not campaign: docs/raft.md, "Incarnations" */
 	if (r->transferee)
 		return r->transferee == id ? 0 : RAFT_ETRANSFER;
 	r->transferee = id;

@@ -279,9 +279,10 @@ int raft_read_index(struct raft *r, const void *ctx, size_t len);
 /* Leadership transfer, Dissertation §3.10: the leader stops accepting
  * proposals, brings id up to date, then sends it TimeoutNow so that it
  * starts an election at once.  Aborted after election_min_ms.  id 0 picks
- * the most up-to-date voter.  Errors: RAFT_ENOTLEADER, RAFT_ENOTFOUND
- * (not a voter, or self), RAFT_ETRANSFER (a transfer to another server is
- * in progress). */
+ * the most up-to-date admitted voter.  Errors: RAFT_ENOTLEADER,
+ * RAFT_ENOTFOUND (not a voter, or self; id 0: no admitted voter),
+ * RAFT_ECATCHUP (id is not admitted: it would not campaign),
+ * RAFT_ETRANSFER (a transfer to another server is in progress). */
 int raft_transfer_leadership(struct raft *r, uint64_t id);
 
 enum raft_conf_op {
