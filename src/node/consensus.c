@@ -238,7 +238,7 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 			    cs->incarnation);
 		} else if (damage != NULL) {
 			log_err("raft: the stored Raft state is damaged (%s) and a single node has no "
-			    "other copy: continuing with the log cut before the damage", damage);
+			    "other copy: the log is cut before the damage", damage);
 		} else if (!stored) {
 			cs->incarnation = cs_new_incarnation(cs);
 		} else {
@@ -337,6 +337,15 @@ cs_start_core(struct cs_load *ld)
 		 * those entries come again from the leader, and fsm_apply skips
 		 * what it has applied already. */
 		uint64_t last = raftlog_last(cs->log);
+		if (rs->applied > last && cfg->npeers == 0) {
+			/* No leader will send them: new entries would take
+			 * indexes fsm_apply skips as applied. */
+			log_err("raft: the damaged log ends at %" PRIu64 ", below the applied index %" PRIu64
+			    ", and a single node has no other copy: not starting (restore the storage from a "
+			    "backup)", last, rs->applied);
+			cs->state = CS_STOPPED;
+			goto out;
+		}
 		if (rs->applied > last)
 			rs->applied = last;
 		if (rs->hs.commit > last)

@@ -100,9 +100,9 @@ static void step(void);
 	} \
 } while (0)
 
-/* Start as node/node.c does, and wait until the driver has loaded. */
+/* Start as node/node.c does. */
 static void
-node_start(struct tnode *n)
+node_open(struct tnode *n)
 {
 	n->st = store_new(base, addr, n->cfg.redis_timeout_ms, n->cfg.storage_window, true);
 	n->ts = timesync_new(base, &n->cfg, n->st);
@@ -110,6 +110,13 @@ node_start(struct tnode *n)
 	n->cs = consensus_new(base, &n->cfg, n->st, n->sm, send_cb, n, n->ts);
 	store_set_state_cb(n->st, node_state_cb, n);
 	store_start(n->st);
+}
+
+/* Start, and wait until the driver has loaded. */
+static void
+node_start(struct tnode *n)
+{
+	node_open(n);
 	RUN_UNTIL(consensus_running(n->cs), 5000, "the driver did not start");
 }
 
@@ -1101,6 +1108,26 @@ START_TEST(damaged_hard_state)
 }
 END_TEST
 
+/* A single node has no other copy: a damaged log that ends below what the
+ * state machine applied must not start (new entries would take indexes the
+ * state machine skips as applied). */
+START_TEST(damaged_single_node_below_applied_stops)
+{
+	enum { N = 4 };
+	uint64_t versions[N];
+
+	cfg_init(&node.cfg, 0, 0, 100);
+	node_start(&node);
+	wait_settled_leader(1);
+	put_many("s/f", N, 0, versions);
+	node_stop(&node);
+	OFFLINE("HSET rcfs:raft:log 2 %s", "not an entry");
+	node_open(&node);
+	RUN_WHILE(1000, !consensus_running(node.cs), "a single node started on a log cut below applied");
+	node_stop(&node);
+}
+END_TEST
+
 /* ---- 5. an early answer checked against the apply ---- */
 
 /* A stop as node_free does it (store closed first) right after a put was
@@ -1206,6 +1233,7 @@ main(void)
 	tcase_add_test(tc, empty_without_bootstrap_waits);
 	tcase_add_test(tc, damaged_state_takes_new_incarnation);
 	tcase_add_test(tc, damaged_hard_state);
+	tcase_add_test(tc, damaged_single_node_below_applied_stops);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
 	harness_done();
