@@ -28,60 +28,135 @@ static uint64_t get64(const uint8_t *p)
 
 #define CONF_V1_SERVER 9   /* id, voter */
 #define CONF_V2_SERVER 17  /* id, voter, incarnation */
+#define CONF_V3_MARK 0x03000000u   /* in the count word: the v3 form */
+#define CONF_V3_FIXED 19   /* id, voter, incarnation, tag, address length */
 
 size_t raft_conf_encoded_len(const struct raft_conf *conf)
 {
-	return 4 + (size_t)conf->n * CONF_V2_SERVER;
+	size_t len = 4 + 8 + 4 + (size_t)conf->n_removed * 8;
+	uint32_t i;
+
+	for (i = 0; i < conf->n; i++)
+		len += CONF_V3_FIXED + strnlen(conf->servers[i].addr, RAFT_ADDR_MAX - 1);
+	return len;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	int i;
+	for (i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
 }
 
 size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap)
 {
-	size_t need = raft_conf_encoded_len(conf), off = 4;
+	size_t need = raft_conf_encoded_len(conf), off = 12;
 	uint32_t i;
 
-	if (cap < need)
+	if (cap < need || conf->n > RAFT_MAX_SERVERS ||
+	    conf->n_removed > RAFT_MAX_REMOVED)
 		return 0;
-	for (i = 0; i < 4; i++)
-		buf[i] = (uint8_t)(conf->n >> (8 * i));
+	put32(buf, conf->n | CONF_V3_MARK);
+	put64(buf + 4, conf->cluster_id);
 	for (i = 0; i < conf->n; i++) {
-		put64(buf + off, conf->servers[i].id);
-		buf[off + 8] = conf->servers[i].voter ? 1 : 0;
-		put64(buf + off + 9, conf->servers[i].incarnation);
-		off += CONF_V2_SERVER;
+		const struct raft_server *s = &conf->servers[i];
+		size_t alen = strnlen(s->addr, RAFT_ADDR_MAX - 1);
+		put64(buf + off, s->id);
+		buf[off + 8] = s->voter ? 1 : 0;
+		put64(buf + off + 9, s->incarnation);
+		buf[off + 17] = s->tag;
+		buf[off + 18] = (uint8_t)alen;
+		memcpy(buf + off + CONF_V3_FIXED, s->addr, alen);
+		off += CONF_V3_FIXED + alen;
 	}
+	put32(buf + off, conf->n_removed);
+	off += 4;
+	for (i = 0; i < conf->n_removed; i++, off += 8)
+		put64(buf + off, conf->removed[i]);
 	return need;
+}
+
+/* One server of the v3 form at buf[*off..len); false if malformed. */
+static bool decode_v3_server(const uint8_t *buf, size_t len, size_t *off,
+                             struct raft_server *s)
+{
+	const uint8_t *p = buf + *off;
+	size_t alen;
+
+	if (len - *off < CONF_V3_FIXED)
+		return false;
+	alen = p[18];
+	if (alen >= RAFT_ADDR_MAX || len - *off - CONF_V3_FIXED < alen ||
+	    memchr(p + CONF_V3_FIXED, 0, alen) != NULL)
+		return false;
+	s->id = get64(p);
+	s->voter = p[8] == 1;
+	s->incarnation = get64(p + 9);
+	s->tag = p[17];
+	memcpy(s->addr, p + CONF_V3_FIXED, alen);
+	s->addr[alen] = 0;
+	*off += CONF_V3_FIXED + alen;
+	return s->id != 0 && p[8] <= 1;
 }
 
 int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *conf)
 {
-	uint32_t n = 0, i, j;
-	size_t each;
+	uint32_t n, i, j;
+	size_t each = 0, off;
 
 	if (!buf || len < 4)
 		return RAFT_ECORRUPT;
-	for (i = 0; i < 4; i++)
-		n |= (uint32_t)buf[i] << (8 * i);
-	if (n > RAFT_MAX_SERVERS)
-		return RAFT_ECORRUPT;
-	if (len == 4 + (size_t)n * CONF_V2_SERVER)
-		each = CONF_V2_SERVER;
-	else if (len == 4 + (size_t)n * CONF_V1_SERVER)
-		each = CONF_V1_SERVER;      /* written before incarnations */
-	else
-		return RAFT_ECORRUPT;
+	n = get32(buf);
 	memset(conf, 0, sizeof(*conf));
+	if ((n & 0xff000000u) == CONF_V3_MARK) {
+		n &= 0x00ffffffu;
+		if (n > RAFT_MAX_SERVERS || len < 12)
+			return RAFT_ECORRUPT;
+		conf->cluster_id = get64(buf + 4);
+		off = 12;
+		for (i = 0; i < n; i++)
+			if (!decode_v3_server(buf, len, &off, &conf->servers[i]))
+				return RAFT_ECORRUPT;
+		if (len - off < 4)
+			return RAFT_ECORRUPT;
+		conf->n_removed = get32(buf + off);
+		off += 4;
+		if (conf->n_removed > RAFT_MAX_REMOVED ||
+		    len - off != (size_t)conf->n_removed * 8)
+			return RAFT_ECORRUPT;
+		for (i = 0; i < conf->n_removed; i++, off += 8)
+			conf->removed[i] = get64(buf + off);
+	} else {
+		if (n > RAFT_MAX_SERVERS)
+			return RAFT_ECORRUPT;
+		if (len == 4 + (size_t)n * CONF_V2_SERVER)
+			each = CONF_V2_SERVER;
+		else if (len == 4 + (size_t)n * CONF_V1_SERVER)
+			each = CONF_V1_SERVER;      /* written before incarnations */
+		else
+			return RAFT_ECORRUPT;
+		for (i = 0; i < n; i++) {
+			const uint8_t *p = buf + 4 + (size_t)i * each;
+			if (p[8] > 1)
+				return RAFT_ECORRUPT;
+			conf->servers[i].id = get64(p);
+			conf->servers[i].voter = p[8] == 1;
+			if (each == CONF_V2_SERVER)
+				conf->servers[i].incarnation = get64(p + 9);
+		}
+	}
 	for (i = 0; i < n; i++) {
-		const uint8_t *p = buf + 4 + (size_t)i * each;
-		uint64_t id = get64(p);
-		if (id == 0 || p[8] > 1)
+		if (conf->servers[i].id == 0)
 			return RAFT_ECORRUPT;
 		for (j = 0; j < i; j++)
-			if (conf->servers[j].id == id)
+			if (conf->servers[j].id == conf->servers[i].id)
 				return RAFT_ECORRUPT;
-		conf->servers[i].id = id;
-		conf->servers[i].voter = p[8] == 1;
-		if (each == CONF_V2_SERVER)
-			conf->servers[i].incarnation = get64(p + 9);
 	}
 	conf->n = n;
 	return 0;
@@ -100,6 +175,15 @@ bool raft_conf_is_voter(const struct raft_conf *conf, uint64_t id)
 {
 	int i = raft_conf_find(conf, id);
 	return i >= 0 && conf->servers[i].voter;
+}
+
+bool raft_conf_was_removed(const struct raft_conf *conf, uint64_t id)
+{
+	uint32_t i;
+	for (i = 0; i < conf->n_removed; i++)
+		if (conf->removed[i] == id)
+			return true;
+	return false;
 }
 
 static void set_conf(struct raft *r, const struct raft_conf *c, uint64_t index)
@@ -192,10 +276,21 @@ void raft_conf_on_commit(struct raft *r)
 
 int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 {
+	struct raft_server s;
+
+	memset(&s, 0, sizeof(s));
+	s.id = id;
+	return raft_change_server(r, op, &s, index);
+}
+
+int raft_change_server(struct raft *r, int op, const struct raft_server *srv,
+                       uint64_t *index)
+{
 	struct raft_conf c = r->conf;
 	struct raft_progress *pr;
-	uint8_t buf[4 + RAFT_MAX_SERVERS * CONF_V2_SERVER];
-	uint64_t t;
+	uint8_t buf[12 + RAFT_MAX_SERVERS * (CONF_V3_FIXED + RAFT_ADDR_MAX) +
+	            4 + RAFT_MAX_REMOVED * 8];
+	uint64_t t, id = srv->id;
 	size_t len;
 	int pos, rv;
 
@@ -213,12 +308,25 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 	case RAFT_CONF_ADD_LEARNER:
 		if (pos >= 0)
 			return RAFT_EEXIST;
+		if (raft_conf_was_removed(&c, id))
+			return RAFT_EREMOVED;
 		if (c.n >= RAFT_MAX_SERVERS)
 			return RAFT_ETOOBIG;
+		memset(&c.servers[c.n], 0, sizeof(c.servers[c.n]));
 		c.servers[c.n].id = id;
 		c.servers[c.n].voter = false;
 		c.servers[c.n].incarnation = 0;    /* admitted once it answers */
+		c.servers[c.n].tag = srv->tag;
+		memcpy(c.servers[c.n].addr, srv->addr,
+		       strnlen(srv->addr, RAFT_ADDR_MAX - 1));
 		c.n++;
+		break;
+	case RAFT_CONF_SET_TAG:
+		if (pos < 0)
+			return RAFT_ENOTFOUND;
+		if (c.servers[pos].tag == srv->tag)
+			return RAFT_EEXIST;
+		c.servers[pos].tag = srv->tag;
 		break;
 	case RAFT_CONF_PROMOTE:
 		if (pos < 0)
@@ -250,6 +358,12 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 			return RAFT_ENOTFOUND;
 		c.servers[pos] = c.servers[c.n - 1];
 		c.n--;
+		if (c.n_removed == RAFT_MAX_REMOVED) {
+			memmove(c.removed, c.removed + 1,
+			        (RAFT_MAX_REMOVED - 1) * sizeof(c.removed[0]));
+			c.n_removed--;
+		}
+		c.removed[c.n_removed++] = id;
 		break;
 	default:
 		return RAFT_EINVAL;

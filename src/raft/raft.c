@@ -31,6 +31,7 @@ static const char *const errors[RAFT_ERROR_MAX] = {
 	[RAFT_ETOOBIG] = "too many servers",
 	[RAFT_ECORRUPT] = "corrupt configuration",
 	[RAFT_ESTATE] = "call out of order",
+	[RAFT_EREMOVED] = "the id was removed from the cluster",
 };
 
 const char *raft_strerror(int err)

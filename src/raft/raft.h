@@ -42,6 +42,10 @@ extern "C" {
 
 /* Largest number of servers (voters + learners) in one configuration. */
 #define RAFT_MAX_SERVERS 16
+/* Largest address a configuration records for a server, with its NUL. */
+#define RAFT_ADDR_MAX 64
+/* Removed ids a configuration remembers (the oldest are forgotten first). */
+#define RAFT_MAX_REMOVED 32
 
 enum raft_error {
 	RAFT_OK = 0,
@@ -59,6 +63,7 @@ enum raft_error {
 	RAFT_ETOOBIG,      /* configuration would exceed RAFT_MAX_SERVERS */
 	RAFT_ECORRUPT,     /* undecodable configuration bytes */
 	RAFT_ESTATE,       /* call out of order (e.g. stale seq, no such index) */
+	RAFT_EREMOVED,     /* the id was removed from the cluster: never again */
 	RAFT_ERROR_MAX
 };
 
@@ -155,24 +160,43 @@ struct raft_server {
 	uint64_t id; /* never 0 */
 	bool voter;
 	uint64_t incarnation;
+	/* Opaque to the core, carried with the server in every configuration
+	 * (as etcd's ConfChange context): the application's address for it
+	 * (NUL-terminated, "" if none) and a byte of its own (rcfs: role and
+	 * state, node/members.h). */
+	char addr[RAFT_ADDR_MAX];
+	uint8_t tag;
 };
 struct raft_conf {
 	uint32_t n;
 	struct raft_server servers[RAFT_MAX_SERVERS];
+	/* Opaque to the core and carried along: the application's cluster id
+	 * (0: none). */
+	uint64_t cluster_id;
+	/* Ids removed from the cluster, newest last: raft_change_membership
+	 * never adds them again (etcd likewise refuses a removed member). */
+	uint32_t n_removed;
+	uint64_t removed[RAFT_MAX_REMOVED];
 };
 
 /* Bytes needed by raft_conf_encode() for conf. */
 size_t raft_conf_encoded_len(const struct raft_conf *conf);
 /* Encodes conf into buf (cap bytes).  Returns the length written, or 0 if
- * cap is too small.  Format: u32 LE count, then per server u64 LE id, a u8
- * voter flag and u64 LE incarnation.  raft_conf_decode also reads the
- * older form without incarnations (9 bytes a server; incarnation 0). */
+ * cap is too small.  Format (v3): u32 LE count | 0x03000000, u64 LE cluster
+ * id, then per server u64 LE id, u8 voter flag, u64 LE incarnation, u8 tag,
+ * u8 address length and the address; then u32 LE removed count and the
+ * removed ids (u64 LE).  raft_conf_decode also reads the older forms: v2
+ * (u32 count, then per server u64 id, u8 voter, u64 incarnation) and v1
+ * (without incarnations); they carry no address, tag, cluster id or removed
+ * ids. */
 size_t raft_conf_encode(const struct raft_conf *conf, uint8_t *buf, size_t cap);
 /* Decodes; RAFT_ECORRUPT on malformed input (ids 0 or duplicated, too many). */
 int raft_conf_decode(const uint8_t *buf, size_t len, struct raft_conf *conf);
-/* Lookup helpers: index of id in conf or -1; whether id is a voter. */
+/* Lookup helpers: index of id in conf or -1; whether id is a voter;
+ * whether id was removed. */
 int raft_conf_find(const struct raft_conf *conf, uint64_t id);
 bool raft_conf_is_voter(const struct raft_conf *conf, uint64_t id);
+bool raft_conf_was_removed(const struct raft_conf *conf, uint64_t id);
 
 /* Persistent state, Raft Figure 2 (commit is persisted too, to avoid
  * re-applying from the snapshot after a restart; it is not needed for
@@ -292,6 +316,7 @@ enum raft_conf_op {
 	                              leader itself (§4.2.2) */
 	RAFT_CONF_ADMIT = 4,       /* record the incarnation the server now
 	                              answers with, once it caught up */
+	RAFT_CONF_SET_TAG = 5,     /* change the server's opaque tag only */
 };
 
 /* Leader only: appends a CONF_CHANGE entry changing one server,
@@ -305,8 +330,17 @@ enum raft_conf_op {
  * configuration does not record (RAFT_EEXIST if it records it already).
  * A server's progress restarts from scratch when its incarnation changes,
  * so "caught up" means caught up since its storage came back.
+ * REMOVE records the id as removed; ADD_LEARNER refuses a removed id
+ * (RAFT_EREMOVED).  SET_TAG changes server id's tag (RAFT_EEXIST if it has
+ * it already).
  * Errors also: RAFT_ENOTLEADER, RAFT_ETRANSFER, RAFT_EEXIST, RAFT_ENOTFOUND,
- * RAFT_ETOOBIG, RAFT_EINVAL, RAFT_ENOMEM. */
+ * RAFT_ETOOBIG, RAFT_EINVAL, RAFT_ENOMEM.
+ *
+ * srv: id, and for ADD_LEARNER the address and tag recorded with it, for
+ * SET_TAG the new tag (other fields ignored).  raft_change_membership() is
+ * the same with an id alone (no address, tag 0). */
+int raft_change_server(struct raft *r, int op, const struct raft_server *srv,
+                       uint64_t *index);
 int raft_change_membership(struct raft *r, int op, uint64_t id,
                            uint64_t *index);
 

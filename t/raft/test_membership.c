@@ -151,6 +151,59 @@ START_TEST(remove_follower)
 	ck_assert(cl_wait_applied(&c, p, 1000));
 	ck_assert_int_eq(change(&c, l, RAFT_CONF_REMOVE, f, NULL),
 	                 RAFT_ENOTFOUND);
+	/* A removed id is never added again (etcd refuses a removed member). */
+	ck_assert(raft_conf_was_removed(raft_configuration(cl_raft(&c, l)), f));
+	ck_assert_int_eq(change(&c, l, RAFT_CONF_ADD_LEARNER, f, NULL),
+	                 RAFT_EREMOVED);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
+/* The application's address and tag ride with the server in every
+ * configuration, to every member, and survive a restart from the log. */
+START_TEST(address_and_tag_carried)
+{
+	struct cluster c;
+	struct raft_server s;
+	const struct raft_conf *conf;
+	uint64_t l, n4, idx, id;
+	int pos;
+
+	cl_init(&c, 3, 34);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 500));
+	n4 = cl_add_node(&c);
+	memset(&s, 0, sizeof(s));
+	s.id = n4;
+	s.tag = 2;
+	strcpy(s.addr, "127.0.0.9:7004");
+	ck_assert_int_eq(raft_change_server(cl_raft(&c, l), RAFT_CONF_ADD_LEARNER,
+	                                    &s, &idx), 0);
+	cl_process(&c, l);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	s.tag = 3;
+	ck_assert_int_eq(raft_change_server(cl_raft(&c, l), RAFT_CONF_SET_TAG, &s,
+	                                    &idx), 0);
+	cl_process(&c, l);
+	ck_assert_int_eq(raft_change_server(cl_raft(&c, l), RAFT_CONF_SET_TAG, &s,
+	                                    NULL), RAFT_ECONFPENDING);
+	ck_assert(cl_wait_applied(&c, idx, 1000));
+	for (id = 1; id <= n4; id++) {
+		conf = raft_configuration(cl_raft(&c, id));
+		pos = raft_conf_find(conf, n4);
+		ck_assert_int_ge(pos, 0);
+		ck_assert_str_eq(conf->servers[pos].addr, "127.0.0.9:7004");
+		ck_assert_uint_eq(conf->servers[pos].tag, 3);
+		ck_assert(!conf->servers[pos].voter);
+	}
+	id = l % 3 + 1;
+	cl_crash(&c, id);
+	cl_restart(&c, id);
+	conf = raft_configuration(cl_raft(&c, id));
+	pos = raft_conf_find(conf, n4);
+	ck_assert_int_ge(pos, 0);
+	ck_assert_str_eq(conf->servers[pos].addr, "127.0.0.9:7004");
 	CL_OK(&c);
 	cl_free(&c);
 }
@@ -270,6 +323,7 @@ int main(void)
 	tcase_add_test(tc, add_learner_then_promote);
 	tcase_add_test(tc, amnesia_never_loses_a_commit);
 	tcase_add_test(tc, remove_follower);
+	tcase_add_test(tc, address_and_tag_carried);
 	tcase_add_test(tc, remove_leader);
 	tcase_add_test(tc, no_change_before_term_commit);
 	tcase_add_test(tc, leadership_transfer);

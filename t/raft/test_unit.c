@@ -30,34 +30,59 @@ static struct raft *make(uint64_t id, int voters)
 START_TEST(conf_codec)
 {
 	struct raft_conf a, b;
-	uint8_t buf[256], v1[4 + 2 * 9];
+	uint8_t buf[512], v1[4 + 2 * 9], v2[4 + 17];
 	size_t n;
 
 	memset(&a, 0, sizeof(a));
 	a.n = 3;
+	a.cluster_id = 0x0102030405060708ull;
 	a.servers[0].id = 1;
 	a.servers[0].voter = true;
+	strcpy(a.servers[0].addr, "10.0.0.1:7000");
 	a.servers[1].id = 0x1122334455667788ull;
 	a.servers[1].voter = false;
 	a.servers[1].incarnation = 0xa5a5a5a5deadbeefull;
+	a.servers[1].tag = 0x82;
 	a.servers[2].id = 7;
 	a.servers[2].voter = true;
+	a.n_removed = 2;
+	a.removed[0] = 4;
+	a.removed[1] = 9;
 	n = raft_conf_encode(&a, buf, sizeof(buf));
 	ck_assert_uint_eq(n, raft_conf_encoded_len(&a));
-	ck_assert_uint_eq(n, 4 + 3 * 17);
+	ck_assert_uint_eq(n, 12 + 3 * 19 + 13 + 4 + 2 * 8);
 	ck_assert_uint_eq(raft_conf_encode(&a, buf, n - 1), 0);
 	ck_assert_int_eq(raft_conf_decode(buf, n, &b), 0);
 	ck_assert_uint_eq(b.n, 3);
+	ck_assert_uint_eq(b.cluster_id, 0x0102030405060708ull);
 	ck_assert_uint_eq(b.servers[1].id, 0x1122334455667788ull);
 	ck_assert_uint_eq(b.servers[1].incarnation, 0xa5a5a5a5deadbeefull);
+	ck_assert_uint_eq(b.servers[1].tag, 0x82);
+	ck_assert_str_eq(b.servers[0].addr, "10.0.0.1:7000");
+	ck_assert_str_eq(b.servers[2].addr, "");
 	ck_assert_uint_eq(b.servers[0].incarnation, 0);
 	ck_assert(!b.servers[1].voter);
 	ck_assert(raft_conf_is_voter(&b, 7));
 	ck_assert_int_eq(raft_conf_find(&b, 9), -1);
+	ck_assert(raft_conf_was_removed(&b, 9));
+	ck_assert(!raft_conf_was_removed(&b, 7));
 	ck_assert_int_eq(raft_conf_decode(buf, n - 1, &b), RAFT_ECORRUPT);
-	memset(buf + 4 + 17, 0, 8);
-	buf[4 + 17] = 1; /* duplicate id 1 */
+	ck_assert_int_eq(raft_conf_decode(buf, n + 1, &b), RAFT_ECORRUPT);
+	buf[12 + 18] = 200;             /* address longer than the record */
 	ck_assert_int_eq(raft_conf_decode(buf, n, &b), RAFT_ECORRUPT);
+	buf[12 + 18] = 13;
+	memset(buf + 12 + 19 + 13, 0, 8);
+	buf[12 + 19 + 13] = 1;          /* duplicate id 1 */
+	ck_assert_int_eq(raft_conf_decode(buf, n, &b), RAFT_ECORRUPT);
+	/* The form with incarnations and no addresses (v2) still decodes. */
+	memset(v2, 0, sizeof(v2));
+	v2[0] = 1;
+	v2[4] = 3; v2[12] = 1; v2[13] = 0x42;   /* id 3, voter, incarnation 0x42 */
+	ck_assert_int_eq(raft_conf_decode(v2, sizeof(v2), &b), 0);
+	ck_assert_uint_eq(b.n, 1);
+	ck_assert_uint_eq(b.servers[0].incarnation, 0x42);
+	ck_assert_str_eq(b.servers[0].addr, "");
+	ck_assert_uint_eq(b.cluster_id, 0);
 	/* The form written before incarnations (9 bytes a server) still
 	 * decodes, as the founding incarnation. */
 	memset(v1, 0, sizeof(v1));
