@@ -22,6 +22,7 @@ enum {
 	EX_RCFS_FULL = 7,          /* storage full */
 	EX_RCFS_LOCAL = 8,         /* local file could not be read or written */
 	EX_RCFS_RATE_LIMITED = 9,  /* the node's rate limit for our key was hit */
+	EX_RCFS_REFUSED = 10,      /* the cluster refused a membership change (see the message) */
 };
 
 #define CLIENT_MAX_NODES 16
@@ -64,7 +65,7 @@ struct client_cmd {
 };
 
 extern const struct client_cmd cmd_put_entry, cmd_get_entry, cmd_ls_entry, cmd_rm_entry,
-    cmd_stat_entry, cmd_status_entry;
+    cmd_stat_entry, cmd_status_entry, cmd_member_entry;
 
 /* `rcfs keygen FILE`: write a new key (client/keygen.c); needs no node. */
 int keygen_main(int argc, char **argv);

@@ -197,3 +197,77 @@ chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg
 	}
 	free(call);
 }
+
+static void
+chunk_drop_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct chunk_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+
+	(void)st;
+	call->cb.done(call->arg, code, why);
+	free(call);
+}
+
+void
+chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
+{
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+	char key[72];
+
+	chunk_key(sha, key);
+	call->cb.done = cb;
+	call->arg = arg;
+	store_commandf(st, chunk_drop_reply, call, "DEL %s", key);
+}
+
+struct chunk_scan_call {
+	chunk_scan_cb *cb;
+	void *arg;
+};
+
+static void
+chunk_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct chunk_scan_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+	uint8_t (*shas)[CHUNK_HASH_LEN] = NULL;
+	size_t n = 0;
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)) {
+		code = RCFS__ERROR_CODE__E_INTERNAL;
+		why = "unexpected SCAN reply";
+	}
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		call->cb(call->arg, code, why, 0, NULL, 0);
+		free(call);
+		return;
+	}
+	shas = xcalloc(r->element[1]->elements + 1, sizeof *shas);
+	for (size_t i = 0; i < r->element[1]->elements; i++) {
+		const redisReply *k = r->element[1]->element[i];
+		if (k->type == REDIS_REPLY_STRING && k->len == 7 + 2 * CHUNK_HASH_LEN &&
+		    sodium_hex2bin(shas[n], CHUNK_HASH_LEN, k->str + 7, 2 * CHUNK_HASH_LEN, NULL, NULL,
+		    NULL) == 0)
+			n++;
+	}
+	call->cb(call->arg, code, NULL, strtoull(r->element[0]->str, NULL, 10),
+	    (const uint8_t (*)[CHUNK_HASH_LEN])shas, n);
+	free(shas);
+	free(call);
+}
+
+void
+chunk_scan(struct store *st, uint64_t cursor, unsigned count, chunk_scan_cb *cb, void *arg)
+{
+	struct chunk_scan_call *call = xcalloc(1, sizeof *call);
+
+	call->cb = cb;
+	call->arg = arg;
+	store_commandf(st, chunk_scan_reply, call, "SCAN %" PRIu64 " MATCH rcfs:c:* COUNT %u", cursor,
+	    count);
+}

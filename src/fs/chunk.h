@@ -36,6 +36,14 @@ void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *ar
  * E_NOT_FOUND if it is absent or corrupt (then also marked in rcfs:corrupt
  * until a good copy is written). */
 void chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
+/* Delete this node's copy of a chunk (rebalance: once its homes hold it). */
+void chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
+/* One step of a walk over the chunks stored on this node (redis SCAN:
+ * every chunk present for the whole walk is seen at least once).  cursor 0
+ * starts a walk; next is 0 when it is over.  shas valid during the call. */
+typedef void chunk_scan_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t next,
+    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n);
+void chunk_scan(struct store *st, uint64_t cursor, unsigned count, chunk_scan_cb *cb, void *arg);
 /* Check that all n chunks exist: E_OK, or E_NOT_FOUND naming how many are missing. */
 void chunk_exist_all(struct store *st, const ProtobufCBinaryData *shas, size_t n,
     chunk_done_cb *cb, void *arg);

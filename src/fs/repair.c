@@ -88,7 +88,8 @@ repair_tick(evutil_socket_t fd, short what, void *arg)
 	struct repair *rep = arg;
 
 	(void)fd; (void)what;
-	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st))
+	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st) ||
+	    replicator_members(rep->rp) < 2)
 		return;
 	if (rep->qhead < rep->qlen) {
 		for (int i = 0; i < REPAIR_CHUNKS_PER_TICK && rep->qhead < rep->qlen; i++)

@@ -19,9 +19,12 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
+/* A member in a chunk's rendezvous order.  Operations keep ids, never
+ * peer pointers: a link may close while they wait (rep_peer() finds the
+ * current one). */
 struct rep_node {
 	uint64_t id;
-	struct peer *peer;              /* NULL: this node */
+	bool takes;                     /* a home candidate (takes new chunks) */
 	uint64_t score;
 };
 
@@ -48,12 +51,13 @@ struct rep_get {
 struct replicator {
 	struct store *st;
 	uint64_t self;
-	struct rep_node nodes[REP_MAX_NODES];
+	struct rep_member nodes[REP_MAX_NODES];
 	uint32_t n;
 	uint32_t replicas, write_quorum;
 };
 
 static uint64_t rep_mix(uint64_t x);
+static struct peer *rep_peer(const struct replicator *rp, uint64_t id);
 static uint32_t rep_order(struct replicator *rp, const uint8_t *sha, struct rep_node *out);
 static bool rep_available(const struct replicator *rp, const struct rep_node *n);
 static void rep_put_local_done(void *arg, Rcfs__ErrorCode code, const char *why);
@@ -77,21 +81,31 @@ rep_mix(uint64_t x)
 }
 
 struct replicator *
-replicator_new(struct store *st, uint64_t self, const uint64_t *ids, struct peer **peers,
-    uint32_t n, uint32_t replicas, uint32_t write_quorum)
+replicator_new(struct store *st, uint64_t self, uint32_t replicas, uint32_t write_quorum)
 {
 	struct replicator *rp = xcalloc(1, sizeof *rp);
 
 	rp->st = st;
 	rp->self = self;
-	rp->n = n < REP_MAX_NODES ? n : REP_MAX_NODES;
-	for (uint32_t i = 0; i < rp->n; i++) {
-		rp->nodes[i].id = ids[i];
-		rp->nodes[i].peer = peers[i];
-	}
+	rp->nodes[0].id = self;
+	rp->nodes[0].takes = true;
+	rp->n = 1;
 	rp->replicas = replicas;
 	rp->write_quorum = write_quorum;
 	return rp;
+}
+
+void
+replicator_set_members(struct replicator *rp, const struct rep_member *m, uint32_t n)
+{
+	rp->n = n < REP_MAX_NODES ? n : REP_MAX_NODES;
+	memcpy(rp->nodes, m, rp->n * sizeof *m);
+}
+
+uint32_t
+replicator_members(const struct replicator *rp)
+{
+	return rp->n;
 }
 
 void
@@ -100,7 +114,19 @@ replicator_free(struct replicator *rp)
 	free(rp);
 }
 
-/* All nodes, highest rendezvous weight for this chunk first. */
+/* The current link to member id; NULL for this node or one that left. */
+static struct peer *
+rep_peer(const struct replicator *rp, uint64_t id)
+{
+	for (uint32_t i = 0; i < rp->n; i++)
+		if (rp->nodes[i].id == id)
+			return rp->nodes[i].peer;
+	return NULL;
+}
+
+/* All members in the chunk's rendezvous order (highest random weight
+ * first), those that take chunks before those that do not (draining and
+ * learners: a copy may still sit there). */
 static uint32_t
 rep_order(struct replicator *rp, const uint8_t *sha, struct rep_node *out)
 {
@@ -108,11 +134,13 @@ rep_order(struct replicator *rp, const uint8_t *sha, struct rep_node *out)
 
 	memcpy(&key, sha, sizeof key);
 	for (uint32_t i = 0; i < rp->n; i++) {
-		out[i] = rp->nodes[i];
+		out[i].id = rp->nodes[i].id;
+		out[i].takes = rp->nodes[i].takes;
 		out[i].score = rep_mix(key ^ rep_mix(rp->nodes[i].id));
 	}
 	for (uint32_t i = 1; i < rp->n; i++)    /* insertion sort, n <= 16 */
-		for (uint32_t j = i; j > 0 && out[j].score > out[j - 1].score; j--) {
+		for (uint32_t j = i; j > 0 && (out[j].takes > out[j - 1].takes ||
+		    (out[j].takes == out[j - 1].takes && out[j].score > out[j - 1].score)); j--) {
 			struct rep_node t = out[j];
 			out[j] = out[j - 1];
 			out[j - 1] = t;
@@ -120,21 +148,49 @@ rep_order(struct replicator *rp, const uint8_t *sha, struct rep_node *out)
 	return rp->n;
 }
 
+/* How many of order's first members are homes: N takers at most. */
+static uint32_t
+rep_homes(const struct replicator *rp, const struct rep_node *order, uint32_t n)
+{
+	uint32_t k = 0;
+
+	while (k < n && k < rp->replicas && order[k].takes)
+		k++;
+	return k;
+}
+
 uint32_t
 replicator_home(struct replicator *rp, const uint8_t *sha, uint64_t *ids, uint32_t max)
 {
 	struct rep_node order[REP_MAX_NODES];
-	uint32_t n = rep_order(rp, sha, order), k = 0;
+	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n), k = 0;
 
-	for (uint32_t i = 0; i < n && k < max && k < rp->replicas; i++)
+	for (uint32_t i = 0; i < homes && k < max; i++)
 		ids[k++] = order[i].id;
 	return k;
+}
+
+bool
+replicator_is_home(struct replicator *rp, const uint8_t *sha)
+{
+	struct rep_node order[REP_MAX_NODES];
+	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
+
+	for (uint32_t i = 0; i < homes; i++)
+		if (order[i].id == rp->self)
+			return true;
+	return false;
 }
 
 static bool
 rep_available(const struct replicator *rp, const struct rep_node *n)
 {
-	return n->peer == NULL ? store_is_up(rp->st) : peer_connected(n->peer);
+	struct peer *p;
+
+	if (n->id == rp->self)
+		return store_is_up(rp->st);
+	p = rep_peer(rp, n->id);
+	return p != NULL && peer_connected(p);
 }
 
 /* ---- put ------------------------------------------------------------------------ */
@@ -149,7 +205,7 @@ replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, s
 	char why[200];
 
 	for (uint32_t i = 0; i < n; i++)
-		if (rep_available(rp, &order[i])) {
+		if (order[i].takes && rep_available(rp, &order[i])) {
 			up++;
 			if (k < rp->replicas)
 				chosen[k++] = order[i];
@@ -166,7 +222,7 @@ replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, s
 	op->arg = arg;
 	op->targets = k;
 	for (uint32_t i = 0; i < k; i++) {
-		if (chosen[i].peer == NULL) {
+		if (chosen[i].id == rp->self) {
 			chunk_put(rp->st, sha, data, len, now_ms, rep_put_local_done, op);
 		} else {
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
@@ -175,7 +231,8 @@ replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, s
 			req.data.data = (uint8_t *)data;
 			req.data.len = len;
 			req.has_replica = req.replica = 1;
-			peer_rpc(chosen[i].peer, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base, rep_put_peer_done, op);
+			peer_rpc(rep_peer(rp, chosen[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
+			    rep_put_peer_done, op);
 		}
 	}
 }
@@ -237,8 +294,8 @@ replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, void *
 	memcpy(op->sha, sha, CHUNK_HASH_LEN);
 	op->n = rep_order(rp, sha, op->order);
 	/* Local copy first when this node is a home of the chunk: no hop. */
-	for (uint32_t i = 1; i < op->n && i < rp->replicas; i++)
-		if (op->order[i].peer == NULL) {
+	for (uint32_t i = 1; i < rep_homes(rp, op->order, op->n); i++)
+		if (op->order[i].id == rp->self) {
 			struct rep_node t = op->order[i];
 			memmove(&op->order[1], &op->order[0], i * sizeof op->order[0]);
 			op->order[0] = t;
@@ -257,14 +314,15 @@ rep_get_next(struct rep_get *op)
 		struct rep_node *nd = &op->order[op->next++];
 		if (!rep_available(op->rp, nd))
 			continue;
-		if (nd->peer == NULL) {
+		if (nd->id == op->rp->self) {
 			chunk_get(op->rp->st, op->sha, rep_get_local_done, op);
 		} else {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
 			req.sha256.data = op->sha;
 			req.sha256.len = CHUNK_HASH_LEN;
 			req.has_local = req.local = 1;
-			peer_rpc(nd->peer, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base, rep_get_peer_done, op);
+			peer_rpc(rep_peer(op->rp, nd->id), RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
+			    rep_get_peer_done, op);
 		}
 		return;
 	}
@@ -360,11 +418,11 @@ bool
 replicator_is_primary(struct replicator *rp, const uint8_t *sha)
 {
 	struct rep_node order[REP_MAX_NODES];
-	uint32_t n = rep_order(rp, sha, order);
+	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
 
-	for (uint32_t i = 0; i < n && i < rp->replicas; i++)
+	for (uint32_t i = 0; i < homes; i++)
 		if (rep_available(rp, &order[i]))
-			return order[i].peer == NULL;
+			return order[i].id == rp->self;
 	return false;
 }
 
@@ -373,13 +431,13 @@ replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, voi
 {
 	struct rep_repair *op = xcalloc(1, sizeof *op);
 	struct rep_node order[REP_MAX_NODES];
-	uint32_t n = rep_order(rp, sha, order);
+	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
 
 	op->rp = rp;
 	op->cb = cb;
 	op->arg = arg;
 	memcpy(op->sha, sha, CHUNK_HASH_LEN);
-	for (uint32_t i = 0; i < n && i < rp->replicas; i++)
+	for (uint32_t i = 0; i < homes; i++)
 		if (rep_available(rp, &order[i]))
 			op->homes[op->n++] = order[i];
 	op->pending = op->n + 1;        /* +1: held until every probe is sent */
@@ -387,14 +445,14 @@ replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, voi
 		struct rep_probe *pr = xcalloc(1, sizeof *pr);
 		pr->op = op;
 		pr->i = i;
-		if (op->homes[i].peer == NULL) {
+		if (op->homes[i].id == rp->self) {
 			chunk_probe(rp->st, op->sha, rep_repair_local_probe, pr);
 		} else {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
 			req.sha256.data = op->sha;
 			req.sha256.len = CHUNK_HASH_LEN;
 			req.has_local = req.local = req.has_probe = req.probe = 1;
-			peer_rpc(op->homes[i].peer, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
+			peer_rpc(rep_peer(rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
 			    rep_repair_peer_probe, pr);
 		}
 	}
@@ -452,8 +510,10 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 		if (!op->missing[i])
 			continue;
 		op->pending++;
-		if (op->homes[i].peer == NULL) {
+		if (op->homes[i].id == op->rp->self) {
 			chunk_put(op->rp->st, op->sha, data, len, 0, rep_repair_stored, op);
+		} else if (rep_peer(op->rp, op->homes[i].id) == NULL) {
+			rep_repair_stored(op, RCFS__ERROR_CODE__E_UNAVAILABLE, "no longer a member");
 		} else {
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 			req.sha256.data = op->sha;
@@ -461,7 +521,7 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 			req.data.data = (uint8_t *)data;
 			req.data.len = len;
 			req.has_replica = req.replica = 1;
-			peer_rpc(op->homes[i].peer, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
+			peer_rpc(rep_peer(op->rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 			    rep_repair_peer_stored, op);
 		}
 	}
@@ -493,5 +553,187 @@ static void
 rep_repair_finish(struct rep_repair *op)
 {
 	op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->copies);
+	free(op);
+}
+
+/* ---- handoff (rebalance, drain) -------------------------------------------------- */
+
+/* This node's copy of a chunk it is not a home of goes to the homes, then
+ * away: each home is probed (it must hold a copy that verifies and count
+ * itself a home of the chunk), given this node's verified copy if it lacks
+ * one and probed again; only when all N homes confirmed is the local copy
+ * deleted.  So the mover never leaves a chunk with fewer than N verified
+ * copies, and two nodes that disagree about the membership cannot hand a
+ * chunk to each other and both drop it (a node that does not count itself a
+ * home never confirms). */
+struct rep_handoff {
+	struct replicator *rp;
+	uint8_t sha[CHUNK_HASH_LEN];
+	uint64_t homes[REP_MAX_NODES];
+	uint32_t n, pending, confirmed, pushed;
+	uint8_t *data;
+	size_t len;
+	rep_handoff_cb *cb;
+	void *arg;
+	char why[200];
+};
+
+struct rep_handoff_step {
+	struct rep_handoff *op;
+	uint64_t home;
+	bool pushed;                    /* the copy was pushed: this is the second probe */
+};
+
+static void rep_handoff_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
+    size_t len);
+static void rep_handoff_probe(struct rep_handoff *op, uint64_t home, bool pushed);
+static void rep_handoff_probed(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg);
+static void rep_handoff_pushed(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg);
+static void rep_handoff_step_done(struct rep_handoff *op);
+static void rep_handoff_dropped(void *arg, Rcfs__ErrorCode code, const char *why);
+
+void
+replicator_handoff(struct replicator *rp, const uint8_t *sha, rep_handoff_cb *cb, void *arg)
+{
+	struct rep_handoff *op;
+	struct rep_node order[REP_MAX_NODES];
+	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
+
+	if (homes < rp->replicas) {
+		cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "fewer members take chunks than N", 0);
+		return;
+	}
+	for (uint32_t i = 0; i < homes; i++)
+		if (order[i].id == rp->self) {
+			cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "this node is a home of the chunk", 0);
+			return;
+		}
+	op = xcalloc(1, sizeof *op);
+	op->rp = rp;
+	op->cb = cb;
+	op->arg = arg;
+	memcpy(op->sha, sha, CHUNK_HASH_LEN);
+	for (uint32_t i = 0; i < homes; i++)
+		op->homes[op->n++] = order[i].id;
+	chunk_get(rp->st, sha, rep_handoff_got, op);
+}
+
+static void
+rep_handoff_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data, size_t len)
+{
+	struct rep_handoff *op = arg;
+
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		/* Gone already (GC), or corrupt here: the scrubber's business. */
+		op->cb(op->arg, code, why, 0);
+		free(op);
+		return;
+	}
+	op->data = xmalloc(len ? len : 1);
+	memcpy(op->data, data, len);
+	op->len = len;
+	op->pending = op->n + 1;
+	for (uint32_t i = 0; i < op->n; i++)
+		rep_handoff_probe(op, op->homes[i], false);
+	rep_handoff_step_done(op);
+}
+
+static void
+rep_handoff_probe(struct rep_handoff *op, uint64_t home, bool pushed)
+{
+	struct peer *p = rep_peer(op->rp, home);
+	struct rep_handoff_step *st;
+	Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
+
+	if (p == NULL || !peer_connected(p)) {
+		snprintf(op->why, sizeof op->why, "home %" PRIu64 " is unreachable", home);
+		rep_handoff_step_done(op);
+		return;
+	}
+	st = xcalloc(1, sizeof *st);
+	st->op = op;
+	st->home = home;
+	st->pushed = pushed;
+	req.sha256.data = op->sha;
+	req.sha256.len = CHUNK_HASH_LEN;
+	req.has_local = req.local = req.has_probe = req.probe = 1;
+	peer_rpc(p, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base, rep_handoff_probed, st);
+}
+
+static void
+rep_handoff_probed(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct rep_handoff_step *st = arg;
+	struct rep_handoff *op = st->op;
+	struct peer *p;
+
+	if (code == RCFS__ERROR_CODE__E_OK && type == RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP) {
+		if (((Rcfs__ChunkGetResponse *)msg)->home)
+			op->confirmed++;
+		else
+			snprintf(op->why, sizeof op->why, "node %" PRIu64 " does not count itself a home yet",
+			    st->home);
+	} else if (code == RCFS__ERROR_CODE__E_NOT_FOUND && !st->pushed &&
+	    (p = rep_peer(op->rp, st->home)) != NULL) {
+		Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
+		req.sha256.data = op->sha;
+		req.sha256.len = CHUNK_HASH_LEN;
+		req.data.data = op->data;
+		req.data.len = op->len;
+		req.has_replica = req.replica = 1;
+		peer_rpc(p, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base, rep_handoff_pushed, st);
+		return;
+	} else {
+		snprintf(op->why, sizeof op->why, "node %" PRIu64 ": %s", st->home, err ? err : "error");
+	}
+	free(st);
+	rep_handoff_step_done(op);
+}
+
+static void
+rep_handoff_pushed(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct rep_handoff_step *st = arg;
+	struct rep_handoff *op = st->op;
+
+	(void)type; (void)msg;
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		op->pushed++;
+		rep_handoff_probe(op, st->home, true);  /* confirm: verified, and a home */
+	} else {
+		snprintf(op->why, sizeof op->why, "copy to node %" PRIu64 ": %s", st->home,
+		    err ? err : "error");
+		rep_handoff_step_done(op);
+	}
+	free(st);
+}
+
+static void
+rep_handoff_step_done(struct rep_handoff *op)
+{
+	if (--op->pending > 0)
+		return;
+	free(op->data);
+	op->data = NULL;
+	if (op->confirmed < op->n) {
+		op->cb(op->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, op->why, op->len);
+		free(op);
+		return;
+	}
+	chunk_drop(op->rp->st, op->sha, rep_handoff_dropped, op);
+}
+
+static void
+rep_handoff_dropped(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct rep_handoff *op = arg;
+
+	if (code == RCFS__ERROR_CODE__E_OK && op->pushed > 0)
+		log_debug("rebalance: %u copies made before the handoff", op->pushed);
+	op->cb(op->arg, code, why, op->len);
 	free(op);
 }

@@ -21,11 +21,23 @@ typedef void rep_put_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint32
 typedef void rep_get_cb(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
     size_t len);
 
-/* ids[i]/peers[i]: every cluster member (peers[i] NULL for this node).
- * replicas = N, write_quorum = W. */
-struct replicator *replicator_new(struct store *st, uint64_t self, const uint64_t *ids,
-    struct peer **peers, uint32_t n, uint32_t replicas, uint32_t write_quorum);
+/* A member as placement sees it. */
+struct rep_member {
+	uint64_t id;
+	struct peer *peer;      /* link to it (borrowed); NULL for this node */
+	bool takes;             /* a home candidate: takes new chunks (not draining, not a learner) */
+};
+
+/* For node `self`, alone until replicator_set_members.  replicas = N,
+ * write_quorum = W. */
+struct replicator *replicator_new(struct store *st, uint64_t self, uint32_t replicas,
+    uint32_t write_quorum);
 void replicator_free(struct replicator *rp);
+/* The members now (copied; the links are borrowed until the next call).
+ * Operations in flight find their members' links again by id. */
+void replicator_set_members(struct replicator *rp, const struct rep_member *m, uint32_t n);
+/* How many members placement knows (this node included). */
+uint32_t replicator_members(const struct replicator *rp);
 
 /* Store a chunk on the first N reachable nodes in its rendezvous order; cb
  * once W have it durably (E_OK) or once that can no longer happen
@@ -43,7 +55,18 @@ bool replicator_is_primary(struct replicator *rp, const uint8_t *sha);
  * copy from anywhere if some lack it, push it to them.  cb's replicas = copies
  * made (0 if none were missing). */
 void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, void *arg);
-/* The N home nodes of a chunk (rendezvous order) into ids[max]; returns how many. */
+/* The N home nodes of a chunk (rendezvous order over the members that take
+ * chunks, reachable or not) into ids[max]; returns how many. */
 uint32_t replicator_home(struct replicator *rp, const uint8_t *sha, uint64_t *ids, uint32_t max);
+/* Whether this node is one of the chunk's N homes. */
+bool replicator_is_home(struct replicator *rp, const uint8_t *sha);
+/* Rebalance and drain: hand this node's copy of a chunk it is not a home
+ * of to the N homes (each must confirm a verified copy and count itself a
+ * home; a home lacking one gets this node's verified copy), then delete it
+ * here.  cb: E_OK once deleted, otherwise the
+ * copy is kept and why says which home did not confirm.  bytes: the
+ * chunk's size (0 if it could not be read). */
+typedef void rep_handoff_cb(void *arg, Rcfs__ErrorCode code, const char *why, size_t bytes);
+void replicator_handoff(struct replicator *rp, const uint8_t *sha, rep_handoff_cb *cb, void *arg);
 
 #endif

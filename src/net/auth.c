@@ -432,6 +432,8 @@ auth_role_allows(enum auth_role role, uint8_t type)
 	case RCFS__MSG_TYPE__MSG_FILE_COMMIT:
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE:
 		return role >= AUTH_ROLE_READ_WRITE;
+	case RCFS__MSG_TYPE__MSG_MEMBER:
+		return role == AUTH_ROLE_ADMIN || role == AUTH_ROLE_PEER;
 	case RCFS__MSG_TYPE__MSG_PEER_HELLO:
 	case RCFS__MSG_TYPE__MSG_RAFT:
 		return role == AUTH_ROLE_PEER;

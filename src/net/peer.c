@@ -78,6 +78,13 @@ static void peer_say_hello(struct peer *p, struct peer_link *l);
 
 /* docs/security.md: set once by the node before any peer exists. */
 static bool peer_auth_on, peer_auth_encrypt;
+static uint64_t peer_cluster_id;        /* in every PeerHello; 0: not known yet */
+
+void
+peer_set_cluster_id(uint64_t cluster_id)
+{
+	peer_cluster_id = cluster_id;
+}
 static uint8_t peer_cluster_key[AUTH_KEY_LEN];
 
 void
@@ -164,6 +171,10 @@ peer_say_hello(struct peer *p, struct peer_link *l)
 
 	hello.node_id = p->self_id;
 	hello.cluster = p->cluster;
+	if (peer_cluster_id != 0) {
+		hello.has_cluster_id = 1;
+		hello.cluster_id = peer_cluster_id;
+	}
 	conn_send(l->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
 	l->connected = true;
 }

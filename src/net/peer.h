@@ -36,6 +36,9 @@ typedef void peer_rpc_cb(void *arg, Rcfs__ErrorCode code, const char *err, uint8
  * a connection counts as connected only once its handshake succeeded. */
 void peer_set_auth(const uint8_t *cluster_key, bool encrypt);
 
+/* The cluster id sent in every PeerHello from now on (0: none known). */
+void peer_set_cluster_id(uint64_t cluster_id);
+
 /* Create the connection to peer `id` at "host:port" (resolved once, now).
  * self_id/cluster go in our PeerHello. */
 struct peer *peer_new(struct event_base *base, uint64_t self_id, const char *cluster,

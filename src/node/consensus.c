@@ -10,6 +10,7 @@
 #include <event2/util.h>
 
 #include "node/consensus.h"
+#include "node/members.h"
 #include "node/raftlog.h"
 #include "node/raftwire.h"
 #include "node/timesync.h"
@@ -107,7 +108,13 @@ struct consensus {
 	struct cs_peer_metric {
 		struct consensus *cs;
 		uint64_t id;
-	} metric_args[CONFIG_MAX_PEERS];  /* arguments of the per-peer gauges */
+	} metric_args[RAFT_MAX_SERVERS + RAFT_MAX_REMOVED];  /* arguments of the per-peer gauges */
+	uint32_t n_metric_args;
+	struct metrics *metrics_reg;    /* where per-peer gauges go (consensus_register_metrics) */
+	struct members *members;        /* follows the configuration (borrowed) */
+	struct raft_conf conf_seen;     /* the configuration members last followed */
+	consensus_conf_fn *conf_cb;     /* the membership changed */
+	void *conf_arg;
 };
 
 static void cs_tick(evutil_socket_t fd, short what, void *arg);
@@ -122,6 +129,8 @@ static uint64_t cs_random_incarnation(void);
 static void cs_incarnation_stored(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_start_core(struct cs_load *ld);
 static void cs_admit(struct consensus *cs);
+static void cs_follow_conf(struct consensus *cs);
+static void cs_register_peer_metrics(struct consensus *cs);
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
 static void cs_installed(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_take_snapshot(struct consensus *cs);
@@ -144,11 +153,13 @@ static void cs_not_leader(struct consensus *cs, char *buf, size_t len);
 
 struct consensus *
 consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct store *st,
-    struct fsm *sm, consensus_send_fn *send, void *send_arg, struct timesync *ts)
+    struct fsm *sm, consensus_send_fn *send, void *send_arg, struct timesync *ts,
+    struct members *members)
 {
 	struct consensus *cs = xcalloc(1, sizeof *cs);
 	struct timeval tv = { 0, CONSENSUS_TICK_MS * 1000 };
 
+	cs->members = members;
 	cs->base = base;
 	cs->cfg = cfg;
 	cs->st = st;
@@ -353,19 +364,26 @@ cs_start_core(struct cs_load *ld)
 	}
 	if (rs->hs.commit < rs->applied)
 		rs->hs.commit = rs->applied;  /* applied implies committed */
-	/* The configured peers as the configuration "at index 0", recorded
-	 * with the founding incarnation: only a founder's first storage is
-	 * admitted by it, a later one waits for RAFT_CONF_ADMIT. */
-	memset(&boot, 0, sizeof boot);
-	if (cfg->npeers == 0) {
-		boot.servers[boot.n].id = cfg->node_id;
-		boot.servers[boot.n++].voter = true;
+	/* The configuration "at index 0" (used until the log or a snapshot
+	 * has one): the founders', as stored at bootstrap, recorded with the
+	 * founding incarnation (only a founder's first storage is admitted by
+	 * it; a later one waits for RAFT_CONF_ADMIT).  A joining node has
+	 * none: it learns the membership from the leader.  docs/design.md,
+	 * "Membership". */
+	rs->bootstrap = NULL;
+	if (rs->snapshot.index == 0 && raftlog_boot_conf(cs->log, &boot)) {
+		rs->bootstrap = &boot;
+	} else if (rs->snapshot.index == 0 &&
+	    (cs->incarnation == 0 || cfg->npeers == 0)) {
+		/* A founder's first start, or a storage written before the
+		 * membership was stored (it keeps the config file's list). */
+		members_bootstrap_conf(cfg, &boot);
+		raftlog_set_boot_conf(cs->log, &boot, NULL, NULL);
+		rs->bootstrap = &boot;
+		log_info("raft: founding configuration of %u voter(s) stored, cluster id %016" PRIx64
+		    "; from now on the membership comes from the Raft state, not from `peers`",
+		    boot.n, boot.cluster_id);
 	}
-	for (unsigned i = 0; i < cfg->npeers; i++) {
-		boot.servers[boot.n].id = cfg->peers[i].id;
-		boot.servers[boot.n++].voter = true;
-	}
-	rs->bootstrap = &boot;
 	rv = raft_new(&rc, rs, &cs->raft);
 	if (rv != RAFT_OK) {
 		log_err("cannot start raft from the stored state: %s", raft_strerror(rv));
@@ -374,6 +392,7 @@ cs_start_core(struct cs_load *ld)
 	}
 	cs->applied = rs->applied;
 	cs->state = CS_RUNNING;
+	cs_follow_conf(cs);
 	cs->last_tick_ms = time_mono_ms();
 	cs->refused_seen = 0;
 	log_info("raft: started at term %" PRIu64 ", snapshot %" PRIu64 ", log %" PRIu64 "..%" PRIu64
@@ -488,6 +507,36 @@ cs_admit(struct consensus *cs)
 			return;         /* one change at a time */
 		}
 	}
+	/* Learners added with `rcfs member add --voter`: promoted once caught up. */
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *srv = &conf->servers[i];
+		uint64_t index;
+
+		if (srv->voter || !(srv->tag & MEMBER_TAG_PROMOTE) || (srv->tag & MEMBER_TAG_STORAGE))
+			continue;
+		if (raft_change_membership(cs->raft, RAFT_CONF_PROMOTE, srv->id, &index) == RAFT_OK) {
+			log_info("raft: node %" PRIu64 " caught up: promoted to voter, configuration entry %"
+			    PRIu64, srv->id, index);
+			return;
+		}
+	}
+}
+
+/* Follow the latest configuration: the member table and its links, the
+ * per-peer gauges, and the node (conf_cb).  Outside raft_ready/advance. */
+static void
+cs_follow_conf(struct consensus *cs)
+{
+	const struct raft_conf *conf = raft_configuration(cs->raft);
+
+	if (memcmp(conf, &cs->conf_seen, sizeof *conf) == 0)
+		return;
+	cs->conf_seen = *conf;
+	if (!members_update(cs->members, conf))
+		return;
+	cs_register_peer_metrics(cs);
+	if (cs->conf_cb != NULL)
+		cs->conf_cb(cs->conf_arg);
 }
 
 /* Process the core's output once, at the end of this loop iteration. */
@@ -532,6 +581,8 @@ cs_process(evutil_socket_t fd, short what, void *arg)
 		if (compact)    /* after advance: compaction frees the Ready's entries */
 			cs_compact(cs);
 	}
+	if (cs->state == CS_RUNNING)
+		cs_follow_conf(cs);
 	if (cs->state == CS_RUNNING) {
 		metrics_set(rcfs_metrics.raft_term, (double)raft_term(cs->raft));
 		metrics_set(rcfs_metrics.raft_commit_index, (double)raft_commit_index(cs->raft));
@@ -1081,19 +1132,36 @@ cs_metric_lag(void *arg, double *v)
 	return true;
 }
 
+/* Gauges for every member not registered yet (a member that leaves keeps
+ * its gauges, which then report nothing: progress is gone). */
+static void
+cs_register_peer_metrics(struct consensus *cs)
+{
+	if (cs->metrics_reg == NULL)
+		return;
+	for (uint32_t i = 0; i < members_count(cs->members); i++) {
+		uint64_t id = members_at(cs->members, i)->id;
+		bool known = id == cs->cfg->node_id;
+		char name[24];
+		for (uint32_t j = 0; j < cs->n_metric_args; j++)
+			known |= cs->metric_args[j].id == id;
+		if (known || cs->n_metric_args == sizeof cs->metric_args / sizeof cs->metric_args[0])
+			continue;
+		cs->metric_args[cs->n_metric_args].cs = cs;
+		cs->metric_args[cs->n_metric_args].id = id;
+		snprintf(name, sizeof name, "%" PRIu64, id);
+		if (!metrics_rcfs_register_peer(cs->metrics_reg, name, cs_metric_match, cs_metric_lag,
+		    &cs->metric_args[cs->n_metric_args]))
+			log_warn("metrics: cannot register the gauges of peer %s", name);
+		cs->n_metric_args++;
+	}
+}
+
 bool
 consensus_register_metrics(struct consensus *cs, struct metrics *reg)
 {
-	for (unsigned i = 0; i < cs->cfg->npeers; i++) {
-		char id[24];
-		if (cs->cfg->peers[i].id == cs->cfg->node_id)
-			continue;
-		cs->metric_args[i].cs = cs;
-		cs->metric_args[i].id = cs->cfg->peers[i].id;
-		snprintf(id, sizeof id, "%" PRIu64, cs->cfg->peers[i].id);
-		if (!metrics_rcfs_register_peer(reg, id, cs_metric_match, cs_metric_lag, &cs->metric_args[i]))
-			return false;
-	}
+	cs->metrics_reg = reg;
+	cs_register_peer_metrics(cs);
 	metrics_rcfs_set_role(&rcfs_metrics, raft_role_name(cs->role));
 	return true;
 }
@@ -1102,16 +1170,98 @@ unsigned
 consensus_active_voters(const struct consensus *cs)
 {
 	struct raft_progress_info info;
+	const struct raft_conf *conf;
 	unsigned n = 0;
 
 	if (!consensus_is_leader(cs))
 		return 0;
-	for (unsigned i = 0; i < cs->cfg->npeers; i++)
-		if (cs->cfg->peers[i].id != cs->cfg->node_id &&
-		    raft_progress(cs->raft, cs->cfg->peers[i].id, &info) == RAFT_OK &&
+	conf = raft_configuration(cs->raft);
+	for (uint32_t i = 0; i < conf->n; i++)
+		if (conf->servers[i].id != cs->cfg->node_id &&
+		    raft_progress(cs->raft, conf->servers[i].id, &info) == RAFT_OK &&
 		    info.voter && info.recently_active)
 			n++;
 	return n;
+}
+
+void
+consensus_set_conf_cb(struct consensus *cs, consensus_conf_fn *cb, void *arg)
+{
+	cs->conf_cb = cb;
+	cs->conf_arg = arg;
+}
+
+int
+consensus_change_member(struct consensus *cs, int op, const struct raft_server *srv,
+    consensus_cb *cb, void *arg, uint64_t *index)
+{
+	struct cs_pending *p;
+	int rv;
+
+	assert(!cs->in_ready);
+	if (cs->state != CS_RUNNING)
+		return RAFT_ENOTLEADER;
+	rv = raft_change_server(cs->raft, op, srv, index);
+	if (rv != RAFT_OK)
+		return rv;
+	p = xcalloc(1, sizeof *p);
+	p->index = *index;
+	p->term = raft_term(cs->raft);
+	p->t0 = metrics_now();
+	p->cb = cb;
+	p->arg = arg;
+	TAILQ_INSERT_TAIL(&cs->pending, p, link);
+	cs_schedule(cs);
+	return RAFT_OK;
+}
+
+bool
+consensus_keeps_quorum_without(const struct consensus *cs, uint64_t id, unsigned *reachable,
+    unsigned *needed)
+{
+	const struct raft_conf *conf;
+	struct raft_progress_info info;
+	unsigned voters = 0, up = 0;
+
+	*reachable = *needed = 0;
+	if (!consensus_is_leader(cs))
+		return false;
+	conf = raft_configuration(cs->raft);
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *srv = &conf->servers[i];
+		if (!srv->voter || srv->id == id)
+			continue;
+		voters++;
+		if (srv->id == cs->cfg->node_id ||
+		    (raft_progress(cs->raft, srv->id, &info) == RAFT_OK && info.recently_active &&
+		    info.admitted))
+			up++;
+	}
+	*reachable = up;
+	*needed = voters / 2 + 1;
+	return voters > 0 && up >= *needed;
+}
+
+bool
+consensus_progress(const struct consensus *cs, uint64_t id, struct raft_progress_info *info)
+{
+	return cs->state == CS_RUNNING && raft_progress(cs->raft, id, info) == RAFT_OK;
+}
+
+int
+consensus_move_leader(struct consensus *cs, uint64_t id)
+{
+	int rv;
+
+	if (cs->state != CS_RUNNING)
+		return RAFT_ENOTLEADER;
+	rv = raft_transfer_leadership(cs->raft, id);
+	if (rv == RAFT_OK) {
+		log_info("raft: handing leadership over to %s (rcfs member move-leader)",
+		    id ? "the requested node" : "the most up-to-date voter");
+		cs_schedule(cs);
+	}
+	return rv;
 }
 
 bool
@@ -1147,12 +1297,12 @@ consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match
 const char *
 consensus_leader_address(const struct consensus *cs)
 {
+	const struct member *mb;
+
 	if (cs->state != CS_RUNNING || cs->leader == 0 || cs->leader == cs->cfg->node_id)
 		return NULL;
-	for (unsigned i = 0; i < cs->cfg->npeers; i++)
-		if (cs->cfg->peers[i].id == cs->leader)
-			return cs->cfg->peers[i].address;
-	return NULL;
+	mb = members_find(cs->members, cs->leader);
+	return mb != NULL && mb->address[0] != '\0' ? mb->address : NULL;
 }
 
 void

@@ -37,6 +37,11 @@ typedef void consensus_cb(void *arg, Rcfs__ErrorCode code, const char *err,
     const struct fsm_result *res);
 
 struct timesync;
+struct members;
+struct raft_server;
+struct raft_progress_info;
+/* The membership changed (members already follows it). */
+typedef void consensus_conf_fn(void *arg);
 /* How the driver sends a Raft message m to member `to` (one-way; m and
  * what it points to are valid during the call only). */
 typedef void consensus_send_fn(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
@@ -45,11 +50,14 @@ typedef void consensus_send_fn(void *arg, uint64_t to, const Rcfs__RaftMessage *
  * the node's redis (the driver owns the rcfs:raft:* keys through
  * node/raftlog.h); sm, the state machine on st; ts, which stamps and reads
  * the clock fields of Raft messages (HLC, peer offsets).  send(send_arg,
- * ...) carries messages to the other members.  Starts stopped: see
+ * ...) carries messages to the other members; members (borrowed) is kept
+ * following the latest configuration.  Starts stopped: see
  * consensus_storage_up(). */
 struct consensus *consensus_new(struct event_base *base, const struct rcfs_config *cfg,
     struct store *st, struct fsm *sm, consensus_send_fn *send, void *send_arg,
-    struct timesync *ts);
+    struct timesync *ts, struct members *members);
+/* cb(arg) after every change of the membership. */
+void consensus_set_conf_cb(struct consensus *cs, consensus_conf_fn *cb, void *arg);
 void consensus_free(struct consensus *cs);
 /* Storage is up: load the persistent state and start (no-op if running). */
 void consensus_storage_up(struct consensus *cs);
@@ -89,6 +97,26 @@ bool consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *
  * for every other member (read at scrape time, leader only) and publish the
  * current role.  Returns false on a registration clash (a bug). */
 bool consensus_register_metrics(struct consensus *cs, struct metrics *reg);
+/* Leader only: change one member (raft_change_server(): op RAFT_CONF_*,
+ * srv's id, address and tag), Dissertation §4.1.  Returns RAFT_OK with the
+ * configuration entry's log index in *index, and cb runs once the entry is
+ * applied here (E_OK) or fails (E_NOT_LEADER, E_UNAVAILABLE); otherwise the
+ * raft error (RAFT_ENOTLEADER when not running or not leader,
+ * RAFT_ECONFPENDING, RAFT_ECATCHUP, RAFT_EEXIST, RAFT_EREMOVED, ...) and cb
+ * never runs. */
+int consensus_change_member(struct consensus *cs, int op, const struct raft_server *srv,
+    consensus_cb *cb, void *arg, uint64_t *index);
+/* Leader only: whether the voters other than id that answered within an
+ * election timeout (this node counts) still form a quorum of the voters
+ * other than id (etcd's strict reconfiguration check).  *reachable and
+ * *needed say how many there are and how many it takes. */
+bool consensus_keeps_quorum_without(const struct consensus *cs, uint64_t id, unsigned *reachable,
+    unsigned *needed);
+/* Leader only: the core's view of member id; false if unknown or not leader. */
+bool consensus_progress(const struct consensus *cs, uint64_t id, struct raft_progress_info *info);
+/* Leader only: hand leadership to voter id (0: the most up-to-date),
+ * Raft dissertation §3.10.  Returns a raft error (RAFT_OK: under way). */
+int consensus_move_leader(struct consensus *cs, uint64_t id);
 /* Leader only: start handing leadership to the most up-to-date voter
  * (TimeoutNow, Raft dissertation §3.10).  Returns false if not leader, no
  * other voter, or a transfer is already under way. */

@@ -48,7 +48,7 @@ rcfs_metrics_result_from_code(unsigned error_code)
 		return RCFS_RESULT_OK;
 	case RCFS__ERROR_CODE__E_BAD_REQUEST: case RCFS__ERROR_CODE__E_NOT_FOUND:
 	case RCFS__ERROR_CODE__E_AUTH: case RCFS__ERROR_CODE__E_TOO_LARGE:
-	case RCFS__ERROR_CODE__E_RATE_LIMITED:
+	case RCFS__ERROR_CODE__E_RATE_LIMITED: case RCFS__ERROR_CODE__E_REFUSED:
 		return RCFS_RESULT_CLIENT_ERROR;
 	case RCFS__ERROR_CODE__E_UNAVAILABLE: case RCFS__ERROR_CODE__E_NO_QUORUM:
 	case RCFS__ERROR_CODE__E_NOT_LEADER: case RCFS__ERROR_CODE__E_TIMEOUT:
@@ -138,6 +138,16 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	    "Chunk copies written by repair.", NULL));
 	REQUIRE(m->gc_deleted = metrics_counter(reg, "rcfs_gc_deleted_total",
 	    "Unreferenced chunks deleted by garbage collection.", NULL));
+	REQUIRE(m->chunks_held = metrics_gauge(reg, "rcfs_chunks_held",
+	    "Chunks stored in this node's redis, as of the mover's last complete walk.", NULL));
+	REQUIRE(m->rebalance_moved = metrics_counter(reg, "rcfs_rebalance_moved_chunks_total",
+	    "Chunks this node handed to their homes and deleted (rebalance, drain).", NULL));
+	REQUIRE(m->rebalance_moved_bytes = metrics_counter(reg, "rcfs_rebalance_moved_bytes_total",
+	    "Bytes of the chunks counted by rcfs_rebalance_moved_chunks_total.", NULL));
+	REQUIRE(m->rebalance_pending = metrics_gauge(reg, "rcfs_rebalance_pending_chunks",
+	    "Chunks stored here whose homes are other members (last complete walk).", NULL));
+	REQUIRE(m->members = metrics_gauge(reg, "rcfs_member_count",
+	    "Members in the configuration this node follows (voters, learners, storage).", NULL));
 	REQUIRE(m->redis_command_duration = metrics_histogram(reg,
 	    "rcfs_redis_command_duration_seconds", "Round trip of a redis command.",
 	    metrics_buckets_fast, metrics_buckets_fast_n, NULL));

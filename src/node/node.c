@@ -14,12 +14,14 @@
 #include <sodium.h>
 
 #include "fs/fsm.h"
+#include "fs/rebalance.h"
 #include "fs/repair.h"
 #include "fs/replicate.h"
 #include "net/auth.h"
 #include "net/peer.h"
 #include "net/ratelimit.h"
 #include "node/consensus.h"
+#include "node/members.h"
 #include "node/node.h"
 #include "node/service.h"
 #include "node/timesync.h"
@@ -46,12 +48,15 @@ struct node {
 	struct evconnlistener *listener;
 	struct node_client_list clients;
 	uint32_t nclients;
-	struct peer *peers[CONFIG_MAX_PEERS];   /* parallel to cfg->peers; NULL = self */
+	struct members *members;        /* the membership and the peer links */
 	struct fsm *fsm;
 	struct consensus *consensus;
 	struct timesync *timesync;
 	struct replicator *replicator;
 	struct repair *repair;
+	struct rebalance *rebalance;
+	bool drain_reported;            /* asked the leader to remove this drained node */
+	uint64_t refused_id;            /* last peer refused (its log line is not repeated) */
 	struct service *service;
 	struct node_parts parts;        /* what the handlers and the observer get */
 	struct event *gc_ev;            /* chunk GC cron */
@@ -82,6 +87,10 @@ static void node_store_state_cb(struct store *st, bool up, const char *why, void
 static void node_gc_cb(evutil_socket_t fd, short what, void *arg);
 static void node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
 static void node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted);
+static void node_conf_changed(void *arg);
+static void node_walk_done(void *arg, const struct rebalance_stats *stats);
+static bool node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why,
+    size_t whylen);
 
 struct node *
 node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size_t errlen)
@@ -155,35 +164,25 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->store = store_new(base, cfg->redis, cfg->redis_timeout_ms, cfg->storage_window,
 	    cfg->allow_unsafe_storage);
 	store_set_state_cb(n->store, node_store_state_cb, n);
-	{
-		uint64_t ids[REP_MAX_NODES];
-		uint32_t count = 0;
-		if (cfg->npeers == 0) {
-			ids[count] = cfg->node_id;
-			n->peers[count++] = NULL;
-		}
-		for (unsigned i = 0; i < cfg->npeers; i++) {
-			ids[count] = cfg->peers[i].id;
-			n->peers[count++] = cfg->peers[i].id == cfg->node_id ? NULL
-			    : peer_new(base, cfg->node_id, cfg->cluster_name, cfg->peers[i].id,
-			    cfg->peers[i].address, cfg->max_frame, cfg->redis_timeout_ms + 1000);
-		}
-		n->timesync = timesync_new(base, cfg, n->store);
-		n->fsm = fsm_new(n->store);
-		n->consensus = consensus_new(base, cfg, n->store, n->fsm, node_send_raft, n, n->timesync);
-		n->replicator = replicator_new(n->store, cfg->node_id, ids, n->peers, count,
-		    cfg->replicas, cfg->write_quorum);
-		if (count > 1)
-			n->repair = repair_new(base, n->store, n->replicator, cfg->repair_interval_ms,
-			    cfg->repair_files);
-	}
+	n->members = members_new(base, cfg);
+	n->timesync = timesync_new(base, cfg, n->store);
+	n->fsm = fsm_new(n->store);
+	n->consensus = consensus_new(base, cfg, n->store, n->fsm, node_send_raft, n, n->timesync,
+	    n->members);
+	consensus_set_conf_cb(n->consensus, node_conf_changed, n);
+	n->replicator = replicator_new(n->store, cfg->node_id, cfg->replicas, cfg->write_quorum);
+	n->repair = repair_new(base, n->store, n->replicator, cfg->repair_interval_ms, cfg->repair_files);
+	n->rebalance = rebalance_new(base, n->store, n->replicator, 50, cfg->rebalance_rate,
+	    cfg->chunk_size, node_walk_done, n);
+	node_conf_changed(n);
 	n->parts.base = base;
 	n->parts.cfg = cfg;
 	n->parts.store = n->store;
 	n->parts.consensus = n->consensus;
 	n->parts.replicator = n->replicator;
 	n->parts.timesync = n->timesync;
-	n->parts.peers = n->peers;
+	n->parts.members = n->members;
+	n->parts.rebalance = n->rebalance;
 	n->service = service_new(&n->parts);
 	store_start(n->store);
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,
@@ -302,13 +301,8 @@ node_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
 
 	cl->role = hs->granted;
 	if (hs->granted == AUTH_ROLE_PEER) {
-		bool member = false;
-		for (unsigned i = 0; i < cfg->npeers; i++)
-			member |= cfg->peers[i].id == hs->node_id && hs->node_id != cfg->node_id;
-		if (!member) {
-			char why[128];
-			snprintf(why, sizeof why, "node %llu holds the cluster key but is not a member",
-			    (unsigned long long)hs->node_id);
+		char why[256];
+		if (!node_peer_allowed(cl->node, hs->node_id, 0, why, sizeof why)) {
 			conn_close(c, why);
 			return;
 		}
@@ -385,25 +379,30 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 	case RCFS__MSG_TYPE__MSG_PEER_HELLO: {
 		Rcfs__PeerHello *hello = (Rcfs__PeerHello *)msg;
 		const char *cluster = hello->cluster ? hello->cluster : "";
-		bool member = false;
-		for (unsigned i = 0; i < cl->node->cfg->npeers; i++)
-			member |= cl->node->cfg->peers[i].id == hello->node_id &&
-			    hello->node_id != cl->node->cfg->node_id;
+		const struct member *mb;
+		char why[256];
+		bool ok = node_peer_allowed(cl->node, hello->node_id,
+		    hello->has_cluster_id ? hello->cluster_id : 0, why, sizeof why);
+
 		/* Authenticated: the hello must name the node that proved the key. */
-		if (cl->node->cfg->auth && hello->node_id != cl->peer_id)
-			member = false;
-		if (!member || strcmp(cluster, cl->node->cfg->cluster_name) != 0) {
-			char why[160];
-			snprintf(why, sizeof why, "PeerHello from node %llu of cluster '%s': not a member",
-			    (unsigned long long)hello->node_id, cluster);
+		if (ok && cl->node->cfg->auth && hello->node_id != cl->peer_id) {
+			ok = false;
+			snprintf(why, sizeof why, "PeerHello names node %llu, not the node that authenticated",
+			    (unsigned long long)hello->node_id);
+		}
+		if (ok && strcmp(cluster, cl->node->cfg->cluster_name) != 0) {
+			ok = false;
+			snprintf(why, sizeof why, "PeerHello from node %llu of cluster '%s', not '%s'",
+			    (unsigned long long)hello->node_id, cluster, cl->node->cfg->cluster_name);
+		}
+		if (!ok) {
 			protobuf_c_message_free_unpacked(msg, NULL);
 			conn_close(c, why);
 			return;
 		}
 		cl->peer_id = hello->node_id;
-		for (unsigned i = 0; i < cl->node->cfg->npeers; i++)
-			if (cl->node->cfg->peers[i].id == hello->node_id && cl->node->peers[i] != NULL)
-				peer_kick(cl->node->peers[i]);
+		if ((mb = members_find(cl->node->members, hello->node_id)) != NULL && mb->peer != NULL)
+			peer_kick(mb->peer);
 		if (!cl->node->cfg->auth)
 			conn_set_timeouts(c, 0, cl->node->cfg->frame_timeout_ms);  /* peers may be quiet */
 		log_debug("peer %llu connected from %s", (unsigned long long)cl->peer_id, conn_peer(c));
@@ -442,10 +441,111 @@ static void
 node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m)
 {
 	struct node *n = arg;
+	const struct member *mb = members_find(n->members, to);
 
-	for (unsigned i = 0; i < n->cfg->npeers; i++)
-		if (n->cfg->peers[i].id == to && n->peers[i] != NULL)
-			peer_send(n->peers[i], RCFS__MSG_TYPE__MSG_RAFT, &m->base);
+	if (mb != NULL && mb->peer != NULL)
+		peer_send(mb->peer, RCFS__MSG_TYPE__MSG_RAFT, &m->base);
+}
+
+/* Whether node id may open a peer connection to this node (cluster_id: the
+ * one its hello carries, 0 if none).  A removed id and a node of another
+ * cluster are refused with a log line (once per id in a row). */
+static bool
+node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, size_t whylen)
+{
+	uint64_t ours = members_cluster_id(n->members);
+
+	if (id == n->cfg->node_id) {
+		snprintf(why, whylen, "peer claims this node's own id %llu", (unsigned long long)id);
+	} else if (members_was_removed(n->members, id)) {
+		snprintf(why, whylen, "node %llu was removed from this cluster and is refused: a removed "
+		    "id is never accepted again (wipe its storage and add it under a new id)",
+		    (unsigned long long)id);
+	} else if (cluster_id != 0 && ours != 0 && cluster_id != ours) {
+		snprintf(why, whylen, "node %llu belongs to another cluster (cluster id %016llx, ours "
+		    "%016llx) and is refused", (unsigned long long)id, (unsigned long long)cluster_id,
+		    (unsigned long long)ours);
+	} else if (members_find(n->members, id) == NULL) {
+		snprintf(why, whylen, "node %llu is not a member of this cluster (add it first: rcfs "
+		    "member add)", (unsigned long long)id);
+	} else {
+		if (n->refused_id == id)
+			n->refused_id = 0;
+		return true;
+	}
+	if (n->refused_id != id)
+		log_warn("refusing a peer connection: %s", why);
+	n->refused_id = id;
+	return false;
+}
+
+/* The membership changed: placement, the mover, metrics. */
+static void
+node_conf_changed(void *arg)
+{
+	struct node *n = arg;
+	struct rep_member rm[REP_MAX_NODES];
+	uint32_t count = 0;
+	const struct member *self = members_find(n->members, n->cfg->node_id);
+
+	for (uint32_t i = 0; i < members_count(n->members) && count < REP_MAX_NODES; i++) {
+		const struct member *mb = members_at(n->members, i);
+		rm[count].id = mb->id;
+		rm[count].peer = mb->peer;
+		rm[count].takes = member_takes_chunks(mb);
+		count++;
+	}
+	replicator_set_members(n->replicator, rm, count);
+	rebalance_kick(n->rebalance);
+	metrics_set(rcfs_metrics.members, members_count(n->members));
+	if (self == NULL || !(self->tag & MEMBER_TAG_DRAINING))
+		n->drain_reported = false;
+	if (members_configured(n->members) && self == NULL &&
+	    members_was_removed(n->members, n->cfg->node_id))
+		log_warn("members: this node was removed from the cluster: it takes no part any more; "
+		    "stop it (its storage must not be reused under id %llu)",
+		    (unsigned long long)n->cfg->node_id);
+}
+
+static void
+node_drain_reported(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct node *n = arg;
+
+	(void)type; (void)msg;
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		log_info("members: drained: the leader removes this node from the configuration");
+	} else {
+		log_info("members: drained, but the leader did not remove this node yet (%s): "
+		    "asking again after the next walk", err ? err : "error");
+		n->drain_reported = false;
+	}
+}
+
+/* A walk of the mover ended.  A draining member that holds no chunk any
+ * more asks the leader to remove it (rcfs member remove, docs/operations.md). */
+static void
+node_walk_done(void *arg, const struct rebalance_stats *stats)
+{
+	struct node *n = arg;
+	const struct member *self = members_find(n->members, n->cfg->node_id);
+	const struct member *leader;
+	Rcfs__MemberRequest req = RCFS__MEMBER_REQUEST__INIT;
+
+	if (self == NULL || !(self->tag & MEMBER_TAG_DRAINING) || stats->held > 0 ||
+	    n->drain_reported)
+		return;
+	leader = members_find(n->members, consensus_leader(n->consensus));
+	if (leader == NULL || leader->peer == NULL)
+		return;
+	n->drain_reported = true;
+	req.has_op = 1;
+	req.op = RCFS__MEMBER_OP__MEMBER_REMOVE;
+	req.has_id = 1;
+	req.id = n->cfg->node_id;
+	req.has_drained = req.drained = 1;
+	peer_rpc(leader->peer, RCFS__MSG_TYPE__MSG_MEMBER, &req.base, node_drain_reported, n);
 }
 
 static void
@@ -556,8 +656,8 @@ node_free(struct node *n)
 	store_close(n->store);
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
 	fsm_free(n->fsm);
-	for (unsigned i = 0; i < CONFIG_MAX_PEERS; i++)
-		peer_free(n->peers[i]);
+	members_free(n->members);       /* fails the calls in flight on its links */
+	rebalance_free(n->rebalance);
 	repair_free(n->repair);
 	timesync_free(n->timesync);
 	replicator_free(n->replicator);

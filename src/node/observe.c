@@ -10,6 +10,7 @@
 #include "http/json.h"
 #include "net/peer.h"
 #include "node/consensus.h"
+#include "node/members.h"
 #include "node/observe.h"
 #include "node/status.h"
 #include "node/timesync.h"
@@ -26,7 +27,7 @@
 /* What we know of one member (self included). */
 struct observe_member {
 	struct observe *o;
-	unsigned idx;                   /* in cfg->peers; self: any */
+	uint64_t id;                    /* the member this slot follows; 0: free */
 	bool known;                     /* got at least one status */
 	bool in_flight;                 /* a Status RPC is outstanding */
 	uint64_t heard_ms;              /* monotonic ms of the last status */
@@ -46,12 +47,13 @@ struct observe {
 	struct http_server *http;
 	struct event *timer;
 	struct observe_member self;
-	struct observe_member members[CONFIG_MAX_PEERS];   /* parallel to cfg->peers */
+	struct observe_member members[RAFT_MAX_SERVERS];   /* other members, by id */
 	bool refreshing;                /* the self refresh is outstanding */
 	bool shut;
 };
 
 static void observe_tick(evutil_socket_t fd, short what, void *arg);
+static struct observe_member *observe_slot(struct observe *o, uint64_t id);
 static void observe_gathered(void *arg, Rcfs__NodeStatus *s);
 static void observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
     ProtobufCMessage *msg);
@@ -69,10 +71,8 @@ observe_new(const struct node_parts *p, struct metrics *reg, char *err, size_t e
 	o->cfg = cfg;
 	o->reg = reg;
 	o->self.o = o;
-	for (unsigned i = 0; i < cfg->npeers; i++) {
+	for (unsigned i = 0; i < RAFT_MAX_SERVERS; i++)
 		o->members[i].o = o;
-		o->members[i].idx = i;
-	}
 	if (reg != NULL && !consensus_register_metrics(p->consensus, reg)) {
 		snprintf(err, errlen, "metrics: per-peer gauges clash (a bug)");
 		free(o);
@@ -166,15 +166,39 @@ observe_tick(evutil_socket_t fd, short what, void *arg)
 	/* Only the HTTP page reads the peers' own status. */
 	if (o->http == NULL)
 		return;
-	for (unsigned i = 0; i < o->cfg->npeers; i++) {
-		struct observe_member *m = &o->members[i];
-		struct peer *p = o->p.peers[i];
+	for (uint32_t i = 0; i < members_count(o->p.members); i++) {
+		const struct member *mb = members_at(o->p.members, i);
+		struct observe_member *m = observe_slot(o, mb->id);
 		Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
-		if (p == NULL || m->in_flight || !peer_connected(p))
+		if (m == NULL || mb->peer == NULL || m->in_flight || !peer_connected(mb->peer))
 			continue;
 		m->in_flight = true;
-		peer_rpc(p, RCFS__MSG_TYPE__MSG_STATUS, &req.base, observe_peer_status, m);
+		peer_rpc(mb->peer, RCFS__MSG_TYPE__MSG_STATUS, &req.base, observe_peer_status, m);
 	}
+}
+
+/* The slot following member id: its own, or a free one (a slot whose member
+ * left is freed once no call is in flight on it).  NULL if none is free. */
+static struct observe_member *
+observe_slot(struct observe *o, uint64_t id)
+{
+	struct observe_member *free_slot = NULL;
+
+	for (unsigned i = 0; i < RAFT_MAX_SERVERS; i++) {
+		struct observe_member *m = &o->members[i];
+		if (m->id == id)
+			return m;
+		if (m->id != 0 && !m->in_flight && members_find(o->p.members, m->id) == NULL)
+			m->id = 0;
+		if (m->id == 0 && free_slot == NULL)
+			free_slot = m;
+	}
+	if (free_slot != NULL) {
+		memset(free_slot, 0, sizeof *free_slot);
+		free_slot->o = o;
+		free_slot->id = id;
+	}
+	return free_slot;
 }
 
 /* The gauges that need a redis round trip. */
@@ -210,7 +234,7 @@ observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_STATUS_RESP || msg == NULL)
 		return;
 	resp = (const Rcfs__StatusResponse *)msg;
-	if (resp->n_nodes == 0 || resp->nodes[0]->id != m->o->cfg->peers[m->idx].id)
+	if (resp->n_nodes == 0 || resp->nodes[0]->id != m->id)
 		return;
 	s = resp->nodes[0];
 	m->known = true;
@@ -286,16 +310,22 @@ observe_member_healthy(struct observe *o, struct observe_member *m, uint64_t max
 
 static void
 observe_member_json(struct json_writer *w, struct observe *o, struct observe_member *m,
-    const struct config_peer *cp, bool self, uint64_t max_commit, uint64_t now)
+    const struct member *mb, bool self, uint64_t max_commit, uint64_t now)
 {
 	char why[128];
 	bool healthy = observe_member_healthy(o, m, max_commit, now, why, sizeof why);
+	const char *http = self ? o->cfg->http_listen : NULL;
 
+	for (unsigned i = 0; !self && i < o->cfg->npeers; i++)
+		if (o->cfg->peers[i].id == mb->id)
+			http = o->cfg->peers[i].http;
 	json_object_begin(w);
-	json_kv_uint(w, "id", cp != NULL ? cp->id : o->cfg->node_id);
+	json_kv_uint(w, "id", mb != NULL ? mb->id : o->cfg->node_id);
 	json_kv_bool(w, "self", self);
-	json_kv_string(w, "address", cp != NULL ? cp->address : o->cfg->listen);
-	json_kv_string(w, "http", self ? o->cfg->http_listen : cp->http);
+	json_kv_string(w, "address", mb != NULL ? mb->address : o->cfg->listen);
+	json_kv_string(w, "http", http);
+	json_kv_string(w, "member_role", mb != NULL ? member_role_name(mb->role) : "voter");
+	json_kv_string(w, "state", mb != NULL ? member_state_name(mb) : "active");
 	if (!m->known) {
 		json_kv_string(w, "role", "unknown");
 		json_kv_bool(w, "healthy", false);
@@ -334,8 +364,8 @@ observe_status_json(void *arg, struct evbuffer *out)
 
 	observe_self_live(o);
 	max_commit = o->self.commit;
-	for (unsigned i = 0; i < cfg->npeers; i++)
-		if (o->members[i].known && o->members[i].commit > max_commit)
+	for (unsigned i = 0; i < RAFT_MAX_SERVERS; i++)
+		if (o->members[i].id != 0 && o->members[i].known && o->members[i].commit > max_commit)
 			max_commit = o->members[i].commit;
 	json_init(&w, out);
 	json_object_begin(&w);
@@ -346,12 +376,14 @@ observe_status_json(void *arg, struct evbuffer *out)
 	json_kv_uint(&w, "term", consensus_term(cs));
 	json_key(&w, "nodes");
 	json_array_begin(&w);
-	if (cfg->npeers == 0)
+	if (members_find(o->p.members, cfg->node_id) == NULL)
 		observe_member_json(&w, o, &o->self, NULL, true, max_commit, now);
-	for (unsigned i = 0; i < cfg->npeers; i++) {
-		bool self = cfg->peers[i].id == cfg->node_id;
-		observe_member_json(&w, o, self ? &o->self : &o->members[i], &cfg->peers[i], self,
-		    max_commit, now);
+	for (uint32_t i = 0; i < members_count(o->p.members); i++) {
+		const struct member *mb = members_at(o->p.members, i);
+		bool self = mb->id == cfg->node_id;
+		struct observe_member *m = self ? &o->self : observe_slot(o, mb->id);
+		if (m != NULL)
+			observe_member_json(&w, o, m, mb, self, max_commit, now);
 	}
 	json_array_end(&w);
 	json_object_end(&w);

@@ -10,7 +10,8 @@ struct store;
 struct consensus;
 struct replicator;
 struct timesync;
-struct peer;
+struct members;
+struct rebalance;
 
 struct node_parts {
 	struct event_base *base;
@@ -19,7 +20,8 @@ struct node_parts {
 	struct consensus *consensus;    /* the Raft driver */
 	struct replicator *replicator;  /* chunk placement and quorum I/O */
 	struct timesync *timesync;      /* HLC, clock status */
-	struct peer *const *peers;      /* parallel to cfg->peers; NULL for self */
+	struct members *members;        /* the membership and the links to the members */
+	struct rebalance *rebalance;    /* the mover (rebalance, drain) */
 };
 
 #endif

@@ -27,6 +27,8 @@ struct raftlog {
 	struct raft_hard_state hs;  /* as last stored (rewritten whole, with its check) */
 	uint64_t stored_max;        /* highest entry index found by the last load */
 	char damage[160];           /* the last load found damaged state: why ("" none) */
+	bool have_boot;             /* a configuration is stored at index 0 */
+	struct raft_conf boot;
 };
 
 /* Checksums of stored state: BLAKE2b (libsodium's crypto_generichash),
@@ -36,6 +38,8 @@ struct raftlog {
 /* The checksum field as encoded last in a stored entry: tag (field 5,
  * length-delimited), length, the bytes. */
 #define RAFTLOG_SUM_TRAILER (2 + RAFTLOG_SUM_BYTES)
+
+static void raftlog_damaged(struct raftlog *rl, const char *why);
 
 struct raftlog *
 raftlog_new(struct store *st)
@@ -124,7 +128,12 @@ raftlog_load_snap(struct store *st, redisReply *r, enum store_err err, void *arg
 			ld->rs.snapshot_len = v->len;
 		}
 	}
-	if (ld->rs.snapshot.index > 0 &&
+	if (ld->rs.snapshot.index == 0 && conf != NULL) {
+		/* A founder's configuration, stored before any snapshot. */
+		ld->rl->have_boot = raft_conf_decode(conf, conf_len, &ld->rl->boot) == RAFT_OK;
+		if (!ld->rl->have_boot)
+			raftlog_damaged(ld->rl, "the stored bootstrap configuration is damaged");
+	} else if (ld->rs.snapshot.index > 0 &&
 	    raft_conf_decode(conf, conf_len, &ld->rs.snapshot.conf) != RAFT_OK) {
 		ld->code = RCFS__ERROR_CODE__E_INTERNAL;
 		snprintf(ld->why, sizeof ld->why, "stored raft snapshot has a corrupt configuration");
@@ -323,6 +332,7 @@ raftlog_load(struct raftlog *rl, raftlog_load_cb *cb, void *arg)
 	rl->empty = false;
 	rl->stored_max = 0;
 	rl->damage[0] = '\0';
+	rl->have_boot = false;
 	memset(&rl->hs, 0, sizeof rl->hs);
 	store_commandf(rl->st, raftlog_load_snap, ld, "HGETALL " RAFTLOG_SNAP);
 	store_commandf(rl->st, raftlog_load_hs, ld, "HGETALL " RAFTLOG_HS);
@@ -487,6 +497,28 @@ raftlog_snapshot_meta(struct store_group *g, const struct raft_snapshot_meta *me
 	store_group_addf(g, "HSET " RAFTLOG_SNAP " index %" PRIu64 " term %" PRIu64 " conf %b",
 	    meta->index, meta->term, conf, clen);
 	free(conf);
+}
+
+bool
+raftlog_boot_conf(const struct raftlog *rl, struct raft_conf *conf)
+{
+	if (rl->have_boot)
+		*conf = rl->boot;
+	return rl->have_boot;
+}
+
+void
+raftlog_set_boot_conf(struct raftlog *rl, const struct raft_conf *conf, store_group_cb *cb, void *arg)
+{
+	struct store_group *g = store_group_new();
+	struct raft_snapshot_meta meta;
+
+	memset(&meta, 0, sizeof meta);
+	meta.conf = *conf;
+	raftlog_snapshot_meta(g, &meta);
+	rl->boot = *conf;
+	rl->have_boot = true;
+	store_group_send(rl->st, g, 0, cb, arg);
 }
 
 void

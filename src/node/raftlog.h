@@ -8,7 +8,8 @@
  *                         with its checksum, the field encoded last)
  *   rcfs:raft:snap  hash  index, term, conf [, data]          (the last snapshot's metadata;
  *                         data only for an installed snapshot: a node's own
- *                         snapshot is its state machine in redis)
+ *                         snapshot is its state machine in redis; before the
+ *                         first snapshot, index 0 and the founders' conf)
  *
  * Every write is one store group (MULTI/EXEC), so a crash leaves each
  * whole or absent, and the large-command window can neither split nor
@@ -54,6 +55,13 @@ const char *raftlog_damage(const struct raftlog *rl);
  * hard state in *incarnation; false if none is (a storage written before
  * incarnations existed, or an empty one). */
 bool raftlog_incarnation(const struct raftlog *rl, uint64_t *incarnation);
+/* After a load: the founders' configuration stored at index 0 (until the
+ * first snapshot replaces it) in *conf; false if none is stored. */
+bool raftlog_boot_conf(const struct raftlog *rl, struct raft_conf *conf);
+/* Store conf as the configuration at index 0: call only while no snapshot
+ * is stored.  cb as for raftlog_set_incarnation (may be NULL). */
+void raftlog_set_boot_conf(struct raftlog *rl, const struct raft_conf *conf, store_group_cb *cb,
+    void *arg);
 /* Store this storage's incarnation with the hard state, and delete what a
  * damaged load left out of the log; cb once redis has it (durable).  Done
  * before the core starts, on a storage without one or a damaged one. */

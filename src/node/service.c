@@ -13,6 +13,7 @@
 #include "fs/replicate.h"
 #include "net/peer.h"
 #include "node/consensus.h"
+#include "node/members.h"
 #include "node/service.h"
 #include "node/status.h"
 #include "node/timesync.h"
@@ -50,6 +51,7 @@ struct service_req {
 static struct service_req *service_req_new(struct service *svc, struct conn *c, uint32_t id,
     ProtobufCMessage *msg);
 static void service_req_free(struct service_req *r);
+static void service_member(struct service_req *r);
 static void service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -132,6 +134,7 @@ service_dispatch(struct service *svc, struct conn *c, const struct frame_header 
 	case RCFS__MSG_TYPE__MSG_FILE_STAT:   service_stat(r); break;
 	case RCFS__MSG_TYPE__MSG_FILE_LIST:   service_list(r); break;
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE: service_remove(r); break;
+	case RCFS__MSG_TYPE__MSG_MEMBER:      service_member(r); break;
 	default:
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s is not a client request",
 		    frame_type_name(h->type));
@@ -297,7 +300,12 @@ service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why, const u
 {
 	struct service_req *r = arg;
 	Rcfs__ChunkGetResponse resp = RCFS__CHUNK_GET_RESPONSE__INIT;
+	Rcfs__ChunkGet *m = (Rcfs__ChunkGet *)r->msg;
 
+	if (m->probe && m->local) {     /* the mover asks: do you count yourself a home? */
+		resp.has_home = 1;
+		resp.home = replicator_is_home(r->svc->p.replicator, m->sha256.data);
+	}
 	if (code == RCFS__ERROR_CODE__E_INTEGRITY && ((Rcfs__ChunkGet *)r->msg)->local) {
 		char hex[65];
 		sodium_bin2hex(hex, sizeof hex, ((Rcfs__ChunkGet *)r->msg)->sha256.data, CHUNK_HASH_LEN);
@@ -557,22 +565,24 @@ service_status_gathered(void *arg, Rcfs__NodeStatus *self)
 	const struct rcfs_config *cfg = r->svc->p.cfg;
 	struct consensus *cs = r->svc->p.consensus;
 	Rcfs__StatusResponse resp = RCFS__STATUS_RESPONSE__INIT;
-	Rcfs__NodeStatus *nodes[1 + CONFIG_MAX_PEERS], peers[CONFIG_MAX_PEERS];
+	Rcfs__NodeStatus *nodes[1 + RAFT_MAX_SERVERS], peers[RAFT_MAX_SERVERS];
 	size_t n = 0;
 
 	nodes[n++] = self;
-	for (unsigned i = 0; i < cfg->npeers; i++) {
-		struct peer *p = r->svc->p.peers[i];
+	for (uint32_t i = 0; i < members_count(r->svc->p.members); i++) {
+		const struct member *mb = members_at(r->svc->p.members, i);
 		Rcfs__NodeStatus *ps = &peers[n - 1];
 		uint64_t match;
 		int64_t contact;
-		if (cfg->peers[i].id == cfg->node_id)
+		if (mb->id == cfg->node_id)
 			continue;
 		rcfs__node_status__init(ps);
-		ps->id = cfg->peers[i].id;
-		ps->address = cfg->peers[i].address;
+		ps->id = mb->id;
+		ps->address = (char *)mb->address;
+		ps->member_role = (char *)member_role_name(mb->role);
+		ps->member_state = (char *)member_state_name(mb);
 		ps->has_reachable = 1;
-		ps->reachable = p != NULL && peer_connected(p);
+		ps->reachable = mb->peer != NULL && peer_connected(mb->peer);
 		timesync_peer_status(r->svc->p.timesync, ps->id, ps);
 		if (consensus_peer_progress(cs, ps->id, &match, &contact)) {
 			ps->has_match_index = ps->has_last_contact_ms = 1;
@@ -593,4 +603,283 @@ service_status_gathered(void *arg, Rcfs__NodeStatus *self)
 	resp.read_quorum = cfg->read_quorum;
 	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_STATUS_RESP, r->id, &resp.base);
 	service_req_free(r);
+}
+
+/* ---- membership (rcfs member, docs/operations.md) ------------------------------- */
+
+static void
+service_member_reply(struct service_req *r, const char *message, uint64_t index)
+{
+	struct consensus *cs = r->svc->p.consensus;
+	struct members *ms = r->svc->p.members;
+	Rcfs__MemberResponse resp = RCFS__MEMBER_RESPONSE__INIT;
+	Rcfs__Member list[RAFT_MAX_SERVERS], *ptrs[RAFT_MAX_SERVERS];
+	uint64_t commit = consensus_commit_index(cs);
+	uint32_t n = members_count(ms);
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct member *mb = members_at(ms, i);
+		struct raft_progress_info info;
+		Rcfs__Member *m = &list[i];
+
+		rcfs__member__init(m);
+		m->id = mb->id;
+		m->address = (char *)mb->address;
+		m->role = (char *)member_role_name(mb->role);
+		m->state = (char *)member_state_name(mb);
+		m->has_reachable = m->has_incarnation = m->has_admitted = 1;
+		m->incarnation = mb->incarnation;
+		if (mb->id == r->svc->p.cfg->node_id) {
+			m->reachable = true;
+			m->admitted = consensus_admitted(cs);
+		} else if (consensus_progress(cs, mb->id, &info)) {
+			m->reachable = info.recently_active;
+			m->admitted = info.admitted;
+			m->has_match_index = m->has_lag = 1;
+			m->match_index = info.match;
+			m->lag = commit > info.match ? commit - info.match : 0;
+		}
+		ptrs[i] = m;
+	}
+	resp.members = ptrs;
+	resp.n_members = n;
+	resp.message = (char *)message;
+	resp.has_leader_id = 1;
+	resp.leader_id = consensus_leader(cs);
+	if (index != 0) {
+		resp.has_index = 1;
+		resp.index = index;
+	}
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_MEMBER_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+/* What a member request changes, kept for the answer once it is applied. */
+struct service_member_change {
+	struct service_req *r;
+	char message[200];
+	uint64_t index;
+};
+
+static void
+service_member_done(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_result *res)
+{
+	struct service_member_change *ch = arg;
+
+	(void)res;
+	if (code != RCFS__ERROR_CODE__E_OK)
+		service_fail(ch->r, code, "%s", why);
+	else
+		service_member_reply(ch->r, ch->message, ch->index);
+	free(ch);
+}
+
+/* How many members would take chunks if id stopped taking them. */
+static uint32_t
+service_takers_without(const struct members *ms, uint64_t id)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < members_count(ms); i++) {
+		const struct member *mb = members_at(ms, i);
+		k += mb->id != id && member_takes_chunks(mb);
+	}
+	return k;
+}
+
+static void
+service_member(struct service_req *r)
+{
+	Rcfs__MemberRequest *m = (Rcfs__MemberRequest *)r->msg;
+	struct consensus *cs = r->svc->p.consensus;
+	const struct rcfs_config *cfg = r->svc->p.cfg;
+	struct members *ms = r->svc->p.members;
+	const struct member *mb = m->has_id ? members_find(ms, m->id) : NULL;
+	struct service_member_change *ch;
+	struct raft_server srv;
+	unsigned up, needed;
+	char host[256];
+	uint16_t port;
+	int op = 0, rv;
+
+	if (!consensus_is_leader(cs)) {
+		service_fail(r, RCFS__ERROR_CODE__E_NOT_LEADER, "node %llu is not the leader",
+		    (unsigned long long)cfg->node_id);
+		return;
+	}
+	if (!m->has_op || m->op == RCFS__MEMBER_OP__MEMBER_LIST) {
+		service_member_reply(r, NULL, 0);
+		return;
+	}
+	ch = xcalloc(1, sizeof *ch);
+	ch->r = r;
+	memset(&srv, 0, sizeof srv);
+	srv.id = m->id;
+	if (m->op != RCFS__MEMBER_OP__MEMBER_MOVE_LEADER && (!m->has_id || m->id == 0)) {
+		free(ch);
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "a member id is a number >= 1");
+		return;
+	}
+	if (m->op != RCFS__MEMBER_OP__MEMBER_ADD && m->op != RCFS__MEMBER_OP__MEMBER_MOVE_LEADER &&
+	    mb == NULL) {
+		free(ch);
+		service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "node %llu is not a member%s",
+		    (unsigned long long)m->id, members_was_removed(ms, m->id) ? " (it was removed)" : "");
+		return;
+	}
+	switch (m->op) {
+	case RCFS__MEMBER_OP__MEMBER_ADD: {
+		const char *role = m->role != NULL ? m->role : "learner";
+		if (m->address == NULL || strlen(m->address) >= RAFT_ADDR_MAX ||
+		    config_split_hostport(m->address, host, sizeof host, &port) != 0) {
+			free(ch);
+			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "member address must be HOST:PORT "
+			    "(at most %d bytes)", RAFT_ADDR_MAX - 1);
+			return;
+		}
+		if (strcmp(role, "learner") == 0) {
+			srv.tag = 0;
+		} else if (strcmp(role, "voter") == 0) {
+			srv.tag = MEMBER_TAG_PROMOTE;
+		} else if (strcmp(role, "storage") == 0) {
+			srv.tag = MEMBER_TAG_STORAGE;
+		} else {
+			free(ch);
+			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "member role must be learner, voter "
+			    "or storage, not '%s'", role);
+			return;
+		}
+		snprintf(srv.addr, sizeof srv.addr, "%s", m->address);
+		op = RAFT_CONF_ADD_LEARNER;
+		snprintf(ch->message, sizeof ch->message, "node %llu added as %s at %s%s",
+		    (unsigned long long)m->id, strcmp(role, "voter") == 0 ? "learner" : role, m->address,
+		    strcmp(role, "voter") == 0 ? "; promoted to voter once it has caught up" : "");
+		break;
+	}
+	case RCFS__MEMBER_OP__MEMBER_PROMOTE:
+		if (mb->role == MEMBER_STORAGE) {
+			free(ch);
+			service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "node %llu is a storage node: storage "
+			    "nodes never vote (remove it, then add it again as a learner)",
+			    (unsigned long long)m->id);
+			return;
+		}
+		op = RAFT_CONF_PROMOTE;
+		snprintf(ch->message, sizeof ch->message, "node %llu promoted to voter",
+		    (unsigned long long)m->id);
+		break;
+	case RCFS__MEMBER_OP__MEMBER_REMOVE:
+		if (mb->role == MEMBER_VOTER) {
+			unsigned voters = 0;
+			for (uint32_t i = 0; i < members_count(ms); i++)
+				voters += members_at(ms, i)->role == MEMBER_VOTER;
+			if (voters <= 1) {
+				free(ch);
+				service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "node %llu is the last voter: a "
+				    "cluster cannot remove its last voter", (unsigned long long)m->id);
+				return;
+			}
+			if (!m->force && !consensus_keeps_quorum_without(cs, m->id, &up, &needed)) {
+				free(ch);
+				service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "removing node %llu would leave %u "
+				    "reachable voter(s), fewer than the %u a quorum needs (--force removes it "
+				    "anyway)", (unsigned long long)m->id, up, needed);
+				return;
+			}
+		}
+		if (!m->force && !m->drained && member_takes_chunks(mb)) {
+			/* Drain first: its chunks go to their new homes, then
+			 * it asks to be removed (node_walk_done). */
+			if (service_takers_without(ms, m->id) < cfg->replicas) {
+				free(ch);
+				service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "removing node %llu would leave %u "
+				    "member(s) that store chunks, fewer than N = %u copies (add a member first, "
+				    "or --force)", (unsigned long long)m->id, service_takers_without(ms, m->id),
+				    cfg->replicas);
+				return;
+			}
+			if (mb->id != cfg->node_id && (mb->peer == NULL || !peer_connected(mb->peer))) {
+				free(ch);
+				service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "node %llu is unreachable, so its "
+				    "chunks cannot be drained (--force removes it at once; repair then restores "
+				    "N copies from the others)", (unsigned long long)m->id);
+				return;
+			}
+			op = RAFT_CONF_SET_TAG;
+			srv.tag = mb->tag | MEMBER_TAG_DRAINING;
+			snprintf(ch->message, sizeof ch->message, "node %llu is draining: its chunks move to "
+			    "their other homes, then it is removed (rcfs member list shows it)",
+			    (unsigned long long)m->id);
+			break;
+		}
+		if (!m->force && !m->drained && (mb->tag & MEMBER_TAG_DRAINING)) {
+			free(ch);
+			service_member_reply(r, "draining already: it is removed once its chunks are elsewhere",
+			    0);
+			return;
+		}
+		op = RAFT_CONF_REMOVE;
+		snprintf(ch->message, sizeof ch->message, "node %llu removed%s", (unsigned long long)m->id,
+		    m->drained ? " (drained)" : m->force && member_takes_chunks(mb)
+		    ? " at once: repair restores N copies of its chunks from the others" : "");
+		break;
+	case RCFS__MEMBER_OP__MEMBER_MOVE_LEADER:
+		free(ch);
+		rv = consensus_move_leader(cs, m->has_id ? m->id : 0);
+		if (rv == RAFT_OK) {
+			service_member_reply(r, "leadership transfer started", 0);
+		} else if (rv == RAFT_ENOTFOUND || rv == RAFT_ECATCHUP || rv == RAFT_ETRANSFER) {
+			service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "cannot move the leadership: %s",
+			    rv == RAFT_ENOTFOUND ? "the target is not another voter (or no voter is up to date)"
+			    : rv == RAFT_ECATCHUP ? "the target has not been admitted yet"
+			    : "a transfer is under way already");
+		} else {
+			service_fail(r, RCFS__ERROR_CODE__E_NOT_LEADER, "not the leader any more");
+		}
+		return;
+	default:
+		free(ch);
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "unknown member operation %d", (int)m->op);
+		return;
+	}
+	rv = consensus_change_member(cs, op, &srv, service_member_done, ch, &ch->index);
+	if (rv == RAFT_OK) {
+		log_info("members: %s (configuration entry %" PRIu64 ")", ch->message, ch->index);
+		return;
+	}
+	free(ch);
+	switch (rv) {
+	case RAFT_ENOTLEADER:
+	case RAFT_ETRANSFER:
+		service_fail(r, RCFS__ERROR_CODE__E_NOT_LEADER, "not the leader any more");
+		break;
+	case RAFT_ECONFPENDING:
+		service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "another membership change is in progress "
+		    "(one at a time): retry in a moment");
+		break;
+	case RAFT_ECATCHUP: {
+		struct raft_progress_info info;
+		uint64_t commit = consensus_commit_index(cs), lag = 0;
+		if (consensus_progress(cs, m->id, &info) && commit > info.match)
+			lag = commit - info.match;
+		service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "node %llu is still catching up: %llu "
+		    "entries behind", (unsigned long long)m->id, (unsigned long long)lag);
+		break;
+	}
+	case RAFT_EEXIST:
+		service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "node %llu is %s already",
+		    (unsigned long long)m->id, op == RAFT_CONF_PROMOTE ? "a voter" : "a member");
+		break;
+	case RAFT_EREMOVED:
+		service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "node %llu was removed from this cluster: a "
+		    "removed id is never used again (add the machine under a new id)",
+		    (unsigned long long)m->id);
+		break;
+	case RAFT_ETOOBIG:
+		service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "a cluster has at most %d members",
+		    RAFT_MAX_SERVERS);
+		break;
+	default:
+		service_fail(r, RCFS__ERROR_CODE__E_INTERNAL, "membership change: %s", raft_strerror(rv));
+	}
 }

@@ -1,7 +1,9 @@
 #include <stdlib.h>
 
 #include "fs/fsm.h"
+#include "fs/rebalance.h"
 #include "node/consensus.h"
+#include "node/members.h"
 #include "node/status.h"
 #include "node/timesync.h"
 #include "store/store.h"
@@ -77,6 +79,24 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 	s->has_incarnation = s->has_admitted = 1;
 	s->incarnation = consensus_incarnation(p->consensus);
 	s->admitted = consensus_admitted(p->consensus);
+	{
+		const struct member *mb = members_find(p->members, p->cfg->node_id);
+		struct rebalance_stats rs;
+		s->member_role = mb != NULL ? (char *)member_role_name(mb->role) : "none";
+		s->member_state = mb != NULL ? (char *)member_state_name(mb) : "removed";
+		if (p->rebalance != NULL) {
+			rebalance_stats(p->rebalance, &rs);
+			s->has_rebalance_walks = s->has_rebalance_moved_bytes = 1;
+			s->rebalance_walks = rs.walks;
+			s->rebalance_moved_bytes = rs.moved_bytes;
+			if (rs.walks > 0) {
+				s->has_chunks_held = s->has_rebalance_pending = s->has_rebalance_rate_bps = 1;
+				s->chunks_held = rs.held;
+				s->rebalance_pending = rs.to_move;
+				s->rebalance_rate_bps = rs.rate_bps;
+			}
+		}
+	}
 	timesync_status(p->timesync, s, call->clock_source, sizeof call->clock_source);
 	call->pending = 1;
 	if (s->storage_up) {

@@ -28,7 +28,7 @@ static const char *const config_keys[] = {
 	"storage_window", "redis_timeout_ms", "max_inflight", "max_connections",
 	"allow_unsafe_storage", "gc_interval_ms", "gc_grace_ms", "log_level", "peers",
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
-	"repair_interval_ms", "repair_files", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
+	"repair_interval_ms", "repair_files", "rebalance_rate", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
 	"ntp_timeout_ms", "max_clock_offset_ms",
 	"auth", "cluster_key_file", "encrypt", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
 	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", NULL
@@ -48,6 +48,7 @@ config_defaults(struct rcfs_config *c)
 	c->gc_grace_ms = 3600 * 1000;
 	c->repair_interval_ms = 1000;
 	c->repair_files = 32;
+	c->rebalance_rate = 8u << 20;
 	c->log_level = LOG_INFO;
 	c->replicas = 3;
 	c->write_quorum = 2;
@@ -349,6 +350,7 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "gc_grace_ms", 0, 604800000, &c->gc_grace_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "repair_interval_ms", 10, 86400000, &c->repair_interval_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "repair_files", 1, 100000, &c->repair_files, err, errlen) ||
+	    config_get_u32(&cf, path, "rebalance_rate", 0, 4000000000u, &c->rebalance_rate, err, errlen) ||
 	    config_get_u32(&cf, path, "snapshot_entries", 0, 100000000, &c->snapshot_entries, err, errlen) ||
 	    config_get_u32(&cf, path, "ntp_poll_ms", 100, 86400000, &c->ntp_poll_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "ntp_timeout_ms", 10, 60000, &c->ntp_timeout_ms, err, errlen) ||

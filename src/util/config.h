@@ -46,6 +46,7 @@ struct rcfs_config {
 	uint32_t gc_grace_ms;           /* an unreferenced chunk lives at least this long */
 	uint32_t repair_interval_ms;    /* repair scan period */
 	uint32_t repair_files;          /* files examined per repair period */
+	uint32_t rebalance_rate;        /* bytes/s a node hands off when rebalancing (0: unlimited) */
 	int log_level;                  /* enum log_level */
 	/* cluster (issue 4) */
 	struct config_peer peers[CONFIG_MAX_PEERS];

@@ -135,6 +135,11 @@ struct rcfs_metrics {
 	struct metrics_gauge *files;
 	struct metrics_counter *repair_copies;
 	struct metrics_counter *gc_deleted;
+	struct metrics_gauge *chunks_held;         /* chunks in this node's redis (last walk) */
+	struct metrics_counter *rebalance_moved;   /* chunks handed to their homes */
+	struct metrics_counter *rebalance_moved_bytes;
+	struct metrics_gauge *rebalance_pending;   /* chunks here that belong elsewhere */
+	struct metrics_gauge *members;             /* members in the configuration */
 	struct metrics_histogram *redis_command_duration;
 	struct metrics_counter *redis_errors;
 	struct metrics_gauge *redis_up;

@@ -22,6 +22,7 @@
 #include "fs/fsm.h"
 #include "fs/meta.h"
 #include "node/consensus.h"
+#include "node/members.h"
 #include "node/timesync.h"
 #include "raft/raft.h"
 #include "store/store.h"
@@ -39,6 +40,7 @@ struct tnode {
 	struct store *st;
 	struct fsm *sm;
 	struct timesync *ts;
+	struct members *mb;
 	struct consensus *cs;
 };
 static struct tnode node;
@@ -54,6 +56,8 @@ cfg_init(struct rcfs_config *c, unsigned npeers, uint32_t snapshot_entries,
 	config_defaults(c);
 	c->node_id = 1;
 	c->redis = addr;
+	c->cluster_name = "test";
+	c->listen = addrs[0];
 	c->allow_unsafe_storage = true;         /* the harness's redis has no AOF */
 	c->redis_timeout_ms = 2000;
 	c->election_timeout_ms = election_ms;
@@ -107,7 +111,8 @@ node_open(struct tnode *n)
 	n->st = store_new(base, addr, n->cfg.redis_timeout_ms, n->cfg.storage_window, true);
 	n->ts = timesync_new(base, &n->cfg, n->st);
 	n->sm = fsm_new(n->st);
-	n->cs = consensus_new(base, &n->cfg, n->st, n->sm, send_cb, n, n->ts);
+	n->mb = members_new(base, &n->cfg);
+	n->cs = consensus_new(base, &n->cfg, n->st, n->sm, send_cb, n, n->ts, n->mb);
 	store_set_state_cb(n->st, node_state_cb, n);
 	store_start(n->st);
 }
@@ -128,6 +133,7 @@ node_stop(struct tnode *n)
 		return;
 	store_close(n->st);
 	consensus_free(n->cs);
+	members_free(n->mb);
 	fsm_free(n->sm);
 	timesync_free(n->ts);
 	store_free(n->st);

@@ -1,0 +1,48 @@
+/* The mover: rebalance after a membership change, and drain (docs/design.md,
+ * "Rebalance and drain").
+ *
+ * Each node walks the chunks stored in its own redis (chunk_scan) and hands
+ * every chunk it is not a home of to the chunk's N homes
+ * (replicator_handoff: copied, verified, confirmed, then deleted here).
+ * Nothing is planned centrally, so a leader change costs nothing and a
+ * restarted node resumes with its next walk; a draining member is a home of
+ * nothing, so its walk empties it.  Bounded: at most REBALANCE_INFLIGHT
+ * chunks in flight and `rate` bytes/s (token bucket) per node; client
+ * traffic is never queued behind it beyond that. */
+#ifndef RCFS_REBALANCE_H
+#define RCFS_REBALANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct replicator;
+struct rebalance;
+
+#define REBALANCE_INFLIGHT 4
+
+struct rebalance_stats {
+	uint64_t held;          /* chunks stored here, as of the last complete walk (less moved since) */
+	uint64_t to_move;       /* of those, chunks this node is not a home of */
+	uint64_t moved;         /* chunks handed off and deleted here, since start */
+	uint64_t moved_bytes;
+	uint64_t walks;         /* complete walks */
+	double rate_bps;        /* bytes/s handed off over the last complete walk */
+};
+
+/* A walk ended: stats as they are now. */
+typedef void rebalance_walk_cb(void *arg, const struct rebalance_stats *stats);
+
+/* Every interval_ms, the next step of the walk (or a new walk); rate_bytes
+ * per second at most (0: unlimited); chunk_size bytes charged per chunk
+ * before it is read.  Borrowed: st, rp. */
+struct rebalance *rebalance_new(struct event_base *base, struct store *st, struct replicator *rp,
+    uint32_t interval_ms, uint32_t rate_bytes, uint32_t chunk_size, rebalance_walk_cb *cb,
+    void *arg);
+void rebalance_free(struct rebalance *rb);
+/* The membership changed: start a new walk at the next step. */
+void rebalance_kick(struct rebalance *rb);
+void rebalance_stats(const struct rebalance *rb, struct rebalance_stats *out);
+
+#endif

@@ -1,0 +1,278 @@
+/* The member table and its peer links: see node/members.h. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "net/peer.h"
+#include "node/members.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+struct members {
+	struct event_base *base;
+	const struct rcfs_config *cfg;
+	struct member table[RAFT_MAX_SERVERS];
+	uint32_t n;
+	bool configured;                /* table follows a configuration */
+	uint64_t cluster_id;
+	uint32_t n_removed;
+	uint64_t removed[RAFT_MAX_REMOVED];
+	struct peer *retired[RAFT_MAX_SERVERS * 2];   /* links to close next iteration */
+	uint32_t n_retired;
+	struct event *retire_ev;
+};
+
+static void members_retire_cb(evutil_socket_t fd, short what, void *arg);
+static struct peer *members_link(struct members *m, uint64_t id, const char *address);
+static const char *members_book_address(const struct members *m, uint64_t id);
+
+struct members *
+members_new(struct event_base *base, const struct rcfs_config *cfg)
+{
+	struct members *m = xcalloc(1, sizeof *m);
+
+	m->base = base;
+	m->cfg = cfg;
+	m->retire_ev = event_new(base, -1, 0, members_retire_cb, m);
+	if (cfg->npeers == 0) {
+		m->table[0].id = cfg->node_id;
+		snprintf(m->table[0].address, sizeof m->table[0].address, "%s",
+		    cfg->listen ? cfg->listen : "");
+		m->n = 1;
+	}
+	for (unsigned i = 0; i < cfg->npeers && m->n < RAFT_MAX_SERVERS; i++) {
+		struct member *mb = &m->table[m->n++];
+		mb->id = cfg->peers[i].id;
+		mb->role = MEMBER_VOTER;
+		snprintf(mb->address, sizeof mb->address, "%s", cfg->peers[i].address);
+		mb->peer = members_link(m, mb->id, mb->address);
+	}
+	return m;
+}
+
+void
+members_free(struct members *m)
+{
+	if (m == NULL)
+		return;
+	for (uint32_t i = 0; i < m->n; i++)
+		peer_free(m->table[i].peer);
+	members_retire_cb(-1, 0, m);
+	event_free(m->retire_ev);
+	free(m);
+}
+
+static struct peer *
+members_link(struct members *m, uint64_t id, const char *address)
+{
+	const struct rcfs_config *cfg = m->cfg;
+
+	if (id == cfg->node_id || address[0] == '\0')
+		return NULL;
+	return peer_new(m->base, cfg->node_id, cfg->cluster_name, id, address, cfg->max_frame,
+	    cfg->redis_timeout_ms + 1000);
+}
+
+static const char *
+members_book_address(const struct members *m, uint64_t id)
+{
+	for (unsigned i = 0; i < m->cfg->npeers; i++)
+		if (m->cfg->peers[i].id == id)
+			return m->cfg->peers[i].address;
+	return id == m->cfg->node_id && m->cfg->listen ? m->cfg->listen : "";
+}
+
+static void
+members_retire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct members *m = arg;
+
+	(void)fd; (void)what;
+	while (m->n_retired > 0)
+		peer_free(m->retired[--m->n_retired]);
+}
+
+bool
+members_update(struct members *m, const struct raft_conf *conf)
+{
+	struct member next[RAFT_MAX_SERVERS];
+	bool changed = !m->configured || conf->n != m->n;
+
+	if (conf->n == 0)
+		return false;
+	memset(next, 0, sizeof next);
+	for (uint32_t i = 0; i < conf->n; i++) {
+		const struct raft_server *s = &conf->servers[i];
+		struct member *mb = &next[i];
+		const struct member *old = members_find(m, s->id);
+
+		mb->id = s->id;
+		/* A configuration written before addresses were recorded: the
+		 * address book has it. */
+		snprintf(mb->address, sizeof mb->address, "%s",
+		    s->addr[0] != '\0' ? s->addr : members_book_address(m, s->id));
+		mb->role = s->voter ? MEMBER_VOTER
+		    : (s->tag & MEMBER_TAG_STORAGE) ? MEMBER_STORAGE : MEMBER_LEARNER;
+		mb->tag = s->tag;
+		mb->incarnation = s->incarnation;
+		if (m->configured && old == NULL)
+			log_info("members: node %" PRIu64 " joined the configuration as %s at %s", mb->id,
+			    member_role_name(mb->role), mb->address);
+		else if (m->configured && (old->role != mb->role || old->tag != mb->tag))
+			log_info("members: node %" PRIu64 " is now %s, %s", mb->id, member_role_name(mb->role),
+			    member_state_name(mb));
+		if (old != NULL && strcmp(old->address, mb->address) == 0) {
+			mb->peer = old->peer;
+			changed |= old->role != mb->role || old->tag != mb->tag;
+		} else {
+			changed = true;
+			mb->peer = members_link(m, mb->id, mb->address);
+			if (mb->peer == NULL && mb->id != m->cfg->node_id)
+				log_warn("members: no address known for node %" PRIu64 ": it cannot be reached",
+				    mb->id);
+		}
+	}
+	/* Links to members that left (or moved) close on the next iteration. */
+	for (uint32_t i = 0; i < m->n; i++) {
+		struct peer *p = m->table[i].peer;
+		bool kept = false;
+		if (m->configured && raft_conf_find(conf, m->table[i].id) < 0) {
+			changed = true;
+			log_info("members: node %" PRIu64 " left the configuration%s", m->table[i].id,
+			    m->table[i].id == m->cfg->node_id ? " (this node: it no longer votes or "
+			    "stores new chunks)" : "");
+		}
+		for (uint32_t j = 0; j < conf->n; j++)
+			kept |= next[j].peer == p;
+		if (p != NULL && !kept && m->n_retired < sizeof m->retired / sizeof m->retired[0]) {
+			m->retired[m->n_retired++] = p;
+			event_active(m->retire_ev, EV_TIMEOUT, 0);
+		} else if (p != NULL && !kept) {
+			peer_free(p);   /* cannot happen: at most one batch per iteration */
+		}
+	}
+	memcpy(m->table, next, sizeof next);
+	m->n = conf->n;
+	m->configured = true;
+	m->cluster_id = conf->cluster_id;
+	if (conf->cluster_id != 0)
+		peer_set_cluster_id(conf->cluster_id);
+	m->n_removed = conf->n_removed;
+	memcpy(m->removed, conf->removed, sizeof m->removed);
+	return changed;
+}
+
+uint32_t
+members_count(const struct members *m)
+{
+	return m->n;
+}
+
+const struct member *
+members_at(const struct members *m, uint32_t i)
+{
+	return i < m->n ? &m->table[i] : NULL;
+}
+
+const struct member *
+members_find(const struct members *m, uint64_t id)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->table[i].id == id)
+			return &m->table[i];
+	return NULL;
+}
+
+bool
+members_was_removed(const struct members *m, uint64_t id)
+{
+	for (uint32_t i = 0; i < m->n_removed; i++)
+		if (m->removed[i] == id)
+			return true;
+	return false;
+}
+
+uint64_t
+members_cluster_id(const struct members *m)
+{
+	return m->cluster_id;
+}
+
+bool
+members_configured(const struct members *m)
+{
+	return m->configured;
+}
+
+bool
+member_takes_chunks(const struct member *mb)
+{
+	return mb->role != MEMBER_LEARNER && !(mb->tag & MEMBER_TAG_DRAINING);
+}
+
+const char *
+member_role_name(enum member_role role)
+{
+	switch (role) {
+	case MEMBER_VOTER: return "voter";
+	case MEMBER_LEARNER: return "learner";
+	case MEMBER_STORAGE: return "storage";
+	}
+	return "?";
+}
+
+const char *
+member_state_name(const struct member *mb)
+{
+	return (mb->tag & MEMBER_TAG_DRAINING) ? "draining" : "active";
+}
+
+void
+members_bootstrap_conf(const struct rcfs_config *cfg, struct raft_conf *out)
+{
+	crypto_generichash_state h;
+	const char *name = cfg->cluster_name != NULL ? cfg->cluster_name : "";
+	uint64_t ids[RAFT_MAX_SERVERS];
+	uint8_t sum[8];
+	uint32_t n = 0;
+
+	memset(out, 0, sizeof *out);
+	if (cfg->npeers == 0) {
+		out->servers[0].id = cfg->node_id;
+		out->servers[0].voter = true;
+		snprintf(out->servers[0].addr, RAFT_ADDR_MAX, "%s", cfg->listen ? cfg->listen : "");
+		out->n = 1;
+	}
+	for (unsigned i = 0; i < cfg->npeers && out->n < RAFT_MAX_SERVERS; i++) {
+		struct raft_server *s = &out->servers[out->n++];
+		s->id = cfg->peers[i].id;
+		s->voter = true;
+		snprintf(s->addr, RAFT_ADDR_MAX, "%s", cfg->peers[i].address);
+	}
+	/* The cluster id hashes the name and the founders in id order (the
+	 * order of the peers list does not matter). */
+	for (uint32_t i = 0; i < out->n; i++)
+		ids[n++] = out->servers[i].id;
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t j = i; j > 0 && ids[j] < ids[j - 1]; j--) {
+			uint64_t t = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	crypto_generichash_init(&h, NULL, 0, sizeof sum);
+	crypto_generichash_update(&h, (const uint8_t *)name, strlen(name) + 1);
+	for (uint32_t i = 0; i < n; i++) {
+		int pos = raft_conf_find(out, ids[i]);
+		crypto_generichash_update(&h, (const uint8_t *)&ids[i], sizeof ids[i]);
+		crypto_generichash_update(&h, (const uint8_t *)out->servers[pos].addr,
+		    strlen(out->servers[pos].addr) + 1);
+	}
+	crypto_generichash_final(&h, sum, sizeof sum);
+	memcpy(&out->cluster_id, sum, sizeof out->cluster_id);
+	if (out->cluster_id == 0)
+		out->cluster_id = 1;
+}
