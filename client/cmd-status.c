@@ -1,9 +1,11 @@
 /* rcfs status: every configured node's view of itself (role, term, indexes,
  * storage), unreachable ones included.  Exit 0 if any node answered. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "client/client.h"
+#include "util/xmalloc.h"
 
 static int cmd_status_exec(struct client *cl, int argc, char **argv);
 static void status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first,
@@ -114,6 +116,17 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		    s->storage_up ? "true" : "false", (unsigned long long)s->files,
 		    (unsigned long long)s->chunks, (unsigned long long)s->used_memory,
 		    (unsigned long long)s->maxmemory);
+		if (s->member_role != NULL) {
+			printf(",\"member\":{\"role\":");
+			client_json_str(stdout, s->member_role);
+			printf(",\"state\":");
+			client_json_str(stdout, s->member_state ? s->member_state : "active");
+			if (s->has_chunks_held)
+				printf(",\"chunks_held\":%llu,\"rebalance_pending\":%llu,\"rebalance_rate_bps\":%.0f",
+				    (unsigned long long)s->chunks_held, (unsigned long long)s->rebalance_pending,
+				    s->rebalance_rate_bps);
+			printf(",\"rebalance_moved_bytes\":%llu}", (unsigned long long)s->rebalance_moved_bytes);
+		}
 		if (s->has_incarnation)
 			printf(",\"incarnation\":\"%016llx\",\"admitted\":%s",
 			    (unsigned long long)s->incarnation, s->admitted ? "true" : "false");
@@ -121,9 +134,9 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		return;
 	}
 	if (first)
-		printf("%-4s %-22s %-11s %6s %6s %9s %9s %6s %8s %8s %8s %-8s %s\n", "ID", "ADDRESS", "ROLE",
-		    "TERM", "LEADER", "COMMIT", "APPLIED", "LAG", "CONTACT", "FILES", "CHUNKS", "STORAGE",
-		    "MEMORY");
+		printf("%-4s %-22s %-11s %-8s %6s %6s %9s %9s %6s %8s %8s %8s %8s %-8s %s\n", "ID", "ADDRESS",
+		    "ROLE", "MEMBER", "TERM", "LEADER", "COMMIT", "APPLIED", "LAG", "CONTACT", "FILES",
+		    "CHUNKS", "HELD", "STORAGE", "MEMORY");
 	if (s == NULL)
 		return;         /* the header only: status_print_unreachable prints the row */
 	char mem[48];
@@ -132,16 +145,20 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		    (double)s->maxmemory / 1048576.0);
 	else
 		snprintf(mem, sizeof mem, "%.1f MiB (no limit)", (double)s->used_memory / 1048576.0);
-	char lagb[24] = "-", contactb[24] = "-";
+	char lagb[24] = "-", contactb[24] = "-", heldb[24] = "-", member[16];
+	if (s->has_chunks_held)
+		snprintf(heldb, sizeof heldb, "%llu", (unsigned long long)s->chunks_held);
+	snprintf(member, sizeof member, "%s%s", s->member_role ? s->member_role : "-",
+	    s->member_state && strcmp(s->member_state, "draining") == 0 ? "/drain" : "");
 	if (lag >= 0)
 		snprintf(lagb, sizeof lagb, "%lld", (long long)lag);
 	if (contact_ms >= 0)
 		snprintf(contactb, sizeof contactb, "%lldms", (long long)contact_ms);
-	printf("%-4llu %-22s %-11s %6llu %6llu %9llu %9llu %6s %8s %8llu %8llu %-8s %s\n",
-	    (unsigned long long)s->id, s->address ? s->address : addr, s->role ? s->role : "?",
+	printf("%-4llu %-22s %-11s %-8s %6llu %6llu %9llu %9llu %6s %8s %8llu %8llu %8s %-8s %s\n",
+	    (unsigned long long)s->id, s->address ? s->address : addr, s->role ? s->role : "?", member,
 	    (unsigned long long)s->term, (unsigned long long)s->leader_id,
 	    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index, lagb, contactb,
-	    (unsigned long long)s->files, (unsigned long long)s->chunks,
+	    (unsigned long long)s->files, (unsigned long long)s->chunks, heldb,
 	    !s->storage_up ? "DOWN" : s->has_admitted && !s->admitted ? "new" : "up", mem);
 }
 
@@ -155,7 +172,8 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 	if (argc != 0)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_status_entry.usage);
 	/* Ask every node, each on a connection of its own, without retries:
-	 * an unreachable node is a row, not an error. */
+	 * an unreachable node is a row, not an error.  Members the answers name
+	 * that the list lacks (storage nodes, nodes added since) are asked too. */
 	for (int i = 0; i < cl->nnodes; i++) {
 		Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
 		struct client one = *cl;
@@ -178,6 +196,14 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 		}
 		client_disconnect(&one);
 		cl->in = one.in;
+		for (size_t j = 1; resp[i] != NULL && j < resp[i]->n_nodes; j++) {
+			const char *a = resp[i]->nodes[j]->address;
+			bool known = a == NULL || a[0] == '\0';
+			for (int k = 0; k < cl->nnodes && !known; k++)
+				known = strcmp(cl->nodes[k], a) == 0;
+			if (!known && cl->nnodes < CLIENT_MAX_NODES)
+				cl->nodes[cl->nnodes++] = xstrdup(a);
+		}
 	}
 	if (cl->json)
 		printf("{\"nodes\":[");

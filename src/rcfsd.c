@@ -94,12 +94,15 @@ static bool rcfsd_log_file;     /* log_file is set: SIGHUP reopens it */
 static void
 rcfsd_usage(void)
 {
-	fprintf(stderr, "usage: rcfsd -c FILE [-t] [-v] [--bootstrap]\n"
+	fprintf(stderr, "usage: rcfsd -c FILE [-t] [-v] [--bootstrap | --force-new-cluster]\n"
 	    "  -c FILE      configuration file (see rcfsd.conf(5))\n"
 	    "  -t           check the configuration and exit\n"
 	    "  -v           debug logging\n"
 	    "  --bootstrap  an empty storage founds a new cluster with the configured\n"
-	    "               peers (initial_cluster_state = \"new\"); first start only\n");
+	    "               peers (initial_cluster_state = \"new\"); first start only\n"
+	    "  --force-new-cluster  the other members are gone for good: this node\n"
+	    "               alone becomes the cluster, with everything it holds\n"
+	    "               (refused while another member answers; docs/operations.md)\n");
 	exit(2);
 }
 
@@ -178,9 +181,10 @@ main(int argc, char **argv)
 	char err[512], id[24];
 	static const struct option longopts[] = {
 		{ "bootstrap", no_argument, NULL, 'B' },
+		{ "force-new-cluster", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int ch, check_only = 0, verbose = 0, bootstrap = 0, status;
+	int ch, check_only = 0, verbose = 0, bootstrap = 0, force_new = 0, status;
 
 	while ((ch = getopt_long(argc, argv, "c:tvh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -188,10 +192,11 @@ main(int argc, char **argv)
 		case 't': check_only = 1; break;
 		case 'v': verbose = 1; break;
 		case 'B': bootstrap = 1; break;
+		case 'F': force_new = 1; break;
 		default: rcfsd_usage();
 		}
 	}
-	if (path == NULL || optind != argc)
+	if (path == NULL || optind != argc || (bootstrap && force_new))
 		rcfsd_usage();
 	if (config_load(&cfg, path, err, sizeof err) != 0) {
 		fprintf(stderr, "rcfsd: %s\n", err);
@@ -200,6 +205,7 @@ main(int argc, char **argv)
 	}
 	if (bootstrap)
 		cfg.bootstrap = true;
+	cfg.force_new_cluster = force_new;
 	if (check_only) {
 		printf("rcfsd: %s: configuration ok\n", path);
 		config_free(&cfg);

@@ -9,7 +9,6 @@
 #include "fs/chunk.h"
 #include "fs/rebalance.h"
 #include "fs/replicate.h"
-#include "net/ratelimit.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -17,13 +16,17 @@
 #include "util/xmalloc.h"
 
 #define REBALANCE_SCAN_COUNT 128        /* keys per SCAN step */
+#define REBALANCE_IDLE_MS 10000         /* after a walk that found nothing to move */
 
 struct rebalance {
 	struct store *st;
 	struct replicator *rp;
 	struct event *tick_ev;
-	struct token_bucket bucket;
-	uint32_t chunk_size;
+	/* Byte budget: refilled at rate bytes/s up to one second's worth (at
+	 * least one chunk), charged with each chunk's real size once handed
+	 * off; a handoff starts only while the budget is positive. */
+	double rate, budget, burst;
+	uint64_t refilled_ms;
 	rebalance_walk_cb *cb;
 	void *arg;
 	uint64_t cursor;                /* SCAN cursor; 0 with !walking: between walks */
@@ -34,6 +37,7 @@ struct rebalance {
 	/* this walk */
 	uint64_t seen, away, walk_bytes, walk_moved;
 	uint64_t walk_start_ms;
+	uint64_t next_walk_ms;          /* no new walk before (unless kicked) */
 	struct rebalance_stats stats;
 };
 
@@ -57,10 +61,12 @@ rebalance_new(struct event_base *base, struct store *st, struct replicator *rp, 
 
 	rb->st = st;
 	rb->rp = rp;
-	rb->chunk_size = chunk_size;
 	rb->cb = cb;
 	rb->arg = arg;
-	ratelimit_init(&rb->bucket, rate_bytes, chunk_size, ratelimit_now_ns());
+	rb->rate = rate_bytes;
+	rb->burst = rate_bytes > chunk_size ? rate_bytes : chunk_size;
+	rb->budget = rb->burst;
+	rb->refilled_ms = time_mono_ms();
 	rb->tick_ev = event_new(base, -1, EV_PERSIST, rebalance_tick, rb);
 	event_add(rb->tick_ev, &tv);
 	return rb;
@@ -98,8 +104,15 @@ rebalance_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (rb->scanning || !store_is_up(rb->st))
 		return;
+	if (rb->rate > 0) {
+		uint64_t now = time_mono_ms();
+		rb->budget += rb->rate * (double)(now - rb->refilled_ms) / 1000.0;
+		if (rb->budget > rb->burst)
+			rb->budget = rb->burst;
+		rb->refilled_ms = now;
+	}
 	while (rb->qhead < rb->qlen && rb->inflight < REBALANCE_INFLIGHT &&
-	    ratelimit_take(&rb->bucket, rb->chunk_size, ratelimit_now_ns())) {
+	    (rb->rate == 0 || rb->budget > 0)) {
 		struct rebalance_chunk *rc = xcalloc(1, sizeof *rc);
 		rc->rb = rb;
 		memcpy(rc->sha, rb->queue[rb->qhead++], CHUNK_HASH_LEN);
@@ -113,6 +126,8 @@ rebalance_tick(evutil_socket_t fd, short what, void *arg)
 		rebalance_walk_end(rb);
 		return;
 	}
+	if (!rb->walking && !rb->restart && time_mono_ms() < rb->next_walk_ms)
+		return;
 	if (!rb->walking || rb->restart) {
 		rb->walking = true;
 		rb->restart = false;
@@ -159,6 +174,8 @@ rebalance_moved(void *arg, Rcfs__ErrorCode code, const char *why, size_t bytes)
 	char hex[65];
 
 	rb->inflight--;
+	if (rb->rate > 0)
+		rb->budget -= (double)bytes;    /* what was read and sent, moved or not */
 	sodium_bin2hex(hex, sizeof hex, rc->sha, CHUNK_HASH_LEN);
 	if (code == RCFS__ERROR_CODE__E_OK) {
 		rb->stats.moved++;
@@ -187,6 +204,8 @@ rebalance_walk_end(struct rebalance *rb)
 
 	rb->walking = false;
 	rb->cursor = 0;
+	/* Settled: walk again later (a membership change kicks at once). */
+	rb->next_walk_ms = rb->away == 0 ? time_mono_ms() + REBALANCE_IDLE_MS : 0;
 	left = rb->away > moved_this_walk ? rb->away - moved_this_walk : 0;
 	rb->stats.held = rb->seen > moved_this_walk ? rb->seen - moved_this_walk : 0;
 	rb->stats.to_move = left;

@@ -7,8 +7,8 @@
  * Nothing is planned centrally, so a leader change costs nothing and a
  * restarted node resumes with its next walk; a draining member is a home of
  * nothing, so its walk empties it.  Bounded: at most REBALANCE_INFLIGHT
- * chunks in flight and `rate` bytes/s (token bucket) per node; client
- * traffic is never queued behind it beyond that. */
+ * chunks in flight and `rate` bytes/s per node (a byte budget charged with
+ * each chunk's size); client traffic is never queued behind it beyond that. */
 #ifndef RCFS_REBALANCE_H
 #define RCFS_REBALANCE_H
 
@@ -35,8 +35,8 @@ struct rebalance_stats {
 typedef void rebalance_walk_cb(void *arg, const struct rebalance_stats *stats);
 
 /* Every interval_ms, the next step of the walk (or a new walk); rate_bytes
- * per second at most (0: unlimited); chunk_size bytes charged per chunk
- * before it is read.  Borrowed: st, rp. */
+ * per second at most (0: unlimited; the burst is one second's worth, at
+ * least chunk_size).  Borrowed: st, rp. */
 struct rebalance *rebalance_new(struct event_base *base, struct store *st, struct replicator *rp,
     uint32_t interval_ms, uint32_t rate_bytes, uint32_t chunk_size, rebalance_walk_cb *cb,
     void *arg);

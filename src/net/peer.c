@@ -320,6 +320,14 @@ peer_kick(struct peer *p)
 }
 
 void
+peer_reconnect(struct peer *p)
+{
+	for (int i = 0; i < PEER_LINKS && !p->freeing; i++)
+		if (p->link[i].conn != NULL)
+			conn_close(p->link[i].conn, "saying hello again (the cluster id is known now)");
+}
+
+void
 peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg)
 {
 	struct peer_link *l = &p->link[PEER_LINK_RAFT];

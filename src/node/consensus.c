@@ -115,6 +115,8 @@ struct consensus {
 	struct raft_conf conf_seen;     /* the configuration members last followed */
 	consensus_conf_fn *conf_cb;     /* the membership changed */
 	void *conf_arg;
+	bool hold;                      /* consensus_hold(): do not load yet */
+	bool force_new;                 /* consensus_force_new_cluster() at the next load */
 };
 
 static void cs_tick(evutil_socket_t fd, short what, void *arg);
@@ -128,6 +130,7 @@ static uint64_t cs_new_incarnation(struct consensus *cs);
 static uint64_t cs_random_incarnation(void);
 static void cs_incarnation_stored(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_start_core(struct cs_load *ld);
+static bool cs_force_new_cluster(struct cs_load *ld);
 static void cs_admit(struct consensus *cs);
 static void cs_follow_conf(struct consensus *cs);
 static void cs_register_peer_metrics(struct consensus *cs);
@@ -180,8 +183,22 @@ consensus_new(struct event_base *base, const struct rcfs_config *cfg, struct sto
 void
 consensus_storage_up(struct consensus *cs)
 {
-	if (cs->state == CS_STOPPED)
+	if (cs->state == CS_STOPPED && !cs->hold)
 		cs_load_start(cs);
+}
+
+void
+consensus_hold(struct consensus *cs, bool hold)
+{
+	cs->hold = hold;
+	if (!hold && store_is_up(cs->st))
+		consensus_storage_up(cs);
+}
+
+void
+consensus_force_new_cluster(struct consensus *cs)
+{
+	cs->force_new = true;
 }
 
 bool
@@ -332,6 +349,11 @@ cs_start_core(struct cs_load *ld)
 		evtimer_add(cs->reload_ev, &tv);
 		goto out;
 	}
+	if (cs->force_new) {
+		cs->force_new = false;
+		if (cs_force_new_cluster(ld))
+			return;         /* cs_force_stored goes on */
+	}
 	raft_config_init(&rc);
 	rc.id = cfg->node_id;
 	rc.incarnation = cs->incarnation;
@@ -411,13 +433,107 @@ out:
 	free(ld);
 }
 
+/* The configuration the loaded state ends with: the last configuration
+ * entry, else the snapshot's, else the stored founders'. */
+static bool
+cs_loaded_conf(struct cs_load *ld, struct raft_conf *out)
+{
+	const struct raft_restore *rs = &ld->rs;
+
+	for (size_t i = rs->n_entries; i > 0; i--)
+		if (rs->entries[i - 1].type == RAFT_ENTRY_CONF_CHANGE &&
+		    raft_conf_decode(rs->entries[i - 1].data, rs->entries[i - 1].len, out) == RAFT_OK)
+			return true;
+	if (rs->snapshot.index > 0) {
+		*out = rs->snapshot.conf;
+		return true;
+	}
+	return raftlog_boot_conf(ld->cs->log, out);
+}
+
+static void
+cs_force_stored(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct cs_load *ld = arg;
+
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		log_err("raft: --force-new-cluster: storing the new configuration failed: %s", why);
+		ld->code = code;
+		snprintf(ld->why, sizeof ld->why, "%s", why);
+	}
+	cs_start_core(ld);
+}
+
+/* rcfsd --force-new-cluster: append a configuration of this node alone (the
+ * only voter, its incarnation recorded; every other member removed) after
+ * the loaded log, store it, then start (cs_force_stored).  Returns false if
+ * there is nothing to rewrite (no Raft state). */
+static bool
+cs_force_new_cluster(struct cs_load *ld)
+{
+	struct consensus *cs = ld->cs;
+	struct raft_restore *rs = &ld->rs;
+	struct raft_conf old, conf;
+	struct raft_entry *entries, *e;
+	uint64_t last = rs->n_entries ? rs->entries[rs->n_entries - 1].index : rs->snapshot.index;
+	uint64_t last_term = rs->n_entries ? rs->entries[rs->n_entries - 1].term : rs->snapshot.term;
+	int self;
+
+	if (raftlog_empty(cs->log) || !cs_loaded_conf(ld, &old)) {
+		log_warn("raft: --force-new-cluster ignored: this storage holds no Raft state");
+		return false;
+	}
+	memset(&conf, 0, sizeof conf);
+	conf.cluster_id = old.cluster_id;
+	conf.n_removed = old.n_removed;
+	memcpy(conf.removed, old.removed, sizeof conf.removed);
+	self = raft_conf_find(&old, cs->cfg->node_id);
+	if (self >= 0)
+		conf.servers[0] = old.servers[self];
+	conf.servers[0].id = cs->cfg->node_id;
+	conf.servers[0].voter = true;
+	conf.servers[0].incarnation = cs->incarnation;
+	conf.servers[0].tag = 0;
+	if (conf.servers[0].addr[0] == '\0')
+		snprintf(conf.servers[0].addr, sizeof conf.servers[0].addr, "%s", cs->cfg->listen);
+	conf.n = 1;
+	for (uint32_t i = 0; i < old.n; i++) {
+		if (old.servers[i].id == cs->cfg->node_id || raft_conf_was_removed(&conf, old.servers[i].id))
+			continue;
+		if (conf.n_removed == RAFT_MAX_REMOVED) {
+			memmove(conf.removed, conf.removed + 1, (RAFT_MAX_REMOVED - 1) * sizeof conf.removed[0]);
+			conf.n_removed--;
+		}
+		conf.removed[conf.n_removed++] = old.servers[i].id;
+	}
+	entries = xcalloc(rs->n_entries + 1, sizeof *entries);
+	memcpy(entries, rs->entries, rs->n_entries * sizeof *entries);
+	e = &entries[rs->n_entries];
+	e->index = last + 1;
+	e->term = rs->hs.term > last_term ? rs->hs.term : last_term;
+	e->type = RAFT_ENTRY_CONF_CHANGE;
+	e->len = raft_conf_encoded_len(&conf);
+	e->data = xmalloc(e->len);
+	raft_conf_encode(&conf, e->data, e->len);
+	free((void *)rs->entries);
+	rs->entries = entries;
+	rs->n_entries++;
+	if (rs->hs.term < e->term)
+		rs->hs.term = e->term;
+	log_warn("raft: --force-new-cluster: this node alone is now the cluster (configuration entry %"
+	    PRIu64 ", term %" PRIu64 "); %u other member(s) removed: add members back with rcfs member "
+	    "add (docs/operations.md)", e->index, e->term, old.n - (self >= 0 ? 1 : 0));
+	raftlog_append(cs->log, NULL, e, 1, cs_force_stored, ld);
+	return true;
+}
+
 static void
 cs_reload(evutil_socket_t fd, short what, void *arg)
 {
 	struct consensus *cs = arg;
 
 	(void)fd; (void)what;
-	if (cs->state == CS_STOPPED && store_is_up(cs->st))
+	if (cs->state == CS_STOPPED && store_is_up(cs->st) && !cs->hold)
 		cs_load_start(cs);
 }
 

@@ -59,8 +59,17 @@ struct consensus *consensus_new(struct event_base *base, const struct rcfs_confi
 /* cb(arg) after every change of the membership. */
 void consensus_set_conf_cb(struct consensus *cs, consensus_conf_fn *cb, void *arg);
 void consensus_free(struct consensus *cs);
-/* Storage is up: load the persistent state and start (no-op if running). */
+/* Storage is up: load the persistent state and start (no-op if running,
+ * deferred while held). */
 void consensus_storage_up(struct consensus *cs);
+/* Hold the start (true) until released (false): rcfsd --force-new-cluster
+ * first checks that no other member answers. */
+void consensus_hold(struct consensus *cs, bool hold);
+/* At the next load, rewrite the membership to this node alone as the only
+ * voter, keeping every entry it holds (etcd's --force-new-cluster): a
+ * configuration entry is appended after its log, the other members are
+ * recorded as removed.  Once. */
+void consensus_force_new_cluster(struct consensus *cs);
 bool consensus_running(const struct consensus *cs);
 
 /* A RaftMessage arrived from a peer. */

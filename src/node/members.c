@@ -24,9 +24,11 @@ struct members {
 	struct peer *retired[RAFT_MAX_SERVERS * 2];   /* links to close next iteration */
 	uint32_t n_retired;
 	struct event *retire_ev;
+	struct event *hello_ev;         /* the cluster id changed: links say hello again */
 };
 
 static void members_retire_cb(evutil_socket_t fd, short what, void *arg);
+static void members_hello_cb(evutil_socket_t fd, short what, void *arg);
 static struct peer *members_link(struct members *m, uint64_t id, const char *address);
 static const char *members_book_address(const struct members *m, uint64_t id);
 
@@ -38,6 +40,7 @@ members_new(struct event_base *base, const struct rcfs_config *cfg)
 	m->base = base;
 	m->cfg = cfg;
 	m->retire_ev = event_new(base, -1, 0, members_retire_cb, m);
+	m->hello_ev = event_new(base, -1, 0, members_hello_cb, m);
 	if (cfg->npeers == 0) {
 		m->table[0].id = cfg->node_id;
 		snprintf(m->table[0].address, sizeof m->table[0].address, "%s",
@@ -63,6 +66,7 @@ members_free(struct members *m)
 		peer_free(m->table[i].peer);
 	members_retire_cb(-1, 0, m);
 	event_free(m->retire_ev);
+	event_free(m->hello_ev);
 	free(m);
 }
 
@@ -84,6 +88,19 @@ members_book_address(const struct members *m, uint64_t id)
 		if (m->cfg->peers[i].id == id)
 			return m->cfg->peers[i].address;
 	return id == m->cfg->node_id && m->cfg->listen ? m->cfg->listen : "";
+}
+
+/* Links that connected before the cluster id was known sent a hello
+ * without it: they say hello again, so that peers can check it. */
+static void
+members_hello_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct members *m = arg;
+
+	(void)fd; (void)what;
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->table[i].peer != NULL)
+			peer_reconnect(m->table[i].peer);
 }
 
 static void
@@ -158,9 +175,11 @@ members_update(struct members *m, const struct raft_conf *conf)
 	memcpy(m->table, next, sizeof next);
 	m->n = conf->n;
 	m->configured = true;
-	m->cluster_id = conf->cluster_id;
-	if (conf->cluster_id != 0)
+	if (conf->cluster_id != 0 && conf->cluster_id != m->cluster_id) {
 		peer_set_cluster_id(conf->cluster_id);
+		event_active(m->hello_ev, EV_TIMEOUT, 0);
+	}
+	m->cluster_id = conf->cluster_id;
 	m->n_removed = conf->n_removed;
 	memcpy(m->removed, conf->removed, sizeof m->removed);
 	return changed;

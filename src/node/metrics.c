@@ -146,8 +146,14 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	    "Bytes of the chunks counted by rcfs_rebalance_moved_chunks_total.", NULL));
 	REQUIRE(m->rebalance_pending = metrics_gauge(reg, "rcfs_rebalance_pending_chunks",
 	    "Chunks stored here whose homes are other members (last complete walk).", NULL));
-	REQUIRE(m->members = metrics_gauge(reg, "rcfs_member_count",
-	    "Members in the configuration this node follows (voters, learners, storage).", NULL));
+	REQUIRE(m->member_voters = metrics_gauge(reg, "rcfs_member_voters",
+	    "Voters in the configuration this node follows.", NULL));
+	REQUIRE(m->member_learners = metrics_gauge(reg, "rcfs_member_learners",
+	    "Learners (catching up to become voters) in the configuration.", NULL));
+	REQUIRE(m->member_storage = metrics_gauge(reg, "rcfs_member_storage_nodes",
+	    "Storage nodes (non-voting members that store chunks) in the configuration.", NULL));
+	REQUIRE(m->member_draining = metrics_gauge(reg, "rcfs_member_draining",
+	    "Members draining: their chunks move away before they are removed.", NULL));
 	REQUIRE(m->redis_command_duration = metrics_histogram(reg,
 	    "rcfs_redis_command_duration_seconds", "Round trip of a redis command.",
 	    metrics_buckets_fast, metrics_buckets_fast_n, NULL));

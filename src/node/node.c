@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ struct node {
 	struct service *service;
 	struct node_parts parts;        /* what the handlers and the observer get */
 	struct event *gc_ev;            /* chunk GC cron */
+	struct event *force_ev;         /* --force-new-cluster: the liveness check */
 	struct auth_keyring ring;       /* auth: cluster key and API key verifiers */
 	struct token_bucket req_buckets[CONFIG_MAX_CLIENT_KEYS];    /* per API key */
 	struct token_bucket byte_buckets[CONFIG_MAX_CLIENT_KEYS];
@@ -88,6 +90,7 @@ static void node_gc_cb(evutil_socket_t fd, short what, void *arg);
 static void node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
 static void node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted);
 static void node_conf_changed(void *arg);
+static void node_force_check(evutil_socket_t fd, short what, void *arg);
 static void node_walk_done(void *arg, const struct rebalance_stats *stats);
 static bool node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why,
     size_t whylen);
@@ -175,6 +178,18 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->rebalance = rebalance_new(base, n->store, n->replicator, 50, cfg->rebalance_rate,
 	    cfg->chunk_size, node_walk_done, n);
 	node_conf_changed(n);
+	if (cfg->force_new_cluster) {
+		/* Refused while another member answers: a live cluster must
+		 * not be split.  The peer links dial every member meanwhile. */
+		struct timeval ftv = { 0, 0 };
+		uint32_t ms = 8 * cfg->election_timeout_ms + 500;
+		ftv.tv_sec = ms / 1000;
+		ftv.tv_usec = (ms % 1000) * 1000;
+		consensus_hold(n->consensus, true);
+		n->force_ev = evtimer_new(base, node_force_check, n);
+		evtimer_add(n->force_ev, &ftv);
+		log_warn("--force-new-cluster: checking for %u ms that no other member answers", ms);
+	}
 	n->parts.base = base;
 	n->parts.cfg = cfg;
 	n->parts.store = n->store;
@@ -303,7 +318,7 @@ node_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
 	if (hs->granted == AUTH_ROLE_PEER) {
 		char why[256];
 		if (!node_peer_allowed(cl->node, hs->node_id, 0, why, sizeof why)) {
-			conn_close(c, why);
+			conn_close(c, NULL);    /* node_peer_allowed logged why */
 			return;
 		}
 		cl->peer_id = hs->node_id;
@@ -387,17 +402,18 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 		/* Authenticated: the hello must name the node that proved the key. */
 		if (ok && cl->node->cfg->auth && hello->node_id != cl->peer_id) {
 			ok = false;
-			snprintf(why, sizeof why, "PeerHello names node %llu, not the node that authenticated",
-			    (unsigned long long)hello->node_id);
+			log_warn("closing connection from %s: PeerHello names node %llu, not the node that "
+			    "authenticated", conn_peer(c), (unsigned long long)hello->node_id);
 		}
 		if (ok && strcmp(cluster, cl->node->cfg->cluster_name) != 0) {
 			ok = false;
-			snprintf(why, sizeof why, "PeerHello from node %llu of cluster '%s', not '%s'",
-			    (unsigned long long)hello->node_id, cluster, cl->node->cfg->cluster_name);
+			log_warn("closing connection from %s: PeerHello from node %llu of cluster '%s', not "
+			    "'%s'", conn_peer(c), (unsigned long long)hello->node_id, cluster,
+			    cl->node->cfg->cluster_name);
 		}
 		if (!ok) {
 			protobuf_c_message_free_unpacked(msg, NULL);
-			conn_close(c, why);
+			conn_close(c, NULL);    /* logged once (node_peer_allowed) or here */
 			return;
 		}
 		cl->peer_id = hello->node_id;
@@ -457,14 +473,14 @@ node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, s
 
 	if (id == n->cfg->node_id) {
 		snprintf(why, whylen, "peer claims this node's own id %llu", (unsigned long long)id);
-	} else if (members_was_removed(n->members, id)) {
-		snprintf(why, whylen, "node %llu was removed from this cluster and is refused: a removed "
-		    "id is never accepted again (wipe its storage and add it under a new id)",
-		    (unsigned long long)id);
 	} else if (cluster_id != 0 && ours != 0 && cluster_id != ours) {
 		snprintf(why, whylen, "node %llu belongs to another cluster (cluster id %016llx, ours "
 		    "%016llx) and is refused", (unsigned long long)id, (unsigned long long)cluster_id,
 		    (unsigned long long)ours);
+	} else if (members_was_removed(n->members, id)) {
+		snprintf(why, whylen, "node %llu was removed from this cluster and is refused: a removed "
+		    "id is never accepted again (wipe its storage and add it under a new id)",
+		    (unsigned long long)id);
 	} else if (members_find(n->members, id) == NULL) {
 		snprintf(why, whylen, "node %llu is not a member of this cluster (add it first: rcfs "
 		    "member add)", (unsigned long long)id);
@@ -479,17 +495,43 @@ node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, s
 	return false;
 }
 
+static void
+node_force_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+
+	(void)fd; (void)what;
+	for (uint32_t i = 0; i < members_count(n->members); i++) {
+		const struct member *mb = members_at(n->members, i);
+		if (mb->peer != NULL && peer_connected(mb->peer)) {
+			char why[256];
+			snprintf(why, sizeof why, "--force-new-cluster refused: node %llu at %s answers, so "
+			    "the cluster is not gone (start this node without the flag)",
+			    (unsigned long long)mb->id, mb->address);
+			log_err("%s", why);
+			fprintf(stderr, "rcfsd: %s\n", why);
+			n->exit_status = 4;
+			event_base_loopexit(n->base, NULL);
+			return;
+		}
+	}
+	consensus_force_new_cluster(n->consensus);
+	consensus_hold(n->consensus, false);
+}
+
 /* The membership changed: placement, the mover, metrics. */
 static void
 node_conf_changed(void *arg)
 {
 	struct node *n = arg;
 	struct rep_member rm[REP_MAX_NODES];
-	uint32_t count = 0;
+	uint32_t count = 0, roles[3] = { 0, 0, 0 }, draining = 0;
 	const struct member *self = members_find(n->members, n->cfg->node_id);
 
 	for (uint32_t i = 0; i < members_count(n->members) && count < REP_MAX_NODES; i++) {
 		const struct member *mb = members_at(n->members, i);
+		roles[mb->role]++;
+		draining += (mb->tag & MEMBER_TAG_DRAINING) != 0;
 		rm[count].id = mb->id;
 		rm[count].peer = mb->peer;
 		rm[count].takes = member_takes_chunks(mb);
@@ -497,7 +539,10 @@ node_conf_changed(void *arg)
 	}
 	replicator_set_members(n->replicator, rm, count);
 	rebalance_kick(n->rebalance);
-	metrics_set(rcfs_metrics.members, members_count(n->members));
+	metrics_set(rcfs_metrics.member_voters, roles[MEMBER_VOTER]);
+	metrics_set(rcfs_metrics.member_learners, roles[MEMBER_LEARNER]);
+	metrics_set(rcfs_metrics.member_storage, roles[MEMBER_STORAGE]);
+	metrics_set(rcfs_metrics.member_draining, draining);
 	if (self == NULL || !(self->tag & MEMBER_TAG_DRAINING))
 		n->drain_reported = false;
 	if (members_configured(n->members) && self == NULL &&
@@ -523,6 +568,18 @@ node_drain_reported(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 	}
 }
 
+static void
+node_self_removed(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_result *res)
+{
+	struct node *n = arg;
+
+	(void)res;
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		log_info("members: removing this drained node did not commit (%s): trying again", why);
+		n->drain_reported = false;
+	}
+}
+
 /* A walk of the mover ended.  A draining member that holds no chunk any
  * more asks the leader to remove it (rcfs member remove, docs/operations.md). */
 static void
@@ -536,6 +593,31 @@ node_walk_done(void *arg, const struct rebalance_stats *stats)
 	if (self == NULL || !(self->tag & MEMBER_TAG_DRAINING) || stats->held > 0 ||
 	    n->drain_reported)
 		return;
+	if (consensus_is_leader(n->consensus)) {
+		/* The leader drained itself: it removes itself, and steps down
+		 * once that is committed (Raft dissertation §4.2.2). */
+		struct raft_server srv;
+		uint64_t index;
+		unsigned up, needed;
+		int rv;
+
+		memset(&srv, 0, sizeof srv);
+		srv.id = n->cfg->node_id;
+		if (self->role == MEMBER_VOTER &&
+		    !consensus_keeps_quorum_without(n->consensus, srv.id, &up, &needed)) {
+			log_warn("members: drained, but removing this leader would leave %u reachable "
+			    "voter(s), fewer than %u: waiting", up, needed);
+			return;
+		}
+		rv = consensus_change_member(n->consensus, RAFT_CONF_REMOVE, &srv, node_self_removed, n,
+		    &index);
+		if (rv == RAFT_OK) {
+			n->drain_reported = true;
+			log_info("members: drained: removing this node (the leader), configuration entry %"
+			    PRIu64, index);
+		}
+		return;
+	}
 	leader = members_find(n->members, consensus_leader(n->consensus));
 	if (leader == NULL || leader->peer == NULL)
 		return;
@@ -665,6 +747,8 @@ node_free(struct node *n)
 	store_free(n->store);           /* drops what was issued after the close */
 	if (n->drain_ev != NULL)
 		event_free(n->drain_ev);
+	if (n->force_ev != NULL)
+		event_free(n->force_ev);
 	event_free(n->gc_ev);
 	sodium_memzero(&n->ring, sizeof n->ring);
 	free(n);

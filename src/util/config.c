@@ -452,8 +452,11 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	/* N/W/R: 1 <= W <= N, 1 <= R <= N, W + R > N, N <= cluster size. */
-	u = c->npeers > 0 ? c->npeers : 1;
+	/* N/W/R: 1 <= W <= N, 1 <= R <= N, W + R > N; a node without peers is
+	 * a cluster of one (N = 1).  With peers, the list is an address book
+	 * (a joining node's may name only some members): the membership, not
+	 * this file, says how many store chunks. */
+	u = c->npeers > 0 ? CONFIG_MAX_PEERS + 1 : 1;
 	if (c->npeers == 0 && config_lookup(&cf, "replicas") == NULL) {
 		c->replicas = 1;
 		c->write_quorum = c->write_quorum > 1 ? 1 : c->write_quorum;

@@ -34,6 +34,8 @@ struct rcfs_config {
 	char *cluster_name;             /* cluster: peers must agree on it */
 	bool bootstrap;                 /* initial_cluster_state = "new" (or rcfsd --bootstrap):
 	                                   an empty storage founds the cluster (docs/raft.md) */
+	bool force_new_cluster;         /* rcfsd --force-new-cluster: this node alone becomes the
+	                                   cluster (docs/operations.md) */
 	uint32_t chunk_size;            /* bytes, 1..5 MiB */
 	uint32_t max_frame;             /* bytes of payload; default chunk_size + 64 KiB */
 	uint32_t inline_max;            /* bytes: files up to this ride in metadata */

@@ -139,7 +139,10 @@ struct rcfs_metrics {
 	struct metrics_counter *rebalance_moved;   /* chunks handed to their homes */
 	struct metrics_counter *rebalance_moved_bytes;
 	struct metrics_gauge *rebalance_pending;   /* chunks here that belong elsewhere */
-	struct metrics_gauge *members;             /* members in the configuration */
+	struct metrics_gauge *member_voters;       /* in the configuration followed */
+	struct metrics_gauge *member_learners;
+	struct metrics_gauge *member_storage;
+	struct metrics_gauge *member_draining;
 	struct metrics_histogram *redis_command_duration;
 	struct metrics_counter *redis_errors;
 	struct metrics_gauge *redis_up;
