@@ -239,10 +239,21 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 					known.id = resp[k]->nodes[j]->id;
 		status_print_unreachable(cl, cl->nodes[i], known.id, i == 0);
 	}
-	if (cl->json)
+	if (cl->json) {
 		printf("]}\n");
-	else
+	} else {
+		/* Rebalance and drain in progress (docs/operations.md). */
+		for (int i = 0; i < cl->nnodes; i++) {
+			const Rcfs__NodeStatus *me = resp[i] != NULL ? resp[i]->nodes[0] : NULL;
+			if (me == NULL || !me->has_rebalance_pending || me->rebalance_pending == 0)
+				continue;
+			printf("rebalance: node %llu%s has %llu chunk(s) to hand to their homes (last walk: "
+			    "%.1f MB/s)\n", (unsigned long long)me->id,
+			    me->member_state && strcmp(me->member_state, "draining") == 0 ? " (draining)" : "",
+			    (unsigned long long)me->rebalance_pending, me->rebalance_rate_bps / 1e6);
+		}
 		status_print_clocks(cl, resp);
+	}
 	for (int i = 0; i < cl->nnodes; i++)
 		if (resp[i] != NULL)
 			rcfs__status_response__free_unpacked(resp[i], NULL);

@@ -324,7 +324,7 @@ peer_reconnect(struct peer *p)
 {
 	for (int i = 0; i < PEER_LINKS && !p->freeing; i++)
 		if (p->link[i].conn != NULL)
-			conn_close(p->link[i].conn, "saying hello again (the cluster id is known now)");
+			conn_close(p->link[i].conn, NULL);
 }
 
 void

@@ -49,6 +49,8 @@ struct cs_load {
 	uint64_t applied;               /* the state machine's, from fsm_load */
 	Rcfs__ErrorCode code;
 	char why[160];
+	const char *step;               /* what cs_step_stored waits for */
+	bool forcing;                   /* it is the --force-new-cluster configuration */
 	unsigned generation;
 };
 
@@ -128,7 +130,7 @@ static void cs_loaded_raft(void *arg, Rcfs__ErrorCode code, const char *why, str
 static void cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied);
 static uint64_t cs_new_incarnation(struct consensus *cs);
 static uint64_t cs_random_incarnation(void);
-static void cs_incarnation_stored(void *arg, Rcfs__ErrorCode code, const char *why);
+static void cs_step_stored(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_start_core(struct cs_load *ld);
 static bool cs_force_new_cluster(struct cs_load *ld);
 static void cs_admit(struct consensus *cs);
@@ -273,7 +275,8 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 			cs_start_core(ld);
 			return;
 		}
-		raftlog_set_incarnation(cs->log, cs->incarnation, cs_incarnation_stored, ld);
+		ld->step = "the incarnation";
+		raftlog_set_incarnation(cs->log, cs->incarnation, cs_step_stored, ld);
 		return;
 	}
 	cs_start_core(ld);
@@ -315,14 +318,19 @@ cs_new_incarnation(struct consensus *cs)
 	return inc;
 }
 
+/* A write made before the core starts (ld->step: the incarnation, or the
+ * --force-new-cluster configuration) is durable, or failed: start, or retry
+ * the load. */
 static void
-cs_incarnation_stored(void *arg, Rcfs__ErrorCode code, const char *why)
+cs_step_stored(void *arg, Rcfs__ErrorCode code, const char *why)
 {
 	struct cs_load *ld = arg;
 
 	if (ld->code == RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_OK) {
 		ld->code = code;
-		snprintf(ld->why, sizeof ld->why, "storing the incarnation: %s", why);
+		snprintf(ld->why, sizeof ld->why, "storing %s: %s", ld->step, why);
+		if (ld->forcing)
+			ld->cs->force_new = true;       /* again at the next load */
 	}
 	cs_start_core(ld);
 }
@@ -352,7 +360,7 @@ cs_start_core(struct cs_load *ld)
 	if (cs->force_new) {
 		cs->force_new = false;
 		if (cs_force_new_cluster(ld))
-			return;         /* cs_force_stored goes on */
+			return;         /* cs_step_stored goes on */
 	}
 	raft_config_init(&rc);
 	rc.id = cfg->node_id;
@@ -451,22 +459,9 @@ cs_loaded_conf(struct cs_load *ld, struct raft_conf *out)
 	return raftlog_boot_conf(ld->cs->log, out);
 }
 
-static void
-cs_force_stored(void *arg, Rcfs__ErrorCode code, const char *why)
-{
-	struct cs_load *ld = arg;
-
-	if (code != RCFS__ERROR_CODE__E_OK) {
-		log_err("raft: --force-new-cluster: storing the new configuration failed: %s", why);
-		ld->code = code;
-		snprintf(ld->why, sizeof ld->why, "%s", why);
-	}
-	cs_start_core(ld);
-}
-
 /* rcfsd --force-new-cluster: append a configuration of this node alone (the
  * only voter, its incarnation recorded; every other member removed) after
- * the loaded log, store it, then start (cs_force_stored).  Returns false if
+ * the loaded log, store it, then start (cs_step_stored).  Returns false if
  * there is nothing to rewrite (no Raft state). */
 static bool
 cs_force_new_cluster(struct cs_load *ld)
@@ -523,7 +518,9 @@ cs_force_new_cluster(struct cs_load *ld)
 	log_warn("raft: --force-new-cluster: this node alone is now the cluster (configuration entry %"
 	    PRIu64 ", term %" PRIu64 "); %u other member(s) removed: add members back with rcfs member "
 	    "add (docs/operations.md)", e->index, e->term, old.n - (self >= 0 ? 1 : 0));
-	raftlog_append(cs->log, NULL, e, 1, cs_force_stored, ld);
+	ld->step = "the --force-new-cluster configuration";
+	ld->forcing = true;
+	raftlog_append(cs->log, NULL, e, 1, cs_step_stored, ld);
 	return true;
 }
 

@@ -98,6 +98,8 @@ members_hello_cb(evutil_socket_t fd, short what, void *arg)
 	struct members *m = arg;
 
 	(void)fd; (void)what;
+	log_debug("members: cluster id %016" PRIx64 " known: the peer links say hello again",
+	    m->cluster_id);
 	for (uint32_t i = 0; i < m->n; i++)
 		if (m->table[i].peer != NULL)
 			peer_reconnect(m->table[i].peer);

@@ -57,7 +57,7 @@ struct node {
 	struct repair *repair;
 	struct rebalance *rebalance;
 	bool drain_reported;            /* asked the leader to remove this drained node */
-	uint64_t refused_id;            /* last peer refused (its log line is not repeated) */
+	char refused_why[256];          /* last peer refusal logged (not repeated in a row) */
 	struct service *service;
 	struct node_parts parts;        /* what the handlers and the observer get */
 	struct event *gc_ev;            /* chunk GC cron */
@@ -471,12 +471,12 @@ node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, s
 {
 	uint64_t ours = members_cluster_id(n->members);
 
-	if (id == n->cfg->node_id) {
-		snprintf(why, whylen, "peer claims this node's own id %llu", (unsigned long long)id);
-	} else if (cluster_id != 0 && ours != 0 && cluster_id != ours) {
+	if (cluster_id != 0 && ours != 0 && cluster_id != ours) {
 		snprintf(why, whylen, "node %llu belongs to another cluster (cluster id %016llx, ours "
 		    "%016llx) and is refused", (unsigned long long)id, (unsigned long long)cluster_id,
 		    (unsigned long long)ours);
+	} else if (id == n->cfg->node_id) {
+		snprintf(why, whylen, "peer claims this node's own id %llu", (unsigned long long)id);
 	} else if (members_was_removed(n->members, id)) {
 		snprintf(why, whylen, "node %llu was removed from this cluster and is refused: a removed "
 		    "id is never accepted again (wipe its storage and add it under a new id)",
@@ -485,13 +485,11 @@ node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, s
 		snprintf(why, whylen, "node %llu is not a member of this cluster (add it first: rcfs "
 		    "member add)", (unsigned long long)id);
 	} else {
-		if (n->refused_id == id)
-			n->refused_id = 0;
 		return true;
 	}
-	if (n->refused_id != id)
+	if (strcmp(n->refused_why, why) != 0)
 		log_warn("refusing a peer connection: %s", why);
-	n->refused_id = id;
+	snprintf(n->refused_why, sizeof n->refused_why, "%s", why);
 	return false;
 }
 

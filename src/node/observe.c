@@ -36,6 +36,8 @@ struct observe_member {
 	bool has_offset, has_files, has_bytes, storage_up;
 	double offset_ms;
 	uint64_t files, bytes;
+	bool has_held;
+	uint64_t held;                  /* chunks in its redis (the mover's last walk) */
 	uint64_t last_applied;          /* stuck detection: applied when it last moved */
 	uint64_t applied_since_ms;
 };
@@ -214,6 +216,8 @@ observe_gathered(void *arg, Rcfs__NodeStatus *s)
 		metrics_set(rcfs_metrics.files, (double)s->files);
 		metrics_set(rcfs_metrics.chunks, (double)s->chunks);
 	}
+	o->self.has_held = s->has_chunks_held;
+	o->self.held = s->chunks_held;
 	if (s->has_used_memory) {
 		o->self.has_bytes = true;
 		o->self.bytes = s->used_memory;
@@ -249,6 +253,8 @@ observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 	m->files = s->files;
 	m->has_bytes = s->has_used_memory;
 	m->bytes = s->used_memory;
+	m->has_held = s->has_chunks_held;
+	m->held = s->chunks_held;
 	m->storage_up = !s->has_storage_up || s->storage_up;
 }
 
@@ -347,6 +353,8 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
 		json_kv_uint(w, "files", m->files);
 	if (m->has_bytes)
 		json_kv_uint(w, "bytes", m->bytes);
+	if (m->has_held)
+		json_kv_uint(w, "chunks_held", m->held);
 	json_kv_uint(w, "age_ms", self ? 0 : now - m->heard_ms);
 	if (!healthy)
 		json_kv_string(w, "error", why);
