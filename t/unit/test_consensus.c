@@ -768,6 +768,44 @@ START_TEST(restart_snapshot_and_log)
 }
 END_TEST
 
+/* The membership comes from the stored Raft state, never from a config file
+ * changed since: the founders' configuration stored at index 0, then the
+ * one in a snapshot (docs/design.md, "Membership in the Raft state"). */
+START_TEST(membership_from_the_stored_state)
+{
+	enum { N = 24 };
+	uint64_t v[N];
+	const struct member *mb;
+
+	cfg_init(&node.cfg, 0, 8, 100);
+	node.cfg.listen = "127.0.0.1:17001";
+	node_start(&node);
+	wait_settled_leader(1);
+	mb = members_find(node.mb, 1);
+	ck_assert_ptr_nonnull(mb);
+	ck_assert_str_eq(mb->address, "127.0.0.1:17001");
+	ck_assert_uint_ne(members_cluster_id(node.mb), 0);
+	node_stop(&node);
+	node.cfg.listen = "127.0.0.1:17999";   /* a stale or edited config */
+	node_start(&node);
+	mb = members_find(node.mb, 1);
+	ck_assert_ptr_nonnull(mb);
+	ck_assert_str_eq(mb->address, "127.0.0.1:17001");     /* index 0, stored */
+	wait_settled_leader(consensus_applied_index(node.cs) + 1);     /* the new term's NOOP */
+	put_many("m", N, 0, v);
+	check_compacted(consensus_applied_index(node.cs));
+	node_stop(&node);
+	node.cfg.listen = "127.0.0.1:17998";
+	node_start(&node);
+	mb = members_find(node.mb, 1);
+	ck_assert_ptr_nonnull(mb);
+	ck_assert_str_eq(mb->address, "127.0.0.1:17001");     /* from the snapshot */
+	check_files("m", N, v);
+	stop_settled();
+	answers_all_once();
+}
+END_TEST
+
 /* (d) a snapshot with bytes: installed from the leader (node 2), then a
  * restart from it, then the log continues after it. */
 START_TEST(restart_installed_snapshot)
@@ -1240,6 +1278,7 @@ main(void)
 	tcase_add_test(tc, damaged_state_takes_new_incarnation);
 	tcase_add_test(tc, damaged_hard_state);
 	tcase_add_test(tc, damaged_single_node_below_applied_stops);
+	tcase_add_test(tc, membership_from_the_stored_state);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
 	harness_done();
