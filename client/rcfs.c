@@ -15,7 +15,7 @@
 
 static const struct client_cmd *const rcfs_cmds[] = {
 	&cmd_put_entry, &cmd_get_entry, &cmd_ls_entry, &cmd_rm_entry, &cmd_stat_entry,
-	&cmd_member_entry,
+	&cmd_member_entry, &cmd_snapshot_entry,
 	&cmd_status_entry, NULL
 };
 
@@ -258,7 +258,9 @@ main(int argc, char **argv)
 	cl.timeout_ms = timeout_ms > 0 ? timeout_ms : rc.timeout_ms > 0 ? rc.timeout_ms : 30000;
 	cl.encrypt = encrypt >= 0 ? encrypt : rc.encrypt > 0;
 	key_file = rcfs_pick(key_file, getenv("RCFS_KEY_FILE"), rc.key_file);
-	if (cl.nnodes == 0) {
+	/* `snapshot status FILE` reads a local file only. */
+	if (cl.nnodes == 0 && !(cmd == &cmd_snapshot_entry && argc - optind >= 2 &&
+	    strcmp(argv[optind + 1], "status") == 0)) {
 		fprintf(stderr, "rcfs: no nodes: use -n HOST:PORT, RCFS_NODES or a client config (-c FILE)\n");
 		rv = EX_RCFS_USAGE;
 		goto out;

@@ -427,6 +427,7 @@ auth_role_allows(enum auth_role role, uint8_t type)
 	case RCFS__MSG_TYPE__MSG_CHUNK_GET:
 	case RCFS__MSG_TYPE__MSG_FILE_STAT:
 	case RCFS__MSG_TYPE__MSG_FILE_LIST:
+	case RCFS__MSG_TYPE__MSG_BACKUP_GET:
 		return role >= AUTH_ROLE_READ_ONLY;
 	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:
 	case RCFS__MSG_TYPE__MSG_FILE_COMMIT:

@@ -35,6 +35,8 @@ static const struct {
 	{ RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, "FileRemoveResponse", &rcfs__file_remove_response__descriptor },
 	{ RCFS__MSG_TYPE__MSG_MEMBER, "MemberRequest", &rcfs__member_request__descriptor },
 	{ RCFS__MSG_TYPE__MSG_MEMBER_RESP, "MemberResponse", &rcfs__member_response__descriptor },
+	{ RCFS__MSG_TYPE__MSG_BACKUP_GET, "BackupGet", &rcfs__backup_get__descriptor },
+	{ RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, "BackupGetResponse", &rcfs__backup_get_response__descriptor },
 	{ RCFS__MSG_TYPE__MSG_PEER_HELLO, "PeerHello", &rcfs__peer_hello__descriptor },
 	{ RCFS__MSG_TYPE__MSG_RAFT, "RaftMessage", &rcfs__raft_message__descriptor },
 	{ RCFS__MSG_TYPE__MSG_AUTH_HELLO, "AuthHello", &rcfs__auth_hello__descriptor },

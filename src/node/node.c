@@ -62,6 +62,7 @@ struct node {
 	struct node_parts parts;        /* what the handlers and the observer get */
 	struct event *gc_ev;            /* chunk GC cron */
 	struct event *force_ev;         /* --force-new-cluster: the liveness check */
+	struct event *join_ev;          /* a joining node not added yet says so */
 	struct auth_keyring ring;       /* auth: cluster key and API key verifiers */
 	struct token_bucket req_buckets[CONFIG_MAX_CLIENT_KEYS];    /* per API key */
 	struct token_bucket byte_buckets[CONFIG_MAX_CLIENT_KEYS];
@@ -91,6 +92,7 @@ static void node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
 static void node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted);
 static void node_conf_changed(void *arg);
 static void node_force_check(evutil_socket_t fd, short what, void *arg);
+static void node_join_check(evutil_socket_t fd, short what, void *arg);
 static void node_walk_done(void *arg, const struct rebalance_stats *stats);
 static bool node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why,
     size_t whylen);
@@ -178,6 +180,11 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->rebalance = rebalance_new(base, n->store, n->replicator, 50, cfg->rebalance_rate,
 	    cfg->chunk_size, node_walk_done, n);
 	node_conf_changed(n);
+	{
+		struct timeval jtv = { 10, 0 };
+		n->join_ev = evtimer_new(base, node_join_check, n);
+		evtimer_add(n->join_ev, &jtv);
+	}
 	if (cfg->force_new_cluster) {
 		/* Refused while another member answers: a live cluster must
 		 * not be split.  The peer links dial every member meanwhile. */
@@ -493,6 +500,21 @@ node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, s
 	return false;
 }
 
+/* Ten seconds in, a node that still knows no configuration was never added
+ * (or cannot reach the members): say what to do, once. */
+static void
+node_join_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct node *n = arg;
+
+	(void)fd; (void)what;
+	if (!members_configured(n->members) && consensus_running(n->consensus))
+		log_warn("members: no configuration received yet: either this node was never added "
+		    "(add it from any member with `rcfs member add %llu %s`; the members refuse it "
+		    "until then) or no leader has reached it", (unsigned long long)n->cfg->node_id,
+		    n->cfg->listen);
+}
+
 static void
 node_force_check(evutil_socket_t fd, short what, void *arg)
 {
@@ -747,6 +769,7 @@ node_free(struct node *n)
 		event_free(n->drain_ev);
 	if (n->force_ev != NULL)
 		event_free(n->force_ev);
+	event_free(n->join_ev);
 	event_free(n->gc_ev);
 	sodium_memzero(&n->ring, sizeof n->ring);
 	free(n);

@@ -33,7 +33,16 @@ struct service {
 	struct node_parts p;
 	unsigned nreqs;                 /* requests in flight (all connections) */
 	bool draining;
+	/* The last backup dump (BackupGet): served in slices for a while. */
+	struct {
+		uint64_t id, index, term;
+		uint8_t *data;
+		size_t len;
+		uint64_t expires_ms;    /* time_mono_ms() */
+	} dump;
 };
+
+#define SERVICE_DUMP_KEEP_MS 60000      /* a backup dump outlives its last slice by this */
 
 /* An in-flight request: holds the connection alive until it is answered. */
 struct service_req {
@@ -52,6 +61,7 @@ static struct service_req *service_req_new(struct service *svc, struct conn *c, 
     ProtobufCMessage *msg);
 static void service_req_free(struct service_req *r);
 static void service_member(struct service_req *r);
+static void service_backup(struct service_req *r);
 static void service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -97,6 +107,9 @@ service_new(const struct node_parts *parts)
 void
 service_free(struct service *svc)
 {
+	if (svc == NULL)
+		return;
+	free(svc->dump.data);
 	free(svc);
 }
 
@@ -135,6 +148,7 @@ service_dispatch(struct service *svc, struct conn *c, const struct frame_header 
 	case RCFS__MSG_TYPE__MSG_FILE_LIST:   service_list(r); break;
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE: service_remove(r); break;
 	case RCFS__MSG_TYPE__MSG_MEMBER:      service_member(r); break;
+	case RCFS__MSG_TYPE__MSG_BACKUP_GET:  service_backup(r); break;
 	default:
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s is not a client request",
 		    frame_type_name(h->type));
@@ -882,4 +896,88 @@ service_member(struct service_req *r)
 	default:
 		service_fail(r, RCFS__ERROR_CODE__E_INTERNAL, "membership change: %s", raft_strerror(rv));
 	}
+}
+
+/* ---- backup (rcfs snapshot save) ------------------------------------------------ */
+
+/* One slice of the cached dump, from the request's offset. */
+static void
+service_backup_slice(struct service_req *r)
+{
+	Rcfs__BackupGet *m = (Rcfs__BackupGet *)r->msg;
+	Rcfs__BackupGetResponse resp = RCFS__BACKUP_GET_RESPONSE__INIT;
+	struct service *svc = r->svc;
+	uint64_t off = m->has_offset ? m->offset : 0;
+	size_t room = svc->p.cfg->max_frame > 8192 ? svc->p.cfg->max_frame - 4096 : 4096;
+
+	if (off > svc->dump.len) {
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "offset %llu is past the dump's %zu bytes",
+		    (unsigned long long)off, svc->dump.len);
+		return;
+	}
+	svc->dump.expires_ms = time_mono_ms() + SERVICE_DUMP_KEEP_MS;
+	resp.dump_id = svc->dump.id;
+	resp.index = svc->dump.index;
+	resp.total = svc->dump.len;
+	resp.offset = off;
+	resp.data.data = svc->dump.data + off;
+	resp.data.len = svc->dump.len - off < room ? svc->dump.len - off : room;
+	resp.has_term = 1;
+	resp.term = svc->dump.term;
+	if (members_cluster_id(svc->p.members) != 0) {
+		resp.has_cluster_id = 1;
+		resp.cluster_id = members_cluster_id(svc->p.members);
+	}
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+static void
+service_backup_dumped(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t index,
+    const uint8_t *data, size_t len)
+{
+	struct service_req *r = arg;
+	struct service *svc = r->svc;
+
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return;
+	}
+	free(svc->dump.data);
+	svc->dump.data = xmalloc(len ? len : 1);
+	memcpy(svc->dump.data, data, len);
+	svc->dump.len = len;
+	svc->dump.index = index;
+	svc->dump.term = consensus_term(svc->p.consensus);
+	randombytes_buf(&svc->dump.id, sizeof svc->dump.id);
+	svc->dump.id |= 1;      /* never 0: 0 asks for a new dump */
+	log_info("backup: file table dumped at index %llu (%zu bytes)", (unsigned long long)index, len);
+	service_backup_slice(r);
+}
+
+/* After the read barrier: what is applied here is everything committed when
+ * the request arrived, so the dump is a consistent, linearizable cut. */
+static void
+service_backup_read(struct service_req *r)
+{
+	fsm_snapshot_dump(r->svc->p.store, service_backup_dumped, r);
+}
+
+static void
+service_backup(struct service_req *r)
+{
+	Rcfs__BackupGet *m = (Rcfs__BackupGet *)r->msg;
+	struct service *svc = r->svc;
+
+	if (m->has_dump_id && m->dump_id != 0) {
+		if (svc->dump.data == NULL || m->dump_id != svc->dump.id ||
+		    time_mono_ms() > svc->dump.expires_ms) {
+			service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "backup dump %016llx is gone (expired, "
+			    "or another leader): start the backup again", (unsigned long long)m->dump_id);
+			return;
+		}
+		service_backup_slice(r);
+		return;
+	}
+	service_linearizable(r, false, service_backup_read);
 }
