@@ -117,16 +117,17 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		    (unsigned long long)s->chunks, (unsigned long long)s->used_memory,
 		    (unsigned long long)s->maxmemory);
 		if (s->member_role != NULL) {
-			printf(",\"member\":{\"role\":");
+			printf(",\"member_role\":");
 			client_json_str(stdout, s->member_role);
-			printf(",\"state\":");
+			printf(",\"member_state\":");
 			client_json_str(stdout, s->member_state ? s->member_state : "active");
-			if (s->has_chunks_held)
-				printf(",\"chunks_held\":%llu,\"rebalance_pending\":%llu,\"rebalance_rate_bps\":%.0f",
-				    (unsigned long long)s->chunks_held, (unsigned long long)s->rebalance_pending,
-				    s->rebalance_rate_bps);
-			printf(",\"rebalance_moved_bytes\":%llu}", (unsigned long long)s->rebalance_moved_bytes);
 		}
+		if (s->has_chunks_held)
+			printf(",\"chunks_held\":%llu,\"rebalance_pending\":%llu,\"rebalance_rate_bps\":%.0f",
+			    (unsigned long long)s->chunks_held, (unsigned long long)s->rebalance_pending,
+			    s->rebalance_rate_bps);
+		if (s->has_rebalance_moved_bytes)
+			printf(",\"rebalance_moved_bytes\":%llu", (unsigned long long)s->rebalance_moved_bytes);
 		if (s->has_incarnation)
 			printf(",\"incarnation\":\"%016llx\",\"admitted\":%s",
 			    (unsigned long long)s->incarnation, s->admitted ? "true" : "false");

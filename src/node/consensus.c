@@ -129,7 +129,7 @@ static void cs_reload(evutil_socket_t fd, short what, void *arg);
 static void cs_loaded_raft(void *arg, Rcfs__ErrorCode code, const char *why, struct raft_restore *rs);
 static void cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied);
 static uint64_t cs_new_incarnation(struct consensus *cs);
-static uint64_t cs_random_incarnation(void);
+static uint64_t cs_random_id(void);
 static void cs_step_stored(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_start_core(struct cs_load *ld);
 static bool cs_force_new_cluster(struct cs_load *ld);
@@ -261,7 +261,7 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 			 * are absent": what this storage acknowledged is not
 			 * known any more, so it stops counting until a leader
 			 * has repaired it (CTRL, FAST 2018). */
-			cs->incarnation = cs_random_incarnation();
+			cs->incarnation = cs_random_id();
 			log_err("raft: the stored Raft state is damaged (%s): the log is cut before the damage "
 			    "and this storage takes incarnation %016" PRIx64 "; it neither votes nor "
 			    "acknowledges until the leader has repaired it and admitted it", damage,
@@ -283,7 +283,7 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 }
 
 static uint64_t
-cs_random_incarnation(void)
+cs_random_id(void)
 {
 	uint64_t inc = 0;
 
@@ -310,7 +310,7 @@ cs_new_incarnation(struct consensus *cs)
 		    cs->cfg->npeers > 0 ? cs->cfg->npeers : 1);
 		return 0;
 	}
-	inc = cs_random_incarnation();
+	inc = cs_random_id();
 	log_warn("raft: empty storage and no --bootstrap: this node joins the existing cluster as storage "
 	    "incarnation %016" PRIx64 " and neither votes nor acknowledges entries until the leader has "
 	    "brought it up to date and admitted it (to found a new cluster instead, start every founding "
@@ -410,9 +410,8 @@ cs_start_core(struct cs_load *ld)
 		members_bootstrap_conf(cfg, &boot);
 		raftlog_set_boot_conf(cs->log, &boot, NULL, NULL);
 		rs->bootstrap = &boot;
-		log_info("raft: founding configuration of %u voter(s) stored, cluster id %016" PRIx64
-		    "; from now on the membership comes from the Raft state, not from `peers`",
-		    boot.n, boot.cluster_id);
+		log_info("raft: founding configuration of %u voter(s) stored; from now on the "
+		    "membership comes from the Raft state, not from `peers`", boot.n);
 	}
 	rv = raft_new(&rc, rs, &cs->raft);
 	if (rv != RAFT_OK) {
@@ -596,6 +595,15 @@ cs_admit(struct consensus *cs)
 	}
 	if (raft_role(cs->raft) != RAFT_LEADER)
 		return;
+	if (conf->cluster_id == 0) {
+		/* A new cluster (or one from before cluster ids): its first
+		 * leader draws the id, recorded in the configuration. */
+		uint64_t id = cs_random_id(), index;
+		if (raft_set_cluster_id(cs->raft, id, &index) == RAFT_OK)
+			log_info("raft: cluster id %016" PRIx64 " recorded (configuration entry %" PRIu64 ")",
+			    id, index);
+		return;
+	}
 	for (uint32_t i = 0; i < conf->n; i++) {
 		const struct raft_server *srv = &conf->servers[i];
 		struct cs_admit_seen *seen = &cs->admit_seen[i];
@@ -1208,6 +1216,12 @@ uint64_t
 consensus_commit_index(const struct consensus *cs)
 {
 	return cs->raft ? raft_commit_index(cs->raft) : 0;
+}
+
+uint64_t
+consensus_last_index(const struct consensus *cs)
+{
+	return cs->state == CS_RUNNING ? raft_last_index(cs->raft) : 0;
 }
 
 uint64_t

@@ -94,6 +94,8 @@ uint64_t consensus_term(const struct consensus *cs);
 uint64_t consensus_leader(const struct consensus *cs);
 uint64_t consensus_commit_index(const struct consensus *cs);
 uint64_t consensus_applied_index(const struct consensus *cs);
+/* The last index in this node's log (0 when not running). */
+uint64_t consensus_last_index(const struct consensus *cs);
 /* This node's storage incarnation, and whether the configuration records it
  * (false also while not running).  docs/raft.md, "Incarnations". */
 uint64_t consensus_incarnation(const struct consensus *cs);

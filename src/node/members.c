@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "net/peer.h"
 #include "node/members.h"
@@ -255,12 +254,6 @@ member_state_name(const struct member *mb)
 void
 members_bootstrap_conf(const struct rcfs_config *cfg, struct raft_conf *out)
 {
-	crypto_generichash_state h;
-	const char *name = cfg->cluster_name != NULL ? cfg->cluster_name : "";
-	uint64_t ids[RAFT_MAX_SERVERS];
-	uint8_t sum[8];
-	uint32_t n = 0;
-
 	memset(out, 0, sizeof *out);
 	if (cfg->npeers == 0) {
 		out->servers[0].id = cfg->node_id;
@@ -274,26 +267,5 @@ members_bootstrap_conf(const struct rcfs_config *cfg, struct raft_conf *out)
 		s->voter = true;
 		snprintf(s->addr, RAFT_ADDR_MAX, "%s", cfg->peers[i].address);
 	}
-	/* The cluster id hashes the name and the founders in id order (the
-	 * order of the peers list does not matter). */
-	for (uint32_t i = 0; i < out->n; i++)
-		ids[n++] = out->servers[i].id;
-	for (uint32_t i = 1; i < n; i++)
-		for (uint32_t j = i; j > 0 && ids[j] < ids[j - 1]; j--) {
-			uint64_t t = ids[j];
-			ids[j] = ids[j - 1];
-			ids[j - 1] = t;
-		}
-	crypto_generichash_init(&h, NULL, 0, sizeof sum);
-	crypto_generichash_update(&h, (const uint8_t *)name, strlen(name) + 1);
-	for (uint32_t i = 0; i < n; i++) {
-		int pos = raft_conf_find(out, ids[i]);
-		crypto_generichash_update(&h, (const uint8_t *)&ids[i], sizeof ids[i]);
-		crypto_generichash_update(&h, (const uint8_t *)out->servers[pos].addr,
-		    strlen(out->servers[pos].addr) + 1);
-	}
-	crypto_generichash_final(&h, sum, sizeof sum);
-	memcpy(&out->cluster_id, sum, sizeof out->cluster_id);
-	if (out->cluster_id == 0)
-		out->cluster_id = 1;
+	/* No cluster id: the first leader draws one (cs_admit). */
 }

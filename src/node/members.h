@@ -73,9 +73,8 @@ const char *member_role_name(enum member_role role);
 const char *member_state_name(const struct member *mb);
 
 /* The configuration a founder starts from: every configured peer (or this
- * node alone) as a voter with its address, and a cluster id derived from
- * the cluster name and the founders' ids and addresses, so that every
- * founder computes the same one. */
+ * node alone) as a voter with its address; no cluster id yet (the first
+ * leader draws it at random and records it with a configuration entry). */
 void members_bootstrap_conf(const struct rcfs_config *cfg, struct raft_conf *out);
 
 #endif

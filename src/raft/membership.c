@@ -283,26 +283,61 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 	return raft_change_server(r, op, &s, index);
 }
 
-int raft_change_server(struct raft *r, int op, const struct raft_server *srv,
-                       uint64_t *index)
+/* Appends configuration c as the leader's next CONF_CHANGE entry. */
+static int append_conf(struct raft *r, const struct raft_conf *c, uint64_t *index)
 {
-	struct raft_conf c = r->conf;
-	struct raft_progress *pr;
 	uint8_t buf[12 + RAFT_MAX_SERVERS * (CONF_V3_FIXED + RAFT_ADDR_MAX) +
 	            4 + RAFT_MAX_REMOVED * 8];
-	uint64_t t, id = srv->id;
-	size_t len;
-	int pos, rv;
+	size_t len = raft_conf_encode(c, buf, sizeof(buf));
+	int rv = raft_append_local(r, RAFT_ENTRY_CONF_CHANGE, buf, len);
+
+	if (rv)
+		return rv;
+	if (index)
+		*index = raft_log_last(r);
+	return 0;
+}
+
+/* The rules every change obeys (§4.1, and the single-server fix). */
+static int may_change(struct raft *r)
+{
+	uint64_t t;
 
 	if (r->role != RAFT_LEADER)
 		return RAFT_ENOTLEADER;
 	if (r->transferee)
 		return RAFT_ETRANSFER;
-	if (id == 0)
-		return RAFT_EINVAL;
 	if (r->conf_index > r->commit || !raft_log_term(r, r->commit, &t) ||
 	    t != r->term)
 		return RAFT_ECONFPENDING;
+	return 0;
+}
+
+int raft_set_cluster_id(struct raft *r, uint64_t cluster_id, uint64_t *index)
+{
+	struct raft_conf c = r->conf;
+	int rv = may_change(r);
+
+	if (rv)
+		return rv;
+	if (c.cluster_id == cluster_id)
+		return RAFT_EEXIST;
+	c.cluster_id = cluster_id;
+	return append_conf(r, &c, index);
+}
+
+int raft_change_server(struct raft *r, int op, const struct raft_server *srv,
+                       uint64_t *index)
+{
+	struct raft_conf c = r->conf;
+	struct raft_progress *pr;
+	uint64_t id = srv->id;
+	int pos, rv;
+
+	if ((rv = may_change(r)) != 0)
+		return rv;
+	if (id == 0)
+		return RAFT_EINVAL;
 	pos = raft_conf_find(&c, id);
 	switch (op) {
 	case RAFT_CONF_ADD_LEARNER:
@@ -368,11 +403,5 @@ int raft_change_server(struct raft *r, int op, const struct raft_server *srv,
 	default:
 		return RAFT_EINVAL;
 	}
-	len = raft_conf_encode(&c, buf, sizeof(buf));
-	rv = raft_append_local(r, RAFT_ENTRY_CONF_CHANGE, buf, len);
-	if (rv)
-		return rv;
-	if (index)
-		*index = raft_log_last(r);
-	return 0;
+	return append_conf(r, &c, index);
 }

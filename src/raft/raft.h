@@ -343,6 +343,11 @@ int raft_change_server(struct raft *r, int op, const struct raft_server *srv,
                        uint64_t *index);
 int raft_change_membership(struct raft *r, int op, uint64_t id,
                            uint64_t *index);
+/* Leader only: a configuration entry that changes only the opaque cluster id
+ * (the application draws it once, for example the first leader of a new
+ * cluster).  Same rules and errors as raft_change_membership; RAFT_EEXIST if
+ * the configuration has that id already. */
+int raft_set_cluster_id(struct raft *r, uint64_t cluster_id, uint64_t *index);
 
 /* The write of Ready seq (and of every earlier one) is durable.  Moves the
  * stable index, counts the leader's own log in the commit tally and

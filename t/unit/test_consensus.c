@@ -435,12 +435,15 @@ answered_ok(struct answer *a)
 	ck_assert(a->has_res);
 }
 
-/* Single node: leader, with everything committed applied, at least `applied`. */
+/* Single node: leader, with everything in its log committed and applied
+ * (the cluster id its first leader records included), at least `applied`. */
 static void
 wait_settled_leader(uint64_t applied)
 {
 	RUN_UNTIL(consensus_is_leader(node.cs) && consensus_applied_index(node.cs) >= applied &&
-	    consensus_applied_index(node.cs) == consensus_commit_index(node.cs), 3000,
+	    members_cluster_id(node.mb) != 0 &&
+	    consensus_applied_index(node.cs) == consensus_commit_index(node.cs) &&
+	    consensus_commit_index(node.cs) == consensus_last_index(node.cs), 3000,
 	    "no settled leader (role %s, commit %" PRIu64 ", applied %" PRIu64 ")",
 	    consensus_role(node.cs), consensus_commit_index(node.cs),
 	    consensus_applied_index(node.cs));
@@ -632,15 +635,16 @@ START_TEST(restart_empty_then_log_only)
 	ck_assert_uint_eq(consensus_applied_index(node.cs), 0);
 	wait_settled_leader(1);
 	ck_assert_str_eq(consensus_role(node.cs), "leader");
-	ck_assert_uint_eq(consensus_applied_index(node.cs), 1);      /* the leader's no-op */
+	/* The leader's no-op, then the cluster id it draws (a configuration entry). */
+	ck_assert_uint_eq(consensus_applied_index(node.cs), 2);
 	a = propose_put("dir/a.txt", "hello", 0, 0);
 	answered_ok(a);
 	ck_assert_int_eq(a->res.code, RCFS__ERROR_CODE__E_OK);
-	ck_assert_uint_eq(a->res.version, 2);
-	RUN_UNTIL(consensus_applied_index(node.cs) >= 2, 3000, "put not applied");
+	ck_assert_uint_eq(a->res.version, 3);
+	RUN_UNTIL(consensus_applied_index(node.cs) >= 3, 3000, "put not applied");
 	s = stat_file("dir/a.txt");
 	ck_assert(s.found);
-	ck_assert_uint_eq(s.version, 2);
+	ck_assert_uint_eq(s.version, 3);
 	ck_assert_str_eq(s.content, "hello");
 	term = consensus_term(node.cs);
 	applied = consensus_applied_index(node.cs);
@@ -655,7 +659,7 @@ START_TEST(restart_empty_then_log_only)
 	ck_assert_uint_eq(consensus_commit_index(node.cs), commit);
 	s = stat_file("dir/a.txt");
 	ck_assert(s.found);
-	ck_assert_uint_eq(s.version, 2);
+	ck_assert_uint_eq(s.version, 3);
 	wait_settled_leader(applied + 1);
 	ck_assert_uint_gt(consensus_term(node.cs), term);
 	ck_assert_uint_eq(consensus_applied_index(node.cs), applied + 1);
@@ -784,7 +788,8 @@ START_TEST(membership_from_the_stored_state)
 	mb = members_find(node.mb, 1);
 	ck_assert_ptr_nonnull(mb);
 	ck_assert_str_eq(mb->address, "127.0.0.1:17001");
-	ck_assert_uint_ne(members_cluster_id(node.mb), 0);
+	/* The first leader draws the cluster id and records it. */
+	wait_settled_leader(2);         /* NOOP, then the cluster id entry, applied */
 	node_stop(&node);
 	node.cfg.listen = "127.0.0.1:17999";   /* a stale or edited config */
 	node_start(&node);
