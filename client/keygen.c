@@ -53,6 +53,7 @@ keygen_main(int argc, char **argv)
 	uint8_t key[AUTH_KEY_LEN];
 	char hex[2 * AUTH_KEY_LEN + 2], err[512];
 	int ch, fd, show = 0;
+	char defname[80];
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+N:r:sh", opts, NULL)) != -1) {
@@ -74,8 +75,13 @@ keygen_main(int argc, char **argv)
 		return EX_RCFS_USAGE;
 	}
 	if (name == NULL) {
-		/* Default name: the file's base name. */
-		name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		/* Default name: the file's base name without ".key". */
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		size_t n = strlen(base);
+		if (n > 4 && strcmp(base + n - 4, ".key") == 0)
+			n -= 4;
+		snprintf(defname, sizeof defname, "%.*s", (int)(n < 64 ? n : 65), base);
+		name = defname;
 	}
 	if (name[0] == '\0' || strlen(name) > 64 || strpbrk(name, "\"\\\n") != NULL) {
 		fprintf(stderr, "rcfs: keygen: --name must be 1..64 bytes without quotes\n");

@@ -229,6 +229,9 @@ main(int argc, char **argv)
 				cl.json = true;
 			} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
 				cl.quiet = true;
+			} else if ((strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) &&
+			    strcmp(cmd->name, "stat") != 0) {
+				cl.verbose = true;      /* stat -v is stat's own option */
 			} else if (strcmp(argv[i], "--serializable") == 0) {
 				cl.serializable = true;
 			} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {

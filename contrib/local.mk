@@ -41,9 +41,11 @@ EXTRA_DIST += \
 	contrib/systemd/rcfs-redis@.service \
 	contrib/systemd/rcfs.sysusers.conf
 
-## The deployment guide, installed where the units' Documentation= points.
+## The guides, installed where the units' Documentation= points: the
+## deployment guide and every document it refers to.
 rcfsdocdir = $(docdir)
-dist_rcfsdoc_DATA = docs/deploy.md
+dist_rcfsdoc_DATA = docs/deploy.md docs/operations.md docs/security.md docs/metrics.md \
+	docs/clock.md docs/raft.md docs/design.md docs/protocol.md
 
 ## ---- tests ----
 TESTS += t/ops/dissector.sh t/ops/systemd.sh t/ops/live.sh

@@ -118,6 +118,7 @@ struct consensus {
 	consensus_conf_fn *conf_cb;     /* the membership changed */
 	void *conf_arg;
 	bool hold;                      /* consensus_hold(): do not load yet */
+	uint64_t last_term;             /* the core's term when last seen (logged after a teardown) */
 	bool force_new;                 /* consensus_force_new_cluster() at the next load */
 };
 
@@ -542,8 +543,10 @@ cs_teardown(struct consensus *cs, const char *why)
 		return;
 	log_warn("raft: stopping until storage is back (%s)", why);
 	cs->generation++;
-	if (cs->raft != NULL)
+	if (cs->raft != NULL) {
+		cs->last_term = raft_term(cs->raft);
 		raft_free(cs->raft);
+	}
 	cs->raft = NULL;
 	cs->state = CS_STOPPED;
 	cs->snapshotting = false;       /* a dump in flight ignores itself (generation) */
@@ -717,9 +720,11 @@ cs_role_change(struct consensus *cs, int role, uint64_t leader)
 {
 	int was = cs->role;
 
+	if (cs->raft != NULL)
+		cs->last_term = raft_term(cs->raft);
 	if (role != cs->role)
-		log_info("raft: %s -> %s, term %" PRIu64, raft_role_name(cs->role), raft_role_name(role),
-		    cs->raft ? raft_term(cs->raft) : 0);
+		log_info("raft: %s -> %s, term %" PRIu64 "%s", raft_role_name(cs->role), raft_role_name(role),
+		    cs->last_term, cs->raft ? "" : " (stopped until storage is back)");
 	if (leader != cs->leader && leader != 0)
 		log_info("raft: leader is node %" PRIu64, leader);
 	if (role != cs->role && (role == RAFT_CANDIDATE || role == RAFT_PRECANDIDATE) &&
@@ -1176,8 +1181,8 @@ consensus_role(const struct consensus *cs)
 		return "learner";
 	switch (cs->role) {
 	case RAFT_LEADER: return "leader";
-	case RAFT_CANDIDATE:
-	case RAFT_PRECANDIDATE: return "candidate";
+	case RAFT_CANDIDATE: return "candidate";
+	case RAFT_PRECANDIDATE: return "precandidate";   /* as the log says (PreVote, §9.6) */
 	default: return "follower";
 	}
 }

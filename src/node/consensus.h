@@ -87,7 +87,8 @@ void consensus_propose(struct consensus *cs, const uint8_t *data, size_t len, co
  * when the read arrived. */
 void consensus_read_barrier(struct consensus *cs, consensus_cb *cb, void *arg);
 
-/* Status. role: "leader", "follower", "candidate", "learner" or "starting". */
+/* Status. role: "leader", "follower", "candidate", "precandidate", "learner" or
+ * "starting". */
 const char *consensus_role(const struct consensus *cs);
 bool consensus_is_leader(const struct consensus *cs);
 uint64_t consensus_term(const struct consensus *cs);
