@@ -118,9 +118,15 @@ expect_rc 1 "rcfs-wait-ready: no node there: exit 1 after its limit" \
 el=$(( $(date +%s) - t0 ))
 check "rcfs-wait-ready: the limit bounds the wait (${el} s for 2 s)" [ "$el" -ge 2 -a "$el" -le 6 ]
 expect_rc 2 "rcfs-wait-ready: missing config: exit 2" "$HELPER" "$W/nonexistent.conf" 2>/dev/null
+# A node whose redis hangs (SIGSTOP) is not ready, although its connection is up.
+"$top_srcdir/contrib/rcfs-cluster" kill-redis -d "$CDIR" 1 -s STOP >/dev/null
+expect_rc 1 "rcfs-wait-ready: redis stopped (SIGSTOP): not ready" \
+	env RCFS="$RCFS" "$HELPER" "$W/node.conf" 2 2>>"$W/helper.err"
+"$top_srcdir/contrib/rcfs-cluster" kill-redis -d "$CDIR" 1 -s CONT >/dev/null
+check "rcfs-wait-ready: ... and ready again once it runs" env RCFS="$RCFS" "$HELPER" "$W/node.conf" 10
 "$top_srcdir/contrib/rcfs-cluster" kill-redis -d "$CDIR" 1 >/dev/null
 expect_rc 1 "rcfs-wait-ready: node up but storage down: not ready" \
 	env RCFS="$RCFS" "$HELPER" "$W/node.conf" 1 2>>"$W/helper.err"
-check "rcfs-wait-ready: says why on stderr (the journal)" grep -q "not ready (storage up) after" "$W/helper.err"
+check "rcfs-wait-ready: says why on stderr (the journal)" grep -q "not ready (.*) after" "$W/helper.err"
 
 done_testing
