@@ -2,6 +2,7 @@
  * storage), unreachable ones included.  Exit 0 if any node answered. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/client.h"
@@ -10,7 +11,8 @@
 static int cmd_status_exec(struct client *cl, int argc, char **argv);
 static void status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int first,
     int64_t lag, int64_t contact_ms);
-static void status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first);
+static void status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first,
+    const char *auth_err);
 static void status_print_clocks(struct client *cl, Rcfs__StatusResponse **resp);
 
 const struct client_cmd cmd_status_entry = {
@@ -53,9 +55,14 @@ status_print_clocks(struct client *cl, Rcfs__StatusResponse **resp)
 	}
 }
 
+/* A node that did not answer: unreachable, or (auth_err != NULL) it answered
+ * but refused our key, which is not the same thing. */
 static void
-status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first)
+status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int first,
+    const char *auth_err)
 {
+	const char *what = auth_err != NULL ? "auth-failed" : "unreachable";
+
 	if (cl->json) {
 		printf("%s{\"address\":", first ? "" : ",");
 		client_json_str(stdout, addr);
@@ -63,14 +70,22 @@ status_print_unreachable(struct client *cl, const char *addr, uint64_t id, int f
 			printf(",\"id\":%llu", (unsigned long long)id);
 		else
 			printf(",\"id\":null");
-		printf(",\"role\":\"unreachable\",\"reachable\":false}");
+		printf(",\"role\":\"%s\",\"reachable\":%s", what, auth_err ? "true" : "false");
+		if (auth_err != NULL) {
+			printf(",\"error\":");
+			client_json_str(stdout, auth_err);
+		}
+		printf("}");
 		return;
 	}
 	status_print(cl, addr, NULL, first, -1, -1);
 	if (id != 0)
-		printf("%-4llu %-22s %-11s\n", (unsigned long long)id, addr, "unreachable");
+		printf("%-4llu %-22s %-11s", (unsigned long long)id, addr, what);
 	else
-		printf("%-4s %-22s %-11s\n", "-", addr, "unreachable");
+		printf("%-4s %-22s %-11s", "-", addr, what);
+	if (auth_err != NULL)
+		printf(" %s", auth_err);
+	printf("\n");
 }
 
 /* lag: entries behind the leader's commit index (-1 unknown); contact_ms: ms
@@ -167,6 +182,7 @@ static int
 cmd_status_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__StatusResponse *resp[CLIENT_MAX_NODES];
+	char *auth_err[CLIENT_MAX_NODES];
 	int answered = 0, auth_failed = 0;
 
 	(void)argv;
@@ -180,6 +196,7 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 		struct client one = *cl;
 		uint32_t id;
 		resp[i] = NULL;
+		auth_err[i] = NULL;
 		one.nnodes = 1;
 		one.nodes[0] = cl->nodes[i];
 		one.node = 0;
@@ -189,6 +206,10 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 		if (rv == 0 && (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0)
 			rv = client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&resp[i]);
 		auth_failed += rv == EX_RCFS_AUTH;
+		if (rv == EX_RCFS_AUTH)
+			auth_err[i] = xstrdup(one.auth_err[0] ? one.auth_err : cl->have_key
+			    ? "authentication refused" : "authentication required: no key given (-k FILE, "
+			    "$RCFS_KEY_FILE or key_file in the client config)");
 		if (rv == 0 && resp[i] != NULL && resp[i]->n_nodes > 0)
 			answered++;
 		else if (resp[i] != NULL) {
@@ -238,7 +259,7 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 				if (resp[k]->nodes[j]->address != NULL &&
 				    strcmp(resp[k]->nodes[j]->address, cl->nodes[i]) == 0)
 					known.id = resp[k]->nodes[j]->id;
-		status_print_unreachable(cl, cl->nodes[i], known.id, i == 0);
+		status_print_unreachable(cl, cl->nodes[i], known.id, i == 0, auth_err[i]);
 	}
 	if (cl->json) {
 		printf("]}\n");
@@ -255,9 +276,11 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 		}
 		status_print_clocks(cl, resp);
 	}
-	for (int i = 0; i < cl->nnodes; i++)
+	for (int i = 0; i < cl->nnodes; i++) {
 		if (resp[i] != NULL)
 			rcfs__status_response__free_unpacked(resp[i], NULL);
+		free(auth_err[i]);
+	}
 	if (answered == 0 && auth_failed > 0)
 		return client_fail(cl, EX_RCFS_AUTH, "authentication failed on %d of %d nodes (-v says why)",
 		    auth_failed, cl->nnodes);
