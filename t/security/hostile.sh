@@ -34,6 +34,10 @@ alive_all() { for i in 1 2 3; do kill -0 "$(cat "$CDIR/n$i/rcfsd.pid")" 2>/dev/n
 env -u RCFS_CONF -u RCFS_KEY_FILE "$RCFS" -n "$A1" --timeout 5 ls > /dev/null 2> "$W/err"; rc=$?
 check "no key: auth exit code 6 (got $rc)" [ "$rc" -eq 6 ]
 check "no key: the error says authentication is required" grep -q "authentication required" "$W/err"
+env -u RCFS_CONF -u RCFS_KEY_FILE "$RCFS" -n "$A1" --timeout 5 status > "$W/st" 2>/dev/null; rc=$?
+check "no key: status exits 6 (got $rc)" [ "$rc" -eq 6 ]
+check "no key: status shows the node as auth-failed, not unreachable" \
+	bash -c 'grep -q "auth-failed *authentication required" "$1" && ! grep -q unreachable "$1"' _ "$W/st"
 "$RCFS" -n "$A1" -k "$CDIR/cluster.key" --timeout 5 ls > /dev/null 2> "$W/err"; rc=$?
 check "wrong key: auth exit code 6 (got $rc)" [ "$rc" -eq 6 ]
 check "wrong key: the error says the node does not know it" grep -q "does not know this key" "$W/err"
