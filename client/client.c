@@ -52,6 +52,12 @@ client_fail(struct client *cl, int code, const char *fmt, ...)
 	return code;
 }
 
+bool
+client_is_option(const struct client *cl, int i, const char *arg)
+{
+	return i < cl->operands && arg[0] == '-' && arg[1] != '\0';
+}
+
 int
 client_exit_code(Rcfs__ErrorCode code)
 {

@@ -52,6 +52,7 @@ struct client {
 	bool sealed;                            /* this connection is authenticated */
 	struct frame_seal tx, rx;
 	char auth_err[256];                     /* why the last handshake failed */
+	int operands;                   /* argv[operands..] of the command are names ("--") */
 	/* the current command, for error lines: "rcfs: put x: ..." */
 	const char *op;
 	const char *target;
@@ -65,13 +66,18 @@ struct client_cmd {
 };
 
 extern const struct client_cmd cmd_put_entry, cmd_get_entry, cmd_ls_entry, cmd_rm_entry,
-    cmd_stat_entry, cmd_status_entry, cmd_member_entry, cmd_snapshot_entry;
+    cmd_stat_entry, cmd_status_entry, cmd_member_entry, cmd_snapshot_entry, cmd_health_entry,
+    cmd_cat_entry, cmd_cp_entry;
 
 /* `rcfs keygen FILE`: write a new key (client/keygen.c); needs no node. */
 int keygen_main(int argc, char **argv);
 /* Load an API key file into cl (verifier and key id).  0 or an exit code
  * after printing the error line. */
 int client_load_key(struct client *cl, const char *path);
+
+/* Whether argument i of the command (argv after its name) may be an option:
+ * it starts with '-', is not "-" alone, and comes before "--". */
+bool client_is_option(const struct client *cl, int i, const char *arg);
 
 /* Print "rcfs: OP TARGET: message" to stderr and return `code`. */
 int client_fail(struct client *cl, int code, const char *fmt, ...)

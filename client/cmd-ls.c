@@ -23,9 +23,9 @@ cmd_ls_exec(struct client *cl, int argc, char **argv)
 	const char *prefix = "";
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-l") == 0)
+		if (client_is_option(cl, i, argv[i]) && strcmp(argv[i], "-l") == 0)
 			lng = 1;
-		else if (prefix[0] == '\0' && argv[i][0] != '-')
+		else if (prefix[0] == '\0' && !client_is_option(cl, i, argv[i]))
 			prefix = argv[i];
 		else {
 			free(after);

@@ -187,7 +187,11 @@ cmd_member_exec(struct client *cl, int argc, char **argv)
 	sub = argv[0];
 	cl->target = sub;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		if (!client_is_option(cl, i, argv[i])) {
+			if (nargs == 3)
+				return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_member_entry.usage);
+			args[nargs++] = argv[i];
+		} else if (strcmp(argv[i], "--json") == 0)
 			cl->json = true;
 		else if (strcmp(argv[i], "--force") == 0 && strcmp(sub, "remove") == 0)
 			force = true;

@@ -8,24 +8,22 @@ static int cmd_rm_exec(struct client *cl, int argc, char **argv);
 
 const struct client_cmd cmd_rm_entry = {
 	.name = "rm",
-	.usage = "rm NAME",
+	.usage = "rm NAME...",
 	.exec = cmd_rm_exec,
 };
 
 static int
-cmd_rm_exec(struct client *cl, int argc, char **argv)
+cmd_rm_one(struct client *cl, const char *name)
 {
 	Rcfs__FileRemove req = RCFS__FILE_REMOVE__INIT;
 	Rcfs__FileRemoveResponse *resp;
 	const char *bad;
 	int rv;
 
-	if (argc != 1)
-		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_rm_entry.usage);
-	cl->target = argv[0];
-	if ((bad = name_check(argv[0], strlen(argv[0]))) != NULL)
+	cl->target = name;
+	if ((bad = name_check(name, strlen(name))) != NULL)
 		return client_fail(cl, EX_RCFS_USAGE, "invalid name: %s", bad);
-	req.name = argv[0];
+	req.name = (char *)name;
 	req.has_client_id = req.has_seq = 1;
 	req.client_id = cl->client_id;
 	req.seq = ++cl->seq;
@@ -35,9 +33,22 @@ cmd_rm_exec(struct client *cl, int argc, char **argv)
 		return rv;
 	if (cl->json) {
 		printf("{\"name\":");
-		client_json_str(stdout, argv[0]);
+		client_json_str(stdout, name);
 		printf(",\"version\":%llu}\n", (unsigned long long)resp->version);
 	}
 	rcfs__file_remove_response__free_unpacked(resp, NULL);
 	return 0;
+}
+
+/* Each name in turn; the first failure ends the command with its code. */
+static int
+cmd_rm_exec(struct client *cl, int argc, char **argv)
+{
+	int rv = 0;
+
+	if (argc < 1)
+		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_rm_entry.usage);
+	for (int i = 0; i < argc && rv == 0; i++)
+		rv = cmd_rm_one(cl, argv[i]);
+	return rv;
 }

@@ -81,7 +81,7 @@ cmd_stat_exec(struct client *cl, int argc, char **argv)
 	int rv, verbose = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-v") == 0)
+		if (client_is_option(cl, i, argv[i]) && strcmp(argv[i], "-v") == 0)
 			verbose = 1;
 		else if (name == NULL)
 			name = argv[i];

@@ -15,7 +15,7 @@
 
 static const struct client_cmd *const rcfs_cmds[] = {
 	&cmd_put_entry, &cmd_get_entry, &cmd_ls_entry, &cmd_rm_entry, &cmd_stat_entry,
-	&cmd_member_entry, &cmd_snapshot_entry,
+	&cmd_member_entry, &cmd_snapshot_entry, &cmd_health_entry, &cmd_cat_entry, &cmd_cp_entry,
 	&cmd_status_entry, NULL
 };
 
@@ -215,8 +215,9 @@ main(int argc, char **argv)
 		rcfs_usage(stderr);
 		return EX_RCFS_USAGE;
 	}
-	/* rcfs COMMAND --help: that command's usage, needing no node. */
-	for (int i = optind + 1; i < argc; i++)
+	/* rcfs COMMAND --help: that command's usage, needing no node.  "--"
+	 * ends the options: what follows is names, even "-h" or "-l". */
+	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			printf("usage: rcfs %s\n", cmd->usage);
 			return 0;
@@ -224,8 +225,13 @@ main(int argc, char **argv)
 	/* Global long options may also follow the command (rcfs ls --json). */
 	{
 		int k = optind + 1;
+		cl.operands = -1;
 		for (int i = optind + 1; i < argc; i++) {
-			if (strcmp(argv[i], "--json") == 0) {
+			if (cl.operands >= 0) {
+				argv[k++] = argv[i];
+			} else if (strcmp(argv[i], "--") == 0) {
+				cl.operands = k - optind - 1;   /* index in the command's argv */
+			} else if (strcmp(argv[i], "--json") == 0) {
 				cl.json = true;
 			} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
 				cl.quiet = true;
@@ -242,6 +248,8 @@ main(int argc, char **argv)
 			}
 		}
 		argc = k;
+		if (cl.operands < 0)
+			cl.operands = argc - optind - 1;
 	}
 	/* Each setting takes its own precedence (etcdctl, git): option >
 	 * environment > config file (-c, else $RCFS_CONF) > default.  The

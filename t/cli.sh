@@ -240,6 +240,26 @@ rc=${PIPESTATUS[0]}
 check "get - | head -c 10: rcfs ends quietly of SIGPIPE like cat (exit $rc, want 141)" \
 	cond '[ "$rc" -eq 141 ] && [ ! -s "$W/pipe.err" ]'
 
+# ---- "--", cat, cp, rm NAME..., health ------------------------------------------
+expect_rc 0 "put to a name that looks like an option, after --" "$RCFS" -q put "$W/small" -- -h
+check "ls -- -h lists it (not the help)" [ "$("$RCFS" ls -- -h)" = "-h" ]
+check "cat NAME...: the files in order, verified" \
+	bash -c 'cmp -s <("$1" cat t/small t/f3) <(cat "$2" "$3")' _ "$RCFS" "$W/small" "$W/f3"
+expect_rc 0 "cp: a new name for the same chunks" "$RCFS" -q cp t/f3 t/f3.copy
+check "cp: the copy reads back" bash -c '"$1" cat t/f3.copy | cmp -s - "$2"' _ "$RCFS" "$W/f3"
+check "cp: same chunks, nothing uploaded again" bash -c 'diff <("$1" stat -v t/f3 | grep -c "[0-9a-f]\{64\}") <("$1" stat -v t/f3.copy | grep -c "[0-9a-f]\{64\}")' _ "$RCFS"
+expect_rc 3 "cp of a missing file: not found" "$RCFS" -q cp t/missing t/x
+expect_rc 0 "rm NAME NAME -- NAME" "$RCFS" -q rm t/f3.copy -- -h
+check "rm NAME...: both gone" bash -c '[ -z "$("$1" ls -- -h)" ] && [ -z "$("$1" ls t/f3.copy)" ]' _ "$RCFS"
+out=$("$RCFS" health); rc=$?
+check "health: exit 0 and one healthy line for the node" \
+	cond '[ "$rc" -eq 0 ] && grep -q "is healthy: node 1, leader" <<<"$out"'
+kill -STOP "$NODE_PID"
+t0=$(now_ms); "$RCFS" health >/dev/null 2>&1; rc=$?; t1=$(now_ms)
+kill -CONT "$NODE_PID"
+check "health of a hung node: exit 4 within its 2 s bound (exit $rc, $((t1 - t0)) ms)" \
+	cond '[ "$rc" -eq 4 ] && [ $((t1 - t0)) -lt 5000 ]'
+
 # ---- precedence: option > environment > config file > default -----------------
 cluster_up -n 1 --auth || { nok "auth node up"; done_testing; }
 ok "one node with authentication up"

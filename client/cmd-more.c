@@ -1,0 +1,201 @@
+/* rcfs health, cat, cp: what users reach for in the first hour (issue 16).
+ *   health         etcdctl's `endpoint health`: one line per node; exit 0
+ *                  only if the cluster can take writes now.
+ *   cat NAME...    every file to standard output, verified, in order.
+ *   cp SRC DST     a new name for the same content: the metadata is
+ *                  committed again under DST (chunks are content-addressed,
+ *                  so nothing is uploaded). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "client/client.h"
+#include "util/name.h"
+
+static int cmd_health_exec(struct client *cl, int argc, char **argv);
+static int cmd_cat_exec(struct client *cl, int argc, char **argv);
+static int cmd_cp_exec(struct client *cl, int argc, char **argv);
+
+const struct client_cmd cmd_health_entry = {
+	.name = "health",
+	.usage = "health",
+	.exec = cmd_health_exec,
+};
+
+const struct client_cmd cmd_cat_entry = {
+	.name = "cat",
+	.usage = "cat NAME...",
+	.exec = cmd_cat_exec,
+};
+
+const struct client_cmd cmd_cp_entry = {
+	.name = "cp",
+	.usage = "cp SRC DST",
+	.exec = cmd_cp_exec,
+};
+
+/* One node's own status, one try within --timeout (at most 2 s); NULL and
+ * why if it does not answer. */
+static Rcfs__StatusResponse *
+health_ask(struct client *cl, const char *addr, char *why, size_t whylen)
+{
+	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
+	Rcfs__StatusResponse *resp = NULL;
+	struct client one = *cl;
+	uint32_t id;
+	int rv;
+
+	one.nodes[0] = (char *)addr;
+	one.nnodes = 1;
+	one.node = 0;
+	one.fd = -1;
+	one.in = NULL;
+	one.silent = true;
+	one.sealed = false;
+	if (one.timeout_ms > 2000)
+		one.timeout_ms = 2000;
+	rv = client_connect(&one);
+	if (rv == 0 && (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0)
+		rv = client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&resp);
+	if (rv != 0) {
+		snprintf(why, whylen, "%s", rv == EX_RCFS_AUTH ? "authentication refused" : "unreachable");
+		resp = NULL;
+	} else if (resp->n_nodes == 0) {
+		rcfs__status_response__free_unpacked(resp, NULL);
+		snprintf(why, whylen, "empty status");
+		resp = NULL;
+	}
+	client_disconnect(&one);
+	if (one.in != NULL)
+		evbuffer_free(one.in);
+	return resp;
+}
+
+static int
+cmd_health_exec(struct client *cl, int argc, char **argv)
+{
+	bool writable = false;
+	int healthy = 0;
+
+	(void)argv;
+	if (argc != 0)
+		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_health_entry.usage);
+	if (cl->json)
+		printf("{\"nodes\":[");
+	for (int i = 0; i < cl->nnodes; i++) {
+		char why[160] = "";
+		Rcfs__StatusResponse *r = health_ask(cl, cl->nodes[i], why, sizeof why);
+		const Rcfs__NodeStatus *s = r != NULL ? r->nodes[0] : NULL;
+		bool ok = false;
+
+		if (s != NULL) {
+			if (!s->storage_up)
+				snprintf(why, sizeof why, "storage down");
+			else if (s->leader_id == 0)
+				snprintf(why, sizeof why, "no leader known");
+			else if (s->has_admitted && !s->admitted)
+				snprintf(why, sizeof why, "storage not admitted yet (being repaired)");
+			else
+				ok = true;
+			/* Writes need a leader that serves: it says so itself. */
+			if (ok && s->role != NULL && strcmp(s->role, "leader") == 0)
+				writable = true;
+		}
+		healthy += ok;
+		if (cl->json) {
+			printf("%s{\"address\":", i ? "," : "");
+			client_json_str(stdout, cl->nodes[i]);
+			printf(",\"healthy\":%s", ok ? "true" : "false");
+			if (s != NULL)
+				printf(",\"id\":%llu,\"role\":\"%s\",\"leader\":%llu,\"applied_index\":%llu",
+				    (unsigned long long)s->id, s->role ? s->role : "?",
+				    (unsigned long long)s->leader_id, (unsigned long long)s->applied_index);
+			if (!ok) {
+				printf(",\"error\":");
+				client_json_str(stdout, why);
+			}
+			printf("}");
+		} else if (ok) {
+			printf("%s is healthy: node %llu, %s, leader %llu, applied index %llu\n", cl->nodes[i],
+			    (unsigned long long)s->id, s->role ? s->role : "?",
+			    (unsigned long long)s->leader_id, (unsigned long long)s->applied_index);
+		} else {
+			printf("%s is unhealthy: %s\n", cl->nodes[i], why);
+		}
+		if (r != NULL)
+			rcfs__status_response__free_unpacked(r, NULL);
+	}
+	if (cl->json)
+		printf("],\"writable\":%s}\n", writable ? "true" : "false");
+	if (!writable)
+		return client_fail(cl, EX_RCFS_UNAVAILABLE, "the cluster cannot take writes now "
+		    "(%d of %d nodes healthy, no serving leader among them)", healthy, cl->nnodes);
+	return 0;
+}
+
+static int
+cmd_cat_exec(struct client *cl, int argc, char **argv)
+{
+	if (argc < 1)
+		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_cat_entry.usage);
+	for (int i = 0; i < argc; i++) {
+		char *args[2] = { argv[i], "-" };
+		struct client saved = *cl;
+		int rv;
+
+		cl->operands = 0;       /* names, whatever they look like */
+		rv = cmd_get_entry.exec(cl, 2, args);
+		cl->operands = saved.operands;
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
+static int
+cmd_cp_exec(struct client *cl, int argc, char **argv)
+{
+	Rcfs__FileStat sreq = RCFS__FILE_STAT__INIT;
+	Rcfs__FileStatResponse *sresp;
+	Rcfs__FileCommit creq = RCFS__FILE_COMMIT__INIT;
+	Rcfs__FileCommitResponse *cresp;
+	const char *bad;
+	char *name;
+	int rv;
+
+	if (argc != 2)
+		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_cp_entry.usage);
+	cl->target = argv[0];
+	for (int i = 0; i < 2; i++)
+		if ((bad = name_check(argv[i], strlen(argv[i]))) != NULL)
+			return client_fail(cl, EX_RCFS_USAGE, "invalid name '%s': %s", argv[i], bad);
+	sreq.name = argv[0];
+	if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_STAT, &sreq.base,
+	    RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, (ProtobufCMessage **)&sresp)) != 0)
+		return rv;
+	/* The same chunks under a new name: the node checks they are all
+	 * stored, as for any commit. */
+	name = sresp->meta->name;
+	sresp->meta->name = argv[1];
+	sresp->meta->has_version = 0;
+	sresp->meta->has_hlc = 0;
+	creq.meta = sresp->meta;
+	creq.has_client_id = creq.has_seq = 1;
+	creq.client_id = cl->client_id;
+	creq.seq = ++cl->seq;
+	cl->target = argv[1];
+	rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_COMMIT, &creq.base,
+	    RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP, (ProtobufCMessage **)&cresp);
+	sresp->meta->name = name;
+	if (rv == 0) {
+		if (cl->json) {
+			printf("{\"name\":");
+			client_json_str(stdout, argv[1]);
+			printf(",\"version\":%llu}\n", (unsigned long long)cresp->version);
+		}
+		rcfs__file_commit_response__free_unpacked(cresp, NULL);
+	}
+	rcfs__file_stat_response__free_unpacked(sresp, NULL);
+	return rv;
+}
