@@ -30,6 +30,8 @@ static uint64_t get64(const uint8_t *p)
 #define CONF_V2_SERVER 17  /* id, voter, incarnation */
 #define CONF_V3_MARK 0x03000000u   /* in the count word: the v3 form */
 #define CONF_V3_FIXED 19   /* id, voter, incarnation, tag, address length */
+_Static_assert(RAFT_CONF_MAX_BYTES == 12 + RAFT_MAX_SERVERS * (CONF_V3_FIXED + RAFT_ADDR_MAX) +
+               4 + RAFT_MAX_REMOVED * 8, "RAFT_CONF_MAX_BYTES follows the v3 layout");
 
 size_t raft_conf_encoded_len(const struct raft_conf *conf)
 {
@@ -286,12 +288,13 @@ int raft_change_membership(struct raft *r, int op, uint64_t id, uint64_t *index)
 /* Appends configuration c as the leader's next CONF_CHANGE entry. */
 static int append_conf(struct raft *r, const struct raft_conf *c, uint64_t *index)
 {
-	uint8_t buf[12 + RAFT_MAX_SERVERS * (CONF_V3_FIXED + RAFT_ADDR_MAX) +
-	            4 + RAFT_MAX_REMOVED * 8];
+	uint8_t buf[RAFT_CONF_MAX_BYTES];
 	size_t len = raft_conf_encode(c, buf, sizeof(buf));
-	int rv = raft_append_local(r, RAFT_ENTRY_CONF_CHANGE, buf, len);
+	int rv;
 
-	if (rv)
+	if (len == 0)
+		return RAFT_ETOOBIG;
+	if ((rv = raft_append_local(r, RAFT_ENTRY_CONF_CHANGE, buf, len)) != 0)
 		return rv;
 	if (index)
 		*index = raft_log_last(r);

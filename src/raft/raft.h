@@ -46,6 +46,10 @@ extern "C" {
 #define RAFT_ADDR_MAX 64
 /* Removed ids a configuration remembers (the oldest are forgotten first). */
 #define RAFT_MAX_REMOVED 32
+/* Largest raft_conf_encode() output: header, every server with the longest
+ * address, the removed ids. */
+#define RAFT_CONF_MAX_BYTES (12 + RAFT_MAX_SERVERS * (19 + RAFT_ADDR_MAX) + 4 + \
+	RAFT_MAX_REMOVED * 8)
 
 enum raft_error {
 	RAFT_OK = 0,

@@ -116,7 +116,7 @@ int raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
 int raft_send_snapshot_chunk(struct raft *r, struct raft_progress *pr)
 {
 	struct raft_message m;
-	uint8_t conf[4 + RAFT_MAX_SERVERS * 9];
+	uint8_t conf[RAFT_CONF_MAX_BYTES];
 	uint64_t len;
 
 	if (pr->snap_index != r->snap.index || pr->snap_offset > r->snap_len) {

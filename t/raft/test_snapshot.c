@@ -74,6 +74,55 @@ START_TEST(compaction_and_install)
 }
 END_TEST
 
+/* A snapshot carries the whole configuration, however large: every server
+ * with a long address, and removed ids (the v3 encoding). */
+START_TEST(install_with_a_large_configuration)
+{
+	struct cluster c;
+	struct raft_server s;
+	uint64_t l, f, idx = 0, id, n;
+	const struct raft_conf *conf;
+	int pos;
+
+	setup(&c, 24);
+	l = cl_wait_leader(&c, 1000);
+	f = l % 3 + 1;
+	/* Learners with long addresses, two of them removed again. */
+	for (n = 0; n < 4; n++) {
+		id = cl_add_node(&c);
+		memset(&s, 0, sizeof(s));
+		s.id = id;
+		memset(s.addr, 'a' + (int)n, RAFT_ADDR_MAX - 1);
+		while (raft_change_server(cl_raft(&c, l), RAFT_CONF_ADD_LEARNER, &s,
+		                          &idx) == RAFT_ECONFPENDING)
+			cl_run(&c, 20);
+		cl_process(&c, l);
+		ck_assert(cl_wait_applied(&c, idx, 1000));
+		if (n < 2) {
+			while (raft_change_membership(cl_raft(&c, l), RAFT_CONF_REMOVE, id,
+			                              &idx) == RAFT_ECONFPENDING)
+				cl_run(&c, 20);
+			cl_process(&c, l);
+			ck_assert(cl_wait_applied(&c, idx, 1000));
+		}
+	}
+	cl_crash(&c, f);
+	propose_applied(&c, l, 50, &idx);
+	ck_assert_uint_ge(raft_snapshot_index(cl_raft(&c, l)), 40);
+	cl_restart(&c, f);
+	ck_assert(cl_wait_applied(&c, idx, 2000));
+	ck_assert_uint_ge(c.snaps_installed, 1);
+	conf = raft_configuration(cl_raft(&c, f));
+	ck_assert_uint_eq(conf->n, 5);
+	ck_assert_uint_eq(conf->n_removed, 2);
+	pos = raft_conf_find(conf, id);
+	ck_assert_int_ge(pos, 0);
+	ck_assert_uint_eq(strlen(conf->servers[pos].addr), RAFT_ADDR_MAX - 1);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
 START_TEST(install_while_entries_arrive)
 {
 	struct cluster c;
@@ -185,6 +234,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, compaction_and_install);
 	tcase_add_test(tc, install_while_entries_arrive);
+	tcase_add_test(tc, install_with_a_large_configuration);
 	tcase_add_test(tc, restart_from_snapshot);
 	tcase_add_test(tc, lazy_compaction_and_install);
 	tcase_add_test(tc, lazy_restart);
