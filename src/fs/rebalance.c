@@ -102,7 +102,7 @@ rebalance_tick(evutil_socket_t fd, short what, void *arg)
 	struct rebalance *rb = arg;
 
 	(void)fd; (void)what;
-	if (rb->scanning || !store_is_up(rb->st))
+	if (rb->scanning || !store_is_up(rb->st) || !replicator_placement_known(rb->rp))
 		return;
 	if (rb->rate > 0) {
 		uint64_t now = time_mono_ms();

@@ -54,6 +54,8 @@ struct replicator {
 	struct rep_member nodes[REP_MAX_NODES];
 	uint32_t n;
 	uint32_t replicas, write_quorum;
+	bool known;                     /* members follow the Raft configuration */
+	uint64_t epoch;                 /* bumped by every replicator_set_members */
 };
 
 static uint64_t rep_mix(uint64_t x);
@@ -96,10 +98,18 @@ replicator_new(struct store *st, uint64_t self, uint32_t replicas, uint32_t writ
 }
 
 void
-replicator_set_members(struct replicator *rp, const struct rep_member *m, uint32_t n)
+replicator_set_members(struct replicator *rp, const struct rep_member *m, uint32_t n, bool known)
 {
 	rp->n = n < REP_MAX_NODES ? n : REP_MAX_NODES;
 	memcpy(rp->nodes, m, rp->n * sizeof *m);
+	rp->known = known;
+	rp->epoch++;
+}
+
+bool
+replicator_placement_known(const struct replicator *rp)
+{
+	return rp->known;
 }
 
 uint32_t
@@ -174,7 +184,12 @@ bool
 replicator_is_home(struct replicator *rp, const uint8_t *sha)
 {
 	struct rep_node order[REP_MAX_NODES];
-	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
+	uint32_t n, homes;
+
+	if (!rp->known)
+		return false;   /* never confirm a handoff from an address book's view */
+	n = rep_order(rp, sha, order);
+	homes = rep_homes(rp, order, n);
 
 	for (uint32_t i = 0; i < homes; i++)
 		if (order[i].id == rp->self)
@@ -573,6 +588,7 @@ struct rep_handoff {
 	uint32_t n, pending, confirmed, pushed;
 	uint8_t *data;
 	size_t len;
+	uint64_t epoch;                 /* rp->epoch when it started */
 	rep_handoff_cb *cb;
 	void *arg;
 	char why[200];
@@ -601,6 +617,10 @@ replicator_handoff(struct replicator *rp, const uint8_t *sha, rep_handoff_cb *cb
 	struct rep_node order[REP_MAX_NODES];
 	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
 
+	if (!rp->known) {
+		cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "the membership is not known yet", 0);
+		return;
+	}
 	if (homes < rp->replicas) {
 		cb(arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "fewer members take chunks than N", 0);
 		return;
@@ -614,6 +634,7 @@ replicator_handoff(struct replicator *rp, const uint8_t *sha, rep_handoff_cb *cb
 	op->rp = rp;
 	op->cb = cb;
 	op->arg = arg;
+	op->epoch = rp->epoch;
 	memcpy(op->sha, sha, CHUNK_HASH_LEN);
 	for (uint32_t i = 0; i < homes; i++)
 		op->homes[op->n++] = order[i].id;
@@ -719,12 +740,18 @@ rep_handoff_step_done(struct rep_handoff *op)
 		return;
 	free(op->data);
 	op->data = NULL;
-	if (op->confirmed < op->n) {
-		op->cb(op->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, op->why, op->len);
-		free(op);
+	/* The membership may have changed while the homes were probed (they
+	 * answered for another view): then nothing is dropped now, the next
+	 * walk decides again.  Checked here, right before the DEL is queued,
+	 * so no later probe of this node can be answered from the copy. */
+	if (op->confirmed == op->n && (op->epoch != op->rp->epoch || replicator_is_home(op->rp, op->sha)))
+		snprintf(op->why, sizeof op->why, "the membership changed during the handoff");
+	else if (op->confirmed == op->n) {
+		chunk_drop(op->rp->st, op->sha, rep_handoff_dropped, op);
 		return;
 	}
-	chunk_drop(op->rp->st, op->sha, rep_handoff_dropped, op);
+	op->cb(op->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, op->why, op->len);
+	free(op);
 }
 
 static void

@@ -34,8 +34,14 @@ struct replicator *replicator_new(struct store *st, uint64_t self, uint32_t repl
     uint32_t write_quorum);
 void replicator_free(struct replicator *rp);
 /* The members now (copied; the links are borrowed until the next call).
- * Operations in flight find their members' links again by id. */
-void replicator_set_members(struct replicator *rp, const struct rep_member *m, uint32_t n);
+ * Operations in flight find their members' links again by id.  known:
+ * the list follows the Raft configuration (not a config file's address
+ * book); until it does, this node counts itself a home of nothing and
+ * hands nothing off. */
+void replicator_set_members(struct replicator *rp, const struct rep_member *m, uint32_t n,
+    bool known);
+/* Whether the members follow the Raft configuration (see above). */
+bool replicator_placement_known(const struct replicator *rp);
 /* How many members placement knows (this node included). */
 uint32_t replicator_members(const struct replicator *rp);
 

@@ -33,6 +33,7 @@ enum consensus_state {
 /* A proposal waiting for its entry to be applied. */
 struct cs_pending {
 	uint64_t index, term;           /* term 0: a read barrier (index = read id) */
+	bool conf;                      /* a configuration change (consensus_change_member) */
 	double t0;                      /* metrics_now() when proposed */
 	consensus_cb *cb;
 	void *arg;
@@ -114,7 +115,8 @@ struct consensus {
 	uint32_t n_metric_args;
 	struct metrics *metrics_reg;    /* where per-peer gauges go (consensus_register_metrics) */
 	struct members *members;        /* follows the configuration (borrowed) */
-	struct raft_conf conf_seen;     /* the configuration members last followed */
+	struct raft_conf conf_seen;     /* the configurations members last followed: latest, */
+	struct raft_conf committed_seen;        /* and committed */
 	consensus_conf_fn *conf_cb;     /* the membership changed */
 	void *conf_arg;
 	bool hold;                      /* consensus_hold(): do not load yet */
@@ -136,6 +138,7 @@ static void cs_start_core(struct cs_load *ld);
 static bool cs_force_new_cluster(struct cs_load *ld);
 static void cs_admit(struct consensus *cs);
 static void cs_follow_conf(struct consensus *cs);
+static void cs_settle_committed_conf(struct consensus *cs);
 static void cs_register_peer_metrics(struct consensus *cs);
 static void cs_install(struct consensus *cs, const struct raft_ready *rd);
 static void cs_installed(void *arg, Rcfs__ErrorCode code, const char *why);
@@ -652,11 +655,16 @@ static void
 cs_follow_conf(struct consensus *cs)
 {
 	const struct raft_conf *conf = raft_configuration(cs->raft);
+	struct raft_conf committed;
 
-	if (memcmp(conf, &cs->conf_seen, sizeof *conf) == 0)
+	if (!raft_committed_configuration(cs->raft, &committed))
+		memset(&committed, 0, sizeof committed);
+	if (memcmp(conf, &cs->conf_seen, sizeof *conf) == 0 &&
+	    memcmp(&committed, &cs->committed_seen, sizeof committed) == 0)
 		return;
 	cs->conf_seen = *conf;
-	if (!members_update(cs->members, conf))
+	cs->committed_seen = committed;
+	if (!members_update(cs->members, conf, &committed))
 		return;
 	cs_register_peer_metrics(cs);
 	if (cs->conf_cb != NULL)
@@ -738,6 +746,7 @@ cs_role_change(struct consensus *cs, int role, uint64_t leader)
 	cs->leader = leader;
 	if (was == RAFT_LEADER && role != RAFT_LEADER) {
 		char why[160];
+		cs_settle_committed_conf(cs);
 		cs_not_leader(cs, why, sizeof why);
 		cs_fail_pending(cs, RCFS__ERROR_CODE__E_NOT_LEADER, why);
 	}
@@ -1069,6 +1078,29 @@ cs_reads(struct consensus *cs, const struct raft_ready *rd)
 	}
 }
 
+/* A leader that steps down because the change that removed it committed
+ * (Raft dissertation §4.2.2) answers that change: it took effect. */
+static void
+cs_settle_committed_conf(struct consensus *cs)
+{
+	struct cs_pending *p, *next;
+	uint64_t term;
+
+	if (cs->raft == NULL)
+		return;
+	for (p = TAILQ_FIRST(&cs->pending); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, link);
+		int err = 0;
+		if (!p->conf || p->index > raft_commit_index(cs->raft))
+			continue;
+		term = raft_term_at(cs->raft, p->index, &err);
+		if (err != 0 || term != p->term)
+			continue;
+		TAILQ_REMOVE(&cs->pending, p, link);
+		cs_settle(cs, p, RCFS__ERROR_CODE__E_OK, NULL, NULL);
+	}
+}
+
 static void
 cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 {
@@ -1337,6 +1369,7 @@ consensus_change_member(struct consensus *cs, int op, const struct raft_server *
 	if (rv != RAFT_OK)
 		return rv;
 	p = xcalloc(1, sizeof *p);
+	p->conf = true;
 	p->index = *index;
 	p->term = raft_term(cs->raft);
 	p->t0 = metrics_now();

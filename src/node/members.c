@@ -114,29 +114,41 @@ members_retire_cb(evutil_socket_t fd, short what, void *arg)
 		peer_free(m->retired[--m->n_retired]);
 }
 
-bool
-members_update(struct members *m, const struct raft_conf *conf)
+/* The member record of server s (conf's, or only the committed one's). */
+static void
+members_fill(struct members *m, struct member *mb, const struct raft_server *s, bool leaving)
 {
-	struct member next[RAFT_MAX_SERVERS];
-	bool changed = !m->configured || conf->n != m->n;
+	mb->id = s->id;
+	mb->leaving = leaving;
+	/* A configuration written before addresses were recorded: the address
+	 * book has it. */
+	snprintf(mb->address, sizeof mb->address, "%s",
+	    s->addr[0] != '\0' ? s->addr : members_book_address(m, s->id));
+	mb->role = s->voter ? MEMBER_VOTER
+	    : (s->tag & MEMBER_TAG_STORAGE) ? MEMBER_STORAGE : MEMBER_LEARNER;
+	mb->tag = s->tag;
+	mb->incarnation = s->incarnation;
+}
+
+bool
+members_update(struct members *m, const struct raft_conf *conf, const struct raft_conf *committed)
+{
+	struct member next[RAFT_MAX_SERVERS * 2];
+	uint32_t n = 0;
+	bool changed = !m->configured;
 
 	if (conf->n == 0)
 		return false;
 	memset(next, 0, sizeof next);
-	for (uint32_t i = 0; i < conf->n; i++) {
-		const struct raft_server *s = &conf->servers[i];
+	for (uint32_t i = 0; i < conf->n; i++)
+		members_fill(m, &next[n++], &conf->servers[i], false);
+	for (uint32_t i = 0; i < committed->n; i++)
+		if (raft_conf_find(conf, committed->servers[i].id) < 0 && n < RAFT_MAX_SERVERS)
+			members_fill(m, &next[n++], &committed->servers[i], true);
+	for (uint32_t i = 0; i < n; i++) {
 		struct member *mb = &next[i];
-		const struct member *old = members_find(m, s->id);
+		const struct member *old = members_find(m, mb->id);
 
-		mb->id = s->id;
-		/* A configuration written before addresses were recorded: the
-		 * address book has it. */
-		snprintf(mb->address, sizeof mb->address, "%s",
-		    s->addr[0] != '\0' ? s->addr : members_book_address(m, s->id));
-		mb->role = s->voter ? MEMBER_VOTER
-		    : (s->tag & MEMBER_TAG_STORAGE) ? MEMBER_STORAGE : MEMBER_LEARNER;
-		mb->tag = s->tag;
-		mb->incarnation = s->incarnation;
 		if (m->configured && old == NULL)
 			log_info("members: node %" PRIu64 " joined the configuration as %s at %s", mb->id,
 			    member_role_name(mb->role), mb->address);
@@ -145,7 +157,7 @@ members_update(struct members *m, const struct raft_conf *conf)
 			    member_state_name(mb));
 		if (old != NULL && strcmp(old->address, mb->address) == 0) {
 			mb->peer = old->peer;
-			changed |= old->role != mb->role || old->tag != mb->tag;
+			changed |= old->role != mb->role || old->tag != mb->tag || old->leaving != mb->leaving;
 		} else {
 			changed = true;
 			mb->peer = members_link(m, mb->id, mb->address);
@@ -154,17 +166,21 @@ members_update(struct members *m, const struct raft_conf *conf)
 				    mb->id);
 		}
 	}
-	/* Links to members that left (or moved) close on the next iteration. */
+	/* Links to members that left both configurations (or moved) close on
+	 * the next iteration. */
 	for (uint32_t i = 0; i < m->n; i++) {
 		struct peer *p = m->table[i].peer;
 		bool kept = false;
-		if (m->configured && raft_conf_find(conf, m->table[i].id) < 0) {
+		for (uint32_t j = 0; j < n; j++)
+			kept |= next[j].id == m->table[i].id;
+		if (m->configured && !kept) {
 			changed = true;
 			log_info("members: node %" PRIu64 " left the configuration%s", m->table[i].id,
 			    m->table[i].id == m->cfg->node_id ? " (this node: it no longer votes or "
 			    "stores new chunks)" : "");
 		}
-		for (uint32_t j = 0; j < conf->n; j++)
+		kept = false;
+		for (uint32_t j = 0; j < n; j++)
 			kept |= next[j].peer == p;
 		if (p != NULL && !kept && m->n_retired < sizeof m->retired / sizeof m->retired[0]) {
 			m->retired[m->n_retired++] = p;
@@ -173,16 +189,16 @@ members_update(struct members *m, const struct raft_conf *conf)
 			peer_free(p);   /* cannot happen: at most one batch per iteration */
 		}
 	}
-	memcpy(m->table, next, sizeof next);
-	m->n = conf->n;
+	memcpy(m->table, next, sizeof m->table);
+	m->n = n;
 	m->configured = true;
-	if (conf->cluster_id != 0 && conf->cluster_id != m->cluster_id) {
-		peer_set_cluster_id(conf->cluster_id);
+	if (committed->cluster_id != 0 && committed->cluster_id != m->cluster_id) {
+		peer_set_cluster_id(committed->cluster_id);
 		event_active(m->hello_ev, EV_TIMEOUT, 0);
 	}
-	m->cluster_id = conf->cluster_id;
-	m->n_removed = conf->n_removed;
-	memcpy(m->removed, conf->removed, sizeof m->removed);
+	m->cluster_id = committed->cluster_id;
+	m->n_removed = committed->n_removed;
+	memcpy(m->removed, committed->removed, sizeof m->removed);
 	return changed;
 }
 
@@ -231,7 +247,7 @@ members_configured(const struct members *m)
 bool
 member_takes_chunks(const struct member *mb)
 {
-	return mb->role != MEMBER_LEARNER && !(mb->tag & MEMBER_TAG_DRAINING);
+	return mb->role != MEMBER_LEARNER && !(mb->tag & MEMBER_TAG_DRAINING) && !mb->leaving;
 }
 
 const char *

@@ -35,6 +35,7 @@ enum member_role {
 
 struct member {
 	uint64_t id;
+	bool leaving;                   /* only in the committed configuration: being removed */
 	char address[RAFT_ADDR_MAX];    /* "host:port" */
 	enum member_role role;
 	uint8_t tag;                    /* MEMBER_TAG_* */
@@ -47,11 +48,17 @@ struct member {
 struct members *members_new(struct event_base *base, const struct rcfs_config *cfg);
 void members_free(struct members *m);
 
-/* Follow configuration conf (an empty one keeps the address book).  Links to
- * new members are created, links to removed ones closed (on the next loop
- * iteration, so that no caller's callback runs inside this one).  Returns
- * true if the set of members, a role, a state or an address changed. */
-bool members_update(struct members *m, const struct raft_conf *conf);
+/* Follow configuration conf, the latest in the log (an empty one keeps the
+ * address book), and committed, the latest committed one: the table holds
+ * the members of both (one leaving by an uncommitted entry stays reachable
+ * until that entry commits: a leader removing itself must hear the acks),
+ * roles come from conf, and the removed ids and the cluster id from
+ * committed only (an uncommitted entry may yet be undone).  Links to new
+ * members are created, links to members gone from both closed (on the next
+ * loop iteration, so that no caller's callback runs inside this one).
+ * Returns true if the set of members, a role, a state or an address changed. */
+bool members_update(struct members *m, const struct raft_conf *conf,
+    const struct raft_conf *committed);
 
 /* The members, this node included when it is one; valid until the next
  * members_update. */
@@ -66,7 +73,8 @@ uint64_t members_cluster_id(const struct members *m);
 /* Whether a configuration has been followed (false: the address book). */
 bool members_configured(const struct members *m);
 
-/* Whether a member takes new chunks: a voter or storage node, not draining. */
+/* Whether a member takes new chunks: a voter or storage node, not draining,
+ * not leaving. */
 bool member_takes_chunks(const struct member *mb);
 /* "voter", "learner", "storage"; "active" or "draining". */
 const char *member_role_name(enum member_role role);

@@ -557,7 +557,7 @@ node_conf_changed(void *arg)
 		rm[count].takes = member_takes_chunks(mb);
 		count++;
 	}
-	replicator_set_members(n->replicator, rm, count);
+	replicator_set_members(n->replicator, rm, count, members_configured(n->members));
 	rebalance_kick(n->rebalance);
 	metrics_set(rcfs_metrics.member_voters, roles[MEMBER_VOTER]);
 	metrics_set(rcfs_metrics.member_learners, roles[MEMBER_LEARNER]);

@@ -225,6 +225,14 @@ service_propose(struct service_req *r, const Rcfs__Command *cmd, consensus_cb *d
 
 /* ---- chunks ---------------------------------------------------------------- */
 
+static bool
+service_self_draining(const struct service *svc)
+{
+	const struct member *self = members_find(svc->p.members, svc->p.cfg->node_id);
+
+	return self != NULL && ((self->tag & MEMBER_TAG_DRAINING) || self->leaving);
+}
+
 static void
 service_chunk_put(struct service_req *r)
 {
@@ -243,6 +251,13 @@ service_chunk_put(struct service_req *r)
 	chunk_hash(m->data.data, m->data.len, sha);
 	if (sodium_memcmp(sha, m->sha256.data, CHUNK_HASH_LEN) != 0) {
 		service_fail(r, RCFS__ERROR_CODE__E_INTEGRITY, "chunk data does not match its SHA-256");
+		return;
+	}
+	if (m->replica && r->peer_id != 0 && service_self_draining(r->svc)) {
+		/* A coordinator that has not seen the drain yet: this copy would
+		 * outlive the drain's last walk. */
+		service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "node %llu is draining: it takes no new "
+		    "chunks", (unsigned long long)r->svc->p.cfg->node_id);
 		return;
 	}
 	if (m->replica && r->peer_id != 0 && !store_is_up(r->svc->p.store)) {
@@ -710,6 +725,10 @@ service_member(struct service_req *r)
 	struct members *ms = r->svc->p.members;
 	const struct member *mb = m->has_id ? members_find(ms, m->id) : NULL;
 	struct service_member_change *ch;
+	/* "Drained" is believed only from the member itself, and only while
+	 * it drains: anyone else must drain it or say --force. */
+	bool drained = m->drained && r->peer_id == m->id && mb != NULL &&
+	    (mb->tag & MEMBER_TAG_DRAINING);
 	struct raft_server srv;
 	unsigned up, needed;
 	char host[256];
@@ -801,7 +820,7 @@ service_member(struct service_req *r)
 				return;
 			}
 		}
-		if (!m->force && !m->drained && member_takes_chunks(mb)) {
+		if (!m->force && !drained && member_takes_chunks(mb)) {
 			/* Drain first: its chunks go to their new homes, then
 			 * it asks to be removed (node_walk_done). */
 			if (service_takers_without(ms, m->id) < cfg->replicas) {
@@ -826,7 +845,7 @@ service_member(struct service_req *r)
 			    (unsigned long long)m->id);
 			break;
 		}
-		if (!m->force && !m->drained && (mb->tag & MEMBER_TAG_DRAINING)) {
+		if (!m->force && !drained && (mb->tag & MEMBER_TAG_DRAINING)) {
 			free(ch);
 			service_member_reply(r, "draining already: it is removed once its chunks are elsewhere",
 			    0);
@@ -834,7 +853,7 @@ service_member(struct service_req *r)
 		}
 		op = RAFT_CONF_REMOVE;
 		snprintf(ch->message, sizeof ch->message, "node %llu removed%s", (unsigned long long)m->id,
-		    m->drained ? " (drained)" : m->force && member_takes_chunks(mb)
+		    drained ? " (drained)" : m->force && member_takes_chunks(mb)
 		    ? " at once: repair restores N copies of its chunks from the others" : "");
 		break;
 	case RCFS__MEMBER_OP__MEMBER_MOVE_LEADER:

@@ -720,6 +720,15 @@ const struct raft_conf *raft_configuration(const struct raft *r)
 	return &r->conf;
 }
 
+bool raft_committed_configuration(const struct raft *r, struct raft_conf *out)
+{
+	if (r->conf_index <= r->commit) {
+		*out = r->conf;
+		return true;
+	}
+	return raft_conf_at(r, r->commit, out);
+}
+
 bool raft_is_learner(const struct raft *r)
 {
 	int i = raft_conf_find(&r->conf, r->id);

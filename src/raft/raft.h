@@ -471,6 +471,9 @@ uint64_t raft_first_index(const struct raft *r); /* first entry in memory */
 uint64_t raft_snapshot_index(const struct raft *r);
 uint64_t raft_transferee(const struct raft *r); /* 0 = no transfer */
 const struct raft_conf *raft_configuration(const struct raft *r);
+/* The latest configuration at or before the commit index (the committed
+ * one) into *out; false if none is known. */
+bool raft_committed_configuration(const struct raft *r, struct raft_conf *out);
 /* Term of the entry at index (snapshot term at the snapshot index); 0 with
  * RAFT_ECOMPACTED / RAFT_EUNAVAIL in *err (may be NULL) when unknown. */
 uint64_t raft_term_at(const struct raft *r, uint64_t index, int *err);
