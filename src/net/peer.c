@@ -79,6 +79,14 @@ static void peer_say_hello(struct peer *p, struct peer_link *l);
 /* docs/security.md: set once by the node before any peer exists. */
 static bool peer_auth_on, peer_auth_encrypt;
 static uint64_t peer_cluster_id;        /* in every PeerHello; 0: not known yet */
+static char *peer_self_address;         /* in every PeerHello */
+
+void
+peer_set_self_address(const char *address)
+{
+	free(peer_self_address);
+	peer_self_address = address != NULL ? strdup(address) : NULL;
+}
 
 void
 peer_set_cluster_id(uint64_t cluster_id)
@@ -175,6 +183,7 @@ peer_say_hello(struct peer *p, struct peer_link *l)
 		hello.has_cluster_id = 1;
 		hello.cluster_id = peer_cluster_id;
 	}
+	hello.address = peer_self_address;
 	conn_send(l->conn, RCFS__MSG_TYPE__MSG_PEER_HELLO, 0, &hello.base);
 	l->connected = true;
 }

@@ -38,6 +38,8 @@ void peer_set_auth(const uint8_t *cluster_key, bool encrypt);
 
 /* The cluster id sent in every PeerHello from now on (0: none known). */
 void peer_set_cluster_id(uint64_t cluster_id);
+/* This node's listen address, sent in every PeerHello (copied). */
+void peer_set_self_address(const char *address);
 
 /* Create the connection to peer `id` at "host:port" (resolved once, now).
  * self_id/cluster go in our PeerHello. */

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/event.h>
+#include <event2/util.h>
 
 #include "net/peer.h"
 #include "node/members.h"
@@ -20,6 +23,8 @@ struct members {
 	uint64_t cluster_id;
 	uint32_t n_removed;
 	uint64_t removed[RAFT_MAX_REMOVED];
+	struct member noted[4];         /* peers not in the configuration (members_note_peer) */
+	uint32_t n_noted;
 	struct peer *retired[RAFT_MAX_SERVERS * 2];   /* links to close next iteration */
 	uint32_t n_retired;
 	struct event *retire_ev;
@@ -30,6 +35,7 @@ static void members_retire_cb(evutil_socket_t fd, short what, void *arg);
 static void members_hello_cb(evutil_socket_t fd, short what, void *arg);
 static struct peer *members_link(struct members *m, uint64_t id, const char *address);
 static const char *members_book_address(const struct members *m, uint64_t id);
+static const struct member *members_find_configured(const struct members *m, uint64_t id);
 
 struct members *
 members_new(struct event_base *base, const struct rcfs_config *cfg)
@@ -63,6 +69,8 @@ members_free(struct members *m)
 		return;
 	for (uint32_t i = 0; i < m->n; i++)
 		peer_free(m->table[i].peer);
+	for (uint32_t i = 0; i < m->n_noted; i++)
+		peer_free(m->noted[i].peer);
 	members_retire_cb(-1, 0, m);
 	event_free(m->retire_ev);
 	event_free(m->hello_ev);
@@ -147,7 +155,7 @@ members_update(struct members *m, const struct raft_conf *conf, const struct raf
 			members_fill(m, &next[n++], &committed->servers[i], true);
 	for (uint32_t i = 0; i < n; i++) {
 		struct member *mb = &next[i];
-		const struct member *old = members_find(m, mb->id);
+		const struct member *old = members_find_configured(m, mb->id);
 
 		if (m->configured && old == NULL)
 			log_info("members: node %" PRIu64 " joined the configuration as %s at %s", mb->id,
@@ -192,6 +200,22 @@ members_update(struct members *m, const struct raft_conf *conf, const struct raf
 	memcpy(m->table, next, sizeof m->table);
 	m->n = n;
 	m->configured = true;
+	/* Noted peers that the configuration now names: their own record
+	 * takes over (the noted link closes next iteration). */
+	for (uint32_t i = 0; i < m->n_noted; ) {
+		bool named = false;
+		for (uint32_t j = 0; j < n; j++)
+			named |= next[j].id == m->noted[i].id;
+		if (!named) {
+			i++;
+			continue;
+		}
+		if (m->noted[i].peer != NULL && m->n_retired < sizeof m->retired / sizeof m->retired[0]) {
+			m->retired[m->n_retired++] = m->noted[i].peer;
+			event_active(m->retire_ev, EV_TIMEOUT, 0);
+		}
+		m->noted[i] = m->noted[--m->n_noted];
+	}
 	if (committed->cluster_id != 0 && committed->cluster_id != m->cluster_id) {
 		peer_set_cluster_id(committed->cluster_id);
 		event_active(m->hello_ev, EV_TIMEOUT, 0);
@@ -214,13 +238,56 @@ members_at(const struct members *m, uint32_t i)
 	return i < m->n ? &m->table[i] : NULL;
 }
 
-const struct member *
-members_find(const struct members *m, uint64_t id)
+static const struct member *
+members_find_configured(const struct members *m, uint64_t id)
 {
 	for (uint32_t i = 0; i < m->n; i++)
 		if (m->table[i].id == id)
 			return &m->table[i];
 	return NULL;
+}
+
+const struct member *
+members_find(const struct members *m, uint64_t id)
+{
+	const struct member *mb = members_find_configured(m, id);
+
+	for (uint32_t i = 0; mb == NULL && i < m->n_noted; i++)
+		if (m->noted[i].id == id)
+			mb = &m->noted[i];
+	return mb;
+}
+
+const struct member *
+members_note_peer(struct members *m, uint64_t id, const char *address)
+{
+	struct member *mb;
+
+	if (members_find(m, id) != NULL)
+		return members_find(m, id);
+	if (address == NULL || address[0] == '\0' || strlen(address) >= RAFT_ADDR_MAX ||
+	    m->n_noted == sizeof m->noted / sizeof m->noted[0] || id == m->cfg->node_id)
+		return NULL;
+	{
+		/* A numeric address only: a name would mean a blocking lookup
+		 * in the loop, on a peer's say-so. */
+		char host[RAFT_ADDR_MAX];
+		uint16_t port;
+		uint8_t bin[16];
+		if (config_split_hostport(address, host, sizeof host, &port) != 0 || port == 0 ||
+		    (evutil_inet_pton(AF_INET, host, bin) != 1 && evutil_inet_pton(AF_INET6, host, bin) != 1))
+			return NULL;
+	}
+	mb = &m->noted[m->n_noted++];
+	memset(mb, 0, sizeof *mb);
+	mb->id = id;
+	mb->role = MEMBER_LEARNER;      /* takes no chunks here: not in the configuration */
+	mb->leaving = true;
+	snprintf(mb->address, sizeof mb->address, "%s", address);
+	mb->peer = members_link(m, id, mb->address);
+	log_info("members: node %" PRIu64 " at %s is not in the configuration this node follows "
+	    "(it may be stale): keeping a link to it until the log says who it is", id, address);
+	return mb;
 }
 
 bool

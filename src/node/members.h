@@ -64,8 +64,14 @@ bool members_update(struct members *m, const struct raft_conf *conf,
  * members_update. */
 uint32_t members_count(const struct members *m);
 const struct member *members_at(const struct members *m, uint32_t i);
-/* Member id, or NULL. */
+/* Member id, or NULL.  Also finds a peer noted by members_note_peer. */
 const struct member *members_find(const struct members *m, uint64_t id);
+/* A peer of this cluster (not removed) that is not in the configuration
+ * this node follows said hello from `address`: this node's configuration
+ * may be stale (it was down while members changed, and the peer is the new
+ * leader).  Keep a link to it, so that replies reach it, until it shows up
+ * in the configuration.  Returns the record, or NULL if none can be kept. */
+const struct member *members_note_peer(struct members *m, uint64_t id, const char *address);
 /* Whether id was removed from the cluster (it is never accepted again). */
 bool members_was_removed(const struct members *m, uint64_t id);
 /* The cluster id of the configuration followed (0: none known yet). */

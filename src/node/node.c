@@ -94,8 +94,8 @@ static void node_conf_changed(void *arg);
 static void node_force_check(evutil_socket_t fd, short what, void *arg);
 static void node_join_check(evutil_socket_t fd, short what, void *arg);
 static void node_walk_done(void *arg, const struct rebalance_stats *stats);
-static bool node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why,
-    size_t whylen);
+static bool node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id,
+    const char *address, char *why, size_t whylen);
 
 struct node *
 node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size_t errlen)
@@ -170,6 +170,7 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	    cfg->allow_unsafe_storage);
 	store_set_state_cb(n->store, node_store_state_cb, n);
 	n->members = members_new(base, cfg);
+	peer_set_self_address(cfg->listen);
 	n->timesync = timesync_new(base, cfg, n->store);
 	n->fsm = fsm_new(n->store);
 	n->consensus = consensus_new(base, cfg, n->store, n->fsm, node_send_raft, n, n->timesync,
@@ -324,7 +325,9 @@ node_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg)
 	cl->role = hs->granted;
 	if (hs->granted == AUTH_ROLE_PEER) {
 		char why[256];
-		if (!node_peer_allowed(cl->node, hs->node_id, 0, why, sizeof why)) {
+		/* A non-member may still be one this node's configuration does not
+		 * know yet: its PeerHello decides (node_peer_allowed). */
+		if (!node_peer_allowed(cl->node, hs->node_id, 0, "", why, sizeof why)) {
 			conn_close(c, NULL);    /* node_peer_allowed logged why */
 			return;
 		}
@@ -404,7 +407,7 @@ node_frame_cb(struct conn *c, const struct frame_header *h, ProtobufCMessage *ms
 		const struct member *mb;
 		char why[256];
 		bool ok = node_peer_allowed(cl->node, hello->node_id,
-		    hello->has_cluster_id ? hello->cluster_id : 0, why, sizeof why);
+		    hello->has_cluster_id ? hello->cluster_id : 0, hello->address, why, sizeof why);
 
 		/* Authenticated: the hello must name the node that proved the key. */
 		if (ok && cl->node->cfg->auth && hello->node_id != cl->peer_id) {
@@ -471,10 +474,14 @@ node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m)
 }
 
 /* Whether node id may open a peer connection to this node (cluster_id: the
- * one its hello carries, 0 if none).  A removed id and a node of another
- * cluster are refused with a log line (once per id in a row). */
+ * one its hello carries, 0 if none; address: where it listens, "" before
+ * its hello, NULL if it did not say).  A node of another cluster and a
+ * removed id are refused with a log line (each refusal once in a row).  A
+ * node this node's configuration does not name is accepted if it says
+ * where it listens: this node may be the stale one (members_note_peer). */
 static bool
-node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, size_t whylen)
+node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, const char *address,
+    char *why, size_t whylen)
 {
 	uint64_t ours = members_cluster_id(n->members);
 
@@ -488,7 +495,8 @@ node_peer_allowed(struct node *n, uint64_t id, uint64_t cluster_id, char *why, s
 		snprintf(why, whylen, "node %llu was removed from this cluster and is refused: a removed "
 		    "id is never accepted again (wipe its storage and add it under a new id)",
 		    (unsigned long long)id);
-	} else if (members_find(n->members, id) == NULL) {
+	} else if (members_find(n->members, id) == NULL &&
+	    !(address != NULL && (address[0] == '\0' || members_note_peer(n->members, id, address)))) {
 		snprintf(why, whylen, "node %llu is not a member of this cluster (add it first: rcfs "
 		    "member add)", (unsigned long long)id);
 	} else {
@@ -759,6 +767,7 @@ node_free(struct node *n)
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
 	fsm_free(n->fsm);
 	members_free(n->members);       /* fails the calls in flight on its links */
+	peer_set_self_address(NULL);
 	rebalance_free(n->rebalance);
 	repair_free(n->repair);
 	timesync_free(n->timesync);
