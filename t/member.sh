@@ -139,6 +139,8 @@ V6=$(sed -n 's/^RCFS_NODE_ID=//p' <<<"$out")
 check "a new voter replaces it (id '$V6')" [ "$(role_of "${V6:-0}")" = voter ]
 check "three voters again" [ "$(voters)" -eq 3 ]
 check "N copies of every chunk come back" wait_until 120 placement_settled
+pass_logged() { grep -q "repair: pass complete: .* this node's share is back at N copies" "$CDIR"/n*/rcfsd.log; }
+check "a node says when its share of the repair is complete" wait_until 60 pass_logged
 
 # ---- drain a storage node to zero ----
 m=$(wc -l < "$CDIR/n$S2/rcfsd.log")

@@ -32,6 +32,9 @@ struct repair {
 	uint64_t copies;
 	uint8_t (*queue)[CHUNK_HASH_LEN];   /* scanned chunks this node checks, FIFO */
 	size_t qhead, qlen, qcap;
+	/* The current pass over the file table (it wraps at the end). */
+	bool pass_ending;               /* the walk reached the end: finish its queue */
+	uint64_t pass_checked, pass_short, pass_copies;
 };
 
 struct repair_chunk {
@@ -44,6 +47,7 @@ static void repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, con
     const uint8_t (*shas)[32], size_t n);
 static void repair_one(struct repair *rep, const uint8_t *sha);
 static void repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies);
+static void repair_pass_done(struct repair *rep);
 
 struct repair *
 repair_new(struct event_base *base, struct store *st, struct replicator *rp, uint32_t interval_ms,
@@ -97,6 +101,8 @@ repair_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	rep->qhead = rep->qlen = 0;
+	if (rep->pass_ending)
+		repair_pass_done(rep);
 	rep->busy = true;
 	fsm_scan_chunks(rep->st, rep->cursor, rep->files_per_tick, repair_scanned, rep);
 }
@@ -114,6 +120,7 @@ repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, const char *cur
 	free(rep->cursor);
 	/* An empty cursor means the walk reached the end: start over next tick. */
 	rep->cursor = xstrdup(cursor);
+	rep->pass_ending = cursor[0] == '\0';
 	for (size_t i = 0; i < n; i++) {
 		/* Only the first reachable home of a chunk takes charge of it. */
 		if (!replicator_is_primary(rep->rp, shas[i]))
@@ -146,6 +153,10 @@ repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
 	char hex[65];
 
 	rep->inflight--;
+	rep->pass_checked++;
+	if (copies > 0 || code != RCFS__ERROR_CODE__E_OK)
+		rep->pass_short++;
+	rep->pass_copies += copies;
 	if (copies > 0) {
 		rep->copies += copies;
 		metrics_add(rcfs_metrics.repair_copies, copies);
@@ -156,4 +167,19 @@ repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
 		log_debug("repair: chunk %.16s…: %s", hex, why ? why : "failed");
 	}
 	free(rc);
+}
+
+/* A pass over the whole file table ended (every chunk this node takes
+ * charge of was checked): publish how many were short of copies, and say
+ * when this node's share is whole again. */
+static void
+repair_pass_done(struct repair *rep)
+{
+	rep->pass_ending = false;
+	metrics_set(rcfs_metrics.chunks_under_replicated, (double)rep->pass_short);
+	if (rep->pass_copies > 0)
+		log_info("repair: pass complete: %" PRIu64 " chunks checked, %" PRIu64 " were short of "
+		    "copies, %" PRIu64 " copies made: this node's share is back at N copies", rep->pass_checked,
+		    rep->pass_short, rep->pass_copies);
+	rep->pass_checked = rep->pass_short = rep->pass_copies = 0;
 }

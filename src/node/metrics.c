@@ -138,6 +138,9 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	    "Chunk copies written by repair.", NULL));
 	REQUIRE(m->gc_deleted = metrics_counter(reg, "rcfs_gc_deleted_total",
 	    "Unreferenced chunks deleted by garbage collection.", NULL));
+	REQUIRE(m->chunks_under_replicated = metrics_gauge(reg, "rcfs_chunks_under_replicated",
+	    "Chunks this node takes charge of that were short of copies on their homes in its last "
+	    "complete repair pass (sum over the nodes for the cluster).", NULL));
 	REQUIRE(m->chunks_held = metrics_gauge(reg, "rcfs_chunks_held",
 	    "Chunks stored in this node's redis, as of the mover's last complete walk.", NULL));
 	REQUIRE(m->rebalance_moved = metrics_counter(reg, "rcfs_rebalance_moved_chunks_total",

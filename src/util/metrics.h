@@ -136,6 +136,7 @@ struct rcfs_metrics {
 	struct metrics_counter *repair_copies;
 	struct metrics_counter *gc_deleted;
 	struct metrics_gauge *chunks_held;         /* chunks in this node's redis (last walk) */
+	struct metrics_gauge *chunks_under_replicated; /* short of copies, last repair pass */
 	struct metrics_counter *rebalance_moved;   /* chunks handed to their homes */
 	struct metrics_counter *rebalance_moved_bytes;
 	struct metrics_gauge *rebalance_pending;   /* chunks here that belong elsewhere */
