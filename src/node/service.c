@@ -783,6 +783,14 @@ service_member(struct service_req *r)
 			return;
 		}
 		snprintf(srv.addr, sizeof srv.addr, "%s", m->address);
+		if (mb != NULL && !mb->leaving && strcmp(mb->address, m->address) == 0 &&
+		    ((srv.tag & MEMBER_TAG_STORAGE) != 0) == (mb->role == MEMBER_STORAGE)) {
+			/* The same add again (a client retrying after the leader
+			 * changed under it): it took effect. */
+			free(ch);
+			service_member_reply(r, "already a member at that address", 0);
+			return;
+		}
 		op = RAFT_CONF_ADD_LEARNER;
 		snprintf(ch->message, sizeof ch->message, "node %llu added as %s at %s%s",
 		    (unsigned long long)m->id, strcmp(role, "voter") == 0 ? "learner" : role, m->address,
