@@ -21,6 +21,7 @@ struct chunk_call {
 };
 
 static void chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void chunk_done_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 
@@ -95,17 +96,15 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct chunk_call *call = arg;
 	const char *why = NULL;
-	Rcfs__ErrorCode code = store_result(r, err, &why);
 	char hex[65];
 
-	if (code == RCFS__ERROR_CODE__E_OK) {
+	if (store_result(r, err, &why) == RCFS__ERROR_CODE__E_OK) {
 		/* A good copy is stored now: it is no longer corrupt here.  (Large
 		 * SETs may wait in the window, so this must follow the reply.) */
 		sodium_bin2hex(hex, sizeof hex, call->sha, CHUNK_HASH_LEN);
 		store_commandf(st, NULL, NULL, "SREM rcfs:corrupt %s", hex);
 	}
-	call->cb.done(call->arg, code, why);
-	free(call);
+	chunk_done_reply(st, r, err, call);
 }
 
 void
@@ -198,8 +197,9 @@ chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg
 	free(call);
 }
 
+/* A write's reply: the caller's done callback with the outcome. */
 static void
-chunk_drop_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+chunk_done_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct chunk_call *call = arg;
 	const char *why = NULL;
@@ -219,7 +219,7 @@ chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
 	chunk_key(sha, key);
 	call->cb.done = cb;
 	call->arg = arg;
-	store_commandf(st, chunk_drop_reply, call, "DEL %s", key);
+	store_commandf(st, chunk_done_reply, call, "DEL %s", key);
 }
 
 struct chunk_scan_call {
