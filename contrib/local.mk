@@ -35,7 +35,16 @@ contrib/systemd/gen/rcfs-redis@.service: contrib/systemd/rcfs-redis@.service Mak
 	@$(MKDIR_P) contrib/systemd/gen
 	$(AM_V_GEN)$(UNIT_SED) $(srcdir)/contrib/systemd/rcfs-redis@.service > $@.tmp && mv $@.tmp $@
 
+## logrotate for log_file = "/var/log/rcfs/NODE.log" (the journal is the default).
+logrotatedir = $(sysconfdir)/logrotate.d
+logrotate_DATA = contrib/systemd/gen/rcfs
+CLEANFILES += contrib/systemd/gen/rcfs
+contrib/systemd/gen/rcfs: contrib/systemd/rcfs.logrotate
+	@$(MKDIR_P) contrib/systemd/gen
+	$(AM_V_GEN)cp $(srcdir)/contrib/systemd/rcfs.logrotate $@
+
 EXTRA_DIST += \
+	contrib/systemd/rcfs.logrotate \
 	contrib/wireshark/rcfs.lua \
 	contrib/systemd/rcfsd@.service \
 	contrib/systemd/rcfs-redis@.service \

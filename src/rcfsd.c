@@ -206,6 +206,19 @@ main(int argc, char **argv)
 	if (bootstrap)
 		cfg.bootstrap = true;
 	cfg.force_new_cluster = force_new;
+	/* What the start would fail on, checked by -t too (ExecStartPre= runs
+	 * in the unit's sandbox): the log file must be writable. */
+	if (cfg.log_file != NULL) {
+		FILE *lf = fopen(cfg.log_file, "a");
+		if (lf == NULL) {
+			fprintf(stderr, "rcfsd: %s: log_file \"%s\" cannot be opened for appending: %s%s\n",
+			    path, cfg.log_file, strerror(errno), errno == ENOENT ? " (its directory does not "
+			    "exist: create it, or under systemd use LogsDirectory=rcfs and /var/log/rcfs/)" : "");
+			config_free(&cfg);
+			return 2;
+		}
+		fclose(lf);
+	}
 	if (check_only) {
 		printf("rcfsd: %s: configuration ok\n", path);
 		config_free(&cfg);
@@ -219,7 +232,7 @@ main(int argc, char **argv)
 	if (cfg.log_file != NULL && log_open(cfg.log_file, err, sizeof err) != 0) {
 		fprintf(stderr, "rcfsd: %s\n", err);
 		config_free(&cfg);
-		return 1;
+		return 2;       /* a configuration problem: no restart loop (RestartPreventExitStatus) */
 	}
 	rcfsd_log_file = cfg.log_file != NULL;
 	signal(SIGPIPE, SIG_IGN);

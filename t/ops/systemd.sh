@@ -103,6 +103,20 @@ else
 	ok "rcfs.sysusers.conf # SKIP systemd-sysusers not installed"
 fi
 
+# rcfsd -t catches what the start would fail on: a log_file it cannot open.
+printf 'node_id = 1;\nlisten = "127.0.0.1:1";\nredis = "unix:/x";\nauth = false;\nlog_file = "%s/no/such/dir/n1.log";\n' "$W" > "$W/badlog.conf"
+out=$("$RCFSD" -t -c "$W/badlog.conf" 2>&1); rc=$?
+check "rcfsd -t: a log_file in a missing directory is exit 2, with the remedy" \
+	bash -c '[ "$1" -eq 2 ] && grep -q "log_file .* cannot be opened for appending.*LogsDirectory=rcfs" <<<"$2"' _ "$rc" "$out"
+check "rcfsd@.service: LogsDirectory=rcfs, and exit 2 3 4 are never restarted in a loop" \
+	bash -c 'grep -q "^LogsDirectory=rcfs$" "$1" && grep -q "^RestartPreventExitStatus=2 3 4$" "$1"' _ "$U/rcfsd@.service"
+if command -v logrotate >/dev/null 2>&1; then
+	check "contrib/systemd/rcfs.logrotate: logrotate accepts it" \
+		logrotate -d -s "$W/logrotate.state" "$U/rcfs.logrotate"
+else
+	ok "rcfs.logrotate # SKIP logrotate not installed"
+fi
+
 # The readiness helper (ExecStartPost=) against a real node.
 cluster_up -n 1 || { nok "cluster up"; done_testing; }
 ADDR=${RCFS_NODES%%,*}
