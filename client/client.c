@@ -42,6 +42,27 @@ client_fail(struct client *cl, int code, const char *fmt, ...)
 
 	if (cl->silent)
 		return code;
+	if (cl->json) {
+		/* --json: the error is one JSON object on stderr (stdout keeps
+		 * only results): {"error":..., "code":EXIT, "op":..., "name":...}. */
+		char msg[1024];
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "{\"error\":");
+		client_json_str(stderr, msg);
+		fprintf(stderr, ",\"code\":%d", code);
+		if (cl->op != NULL) {
+			fprintf(stderr, ",\"op\":");
+			client_json_str(stderr, cl->op);
+		}
+		if (cl->target != NULL) {
+			fprintf(stderr, ",\"name\":");
+			client_json_str(stderr, cl->target);
+		}
+		fprintf(stderr, "}\n");
+		return code;
+	}
 	fprintf(stderr, "rcfs: ");
 	if (cl->op)
 		fprintf(stderr, "%s%s%s: ", cl->op, cl->target ? " " : "", cl->target ? cl->target : "");

@@ -260,6 +260,11 @@ kill -CONT "$NODE_PID"
 check "health of a hung node: exit 4 within its 2 s bound (exit $rc, $((t1 - t0)) ms)" \
 	cond '[ "$rc" -eq 4 ] && [ $((t1 - t0)) -lt 5000 ]'
 
+# --json: an error is one JSON object on stderr, stdout stays clean.
+"$RCFS" --json stat t/missing > "$W/json.out" 2> "$W/json.err"; rc=$?
+check "--json error: exit 3, stdout empty, stderr one JSON object" \
+	cond '[ "$rc" -eq 3 ] && [ ! -s "$W/json.out" ] && grep -qx "{\"error\":\"no such file\",\"code\":3,\"op\":\"stat\",\"name\":\"t/missing\"}" "$W/json.err"'
+
 # ---- precedence: option > environment > config file > default -----------------
 cluster_up -n 1 --auth || { nok "auth node up"; done_testing; }
 ok "one node with authentication up"
