@@ -4,7 +4,8 @@
  *   cat NAME...    every file to standard output, verified, in order.
  *   cp SRC DST     a new name for the same content: the metadata is
  *                  committed again under DST (chunks are content-addressed,
- *                  so nothing is uploaded). */
+ *                  so nothing is uploaded).
+ *   du [PREFIX]    files and bytes under PREFIX (a linearizable listing). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,13 @@
 static int cmd_health_exec(struct client *cl, int argc, char **argv);
 static int cmd_cat_exec(struct client *cl, int argc, char **argv);
 static int cmd_cp_exec(struct client *cl, int argc, char **argv);
+static int cmd_du_exec(struct client *cl, int argc, char **argv);
+
+const struct client_cmd cmd_du_entry = {
+	.name = "du",
+	.usage = "du [PREFIX]",
+	.exec = cmd_du_exec,
+};
 
 const struct client_cmd cmd_health_entry = {
 	.name = "health",
@@ -198,4 +206,55 @@ cmd_cp_exec(struct client *cl, int argc, char **argv)
 	}
 	rcfs__file_stat_response__free_unpacked(sresp, NULL);
 	return rv;
+}
+
+static int
+cmd_du_exec(struct client *cl, int argc, char **argv)
+{
+	Rcfs__FileList req = RCFS__FILE_LIST__INIT;
+	const char *prefix = argc == 1 ? argv[0] : "";
+	char *after = strdup("");
+	uint64_t files = 0, bytes = 0;
+	int rv = 0;
+
+	if (argc > 1 || after == NULL) {
+		free(after);
+		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_du_entry.usage);
+	}
+	cl->target = prefix[0] ? prefix : NULL;
+	for (;;) {
+		Rcfs__FileListResponse *resp;
+		bool more;
+		req.prefix = (char *)prefix;
+		req.start_after = after;
+		req.has_limit = 1;
+		req.limit = 10000;
+		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_LIST, &req.base,
+		    RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, (ProtobufCMessage **)&resp)) != 0)
+			break;
+		for (size_t i = 0; i < resp->n_files; i++)
+			bytes += resp->files[i]->size;
+		files += resp->n_files;
+		more = resp->more && resp->n_files > 0;
+		if (resp->n_files > 0) {
+			free(after);
+			after = strdup(resp->files[resp->n_files - 1]->name);
+		}
+		rcfs__file_list_response__free_unpacked(resp, NULL);
+		if (!more || after == NULL)
+			break;
+	}
+	free(after);
+	if (rv != 0)
+		return rv;
+	if (cl->json) {
+		printf("{\"prefix\":");
+		client_json_str(stdout, prefix);
+		printf(",\"files\":%llu,\"bytes\":%llu}\n", (unsigned long long)files,
+		    (unsigned long long)bytes);
+	} else {
+		printf("%llu\t%s (%llu files)\n", (unsigned long long)bytes, prefix[0] ? prefix : ".",
+		    (unsigned long long)files);
+	}
+	return 0;
 }

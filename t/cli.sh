@@ -260,6 +260,10 @@ kill -CONT "$NODE_PID"
 check "health of a hung node: exit 4 within its 2 s bound (exit $rc, $((t1 - t0)) ms)" \
 	cond '[ "$rc" -eq 4 ] && [ $((t1 - t0)) -lt 5000 ]'
 
+out=$("$RCFS" --json du t/)
+want=$("$RCFS" ls -l t/ | awk '{ n++; b += $1 } END { printf "{\"prefix\":\"t/\",\"files\":%d,\"bytes\":%d}", n, b }')
+check "du t/: the files and bytes ls -l lists ($out)" [ "$out" = "$want" ]
+
 # --json: an error is one JSON object on stderr, stdout stays clean.
 "$RCFS" --json stat t/missing > "$W/json.out" 2> "$W/json.err"; rc=$?
 check "--json error: exit 3, stdout empty, stderr one JSON object" \
