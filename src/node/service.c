@@ -727,7 +727,7 @@ service_member(struct service_req *r)
 	struct service_member_change *ch;
 	/* "Drained" is believed only from the member itself, and only while
 	 * it drains: anyone else must drain it or say --force. */
-	bool drained = m->drained && r->peer_id == m->id && mb != NULL &&
+	bool drained = m->drained && r->peer_id == m->id && mb != NULL && !mb->leaving &&
 	    (mb->tag & MEMBER_TAG_DRAINING);
 	struct raft_server srv;
 	unsigned up, needed;
@@ -753,6 +753,10 @@ service_member(struct service_req *r)
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "a member id is a number >= 1");
 		return;
 	}
+	/* A member being removed (only in the committed configuration) or a
+	 * peer merely noted (members_note_peer) is not a member to change. */
+	if (mb != NULL && mb->leaving)
+		mb = NULL;
 	if (m->op != RCFS__MEMBER_OP__MEMBER_ADD && m->op != RCFS__MEMBER_OP__MEMBER_MOVE_LEADER &&
 	    mb == NULL) {
 		free(ch);
@@ -783,7 +787,7 @@ service_member(struct service_req *r)
 			return;
 		}
 		snprintf(srv.addr, sizeof srv.addr, "%s", m->address);
-		if (mb != NULL && !mb->leaving && strcmp(mb->address, m->address) == 0 &&
+		if (mb != NULL && strcmp(mb->address, m->address) == 0 &&
 		    ((srv.tag & MEMBER_TAG_STORAGE) != 0) == (mb->role == MEMBER_STORAGE)) {
 			/* The same add again (a client retrying after the leader
 			 * changed under it): it took effect. */
@@ -919,6 +923,10 @@ service_member(struct service_req *r)
 	case RAFT_ETOOBIG:
 		service_fail(r, RCFS__ERROR_CODE__E_REFUSED, "a cluster has at most %d members",
 		    RAFT_MAX_SERVERS);
+		break;
+	case RAFT_ENOTFOUND:
+		service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "node %llu is not a member",
+		    (unsigned long long)m->id);
 		break;
 	default:
 		service_fail(r, RCFS__ERROR_CODE__E_INTERNAL, "membership change: %s", raft_strerror(rv));
