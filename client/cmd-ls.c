@@ -1,4 +1,5 @@
 /* rcfs ls [-l] [PREFIX]: list files (pages through FileList). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,9 +34,7 @@ cmd_ls_exec(struct client *cl, int argc, char **argv)
 		}
 	}
 	cl->target = prefix[0] ? prefix : NULL;
-	if (cl->json)
-		printf("{\"files\":[");
-	for (;;) {
+	for (bool opened = false;; ) {
 		Rcfs__FileListResponse *resp;
 		req.prefix = (char *)prefix;
 		req.start_after = after;
@@ -43,8 +42,14 @@ cmd_ls_exec(struct client *cl, int argc, char **argv)
 		req.serializable = cl->serializable;
 		rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_LIST, &req.base,
 		    RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, (ProtobufCMessage **)&resp);
-		if (rv != 0)
+		if (rv != 0) {
+			if (opened)
+				printf("]}\n");        /* stdout stays JSON; the error went to stderr */
 			break;
+		}
+		if (cl->json && !opened)
+			printf("{\"files\":[");
+		opened = true;
 		for (size_t i = 0; i < resp->n_files; i++) {
 			const Rcfs__FileMeta *m = resp->files[i];
 			if (cl->json) {
