@@ -589,3 +589,37 @@ progress_end(struct progress *p)
 	if (p->on)
 		fprintf(stderr, "\r%60s\r", "");
 }
+
+int
+client_ask_status(const struct client *cl, const char *addr, int timeout_ms,
+    Rcfs__StatusResponse **resp)
+{
+	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
+	struct client one = *cl;
+	uint32_t id;
+	int rv;
+
+	*resp = NULL;
+	one.nodes[0] = (char *)addr;
+	one.nnodes = 1;
+	one.node = 0;
+	one.fd = -1;
+	one.in = NULL;
+	one.silent = true;
+	one.sealed = false;
+	one.timeout_ms = timeout_ms < cl->timeout_ms ? timeout_ms : cl->timeout_ms;
+	rv = client_connect(&one);
+	if (rv == 0 && (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0)
+		rv = client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)resp);
+	else if (rv == 0)
+		rv = EX_RCFS_UNAVAILABLE;
+	if (rv == 0 && (*resp)->n_nodes == 0) {
+		rcfs__status_response__free_unpacked(*resp, NULL);
+		*resp = NULL;
+		rv = EX_RCFS_ERROR;
+	}
+	client_disconnect(&one);
+	if (one.in != NULL)
+		evbuffer_free(one.in);
+	return rv;
+}

@@ -106,6 +106,11 @@ int client_check(struct client *cl, const struct frame_header *h, ProtobufCMessa
 /* One request and its response. */
 int client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
     ProtobufCMessage **resp);
+/* One node's own status (node at addr only, one try, at most timeout_ms, no
+ * error line): 0 with *resp (free with rcfs__status_response__free_unpacked),
+ * or the exit code (EX_RCFS_AUTH when it refused our key). */
+int client_ask_status(const struct client *cl, const char *addr, int timeout_ms,
+    Rcfs__StatusResponse **resp);
 /* Fetch the node's limits (chunk size, inline max) into cl. */
 int client_hello(struct client *cl);
 

@@ -4,8 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-
 #include "client/client.h"
 #include "util/config.h"
 
@@ -44,28 +42,14 @@ member_call(struct client *cl, Rcfs__MemberOp op, uint64_t id, const char *addre
 static int64_t
 member_chunks(struct client *cl, const char *address)
 {
-	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
-	Rcfs__StatusResponse *resp = NULL;
-	struct client one = *cl;
+	Rcfs__StatusResponse *resp;
 	int64_t chunks = -1;
 
-	one.nodes[0] = (char *)address;
-	one.nnodes = 1;
-	one.fd = -1;
-	one.node = -1;
-	one.in = NULL;
-	one.silent = true;
-	one.timeout_ms = 1000;
-	one.sealed = false;
-	if (client_call(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base, RCFS__MSG_TYPE__MSG_STATUS_RESP,
-	    (ProtobufCMessage **)&resp) == 0) {
-		if (resp->n_nodes > 0 && resp->nodes[0]->has_chunks_held)
+	if (client_ask_status(cl, address, 1000, &resp) == 0) {
+		if (resp->nodes[0]->has_chunks_held)
 			chunks = (int64_t)resp->nodes[0]->chunks_held;
 		rcfs__status_response__free_unpacked(resp, NULL);
 	}
-	client_disconnect(&one);
-	if (one.in != NULL)
-		evbuffer_free(one.in);
 	return chunks;
 }
 

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-
 #include "client/client.h"
 #include "util/name.h"
 
@@ -43,41 +41,16 @@ const struct client_cmd cmd_cp_entry = {
 	.exec = cmd_cp_exec,
 };
 
-/* One node's own status, one try within --timeout (at most 2 s); NULL and
- * why if it does not answer. */
+/* One node's own status within 2 s; NULL and why if it does not answer. */
 static Rcfs__StatusResponse *
 health_ask(struct client *cl, const char *addr, char *why, size_t whylen)
 {
-	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
-	Rcfs__StatusResponse *resp = NULL;
-	struct client one = *cl;
-	uint32_t id;
-	int rv;
+	Rcfs__StatusResponse *resp;
+	int rv = client_ask_status(cl, addr, 2000, &resp);
 
-	one.nodes[0] = (char *)addr;
-	one.nnodes = 1;
-	one.node = 0;
-	one.fd = -1;
-	one.in = NULL;
-	one.silent = true;
-	one.sealed = false;
-	if (one.timeout_ms > 2000)
-		one.timeout_ms = 2000;
-	rv = client_connect(&one);
-	if (rv == 0 && (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0)
-		rv = client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)&resp);
-	if (rv != 0) {
+	if (rv != 0)
 		snprintf(why, whylen, "%s", rv == EX_RCFS_AUTH ? "authentication refused" : "unreachable");
-		resp = NULL;
-	} else if (resp->n_nodes == 0) {
-		rcfs__status_response__free_unpacked(resp, NULL);
-		snprintf(why, whylen, "empty status");
-		resp = NULL;
-	}
-	client_disconnect(&one);
-	if (one.in != NULL)
-		evbuffer_free(one.in);
-	return resp;
+	return rv == 0 ? resp : NULL;
 }
 
 static int
