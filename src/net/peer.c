@@ -329,11 +329,11 @@ peer_kick(struct peer *p)
 }
 
 void
-peer_reconnect(struct peer *p)
+peer_hello_again(struct peer *p)
 {
 	for (int i = 0; i < PEER_LINKS && !p->freeing; i++)
-		if (p->link[i].conn != NULL)
-			conn_close(p->link[i].conn, NULL);
+		if (p->link[i].conn != NULL && p->link[i].connected)
+			peer_say_hello(p, &p->link[i]);
 }
 
 void

@@ -56,9 +56,11 @@ bool peer_connected(const struct peer *p);
 /* The peer just connected to us: if our connection to it is down, redial
  * now instead of after the backoff. */
 void peer_kick(struct peer *p);
-/* Close both connections (their pending calls fail) and redial: the next
- * PeerHello carries what changed (the cluster id). */
-void peer_reconnect(struct peer *p);
+/* Send our PeerHello again on every established link, so that the peer checks
+ * what changed (the cluster id) without losing the calls in flight: a peer
+ * that refuses it closes the connection. A link still connecting says hello
+ * with the new values anyway. */
+void peer_hello_again(struct peer *p);
 /* Send a one-way frame (a Raft message); dropped if not connected. */
 void peer_send(struct peer *p, uint8_t type, const ProtobufCMessage *msg);
 /* Send a request and call cb exactly once with its response or failure

@@ -109,7 +109,7 @@ members_hello_cb(evutil_socket_t fd, short what, void *arg)
 	    m->cluster_id);
 	for (uint32_t i = 0; i < m->n; i++)
 		if (m->table[i].peer != NULL)
-			peer_reconnect(m->table[i].peer);
+			peer_hello_again(m->table[i].peer);
 }
 
 static void
