@@ -9,6 +9,7 @@
 #include "fs/chunk.h"
 #include "fs/rebalance.h"
 #include "fs/replicate.h"
+#include "net/ratelimit.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -22,11 +23,10 @@ struct rebalance {
 	struct store *st;
 	struct replicator *rp;
 	struct event *tick_ev;
-	/* Byte budget: refilled at rate bytes/s up to one second's worth (at
-	 * least one chunk), charged with each chunk's real size once handed
-	 * off; a handoff starts only while the budget is positive. */
-	double rate, budget, burst;
-	uint64_t refilled_ms;
+	/* The node's byte budget for moving chunks (shared with repair's
+	 * copies): a handoff starts only while it is ready and is charged
+	 * with the chunk's real size once done. */
+	struct token_bucket *budget;
 	rebalance_walk_cb *cb;
 	void *arg;
 	uint64_t cursor;                /* SCAN cursor; 0 with !walking: between walks */
@@ -54,7 +54,7 @@ struct rebalance_chunk {
 
 struct rebalance *
 rebalance_new(struct event_base *base, struct store *st, struct replicator *rp, uint32_t interval_ms,
-    uint32_t rate_bytes, uint32_t chunk_size, rebalance_walk_cb *cb, void *arg)
+    struct token_bucket *budget, rebalance_walk_cb *cb, void *arg)
 {
 	struct rebalance *rb = xcalloc(1, sizeof *rb);
 	struct timeval tv = { interval_ms / 1000, (interval_ms % 1000) * 1000 };
@@ -63,10 +63,7 @@ rebalance_new(struct event_base *base, struct store *st, struct replicator *rp, 
 	rb->rp = rp;
 	rb->cb = cb;
 	rb->arg = arg;
-	rb->rate = rate_bytes;
-	rb->burst = rate_bytes > chunk_size ? rate_bytes : chunk_size;
-	rb->budget = rb->burst;
-	rb->refilled_ms = time_mono_ms();
+	rb->budget = budget;
 	rb->tick_ev = event_new(base, -1, EV_PERSIST, rebalance_tick, rb);
 	event_add(rb->tick_ev, &tv);
 	return rb;
@@ -104,15 +101,8 @@ rebalance_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (rb->scanning || !store_is_up(rb->st) || !replicator_placement_known(rb->rp))
 		return;
-	if (rb->rate > 0) {
-		uint64_t now = time_mono_ms();
-		rb->budget += rb->rate * (double)(now - rb->refilled_ms) / 1000.0;
-		if (rb->budget > rb->burst)
-			rb->budget = rb->burst;
-		rb->refilled_ms = now;
-	}
 	while (rb->qhead < rb->qlen && rb->inflight < REBALANCE_INFLIGHT &&
-	    (rb->rate == 0 || rb->budget > 0)) {
+	    ratelimit_ready(rb->budget, ratelimit_now_ns())) {
 		struct rebalance_chunk *rc = xcalloc(1, sizeof *rc);
 		rc->rb = rb;
 		memcpy(rc->sha, rb->queue[rb->qhead++], CHUNK_HASH_LEN);
@@ -174,8 +164,7 @@ rebalance_moved(void *arg, Rcfs__ErrorCode code, const char *why, size_t bytes)
 	char hex[65];
 
 	rb->inflight--;
-	if (rb->rate > 0)
-		rb->budget -= (double)bytes;    /* what was read and sent, moved or not */
+	ratelimit_charge(rb->budget, (double)bytes, ratelimit_now_ns());  /* read and sent, moved or not */
 	sodium_bin2hex(hex, sizeof hex, rc->sha, CHUNK_HASH_LEN);
 	if (code == RCFS__ERROR_CODE__E_OK) {
 		rb->stats.moved++;

@@ -7,8 +7,9 @@
  * Nothing is planned centrally, so a leader change costs nothing and a
  * restarted node resumes with its next walk; a draining member is a home of
  * nothing, so its walk empties it.  Bounded: at most REBALANCE_INFLIGHT
- * chunks in flight and `rate` bytes/s per node (a byte budget charged with
- * each chunk's size); client traffic is never queued behind it beyond that. */
+ * chunks in flight and the node's byte budget (`rebalance_rate` bytes/s,
+ * shared with repair's copies: replicator_set_copy_budget), charged with each
+ * chunk's size; client traffic is never queued behind it beyond that. */
 #ifndef RCFS_REBALANCE_H
 #define RCFS_REBALANCE_H
 
@@ -19,6 +20,7 @@ struct event_base;
 struct store;
 struct replicator;
 struct rebalance;
+struct token_bucket;
 
 #define REBALANCE_INFLIGHT 4
 
@@ -34,12 +36,11 @@ struct rebalance_stats {
 /* A walk ended: stats as they are now. */
 typedef void rebalance_walk_cb(void *arg, const struct rebalance_stats *stats);
 
-/* Every interval_ms, the next step of the walk (or a new walk); rate_bytes
- * per second at most (0: unlimited; the burst is one second's worth, at
- * least chunk_size).  Borrowed: st, rp. */
+/* Every interval_ms, the next step of the walk (or a new walk); a handoff
+ * starts only while budget (bytes) is ready and is charged with the bytes it
+ * read and sent.  Borrowed: st, rp, budget. */
 struct rebalance *rebalance_new(struct event_base *base, struct store *st, struct replicator *rp,
-    uint32_t interval_ms, uint32_t rate_bytes, uint32_t chunk_size, rebalance_walk_cb *cb,
-    void *arg);
+    uint32_t interval_ms, struct token_bucket *budget, rebalance_walk_cb *cb, void *arg);
 void rebalance_free(struct rebalance *rb);
 /* The membership changed: start a new walk at the next step. */
 void rebalance_kick(struct rebalance *rb);

@@ -17,7 +17,8 @@
 /* Chunks checked per tick, at most: every check reads and hashes the chunk on
  * each replica, so this bounds the scrub's share of the loop and of redis
  * (32 MiB per replica per tick with 1 MiB chunks: ~25 ms of SHA-256 through
- * libcrypto), whatever the file sizes. */
+ * libcrypto), whatever the file sizes.  The copies it makes are bounded
+ * apart, by the node's copy budget (replicator_set_copy_budget). */
 #define REPAIR_CHUNKS_PER_TICK 32
 
 struct repair {
@@ -28,6 +29,7 @@ struct repair {
 	uint32_t files_per_tick;
 	char *cursor;                   /* last file name scanned */
 	bool busy;                      /* a scan step is in flight */
+	bool deferred;                  /* copies waited for the copy budget: wait until ready */
 	uint32_t inflight;              /* chunk repairs in flight */
 	uint64_t copies;
 	uint8_t (*queue)[CHUNK_HASH_LEN];   /* scanned chunks this node checks, FIFO */
@@ -45,6 +47,7 @@ struct repair_chunk {
 static void repair_tick(evutil_socket_t fd, short what, void *arg);
 static void repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, const char *cursor,
     const uint8_t (*shas)[32], size_t n);
+static void repair_enqueue(struct repair *rep, const uint8_t *sha);
 static void repair_one(struct repair *rep, const uint8_t *sha);
 static void repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies);
 static void repair_pass_done(struct repair *rep);
@@ -95,6 +98,9 @@ repair_tick(evutil_socket_t fd, short what, void *arg)
 	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st) ||
 	    replicator_members(rep->rp) < 2)
 		return;
+	if (rep->deferred && !replicator_copy_budget_ready(rep->rp))
+		return;
+	rep->deferred = false;
 	if (rep->qhead < rep->qlen) {
 		for (int i = 0; i < REPAIR_CHUNKS_PER_TICK && rep->qhead < rep->qlen; i++)
 			repair_one(rep, rep->queue[rep->qhead++]);
@@ -125,12 +131,18 @@ repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, const char *cur
 		/* Only the first reachable home of a chunk takes charge of it. */
 		if (!replicator_is_primary(rep->rp, shas[i]))
 			continue;
-		if (rep->qlen == rep->qcap) {
-			rep->qcap = rep->qcap ? 2 * rep->qcap : 64;
-			rep->queue = xrealloc(rep->queue, rep->qcap * sizeof *rep->queue);
-		}
-		memcpy(rep->queue[rep->qlen++], shas[i], CHUNK_HASH_LEN);
+		repair_enqueue(rep, shas[i]);
 	}
+}
+
+static void
+repair_enqueue(struct repair *rep, const uint8_t *sha)
+{
+	if (rep->qlen == rep->qcap) {
+		rep->qcap = rep->qcap ? 2 * rep->qcap : 64;
+		rep->queue = xrealloc(rep->queue, rep->qcap * sizeof *rep->queue);
+	}
+	memcpy(rep->queue[rep->qlen++], sha, CHUNK_HASH_LEN);
 }
 
 static void
@@ -153,6 +165,19 @@ repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
 	char hex[65];
 
 	rep->inflight--;
+	if (code == RCFS__ERROR_CODE__E_RATE_LIMITED) {
+		/* Copies needed, budget spent: again at once if other repairs'
+		 * real sizes gave some back (small chunks), else once it refills. */
+		if (replicator_copy_budget_ready(rep->rp)) {
+			rep->inflight++;
+			replicator_repair(rep->rp, rc->sha, repair_done, rc);
+			return;
+		}
+		rep->deferred = true;
+		repair_enqueue(rep, rc->sha);
+		free(rc);
+		return;
+	}
 	rep->pass_checked++;
 	if (copies > 0 || code != RCFS__ERROR_CODE__E_OK)
 		rep->pass_short++;

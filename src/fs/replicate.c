@@ -15,6 +15,7 @@
 #include "fs/chunk.h"
 #include "fs/replicate.h"
 #include "net/peer.h"
+#include "net/ratelimit.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -56,6 +57,8 @@ struct replicator {
 	uint32_t replicas, write_quorum;
 	bool known;                     /* members follow the Raft configuration */
 	uint64_t epoch;                 /* bumped by every replicator_set_members */
+	struct token_bucket *copy_budget;   /* repair's copies (NULL: unbounded) */
+	size_t copy_estimate;           /* bytes charged per copy before its size is known */
 };
 
 static uint64_t rep_mix(uint64_t x);
@@ -407,7 +410,8 @@ struct rep_repair {
 	uint8_t sha[CHUNK_HASH_LEN];
 	struct rep_node homes[REP_MAX_NODES];
 	bool missing[REP_MAX_NODES];
-	uint32_t n, pending, copies;
+	uint32_t n, pending, copies, nmissing;
+	double charged;                 /* bytes charged to the copy budget ahead */
 	rep_put_cb *cb;
 	void *arg;
 };
@@ -496,25 +500,54 @@ rep_repair_peer_probe(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t 
 	rep_repair_local_probe(arg, code, NULL);
 }
 
+void
+replicator_set_copy_budget(struct replicator *rp, struct token_bucket *budget, size_t estimate)
+{
+	rp->copy_budget = budget;
+	rp->copy_estimate = estimate;
+}
+
+bool
+replicator_copy_budget_ready(struct replicator *rp)
+{
+	return rp->copy_budget == NULL || ratelimit_ready(rp->copy_budget, ratelimit_now_ns());
+}
+
+/* Copies start only while the copy budget is ready, charged ahead with the
+ * estimate (so that the repairs probed in one tick cannot all pass at once)
+ * and settled to the real size once the chunk is read. */
 static void
 rep_repair_probed(struct rep_repair *op)
 {
-	bool any = false;
+	struct replicator *rp = op->rp;
 
 	for (uint32_t i = 0; i < op->n; i++)
-		any |= op->missing[i];
-	if (!any) {
+		op->nmissing += op->missing[i];
+	if (op->nmissing == 0) {
 		rep_repair_finish(op);
 		return;
 	}
-	replicator_get(op->rp, op->sha, rep_repair_got, op);
+	if (rp->copy_budget != NULL) {
+		uint64_t now = ratelimit_now_ns();
+		if (!ratelimit_ready(rp->copy_budget, now)) {
+			op->cb(op->arg, RCFS__ERROR_CODE__E_RATE_LIMITED, "copy budget spent", 0);
+			free(op);
+			return;
+		}
+		op->charged = (double)rp->copy_estimate * op->nmissing;
+		ratelimit_charge(rp->copy_budget, op->charged, now);
+	}
+	replicator_get(rp, op->sha, rep_repair_got, op);
 }
 
 static void
 rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data, size_t len)
 {
 	struct rep_repair *op = arg;
+	double cost = code == RCFS__ERROR_CODE__E_OK ? (double)len * op->nmissing : 0;
 
+	if (op->rp->copy_budget != NULL)
+		ratelimit_charge(op->rp->copy_budget, cost - op->charged, ratelimit_now_ns());
 	if (code != RCFS__ERROR_CODE__E_OK) {
 		op->cb(op->arg, code, why, 0);
 		free(op);
@@ -522,13 +555,14 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 	}
 	op->pending = 1;
 	for (uint32_t i = 0; i < op->n; i++) {
-		if (!op->missing[i])
+		bool self = op->homes[i].id == op->rp->self;
+
+		/* A home that is no longer a member gets no copy. */
+		if (!op->missing[i] || (!self && rep_peer(op->rp, op->homes[i].id) == NULL))
 			continue;
 		op->pending++;
-		if (op->homes[i].id == op->rp->self) {
+		if (self) {
 			chunk_put(op->rp->st, op->sha, data, len, 0, rep_repair_stored, op);
-		} else if (rep_peer(op->rp, op->homes[i].id) == NULL) {
-			rep_repair_stored(op, RCFS__ERROR_CODE__E_UNAVAILABLE, "no longer a member");
 		} else {
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 			req.sha256.data = op->sha;

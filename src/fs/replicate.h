@@ -12,6 +12,7 @@
 #define REP_MAX_NODES 16
 
 struct store;
+struct token_bucket;
 struct peer;
 struct replicator;
 
@@ -59,8 +60,15 @@ void replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, v
 bool replicator_is_primary(struct replicator *rp, const uint8_t *sha);
 /* Make sure every reachable home holds the chunk: probe each, fetch a good
  * copy from anywhere if some lack it, push it to them.  cb's replicas = copies
- * made (0 if none were missing). */
+ * made (0 if none were missing); E_RATE_LIMITED if copies were needed but
+ * the copy budget was spent (nothing done: try again later). */
 void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, void *arg);
+/* Bound repair's copies by a byte budget (borrowed; the node shares it with
+ * the mover): a repair that must copy starts only while budget is ready,
+ * charged estimate bytes per copy until the chunk's size is known. */
+void replicator_set_copy_budget(struct replicator *rp, struct token_bucket *budget, size_t estimate);
+/* Whether a copy could start now (no budget set, or it is ready). */
+bool replicator_copy_budget_ready(struct replicator *rp);
 /* The N home nodes of a chunk (rendezvous order over the members that take
  * chunks, reachable or not) into ids[max]; returns how many. */
 uint32_t replicator_home(struct replicator *rp, const uint8_t *sha, uint64_t *ids, uint32_t max);

@@ -22,6 +22,13 @@ struct token_bucket {
 void ratelimit_init(struct token_bucket *b, uint32_t rate, uint32_t min_burst, uint64_t now_ns);
 /* Take n tokens if there are that many (true), else take nothing (false). */
 bool ratelimit_take(struct token_bucket *b, double n, uint64_t now_ns);
+/* Whether the bucket holds any token (refilled to now_ns): for work whose
+ * cost is known only once done, which starts while ready and is charged
+ * afterwards (ratelimit_charge).  Always true when unlimited. */
+bool ratelimit_ready(struct token_bucket *b, uint64_t now_ns);
+/* Take n tokens unconditionally: the bucket may go into debt, which the
+ * refill pays back before it is ready again; a negative n refunds. */
+void ratelimit_charge(struct token_bucket *b, double n, uint64_t now_ns);
 /* Monotonic clock, ns. */
 uint64_t ratelimit_now_ns(void);
 

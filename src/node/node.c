@@ -65,6 +65,7 @@ struct node {
 	struct event *join_ev;          /* a joining node not added yet says so */
 	struct auth_keyring ring;       /* auth: cluster key and API key verifiers */
 	struct token_bucket req_buckets[CONFIG_MAX_CLIENT_KEYS];    /* per API key */
+	struct token_bucket move_budget;        /* rebalance_rate: the mover's and repair's copies */
 	struct token_bucket byte_buckets[CONFIG_MAX_CLIENT_KEYS];
 	int exit_status;
 	bool shutting_down;
@@ -177,9 +178,11 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	    n->members);
 	consensus_set_conf_cb(n->consensus, node_conf_changed, n);
 	n->replicator = replicator_new(n->store, cfg->node_id, cfg->replicas, cfg->write_quorum);
+	ratelimit_init(&n->move_budget, cfg->rebalance_rate, cfg->chunk_size, ratelimit_now_ns());
+	replicator_set_copy_budget(n->replicator, &n->move_budget, cfg->chunk_size);
 	n->repair = repair_new(base, n->store, n->replicator, cfg->repair_interval_ms, cfg->repair_files);
-	n->rebalance = rebalance_new(base, n->store, n->replicator, 50, cfg->rebalance_rate,
-	    cfg->chunk_size, node_walk_done, n);
+	n->rebalance = rebalance_new(base, n->store, n->replicator, 50, &n->move_budget,
+	    node_walk_done, n);
 	node_conf_changed(n);
 	{
 		struct timeval jtv = { 10, 0 };
