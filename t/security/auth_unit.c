@@ -306,6 +306,28 @@ START_TEST(token_bucket)
 }
 END_TEST
 
+/* Charged after the fact (the copy budget): work starts while ready, the
+ * debt is paid back by the refill, a refund never exceeds the burst. */
+START_TEST(token_bucket_debt)
+{
+	struct token_bucket b;
+	uint64_t t = 1000000000ull;
+
+	ratelimit_init(&b, 1000, 1000, t);
+	ck_assert(ratelimit_ready(&b, t));
+	ratelimit_charge(&b, 3000, t);                          /* 2000 in debt */
+	ck_assert(!ratelimit_ready(&b, t + 1000000000ull));     /* 1 s: still 1000 short */
+	ck_assert(!ratelimit_ready(&b, t + 2000000000ull));     /* 2 s: exactly 0 */
+	ck_assert(ratelimit_ready(&b, t + 2001000000ull));
+	ratelimit_charge(&b, -1e9, t + 2001000000ull);          /* refund: capped at the burst */
+	ck_assert(ratelimit_take(&b, 1000, t + 2001000000ull));
+	ck_assert(!ratelimit_ready(&b, t + 2001000000ull));
+	ratelimit_init(&b, 0, 1, t);
+	ratelimit_charge(&b, 1e12, t);
+	ck_assert(ratelimit_ready(&b, t));                      /* 0 = unlimited */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -321,6 +343,7 @@ main(void)
 	tcase_add_test(tc, roles);
 	tcase_add_test(tc, key_files);
 	tcase_add_test(tc, token_bucket);
+	tcase_add_test(tc, token_bucket_debt);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
