@@ -138,9 +138,14 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 			client_json_str(stdout, s->member_state ? s->member_state : "active");
 		}
 		if (s->has_chunks_held)
-			printf(",\"chunks_held\":%llu,\"rebalance_pending\":%llu,\"rebalance_rate_bps\":%.0f",
-			    (unsigned long long)s->chunks_held, (unsigned long long)s->rebalance_pending,
-			    s->rebalance_rate_bps);
+			printf(",\"chunks_held\":%llu,\"rebalance_rate_bps\":%.0f",
+			    (unsigned long long)s->chunks_held, s->rebalance_rate_bps);
+		if (s->has_rebalance_pending)
+			printf(",\"rebalance_pending\":%llu,\"rebalance_pending_bytes\":%llu",
+			    (unsigned long long)s->rebalance_pending,
+			    (unsigned long long)s->rebalance_pending_bytes);
+		if (s->has_rebalance_eta_s)
+			printf(",\"rebalance_eta_s\":%.1f", s->rebalance_eta_s);
 		if (s->has_rebalance_moved_bytes)
 			printf(",\"rebalance_moved_bytes\":%llu", (unsigned long long)s->rebalance_moved_bytes);
 		if (s->has_incarnation)
@@ -269,10 +274,17 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 			const Rcfs__NodeStatus *me = resp[i] != NULL ? resp[i]->nodes[0] : NULL;
 			if (me == NULL || !me->has_rebalance_pending || me->rebalance_pending == 0)
 				continue;
-			printf("rebalance: node %llu%s has %llu chunk(s) to hand to their homes (last walk: "
-			    "%.1f MB/s)\n", (unsigned long long)me->id,
+			printf("rebalance: node %llu%s has %llu chunk(s)", (unsigned long long)me->id,
 			    me->member_state && strcmp(me->member_state, "draining") == 0 ? " (draining)" : "",
-			    (unsigned long long)me->rebalance_pending, me->rebalance_rate_bps / 1e6);
+			    (unsigned long long)me->rebalance_pending);
+			if (me->has_rebalance_pending_bytes && me->rebalance_pending_bytes > 0)
+				printf(" (about %.1f MB)", (double)me->rebalance_pending_bytes / 1e6);
+			printf(" to hand to their homes");
+			if (me->has_rebalance_eta_s)
+				printf(", about %.0f s left", me->rebalance_eta_s < 1 ? 1 : me->rebalance_eta_s);
+			if (me->rebalance_rate_bps > 0)
+				printf(" (last walk: %.1f MB/s)", me->rebalance_rate_bps / 1e6);
+			printf("\n");
 		}
 		status_print_clocks(cl, resp);
 	}

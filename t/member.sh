@@ -87,6 +87,13 @@ all_storage() { [ "$(role_of "$S1")" = storage ] && [ "$(role_of "$S2")" = stora
 check "3 voters + 3 storage nodes" all_storage
 expect_rc 10 "a storage node is never promoted (refused)" rcfs member promote "$S1"
 check "placement settles: every chunk on exactly 3 of the 6 members" wait_until 120 placement_settled
+# Settled: every member reports nothing left to move, with the estimates.
+settled_status() {
+	local j
+	j=$(rcfs --timeout 5 --json status 2>/dev/null) || return 1
+	[ "$(grep -o '"rebalance_pending":0,"rebalance_pending_bytes":0,"rebalance_eta_s":0.0' <<<"$j" | wc -l)" -eq 6 ]
+}
+check "status: every member has 0 chunks (0 bytes, 0 s) left to move" wait_until 60 settled_status
 total=$(for i in $(live_nodes); do chunks_on "$i"; done | sort -u | wc -l)
 share_ok() {
 	local i n

@@ -88,7 +88,24 @@ rebalance_kick(struct rebalance *rb)
 void
 rebalance_stats(const struct rebalance *rb, struct rebalance_stats *out)
 {
+	double rate = 0;
+
 	*out = rb->stats;
+	if (rb->walking) {
+		uint64_t ms = time_mono_ms() - rb->walk_start_ms;
+		uint64_t unseen = rb->stats.held > rb->seen ? rb->stats.held - rb->seen : 0;
+
+		out->to_move = rb->away > rb->walk_moved ? rb->away - rb->walk_moved : 0;
+		if (rb->seen > 0)
+			out->to_move += unseen * rb->away / rb->seen;
+		if (ms > 0 && rb->walk_bytes > 0)
+			rate = (double)rb->walk_bytes * 1000.0 / (double)ms;
+	}
+	if (rate == 0)
+		rate = rb->stats.rate_bps > 0 ? rb->stats.rate_bps : rb->budget->rate;
+	out->to_move_bytes = rb->stats.moved > 0 ? out->to_move * (rb->stats.moved_bytes / rb->stats.moved) : 0;
+	out->eta_s = out->to_move == 0 ? 0 : out->to_move_bytes > 0 && rate > 0 ?
+	    (double)out->to_move_bytes / rate : -1;
 }
 
 /* Per tick: hand off queued chunks while the window and the byte budget

@@ -31,6 +31,11 @@ struct rebalance_stats {
 	uint64_t moved_bytes;
 	uint64_t walks;         /* complete walks */
 	double rate_bps;        /* bytes/s handed off over the last complete walk */
+	/* Live estimates (rebalance_stats): mid-walk, to_move counts what this
+	 * walk found and has not moved yet plus the unseen rest of the store at
+	 * the walk's proportion so far. */
+	uint64_t to_move_bytes; /* to_move x the mean size of the chunks moved (0: none moved yet) */
+	double eta_s;           /* to_move_bytes / the current rate; < 0: unknown */
 };
 
 /* A walk ended: stats as they are now. */
@@ -44,6 +49,7 @@ struct rebalance *rebalance_new(struct event_base *base, struct store *st, struc
 void rebalance_free(struct rebalance *rb);
 /* The membership changed: start a new walk at the next step. */
 void rebalance_kick(struct rebalance *rb);
+/* Stats as of now, with the live estimates above. */
 void rebalance_stats(const struct rebalance *rb, struct rebalance_stats *out);
 
 #endif

@@ -148,7 +148,11 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	REQUIRE(m->rebalance_moved_bytes = metrics_counter(reg, "rcfs_rebalance_moved_bytes_total",
 	    "Bytes of the chunks counted by rcfs_rebalance_moved_chunks_total.", NULL));
 	REQUIRE(m->rebalance_pending = metrics_gauge(reg, "rcfs_rebalance_pending_chunks",
-	    "Chunks stored here whose homes are other members (last complete walk).", NULL));
+	    "Chunks stored here whose homes are other members (mid-walk: an estimate).", NULL));
+	REQUIRE(m->rebalance_pending_bytes = metrics_gauge(reg, "rcfs_rebalance_pending_bytes",
+	    "Estimate: pending chunks times the mean size of the chunks moved so far.", NULL));
+	REQUIRE(m->rebalance_eta = metrics_gauge(reg, "rcfs_rebalance_eta_seconds",
+	    "Estimate: pending bytes over the current rate (-1: unknown yet).", NULL));
 	REQUIRE(m->member_voters = metrics_gauge(reg, "rcfs_member_voters",
 	    "Voters in the configuration this node follows.", NULL));
 	REQUIRE(m->member_learners = metrics_gauge(reg, "rcfs_member_learners",

@@ -38,6 +38,9 @@ struct observe_member {
 	uint64_t files, bytes;
 	bool has_held;
 	uint64_t held;                  /* chunks in its redis (the mover's last walk) */
+	bool has_pending, has_eta;
+	uint64_t pending;               /* chunks it still has to hand to their homes */
+	double eta_s;                   /* estimate */
 	uint64_t last_applied;          /* stuck detection: applied when it last moved */
 	uint64_t applied_since_ms;
 };
@@ -56,6 +59,7 @@ struct observe {
 
 static void observe_tick(evutil_socket_t fd, short what, void *arg);
 static struct observe_member *observe_slot(struct observe *o, uint64_t id);
+static void observe_rebalance(struct observe_member *m, const Rcfs__NodeStatus *s);
 static void observe_gathered(void *arg, Rcfs__NodeStatus *s);
 static void observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
     ProtobufCMessage *msg);
@@ -203,6 +207,15 @@ observe_slot(struct observe *o, uint64_t id)
 	return free_slot;
 }
 
+static void
+observe_rebalance(struct observe_member *m, const Rcfs__NodeStatus *s)
+{
+	m->has_pending = s->has_rebalance_pending;
+	m->pending = s->rebalance_pending;
+	m->has_eta = s->has_rebalance_eta_s;
+	m->eta_s = s->rebalance_eta_s;
+}
+
 /* The gauges that need a redis round trip. */
 static void
 observe_gathered(void *arg, Rcfs__NodeStatus *s)
@@ -218,6 +231,12 @@ observe_gathered(void *arg, Rcfs__NodeStatus *s)
 	}
 	o->self.has_held = s->has_chunks_held;
 	o->self.held = s->chunks_held;
+	observe_rebalance(&o->self, s);
+	if (s->has_rebalance_pending) {
+		metrics_set(rcfs_metrics.rebalance_pending, (double)s->rebalance_pending);
+		metrics_set(rcfs_metrics.rebalance_pending_bytes, (double)s->rebalance_pending_bytes);
+		metrics_set(rcfs_metrics.rebalance_eta, s->has_rebalance_eta_s ? s->rebalance_eta_s : -1);
+	}
 	if (s->has_used_memory) {
 		o->self.has_bytes = true;
 		o->self.bytes = s->used_memory;
@@ -255,6 +274,7 @@ observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 	m->bytes = s->used_memory;
 	m->has_held = s->has_chunks_held;
 	m->held = s->chunks_held;
+	observe_rebalance(m, s);
 	m->storage_up = !s->has_storage_up || s->storage_up;
 }
 
@@ -355,6 +375,10 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
 		json_kv_uint(w, "bytes", m->bytes);
 	if (m->has_held)
 		json_kv_uint(w, "chunks_held", m->held);
+	if (m->has_pending)
+		json_kv_uint(w, "rebalance_pending", m->pending);
+	if (m->has_eta)
+		json_kv_double(w, "rebalance_eta_s", m->eta_s);
 	json_kv_uint(w, "age_ms", self ? 0 : now - m->heard_ms);
 	if (!healthy)
 		json_kv_string(w, "error", why);

@@ -90,10 +90,16 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 			s->rebalance_walks = rs.walks;
 			s->rebalance_moved_bytes = rs.moved_bytes;
 			if (rs.walks > 0) {
-				s->has_chunks_held = s->has_rebalance_pending = s->has_rebalance_rate_bps = 1;
+				s->has_chunks_held = s->has_rebalance_rate_bps = 1;
 				s->chunks_held = rs.held;
-				s->rebalance_pending = rs.to_move;
 				s->rebalance_rate_bps = rs.rate_bps;
+			}
+			if (rs.walks > 0 || rs.to_move > 0) {
+				s->has_rebalance_pending = s->has_rebalance_pending_bytes = 1;
+				s->rebalance_pending = rs.to_move;
+				s->rebalance_pending_bytes = rs.to_move_bytes;
+				s->has_rebalance_eta_s = rs.eta_s >= 0;
+				s->rebalance_eta_s = rs.eta_s;
 			}
 		}
 	}

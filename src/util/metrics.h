@@ -140,6 +140,8 @@ struct rcfs_metrics {
 	struct metrics_counter *rebalance_moved;   /* chunks handed to their homes */
 	struct metrics_counter *rebalance_moved_bytes;
 	struct metrics_gauge *rebalance_pending;   /* chunks here that belong elsewhere */
+	struct metrics_gauge *rebalance_pending_bytes;
+	struct metrics_gauge *rebalance_eta;       /* s; -1: unknown */
 	struct metrics_gauge *member_voters;       /* in the configuration followed */
 	struct metrics_gauge *member_learners;
 	struct metrics_gauge *member_storage;
