@@ -40,17 +40,16 @@ client_fail(struct client *cl, int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(cl->last_err, sizeof cl->last_err, fmt, ap);
+	va_end(ap);
 	if (cl->silent)
 		return code;
 	if (cl->json) {
 		/* --json: the error is one JSON object on stderr (stdout keeps
 		 * only results): {"error":..., "code":EXIT, "op":..., "name":...}. */
-		char msg[1024];
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof msg, fmt, ap);
-		va_end(ap);
 		fprintf(stderr, "{\"error\":");
-		client_json_str(stderr, msg);
+		client_json_str(stderr, cl->last_err);
 		fprintf(stderr, ",\"code\":%d", code);
 		if (cl->op != NULL) {
 			fprintf(stderr, ",\"op\":");
@@ -66,10 +65,7 @@ client_fail(struct client *cl, int code, const char *fmt, ...)
 	fprintf(stderr, "rcfs: ");
 	if (cl->op)
 		fprintf(stderr, "%s%s%s: ", cl->op, cl->target ? " " : "", cl->target ? cl->target : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s\n", cl->last_err);
 	return code;
 }
 
@@ -117,13 +113,35 @@ client_wait(int fd, short events, uint64_t deadline)
 	}
 }
 
+/* When one try on the connected node gives up (see client_attempt_ms). */
+static uint64_t
+client_try_deadline(const struct client *cl)
+{
+	return client_now_ms() + (uint64_t)(cl->attempt_ms > 0 ? cl->attempt_ms : cl->timeout_ms);
+}
+
+int
+client_attempt_ms(const struct client *cl)
+{
+	int ms = cl->timeout_ms / 4;
+
+	ms = ms < 2000 ? 2000 : ms > 5000 ? 5000 : ms;
+	return ms < cl->timeout_ms ? ms : cl->timeout_ms;
+}
+
+bool
+client_retryable(int code)
+{
+	return code == EX_RCFS_UNAVAILABLE;
+}
+
 static int
 client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen)
 {
 	char host[256], port[8];
 	uint16_t p;
 	struct addrinfo hints, *res = NULL, *ai;
-	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	uint64_t deadline = client_try_deadline(cl);
 	int fd = -1, rv, one = 1;
 
 	if (config_split_hostport(addr, host, sizeof host, &p) != 0) {
@@ -174,7 +192,7 @@ client_handshake(struct client *cl, char *why, size_t whylen)
 {
 	struct auth_hs hs;
 	struct evbuffer *out = evbuffer_new();
-	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	uint64_t deadline = client_try_deadline(cl);
 	int rv = -1;
 
 	auth_dial_start(&hs, cl->verifier, false, 0, cl->key_id, cl->encrypt, out);
@@ -305,7 +323,7 @@ client_send(struct client *cl, uint8_t type, const ProtobufCMessage *msg)
 {
 	struct evbuffer *out = evbuffer_new();
 	uint32_t id = ++cl->next_id;
-	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	uint64_t deadline = client_try_deadline(cl);
 
 	if (id == 0)
 		id = ++cl->next_id;
@@ -331,7 +349,7 @@ client_send(struct client *cl, uint8_t type, const ProtobufCMessage *msg)
 int
 client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessage **msg)
 {
-	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	uint64_t deadline = client_try_deadline(cl);
 
 	for (;;) {
 		const char *why = NULL;
@@ -345,7 +363,7 @@ client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessage **
 		int rv = client_wait(cl->fd, POLLIN, deadline);
 		if (rv == 0)
 			return client_fail(cl, EX_RCFS_UNAVAILABLE, "timed out after %d ms waiting for %s",
-			    cl->timeout_ms, cl->nodes[cl->node]);
+			    cl->attempt_ms > 0 ? cl->attempt_ms : cl->timeout_ms, cl->nodes[cl->node]);
 		if (rv < 0 || evbuffer_read(cl->in, cl->fd, 1 << 20) <= 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -428,16 +446,28 @@ client_count_reachable(struct client *cl)
 	return n;
 }
 
+/* Bits set in x. */
+static int
+client_bits(uint32_t x)
+{
+	int n = 0;
+
+	for (; x != 0; x &= x - 1)
+		n++;
+	return n;
+}
+
 int
 client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
     ProtobufCMessage **resp)
 {
 	uint64_t deadline = client_now_ms() + (uint64_t)cl->timeout_ms;
+	int saved_attempt = cl->attempt_ms;
 	uint32_t backoff = 20;
 	char last[512] = "no node reachable";
 	int last_code = EX_RCFS_UNAVAILABLE;
 	bool silent = cl->silent, no_leader = false;
-	int unavailable = 0;            /* answers "storage unavailable" in a row */
+	uint32_t unavailable = 0;       /* nodes that answered "storage unavailable" (bit per node) */
 
 	/* Retry through elections and failovers until the deadline, following
 	 * the leader hints nodes give (etcd clients do the same). */
@@ -445,10 +475,16 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 		struct frame_header h;
 		uint32_t id;
 		int rv;
+		uint64_t now = client_now_ms();
 
+		/* One try waits at most client_attempt_ms, within the deadline. */
+		cl->attempt_ms = client_attempt_ms(cl);
+		if (deadline > now && deadline - now < (uint64_t)cl->attempt_ms)
+			cl->attempt_ms = (int)(deadline - now) > 1 ? (int)(deadline - now) : 1;
 		cl->silent = true;
 		rv = cl->fd >= 0 ? 0 : client_connect(cl);
 		if (rv == EX_RCFS_AUTH) {
+			cl->attempt_ms = saved_attempt;
 			cl->silent = silent;
 			return client_fail(cl, rv, "%s", cl->auth_err);
 		}
@@ -460,6 +496,7 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 				rv = EX_RCFS_ERROR;
 			}
 		}
+		cl->attempt_ms = saved_attempt;
 		cl->silent = silent;
 		if (rv == 0 && h.type == RCFS__MSG_TYPE__MSG_ERROR) {
 			Rcfs__Error *e = (Rcfs__Error *)*resp;
@@ -478,9 +515,12 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 			no_leader = e->code == RCFS__ERROR_CODE__E_NOT_LEADER;
 			/* A node whose storage is down fails fast; we try the
 			 * others, but once every node said so there is no one left
-			 * to wait for. */
-			unavailable = e->code == RCFS__ERROR_CODE__E_UNAVAILABLE ? unavailable + 1 : 0;
-			if (unavailable >= cl->nnodes ||
+			 * to wait for.  Counted per node: a leader whose redis died
+			 * is asked again through every follower's hint until a new
+			 * leader is elected, and that must not end the wait. */
+			unavailable = e->code == RCFS__ERROR_CODE__E_UNAVAILABLE ?
+			    unavailable | 1u << cl->node : 0;
+			if (client_bits(unavailable) >= cl->nnodes ||
 			    (e->code != RCFS__ERROR_CODE__E_NOT_LEADER &&
 			    e->code != RCFS__ERROR_CODE__E_UNAVAILABLE &&
 			    e->code != RCFS__ERROR_CODE__E_NO_QUORUM)) {

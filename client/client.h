@@ -31,6 +31,8 @@ struct client {
 	char *nodes[CLIENT_MAX_NODES];  /* "host:port" */
 	int nnodes;
 	int timeout_ms;                 /* per request: connect, or wait for a reply */
+	int attempt_ms;                 /* while > 0: one try on one node (connect, send, a reply)
+	                                 * waits at most this; the retrying paths set it */
 	bool json;
 	bool quiet;
 	bool verbose;
@@ -52,6 +54,7 @@ struct client {
 	bool sealed;                            /* this connection is authenticated */
 	struct frame_seal tx, rx;
 	char auth_err[256];                     /* why the last handshake failed */
+	char last_err[1024];                    /* client_fail's last message (silent or not) */
 	int operands;                   /* argv[operands..] of the command are names ("--") */
 	/* the current command, for error lines: "rcfs: put x: ..." */
 	const char *op;
@@ -106,6 +109,15 @@ int client_check(struct client *cl, const struct frame_header *h, ProtobufCMessa
 /* One request and its response. */
 int client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
     ProtobufCMessage **resp);
+/* How long one try on one node may wait in a path that retries on the next
+ * node (client_call, put's chunk stream): a quarter of the timeout, within
+ * 2..5 s, never more than the timeout. So a node that hangs (stopped, or its
+ * link down: no RST) costs one try, not the whole timeout. */
+int client_attempt_ms(const struct client *cl);
+/* Whether an exit code is worth another node: unavailable (connection lost or
+ * timed out, storage down, no leader or quorum yet, shutting down). */
+bool client_retryable(int code);
+
 /* One node's own status (node at addr only, one try, at most timeout_ms, no
  * error line): 0 with *resp (free with rcfs__status_response__free_unpacked),
  * or the exit code (EX_RCFS_AUTH when it refused our key). */

@@ -69,6 +69,9 @@ static int get_dest_open(struct client *cl, const char *arg, struct get_dest *d)
 static int get_tmp_create(struct client *cl, struct get_dest *d);
 static void get_tmp_remove(void);
 static int get_write_failed(struct client *cl, const struct get_dest *d);
+static int get_send(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *s);
+static int get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *slots,
+    size_t from, size_t to, uint64_t *retry_until, bool silent, int rv);
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
@@ -277,6 +280,56 @@ get_tmp_remove(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Ask the connected node for slot s's chunk. */
+static int
+get_send(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *s)
+{
+	Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
+
+	req.sha256 = meta->chunks[s->chunk];
+	if ((s->id = client_send(cl, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base)) == 0)
+		return client_fail(cl, EX_RCFS_UNAVAILABLE, "connection to %s lost", cl->nodes[cl->node]);
+	return 0;
+}
+
+/* A try failed with rv: if it is worth another node and the timeout (from
+ * the first failure since the last chunk arrived) allows, ask the next node
+ * for the chunks of [from, to) not arrived yet (0); else rv, said.  Chunks
+ * are named by their hash and checked here: any node's copy will do. */
+static int
+get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *slots, size_t from,
+    size_t to, uint64_t *retry_until, bool silent, int rv)
+{
+	char why[sizeof cl->last_err];
+	uint32_t backoff = 20;
+
+	for (;;) {
+		uint64_t now = client_now_ms();
+
+		if (!client_retryable(rv))
+			break;
+		if (*retry_until == 0)
+			*retry_until = now + (uint64_t)cl->timeout_ms;
+		if (now + backoff >= *retry_until)
+			break;
+		if (cl->verbose)
+			fprintf(stderr, "rcfs: %s: %s; trying the next node\n", cl->nodes[cl->node],
+			    cl->last_err);
+		usleep(backoff * 1000);
+		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
+		client_disconnect(cl);          /* client_connect starts after this node */
+		rv = client_connect(cl);
+		for (size_t c = from; rv == 0 && c < to; c++)
+			if (slots[c % GET_WINDOW].resp == NULL)
+				rv = get_send(cl, meta, &slots[c % GET_WINDOW]);
+		if (rv == 0)
+			return 0;
+	}
+	snprintf(why, sizeof why, "%s", cl->last_err);
+	cl->silent = silent;
+	return client_fail(cl, rv, "%s", why);
+}
+
 static int
 cmd_get_exec(struct client *cl, int argc, char **argv)
 {
@@ -290,8 +343,9 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	char *namecopy = NULL;
 	const char *bad;
 	size_t next_send = 0, next_write = 0;
-	uint64_t written = 0;
-	int rv, err;
+	uint64_t written = 0, retry_until = 0;
+	int rv, err, saved_attempt = cl->attempt_ms;
+	bool silent = cl->silent;
 
 	if (argc < 1 || argc > 2)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
@@ -323,18 +377,18 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		sha256_update(&whole, meta->inline_data.data, meta->inline_data.len);
 	}
 	progress_start(&prog, cl, meta->size);
+	/* The chunk stream retries on the next node: its tries are bounded, and
+	 * only the final error is said (get_recover). */
+	cl->attempt_ms = client_attempt_ms(cl);
+	cl->silent = true;
 	while (next_write < meta->n_chunks) {
 		/* Keep the window full. */
 		while (next_send < meta->n_chunks && next_send < next_write + GET_WINDOW) {
-			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
 			struct get_slot *s = &slots[next_send % GET_WINDOW];
-			req.sha256 = meta->chunks[next_send];
-			s->id = client_send(cl, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base);
-			if (s->id == 0) {
-				rv = client_fail(cl, EX_RCFS_UNAVAILABLE, "cannot send to %s", cl->nodes[cl->node]);
-				goto out;
-			}
 			s->chunk = next_send++;
+			if ((rv = get_send(cl, meta, s)) != 0 &&
+			    (rv = get_recover(cl, meta, slots, next_write, next_send, &retry_until, silent, rv)) != 0)
+				goto out;
 		}
 		/* Write every chunk that is in order and verified. */
 		struct get_slot *s = &slots[next_write % GET_WINDOW];
@@ -342,21 +396,34 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			struct frame_header h;
 			ProtobufCMessage *msg;
 			int k;
-			if ((rv = client_recv_frame(cl, &h, &msg)) != 0)
-				goto out;
+			if ((rv = client_recv_frame(cl, &h, &msg)) != 0) {
+				if ((rv = get_recover(cl, meta, slots, next_write, next_send, &retry_until, silent,
+				    rv)) != 0)
+					goto out;
+				continue;
+			}
 			for (k = 0; k < GET_WINDOW; k++)
 				if (slots[k].id == h.request_id && slots[k].resp == NULL)
 					break;
 			if (k == GET_WINDOW) {
+				/* An answer to a request of an earlier connection cannot
+				 * arrive here: this is a protocol error. */
 				protobuf_c_message_free_unpacked(msg, NULL);
+				cl->silent = silent;
 				rv = client_fail(cl, EX_RCFS_ERROR, "response to an unknown request");
 				goto out;
 			}
-			if ((rv = client_check(cl, &h, &msg, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP)) != 0)
-				goto out;
+			if ((rv = client_check(cl, &h, &msg, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP)) != 0) {
+				if ((rv = get_recover(cl, meta, slots, next_write, next_send, &retry_until, silent,
+				    rv)) != 0)
+					goto out;
+				continue;
+			}
 			slots[k].resp = (Rcfs__ChunkGetResponse *)msg;
+			retry_until = 0;
 			continue;
 		}
+		cl->silent = silent;
 		{
 			const ProtobufCBinaryData *d = &s->resp->data;
 			uint64_t want = next_write + 1 < meta->n_chunks ? meta->chunk_size
@@ -379,7 +446,10 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			s->id = 0;
 			next_write++;
 		}
+		cl->silent = true;
 	}
+	cl->silent = silent;
+	cl->attempt_ms = saved_attempt;
 	progress_end(&prog);
 	sha256_final(&whole, sha);
 	if (written != meta->size || meta->sha256.len != 32 || sodium_memcmp(sha, meta->sha256.data, 32) != 0) {
@@ -419,6 +489,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	}
 	rv = 0;
 out:
+	cl->silent = silent;
+	cl->attempt_ms = saved_attempt;
 	sha256_free(&whole);
 	for (int k = 0; k < GET_WINDOW; k++)
 		if (slots[k].resp)

@@ -3,7 +3,12 @@
  * Small files (<= the node's inline_max) ride inside the metadata commit.
  * Larger ones are read chunk_size bytes at a time, hashed, and sent as ChunkPut
  * with up to PUT_WINDOW in flight; the file becomes visible only with the final
- * FileCommit, after every chunk was acknowledged.  Memory: one chunk buffer. */
+ * FileCommit, after every chunk was acknowledged.  A node that fails or hangs
+ * mid-stream costs one try (client_attempt_ms): the chunks it had not
+ * acknowledged go to the next node (a ChunkPut is idempotent: the chunk is
+ * named by its hash), until the timeout; the commit retries the same way
+ * (client_call; exactly once through the client id and sequence number).
+ * Memory: PUT_WINDOW chunk buffers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,7 +27,10 @@
 
 static int cmd_put_exec(struct client *cl, int argc, char **argv);
 static ssize_t put_read_full(int fd, uint8_t *buf, size_t len);
-static int put_drain_one(struct client *cl, int *inflight);
+struct put_window;
+static int put_send(struct client *cl, struct put_window *w, int i);
+static int put_ack(struct client *cl, struct put_window *w);
+static int put_recover(struct client *cl, struct put_window *w, int rv);
 static int put_commit(struct client *cl, Rcfs__FileMeta *meta);
 
 const struct client_cmd cmd_put_entry = {
@@ -50,20 +58,99 @@ put_read_full(int fd, uint8_t *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/* The chunks sent and not acknowledged yet, oldest first. */
+struct put_window {
+	uint8_t *data[PUT_WINDOW];      /* owned, chunk_size bytes each */
+	size_t len[PUT_WINDOW];
+	uint8_t sha[PUT_WINDOW][32];
+	uint32_t id[PUT_WINDOW];        /* request id on the current connection */
+	int n;
+	uint64_t retry_until;           /* ms; 0: no failure since the last acknowledgement */
+	bool silent;                    /* the caller's cl->silent (the stream's tries are silent) */
+};
+
+/* Send slot i on the current connection (connecting first if needed). */
 static int
-put_drain_one(struct client *cl, int *inflight)
+put_send(struct client *cl, struct put_window *w, int i)
+{
+	Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
+	int rv;
+
+	if (cl->fd < 0 && (rv = client_connect(cl)) != 0)
+		return rv;
+	req.sha256.data = w->sha[i];
+	req.sha256.len = 32;
+	req.data.data = w->data[i];
+	req.data.len = w->len[i];
+	if ((w->id[i] = client_send(cl, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base)) == 0)
+		return client_fail(cl, EX_RCFS_UNAVAILABLE, "connection to %s lost", cl->nodes[cl->node]);
+	return 0;
+}
+
+/* Wait for one acknowledgement and retire its slot. */
+static int
+put_ack(struct client *cl, struct put_window *w)
 {
 	struct frame_header h;
 	ProtobufCMessage *msg;
-	int rv = client_recv_frame(cl, &h, &msg);
+	int rv = client_recv_frame(cl, &h, &msg), i;
 
 	if (rv != 0)
 		return rv;
+	for (i = 0; i < w->n && w->id[i] != h.request_id; i++)
+		;
 	if ((rv = client_check(cl, &h, &msg, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP)) != 0)
 		return rv;
 	protobuf_c_message_free_unpacked(msg, NULL);
-	(*inflight)--;
+	if (i == w->n)
+		return client_fail(cl, EX_RCFS_ERROR, "response to an unknown request from %s",
+		    cl->nodes[cl->node]);
+	{
+		uint8_t *data = w->data[i];
+		for (; i + 1 < w->n; i++) {
+			w->data[i] = w->data[i + 1];
+			w->len[i] = w->len[i + 1];
+			memcpy(w->sha[i], w->sha[i + 1], 32);
+			w->id[i] = w->id[i + 1];
+		}
+		w->data[--w->n] = data;         /* the buffer is reused */
+	}
+	w->retry_until = 0;
 	return 0;
+}
+
+/* A try failed with rv: if it is worth another node and the timeout allows,
+ * move on and send the unacknowledged chunks again (0); else rv, said. */
+static int
+put_recover(struct client *cl, struct put_window *w, int rv)
+{
+	char why[sizeof cl->last_err];
+	uint32_t backoff = 20;
+
+	for (;;) {
+		uint64_t now = client_now_ms();
+
+		if (!client_retryable(rv))
+			break;
+		if (w->retry_until == 0)
+			w->retry_until = now + (uint64_t)cl->timeout_ms;
+		if (now + backoff >= w->retry_until)
+			break;
+		if (cl->verbose)
+			fprintf(stderr, "rcfs: %s: %s; trying the next node\n", cl->nodes[cl->node],
+			    cl->last_err);
+		usleep(backoff * 1000);
+		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
+		client_disconnect(cl);          /* client_connect starts after this node */
+		rv = 0;
+		for (int i = 0; i < w->n && rv == 0; i++)
+			rv = put_send(cl, w, i);
+		if (rv == 0)
+			return 0;
+	}
+	snprintf(why, sizeof why, "%s", cl->last_err);
+	cl->silent = w->silent;
+	return client_fail(cl, rv, "%s", why);
 }
 
 static int
@@ -94,13 +181,15 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__FileMeta meta = RCFS__FILE_META__INIT;
 	struct sha256 whole = { 0 };
-	uint8_t file_sha[32], *buf = NULL, *hashes = NULL;
+	uint8_t file_sha[32], *buf, *hashes = NULL;
 	size_t nchunks = 0, cap = 0;
 	ProtobufCBinaryData *chunks = NULL;
+	struct put_window w = { .silent = cl->silent };
 	struct progress prog;
 	struct stat sb;
 	const char *local, *bad;
-	int fd, rv, inflight = 0;
+	int fd, rv, saved_attempt = cl->attempt_ms;
+	bool silent = cl->silent;
 	uint64_t size = 0;
 
 	if (argc != 2)
@@ -129,11 +218,22 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		meta.mode = sb.st_mode & 07777;
 	}
 	sha256_init(&whole);
-	buf = xmalloc(cl->chunk_size);
 	progress_start(&prog, cl, S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0);
+	/* The stream retries on the next node: its tries are bounded, and only
+	 * the final error is said (put_recover). */
+	cl->attempt_ms = client_attempt_ms(cl);
+	cl->silent = true;
 	for (;;) {
-		ssize_t n = put_read_full(fd, buf, cl->chunk_size);
-		if (n < 0) {
+		ssize_t n;
+
+		while (w.n >= PUT_WINDOW)
+			if ((rv = put_ack(cl, &w)) != 0 && (rv = put_recover(cl, &w, rv)) != 0)
+				goto out;
+		if (w.data[w.n] == NULL)
+			w.data[w.n] = xmalloc(cl->chunk_size);
+		buf = w.data[w.n];
+		if ((n = put_read_full(fd, buf, cl->chunk_size)) < 0) {
+			cl->silent = silent;
 			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", local, strerror(errno));
 			goto out;
 		}
@@ -146,6 +246,8 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 			meta.has_inline_data = 1;
 			meta.inline_data.data = buf;
 			meta.inline_data.len = (size_t)n;
+			cl->silent = silent;
+			cl->attempt_ms = saved_attempt;
 			rv = put_commit(cl, &meta);
 			goto out;
 		}
@@ -157,32 +259,21 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		}
 		sha256(hashes + 32 * nchunks, buf, (size_t)n);
 		sha256_update(&whole, buf, (size_t)n);
-		{
-			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
-			req.sha256.data = hashes + 32 * nchunks;
-			req.sha256.len = 32;
-			req.data.data = buf;
-			req.data.len = (size_t)n;
-			while (inflight >= PUT_WINDOW)
-				if ((rv = put_drain_one(cl, &inflight)) != 0)
-					goto out;
-			if (cl->fd < 0 && (rv = client_connect(cl)) != 0)
-				goto out;
-			if (client_send(cl, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base) == 0) {
-				rv = client_fail(cl, EX_RCFS_UNAVAILABLE, "cannot send to %s", cl->nodes[cl->node]);
-				goto out;
-			}
-			inflight++;
-		}
+		memcpy(w.sha[w.n], hashes + 32 * nchunks, 32);
+		w.len[w.n] = (size_t)n;
+		if ((rv = put_send(cl, &w, w.n++)) != 0 && (rv = put_recover(cl, &w, rv)) != 0)
+			goto out;
 		nchunks++;
 		size += (uint64_t)n;
 		progress_add(&prog, (uint64_t)n);
 		if ((size_t)n < cl->chunk_size)
 			break;
 	}
-	while (inflight > 0)
-		if ((rv = put_drain_one(cl, &inflight)) != 0)
+	while (w.n > 0)
+		if ((rv = put_ack(cl, &w)) != 0 && (rv = put_recover(cl, &w, rv)) != 0)
 			goto out;
+	cl->silent = silent;
+	cl->attempt_ms = saved_attempt;
 	progress_end(&prog);
 	sha256_final(&whole, file_sha);
 	chunks = xcalloc(nchunks ? nchunks : 1, sizeof *chunks);
@@ -197,10 +288,13 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	meta.n_chunks = nchunks;
 	rv = put_commit(cl, &meta);
 out:
+	cl->silent = silent;
+	cl->attempt_ms = saved_attempt;
 	sha256_free(&whole);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	free(buf);
+	for (int i = 0; i < PUT_WINDOW; i++)
+		free(w.data[i]);
 	free(hashes);
 	free(chunks);
 	return rv;

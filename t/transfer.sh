@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Integration (TAP): a transfer survives the failure of the node it talks to
+# (issues 16 and 21): a put whose node is SIGKILLed, or SIGSTOPped (no RST:
+# the connection hangs), mid-stream goes on through the next node (its
+# unacknowledged chunks sent again; the commit exactly once) and exits 0
+# within the timeout; the file reads back byte-identical.
+. "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
+watchdog 300
+
+new_tmpdir W
+cluster_up -n 3 || { nok "3-node cluster up"; done_testing; }
+ok "3-node cluster up"
+addr() { cut -d, -f"$1" <<<"$RCFS_NODES"; }
+chunks_on() { redis-cli -s "$CDIR/n$1/redis.sock" --scan --pattern 'rcfs:c:*' 2>/dev/null | wc -l; }
+head -c $((12 << 20)) /dev/urandom > "$W/a"
+head -c $((12 << 20)) /dev/urandom > "$W/b"
+cat "$W/a" "$W/b" > "$W/whole"
+
+# stream NAME: put $W/a, then (once $W/go exists) $W/b, through stdin, to node
+# 1 first; PUT_PID, its exit status in $W/NAME.rc.
+stream() {
+	rm -f "$W/go"
+	{ cat "$W/a"; wait_until 60 test -e "$W/go"; cat "$W/b"; } |
+		{ "$RCFS" -q --timeout 20 -n "$RCFS_NODES" put - "$1" 2>"$W/$1.err"; echo $? > "$W/$1.rc"; } &
+	PUT_PID=$!
+	test_pids="$test_pids $PUT_PID"
+}
+finished() { [ -s "$W/$1.rc" ]; }
+# connected_node: the node the (only) rcfs client is connected to now, in V.
+connected_node() {
+	local peer i
+	peer=$(ss -Htnp state established 2>/dev/null | awk '/"rcfs",pid=/ { print $4; exit }')
+	V=""
+	for i in 1 2 3; do [ "$(addr "$i")" = "$peer" ] && V=$i; done
+	[ -n "$V" ]
+}
+
+# 1. node 1's rcfsd SIGKILLed mid-stream.
+before=$(chunks_on 1)
+stream killed
+check "the put is streaming through node 1" wait_until 30 bash -c '[ "$(redis-cli -s "$1" --scan --pattern "rcfs:c:*" | wc -l)" -ge $(( $2 + 8 )) ]' _ "$CDIR/n1/redis.sock" "$before"
+check "and still running" kill -0 "$PUT_PID"
+connected_node && [ "$V" = 1 ] || nok "the put's connection is to node 1 (it is to node '$V')"
+"$CLUSTER" kill -d "$CDIR" 1 >/dev/null
+: > "$W/go"
+check "node 1 killed: the put finishes" wait_until 40 finished killed
+check "with exit 0 ($(cat "$W/killed.rc" 2>/dev/null); $(head -c 200 "$W/killed.err"))" [ "$(cat "$W/killed.rc" 2>/dev/null)" = 0 ]
+check "and the file reads back byte-identical" bash -c '"$1" get killed - | cmp -s - "$2"' _ "$RCFS" "$W/whole"
+"$CLUSTER" start -d "$CDIR" 1 >/dev/null 2>&1
+n1_healthy() { "$RCFS" --timeout 2 -n "$(addr 1)" --json health 2>/dev/null | grep -q '"healthy":true'; }
+check "node 1 back and healthy" wait_until 30 n1_healthy
+
+# 2. node 1 SIGSTOPped mid-stream: its connection hangs, no error comes.
+before=$(chunks_on 1)
+stream stopped
+check "the second put is streaming through node 1" wait_until 30 bash -c '[ "$(redis-cli -s "$1" --scan --pattern "rcfs:c:*" | wc -l)" -ge $(( $2 + 8 )) ]' _ "$CDIR/n1/redis.sock" "$before"
+connected_node && [ "$V" = 1 ] || nok "the put's connection is to node 1 (it is to node '$V')"
+P1=$(cat "$CDIR/n1/rcfsd.pid")
+t0=$(date +%s)
+kill -STOP "$P1"
+: > "$W/go"
+check "node 1 stopped: the put finishes" wait_until 40 finished stopped
+t1=$(date +%s)
+kill -CONT "$P1"
+check "with exit 0 ($(cat "$W/stopped.rc" 2>/dev/null); $(head -c 200 "$W/stopped.err"))" [ "$(cat "$W/stopped.rc" 2>/dev/null)" = 0 ]
+check "within the 20 s timeout ($((t1 - t0)) s)" [ $((t1 - t0)) -le 20 ]
+check "and the file reads back byte-identical" bash -c '"$1" get stopped - | cmp -s - "$2"' _ "$RCFS" "$W/whole"
+check "node 1 healthy again" wait_until 30 n1_healthy
+
+# 3. a get whose node is SIGKILLed mid-stream: the reader stops after 4 MiB
+# (the pipe fills, the get stalls with chunks in flight), the node it talks
+# to dies (the leader, where the stat sent it, or node 1), the reader goes on.
+rm -f "$W/go" "$W/got.rc"
+{ "$RCFS" -q --timeout 20 -n "$RCFS_NODES" get killed - 2>"$W/got.err"; echo $? > "$W/got.rc"; } |
+	{ head -c $((4 << 20)) > "$W/got.1"; wait_until 60 test -e "$W/go"; cat > "$W/got.2"; } &
+test_pids="$test_pids $!"
+check "the get is streaming (4 MiB read)" wait_until 30 bash -c '[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge $((4 << 20)) ]' _ "$W/got.1"
+check "and not finished" [ ! -s "$W/got.rc" ]
+check "the get's connection is found" connected_node
+"$CLUSTER" kill -d "$CDIR" "$V" >/dev/null
+: > "$W/go"
+check "node $V (the get's) killed: the get finishes" wait_until 40 test -s "$W/got.rc"
+check "with exit 0 ($(cat "$W/got.rc" 2>/dev/null); $(head -c 200 "$W/got.err"))" [ "$(cat "$W/got.rc" 2>/dev/null)" = 0 ]
+check "and what it wrote is the file" bash -c 'cat "$1" "$2" | cmp -s - "$3"' _ "$W/got.1" "$W/got.2" "$W/whole"
+done_testing
