@@ -598,8 +598,29 @@ progress_start(struct progress *p, struct client *cl, uint64_t total)
 {
 	memset(p, 0, sizeof *p);
 	p->on = !cl->quiet && isatty(STDERR_FILENO);
+	p->op = cl->op ? cl->op : "";
+	p->name = cl->target ? cl->target : "";
 	p->total = total;
 	p->start_ms = p->last_ms = client_now_ms();
+}
+
+/* bytes in binary units, one decimal: "512 B", "7.6 MiB". */
+static const char *
+progress_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
 }
 
 void
@@ -607,6 +628,7 @@ progress_add(struct progress *p, uint64_t bytes)
 {
 	uint64_t now = client_now_ms(), el;
 	double rate;
+	char done[32], total[32], bar[21];
 
 	p->done += bytes;
 	if (!p->on || now - p->last_ms < 200)
@@ -614,20 +636,42 @@ progress_add(struct progress *p, uint64_t bytes)
 	p->last_ms = now;
 	el = now - p->start_ms ? now - p->start_ms : 1;
 	rate = (double)p->done / 1048576.0 / ((double)el / 1000.0);
+	progress_size(done, sizeof done, p->done);
 	if (p->total > 0) {
+		double f = (double)p->done / (double)p->total;
 		double eta = rate > 0 ? (double)(p->total - p->done) / 1048576.0 / rate : 0;
-		fprintf(stderr, "\r%6.1f%%  %8.1f MiB  %7.1f MiB/s  ETA %4.0fs ",
-		    100.0 * (double)p->done / (double)p->total, (double)p->done / 1048576.0, rate, eta);
+		int k = (int)(f * 20);
+		memset(bar, '#', (size_t)k);
+		memset(bar + k, '.', (size_t)(20 - k));
+		bar[20] = '\0';
+		fprintf(stderr, "\r%s %.30s  [%s] %3.0f%%  %s/%s  %.1f MiB/s  ETA %.0fs ", p->op, p->name,
+		    bar, 100.0 * f, done, progress_size(total, sizeof total, p->total), rate, eta);
 	} else {
-		fprintf(stderr, "\r%8.1f MiB  %7.1f MiB/s ", (double)p->done / 1048576.0, rate);
+		fprintf(stderr, "\r%s %.30s  %s  %.1f MiB/s ", p->op, p->name, done, rate);
 	}
+	p->drawn = true;
 }
 
 void
 progress_end(struct progress *p)
 {
-	if (p->on)
-		fprintf(stderr, "\r%60s\r", "");
+	if (p->drawn)
+		fprintf(stderr, "\r%*s\r", 110, "");
+	p->drawn = false;
+}
+
+void
+progress_summary(struct progress *p)
+{
+	uint64_t el = client_now_ms() - p->start_ms;
+	char done[32];
+
+	progress_end(p);
+	if (!p->on)
+		return;
+	fprintf(stderr, "%s %s: %s in %.1f s, %.1f MiB/s\n", p->op, p->name,
+	    progress_size(done, sizeof done, p->done), (double)el / 1000.0,
+	    el > 0 ? (double)p->done / 1048576.0 / ((double)el / 1000.0) : 0.0);
 }
 
 int

@@ -132,14 +132,20 @@ void client_json_str(FILE *f, const char *s);
 uint64_t client_now_ms(void);
 
 /* Progress on stderr when it is a TTY (and not -q): bytes, rate, ETA. */
+/* The progress line of put and get, on stderr when it is a terminal and
+ * not -q: "put big.iso  [#######.......]  48%  2.0/4.2 GiB  105.3 MiB/s
+ * ETA 21s", redrawn at most every 200 ms; progress_end clears it, and
+ * progress_summary leaves "put big.iso: 4.2 GiB in 41.0 s, 105.3 MiB/s". */
 struct progress {
-	bool on;
-	uint64_t total;                 /* 0 = unknown */
+	bool on, drawn;
+	const char *op, *name;          /* borrowed from the client */
+	uint64_t total;                 /* bytes; 0 = unknown */
 	uint64_t done;
 	uint64_t start_ms, last_ms;
 };
 void progress_start(struct progress *p, struct client *cl, uint64_t total);
 void progress_add(struct progress *p, uint64_t bytes);
 void progress_end(struct progress *p);
+void progress_summary(struct progress *p);
 
 #endif

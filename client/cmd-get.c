@@ -69,13 +69,15 @@ static int get_dest_open(struct client *cl, const char *arg, struct get_dest *d)
 static int get_tmp_create(struct client *cl, struct get_dest *d);
 static void get_tmp_remove(void);
 static int get_write_failed(struct client *cl, const struct get_dest *d);
+static bool get_to_terminal_refused(struct client *cl, const struct get_dest *d, bool force,
+    const uint8_t *data, size_t len);
 static int get_send(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *s);
 static int get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *slots,
     size_t from, size_t to, uint64_t *retry_until, bool silent, int rv);
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
-	.usage = "get NAME [LOCAL|-]",
+	.usage = "get [-f] NAME [LOCAL|-]",
 	.exec = cmd_get_exec,
 };
 
@@ -280,6 +282,20 @@ get_tmp_remove(void)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* A binary file is not dumped on a terminal (curl and mc do the same): a NUL
+ * byte in what is about to be written to a tty refuses it, unless -f.  True
+ * after saying so. */
+static bool
+get_to_terminal_refused(struct client *cl, const struct get_dest *d, bool force,
+    const uint8_t *data, size_t len)
+{
+	if (force || d->kind != GET_DEST_STDOUT || memchr(data, 0, len) == NULL || !isatty(d->fd))
+		return false;
+	client_fail(cl, EX_RCFS_USAGE, "binary file not written to the terminal (rcfs get -f %s -, "
+	    "or a destination: rcfs get %s FILE)", cl->target, cl->target);
+	return true;
+}
+
 /* Ask the connected node for slot s's chunk. */
 static int
 get_send(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *s)
@@ -347,8 +363,23 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	int rv, err, saved_attempt = cl->attempt_ms;
 	bool silent = cl->silent;
 
-	if (argc < 1 || argc > 2)
+	char *args[2];
+	int nargs = 0;
+	bool force = false;
+
+	for (int i = 0; i < argc; i++) {
+		if (client_is_option(cl, i, argv[i]) &&
+		    (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0))
+			force = true;
+		else if (client_is_option(cl, i, argv[i]) || nargs == 2)
+			return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
+		else
+			args[nargs++] = argv[i];
+	}
+	if (nargs < 1)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
+	argc = nargs;
+	argv = args;
 	cl->target = argv[0];
 	if ((bad = name_check(argv[0], strlen(argv[0]))) != NULL)
 		return client_fail(cl, EX_RCFS_USAGE, "invalid name: %s", bad);
@@ -367,6 +398,11 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		sha256(sha, meta->inline_data.data, meta->inline_data.len);
 		if (meta->sha256.len != 32 || sodium_memcmp(sha, meta->sha256.data, 32) != 0) {
 			rv = client_fail(cl, EX_RCFS_INTEGRITY, "file content does not match its SHA-256");
+			goto out;
+		}
+		if (get_to_terminal_refused(cl, &dest, force, meta->inline_data.data,
+		    meta->inline_data.len)) {
+			rv = EX_RCFS_USAGE;
 			goto out;
 		}
 		if (get_write_all(dest.fd, meta->inline_data.data, meta->inline_data.len) != 0) {
@@ -434,6 +470,10 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 				    next_write);
 				goto out;
 			}
+			if (get_to_terminal_refused(cl, &dest, force, d->data, d->len)) {
+				rv = EX_RCFS_USAGE;
+				goto out;
+			}
 			if (get_write_all(dest.fd, d->data, d->len) != 0) {
 				rv = get_write_failed(cl, &dest);
 				goto out;
@@ -480,6 +520,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		get_tmp_armed = 0;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
+	if (dest.kind != GET_DEST_STDOUT)
+		progress_summary(&prog);        /* to stdout (cat): no line after the data */
 	if (cl->json && dest.kind != GET_DEST_STDOUT) {
 		printf("{\"name\":");
 		client_json_str(stdout, meta->name);

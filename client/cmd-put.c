@@ -248,7 +248,9 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 			meta.inline_data.len = (size_t)n;
 			cl->silent = silent;
 			cl->attempt_ms = saved_attempt;
-			rv = put_commit(cl, &meta);
+			progress_add(&prog, (uint64_t)n);
+			if ((rv = put_commit(cl, &meta)) == 0)
+				progress_summary(&prog);
 			goto out;
 		}
 		if (n == 0)
@@ -286,7 +288,8 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	meta.sha256.len = 32;
 	meta.chunks = chunks;
 	meta.n_chunks = nchunks;
-	rv = put_commit(cl, &meta);
+	if ((rv = put_commit(cl, &meta)) == 0)
+		progress_summary(&prog);
 out:
 	cl->silent = silent;
 	cl->attempt_ms = saved_attempt;

@@ -121,11 +121,33 @@ cmd_stat_exec(struct client *cl, int argc, char **argv)
 		struct tm tm;
 		localtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
-		printf("name:       %s\nsize:       %llu\nsha256:     %s\nchunks:     %zu x %u bytes%s\n"
-		    "version:    %llu (hlc %llu.%llu)\nmtime:      %s\n", m->name, (unsigned long long)m->size,
-		    hex, m->n_chunks, m->chunk_size, m->has_inline_data ? " (inline)" : "",
-		    (unsigned long long)m->version, (unsigned long long)(m->hlc >> 16),
-		    (unsigned long long)(m->hlc & 0xffff), when);
+		printf("name:       %s\nsize:       %llu\nsha256:     %s\n", m->name,
+		    (unsigned long long)m->size, hex);
+		/* The real layout: every chunk but the last is chunk_size bytes. */
+		if (m->has_inline_data)
+			printf("chunks:     none: inline (%zu bytes in the file table)\n", m->inline_data.len);
+		else if (m->n_chunks == 0)
+			printf("chunks:     none (empty file)\n");
+		else if (m->n_chunks == 1)
+			printf("chunks:     1 chunk: %llu bytes\n", (unsigned long long)m->size);
+		else
+			printf("chunks:     %zu chunks: %zu x %u + %llu bytes\n", m->n_chunks, m->n_chunks - 1,
+			    m->chunk_size, (unsigned long long)(m->size -
+			    (uint64_t)m->chunk_size * (m->n_chunks - 1)));
+		if (m->has_mode)
+			printf("mode:       %04o\n", (unsigned)(m->mode & 07777));
+		{
+			/* HLC: ms since the epoch << 16 | a logical counter. */
+			time_t ht = (time_t)((m->hlc >> 16) / 1000);
+			struct tm htm;
+			char hwhen[64];
+			localtime_r(&ht, &htm);
+			strftime(hwhen, sizeof hwhen, "%Y-%m-%d %H:%M:%S", &htm);
+			printf("version:    %llu (committed at hlc %s.%03llu +%llu)\nmtime:      %s\n",
+			    (unsigned long long)m->version, hwhen,
+			    (unsigned long long)((m->hlc >> 16) % 1000), (unsigned long long)(m->hlc & 0xffff),
+			    when);
+		}
 		if (verbose && m->n_chunks > 0) {
 			uint64_t (*where)[CLIENT_MAX_NODES] = xcalloc(m->n_chunks, sizeof *where);
 			stat_locate(cl, m, where);

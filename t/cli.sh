@@ -227,7 +227,7 @@ out=$("$RCFS" --version); rc=$?
 check "--version: exit 0, 'rcfs VERSION'" cond '[ "$rc" -eq 0 ] && [[ "$out" =~ ^rcfs\ [0-9]+\.[0-9]+ ]]'
 out=$(env -u RCFS_NODES -u RCFS_CONF "$RCFS" get --help); rc=$?
 check "rcfs get --help: that command's usage, exit 0, no node needed" \
-	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get NAME [LOCAL|-]" ]'
+	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] NAME [LOCAL|-]" ]'
 for a in garbage 127.0.0.11 127.0.0.1:notaport 127.0.0.1:0; do
 	t0=$(now_ms); out=$(env -u RCFS_CONF "$RCFS" -n "$a" ls 2>&1); rc=$?; t1=$(now_ms)
 	check "-n $a: a usage error at once (exit $rc, $((t1 - t0)) ms)" \
@@ -263,6 +263,34 @@ check "health of a hung node: exit 4 within its 2 s bound (exit $rc, $((t1 - t0)
 out=$("$RCFS" --json du t/)
 want=$("$RCFS" ls -l t/ | awk '{ n++; b += $1 } END { printf "{\"prefix\":\"t/\",\"files\":%d,\"bytes\":%d}", n, b }')
 check "du t/: the files and bytes ls -l lists ($out)" [ "$out" = "$want" ]
+
+# stat: the real chunk layout, the mode, the HLC as a time.
+out=$("$RCFS" stat t/f3)
+check "stat: the real chunk layout (4 chunks: 3 x C + 123 bytes)" \
+	grep -qx "chunks:     4 chunks: 3 x $C + 123 bytes" <<<"$out"
+check "stat: the mode the file had" grep -qx "mode:       0$(stat -c %a "$W/f3")" <<<"$out"
+check "stat: the commit's HLC as a time" \
+	grep -qE "^version:    [0-9]+ \(committed at hlc 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8}\.[0-9]{3} \+[0-9]+\)$" <<<"$out"
+check "stat: an inline file says so, with its size" \
+	grep -qx "chunks:     none: inline (18 bytes in the file table)" <<<"$("$RCFS" stat t/small)"
+
+# On a terminal (script(1) gives rcfs a pty): a binary file is not dumped
+# there unless -f; text is; put and get leave one summary line.
+if command -v script >/dev/null 2>&1; then
+	tty_run() { script -qec "$1" /dev/null 2>&1 | tr '\r' '\n'; }
+	out=$(tty_run "'$RCFS' get t/f3 -"); script -qec "'$RCFS' get t/f3 -" /dev/null >/dev/null 2>&1; rc=$?
+	check "get of a binary file to a terminal: refused (exit $rc), nothing dumped" \
+		cond '[ "$rc" -eq 2 ] && grep -q "binary file not written to the terminal" <<<"$out" && [ "$(wc -c <<<"$out")" -lt 400 ]'
+	out=$(tty_run "'$RCFS' get -f t/f3 - | wc -c")
+	check "get -f writes it anyway" grep -q "^$((3 * C + 123))\$" <<<"$out"
+	out=$(tty_run "'$RCFS' get t/small -")
+	check "a text file is shown" grep -q "^small inline file" <<<"$out"
+	out=$(tty_run "'$RCFS' put '$W/f3' t/tty && '$RCFS' get t/tty '$W/tty.out'")
+	check "put and get leave one summary line each on a terminal" \
+		cond 'grep -qE "^put t/tty: 3\.0 MiB in [0-9.]+ s, [0-9.]+ MiB/s$" <<<"$out" && grep -qE "^get t/tty: 3\.0 MiB in [0-9.]+ s, [0-9.]+ MiB/s$" <<<"$out"'
+else
+	ok "terminal behaviour # SKIP script(1) not installed"
+fi
 
 # --json: an error is one JSON object on stderr, stdout stays clean.
 "$RCFS" --json stat t/missing > "$W/json.out" 2> "$W/json.err"; rc=$?
