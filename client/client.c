@@ -446,6 +446,38 @@ client_count_reachable(struct client *cl)
 	return n;
 }
 
+int
+client_list(struct client *cl, const char *prefix, client_list_cb *cb, void *arg)
+{
+	Rcfs__FileList req = RCFS__FILE_LIST__INIT;
+	char *after = xstrdup("");
+	int rv = 0;
+
+	for (bool more = true; more && rv == 0; ) {
+		Rcfs__FileListResponse *resp;
+
+		req.prefix = (char *)prefix;
+		req.start_after = after;
+		req.has_limit = 1;
+		req.limit = 10000;
+		req.has_serializable = cl->serializable;
+		req.serializable = cl->serializable;
+		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_LIST, &req.base,
+		    RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, (ProtobufCMessage **)&resp)) != 0)
+			break;
+		for (size_t i = 0; i < resp->n_files && rv == 0; i++)
+			rv = cb(arg, resp->files[i]);
+		more = resp->more && resp->n_files > 0;
+		if (resp->n_files > 0) {
+			free(after);
+			after = xstrdup(resp->files[resp->n_files - 1]->name);
+		}
+		rcfs__file_list_response__free_unpacked(resp, NULL);
+	}
+	free(after);
+	return rv;
+}
+
 /* Bits set in x. */
 static int
 client_bits(uint32_t x)

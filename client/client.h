@@ -106,6 +106,17 @@ int client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessag
  * (freeing *msg); 0 if *msg is a `want_type`. */
 int client_check(struct client *cl, const struct frame_header *h, ProtobufCMessage **msg,
     uint8_t want_type);
+/* Every file whose name starts with prefix, in name order, page by page
+ * (FileList, linearizable unless --serializable): cb(arg, meta) for each,
+ * meta valid during the call; a nonzero return from cb stops the walk and
+ * is returned.  0, or an exit code after saying why. */
+typedef int client_list_cb(void *arg, const Rcfs__FileMeta *meta);
+int client_list(struct client *cl, const char *prefix, client_list_cb *cb, void *arg);
+/* The tree forms (client/cmd-tree.c): put -r LOCALDIR PREFIX, get -r PREFIX
+ * LOCALDIR, rm -r PREFIX.  PREFIX is a directory: "p" means "p/". */
+int tree_put(struct client *cl, const char *dir, const char *prefix);
+int tree_get(struct client *cl, const char *prefix, const char *dir);
+int tree_rm(struct client *cl, const char *prefix);
 /* One request and its response. */
 int client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
     ProtobufCMessage **resp);

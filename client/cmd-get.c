@@ -77,7 +77,7 @@ static int get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
-	.usage = "get [-f] NAME [LOCAL|-]",
+	.usage = "get [-f] NAME [LOCAL|-] | get -r PREFIX LOCALDIR",
 	.exec = cmd_get_exec,
 };
 
@@ -365,19 +365,23 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 
 	char *args[2];
 	int nargs = 0;
-	bool force = false;
+	bool force = false, tree = false;
 
 	for (int i = 0; i < argc; i++) {
 		if (client_is_option(cl, i, argv[i]) &&
 		    (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0))
 			force = true;
+		else if (client_is_option(cl, i, argv[i]) && strcmp(argv[i], "-r") == 0)
+			tree = true;
 		else if (client_is_option(cl, i, argv[i]) || nargs == 2)
 			return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
 		else
 			args[nargs++] = argv[i];
 	}
-	if (nargs < 1)
+	if (nargs < 1 || (tree && nargs != 2))
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
+	if (tree)
+		return tree_get(cl, args[0], args[1]);
 	argc = nargs;
 	argv = args;
 	cl->target = argv[0];

@@ -181,53 +181,40 @@ cmd_cp_exec(struct client *cl, int argc, char **argv)
 	return rv;
 }
 
+struct du_sum {
+	uint64_t files, bytes;
+};
+
+static int
+du_add(void *arg, const Rcfs__FileMeta *m)
+{
+	struct du_sum *sum = arg;
+
+	sum->files++;
+	sum->bytes += m->size;
+	return 0;
+}
+
 static int
 cmd_du_exec(struct client *cl, int argc, char **argv)
 {
-	Rcfs__FileList req = RCFS__FILE_LIST__INIT;
 	const char *prefix = argc == 1 ? argv[0] : "";
-	char *after = strdup("");
-	uint64_t files = 0, bytes = 0;
-	int rv = 0;
+	struct du_sum sum = { 0, 0 };
+	int rv;
 
-	if (argc > 1 || after == NULL) {
-		free(after);
+	if (argc > 1)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_du_entry.usage);
-	}
 	cl->target = prefix[0] ? prefix : NULL;
-	for (;;) {
-		Rcfs__FileListResponse *resp;
-		bool more;
-		req.prefix = (char *)prefix;
-		req.start_after = after;
-		req.has_limit = 1;
-		req.limit = 10000;
-		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_LIST, &req.base,
-		    RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, (ProtobufCMessage **)&resp)) != 0)
-			break;
-		for (size_t i = 0; i < resp->n_files; i++)
-			bytes += resp->files[i]->size;
-		files += resp->n_files;
-		more = resp->more && resp->n_files > 0;
-		if (resp->n_files > 0) {
-			free(after);
-			after = strdup(resp->files[resp->n_files - 1]->name);
-		}
-		rcfs__file_list_response__free_unpacked(resp, NULL);
-		if (!more || after == NULL)
-			break;
-	}
-	free(after);
-	if (rv != 0)
+	if ((rv = client_list(cl, prefix, du_add, &sum)) != 0)
 		return rv;
 	if (cl->json) {
 		printf("{\"prefix\":");
 		client_json_str(stdout, prefix);
-		printf(",\"files\":%llu,\"bytes\":%llu}\n", (unsigned long long)files,
-		    (unsigned long long)bytes);
+		printf(",\"files\":%llu,\"bytes\":%llu}\n", (unsigned long long)sum.files,
+		    (unsigned long long)sum.bytes);
 	} else {
-		printf("%llu\t%s (%llu files)\n", (unsigned long long)bytes, prefix[0] ? prefix : ".",
-		    (unsigned long long)files);
+		printf("%llu\t%s (%llu files)\n", (unsigned long long)sum.bytes, prefix[0] ? prefix : ".",
+		    (unsigned long long)sum.files);
 	}
 	return 0;
 }

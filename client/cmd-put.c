@@ -35,7 +35,7 @@ static int put_commit(struct client *cl, Rcfs__FileMeta *meta);
 
 const struct client_cmd cmd_put_entry = {
 	.name = "put",
-	.usage = "put LOCAL|- NAME",
+	.usage = "put LOCAL|- NAME | put -r LOCALDIR PREFIX",
 	.exec = cmd_put_exec,
 };
 
@@ -192,7 +192,9 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	bool silent = cl->silent;
 	uint64_t size = 0;
 
-	if (argc != 2)
+	if (argc == 3 && client_is_option(cl, 0, argv[0]) && strcmp(argv[0], "-r") == 0)
+		return tree_put(cl, argv[1], argv[2]);
+	if (argc != 2 || client_is_option(cl, 0, argv[0]))
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_put_entry.usage);
 	local = argv[0];
 	cl->target = argv[1];

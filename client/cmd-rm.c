@@ -8,7 +8,7 @@ static int cmd_rm_exec(struct client *cl, int argc, char **argv);
 
 const struct client_cmd cmd_rm_entry = {
 	.name = "rm",
-	.usage = "rm NAME...",
+	.usage = "rm NAME... | rm -r PREFIX...",
 	.exec = cmd_rm_exec,
 };
 
@@ -45,10 +45,16 @@ static int
 cmd_rm_exec(struct client *cl, int argc, char **argv)
 {
 	int rv = 0;
+	bool tree = argc > 0 && client_is_option(cl, 0, argv[0]) && strcmp(argv[0], "-r") == 0;
 
-	if (argc < 1)
+	if (tree) {
+		argc--;
+		argv++;
+		cl->operands = cl->operands > 0 ? cl->operands - 1 : 0;
+	}
+	if (argc < 1 || client_is_option(cl, 0, argv[0]))
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_rm_entry.usage);
 	for (int i = 0; i < argc && rv == 0; i++)
-		rv = cmd_rm_one(cl, argv[i]);
+		rv = tree ? tree_rm(cl, argv[i]) : cmd_rm_one(cl, argv[i]);
 	return rv;
 }

@@ -227,7 +227,7 @@ out=$("$RCFS" --version); rc=$?
 check "--version: exit 0, 'rcfs VERSION'" cond '[ "$rc" -eq 0 ] && [[ "$out" =~ ^rcfs\ [0-9]+\.[0-9]+ ]]'
 out=$(env -u RCFS_NODES -u RCFS_CONF "$RCFS" get --help); rc=$?
 check "rcfs get --help: that command's usage, exit 0, no node needed" \
-	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] NAME [LOCAL|-]" ]'
+	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] NAME [LOCAL|-] | get -r PREFIX LOCALDIR" ]'
 for a in garbage 127.0.0.11 127.0.0.1:notaport 127.0.0.1:0; do
 	t0=$(now_ms); out=$(env -u RCFS_CONF "$RCFS" -n "$a" ls 2>&1); rc=$?; t1=$(now_ms)
 	check "-n $a: a usage error at once (exit $rc, $((t1 - t0)) ms)" \
@@ -291,6 +291,28 @@ if command -v script >/dev/null 2>&1; then
 else
 	ok "terminal behaviour # SKIP script(1) not installed"
 fi
+
+# Trees: put -r, get -r, rm -r (PREFIX is a directory: "tr" never means "tr2/").
+T="$W/tree"; mkdir -p "$T/a/b" "$T/c"
+printf 'one\n' > "$T/x"; head -c $((C + 5)) /dev/urandom > "$T/a/b/big"
+printf 'two\n' > "$T/c/y"; chmod 0750 "$T/c/y"; ln -s x "$T/link"
+"$RCFS" -q put "$W/small" tr2/other
+expect_rc 0 "put -r DIR tr: exit 0" "$RCFS" -q put -r "$T" tr
+check "put -r: every regular file (a link to one followed) under tr/" \
+	cond '[ "$("$RCFS" ls tr/ | tr "\n" " ")" = "tr/a/b/big tr/c/y tr/link tr/x " ]'
+expect_rc 0 "get -r tr DIR: exit 0" "$RCFS" -q get -r tr "$W/tree.out"
+check "get -r: the same tree back, byte for byte" diff -r "$T" "$W/tree.out"
+check "get -r: modes kept (0750)" [ "$(stat -c %a "$W/tree.out/c/y")" = 750 ]
+check "get -r tr did not take tr2/" [ ! -e "$W/tree.out/other" ]
+ln -s nowhere "$T/dangling"
+out=$("$RCFS" -q put -r "$T" tr3 2>&1); rc=$?
+check "put -r with a dangling link: the others stored, exit 8, the failure named" \
+	cond '[ "$rc" -eq 8 ] && grep -q "dangling symbolic link" <<<"$out" && grep -q "1 of 5 files failed" <<<"$out" && [ "$("$RCFS" ls tr3/ | wc -l)" -eq 4 ]'
+expect_rc 0 "rm -r tr tr3: exit 0" "$RCFS" rm -r tr tr3
+check "rm -r: nothing left under tr/ and tr3/, tr2/ untouched" \
+	cond '[ -z "$("$RCFS" ls tr/)" ] && [ -z "$("$RCFS" ls tr3/)" ] && [ "$("$RCFS" ls tr2/)" = tr2/other ]'
+expect_rc 2 "rm -r without a prefix is a usage error" "$RCFS" rm -r
+expect_rc 8 "put -r of a file that is not a directory: exit 8" "$RCFS" put -r "$W/small" tr4
 
 # --json: an error is one JSON object on stderr, stdout stays clean.
 "$RCFS" --json stat t/missing > "$W/json.out" 2> "$W/json.err"; rc=$?
