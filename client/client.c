@@ -498,7 +498,7 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 	uint32_t backoff = 20;
 	char last[512] = "no node reachable";
 	int last_code = EX_RCFS_UNAVAILABLE;
-	bool silent = cl->silent, no_leader = false;
+	bool silent = cl->silent, no_leader = false, said = false;
 	uint32_t unavailable = 0;       /* nodes that answered "storage unavailable" (bit per node) */
 
 	/* Retry through elections and failovers until the deadline, following
@@ -581,6 +581,18 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 		}
 		if (client_now_ms() + backoff >= deadline)
 			break;
+		/* Say early what we wait for, once, on a terminal (etcdctl
+		 * only says it at the end). */
+		if (!said && client_now_ms() + (uint64_t)cl->timeout_ms >= deadline + 2000 && !silent &&
+		    !cl->quiet && !cl->json && isatty(STDERR_FILENO)) {
+			int up = client_count_reachable(cl);
+			said = true;
+			fprintf(stderr, "rcfs: %s%s%s: waiting (up to %d s) for %s: %d of %d nodes reachable "
+			    "(a leader needs %d)\n", cl->op ? cl->op : "", cl->target ? " " : "",
+			    cl->target ? cl->target : "", cl->timeout_ms / 1000,
+			    no_leader || up < cl->nnodes / 2 + 1 ? "a leader" : "the cluster", up, cl->nnodes,
+			    cl->nnodes / 2 + 1);
+		}
 		usleep(backoff * 1000);
 		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
 	}

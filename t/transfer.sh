@@ -76,10 +76,24 @@ rm -f "$W/go" "$W/got.rc"
 test_pids="$test_pids $!"
 check "the get is streaming (4 MiB read)" wait_until 30 bash -c '[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge $((4 << 20)) ]' _ "$W/got.1"
 check "and not finished" [ ! -s "$W/got.rc" ]
-check "the get's connection is found" connected_node
+check "the get's connection is found" wait_until 10 connected_node
+connected_node
 "$CLUSTER" kill -d "$CDIR" "$V" >/dev/null
 : > "$W/go"
 check "node $V (the get's) killed: the get finishes" wait_until 40 test -s "$W/got.rc"
 check "with exit 0 ($(cat "$W/got.rc" 2>/dev/null); $(head -c 200 "$W/got.err"))" [ "$(cat "$W/got.rc" 2>/dev/null)" = 0 ]
 check "and what it wrote is the file" bash -c 'cat "$1" "$2" | cmp -s - "$3"' _ "$W/got.1" "$W/got.2" "$W/whole"
+
+# 4. two of three nodes down: on a terminal, rcfs says early what it waits for.
+up_nodes() { local i; for i in 1 2 3; do kill -0 "$(cat "$CDIR/n$i/rcfsd.pid")" 2>/dev/null && echo "$i"; done; }
+for i in $(up_nodes | tail -n +2); do "$CLUSTER" kill -d "$CDIR" "$i" >/dev/null; done
+check "one node left up ($(up_nodes | tr '\n' ' '))" [ "$(up_nodes | wc -l)" -eq 1 ]
+if command -v script >/dev/null 2>&1; then
+	out=$(script -qec "'$RCFS' --timeout 4 -n '$RCFS_NODES' ls" /dev/null 2>&1 | tr '\r' '\n')
+	check "2 of 3 down: 'waiting (up to 4 s) for a leader: 1 of 3 nodes reachable', then the error" \
+		bash -c 'grep -q "^rcfs: ls: waiting (up to 4 s) for a leader: 1 of 3 nodes reachable (a leader needs 2)" <<<"$1" &&
+			grep -q "^rcfs: ls: no leader: 1 of 3 nodes reachable (need 2)" <<<"$1"' _ "$out"
+else
+	ok "waiting line # SKIP script(1) not installed"
+fi
 done_testing
