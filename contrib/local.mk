@@ -50,6 +50,11 @@ EXTRA_DIST += \
 	contrib/systemd/rcfs-redis@.service \
 	contrib/systemd/rcfs.sysusers.conf
 
+## bash completion: bash-completion looks in $(datadir)/bash-completion/completions
+## (/usr/local/share/... is on its XDG_DATA_DIRS path).
+bashcompletiondir = $(datadir)/bash-completion/completions
+dist_bashcompletion_DATA = contrib/bash-completion/rcfs
+
 ## The guides, installed where the units' Documentation= points: the
 ## deployment guide and every document it refers to.
 rcfsdocdir = $(docdir)

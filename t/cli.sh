@@ -292,6 +292,27 @@ else
 	ok "terminal behaviour # SKIP script(1) not installed"
 fi
 
+# Bash completion (contrib/bash-completion/rcfs): commands, options, remote
+# names one directory at a time, local files.
+complete_at() {  # complete_at WORDS...: COMPREPLY for the last word, space-separated and sorted
+	(
+		. "$top_srcdir/contrib/bash-completion/rcfs"
+		COMP_WORDS=("$RCFS" "$@"); COMP_CWORD=$#
+		_rcfs
+		printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
+	)
+}
+check "completion: commands" [ "$(complete_at st)" = "stat status " ]
+check "completion: a command's options" [ "$(complete_at get -)" = "--help -f -r " ]
+out=$(complete_at ls '')
+check "completion: the top level shows t/ once, not what is under it ($out)" \
+	cond '[[ " $out" == *" t/ "* ]] && [[ "$out" != *"t/f3"* ]]'
+check "completion: remote names under a directory (t/f -> t/f3)" [ "$(complete_at get t/f)" = "t/f3 " ]
+check "completion: -n is passed on to rcfs ls" [ "$(complete_at -n "$NODE" rm t/sm)" = "t/small " ]
+check "completion: put's first operand is a local file" \
+	[ "$(cd "$W" && complete_at put sma)" = "small " ]
+check "completion: member subcommands" [ "$(complete_at member re)" = "remove " ]
+
 # Trees: put -r, get -r, rm -r (PREFIX is a directory: "tr" never means "tr2/").
 T="$W/tree"; mkdir -p "$T/a/b" "$T/c"
 printf 'one\n' > "$T/x"; head -c $((C + 5)) /dev/urandom > "$T/a/b/big"
