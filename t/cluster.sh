@@ -213,4 +213,15 @@ check "5 nodes, 2 killed (incl. leader): put succeeds" "$RCFS" --timeout 15 put 
 check "5 nodes, 2 killed: file put before is readable" bash -c '"$RCFS" get e/before - | cmp -s - "$1"' _ "$W/f5"
 check "5 nodes, 2 killed: file put after is readable" bash -c '"$RCFS" get e/after - | cmp -s - "$1"' _ "$W/f5"
 
+# ---- rcfs-cluster down: the leader first, it hands leadership over ----------------------------
+cluster_up -n 3 || nok "3-node cluster up (down)"
+L=$(leader)
+t0=$(date +%s%N); "$CLUSTER" down -d "$CDIR" >/dev/null; t1=$(date +%s%N)
+check "down stopped the leader (node $L) first: it handed leadership over" \
+	grep -q "handing leadership over (shutting down)" "$CDIR/n$L/rcfsd.log"
+check "no drain waited out its timeout: down took $(( (t1 - t0) / 1000000 )) ms (< 4 s)" \
+	[ $(( (t1 - t0) / 1000000 )) -lt 4000 ]
+check "every process of the cluster stopped" \
+	bash -c '! ls "$1"/n*/*.pid >/dev/null 2>&1' _ "$CDIR"
+
 done_testing

@@ -26,11 +26,13 @@ stream() {
 	test_pids="$test_pids $PUT_PID"
 }
 finished() { [ -s "$W/$1.rc" ]; }
-# connected_node: the node the (only) rcfs client is connected to now, in V.
+# connected_node ARGS: the node the rcfs client run with "-n $RCFS_NODES ARGS"
+# (this test's: the ports are its own) is connected to now, in V.
 connected_node() {
-	local peer i
-	peer=$(ss -Htnp state established 2>/dev/null | awk '/"rcfs",pid=/ { print $4; exit }')
+	local pid peer i
 	V=""
+	pid=$(pgrep -f -n -- "-n $RCFS_NODES $1") || return 1
+	peer=$(ss -Htnp state established 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { print $4; exit }')
 	for i in 1 2 3; do [ "$(addr "$i")" = "$peer" ] && V=$i; done
 	[ -n "$V" ]
 }
@@ -40,7 +42,8 @@ before=$(chunks_on 1)
 stream killed
 check "the put is streaming through node 1" wait_until 30 bash -c '[ "$(redis-cli -s "$1" --scan --pattern "rcfs:c:*" | wc -l)" -ge $(( $2 + 8 )) ]' _ "$CDIR/n1/redis.sock" "$before"
 check "and still running" kill -0 "$PUT_PID"
-connected_node && [ "$V" = 1 ] || nok "the put's connection is to node 1 (it is to node '$V')"
+wait_until 10 connected_node "put - killed"; connected_node "put - killed"
+check "the put is connected to node 1 (node '$V')" [ "$V" = 1 ]
 "$CLUSTER" kill -d "$CDIR" 1 >/dev/null
 : > "$W/go"
 check "node 1 killed: the put finishes" wait_until 40 finished killed
@@ -54,7 +57,8 @@ check "node 1 back and healthy" wait_until 30 n1_healthy
 before=$(chunks_on 1)
 stream stopped
 check "the second put is streaming through node 1" wait_until 30 bash -c '[ "$(redis-cli -s "$1" --scan --pattern "rcfs:c:*" | wc -l)" -ge $(( $2 + 8 )) ]' _ "$CDIR/n1/redis.sock" "$before"
-connected_node && [ "$V" = 1 ] || nok "the put's connection is to node 1 (it is to node '$V')"
+wait_until 10 connected_node "put - stopped"; connected_node "put - stopped"
+check "the put is connected to node 1 (node '$V')" [ "$V" = 1 ]
 P1=$(cat "$CDIR/n1/rcfsd.pid")
 t0=$(date +%s)
 kill -STOP "$P1"
@@ -76,8 +80,8 @@ rm -f "$W/go" "$W/got.rc"
 test_pids="$test_pids $!"
 check "the get is streaming (4 MiB read)" wait_until 30 bash -c '[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge $((4 << 20)) ]' _ "$W/got.1"
 check "and not finished" [ ! -s "$W/got.rc" ]
-check "the get's connection is found" wait_until 10 connected_node
-connected_node
+check "the get's connection is found" wait_until 10 connected_node "get killed -"
+connected_node "get killed -"
 "$CLUSTER" kill -d "$CDIR" "$V" >/dev/null
 : > "$W/go"
 check "node $V (the get's) killed: the get finishes" wait_until 40 test -s "$W/got.rc"
