@@ -509,8 +509,11 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 		int rv;
 		uint64_t now = client_now_ms();
 
-		/* One try waits at most client_attempt_ms, within the deadline. */
+		/* One try waits at most client_attempt_ms (or less, if the
+		 * caller said so), within the deadline. */
 		cl->attempt_ms = client_attempt_ms(cl);
+		if (saved_attempt > 0 && saved_attempt < cl->attempt_ms)
+			cl->attempt_ms = saved_attempt;
 		if (deadline > now && deadline - now < (uint64_t)cl->attempt_ms)
 			cl->attempt_ms = (int)(deadline - now) > 1 ? (int)(deadline - now) : 1;
 		cl->silent = true;
@@ -610,9 +613,14 @@ client_hello(struct client *cl)
 {
 	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
 	Rcfs__StatusResponse *resp;
-	int rv = client_call(cl, RCFS__MSG_TYPE__MSG_STATUS, &req.base, RCFS__MSG_TYPE__MSG_STATUS_RESP,
-	    (ProtobufCMessage **)&resp);
+	int rv, saved = cl->attempt_ms;
 
+	/* Any node will do, and a status answers in milliseconds unless the
+	 * node's redis stalls (the answer waits for it): 1 s a try. */
+	cl->attempt_ms = 1000;
+	rv = client_call(cl, RCFS__MSG_TYPE__MSG_STATUS, &req.base, RCFS__MSG_TYPE__MSG_STATUS_RESP,
+	    (ProtobufCMessage **)&resp);
+	cl->attempt_ms = saved;
 	if (rv != 0)
 		return rv;
 	cl->chunk_size = resp->has_chunk_size ? resp->chunk_size : 4u << 20;

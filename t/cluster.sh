@@ -213,8 +213,20 @@ check "5 nodes, 2 killed (incl. leader): put succeeds" "$RCFS" --timeout 15 put 
 check "5 nodes, 2 killed: file put before is readable" bash -c '"$RCFS" get e/before - | cmp -s - "$1"' _ "$W/f5"
 check "5 nodes, 2 killed: file put after is readable" bash -c '"$RCFS" get e/after - | cmp -s - "$1"' _ "$W/f5"
 
+# ---- a leader whose redis stalls hands leadership over ------------------------------------------
+cluster_up -n 3 || nok "3-node cluster up (stall, down)"
+L=$(leader)
+head -c 300000 /dev/urandom > "$W/stall"
+RP=$(cat "$CDIR/n$L/redis.pid")
+kill -STOP "$RP"
+check "leader $L's redis stopped (SIGSTOP): a put succeeds while it still is" \
+	"$RCFS" -q --timeout 10 put "$W/stall" g/stall
+kill -CONT "$RP"
+check "the stalled leader handed leadership over, naming its term" \
+	grep -qE "storage stalled for [0-9]+ ms with [0-9]+ write\(s\) outstanding: handing leadership over \(term [1-9]" "$CDIR/n$L/rcfsd.log"
+check "the file reads back" bash -c '"$1" get g/stall - | cmp -s - "$2"' _ "$RCFS" "$W/stall"
+
 # ---- rcfs-cluster down: the leader first, it hands leadership over ----------------------------
-cluster_up -n 3 || nok "3-node cluster up (down)"
 L=$(leader)
 t0=$(date +%s%N); "$CLUSTER" down -d "$CDIR" >/dev/null; t1=$(date +%s%N)
 check "down stopped the leader (node $L) first: it handed leadership over" \

@@ -92,6 +92,12 @@ struct consensus {
 	struct raft *raft;
 	enum consensus_state state;
 	unsigned generation;            /* bumped on every teardown: stale callbacks ignore themselves */
+	/* Storage stalls (a redis that stops answering without failing): Raft
+	 * writes outstanding, since when (ms, monotonic) none completed, and
+	 * whether this stall already handed leadership over. */
+	uint32_t persist_inflight;
+	uint64_t persist_progress_ms;
+	bool stall_handed;
 	struct event *tick_ev;
 	struct event *ready_ev;
 	struct event *reload_ev;        /* retry a failed load */
@@ -137,6 +143,7 @@ static void cs_step_stored(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_start_core(struct cs_load *ld);
 static bool cs_force_new_cluster(struct cs_load *ld);
 static void cs_admit(struct consensus *cs);
+static void cs_storage_stall(struct consensus *cs, uint64_t now);
 static void cs_follow_conf(struct consensus *cs);
 static void cs_settle_committed_conf(struct consensus *cs);
 static void cs_register_peer_metrics(struct consensus *cs);
@@ -546,6 +553,8 @@ cs_teardown(struct consensus *cs, const char *why)
 		return;
 	log_warn("raft: stopping until storage is back (%s)", why);
 	cs->generation++;
+	cs->persist_inflight = 0;       /* the old generation's writes no longer count */
+	cs->stall_handed = false;
 	if (cs->raft != NULL) {
 		cs->last_term = raft_term(cs->raft);
 		raft_free(cs->raft);
@@ -578,8 +587,34 @@ cs_tick(evutil_socket_t fd, short what, void *arg)
 		raft_tick(cs->raft, (uint32_t)(now - cs->last_tick_ms));
 		cs->last_tick_ms = now;
 		cs_admit(cs);
+		cs_storage_stall(cs, now);
 		cs_schedule(cs);
 	}
+}
+
+/* A leader whose storage stalls (its Raft writes outstanding, none completed
+ * for an election timeout) hands leadership to an up-to-date follower
+ * (TimeoutNow, §3.10) instead of holding the cluster until the stall ends or
+ * fails: the followers' storage still works.  Once per stall. */
+static void
+cs_storage_stall(struct consensus *cs, uint64_t now)
+{
+	uint64_t stalled;
+	int rv;
+
+	if (cs->persist_inflight == 0 || cs->stall_handed || raft_role(cs->raft) != RAFT_LEADER)
+		return;
+	stalled = now - cs->persist_progress_ms;
+	if (stalled < cs->cfg->election_timeout_ms)
+		return;
+	cs->stall_handed = true;
+	rv = raft_transfer_leadership(cs->raft, 0);
+	if (rv == RAFT_OK)
+		log_warn("raft: storage stalled for %" PRIu64 " ms with %u write(s) outstanding: handing "
+		    "leadership over (term %" PRIu64 ")", stalled, cs->persist_inflight, raft_term(cs->raft));
+	else
+		log_warn("raft: storage stalled for %" PRIu64 " ms, and no leadership transfer: %s (term %"
+		    PRIu64 ")", stalled, raft_strerror(rv), raft_term(cs->raft));
 }
 
 /* A member answering with a storage incarnation the configuration does not
@@ -763,6 +798,8 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 	p->generation = cs->generation;
 	p->seq = rd->seq;
 	p->t0 = metrics_now();
+	if (cs->persist_inflight++ == 0)
+		cs->persist_progress_ms = time_mono_ms();
 	raftlog_append(cs->log, rd->hs_changed ? &rd->hs : NULL, rd->entries, rd->n_entries,
 	    cs_persisted, p);
 }
@@ -773,6 +810,11 @@ cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 	struct cs_persist *p = arg;
 	struct consensus *cs = p->cs;
 
+	if (p->generation == cs->generation) {
+		cs->persist_inflight--;
+		cs->persist_progress_ms = time_mono_ms();
+		cs->stall_handed = false;
+	}
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
 		if (code != RCFS__ERROR_CODE__E_OK)
 			cs_teardown(cs, why);
