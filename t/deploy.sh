@@ -73,8 +73,10 @@ on_cmd() {
 		mount --bind "$T/root$prefix" "$prefix" && mount --bind "$T/$h/etc-rcfs" /etc/rcfs &&
 		mount --bind "$T/$h/varlib" /var/lib && mount --bind "$T/$h/run" /run &&
 		mount --bind "$T/$h/tmp" /tmp || exit 125
-		export PATH=$prefix/sbin:$prefix/bin:/usr/sbin:/usr/bin:/sbin:/bin
-		exec "$@"' _ "$h" "$T" "$prefix" "$@")
+		# A clean environment, as systemd gives a unit (nothing of make
+		# check: its RCFS, RCFS_CONF and TMPDIR name paths of this host).
+		exec env -i PATH="$prefix/sbin:$prefix/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/ LANG=C.UTF-8 \
+			ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" "$@"' _ "$h" "$T" "$prefix" "$@")
 }
 on() { on_cmd "$@"; "${ON[@]}"; }
 # as_unit HOST CMD...: as the units run it: user and group rcfs, UMask=0077.
