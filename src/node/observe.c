@@ -298,14 +298,24 @@ observe_self_live(struct observe *o)
 
 /* Healthy: heard from lately, storage up, loaded, and not stuck.  Updates
  * the stuck tracker; why[] gets the reason. */
-static bool
-observe_member_healthy(struct observe *o, struct observe_member *m, uint64_t max_commit,
-    uint64_t now, char *why, size_t whylen)
+/* A member's figures are stale (it is unreachable) when its last status is
+ * older than three refresh periods or three election timeouts. */
+static uint64_t
+observe_stale_ms(const struct observe *o)
 {
 	uint64_t stale = 3 * (uint64_t)OBSERVE_PERIOD_MS;
 
 	if (3 * (uint64_t)o->cfg->election_timeout_ms > stale)
 		stale = 3 * (uint64_t)o->cfg->election_timeout_ms;
+	return stale;
+}
+
+static bool
+observe_member_healthy(struct observe *o, struct observe_member *m, uint64_t max_commit,
+    uint64_t now, char *why, size_t whylen)
+{
+	uint64_t stale = observe_stale_ms(o);
+
 	if (m->applied != m->last_applied || m->applied >= max_commit || m->applied_since_ms == 0) {
 		m->last_applied = m->applied;
 		m->applied_since_ms = now;
@@ -339,7 +349,7 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
     const struct member *mb, bool self, uint64_t max_commit, uint64_t now)
 {
 	char why[128];
-	bool healthy = observe_member_healthy(o, m, max_commit, now, why, sizeof why);
+	bool healthy = observe_member_healthy(o, m, max_commit, now, why, sizeof why), reachable;
 	const char *http = self ? o->cfg->http_listen : NULL;
 
 	for (unsigned i = 0; !self && i < o->cfg->npeers; i++)
@@ -359,7 +369,15 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
 		json_object_end(w);
 		return;
 	}
-	json_kv_string(w, "role", m->role);
+	/* Unreachable, as rcfs status says it: the role is "unreachable", the
+	 * figures are the last ones heard, marked stale, with their age. */
+	reachable = self || now - m->heard_ms <= observe_stale_ms(o);
+	json_kv_string(w, "role", reachable ? m->role : "unreachable");
+	json_kv_bool(w, "reachable", reachable);
+	if (!reachable) {
+		json_kv_bool(w, "stale", true);
+		json_kv_string(w, "last_role", m->role);
+	}
 	json_kv_uint(w, "term", m->term);
 	json_kv_uint(w, "commit_index", m->commit);
 	json_kv_uint(w, "applied_index", m->applied);

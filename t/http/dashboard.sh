@@ -95,6 +95,10 @@ check "dashboard table shows three nodes ($rows)" test "$rows" -eq 3
 check "dashboard shows exactly one leader ($leaders)" test "$leaders" -eq 1
 check "summary names node 2 as leader" grep -q 'id="summary" data-leader="2" data-nodes="3"' "$OUT/dashboard.dom.html"
 check "unhealthy node is flagged" grep -q '>unhealthy<' "$OUT/dashboard.dom.html"
+check "an unreachable node says so, with its last contact, as rcfs status does" \
+	grep -q '<tr class="node" data-id="3" data-role="unreachable"><td class="l">node 3</td><td class="l">127.0.0.1:7003</td><td class="l"><a href="http://127.0.0.1:9103/">127.0.0.1:9103</a></td><td class="l role bad" title="last contact 4.2 s ago (then follower)">unreachable</td>' "$OUT/dashboard.dom.html"
+check "and its last figures are greyed and dated" \
+	grep -q '<td class="muted" title="as of the last contact 4.2 s ago">6</td>' "$OUT/dashboard.dom.html"
 check "no fetch error shown" grep -q '<div id="error" role="alert"[^>]*></div>' "$OUT/dashboard.dom.html"
 
 chromium "$D" --window-size=1200,600 --screenshot="$OUT/dashboard.png" "$URL/" > /dev/null
