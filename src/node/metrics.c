@@ -106,6 +106,9 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	REQUIRE(m->raft_persist_latency = metrics_histogram(reg, "rcfs_raft_persist_latency_seconds",
 	    "Time to persist log entries or hard state durably.",
 	    metrics_buckets_fast, metrics_buckets_fast_n, NULL));
+	REQUIRE(m->event_loop_lag = metrics_histogram(reg, "rcfs_event_loop_lag_seconds",
+	    "How late the event loop runs a timer due every 100 ms: time spent in other callbacks.",
+	    metrics_buckets_fast, metrics_buckets_fast_n, NULL));
 	REQUIRE(m->raft_refused_incarnation = metrics_counter(reg, "rcfs_raft_refused_total",
 	    "Raft messages whose vote or acknowledgement was not counted, by reason: incarnation "
 	    "(the sender's storage is not the one the configuration records).",

@@ -21,6 +21,7 @@
 #include "util/xmalloc.h"
 
 #define OBSERVE_PERIOD_MS  1000
+#define OBSERVE_LAG_MS     100          /* the event loop's lag is sampled this often */
 /* A node whose applied index trails and has not moved for this long is stuck. */
 #define OBSERVE_STUCK_MS   10000
 
@@ -51,6 +52,8 @@ struct observe {
 	struct metrics *reg;
 	struct http_server *http;
 	struct event *timer;
+	struct event *lag_timer;        /* OBSERVE_LAG_MS: how late the loop runs it */
+	uint64_t lag_due_us;            /* when it is due next (monotonic µs) */
 	struct observe_member self;
 	struct observe_member members[RAFT_MAX_SERVERS];   /* other members, by id */
 	bool refreshing;                /* the self refresh is outstanding */
@@ -58,6 +61,7 @@ struct observe {
 };
 
 static void observe_tick(evutil_socket_t fd, short what, void *arg);
+static void observe_lag_tick(evutil_socket_t fd, short what, void *arg);
 static struct observe_member *observe_slot(struct observe *o, uint64_t id);
 static void observe_rebalance(struct observe_member *m, const Rcfs__NodeStatus *s);
 static void observe_gathered(void *arg, Rcfs__NodeStatus *s);
@@ -105,6 +109,8 @@ observe_new(const struct node_parts *p, struct metrics *reg, char *err, size_t e
 	o->timer = event_new(p->base, -1, EV_PERSIST, observe_tick, o);
 	event_add(o->timer, &tv);
 	observe_tick(-1, 0, o);
+	o->lag_timer = evtimer_new(p->base, observe_lag_tick, o);
+	observe_lag_tick(-1, 0, o);
 	return o;
 }
 
@@ -115,6 +121,7 @@ observe_shutdown(struct observe *o)
 		return;
 	o->shut = true;
 	event_del(o->timer);
+	event_del(o->lag_timer);
 	http_free(o->http);
 	o->http = NULL;
 }
@@ -126,6 +133,7 @@ observe_free(struct observe *o)
 		return;
 	observe_shutdown(o);
 	event_free(o->timer);
+	event_free(o->lag_timer);
 	free(o);
 }
 
@@ -294,6 +302,27 @@ observe_self_live(struct observe *o)
 	m->known = true;
 	m->heard_ms = time_mono_ms();
 	m->storage_up = store_is_up(o->p.store);
+}
+
+/* The event loop's lag: a one-shot timer due every OBSERVE_LAG_MS; how late
+ * it runs is how long the loop was busy elsewhere (a long callback, a big
+ * frame, a slow script answer), which delays every Raft message and
+ * heartbeat (rcfs_event_loop_lag_seconds). */
+static void
+observe_lag_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct observe *o = arg;
+	uint64_t now = time_mono_ns() / 1000;
+	struct timeval tv = { 0, OBSERVE_LAG_MS * 1000 };
+
+	(void)fd; (void)what;
+	if (o->shut)
+		return;
+	if (o->lag_due_us != 0)
+		metrics_observe(rcfs_metrics.event_loop_lag,
+		    now > o->lag_due_us ? (double)(now - o->lag_due_us) / 1e6 : 0);
+	o->lag_due_us = now + OBSERVE_LAG_MS * 1000;
+	evtimer_add(o->lag_timer, &tv);
 }
 
 /* Healthy: heard from lately, storage up, loaded, and not stuck.  Updates
