@@ -45,4 +45,15 @@ for i in 1 2 3 4 5; do
 		bad=$((bad + 1))
 done
 check "its own copy of the file table has the writes made while it was down ($bad missing)" [ "$bad" -eq 0 ]
+
+# A node started but never added: both sides say so, with the command.
+out=$("$CLUSTER" add -d "$CDIR" --no-member-add 2>/dev/null)
+S=$(sed -n 's/^RCFS_NODE_ID=//p' <<<"$out")
+check "a node started without member add (id '$S')" [ -n "$S" ]
+check "it says it was never added, naming the command" \
+	wait_until 30 grep -q "no configuration received yet: either this node was never added (add it from any member with \`rcfs member add $S " "$CDIR/n$S/rcfsd.log"
+check "the leader says it keeps connecting but is not a member, naming the command" \
+	wait_until 30 grep -q "node $S at .* keeps connecting but is not a member of this cluster: if it was never added, add it (\`rcfs member add $S " "$CDIR/n4/rcfsd.log"
+ml=$("$RCFS" --timeout 5 member list --json)
+check "and it is not in the member list" bash -c '[[ "$1" == *"\"members\":"* ]] && [[ "$1" != *"\"id\":$2,"* ]]' _ "$ml" "$S"
 done_testing

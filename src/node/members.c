@@ -12,6 +12,7 @@
 #include "node/members.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/xmalloc.h"
 
 struct members {
@@ -29,10 +30,12 @@ struct members {
 	uint32_t n_retired;
 	struct event *retire_ev;
 	struct event *hello_ev;         /* the cluster id changed: links say hello again */
+	struct event *stranger_ev;      /* every 5 s: noted peers that are still not members */
 };
 
 static void members_retire_cb(evutil_socket_t fd, short what, void *arg);
 static void members_hello_cb(evutil_socket_t fd, short what, void *arg);
+static void members_stranger_cb(evutil_socket_t fd, short what, void *arg);
 static struct peer *members_link(struct members *m, uint64_t id, const char *address);
 static const char *members_book_address(const struct members *m, uint64_t id);
 static const struct member *members_find_configured(const struct members *m, uint64_t id);
@@ -46,6 +49,11 @@ members_new(struct event_base *base, const struct rcfs_config *cfg)
 	m->cfg = cfg;
 	m->retire_ev = event_new(base, -1, 0, members_retire_cb, m);
 	m->hello_ev = event_new(base, -1, 0, members_hello_cb, m);
+	m->stranger_ev = event_new(base, -1, EV_PERSIST, members_stranger_cb, m);
+	{
+		struct timeval tv = { 5, 0 };
+		event_add(m->stranger_ev, &tv);
+	}
 	if (cfg->npeers == 0) {
 		m->table[0].id = cfg->node_id;
 		snprintf(m->table[0].address, sizeof m->table[0].address, "%s",
@@ -74,6 +82,7 @@ members_free(struct members *m)
 	members_retire_cb(-1, 0, m);
 	event_free(m->retire_ev);
 	event_free(m->hello_ev);
+	event_free(m->stranger_ev);
 	free(m);
 }
 
@@ -285,9 +294,31 @@ members_note_peer(struct members *m, uint64_t id, const char *address)
 	mb->leaving = true;
 	snprintf(mb->address, sizeof mb->address, "%s", address);
 	mb->peer = members_link(m, id, mb->address);
+	mb->noted_ms = time_mono_ms();
 	log_info("members: node %" PRIu64 " at %s is not in the configuration this node follows "
 	    "(it may be stale): keeping a link to it until the log says who it is", id, address);
 	return mb;
+}
+
+/* A noted peer that is still not in the configuration 10 s later was most
+ * likely never added: say so once, with the command (the node itself says
+ * the same from its side, node.c). */
+static void
+members_stranger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct members *m = arg;
+	uint64_t now = time_mono_ms();
+
+	(void)fd; (void)what;
+	for (uint32_t i = 0; i < m->n_noted; i++) {
+		struct member *mb = &m->noted[i];
+		if (mb->noted_warned || now - mb->noted_ms < 10000)
+			continue;
+		mb->noted_warned = true;
+		log_warn("members: node %" PRIu64 " at %s keeps connecting but is not a member of this "
+		    "cluster: if it was never added, add it (`rcfs member add %" PRIu64 " %s`) or stop it",
+		    mb->id, mb->address, mb->id, mb->address);
+	}
 }
 
 bool

@@ -41,6 +41,8 @@ struct member {
 	uint8_t tag;                    /* MEMBER_TAG_* */
 	uint64_t incarnation;           /* recorded for its storage */
 	struct peer *peer;              /* link to it; NULL for this node */
+	uint64_t noted_ms;              /* a noted peer (not in the configuration): since when */
+	bool noted_warned;              /* ... and whether it was said that it is still not a member */
 };
 
 /* A table started from cfg's address book (borrowed; outlives it).  Peer
