@@ -47,6 +47,7 @@ enum get_dest_kind {
 
 struct get_dest {
 	enum get_dest_kind kind;
+	bool no_clobber;                /* --no-clobber: an existing LOCAL is never touched */
 	const char *shown;              /* in messages and --json: as the user named it */
 	char *path;                     /* REPLACE: the file renamed over (symlinks resolved) */
 	int fd;
@@ -77,7 +78,7 @@ static int get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
-	.usage = "get [-f] NAME [LOCAL|-] | get -r PREFIX LOCALDIR",
+	.usage = "get [-f] [--no-clobber] NAME [LOCAL|-] | get -r PREFIX LOCALDIR",
 	.exec = cmd_get_exec,
 };
 
@@ -171,9 +172,14 @@ get_dest_open(struct client *cl, const char *arg, struct get_dest *d)
 	struct stat lsb, sb;
 	int err;
 
+	bool no_clobber = d->no_clobber;
+
 	memset(d, 0, sizeof *d);
+	d->no_clobber = no_clobber;
 	d->shown = arg;
 	d->fd = -1;
+	if (no_clobber && strcmp(arg, "-") != 0 && lstat(arg, &lsb) == 0)
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: exists (--no-clobber)", arg);
 	if (strcmp(arg, "-") == 0) {
 		d->kind = GET_DEST_STDOUT;
 		d->shown = "stdout";
@@ -373,6 +379,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 			force = true;
 		else if (client_is_option(cl, i, argv[i]) && strcmp(argv[i], "-r") == 0)
 			tree = true;
+		else if (client_is_option(cl, i, argv[i]) && strcmp(argv[i], "--no-clobber") == 0)
+			dest.no_clobber = true;
 		else if (client_is_option(cl, i, argv[i]) || nargs == 2)
 			return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
 		else
@@ -515,12 +523,17 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		if (meta->has_mode)
 			chmod(get_tmp, meta->mode & 0777);
 		get_signals_block(&old);
-		if (rename(get_tmp, dest.path) != 0) {
+		/* --no-clobber: link(2) fails if the name appeared meanwhile,
+		 * where rename(2) would replace it. */
+		if (dest.no_clobber ? link(get_tmp, dest.path) != 0 : rename(get_tmp, dest.path) != 0) {
 			err = errno;
 			sigprocmask(SIG_SETMASK, &old, NULL);
-			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown, strerror(err));
+			rv = client_fail(cl, EX_RCFS_LOCAL, "%s: %s", dest.shown,
+			    err == EEXIST ? "exists (--no-clobber)" : strerror(err));
 			goto out;
 		}
+		if (dest.no_clobber)
+			unlink(get_tmp);
 		get_tmp_armed = 0;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}

@@ -227,7 +227,7 @@ out=$("$RCFS" --version); rc=$?
 check "--version: exit 0, 'rcfs VERSION'" cond '[ "$rc" -eq 0 ] && [[ "$out" =~ ^rcfs\ [0-9]+\.[0-9]+ ]]'
 out=$(env -u RCFS_NODES -u RCFS_CONF "$RCFS" get --help); rc=$?
 check "rcfs get --help: that command's usage, exit 0, no node needed" \
-	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] NAME [LOCAL|-] | get -r PREFIX LOCALDIR" ]'
+	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] [--no-clobber] NAME [LOCAL|-] | get -r PREFIX LOCALDIR" ]'
 for a in garbage 127.0.0.11 127.0.0.1:notaport 127.0.0.1:0; do
 	t0=$(now_ms); out=$(env -u RCFS_CONF "$RCFS" -n "$a" ls 2>&1); rc=$?; t1=$(now_ms)
 	check "-n $a: a usage error at once (exit $rc, $((t1 - t0)) ms)" \
@@ -312,6 +312,14 @@ check "completion: -n is passed on to rcfs ls" [ "$(complete_at -n "$NODE" rm t/
 check "completion: put's first operand is a local file" \
 	[ "$(cd "$W" && complete_at put sma)" = "small " ]
 check "completion: member subcommands" [ "$(complete_at member re)" = "remove " ]
+
+# get --no-clobber: an existing LOCAL is never touched; a new one is written.
+printf 'keep me\n' > "$W/kept"
+out=$("$RCFS" get --no-clobber t/small "$W/kept" 2>&1); rc=$?
+check "get --no-clobber onto an existing file: exit 8, 'exists', the file untouched" \
+	cond '[ "$rc" -eq 8 ] && grep -q "exists (--no-clobber)" <<<"$out" && [ "$(cat "$W/kept")" = "keep me" ]'
+expect_rc 0 "get --no-clobber to a new name writes it" "$RCFS" get --no-clobber t/small "$W/fresh"
+check "with the file's content" cmp -s "$W/small" "$W/fresh"
 
 # Trees: put -r, get -r, rm -r (PREFIX is a directory: "tr" never means "tr2/").
 T="$W/tree"; mkdir -p "$T/a/b" "$T/c"
