@@ -91,6 +91,7 @@ client_exit_code(Rcfs__ErrorCode code)
 	case RCFS__ERROR_CODE__E_AUTH: return EX_RCFS_AUTH;
 	case RCFS__ERROR_CODE__E_STORAGE_FULL: return EX_RCFS_FULL;
 	case RCFS__ERROR_CODE__E_REFUSED: return EX_RCFS_REFUSED;
+	case RCFS__ERROR_CODE__E_CONFLICT: return EX_RCFS_ERROR;
 	default: return EX_RCFS_ERROR;
 	}
 }

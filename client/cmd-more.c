@@ -35,6 +35,14 @@ const struct client_cmd cmd_cat_entry = {
 	.exec = cmd_cat_exec,
 };
 
+static int cmd_mv_exec(struct client *cl, int argc, char **argv);
+
+const struct client_cmd cmd_mv_entry = {
+	.name = "mv",
+	.usage = "mv SRC DST",
+	.exec = cmd_mv_exec,
+};
+
 const struct client_cmd cmd_cp_entry = {
 	.name = "cp",
 	.usage = "cp SRC DST",
@@ -131,6 +139,44 @@ cmd_cat_exec(struct client *cl, int argc, char **argv)
 		if (rv != 0)
 			return rv;
 	}
+	return 0;
+}
+
+/* One atomic rename through the log (FileRename): no moment where both names
+ * or neither exist; DST is replaced if it exists.  A retry after a lost
+ * answer is applied once (client id, seq). */
+static int
+cmd_mv_exec(struct client *cl, int argc, char **argv)
+{
+	Rcfs__FileRename req = RCFS__FILE_RENAME__INIT;
+	Rcfs__FileRenameResponse *resp;
+	const char *bad;
+	int rv;
+
+	if (argc != 2)
+		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_mv_entry.usage);
+	cl->target = argv[0];
+	for (int i = 0; i < 2; i++)
+		if ((bad = name_check(argv[i], strlen(argv[i]))) != NULL)
+			return client_fail(cl, EX_RCFS_USAGE, "invalid name '%s': %s", argv[i], bad);
+	if (strcmp(argv[0], argv[1]) == 0)
+		return client_fail(cl, EX_RCFS_USAGE, "source and destination are the same name");
+	req.src = argv[0];
+	req.dst = argv[1];
+	req.has_client_id = req.has_seq = 1;
+	req.client_id = cl->client_id;
+	req.seq = ++cl->seq;
+	if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_RENAME, &req.base,
+	    RCFS__MSG_TYPE__MSG_FILE_RENAME_RESP, (ProtobufCMessage **)&resp)) != 0)
+		return rv;
+	if (cl->json) {
+		printf("{\"name\":");
+		client_json_str(stdout, argv[1]);
+		printf(",\"from\":");
+		client_json_str(stdout, argv[0]);
+		printf(",\"version\":%llu}\n", (unsigned long long)resp->version);
+	}
+	rcfs__file_rename_response__free_unpacked(resp, NULL);
 	return 0;
 }
 

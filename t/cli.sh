@@ -313,6 +313,17 @@ check "completion: put's first operand is a local file" \
 	[ "$(cd "$W" && complete_at put sma)" = "small " ]
 check "completion: member subcommands" [ "$(complete_at member re)" = "remove " ]
 
+# mv: one atomic rename; the content follows, the old name is gone.
+"$RCFS" -q cp t/f3 mv/a
+expect_rc 0 "mv mv/a mv/b: exit 0" "$RCFS" mv mv/a mv/b
+check "mv: only the new name is listed" cond '[ "$("$RCFS" ls mv/ | tr "\n" " ")" = "mv/b " ]'
+check "mv: with the content" bash -c '"$1" get mv/b - | cmp -s - "$2"' _ "$RCFS" "$W/f3"
+"$RCFS" -q cp t/small mv/c
+expect_rc 0 "mv onto an existing name replaces it" "$RCFS" mv mv/c mv/b
+check "mv: the replaced name has the moved content" bash -c '"$1" get mv/b - | cmp -s - "$2"' _ "$RCFS" "$W/small"
+expect_rc 3 "mv of a missing name: exit 3" "$RCFS" mv mv/none mv/x
+expect_rc 2 "mv onto itself: a usage error" "$RCFS" mv mv/b mv/b
+
 # get --no-clobber: an existing LOCAL is never touched; a new one is written.
 printf 'keep me\n' > "$W/kept"
 out=$("$RCFS" get --no-clobber t/small "$W/kept" 2>&1); rc=$?

@@ -59,7 +59,7 @@ static const char fsm_apply_lua[] =
 "end\n"
 "local sess, sesslist, sessidx = {}, {}, {}\n"
 "for k = 1, n do\n"
-"  local a = 3 + 7 * (k - 1)\n"
+"  local a = 3 + 9 * (k - 1)\n"
 "  local cid = ARGV[a+5]\n"
 "  if cid ~= '' and tonumber(ARGV[a+1]) > applied and sess[cid] == nil then\n"
 "    sess[cid] = false\n"
@@ -77,8 +77,35 @@ static const char fsm_apply_lua[] =
 "    redis.call('ZADD', 'rcfs:gc', now, h)\n"
 "  end\n"
 "end\n"
+/* put and rm of one name: the chunk references follow the file table. */
+"local function put(name, meta, chunks)\n"
+"  local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
+"  local old = redis.call('GET', ckey)\n"
+"  for i = 1, #chunks, 64 do\n"
+"    local h = string.sub(chunks, i, i + 63)\n"
+"    redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
+"    redis.call('ZREM', 'rcfs:gc', h)\n"
+"  end\n"
+"  if old then\n"
+"    for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
+"  end\n"
+"  redis.call('SET', fkey, meta)\n"
+"  if #chunks > 0 then redis.call('SET', ckey, chunks) elseif old then redis.call('DEL', ckey) end\n"
+"  if names[name] == nil then namelist[#namelist + 1] = name end\n"
+"  names[name] = true\n"
+"end\n"
+"local function rm(name)\n"
+"  local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
+"  local old = redis.call('GET', ckey)\n"
+"  if old then\n"
+"    for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
+"  end\n"
+"  redis.call('DEL', fkey, ckey)\n"
+"  if names[name] == nil then namelist[#namelist + 1] = name end\n"
+"  names[name] = false\n"
+"end\n"
 "for k = 1, n do\n"
-"  local a = 3 + 7 * (k - 1)\n"
+"  local a = 3 + 9 * (k - 1)\n"
 "  local kind, index, name, meta, chunks, cid, seq = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2],\n"
 "    ARGV[a+3], ARGV[a+4], ARGV[a+5], tonumber(ARGV[a+6])\n"
 "  local r\n"
@@ -95,32 +122,25 @@ static const char fsm_apply_lua[] =
 "    end\n"
 "    if dup then\n"
 "      r = dup\n"
+"    elseif kind == 'put' then\n"
+"      put(name, meta, chunks)\n"
+"      r = index\n"
+"    elseif kind == 'rm' then\n"
+"      if redis.call('EXISTS', 'rcfs:f:' .. name) == 0 then r = 0 else rm(name); r = index end\n"
 "    else\n"
-"      local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
-"      if kind == 'rm' and redis.call('EXISTS', fkey) == 0 then\n"
+/* mv: only if src is still exactly what the leader read (-2: it changed). */
+"      local cur = redis.call('GET', 'rcfs:f:' .. ARGV[a+7])\n"
+"      if not cur then\n"
 "        r = 0\n"
+"      elseif cur ~= ARGV[a+8] then\n"
+"        r = -2\n"
 "      else\n"
-"        local old = redis.call('GET', ckey)\n"
-"        if kind == 'put' then\n"
-"          for i = 1, #chunks, 64 do\n"
-"            local h = string.sub(chunks, i, i + 63)\n"
-"            redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
-"            redis.call('ZREM', 'rcfs:gc', h)\n"
-"          end\n"
-"        end\n"
-"        if old then\n"
-"          for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
-"        end\n"
-"        if kind == 'put' then\n"
-"          redis.call('SET', fkey, meta)\n"
-"          if #chunks > 0 then redis.call('SET', ckey, chunks) elseif old then redis.call('DEL', ckey) end\n"
-"        else\n"
-"          redis.call('DEL', fkey, ckey)\n"
-"        end\n"
-"        if names[name] == nil then namelist[#namelist + 1] = name end\n"
-"        names[name] = (kind == 'put')\n"
+"        put(name, meta, chunks)\n"
+"        rm(ARGV[a+7])\n"
 "        r = index\n"
 "      end\n"
+"    end\n"
+"    if not dup then\n"
 "      if cid ~= '' then\n"
 "        sess[cid] = ARGV[a+6] .. ':' .. (r == index and ARGV[a+1] or tostring(r))\n"
 "        sessidx[cid] = index\n"
@@ -209,11 +229,30 @@ fsm_unexpected(const char **why, const char *what)
 	return RCFS__ERROR_CODE__E_INTERNAL;
 }
 
+/* m packed with version `version` (m itself unchanged): the bytes the file
+ * table stores.  Owned by the caller. */
+static uint8_t *
+fsm_meta_pack(Rcfs__FileMeta *m, uint64_t version, size_t *len)
+{
+	uint64_t saved = m->version;
+	protobuf_c_boolean saved_has = m->has_version;
+	uint8_t *packed;
+
+	m->version = version;
+	m->has_version = 1;
+	*len = rcfs__file_meta__get_packed_size(m);
+	packed = xmalloc(*len ? *len : 1);
+	rcfs__file_meta__pack(m, packed);
+	m->version = saved;
+	m->has_version = saved_has;
+	return packed;
+}
+
 void
 fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, size_t n,
     uint64_t now_ms, fsm_apply_cb *cb, void *arg)
 {
-	size_t argc = 5 + 7 * n, a = 0;
+	size_t argc = 5 + 9 * n, a = 0;
 	const char **argv = xcalloc(argc, sizeof *argv);
 	size_t *argvlen = xcalloc(argc, sizeof *argvlen);
 	char **owned = xcalloc(argc, sizeof *owned);   /* strings to free afterwards */
@@ -235,32 +274,50 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 			ARG_STR("noop");
 			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
 			ARG_STR(""); ARG_STR(""); ARG_STR(""); ARG_STR(""); ARG_STR("0");
-		} else if (c->commit != NULL) {
-			Rcfs__FileMeta *m = c->commit->meta;
-			uint64_t saved = m->version;
-			protobuf_c_boolean saved_has = m->has_version;
-			size_t len;
-			char *packed, *hex;
+			ARG_STR(""); ARG_STR("");
+		} else if (c->commit != NULL || (c->rename != NULL && c->rename->meta != NULL)) {
+			/* put, or mv: dst's meta as stored, chunks as hex; for mv,
+			 * src's meta exactly as the leader read it (the Lua
+			 * compares it with what src holds now). */
+			Rcfs__FileMeta *m = c->commit != NULL ? c->commit->meta : c->rename->meta;
+			bool mv = c->commit == NULL;
+			uint64_t cid = mv ? c->rename->client_id : c->commit->client_id;
+			uint64_t seq = mv ? c->rename->seq : c->commit->seq;
+			bool has_cid = mv ? c->rename->has_client_id : c->commit->has_client_id;
+			size_t len, hexlen = m->n_chunks * 64, xlen = 0;
+			char *packed, *hex, *expected = NULL;
 
-			m->version = index;
-			m->has_version = 1;
-			len = rcfs__file_meta__get_packed_size(m);
-			packed = xmalloc(len);
-			rcfs__file_meta__pack(m, (uint8_t *)packed);
-			m->version = saved;
-			m->has_version = saved_has;
-			hex = xmalloc(m->n_chunks * 64 + 1);
+			if (mv) {
+				char *dst = m->name;
+				uint64_t hlc = m->hlc;
+				protobuf_c_boolean has_hlc = m->has_hlc;
+				m->name = c->rename->src;
+				m->hlc = c->rename->src_hlc;
+				m->has_hlc = c->rename->has_src_hlc;
+				expected = (char *)fsm_meta_pack(m, m->version, &xlen);
+				m->name = dst;
+				m->hlc = hlc;
+				m->has_hlc = has_hlc;
+			}
+			packed = (char *)fsm_meta_pack(m, index, &len);
+			hex = xmalloc(hexlen + 1);
 			for (size_t k = 0; k < m->n_chunks; k++)
 				sodium_bin2hex(hex + 64 * k, 65, m->chunks[k].data, 32);
-			hex[m->n_chunks * 64] = '\0';
-			ARG_STR("put");
+			hex[hexlen] = '\0';
+			ARG_STR(mv ? "mv" : "put");
 			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
 			ARG_STR(m->name);
 			ARG_OWN(packed, len);
-			ARG_OWN(hex, m->n_chunks * 64);
-			s = c->commit->has_client_id ? xasprintf("%" PRIu64, c->commit->client_id) : xstrdup("");
+			ARG_OWN(hex, hexlen);
+			s = has_cid ? xasprintf("%" PRIu64, cid) : xstrdup("");
 			ARG_OWN(s, strlen(s));
-			s = xasprintf("%" PRIu64, c->commit->seq); ARG_OWN(s, strlen(s));
+			s = xasprintf("%" PRIu64, seq); ARG_OWN(s, strlen(s));
+			if (mv) {
+				ARG_STR(c->rename->src);
+				ARG_OWN(expected, xlen);
+			} else {
+				ARG_STR(""); ARG_STR("");
+			}
 		} else {
 			const Rcfs__FileRemove *r = c->remove;
 			ARG_STR("rm");
@@ -271,6 +328,7 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 			s = r && r->has_client_id ? xasprintf("%" PRIu64, r->client_id) : xstrdup("");
 			ARG_OWN(s, strlen(s));
 			s = xasprintf("%" PRIu64, r ? r->seq : 0); ARG_OWN(s, strlen(s));
+			ARG_STR(""); ARG_STR("");
 		}
 	}
 #undef ARG_OWN
@@ -304,7 +362,8 @@ fsm_apply_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	res = xcalloc(call->n ? call->n : 1, sizeof *res);
 	for (size_t i = 0; i < call->n; i++) {
 		long long v = r->element[i]->integer;
-		res[i].code = v == 0 ? RCFS__ERROR_CODE__E_NOT_FOUND : RCFS__ERROR_CODE__E_OK;
+		res[i].code = v == 0 ? RCFS__ERROR_CODE__E_NOT_FOUND : v == -2 ? RCFS__ERROR_CODE__E_CONFLICT :
+		    RCFS__ERROR_CODE__E_OK;
 		res[i].version = v > 0 ? (uint64_t)v : 0;
 	}
 	call->cb.apply(call->arg, RCFS__ERROR_CODE__E_OK, NULL, res, call->n);
@@ -497,8 +556,8 @@ fsm_load(struct fsm *sm, fsm_index_cb *cb, void *arg)
 
 /* Record committed command `c` (NULL: not a command) at `index` in the
  * session table; true if it is a put whose outcome is known now: applied,
- * with version = index (fs/session.h).  An rm's outcome depends on the
- * file table (0 for a missing name), so it is never known early. */
+ * with version = index (fs/session.h).  An rm's or mv's outcome depends on
+ * the file table (0 for a missing name), so it is never known early. */
 static bool
 fsm_session_commit(struct fsm *sm, const Rcfs__Command *c, uint64_t index)
 {
@@ -510,6 +569,8 @@ fsm_session_commit(struct fsm *sm, const Rcfs__Command *c, uint64_t index)
 		is_new = session_table_commit(sm->sessions, c->commit->client_id, c->commit->seq, index);
 	else if (c->remove != NULL && c->remove->has_client_id)
 		session_table_commit(sm->sessions, c->remove->client_id, c->remove->seq, index);
+	else if (c->rename != NULL && c->rename->has_client_id)
+		session_table_commit(sm->sessions, c->rename->client_id, c->rename->seq, index);
 	return c->commit != NULL && is_new && sm->sessions_valid;
 }
 

@@ -33,7 +33,8 @@ struct store;
 
 /* Per-command outcome. */
 struct fsm_result {
-	Rcfs__ErrorCode code;   /* E_OK or E_NOT_FOUND (rm of a missing name) */
+	Rcfs__ErrorCode code;   /* E_OK, E_NOT_FOUND (rm or mv of a missing name), or E_CONFLICT
+	                         * (mv: src changed after the leader read it) */
 	uint64_t version;       /* log index that made the change (or of the original, for a retry) */
 };
 

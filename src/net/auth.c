@@ -432,6 +432,7 @@ auth_role_allows(enum auth_role role, uint8_t type)
 	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:
 	case RCFS__MSG_TYPE__MSG_FILE_COMMIT:
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE:
+	case RCFS__MSG_TYPE__MSG_FILE_RENAME:
 		return role >= AUTH_ROLE_READ_WRITE;
 	case RCFS__MSG_TYPE__MSG_MEMBER:
 		return role == AUTH_ROLE_ADMIN || role == AUTH_ROLE_PEER;

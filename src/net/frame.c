@@ -33,6 +33,8 @@ static const struct {
 	{ RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, "FileListResponse", &rcfs__file_list_response__descriptor },
 	{ RCFS__MSG_TYPE__MSG_FILE_REMOVE, "FileRemove", &rcfs__file_remove__descriptor },
 	{ RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, "FileRemoveResponse", &rcfs__file_remove_response__descriptor },
+	{ RCFS__MSG_TYPE__MSG_FILE_RENAME, "FileRename", &rcfs__file_rename__descriptor },
+	{ RCFS__MSG_TYPE__MSG_FILE_RENAME_RESP, "FileRenameResponse", &rcfs__file_rename_response__descriptor },
 	{ RCFS__MSG_TYPE__MSG_MEMBER, "MemberRequest", &rcfs__member_request__descriptor },
 	{ RCFS__MSG_TYPE__MSG_MEMBER_RESP, "MemberResponse", &rcfs__member_response__descriptor },
 	{ RCFS__MSG_TYPE__MSG_BACKUP_GET, "BackupGet", &rcfs__backup_get__descriptor },

@@ -6,7 +6,7 @@
 #include "proto/rcfs.pb-c.h"
 
 static const char *const op_names[RCFS_OP_MAX] = {
-	"chunk_put", "chunk_get", "commit", "stat", "list", "remove", "status", "other",
+	"chunk_put", "chunk_get", "commit", "stat", "list", "remove", "rename", "status", "other",
 };
 static const char *const result_names[RCFS_RESULT_MAX] = {
 	"ok", "client_error", "unavailable", "error",
@@ -36,6 +36,7 @@ rcfs_metrics_op_from_msg(unsigned msg_type)
 	case RCFS__MSG_TYPE__MSG_FILE_STAT: return RCFS_OP_STAT;
 	case RCFS__MSG_TYPE__MSG_FILE_LIST: return RCFS_OP_LIST;
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE: return RCFS_OP_REMOVE;
+	case RCFS__MSG_TYPE__MSG_FILE_RENAME: return RCFS_OP_RENAME;
 	default: return RCFS_OP_OTHER;
 	}
 }
@@ -49,6 +50,7 @@ rcfs_metrics_result_from_code(unsigned error_code)
 	case RCFS__ERROR_CODE__E_BAD_REQUEST: case RCFS__ERROR_CODE__E_NOT_FOUND:
 	case RCFS__ERROR_CODE__E_AUTH: case RCFS__ERROR_CODE__E_TOO_LARGE:
 	case RCFS__ERROR_CODE__E_RATE_LIMITED: case RCFS__ERROR_CODE__E_REFUSED:
+	case RCFS__ERROR_CODE__E_CONFLICT:
 		return RCFS_RESULT_CLIENT_ERROR;
 	case RCFS__ERROR_CODE__E_UNAVAILABLE: case RCFS__ERROR_CODE__E_NO_QUORUM:
 	case RCFS__ERROR_CODE__E_NOT_LEADER: case RCFS__ERROR_CODE__E_TIMEOUT:

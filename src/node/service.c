@@ -90,6 +90,12 @@ static void service_list(struct service_req *r);
 static void service_list_done(void *arg, Rcfs__ErrorCode code, const char *why,
     Rcfs__FileMeta **metas, size_t n, int more);
 static void service_remove(struct service_req *r);
+static void service_rename(struct service_req *r);
+static void service_rename_read(struct service_req *r);
+static void service_rename_stat(void *arg, Rcfs__ErrorCode code, const char *why,
+    Rcfs__FileMeta *meta);
+static void service_rename_done(void *arg, Rcfs__ErrorCode code, const char *why,
+    const struct fsm_result *res);
 static void service_remove_done(void *arg, Rcfs__ErrorCode code, const char *why,
     const struct fsm_result *res);
 static void service_status(struct service_req *r);
@@ -147,6 +153,7 @@ service_dispatch(struct service *svc, struct conn *c, const struct frame_header 
 	case RCFS__MSG_TYPE__MSG_FILE_STAT:   service_stat(r); break;
 	case RCFS__MSG_TYPE__MSG_FILE_LIST:   service_list(r); break;
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE: service_remove(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_RENAME: service_rename(r); break;
 	case RCFS__MSG_TYPE__MSG_MEMBER:      service_member(r); break;
 	case RCFS__MSG_TYPE__MSG_BACKUP_GET:  service_backup(r); break;
 	default:
@@ -574,6 +581,92 @@ service_remove_done(void *arg, Rcfs__ErrorCode code, const char *why, const stru
 	resp.has_version = 1;
 	resp.version = res->version;
 	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+/* rcfs mv: read src (linearizable), then propose one entry that moves it,
+ * applied only if src is still exactly what was read (fsm.c: E_CONFLICT
+ * otherwise), so a put to src that commits in between is never lost. */
+static void
+service_rename(struct service_req *r)
+{
+	Rcfs__FileRename *m = (Rcfs__FileRename *)r->msg;
+	const char *bad = name_check(m->src, strlen(m->src));
+
+	if (bad == NULL)
+		bad = name_check(m->dst, strlen(m->dst));
+	if (bad == NULL && strcmp(m->src, m->dst) == 0)
+		bad = "source and destination are the same name";
+	if (bad == NULL && m->has_seq && m->seq > FSM_SEQ_MAX)
+		bad = "seq is above 2^53";
+	if (bad != NULL) {
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s", bad);
+		return;
+	}
+	service_linearizable(r, false, service_rename_read);
+}
+
+static void
+service_rename_read(struct service_req *r)
+{
+	fsm_stat(r->svc->p.store, ((Rcfs__FileRename *)r->msg)->src, service_rename_stat, r);
+}
+
+static void
+service_rename_stat(void *arg, Rcfs__ErrorCode code, const char *why, Rcfs__FileMeta *meta)
+{
+	struct service_req *r = arg;
+	Rcfs__FileRename *m = (Rcfs__FileRename *)r->msg;
+	Rcfs__Command cmd = RCFS__COMMAND__INIT;
+	char *src_name;
+
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return;
+	}
+	if (meta == NULL) {
+		service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "no such file");
+		return;
+	}
+	/* The entry carries src as read, renamed, with the rename's HLC; the
+	 * request owns it now (freed with it).  Its version and src_hlc stay
+	 * src's: fsm.c rebuilds src's stored bytes from them to compare. */
+	src_name = meta->name;
+	meta->name = xstrdup(m->dst);
+	free(src_name);
+	m->has_src_hlc = meta->has_hlc;
+	m->src_hlc = meta->hlc;
+	meta->has_hlc = 1;
+	meta->hlc = timesync_hlc_now(r->svc->p.timesync);
+	m->meta = meta;
+	cmd.rename = m;
+	service_propose(r, &cmd, service_rename_done);
+}
+
+static void
+service_rename_done(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_result *res)
+{
+	struct service_req *r = arg;
+	Rcfs__FileRename *m = (Rcfs__FileRename *)r->msg;
+	Rcfs__FileRenameResponse resp = RCFS__FILE_RENAME_RESPONSE__INIT;
+
+	if (code == RCFS__ERROR_CODE__E_OK && (res == NULL || res->code != RCFS__ERROR_CODE__E_OK))
+		code = res == NULL ? RCFS__ERROR_CODE__E_NOT_FOUND : res->code;
+	if (code == RCFS__ERROR_CODE__E_NOT_FOUND) {
+		service_fail(r, code, "no such file");
+		return;
+	}
+	if (code == RCFS__ERROR_CODE__E_CONFLICT) {
+		service_fail(r, code, "%s changed while it was being moved: nothing was moved", m->src);
+		return;
+	}
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return;
+	}
+	resp.has_version = 1;
+	resp.version = res->version;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_RENAME_RESP, r->id, &resp.base);
 	service_req_free(r);
 }
 

@@ -89,6 +89,32 @@ rm(const char *name, uint64_t cid, uint64_t seq)
 	return c;
 }
 
+/* mv src dst as the leader builds it: src's meta as read (owned, from
+ * fsm_stat), renamed, with a new HLC; src_hlc keeps the one read. */
+static Rcfs__Command *
+mv(const char *src, const char *dst, Rcfs__FileMeta *read, uint64_t cid, uint64_t seq)
+{
+	Rcfs__Command *c = calloc(1, sizeof *c);
+	Rcfs__FileRename *r = calloc(1, sizeof *r);
+
+	rcfs__command__init(c);
+	rcfs__file_rename__init(r);
+	r->src = (char *)src;
+	r->dst = (char *)dst;
+	r->has_src_hlc = read->has_hlc;
+	r->src_hlc = read->hlc;
+	free(read->name);
+	read->name = strdup(dst);
+	read->has_hlc = 1;
+	read->hlc = read->hlc + 12345;
+	r->meta = read;
+	r->has_client_id = r->has_seq = 1;
+	r->client_id = cid;
+	r->seq = seq;
+	c->rename = r;
+	return c;
+}
+
 static void
 free_cmd(Rcfs__Command *c)
 {
@@ -98,6 +124,10 @@ free_cmd(Rcfs__Command *c)
 		free(c->commit->meta->chunks);
 		free(c->commit->meta);
 		free(c->commit);
+	}
+	if (c->rename != NULL) {
+		rcfs__file_meta__free_unpacked(c->rename->meta, NULL);
+		free(c->rename);
 	}
 	free(c->remove);
 	free(c);
@@ -226,6 +256,33 @@ stat_file(const char *name)
 
 /* ---- tests ---- */
 
+struct meta_res {
+	bool done;
+	Rcfs__FileMeta *m;
+};
+
+static void
+meta_cb(void *arg, Rcfs__ErrorCode code, const char *err, Rcfs__FileMeta *m)
+{
+	struct meta_res *r = arg;
+
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "stat: %s", err);
+	r->m = m;
+	r->done = true;
+}
+
+/* name's meta as stored (owned by the caller). */
+static Rcfs__FileMeta *
+read_meta(const char *name)
+{
+	struct meta_res r = { 0 };
+
+	fsm_stat(st, name, meta_cb, &r);
+	ck_assert(loop_until(base, &r.done, 5));
+	ck_assert_ptr_nonnull(r.m);
+	return r.m;
+}
+
 START_TEST(versions_and_removes)
 {
 	Rcfs__Command *b[] = { put("a", 1, 1, 0, NULL), put("b", 2, 1, 0, NULL),
@@ -248,6 +305,50 @@ START_TEST(versions_and_removes)
 	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "1:0");
 	ck_assert_int_eq(REDIS("ZSCORE rcfs:sessidx 1")->nil, 0);
 	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, 3);
+}
+END_TEST
+
+/* mv: one entry moves the file (the chunks keep one reference each, dst
+ * replaced); it applies only if src is still exactly what the leader read,
+ * so a put that commits between the read and the mv is never lost. */
+START_TEST(rename_moves_only_what_was_read)
+{
+	static const int two[] = { 0, 1 }, one[] = { 2 };
+	Rcfs__Command *b1[] = { put("s", 1, 1, 2, two), put("d", 1, 2, 1, one) };
+	Rcfs__Command *b2[1], *b3[1], *b4[2], *b5[1];
+	Rcfs__FileMeta *old;
+	struct fsm_result *r;
+
+	apply(20, b1, 2);
+	b2[0] = mv("s", "d", read_meta("s"), 2, 1);
+	r = apply(22, b2, 1);
+	ck_assert_int_eq(r[0].code, RCFS__ERROR_CODE__E_OK);
+	ck_assert_uint_eq(r[0].version, 22);
+	ck_assert(!stat_file("s").found);
+	ck_assert_uint_eq(stat_file("d").version, 22);
+	ck_assert_uint_eq(stat_file("d").size, 101);            /* s's content */
+	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(0))->str, "1");
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:refs %s", hex(2))->integer, 0);   /* d's old chunk */
+	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, 1);
+
+	/* src replaced after the read: nothing moves, both names as they were. */
+	b3[0] = put("s2", 3, 1, 0, NULL);
+	apply(23, b3, 1);
+	old = read_meta("s2");
+	b4[0] = put("s2", 3, 2, 0, NULL);
+	b4[1] = mv("s2", "d2", old, 3, 3);
+	r = apply(24, b4, 2);
+	ck_assert_int_eq(r[1].code, RCFS__ERROR_CODE__E_CONFLICT);
+	ck_assert_uint_eq(stat_file("s2").version, 24);
+	ck_assert(!stat_file("d2").found);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "3:-2");   /* a retry gets the same */
+
+	/* A source that is gone: not found. */
+	old = read_meta("d");
+	b5[0] = mv("gone", "x", old, 4, 1);
+	r = apply(26, b5, 1);
+	ck_assert_int_eq(r[0].code, RCFS__ERROR_CODE__E_NOT_FOUND);
+	ck_assert(!stat_file("x").found);
 }
 END_TEST
 
@@ -558,6 +659,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, versions_and_removes);
+	tcase_add_test(tc, rename_moves_only_what_was_read);
 	tcase_add_test(tc, retries_answered_from_the_session);
 	tcase_add_test(tc, replay_is_skipped);
 	tcase_add_test(tc, chunk_references);
