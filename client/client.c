@@ -136,6 +136,36 @@ client_retryable(int code)
 	return code == EX_RCFS_UNAVAILABLE;
 }
 
+int
+client_stream_recover(struct client *cl, uint64_t *retry_until, bool silent, int rv,
+    int (*resend)(struct client *cl, void *arg), void *arg)
+{
+	char why[sizeof cl->last_err];
+	uint32_t backoff = 20;
+
+	for (;;) {
+		uint64_t now = client_now_ms();
+
+		if (!client_retryable(rv))
+			break;
+		if (*retry_until == 0)
+			*retry_until = now + (uint64_t)cl->timeout_ms;
+		if (now + backoff >= *retry_until)
+			break;
+		if (cl->verbose)
+			fprintf(stderr, "rcfs: %s: %s; trying the next node\n", cl->nodes[cl->node],
+			    cl->last_err);
+		usleep(backoff * 1000);
+		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
+		client_disconnect(cl);          /* client_connect starts after this node */
+		if ((rv = resend(cl, arg)) == 0)
+			return 0;
+	}
+	snprintf(why, sizeof why, "%s", cl->last_err);
+	cl->silent = silent;
+	return client_fail(cl, rv, "%s", why);
+}
+
 static int
 client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen)
 {

@@ -125,6 +125,14 @@ int client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, ui
  * 2..5 s, never more than the timeout. So a node that hangs (stopped, or its
  * link down: no RST) costs one try, not the whole timeout. */
 int client_attempt_ms(const struct client *cl);
+/* A stream (put's or get's chunks) failed a try with rv: if rv is worth
+ * another node and *retry_until (set to now + timeout at the first failure
+ * since the stream last made progress; the caller zeroes it on progress)
+ * allows, back off, move to the next node and call resend(cl, arg), which
+ * sends again what was not answered (0 on success); until one works.  0, or
+ * the final error, said with the caller's `silent` restored. */
+int client_stream_recover(struct client *cl, uint64_t *retry_until, bool silent, int rv,
+    int (*resend)(struct client *cl, void *arg), void *arg);
 /* Whether an exit code is worth another node: unavailable (connection lost or
  * timed out, storage down, no leader or quorum yet, shutting down). */
 bool client_retryable(int code);

@@ -314,42 +314,34 @@ get_send(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *s)
 	return 0;
 }
 
-/* A try failed with rv: if it is worth another node and the timeout (from
- * the first failure since the last chunk arrived) allows, ask the next node
- * for the chunks of [from, to) not arrived yet (0); else rv, said.  Chunks
- * are named by their hash and checked here: any node's copy will do. */
+/* After a failed try (client_stream_recover): the next node, asked for the
+ * chunks of [from, to) that have not arrived.  Chunks are named by their
+ * hash and checked here: any node's copy will do. */
+struct get_resend {
+	const Rcfs__FileMeta *meta;
+	struct get_slot *slots;
+	size_t from, to;
+};
+
+static int
+get_resend(struct client *cl, void *arg)
+{
+	struct get_resend *g = arg;
+	int rv = client_connect(cl);
+
+	for (size_t c = g->from; rv == 0 && c < g->to; c++)
+		if (g->slots[c % GET_WINDOW].resp == NULL)
+			rv = get_send(cl, g->meta, &g->slots[c % GET_WINDOW]);
+	return rv;
+}
+
 static int
 get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *slots, size_t from,
     size_t to, uint64_t *retry_until, bool silent, int rv)
 {
-	char why[sizeof cl->last_err];
-	uint32_t backoff = 20;
+	struct get_resend g = { meta, slots, from, to };
 
-	for (;;) {
-		uint64_t now = client_now_ms();
-
-		if (!client_retryable(rv))
-			break;
-		if (*retry_until == 0)
-			*retry_until = now + (uint64_t)cl->timeout_ms;
-		if (now + backoff >= *retry_until)
-			break;
-		if (cl->verbose)
-			fprintf(stderr, "rcfs: %s: %s; trying the next node\n", cl->nodes[cl->node],
-			    cl->last_err);
-		usleep(backoff * 1000);
-		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
-		client_disconnect(cl);          /* client_connect starts after this node */
-		rv = client_connect(cl);
-		for (size_t c = from; rv == 0 && c < to; c++)
-			if (slots[c % GET_WINDOW].resp == NULL)
-				rv = get_send(cl, meta, &slots[c % GET_WINDOW]);
-		if (rv == 0)
-			return 0;
-	}
-	snprintf(why, sizeof why, "%s", cl->last_err);
-	cl->silent = silent;
-	return client_fail(cl, rv, "%s", why);
+	return client_stream_recover(cl, retry_until, silent, rv, get_resend, &g);
 }
 
 static int

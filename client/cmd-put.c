@@ -119,38 +119,23 @@ put_ack(struct client *cl, struct put_window *w)
 	return 0;
 }
 
-/* A try failed with rv: if it is worth another node and the timeout allows,
- * move on and send the unacknowledged chunks again (0); else rv, said. */
+/* After a failed try (client_stream_recover): the unacknowledged chunks, in
+ * order, to the next node. */
+static int
+put_resend(struct client *cl, void *arg)
+{
+	struct put_window *w = arg;
+	int rv = 0;
+
+	for (int i = 0; i < w->n && rv == 0; i++)
+		rv = put_send(cl, w, i);
+	return rv;
+}
+
 static int
 put_recover(struct client *cl, struct put_window *w, int rv)
 {
-	char why[sizeof cl->last_err];
-	uint32_t backoff = 20;
-
-	for (;;) {
-		uint64_t now = client_now_ms();
-
-		if (!client_retryable(rv))
-			break;
-		if (w->retry_until == 0)
-			w->retry_until = now + (uint64_t)cl->timeout_ms;
-		if (now + backoff >= w->retry_until)
-			break;
-		if (cl->verbose)
-			fprintf(stderr, "rcfs: %s: %s; trying the next node\n", cl->nodes[cl->node],
-			    cl->last_err);
-		usleep(backoff * 1000);
-		backoff = backoff * 2 > 500 ? 500 : backoff * 2;
-		client_disconnect(cl);          /* client_connect starts after this node */
-		rv = 0;
-		for (int i = 0; i < w->n && rv == 0; i++)
-			rv = put_send(cl, w, i);
-		if (rv == 0)
-			return 0;
-	}
-	snprintf(why, sizeof why, "%s", cl->last_err);
-	cl->silent = w->silent;
-	return client_fail(cl, rv, "%s", why);
+	return client_stream_recover(cl, &w->retry_until, w->silent, rv, put_resend, w);
 }
 
 static int

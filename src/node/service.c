@@ -466,20 +466,31 @@ service_barrier_done(void *arg, Rcfs__ErrorCode code, const char *why, const str
 	r->after_barrier(r);
 }
 
+/* A file read (fsm_stat) that found the file: true; else r is answered
+ * (the storage error, or "no such file") and freed. */
+static bool
+service_found(struct service_req *r, Rcfs__ErrorCode code, const char *why,
+    const Rcfs__FileMeta *meta)
+{
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return false;
+	}
+	if (meta == NULL) {
+		service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "no such file");
+		return false;
+	}
+	return true;
+}
+
 static void
 service_stat_done(void *arg, Rcfs__ErrorCode code, const char *why, Rcfs__FileMeta *meta)
 {
 	struct service_req *r = arg;
 	Rcfs__FileStatResponse resp = RCFS__FILE_STAT_RESPONSE__INIT;
 
-	if (code != RCFS__ERROR_CODE__E_OK) {
-		service_fail(r, code, "%s", why);
+	if (!service_found(r, code, why, meta))
 		return;
-	}
-	if (meta == NULL) {
-		service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "no such file");
-		return;
-	}
 	resp.meta = meta;
 	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, r->id, &resp.base);
 	rcfs__file_meta__free_unpacked(meta, NULL);
@@ -620,14 +631,8 @@ service_rename_stat(void *arg, Rcfs__ErrorCode code, const char *why, Rcfs__File
 	Rcfs__Command cmd = RCFS__COMMAND__INIT;
 	char *src_name;
 
-	if (code != RCFS__ERROR_CODE__E_OK) {
-		service_fail(r, code, "%s", why);
+	if (!service_found(r, code, why, meta))
 		return;
-	}
-	if (meta == NULL) {
-		service_fail(r, RCFS__ERROR_CODE__E_NOT_FOUND, "no such file");
-		return;
-	}
 	/* The entry carries src as read, renamed, with the rename's HLC; the
 	 * request owns it now (freed with it).  Its version and src_hlc stay
 	 * src's: fsm.c rebuilds src's stored bytes from them to compare. */
