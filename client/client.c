@@ -464,8 +464,9 @@ client_use_node(struct client *cl, const char *addr)
 static int
 client_count_reachable(struct client *cl)
 {
-	int n = 0;
+	int n = 0, saved = cl->attempt_ms;
 
+	cl->attempt_ms = 1000;          /* a count, not a wait: 1 s a node at most */
 	for (int i = 0; i < cl->nnodes; i++) {
 		char why[256];
 		int fd = client_connect_one(cl, cl->nodes[i], why, sizeof why);
@@ -474,6 +475,7 @@ client_count_reachable(struct client *cl)
 			n++;
 		}
 	}
+	cl->attempt_ms = saved;
 	return n;
 }
 
@@ -509,6 +511,18 @@ client_list(struct client *cl, const char *prefix, client_list_cb *cb, void *arg
 	return rv;
 }
 
+int
+client_call_patient(struct client *cl, uint8_t type, const ProtobufCMessage *req,
+    uint8_t want_type, ProtobufCMessage **resp)
+{
+	int saved = cl->attempt_ms, rv;
+
+	cl->attempt_ms = cl->timeout_ms;
+	rv = client_call(cl, type, req, want_type, resp);
+	cl->attempt_ms = saved;
+	return rv;
+}
+
 /* Bits set in x. */
 static int
 client_bits(uint32_t x)
@@ -540,13 +554,14 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 		int rv;
 		uint64_t now = client_now_ms();
 
-		/* One try waits at most client_attempt_ms (or less, if the
-		 * caller said so), within the deadline. */
-		cl->attempt_ms = client_attempt_ms(cl);
-		if (saved_attempt > 0 && saved_attempt < cl->attempt_ms)
-			cl->attempt_ms = saved_attempt;
-		if (deadline > now && deadline - now < (uint64_t)cl->attempt_ms)
-			cl->attempt_ms = (int)(deadline - now) > 1 ? (int)(deadline - now) : 1;
+		/* One try waits at most client_attempt_ms, or what the caller
+		 * set (a request known to be slow, or a quick probe), within the
+		 * deadline. */
+		cl->attempt_ms = saved_attempt > 0 ? saved_attempt : client_attempt_ms(cl);
+		if (deadline <= now)
+			cl->attempt_ms = 1;
+		else if (deadline - now < (uint64_t)cl->attempt_ms)
+			cl->attempt_ms = (int)(deadline - now);
 		cl->silent = true;
 		rv = cl->fd >= 0 ? 0 : client_connect(cl);
 		if (rv == EX_RCFS_AUTH) {
@@ -721,8 +736,10 @@ progress_add(struct progress *p, uint64_t bytes)
 	rate = (double)p->done / 1048576.0 / ((double)el / 1000.0);
 	progress_size(done, sizeof done, p->done);
 	if (p->total > 0) {
-		double f = (double)p->done / (double)p->total;
-		double eta = rate > 0 ? (double)(p->total - p->done) / 1048576.0 / rate : 0;
+		/* A file that grows while it is read goes past its size. */
+		double f = p->done >= p->total ? 1.0 : (double)p->done / (double)p->total;
+		double eta = rate > 0 && p->done < p->total ?
+		    (double)(p->total - p->done) / 1048576.0 / rate : 0;
 		int k = (int)(f * 20);
 		memset(bar, '#', (size_t)k);
 		memset(bar + k, '.', (size_t)(20 - k));
@@ -739,7 +756,7 @@ void
 progress_end(struct progress *p)
 {
 	if (p->drawn)
-		fprintf(stderr, "\r%*s\r", 110, "");
+		fprintf(stderr, "\r%*s\r", 140, "");
 	p->drawn = false;
 }
 

@@ -32,7 +32,8 @@ struct client {
 	int nnodes;
 	int timeout_ms;                 /* per request: connect, or wait for a reply */
 	int attempt_ms;                 /* while > 0: one try on one node (connect, send, a reply)
-	                                 * waits at most this; the retrying paths set it */
+	                                 * waits at most this; set by callers whose requests
+	                                 * are quick (hello) or slow (member, backup) */
 	bool json;
 	bool quiet;
 	bool verbose;
@@ -115,8 +116,13 @@ int client_list(struct client *cl, const char *prefix, client_list_cb *cb, void 
 /* The tree forms (client/cmd-tree.c): put -r LOCALDIR PREFIX, get -r PREFIX
  * LOCALDIR, rm -r PREFIX.  PREFIX is a directory: "p" means "p/". */
 int tree_put(struct client *cl, const char *dir, const char *prefix);
-int tree_get(struct client *cl, const char *prefix, const char *dir);
+int tree_get(struct client *cl, const char *prefix, const char *dir, bool no_clobber);
 int tree_rm(struct client *cl, const char *prefix);
+/* client_call for a request that may legitimately take long to answer (a
+ * membership change waits for its commit, a backup slice for a dump): one
+ * try waits up to the whole timeout instead of client_attempt_ms. */
+int client_call_patient(struct client *cl, uint8_t type, const ProtobufCMessage *req,
+    uint8_t want_type, ProtobufCMessage **resp);
 /* One request and its response. */
 int client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_t want_type,
     ProtobufCMessage **resp);

@@ -381,7 +381,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	if (nargs < 1 || (tree && nargs != 2))
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
 	if (tree)
-		return tree_get(cl, args[0], args[1]);
+		return tree_get(cl, args[0], args[1], dest.no_clobber);
 	argc = nargs;
 	argv = args;
 	cl->target = argv[0];
@@ -398,6 +398,7 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		goto out;
 
 	sha256_init(&whole);
+	progress_start(&prog, cl, meta->size);
 	if (meta->has_inline_data) {
 		sha256(sha, meta->inline_data.data, meta->inline_data.len);
 		if (meta->sha256.len != 32 || sodium_memcmp(sha, meta->sha256.data, 32) != 0) {
@@ -415,8 +416,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		}
 		written = meta->inline_data.len;
 		sha256_update(&whole, meta->inline_data.data, meta->inline_data.len);
+		progress_add(&prog, written);
 	}
-	progress_start(&prog, cl, meta->size);
 	/* The chunk stream retries on the next node: its tries are bounded, and
 	 * only the final error is said (get_recover). */
 	cl->attempt_ms = client_attempt_ms(cl);

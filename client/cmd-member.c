@@ -33,8 +33,8 @@ member_call(struct client *cl, Rcfs__MemberOp op, uint64_t id, const char *addre
 	req.role = (char *)role;
 	if (force)
 		req.has_force = req.force = 1;
-	return client_call(cl, RCFS__MSG_TYPE__MSG_MEMBER, &req.base, RCFS__MSG_TYPE__MSG_MEMBER_RESP,
-	    (ProtobufCMessage **)resp);
+	return client_call_patient(cl, RCFS__MSG_TYPE__MSG_MEMBER, &req.base,
+	    RCFS__MSG_TYPE__MSG_MEMBER_RESP, (ProtobufCMessage **)resp);
 }
 
 /* The chunks a member holds, from its own status (a short, single try);

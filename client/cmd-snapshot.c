@@ -93,7 +93,7 @@ snapshot_fetch_dump(struct client *cl, Rcfs__BackupGetResponse *first, uint8_t *
 		req.has_dump_id = req.has_offset = 1;
 		req.dump_id = first->dump_id;
 		req.offset = off;
-		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base,
+		if ((rv = client_call_patient(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base,
 		    RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, (ProtobufCMessage **)&r)) != 0) {
 			free(buf);
 			return rv;
@@ -189,7 +189,7 @@ snapshot_save(struct client *cl, const char *path)
 	uint64_t bytes = 0, chunk_bytes = 0, index, term, cluster_id;
 	int rv, fd;
 
-	if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base,
+	if ((rv = client_call_patient(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base,
 	    RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, (ProtobufCMessage **)&first)) != 0)
 		return rv;
 	index = first->index;

@@ -5,7 +5,8 @@
  *                            to regular files followed, others skipped with a
  *                            line) becomes PREFIX/RELATIVE/PATH, its mode kept
  *   get -r PREFIX LOCALDIR   every file under PREFIX/ into LOCALDIR/RELATIVE,
- *                            directories made as needed (mode 0777 & ~umask)
+ *                            directories made as needed (mode 0777 & ~umask);
+ *                            --no-clobber applies to each file
  *   rm -r PREFIX             every file under PREFIX/
  *
  * PREFIX names a directory: "photos" and "photos/" both mean the files whose
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "util/name.h"
 #include "util/xmalloc.h"
 
 /* The names under a prefix, collected before acting (rm would otherwise
@@ -197,7 +199,7 @@ tree_mkdirs(char *path)
 }
 
 int
-tree_get(struct client *cl, const char *prefix, const char *dir)
+tree_get(struct client *cl, const char *prefix, const char *dir, bool no_clobber)
 {
 	struct tree_run r = { .cl = cl, .op = "get", .start_ms = client_now_ms() };
 	struct tree_names t = { 0 };
@@ -211,16 +213,25 @@ tree_get(struct client *cl, const char *prefix, const char *dir)
 			rv = client_fail(cl, EX_RCFS_LOCAL, "%s", strerror(errno));
 		}
 		for (size_t i = 0; rv == 0 && i < t.n; i++) {
+			const char *bad = name_check(t.name[i], strlen(t.name[i]));
 			char *local = xasprintf("%s/%s", dir, t.name[i] + strlen(p));
-			char *args[2] = { t.name[i], local };
+			char *args[3] = { "--no-clobber", t.name[i], local };
 			int one;
 
-			if (tree_mkdirs(local) != 0) {
+			/* A name from the node is checked before it makes
+			 * directories here: under the prefix, a valid name (no
+			 * ".." component). */
+			if (strncmp(t.name[i], p, strlen(p)) != 0 || bad != NULL) {
+				cl->target = t.name[i];
+				one = client_fail(cl, EX_RCFS_ERROR, "the node listed an invalid name (%s)",
+				    bad != NULL ? bad : "outside the prefix");
+			} else if (tree_mkdirs(local) != 0) {
 				cl->target = local;
 				one = client_fail(cl, EX_RCFS_LOCAL, "%s", strerror(errno));
 			} else {
-				cl->operands = 0;
-				one = cmd_get_entry.exec(cl, 2, args);
+				/* --no-clobber passes on as an option (operands: 1). */
+				cl->operands = no_clobber ? 1 : 0;
+				one = cmd_get_entry.exec(cl, no_clobber ? 3 : 2, no_clobber ? args : args + 1);
 			}
 			tree_one(&r, one, t.size[i]);
 			free(local);

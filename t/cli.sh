@@ -303,7 +303,7 @@ complete_at() {  # complete_at WORDS...: COMPREPLY for the last word, space-sepa
 	)
 }
 check "completion: commands" [ "$(complete_at st)" = "stat status " ]
-check "completion: a command's options" [ "$(complete_at get -)" = "--help -f -r " ]
+check "completion: a command's options" [ "$(complete_at get -)" = "--help --no-clobber -f -r " ]
 out=$(complete_at ls '')
 check "completion: the top level shows t/ once, not what is under it ($out)" \
 	cond '[[ " $out" == *" t/ "* ]] && [[ "$out" != *"t/f3"* ]]'

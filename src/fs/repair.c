@@ -20,6 +20,7 @@
  * libcrypto), whatever the file sizes.  The copies it makes are bounded
  * apart, by the node's copy budget (replicator_set_copy_budget). */
 #define REPAIR_CHUNKS_PER_TICK 32
+#define REPAIR_CHUNKS_DEFERRED 4        /* ... while the copy budget is short */
 
 struct repair {
 	struct event_base *base;
@@ -100,12 +101,17 @@ repair_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (rep->deferred && !replicator_copy_budget_ready(rep->rp))
 		return;
-	rep->deferred = false;
 	if (rep->qhead < rep->qlen) {
-		for (int i = 0; i < REPAIR_CHUNKS_PER_TICK && rep->qhead < rep->qlen; i++)
+		/* While copies wait for the budget, a few checks a tick: each
+		 * check reads the chunk on its homes, and those the budget
+		 * defers are checked again. */
+		int limit = rep->deferred ? REPAIR_CHUNKS_DEFERRED : REPAIR_CHUNKS_PER_TICK;
+		rep->deferred = false;
+		for (int i = 0; i < limit && rep->qhead < rep->qlen; i++)
 			repair_one(rep, rep->queue[rep->qhead++]);
 		return;
 	}
+	rep->deferred = false;
 	rep->qhead = rep->qlen = 0;
 	if (rep->pass_ending)
 		repair_pass_done(rep);

@@ -97,7 +97,7 @@ struct consensus {
 	 * whether this stall already handed leadership over. */
 	uint32_t persist_inflight;
 	uint64_t persist_progress_ms;
-	bool stall_handed;
+	uint64_t stall_tried_ms;        /* last handover tried for this stall; 0: none */
 	struct event *tick_ev;
 	struct event *ready_ev;
 	struct event *reload_ev;        /* retry a failed load */
@@ -554,7 +554,7 @@ cs_teardown(struct consensus *cs, const char *why)
 	log_warn("raft: stopping until storage is back (%s)", why);
 	cs->generation++;
 	cs->persist_inflight = 0;       /* the old generation's writes no longer count */
-	cs->stall_handed = false;
+	cs->stall_tried_ms = 0;
 	if (cs->raft != NULL) {
 		cs->last_term = raft_term(cs->raft);
 		raft_free(cs->raft);
@@ -593,21 +593,28 @@ cs_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A leader whose storage stalls (its Raft writes outstanding, none completed
- * for an election timeout) hands leadership to an up-to-date follower
- * (TimeoutNow, §3.10) instead of holding the cluster until the stall ends or
- * fails: the followers' storage still works.  Once per stall. */
+ * for CS_STALL_MS, or three election timeouts if longer: slow fsyncs behind
+ * big chunk writes are not a stall) hands leadership to an up-to-date
+ * follower (TimeoutNow, §3.10) instead of holding the cluster until the stall
+ * ends or fails: the followers' storage still works.  Tried again every
+ * election timeout while it lasts (a TimeoutNow can be lost). */
+#define CS_STALL_MS 1000
+
 static void
 cs_storage_stall(struct consensus *cs, uint64_t now)
 {
-	uint64_t stalled;
+	uint64_t stalled, limit = 3 * (uint64_t)cs->cfg->election_timeout_ms;
 	int rv;
 
-	if (cs->persist_inflight == 0 || cs->stall_handed || raft_role(cs->raft) != RAFT_LEADER)
+	if (limit < CS_STALL_MS)
+		limit = CS_STALL_MS;
+	if (cs->persist_inflight == 0 || raft_role(cs->raft) != RAFT_LEADER)
 		return;
 	stalled = now - cs->persist_progress_ms;
-	if (stalled < cs->cfg->election_timeout_ms)
+	if (stalled < limit || (cs->stall_tried_ms != 0 &&
+	    now - cs->stall_tried_ms < cs->cfg->election_timeout_ms))
 		return;
-	cs->stall_handed = true;
+	cs->stall_tried_ms = now;
 	rv = raft_transfer_leadership(cs->raft, 0);
 	if (rv == RAFT_OK)
 		log_warn("raft: storage stalled for %" PRIu64 " ms with %u write(s) outstanding: handing "
@@ -813,7 +820,7 @@ cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 	if (p->generation == cs->generation) {
 		cs->persist_inflight--;
 		cs->persist_progress_ms = time_mono_ms();
-		cs->stall_handed = false;
+		cs->stall_tried_ms = 0;
 	}
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
 		if (code != RCFS__ERROR_CODE__E_OK)

@@ -325,8 +325,6 @@ observe_lag_tick(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(o->lag_timer, &tv);
 }
 
-/* Healthy: heard from lately, storage up, loaded, and not stuck.  Updates
- * the stuck tracker; why[] gets the reason. */
 /* A member's figures are stale (it is unreachable) when its last status is
  * older than three refresh periods or three election timeouts. */
 static uint64_t
@@ -339,6 +337,8 @@ observe_stale_ms(const struct observe *o)
 	return stale;
 }
 
+/* Healthy: heard from lately, storage up, loaded, and not stuck.  Updates
+ * the stuck tracker; why[] gets the reason. */
 static bool
 observe_member_healthy(struct observe *o, struct observe_member *m, uint64_t max_commit,
     uint64_t now, char *why, size_t whylen)
