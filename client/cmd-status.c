@@ -148,6 +148,15 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 			printf(",\"rebalance_eta_s\":%.1f", s->rebalance_eta_s);
 		if (s->has_rebalance_moved_bytes)
 			printf(",\"rebalance_moved_bytes\":%llu", (unsigned long long)s->rebalance_moved_bytes);
+		if (s->has_chunks_under_replicated)
+			printf(",\"chunks_under_replicated\":%llu,\"repair_fixed\":%llu,\"repair_bytes\":%llu,"
+			    "\"repair_rate_bps\":%.0f", (unsigned long long)s->chunks_under_replicated,
+			    (unsigned long long)s->repair_fixed, (unsigned long long)s->repair_bytes,
+			    s->repair_rate_bps);
+		if (s->has_repair_eta_s)
+			printf(",\"repair_eta_s\":%.1f", s->repair_eta_s);
+		if (s->has_chunks_still_short)
+			printf(",\"chunks_still_short\":%llu", (unsigned long long)s->chunks_still_short);
 		if (s->has_incarnation)
 			printf(",\"incarnation\":\"%016llx\",\"admitted\":%s",
 			    (unsigned long long)s->incarnation, s->admitted ? "true" : "false");
@@ -284,6 +293,24 @@ cmd_status_exec(struct client *cl, int argc, char **argv)
 				printf(", about %.0f s left", me->rebalance_eta_s < 1 ? 1 : me->rebalance_eta_s);
 			if (me->rebalance_rate_bps > 0)
 				printf(" (last walk: %.1f MB/s)", me->rebalance_rate_bps / 1e6);
+			printf("\n");
+		}
+		/* Repair in progress: copies being made, or chunks short of N. */
+		for (int i = 0; i < cl->nnodes; i++) {
+			const Rcfs__NodeStatus *me = resp[i] != NULL ? resp[i]->nodes[0] : NULL;
+			if (me == NULL || !me->has_chunks_under_replicated ||
+			    (me->chunks_still_short == 0 && me->repair_fixed == 0))
+				continue;
+			printf("repair: node %llu", (unsigned long long)me->id);
+			if (me->repair_fixed > 0)
+				printf(" copied %llu chunk(s) (%.1f MB, %.1f MB/s) in this pass",
+				    (unsigned long long)me->repair_fixed, (double)me->repair_bytes / 1e6,
+				    me->repair_rate_bps / 1e6);
+			if (me->chunks_still_short > 0)
+				printf("%s %llu chunk(s) still short of N copies after its last pass",
+				    me->repair_fixed > 0 ? ";" : "", (unsigned long long)me->chunks_still_short);
+			if (me->has_repair_eta_s && me->repair_eta_s > 0)
+				printf(", about %.0f s left", me->repair_eta_s < 1 ? 1 : me->repair_eta_s);
 			printf("\n");
 		}
 		status_print_clocks(cl, resp);

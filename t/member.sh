@@ -148,6 +148,16 @@ check "three voters again" [ "$(voters)" -eq 3 ]
 check "N copies of every chunk come back" wait_until 120 placement_settled
 pass_logged() { grep -q "repair: pass complete: .* this node's share is back at N copies" "$CDIR"/n*/rcfsd.log; }
 check "a node says when its share of the repair is complete" wait_until 60 pass_logged
+# status reports repair per node: what the last pass found, what is still short.
+repair_reported() {
+	local j n
+	j=$(rcfs --timeout 5 --json status 2>/dev/null) || return 1
+	n=$(grep -o '"chunks_under_replicated":[0-9]*,"repair_fixed":[0-9]*,"repair_bytes":[0-9]*,"repair_rate_bps":[0-9]*' <<<"$j" | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -eq "$(grep -o '"reachable":true' <<<"$j" | wc -l)" ] &&
+		! grep -q '"chunks_still_short":[1-9]' <<<"$j"
+}
+check "status: every node reports its repair, and none has chunks left short" \
+	wait_until 30 repair_reported
 
 # ---- drain a storage node to zero ----
 m=$(wc -l < "$CDIR/n$S2/rcfsd.log")

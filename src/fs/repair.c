@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 #include "util/xmalloc.h"
 
 /* Chunks checked per tick, at most: every check reads and hashes the chunk on
@@ -37,7 +38,10 @@ struct repair {
 	size_t qhead, qlen, qcap;
 	/* The current pass over the file table (it wraps at the end). */
 	bool pass_ending;               /* the walk reached the end: finish its queue */
-	uint64_t pass_checked, pass_short, pass_copies;
+	uint64_t pass_checked, pass_short, pass_copies, pass_fixed, pass_bytes;
+	uint64_t pass_start_ms;
+	uint64_t last_short;            /* pass_short of the last complete pass */
+	uint64_t last_unfixed;          /* ... minus the chunks it fixed */
 };
 
 struct repair_chunk {
@@ -50,7 +54,8 @@ static void repair_scanned(void *arg, Rcfs__ErrorCode code, const char *why, con
     const uint8_t (*shas)[32], size_t n);
 static void repair_enqueue(struct repair *rep, const uint8_t *sha);
 static void repair_one(struct repair *rep, const uint8_t *sha);
-static void repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies);
+static void repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies,
+    uint64_t bytes);
 static void repair_pass_done(struct repair *rep);
 
 struct repair *
@@ -65,6 +70,7 @@ repair_new(struct event_base *base, struct store *st, struct replicator *rp, uin
 	rep->rp = rp;
 	rep->files_per_tick = files_per_tick;
 	rep->cursor = xstrdup("");
+	rep->pass_start_ms = time_mono_ms();
 	rep->tick_ev = event_new(base, -1, EV_PERSIST, repair_tick, rep);
 	event_add(rep->tick_ev, &tv);
 	return rep;
@@ -164,7 +170,7 @@ repair_one(struct repair *rep, const uint8_t *sha)
 }
 
 static void
-repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
+repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies, uint64_t bytes)
 {
 	struct repair_chunk *rc = arg;
 	struct repair *rep = rc->rep;
@@ -188,6 +194,8 @@ repair_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies)
 	if (copies > 0 || code != RCFS__ERROR_CODE__E_OK)
 		rep->pass_short++;
 	rep->pass_copies += copies;
+	rep->pass_bytes += bytes;
+	rep->pass_fixed += copies > 0;
 	if (copies > 0) {
 		rep->copies += copies;
 		metrics_add(rcfs_metrics.repair_copies, copies);
@@ -212,5 +220,29 @@ repair_pass_done(struct repair *rep)
 		log_info("repair: pass complete: %" PRIu64 " chunks checked, %" PRIu64 " were short of "
 		    "copies, %" PRIu64 " copies made: this node's share is back at N copies", rep->pass_checked,
 		    rep->pass_short, rep->pass_copies);
-	rep->pass_checked = rep->pass_short = rep->pass_copies = 0;
+	rep->last_short = rep->pass_short;
+	rep->last_unfixed = rep->pass_short > rep->pass_fixed ? rep->pass_short - rep->pass_fixed : 0;
+	rep->pass_checked = rep->pass_short = rep->pass_copies = rep->pass_fixed = rep->pass_bytes = 0;
+	rep->pass_start_ms = time_mono_ms();
+}
+
+void
+repair_stats(const struct repair *rep, struct repair_stats *out)
+{
+	uint64_t ms = time_mono_ms() - rep->pass_start_ms;
+	uint64_t left = rep->last_short > rep->pass_fixed ? rep->last_short - rep->pass_fixed : 0;
+
+	memset(out, 0, sizeof *out);
+	out->last_short = rep->last_short;
+	out->last_unfixed = rep->last_unfixed;
+	out->pass_fixed = rep->pass_fixed;
+	out->pass_bytes = rep->pass_bytes;
+	out->rate_bps = ms > 0 ? (double)rep->pass_bytes * 1000.0 / (double)ms : 0;
+	/* Nothing known short and nothing copied: done.  Copying past what
+	 * the last pass found (or in the first pass): unknown. */
+	if (left == 0)
+		out->eta_s = rep->pass_fixed > 0 ? -1 : 0;
+	else
+		out->eta_s = rep->pass_fixed > 0 && out->rate_bps > 0 ?
+		    (double)left * ((double)rep->pass_bytes / (double)rep->pass_fixed) / out->rate_bps : -1;
 }

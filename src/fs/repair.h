@@ -25,4 +25,15 @@ void repair_free(struct repair *rep);
 /* Chunk copies made since start (for status and tests). */
 uint64_t repair_copies_made(const struct repair *rep);
 
+/* Repair progress, for status (docs/operations.md). */
+struct repair_stats {
+	uint64_t last_short;    /* chunks short of copies in the last complete pass (this node's share) */
+	uint64_t last_unfixed;  /* ... of those, still short at its end (a copy failed) */
+	uint64_t pass_fixed;    /* of the current pass: chunks given the copies they lacked */
+	uint64_t pass_bytes;    /* ... and the bytes those copies took */
+	double rate_bps;        /* pass_bytes over the current pass's time */
+	double eta_s;           /* estimate: (last_short - pass_fixed) x mean bytes / rate; < 0 unknown */
+};
+void repair_stats(const struct repair *rep, struct repair_stats *out);
+
 #endif

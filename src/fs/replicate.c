@@ -412,7 +412,8 @@ struct rep_repair {
 	bool missing[REP_MAX_NODES];
 	uint32_t n, pending, copies, nmissing;
 	double charged;                 /* bytes charged to the copy budget ahead */
-	rep_put_cb *cb;
+	size_t len;                     /* the chunk's size, once read */
+	rep_repair_cb *cb;
 	void *arg;
 };
 
@@ -446,7 +447,7 @@ replicator_is_primary(struct replicator *rp, const uint8_t *sha)
 }
 
 void
-replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, void *arg)
+replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb *cb, void *arg)
 {
 	struct rep_repair *op = xcalloc(1, sizeof *op);
 	struct rep_node order[REP_MAX_NODES];
@@ -530,7 +531,7 @@ rep_repair_probed(struct rep_repair *op)
 	if (rp->copy_budget != NULL) {
 		uint64_t now = ratelimit_now_ns();
 		if (!ratelimit_ready(rp->copy_budget, now)) {
-			op->cb(op->arg, RCFS__ERROR_CODE__E_RATE_LIMITED, "copy budget spent", 0);
+			op->cb(op->arg, RCFS__ERROR_CODE__E_RATE_LIMITED, "copy budget spent", 0, 0);
 			free(op);
 			return;
 		}
@@ -549,10 +550,11 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 	if (op->rp->copy_budget != NULL)
 		ratelimit_charge(op->rp->copy_budget, cost - op->charged, ratelimit_now_ns());
 	if (code != RCFS__ERROR_CODE__E_OK) {
-		op->cb(op->arg, code, why, 0);
+		op->cb(op->arg, code, why, 0, 0);
 		free(op);
 		return;
 	}
+	op->len = len;
 	op->pending = 1;
 	for (uint32_t i = 0; i < op->n; i++) {
 		bool self = op->homes[i].id == op->rp->self;
@@ -601,7 +603,7 @@ rep_repair_peer_stored(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t
 static void
 rep_repair_finish(struct rep_repair *op)
 {
-	op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->copies);
+	op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->copies, (uint64_t)op->copies * op->len);
 	free(op);
 }
 

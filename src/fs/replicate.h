@@ -62,7 +62,10 @@ bool replicator_is_primary(struct replicator *rp, const uint8_t *sha);
  * copy from anywhere if some lack it, push it to them.  cb's replicas = copies
  * made (0 if none were missing); E_RATE_LIMITED if copies were needed but
  * the copy budget was spent (nothing done: try again later). */
-void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_put_cb *cb, void *arg);
+/* A repair's outcome: copies made and their bytes (copies x the chunk's size). */
+typedef void rep_repair_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies,
+    uint64_t bytes);
+void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb *cb, void *arg);
 /* Bound repair's copies by a byte budget (borrowed; the node shares it with
  * the mover): a repair that must copy starts only while budget is ready,
  * charged estimate bytes per copy until the chunk's size is known. */

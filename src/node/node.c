@@ -209,6 +209,7 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->parts.timesync = n->timesync;
 	n->parts.members = n->members;
 	n->parts.rebalance = n->rebalance;
+	n->parts.repair = n->repair;
 	n->service = service_new(&n->parts);
 	store_start(n->store);
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,

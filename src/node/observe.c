@@ -42,6 +42,10 @@ struct observe_member {
 	bool has_pending, has_eta;
 	uint64_t pending;               /* chunks it still has to hand to their homes */
 	double eta_s;                   /* estimate */
+	bool has_short, has_repair_eta;
+	uint64_t short_chunks;          /* short of N copies, its last repair pass */
+	uint64_t repair_fixed;          /* chunks repaired in the current pass */
+	double repair_eta_s;
 	uint64_t last_applied;          /* stuck detection: applied when it last moved */
 	uint64_t applied_since_ms;
 };
@@ -222,6 +226,11 @@ observe_rebalance(struct observe_member *m, const Rcfs__NodeStatus *s)
 	m->pending = s->rebalance_pending;
 	m->has_eta = s->has_rebalance_eta_s;
 	m->eta_s = s->rebalance_eta_s;
+	m->has_short = s->has_chunks_under_replicated;
+	m->short_chunks = s->chunks_under_replicated;
+	m->repair_fixed = s->repair_fixed;
+	m->has_repair_eta = s->has_repair_eta_s;
+	m->repair_eta_s = s->repair_eta_s;
 }
 
 /* The gauges that need a redis round trip. */
@@ -426,6 +435,12 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
 		json_kv_uint(w, "rebalance_pending", m->pending);
 	if (m->has_eta)
 		json_kv_double(w, "rebalance_eta_s", m->eta_s);
+	if (m->has_short) {
+		json_kv_uint(w, "chunks_under_replicated", m->short_chunks);
+		json_kv_uint(w, "repair_fixed", m->repair_fixed);
+	}
+	if (m->has_repair_eta)
+		json_kv_double(w, "repair_eta_s", m->repair_eta_s);
 	json_kv_uint(w, "age_ms", self ? 0 : now - m->heard_ms);
 	if (!healthy)
 		json_kv_string(w, "error", why);

@@ -22,6 +22,7 @@ struct node_parts {
 	struct timesync *timesync;      /* HLC, clock status */
 	struct members *members;        /* the membership and the links to the members */
 	struct rebalance *rebalance;    /* the mover (rebalance, drain) */
+	struct repair *repair;          /* repair and scrub */
 };
 
 #endif

@@ -2,6 +2,7 @@
 
 #include "fs/fsm.h"
 #include "fs/rebalance.h"
+#include "fs/repair.h"
 #include "node/consensus.h"
 #include "node/members.h"
 #include "node/status.h"
@@ -84,6 +85,20 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 		struct rebalance_stats rs;
 		s->member_role = mb != NULL ? (char *)member_role_name(mb->role) : "none";
 		s->member_state = mb != NULL ? (char *)member_state_name(mb) : "removed";
+		if (p->repair != NULL) {
+			struct repair_stats ps;
+			repair_stats(p->repair, &ps);
+			s->has_chunks_under_replicated = s->has_repair_fixed = s->has_repair_bytes = 1;
+			s->has_repair_rate_bps = 1;
+			s->chunks_under_replicated = ps.last_short;
+			s->has_chunks_still_short = 1;
+			s->chunks_still_short = ps.last_unfixed;
+			s->repair_fixed = ps.pass_fixed;
+			s->repair_bytes = ps.pass_bytes;
+			s->repair_rate_bps = ps.rate_bps;
+			s->has_repair_eta_s = ps.eta_s >= 0;
+			s->repair_eta_s = ps.eta_s;
+		}
 		if (p->rebalance != NULL) {
 			rebalance_stats(p->rebalance, &rs);
 			s->has_rebalance_walks = s->has_rebalance_moved_bytes = 1;
