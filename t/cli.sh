@@ -261,8 +261,10 @@ check "health of a hung node: exit 4 within its 2 s bound (exit $rc, $((t1 - t0)
 	cond '[ "$rc" -eq 4 ] && [ $((t1 - t0)) -lt 5000 ]'
 
 out=$("$RCFS" --json du t/)
-want=$("$RCFS" ls -l t/ | awk '{ n++; b += $1 } END { printf "{\"prefix\":\"t/\",\"files\":%d,\"bytes\":%d}", n, b }')
+want=$("$RCFS" ls -l t/ | awk '$1 != "total" { n++; b += $1 } END { printf "{\"prefix\":\"t/\",\"files\":%d,\"bytes\":%d}", n, b }')
 check "du t/: the files and bytes ls -l lists ($out)" [ "$out" = "$want" ]
+check "ls -l ends with the total it listed" \
+	grep -qx "total $(grep -o '"files":[0-9]*' <<<"$out" | cut -d: -f2) file(s), $(grep -o '"bytes":[0-9]*' <<<"$out" | cut -d: -f2) bytes" <<<"$("$RCFS" ls -l t/ | tail -n 1)"
 
 # stat: the real chunk layout, the mode, the HLC as a time.
 out=$("$RCFS" stat t/f3)
@@ -348,6 +350,13 @@ ln -s nowhere "$T/dangling"
 out=$("$RCFS" -q put -r "$T" tr3 2>&1); rc=$?
 check "put -r with a dangling link: the others stored, exit 8, the failure named" \
 	cond '[ "$rc" -eq 8 ] && grep -q "dangling symbolic link" <<<"$out" && grep -q "1 of 5 files failed" <<<"$out" && [ "$("$RCFS" ls tr3/ | wc -l)" -eq 4 ]'
+check "ls -d tr/: the entries directly under tr/, each sub-directory once" \
+	cond '[ "$("$RCFS" ls -d tr/ | tr "\n" " ")" = "tr/a/ tr/c/ tr/link tr/x " ]'
+out=$("$RCFS" ls tr | tr "\n" " ")
+check "ls tr (no -d): a prefix: every name under it, tr2/ too ($out)" \
+	cond '[[ "$out" == "tr/a/b/big tr/c/y tr/link tr/x tr2/other "* ]]'
+check "ls -lh: human sizes, the mode" grep -qE "^ +1\.0M  0[0-7]{3}  .* tr/a/b/big$" <<<"$("$RCFS" ls -lh tr/)"
+check "ls -d --json: directories marked" grep -q '{"name":"tr/a/","dir":true}' <<<"$("$RCFS" --json ls -d tr/)"
 expect_rc 0 "rm -r tr tr3: exit 0" "$RCFS" rm -r tr tr3
 check "rm -r: nothing left under tr/ and tr3/, tr2/ untouched" \
 	cond '[ -z "$("$RCFS" ls tr/)" ] && [ -z "$("$RCFS" ls tr3/)" ] && [ "$("$RCFS" ls tr2/)" = tr2/other ]'
