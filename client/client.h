@@ -57,6 +57,7 @@ struct client {
 	char auth_err[256];                     /* why the last handshake failed */
 	char last_err[1024];                    /* client_fail's last message (silent or not) */
 	int operands;                   /* argv[operands..] of the command are names ("--") */
+	bool literal;                   /* names are not patterns (a glob's matches) */
 	/* the current command, for error lines: "rcfs: put x: ..." */
 	const char *op;
 	const char *target;
@@ -118,6 +119,11 @@ int client_list(struct client *cl, const char *prefix, client_list_cb *cb, void 
 int tree_put(struct client *cl, const char *dir, const char *prefix);
 int tree_get(struct client *cl, const char *prefix, const char *dir, bool no_clobber);
 int tree_rm(struct client *cl, const char *prefix);
+/* Whether a NAME is a pattern (*, ? or [), and its matches in name order
+ * (owned: tree_glob_free); no match is exit 3, said. */
+bool tree_is_glob(const char *name);
+int tree_glob(struct client *cl, const char *pattern, size_t *n, char ***names);
+void tree_glob_free(size_t n, char **names);
 /* client_call for a request that may legitimately take long to answer (a
  * membership change waits for its commit, a backup slice for a dump): one
  * try waits up to the whole timeout instead of client_attempt_ms. */

@@ -73,12 +73,14 @@ static int get_write_failed(struct client *cl, const struct get_dest *d);
 static bool get_to_terminal_refused(struct client *cl, const struct get_dest *d, bool force,
     const uint8_t *data, size_t len);
 static int get_send(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *s);
+static int get_glob(struct client *cl, const char *pattern, const char *dir, bool force,
+    bool no_clobber);
 static int get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *slots,
     size_t from, size_t to, uint64_t *retry_until, bool silent, int rv);
 
 const struct client_cmd cmd_get_entry = {
 	.name = "get",
-	.usage = "get [-f] [--no-clobber] NAME [LOCAL|-] | get -r PREFIX LOCALDIR",
+	.usage = "get [-f] [--no-clobber] NAME [LOCAL|-] | get PATTERN DIR | get -r PREFIX LOCALDIR",
 	.exec = cmd_get_exec,
 };
 
@@ -344,6 +346,47 @@ get_recover(struct client *cl, const Rcfs__FileMeta *meta, struct get_slot *slot
 	return client_stream_recover(cl, retry_until, silent, rv, get_resend, &g);
 }
 
+/* get PATTERN DIR: every match into DIR (which must exist), under its last
+ * name component, one after the other; the first failure ends it. */
+static int
+get_glob(struct client *cl, const char *pattern, const char *dir, bool force, bool no_clobber)
+{
+	struct stat sb;
+	size_t n;
+	char **names;
+	int rv, saved = cl->operands;
+
+	cl->target = pattern;
+	if (dir == NULL || strcmp(dir, "-") == 0)
+		return client_fail(cl, EX_RCFS_USAGE, "a pattern needs a destination directory "
+		    "(rcfs get PATTERN DIR, or rcfs cat PATTERN)");
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return client_fail(cl, EX_RCFS_LOCAL, "%s: not a directory (a pattern goes into one)", dir);
+	if ((rv = tree_glob(cl, pattern, &n, &names)) != 0)
+		return rv;
+	for (size_t k = 0; k < n && rv == 0; k++) {
+		const char *base = strrchr(names[k], '/');
+		char *local = xasprintf("%s/%s", dir, base != NULL ? base + 1 : names[k]);
+		char *args[4];
+		int a = 0;
+
+		if (force)
+			args[a++] = "-f";
+		if (no_clobber)
+			args[a++] = "--no-clobber";
+		cl->operands = a;
+		args[a++] = names[k];
+		args[a++] = local;
+		cl->literal = true;
+		rv = cmd_get_exec(cl, a, args);
+		cl->literal = false;
+		free(local);
+	}
+	cl->operands = saved;
+	tree_glob_free(n, names);
+	return rv;
+}
+
 static int
 cmd_get_exec(struct client *cl, int argc, char **argv)
 {
@@ -382,6 +425,8 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_get_entry.usage);
 	if (tree)
 		return tree_get(cl, args[0], args[1], dest.no_clobber);
+	if (tree_is_glob(args[0]) && !cl->literal)
+		return get_glob(cl, args[0], nargs == 2 ? args[1] : NULL, force, dest.no_clobber);
 	argc = nargs;
 	argv = args;
 	cl->target = argv[0];

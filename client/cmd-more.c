@@ -31,7 +31,7 @@ const struct client_cmd cmd_health_entry = {
 
 const struct client_cmd cmd_cat_entry = {
 	.name = "cat",
-	.usage = "cat NAME...",
+	.usage = "cat NAME|PATTERN...",
 	.exec = cmd_cat_exec,
 };
 
@@ -129,13 +129,22 @@ cmd_cat_exec(struct client *cl, int argc, char **argv)
 	if (argc < 1)
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_cat_entry.usage);
 	for (int i = 0; i < argc; i++) {
-		char *args[2] = { argv[i], "-" };
-		struct client saved = *cl;
-		int rv;
+		size_t n = 1;
+		char **names = &argv[i];
+		int rv = 0, saved = cl->operands;
 
-		cl->operands = 0;       /* names, whatever they look like */
-		rv = cmd_get_entry.exec(cl, 2, args);
-		cl->operands = saved.operands;
+		if (tree_is_glob(argv[i]) && (rv = tree_glob(cl, argv[i], &n, &names)) != 0)
+			return rv;
+		for (size_t k = 0; k < n && rv == 0; k++) {
+			char *args[2] = { names[k], "-" };
+			cl->operands = 0;       /* names, whatever they look like */
+			cl->literal = true;
+			rv = cmd_get_entry.exec(cl, 2, args);
+			cl->literal = false;
+			cl->operands = saved;
+		}
+		if (names != &argv[i])
+			tree_glob_free(n, names);
 		if (rv != 0)
 			return rv;
 	}

@@ -8,7 +8,7 @@ static int cmd_rm_exec(struct client *cl, int argc, char **argv);
 
 const struct client_cmd cmd_rm_entry = {
 	.name = "rm",
-	.usage = "rm NAME... | rm -r PREFIX...",
+	.usage = "rm NAME|PATTERN... | rm -r PREFIX...",
 	.exec = cmd_rm_exec,
 };
 
@@ -54,7 +54,19 @@ cmd_rm_exec(struct client *cl, int argc, char **argv)
 	}
 	if (argc < 1 || client_is_option(cl, 0, argv[0]))
 		return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_rm_entry.usage);
-	for (int i = 0; i < argc && rv == 0; i++)
-		rv = tree ? tree_rm(cl, argv[i]) : cmd_rm_one(cl, argv[i]);
+	for (int i = 0; i < argc && rv == 0; i++) {
+		size_t n;
+		char **names;
+
+		if (tree) {
+			rv = tree_rm(cl, argv[i]);
+		} else if (!tree_is_glob(argv[i]) || cl->literal) {
+			rv = cmd_rm_one(cl, argv[i]);
+		} else if ((rv = tree_glob(cl, argv[i], &n, &names)) == 0) {
+			for (size_t k = 0; k < n && rv == 0; k++)
+				rv = cmd_rm_one(cl, names[k]);
+			tree_glob_free(n, names);
+		}
+	}
 	return rv;
 }

@@ -13,8 +13,13 @@
  * names start with "photos/" (never "photos2/x").  A file that fails does
  * not stop the others: the command says which failed and exits with the
  * first failure's code.  On a terminal each file leaves its summary line
- * (put and get) and the tree ends with "N files, SIZE in T s". */
+ * (put and get) and the tree ends with "N files, SIZE in T s".
+ *
+ * Globs: a NAME of get, cat or rm with *, ? or [ is a pattern, matched
+ * (fnmatch, FNM_PATHNAME: * and ? never match "/"; \ escapes) against the
+ * listing of its prefix up to the first special character. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -231,7 +236,9 @@ tree_get(struct client *cl, const char *prefix, const char *dir, bool no_clobber
 			} else {
 				/* --no-clobber passes on as an option (operands: 1). */
 				cl->operands = no_clobber ? 1 : 0;
+				cl->literal = true;
 				one = cmd_get_entry.exec(cl, no_clobber ? 3 : 2, no_clobber ? args : args + 1);
+				cl->literal = false;
 			}
 			tree_one(&r, one, t.size[i]);
 			free(local);
@@ -263,11 +270,68 @@ tree_rm(struct client *cl, const char *prefix)
 		for (size_t i = 0; i < t.n; i++) {
 			char *args[1] = { t.name[i] };
 			cl->operands = 0;
+			cl->literal = true;
 			tree_one(&r, cmd_rm_entry.exec(cl, 1, args), 0);
+			cl->literal = false;
 		}
 		rv = tree_end(&r, prefix);
 	}
 	tree_names_free(&t);
 	free(p);
 	return rv;
+}
+
+/* ---- globs ------------------------------------------------------------------- */
+
+bool
+tree_is_glob(const char *name)
+{
+	return strpbrk(name, "*?[") != NULL;
+}
+
+static const char *tree_pattern;
+
+static int
+tree_match(void *arg, const Rcfs__FileMeta *m)
+{
+	if (fnmatch(tree_pattern, m->name, FNM_PATHNAME) == 0)
+		return tree_collect(arg, m);
+	return 0;
+}
+
+int
+tree_glob(struct client *cl, const char *pattern, size_t *n, char ***names)
+{
+	struct tree_names t = { 0 };
+	size_t plen = strcspn(pattern, "*?[\\");
+	char *prefix = xmalloc(plen + 1);
+	int rv;
+
+	memcpy(prefix, pattern, plen);
+	prefix[plen] = '\0';
+	tree_pattern = pattern;
+	cl->target = pattern;
+	rv = client_list(cl, prefix, tree_match, &t);
+	free(prefix);
+	free(t.size);
+	if (rv == 0 && t.n == 0)
+		rv = client_fail(cl, EX_RCFS_NOTFOUND, "no name matches");
+	if (rv != 0) {
+		for (size_t i = 0; i < t.n; i++)
+			free(t.name[i]);
+		free(t.name);
+		t.name = NULL;
+		t.n = 0;
+	}
+	*n = t.n;
+	*names = t.name;
+	return rv;
+}
+
+void
+tree_glob_free(size_t n, char **names)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

@@ -227,7 +227,7 @@ out=$("$RCFS" --version); rc=$?
 check "--version: exit 0, 'rcfs VERSION'" cond '[ "$rc" -eq 0 ] && [[ "$out" =~ ^rcfs\ [0-9]+\.[0-9]+ ]]'
 out=$(env -u RCFS_NODES -u RCFS_CONF "$RCFS" get --help); rc=$?
 check "rcfs get --help: that command's usage, exit 0, no node needed" \
-	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] [--no-clobber] NAME [LOCAL|-] | get -r PREFIX LOCALDIR" ]'
+	cond '[ "$rc" -eq 0 ] && [ "$out" = "usage: rcfs get [-f] [--no-clobber] NAME [LOCAL|-] | get PATTERN DIR | get -r PREFIX LOCALDIR" ]'
 for a in garbage 127.0.0.11 127.0.0.1:notaport 127.0.0.1:0; do
 	t0=$(now_ms); out=$(env -u RCFS_CONF "$RCFS" -n "$a" ls 2>&1); rc=$?; t1=$(now_ms)
 	check "-n $a: a usage error at once (exit $rc, $((t1 - t0)) ms)" \
@@ -325,6 +325,17 @@ expect_rc 0 "mv onto an existing name replaces it" "$RCFS" mv mv/c mv/b
 check "mv: the replaced name has the moved content" bash -c '"$1" get mv/b - | cmp -s - "$2"' _ "$RCFS" "$W/small"
 expect_rc 3 "mv of a missing name: exit 3" "$RCFS" mv mv/none mv/x
 expect_rc 2 "mv onto itself: a usage error" "$RCFS" mv mv/b mv/b
+
+# Globs (fnmatch, * never matches "/"): get PATTERN DIR, cat, rm.
+for f in a.gz b.gz c.txt sub/d.gz; do printf '%s\n' "$f" > "$W/glob"; "$RCFS" -q put "$W/glob" "g/$f"; done
+mkdir -p "$W/globs"
+expect_rc 0 "get 'g/*.gz' DIR: exit 0" "$RCFS" -q get 'g/*.gz' "$W/globs"
+check "get PATTERN DIR: the matches, not g/sub/d.gz" cond '[ "$(ls "$W/globs" | tr "\n" " ")" = "a.gz b.gz " ]'
+check "cat 'g/?.txt': the match's content" cond '[ "$("$RCFS" cat "g/?.txt")" = c.txt ]'
+expect_rc 0 "rm 'g/*.gz': exit 0" "$RCFS" rm 'g/*.gz'
+check "rm PATTERN: the matches gone, the rest kept" cond '[ "$("$RCFS" ls g/ | tr "\n" " ")" = "g/c.txt g/sub/d.gz " ]'
+expect_rc 3 "a pattern that matches nothing: exit 3" "$RCFS" rm 'g/none*'
+expect_rc 2 "get PATTERN without a directory: a usage error" "$RCFS" get 'g/*.txt' -
 
 # get --no-clobber: an existing LOCAL is never touched; a new one is written.
 printf 'keep me\n' > "$W/kept"
