@@ -69,6 +69,20 @@ client_fail(struct client *cl, int code, const char *fmt, ...)
 	return code;
 }
 
+int
+client_run_names(struct client *cl, const struct client_cmd *cmd, int nopts, int argc, char **argv)
+{
+	int operands = cl->operands, rv;
+	bool literal = cl->literal;
+
+	cl->operands = nopts;
+	cl->literal = true;
+	rv = cmd->exec(cl, argc, argv);
+	cl->operands = operands;
+	cl->literal = literal;
+	return rv;
+}
+
 bool
 client_is_option(const struct client *cl, int i, const char *arg)
 {
@@ -702,20 +716,21 @@ progress_start(struct progress *p, struct client *cl, uint64_t total)
 	p->start_ms = p->last_ms = client_now_ms();
 }
 
-/* bytes in binary units, one decimal: "512 B", "7.6 MiB". */
-static const char *
-progress_size(char *buf, size_t len, uint64_t bytes)
+const char *
+client_size(char *buf, size_t len, uint64_t bytes, bool compact)
 {
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	double v = (double)bytes;
 	int u = 0;
 
-	while (v >= 1024 && u < 4) {
+	while (v >= 1024 && u < 5) {
 		v /= 1024;
 		u++;
 	}
 	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+		snprintf(buf, len, compact ? "%llu" : "%llu B", (unsigned long long)bytes);
+	else if (compact)
+		snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, unit[u][0]);
 	else
 		snprintf(buf, len, "%.1f %s", v, unit[u]);
 	return buf;
@@ -734,7 +749,7 @@ progress_add(struct progress *p, uint64_t bytes)
 	p->last_ms = now;
 	el = now - p->start_ms ? now - p->start_ms : 1;
 	rate = (double)p->done / 1048576.0 / ((double)el / 1000.0);
-	progress_size(done, sizeof done, p->done);
+	client_size(done, sizeof done, p->done, false);
 	if (p->total > 0) {
 		/* A file that grows while it is read goes past its size. */
 		double f = p->done >= p->total ? 1.0 : (double)p->done / (double)p->total;
@@ -745,7 +760,7 @@ progress_add(struct progress *p, uint64_t bytes)
 		memset(bar + k, '.', (size_t)(20 - k));
 		bar[20] = '\0';
 		fprintf(stderr, "\r%s %.30s  [%s] %3.0f%%  %s/%s  %.1f MiB/s  ETA %.0fs ", p->op, p->name,
-		    bar, 100.0 * f, done, progress_size(total, sizeof total, p->total), rate, eta);
+		    bar, 100.0 * f, done, client_size(total, sizeof total, p->total, false), rate, eta);
 	} else {
 		fprintf(stderr, "\r%s %.30s  %s  %.1f MiB/s ", p->op, p->name, done, rate);
 	}
@@ -770,7 +785,7 @@ progress_summary(struct progress *p)
 	if (!p->on)
 		return;
 	fprintf(stderr, "%s %s: %s in %.1f s, %.1f MiB/s\n", p->op, p->name,
-	    progress_size(done, sizeof done, p->done), (double)el / 1000.0,
+	    client_size(done, sizeof done, p->done, false), (double)el / 1000.0,
 	    el > 0 ? (double)p->done / 1048576.0 / ((double)el / 1000.0) : 0.0);
 }
 

@@ -80,6 +80,11 @@ int keygen_main(int argc, char **argv);
  * after printing the error line. */
 int client_load_key(struct client *cl, const char *path);
 
+/* Run cmd on names this client produced (a tree's files, a pattern's
+ * matches): argv[0..nopts) are options, the rest names, never patterns.
+ * cl->operands and cl->literal are restored.  cmd's exit code. */
+int client_run_names(struct client *cl, const struct client_cmd *cmd, int nopts, int argc,
+    char **argv);
 /* Whether argument i of the command (argv after its name) may be an option:
  * it starts with '-', is not "-" alone, and comes before "--". */
 bool client_is_option(const struct client *cl, int i, const char *arg);
@@ -163,6 +168,9 @@ void client_json_str(FILE *f, const char *s);
 uint64_t client_now_ms(void);
 
 /* Progress on stderr when it is a TTY (and not -q): bytes, rate, ETA. */
+/* bytes in binary units into buf: "512 B", "7.6 MiB"; compact as ls -h
+ * prints them: "512", "7.6M", "42G".  Returns buf. */
+const char *client_size(char *buf, size_t len, uint64_t bytes, bool compact);
 /* The progress line of put and get, on stderr when it is a terminal and
  * not -q: "put big.iso  [#######.......]  48%  2.0/4.2 GiB  105.3 MiB/s
  * ETA 21s", redrawn at most every 200 ms; progress_end clears it, and

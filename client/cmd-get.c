@@ -354,7 +354,7 @@ get_glob(struct client *cl, const char *pattern, const char *dir, bool force, bo
 	struct stat sb;
 	size_t n;
 	char **names;
-	int rv, saved = cl->operands;
+	int rv;
 
 	cl->target = pattern;
 	if (dir == NULL || strcmp(dir, "-") == 0)
@@ -370,19 +370,18 @@ get_glob(struct client *cl, const char *pattern, const char *dir, bool force, bo
 		char *args[4];
 		int a = 0;
 
+		int nopts;
+
 		if (force)
 			args[a++] = "-f";
 		if (no_clobber)
 			args[a++] = "--no-clobber";
-		cl->operands = a;
+		nopts = a;
 		args[a++] = names[k];
 		args[a++] = local;
-		cl->literal = true;
-		rv = cmd_get_exec(cl, a, args);
-		cl->literal = false;
+		rv = client_run_names(cl, &cmd_get_entry, nopts, a, args);
 		free(local);
 	}
-	cl->operands = saved;
 	tree_glob_free(n, names);
 	return rv;
 }

@@ -26,22 +26,13 @@ struct ls_run {
 	uint64_t files, bytes;
 };
 
+/* A size as ls prints it: bytes, or with -h as client_size's compact form. */
 static const char *
-ls_size(char *buf, size_t len, uint64_t n, bool human)
+ls_size(const struct ls_run *r, char *buf, size_t len, uint64_t n)
 {
-	static const char unit[] = "KMGTP";
-	double v = (double)n;
-	int u = -1;
-
-	if (!human || n < 1024) {
-		snprintf(buf, len, "%llu", (unsigned long long)n);
-		return buf;
-	}
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, v < 10 ? "%.1f%c" : "%.0f%c", v, unit[u]);
+	if (r->human)
+		return client_size(buf, len, n, true);
+	snprintf(buf, len, "%llu", (unsigned long long)n);
 	return buf;
 }
 
@@ -69,8 +60,7 @@ ls_entry(struct ls_run *r, const char *name, bool dir, const Rcfs__FileMeta *m)
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
 		if (m->has_mode)
 			snprintf(mode, sizeof mode, "%04o", (unsigned)(m->mode & 07777));
-		printf("%12s  %-4s  %s  %s\n", ls_size(size, sizeof size, m->size, r->human), mode, when,
-		    name);
+		printf("%12s  %-4s  %s  %s\n", ls_size(r, size, sizeof size, m->size), mode, when, name);
 	} else {
 		printf("%s\n", name);
 	}
@@ -143,7 +133,7 @@ cmd_ls_exec(struct client *cl, int argc, char **argv)
 	else if (rv == 0 && r.lng) {
 		char size[32];
 		printf("total %llu file(s), %s bytes\n", (unsigned long long)r.files,
-		    ls_size(size, sizeof size, r.bytes, r.human));
+		    ls_size(&r, size, sizeof size, r.bytes));
 	}
 	free(r.last_dir);
 	return rv;

@@ -131,17 +131,14 @@ cmd_cat_exec(struct client *cl, int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		size_t n = 1;
 		char **names = &argv[i];
-		int rv = 0, saved = cl->operands;
+		int rv = 0;
 
-		if (tree_is_glob(argv[i]) && (rv = tree_glob(cl, argv[i], &n, &names)) != 0)
+		if (tree_is_glob(argv[i]) && !cl->literal &&
+		    (rv = tree_glob(cl, argv[i], &n, &names)) != 0)
 			return rv;
 		for (size_t k = 0; k < n && rv == 0; k++) {
 			char *args[2] = { names[k], "-" };
-			cl->operands = 0;       /* names, whatever they look like */
-			cl->literal = true;
-			rv = cmd_get_entry.exec(cl, 2, args);
-			cl->literal = false;
-			cl->operands = saved;
+			rv = client_run_names(cl, &cmd_get_entry, 0, 2, args);
 		}
 		if (names != &argv[i])
 			tree_glob_free(n, names);

@@ -152,8 +152,7 @@ tree_put_visit(const char *path, const struct stat *sb, int type, struct FTW *ft
 	name = xasprintf("%s%s", put_prefix, rel);
 	args[0] = (char *)path;
 	args[1] = name;
-	cl->operands = 0;
-	rv = cmd_put_entry.exec(cl, 2, args);
+	rv = client_run_names(cl, &cmd_put_entry, 0, 2, args);
 	tree_one(put_run, rv, (uint64_t)st.st_size);
 	free(name);
 	return 0;
@@ -234,11 +233,9 @@ tree_get(struct client *cl, const char *prefix, const char *dir, bool no_clobber
 				cl->target = local;
 				one = client_fail(cl, EX_RCFS_LOCAL, "%s", strerror(errno));
 			} else {
-				/* --no-clobber passes on as an option (operands: 1). */
-				cl->operands = no_clobber ? 1 : 0;
-				cl->literal = true;
-				one = cmd_get_entry.exec(cl, no_clobber ? 3 : 2, no_clobber ? args : args + 1);
-				cl->literal = false;
+				/* --no-clobber passes on as an option. */
+				one = client_run_names(cl, &cmd_get_entry, no_clobber ? 1 : 0,
+				    no_clobber ? 3 : 2, no_clobber ? args : args + 1);
 			}
 			tree_one(&r, one, t.size[i]);
 			free(local);
@@ -269,10 +266,7 @@ tree_rm(struct client *cl, const char *prefix)
 	if ((rv = client_list(cl, p, tree_collect, &t)) == 0) {
 		for (size_t i = 0; i < t.n; i++) {
 			char *args[1] = { t.name[i] };
-			cl->operands = 0;
-			cl->literal = true;
-			tree_one(&r, cmd_rm_entry.exec(cl, 1, args), 0);
-			cl->literal = false;
+			tree_one(&r, client_run_names(cl, &cmd_rm_entry, 0, 1, args), 0);
 		}
 		rv = tree_end(&r, prefix);
 	}
