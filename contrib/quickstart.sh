@@ -75,7 +75,7 @@ The cluster keeps running.  To use it:
 Dashboard, Prometheus metrics and /status JSON of each node (docs/metrics.md):
     http://${http%%,*}/   (all nodes: $http)
 Fail over: kill any node (the leader too), keep going, bring it back:
-    contrib/rcfs-cluster kill -d $dir 1;  ./rcfs put FILE NAME2;  ./rcfs get $name -
+    contrib/rcfs-cluster kill -d $dir 1;  ./rcfs put FILE NAME2;  ./rcfs get $name - | sha256sum
     contrib/rcfs-cluster start -d $dir 1
 To stop it:
     contrib/rcfs-cluster down -d $dir
