@@ -158,6 +158,11 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	    "Estimate: pending chunks times the mean size of the chunks moved so far.", NULL));
 	REQUIRE(m->rebalance_eta = metrics_gauge(reg, "rcfs_rebalance_eta_seconds",
 	    "Estimate: pending bytes over the current rate (-1: unknown yet).", NULL));
+	REQUIRE(m->repair_rate = metrics_gauge(reg, "rcfs_repair_rate_bytes",
+	    "Bytes per second repair copied in its current pass (this node's share).", NULL));
+	REQUIRE(m->repair_eta = metrics_gauge(reg, "rcfs_repair_eta_seconds",
+	    "Estimate: what the last pass found short, not yet repaired, over the current rate "
+	    "(0: nothing known short; -1: unknown).", NULL));
 	REQUIRE(m->member_voters = metrics_gauge(reg, "rcfs_member_voters",
 	    "Voters in the configuration this node follows.", NULL));
 	REQUIRE(m->member_learners = metrics_gauge(reg, "rcfs_member_learners",

@@ -254,6 +254,10 @@ observe_gathered(void *arg, Rcfs__NodeStatus *s)
 		metrics_set(rcfs_metrics.rebalance_pending_bytes, (double)s->rebalance_pending_bytes);
 		metrics_set(rcfs_metrics.rebalance_eta, s->has_rebalance_eta_s ? s->rebalance_eta_s : -1);
 	}
+	if (s->has_chunks_under_replicated) {
+		metrics_set(rcfs_metrics.repair_rate, s->repair_rate_bps);
+		metrics_set(rcfs_metrics.repair_eta, s->has_repair_eta_s ? s->repair_eta_s : -1);
+	}
 	if (s->has_used_memory) {
 		o->self.has_bytes = true;
 		o->self.bytes = s->used_memory;

@@ -143,6 +143,8 @@ struct rcfs_metrics {
 	struct metrics_gauge *rebalance_pending;   /* chunks here that belong elsewhere */
 	struct metrics_gauge *rebalance_pending_bytes;
 	struct metrics_gauge *rebalance_eta;       /* s; -1: unknown */
+	struct metrics_gauge *repair_rate;         /* bytes/s copied in the current repair pass */
+	struct metrics_gauge *repair_eta;          /* s; -1: unknown */
 	struct metrics_gauge *member_voters;       /* in the configuration followed */
 	struct metrics_gauge *member_learners;
 	struct metrics_gauge *member_storage;
