@@ -12,15 +12,19 @@ cluster_up -n 3 || { nok "3-node cluster up"; done_testing; }
 ok "3-node cluster up"
 addr() { cut -d, -f"$1" <<<"$RCFS_NODES"; }
 chunks_on() { redis-cli -s "$CDIR/n$1/redis.sock" --scan --pattern 'rcfs:c:*' 2>/dev/null | wc -l; }
-head -c $((12 << 20)) /dev/urandom > "$W/a"
-head -c $((12 << 20)) /dev/urandom > "$W/b"
-cat "$W/a" "$W/b" > "$W/whole"
+# Each put streams new content (24 MiB): its chunks are new keys on the
+# nodes, so their count shows the stream going.
+for k in 1 2; do
+	head -c $((12 << 20)) /dev/urandom > "$W/a$k"
+	head -c $((12 << 20)) /dev/urandom > "$W/b$k"
+	cat "$W/a$k" "$W/b$k" > "$W/whole$k"
+done
 
-# stream NAME: put $W/a, then (once $W/go exists) $W/b, through stdin, to node
-# 1 first; PUT_PID, its exit status in $W/NAME.rc.
+# stream NAME K: put $W/aK, then (once $W/go exists) $W/bK, through stdin, to
+# node 1 first; PUT_PID, its exit status in $W/NAME.rc.
 stream() {
 	rm -f "$W/go"
-	{ cat "$W/a"; wait_until 60 test -e "$W/go"; cat "$W/b"; } |
+	{ cat "$W/a$2"; wait_until 60 test -e "$W/go"; cat "$W/b$2"; } |
 		{ "$RCFS" -q --timeout 20 -n "$RCFS_NODES" put - "$1" 2>"$W/$1.err"; echo $? > "$W/$1.rc"; } &
 	PUT_PID=$!
 	test_pids="$test_pids $PUT_PID"
@@ -39,7 +43,7 @@ connected_node() {
 
 # 1. node 1's rcfsd SIGKILLed mid-stream.
 before=$(chunks_on 1)
-stream killed
+stream killed 1
 check "the put is streaming through node 1" wait_until 30 bash -c '[ "$(redis-cli -s "$1" --scan --pattern "rcfs:c:*" | wc -l)" -ge $(( $2 + 8 )) ]' _ "$CDIR/n1/redis.sock" "$before"
 check "and still running" kill -0 "$PUT_PID"
 wait_until 10 connected_node "put - killed"; connected_node "put - killed"
@@ -48,14 +52,14 @@ check "the put is connected to node 1 (node '$V')" [ "$V" = 1 ]
 : > "$W/go"
 check "node 1 killed: the put finishes" wait_until 40 finished killed
 check "with exit 0 ($(cat "$W/killed.rc" 2>/dev/null); $(head -c 200 "$W/killed.err"))" [ "$(cat "$W/killed.rc" 2>/dev/null)" = 0 ]
-check "and the file reads back byte-identical" bash -c '"$1" get killed - | cmp -s - "$2"' _ "$RCFS" "$W/whole"
+check "and the file reads back byte-identical" bash -c '"$1" get killed - | cmp -s - "$2"' _ "$RCFS" "$W/whole1"
 "$CLUSTER" start -d "$CDIR" 1 >/dev/null 2>&1
 n1_healthy() { "$RCFS" --timeout 2 -n "$(addr 1)" --json health 2>/dev/null | grep -q '"healthy":true'; }
 check "node 1 back and healthy" wait_until 30 n1_healthy
 
 # 2. node 1 SIGSTOPped mid-stream: its connection hangs, no error comes.
 before=$(chunks_on 1)
-stream stopped
+stream stopped 2
 check "the second put is streaming through node 1" wait_until 30 bash -c '[ "$(redis-cli -s "$1" --scan --pattern "rcfs:c:*" | wc -l)" -ge $(( $2 + 8 )) ]' _ "$CDIR/n1/redis.sock" "$before"
 wait_until 10 connected_node "put - stopped"; connected_node "put - stopped"
 check "the put is connected to node 1 (node '$V')" [ "$V" = 1 ]
@@ -68,7 +72,7 @@ t1=$(date +%s)
 kill -CONT "$P1"
 check "with exit 0 ($(cat "$W/stopped.rc" 2>/dev/null); $(head -c 200 "$W/stopped.err"))" [ "$(cat "$W/stopped.rc" 2>/dev/null)" = 0 ]
 check "within the 20 s timeout ($((t1 - t0)) s)" [ $((t1 - t0)) -le 20 ]
-check "and the file reads back byte-identical" bash -c '"$1" get stopped - | cmp -s - "$2"' _ "$RCFS" "$W/whole"
+check "and the file reads back byte-identical" bash -c '"$1" get stopped - | cmp -s - "$2"' _ "$RCFS" "$W/whole2"
 check "node 1 healthy again" wait_until 30 n1_healthy
 
 # 3. a get whose node is SIGKILLed mid-stream: the reader stops after 4 MiB
@@ -86,10 +90,10 @@ connected_node "get killed -"
 : > "$W/go"
 check "node $V (the get's) killed: the get finishes" wait_until 40 test -s "$W/got.rc"
 check "with exit 0 ($(cat "$W/got.rc" 2>/dev/null); $(head -c 200 "$W/got.err"))" [ "$(cat "$W/got.rc" 2>/dev/null)" = 0 ]
-check "and what it wrote is the file" bash -c 'cat "$1" "$2" | cmp -s - "$3"' _ "$W/got.1" "$W/got.2" "$W/whole"
+check "and what it wrote is the file" bash -c 'cat "$1" "$2" | cmp -s - "$3"' _ "$W/got.1" "$W/got.2" "$W/whole1"
 
 # 4. two of three nodes down: on a terminal, rcfs says early what it waits for.
-up_nodes() { local i; for i in 1 2 3; do kill -0 "$(cat "$CDIR/n$i/rcfsd.pid")" 2>/dev/null && echo "$i"; done; }
+up_nodes() { local i; for i in 1 2 3; do kill -0 "$(cat "$CDIR/n$i/rcfsd.pid" 2>/dev/null)" 2>/dev/null && echo "$i"; done; }
 for i in $(up_nodes | tail -n +2); do "$CLUSTER" kill -d "$CDIR" "$i" >/dev/null; done
 check "one node left up ($(up_nodes | tr '\n' ' '))" [ "$(up_nodes | wc -l)" -eq 1 ]
 if command -v script >/dev/null 2>&1; then
