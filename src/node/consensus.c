@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "node/ackmark.h"
 #include "node/consensus.h"
 #include "node/members.h"
 #include "node/raftlog.h"
@@ -52,6 +53,8 @@ struct cs_load {
 	char why[160];
 	const char *step;               /* what cs_step_stored waits for */
 	bool forcing;                   /* it is the --force-new-cluster configuration */
+	bool marked;                    /* the marker is being written with ... */
+	struct ackmark_state mark;      /* ... the loaded state */
 	unsigned generation;
 };
 
@@ -78,6 +81,10 @@ struct cs_persist {
 	unsigned generation;
 	uint64_t seq;
 	double t0;                      /* metrics_now() when written */
+	int parts;                      /* writes outstanding: redis, and the marker */
+	struct ackmark_state mark;      /* what the marker records for this Ready */
+	Rcfs__ErrorCode code;           /* the first part that failed, and why */
+	char why[200];
 };
 
 struct consensus {
@@ -128,6 +135,10 @@ struct consensus {
 	bool hold;                      /* consensus_hold(): do not load yet */
 	uint64_t last_term;             /* the core's term when last seen (logged after a teardown) */
 	bool force_new;                 /* consensus_force_new_cluster() at the next load */
+	struct ackmark *am;             /* the acknowledgement marker (borrowed; NULL: none) */
+	struct ackmark_state acked;     /* the newest state this process acknowledged */
+	bool have_acked;
+	bool marker_used;               /* the last load found a marker of a used storage */
 };
 
 static void cs_tick(evutil_socket_t fd, short what, void *arg);
@@ -156,6 +167,10 @@ static void cs_snapshot_dumped(void *arg, Rcfs__ErrorCode code, const char *why,
 static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
 static void cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why);
+static void cs_marked(void *arg, int code);
+static void cs_persist_part_done(struct cs_persist *p);
+static void cs_check_marker(struct cs_load *ld);
+static void cs_start_marked(void *arg, int code);
 static void cs_send(struct consensus *cs, const struct raft_message *m);
 static void cs_apply(struct consensus *cs, const struct raft_ready *rd);
 static void cs_applied(void *arg, Rcfs__ErrorCode code, const char *why,
@@ -265,7 +280,10 @@ cs_loaded_fsm(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t applied
 	ld->applied = applied;
 	if (ld->generation == cs->generation && ld->code == RCFS__ERROR_CODE__E_OK) {
 		bool stored = raftlog_incarnation(cs->log, &cs->incarnation);
-		const char *damage = raftlog_damage(cs->log);
+		const char *damage;
+
+		cs_check_marker(ld);
+		damage = raftlog_damage(cs->log);
 
 		if (damage != NULL && cs->cfg->npeers > 0) {
 			/* Not a storage fault to retry, and not "these entries
@@ -316,6 +334,14 @@ cs_new_incarnation(struct consensus *cs)
 		log_info("raft: the stored state predates storage incarnations: it keeps the founding one");
 		return 0;
 	}
+	if (cs->cfg->bootstrap && cs->cfg->npeers > 0 && cs->marker_used) {
+		inc = cs_random_id();
+		log_warn("raft: empty storage, but its acknowledgement marker shows this node served a "
+		    "cluster before: --bootstrap / initial_cluster_state = \"new\" ignored; it joins as "
+		    "storage incarnation %016" PRIx64 " and neither votes nor acknowledges entries until "
+		    "the leader has brought it up to date and admitted it", inc);
+		return inc;
+	}
 	if (cs->cfg->bootstrap || cs->cfg->npeers == 0) {
 		log_info("raft: empty storage: founding a new cluster of %u voter(s)",
 		    cs->cfg->npeers > 0 ? cs->cfg->npeers : 1);
@@ -346,6 +372,75 @@ cs_step_stored(void *arg, Rcfs__ErrorCode code, const char *why)
 	cs_start_core(ld);
 }
 
+/* The acknowledgement marker (node/ackmark.h) against what was loaded: a
+ * stored state behind what this storage acknowledged lost a tail, and counts
+ * as damaged (docs/raft.md, "The acknowledgement marker").  Within one
+ * process the reference is what it acknowledged (the marker is written in
+ * parallel with redis, so after redis alone crashed it may be ahead of what
+ * redis kept, by writes never acknowledged); after a restart, the marker. */
+static void
+cs_check_marker(struct cs_load *ld)
+{
+	struct consensus *cs = ld->cs;
+	struct raft_restore *rs = &ld->rs;
+	struct ackmark_state marked, stored = { 0 };
+	char why[200], what[320];
+	int found = 1;
+
+	cs->marker_used = false;
+	if (cs->am == NULL)
+		return;
+	if (cs->have_acked)
+		marked = cs->acked;
+	else
+		found = ackmark_read(cs->am, &marked, why, sizeof why);
+	cs->marker_used = found > 0 && marked.term > 0;
+	if (found == 0 || raftlog_empty(cs->log) || raftlog_damage(cs->log) != NULL)
+		return;         /* nothing to compare, or damage the load found already */
+	if (found < 0) {
+		snprintf(what, sizeof what, "its acknowledgement marker is unreadable: %s", why);
+		raftlog_tail_lost(cs->log, what, 0, 0);
+		return;
+	}
+	(void)raftlog_incarnation(cs->log, &stored.incarnation);
+	stored.term = rs->hs.term;
+	stored.vote = rs->hs.vote;
+	stored.last_index = rs->snapshot.index;
+	stored.last_term = rs->snapshot.term;
+	if (rs->n_entries > 0) {
+		stored.last_index = rs->entries[rs->n_entries - 1].index;
+		stored.last_term = rs->entries[rs->n_entries - 1].term;
+	}
+	if (ackmark_covers(&stored, &marked, why, sizeof why))
+		return;
+	snprintf(what, sizeof what, "a tail it had acknowledged is lost: %s; acknowledgement marker %s",
+	    why, ackmark_path(cs->am));
+	raftlog_tail_lost(cs->log, what, marked.term, marked.vote);
+	if (marked.term > rs->hs.term) {
+		rs->hs.term = marked.term;
+		rs->hs.vote = marked.vote;
+	}
+}
+
+/* The marker holds the state about to start (or could not be written). */
+static void
+cs_start_marked(void *arg, int code)
+{
+	struct cs_load *ld = arg;
+	struct consensus *cs = ld->cs;
+
+	if (code != 0 && ld->code == RCFS__ERROR_CODE__E_OK) {
+		ld->code = RCFS__ERROR_CODE__E_UNAVAILABLE;
+		snprintf(ld->why, sizeof ld->why, "writing the acknowledgement marker %s: %s",
+		    ackmark_path(cs->am), strerror(code));
+	} else if (code == 0 && ld->generation == cs->generation) {
+		/* The reference for the next load in this process. */
+		cs->acked = ld->mark;
+		cs->have_acked = true;
+	}
+	cs_start_core(ld);
+}
+
 /* Build the core from what ld loaded (or retry the load after a failure);
  * frees ld. */
 static void
@@ -361,6 +456,20 @@ cs_start_core(struct cs_load *ld)
 
 	if (ld->generation != cs->generation)
 		goto out;
+	if (ld->code == RCFS__ERROR_CODE__E_OK && cs->am != NULL && !ld->marked && !cs->force_new) {
+		/* The marker describes what is about to run: the loaded state,
+		 * under the incarnation chosen (a damaged or new storage's). */
+		struct ackmark_state *m = &ld->mark;
+		*m = (struct ackmark_state){ .incarnation = cs->incarnation, .term = rs->hs.term,
+			.vote = rs->hs.vote, .last_index = rs->snapshot.index, .last_term = rs->snapshot.term };
+		if (rs->n_entries > 0) {
+			m->last_index = rs->entries[rs->n_entries - 1].index;
+			m->last_term = rs->entries[rs->n_entries - 1].term;
+		}
+		ld->marked = true;
+		ackmark_write(cs->am, m, cs_start_marked, ld);
+		return;
+	}
 	if (ld->code != RCFS__ERROR_CODE__E_OK) {
 		struct timeval tv = { 0, 200 * 1000 };
 		log_warn("cannot load the raft state from storage (%s); retrying", ld->why);
@@ -384,15 +493,16 @@ cs_start_core(struct cs_load *ld)
 	rc.snapshot_threshold = cfg->snapshot_entries;
 	rc.snapshot_trailing = cfg->snapshot_entries / 16 > 0 ? cfg->snapshot_entries / 16 : 1;
 	rs->applied = ld->applied > rs->snapshot.index ? ld->applied : rs->snapshot.index;
-	if (raftlog_damage(cs->log) != NULL) {
-		/* The log was cut, maybe below what the state machine applied:
-		 * those entries come again from the leader, and fsm_apply skips
-		 * what it has applied already. */
-		uint64_t last = raftlog_last(cs->log);
+	{
+		/* A log cut by damage or a lost tail (now, or at an earlier
+		 * start, the leader not having refilled it yet) may end below
+		 * what the state machine applied: those entries come again from
+		 * the leader, and fsm_apply skips what it has applied already. */
+		uint64_t last = rs->n_entries > 0 ? rs->entries[rs->n_entries - 1].index : rs->snapshot.index;
 		if (rs->applied > last && cfg->npeers == 0) {
 			/* No leader will send them: new entries would take
 			 * indexes fsm_apply skips as applied. */
-			log_err("raft: the damaged log ends at %" PRIu64 ", below the applied index %" PRIu64
+			log_err("raft: the log ends at %" PRIu64 ", below the applied index %" PRIu64
 			    ", and a single node has no other copy: not starting (restore the storage from a "
 			    "backup)", last, rs->applied);
 			cs->state = CS_STOPPED;
@@ -805,10 +915,25 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 	p->generation = cs->generation;
 	p->seq = rd->seq;
 	p->t0 = metrics_now();
+	p->parts = cs->am != NULL ? 2 : 1;
+	p->mark.incarnation = cs->incarnation;
+	p->mark.term = raft_term(cs->raft);
+	p->mark.vote = raft_vote(cs->raft);
+	p->mark.last_index = raft_last_index(cs->raft);
+	p->mark.last_term = raft_last_term(cs->raft);
 	if (cs->persist_inflight++ == 0)
 		cs->persist_progress_ms = time_mono_ms();
 	raftlog_append(cs->log, rd->hs_changed ? &rd->hs : NULL, rd->entries, rd->n_entries,
 	    cs_persisted, p);
+	/* In parallel with redis's fsync; the core hears of neither until
+	 * both are durable (each completes in order, so both-done does too).
+	 * The group goes to the kernel first: if this process dies now redis
+	 * still gets it, so the marker runs ahead of redis only when redis
+	 * or the machine crashes mid-write (docs/raft.md). */
+	if (cs->am != NULL) {
+		store_flush(cs->st);
+		ackmark_write(cs->am, &p->mark, cs_marked, p);
+	}
 }
 
 static void
@@ -822,10 +947,40 @@ cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 		cs->persist_progress_ms = time_mono_ms();
 		cs->stall_tried_ms = 0;
 	}
+	if (code != RCFS__ERROR_CODE__E_OK && p->code == RCFS__ERROR_CODE__E_OK) {
+		p->code = code;
+		snprintf(p->why, sizeof p->why, "%s", why);
+	}
+	cs_persist_part_done(p);
+}
+
+static void
+cs_marked(void *arg, int code)
+{
+	struct cs_persist *p = arg;
+
+	if (code != 0 && p->code == RCFS__ERROR_CODE__E_OK) {
+		p->code = RCFS__ERROR_CODE__E_UNAVAILABLE;
+		snprintf(p->why, sizeof p->why, "writing the acknowledgement marker %s: %s",
+		    ackmark_path(p->cs->am), strerror(code));
+	}
+	cs_persist_part_done(p);
+}
+
+/* Both writes of a Ready are durable (or one failed): tell the core. */
+static void
+cs_persist_part_done(struct cs_persist *p)
+{
+	struct consensus *cs = p->cs;
+
+	if (--p->parts > 0)
+		return;
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
-		if (code != RCFS__ERROR_CODE__E_OK)
-			cs_teardown(cs, why);
+		if (p->code != RCFS__ERROR_CODE__E_OK)
+			cs_teardown(cs, p->why);
 		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK) {
+			cs->acked = p->mark;
+			cs->have_acked = true;
 			metrics_observe_since(rcfs_metrics.raft_persist_latency, p->t0);
 			cs_schedule(cs);
 		}
@@ -1402,6 +1557,12 @@ consensus_set_conf_cb(struct consensus *cs, consensus_conf_fn *cb, void *arg)
 {
 	cs->conf_cb = cb;
 	cs->conf_arg = arg;
+}
+
+void
+consensus_set_ackmark(struct consensus *cs, struct ackmark *am)
+{
+	cs->am = am;
 }
 
 int

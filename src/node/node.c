@@ -21,6 +21,7 @@
 #include "net/auth.h"
 #include "net/peer.h"
 #include "net/ratelimit.h"
+#include "node/ackmark.h"
 #include "node/consensus.h"
 #include "node/members.h"
 #include "node/node.h"
@@ -52,6 +53,8 @@ struct node {
 	struct members *members;        /* the membership and the peer links */
 	struct fsm *fsm;
 	struct consensus *consensus;
+	struct ackmark *ackmark;        /* the acknowledgement marker (NULL until storage is first up) */
+	bool ackmark_tried;
 	struct timesync *timesync;
 	struct replicator *replicator;
 	struct repair *repair;
@@ -235,6 +238,39 @@ node_exit_status(const struct node *n)
 	return n->exit_status;
 }
 
+/* Open the acknowledgement marker (node/ackmark.h) once, where ack_file
+ * says or beside the AOF, and hand it to the driver.  A node that cannot
+ * keep one does not start (exit 3), as for redis's own durability, unless
+ * allow_unsafe_storage. */
+static bool
+node_open_ackmark(struct node *n, struct store *st)
+{
+	char path[600], err[700];
+
+	n->ackmark_tried = true;
+	if (n->cfg->ack_file != NULL)
+		snprintf(path, sizeof path, "%s", n->cfg->ack_file);
+	else if (store_dir(st)[0] != '\0')
+		snprintf(path, sizeof path, "%s/rcfs-ack", store_dir(st));
+	else
+		snprintf(path, sizeof path, "rcfs-ack");
+	if ((n->ackmark = ackmark_open(n->base, path, err, sizeof err)) != NULL) {
+		consensus_set_ackmark(n->consensus, n->ackmark);
+		log_info("acknowledgement marker: %s", path);
+		return true;
+	}
+	if (n->cfg->allow_unsafe_storage) {
+		log_warn("%s; starting without it (allow_unsafe_storage): a tail the AOF loses goes "
+		    "unnoticed", err);
+		return true;
+	}
+	log_err("%s (set ack_file, or let rcfsd write redis's dir)", err);
+	fprintf(stderr, "rcfsd: %s (set ack_file, or let rcfsd write redis's dir)\n", err);
+	n->exit_status = 3;
+	event_base_loopexit(n->base, NULL);
+	return false;
+}
+
 static void
 node_store_state_cb(struct store *st, bool up, const char *why, void *arg)
 {
@@ -242,6 +278,8 @@ node_store_state_cb(struct store *st, bool up, const char *why, void *arg)
 
 	if (up) {
 		log_info("storage up: %s", n->cfg->redis);
+		if (!n->ackmark_tried && !node_open_ackmark(n, st))
+			return;
 		timesync_storage_up(n->timesync);      /* HLC restored before anything is stamped */
 		consensus_storage_up(n->consensus);
 		return;
@@ -768,7 +806,9 @@ node_free(struct node *n)
 	/* Pending storage callbacks run first, while every owner is alive (a
 	 * repair scan or a persist in flight must not land in freed memory). */
 	store_close(n->store);
+	ackmark_cancel(n->ackmark);     /* as store_close: the driver's waiters fail now */
 	consensus_free(n->consensus);   /* fails pending proposals and reads */
+	ackmark_free(n->ackmark);       /* after the driver: its waiters are dropped */
 	fsm_free(n->fsm);
 	members_free(n->members);       /* fails the calls in flight on its links */
 	peer_set_self_address(NULL);

@@ -26,7 +26,7 @@ struct raftlog {
 	bool empty;                 /* the last load found no Raft state at all */
 	struct raft_hard_state hs;  /* as last stored (rewritten whole, with its check) */
 	uint64_t stored_max;        /* highest entry index found by the last load */
-	char damage[160];           /* the last load found damaged state: why ("" none) */
+	char damage[400];           /* the last load found damaged state: why ("" none) */
 	bool have_boot;             /* a configuration is stored at index 0 */
 	struct raft_conf boot;
 };
@@ -159,6 +159,16 @@ raftlog_damaged(struct raftlog *rl, const char *why)
 {
 	if (rl->damage[0] == '\0')
 		snprintf(rl->damage, sizeof rl->damage, "%s", why);
+}
+
+void
+raftlog_tail_lost(struct raftlog *rl, const char *why, uint64_t term, uint64_t vote)
+{
+	raftlog_damaged(rl, why);
+	if (term > rl->hs.term) {
+		rl->hs.term = term;
+		rl->hs.vote = vote;
+	}
 }
 
 static void

@@ -51,6 +51,11 @@ void raftlog_restore_free(struct raft_restore *rs);
 bool raftlog_empty(const struct raftlog *rl);
 /* After a load: what damage it found (a static description), or NULL. */
 const char *raftlog_damage(const struct raftlog *rl);
+/* After a load: the acknowledgement marker (node/ackmark.h) shows that the
+ * stored state lost a tail it had acknowledged (why: what differs).  From
+ * now on raftlog_damage() says so, as for damage found by the load, and the
+ * hard state written next is raised to term and vote if they are newer. */
+void raftlog_tail_lost(struct raftlog *rl, const char *why, uint64_t term, uint64_t vote);
 /* After a load or raftlog_set_incarnation: the incarnation stored with the
  * hard state in *incarnation; false if none is (a storage written before
  * incarnations existed, or an empty one). */

@@ -60,6 +60,7 @@ struct store {
 	store_state_cb *state_cb;
 	void *state_arg;
 	char why[512];
+	char dir[512];          /* redis's working directory, from the last check ("" unknown) */
 	bool freeing;
 	bool unsafe;
 };
@@ -129,6 +130,19 @@ bool
 store_is_unsafe(const struct store *st)
 {
 	return st->unsafe;
+}
+
+void
+store_flush(struct store *st)
+{
+	if (st->ac != NULL && st->state == STORE_UP)
+		redisAsyncHandleWrite(st->ac);  /* what the write event would do, now */
+}
+
+const char *
+store_dir(const struct store *st)
+{
+	return st->dir;
 }
 
 const char *
@@ -279,6 +293,7 @@ store_on_check(redisAsyncContext *ac, void *r, void *privdata)
 		if (strcmp(k, "appendonly") == 0) aof = v;
 		else if (strcmp(k, "appendfsync") == 0) fsync = v;
 		else if (strcmp(k, "maxmemory-policy") == 0) policy = v;
+		else if (strcmp(k, "dir") == 0) snprintf(st->dir, sizeof st->dir, "%s", v);
 	}
 	if (!st->allow_unsafe) {
 		if (aof == NULL || strcmp(aof, "yes") != 0) {

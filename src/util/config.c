@@ -31,7 +31,7 @@ static const char *const config_keys[] = {
 	"repair_interval_ms", "repair_files", "rebalance_rate", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
 	"ntp_timeout_ms", "max_clock_offset_ms",
 	"auth", "cluster_key_file", "encrypt", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
-	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", NULL
+	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", "ack_file", NULL
 };
 
 void
@@ -291,7 +291,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_str(&cf, path, "redis", &c->redis, err, errlen) ||
 	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen) ||
 	    config_get_str(&cf, path, "http_listen", &c->http_listen, err, errlen) ||
-	    config_get_str(&cf, path, "log_file", &c->log_file, err, errlen))
+	    config_get_str(&cf, path, "log_file", &c->log_file, err, errlen) ||
+	    config_get_str(&cf, path, "ack_file", &c->ack_file, err, errlen))
 		goto out;
 	if (c->http_listen != NULL && c->http_listen[0] != ':' && c->http_listen[0] != '*' &&
 	    config_split_hostport(c->http_listen, host, sizeof host, &port) != 0) {
@@ -498,6 +499,7 @@ config_free(struct rcfs_config *c)
 	free(c->redis);
 	free(c->cluster_name);
 	free(c->http_listen);
+	free(c->ack_file);
 	free(c->log_file);
 	for (unsigned i = 0; i < c->npeers; i++) {
 		free(c->peers[i].address);

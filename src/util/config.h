@@ -77,6 +77,7 @@ struct rcfs_config {
 	uint32_t rate_bytes;            /* default per-key request bytes/s (0 = unlimited) */
 	/* operations (docs/metrics.md, docs/deploy.md) */
 	char *http_listen;              /* "host:port" of /metrics, /status, /; NULL: none */
+	char *ack_file;                 /* the acknowledgement marker; NULL: rcfs-ack in redis's dir */
 	char *log_file;                 /* append log lines here (reopened on SIGHUP); NULL: stderr */
 	uint32_t drain_timeout_ms;      /* SIGTERM: wait this long for requests in flight */
 };

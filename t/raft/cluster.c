@@ -334,6 +334,25 @@ void cl_wipe(struct cluster *c, uint64_t id)
 	c->wipes++;
 }
 
+void cl_truncate(struct cluster *c, uint64_t id, size_t keep)
+{
+	struct cl_node *nd = cl_node(c, id);
+
+	if (!nd || !nd->exists)
+		return;
+	cl_crash(c, id);
+	if (keep < nd->n_log) {
+		free_entries(nd->log + keep, nd->n_log - keep);
+		nd->n_log = keep;
+	}
+	if (nd->hs.commit > nd->snap.index + nd->n_log)
+		nd->hs.commit = nd->snap.index + nd->n_log;
+	do
+		nd->incarnation = cl_rand(c);
+	while (nd->incarnation == 0);
+	c->truncations++;
+}
+
 void cl_admit(struct cluster *c)
 {
 	uint64_t l = cl_leader(c);

@@ -117,7 +117,7 @@ struct cluster {
 	size_t n_reads, cap_reads;
 	uint64_t reads_served, reads_failed;
 	uint64_t snaps_taken, snaps_installed, crashes, leader_changes;
-	uint64_t wipes, admits;
+	uint64_t wipes, truncations, admits;
 	/* Compact with raft_compact() (no bytes) and serialize only when the
 	 * core asks (Ready snapshot_data_wanted), as rcfsd does. */
 	bool lazy_snapshots;
@@ -170,6 +170,11 @@ void cl_restart(struct cluster *c, uint64_t id);
  * replaced disk); cl_restart() then boots it empty, not as a founder, with
  * a new incarnation, as rcfsd does on storage without Raft state. */
 void cl_wipe(struct cluster *c, uint64_t id);
+/* A lost tail: crashes id and keeps only the first `keep` entries after its
+ * snapshot (its hard state otherwise as it was, the commit index cut to the
+ * log); cl_restart() boots it with a new incarnation, as rcfsd does when
+ * its acknowledgement marker shows the loss (docs/raft.md). */
+void cl_truncate(struct cluster *c, uint64_t id, size_t keep);
 /* The leader's side of re-admission, as rcfsd's driver does it: ask the
  * core to record the incarnation of every server that answers with another
  * one (it refuses until that server caught up). */

@@ -1,8 +1,9 @@
 /* Randomized test: every fault at once (partitions symmetric and one-way,
  * drop, duplicate, delay/reorder, crash with loss of unpersisted state,
  * restart, slow storage, snapshots, leadership transfer, ReadIndex, and on
- * half of the seeds amnesia: one server's storage lost, the server back
- * with a new incarnation and re-admitted once caught up), with
+ * half of the seeds amnesia: one server's storage lost, or the tail of its
+ * log, the server back with a new incarnation and re-admitted once caught
+ * up), with
  * the Figure 3 invariants checked after every step by the fixture, then a
  * liveness phase once faults stop.
  *
@@ -43,8 +44,8 @@ static uint32_t admitted_voters(struct cluster *c, uint64_t l, bool *all)
 	return n;
 }
 
-/* Amnesia over the whole run: servers wiped, re-admissions proposed. */
-static uint64_t total_wipes, total_admits;
+/* Amnesia over the whole run: servers wiped or cut, re-admissions proposed. */
+static uint64_t total_wipes, total_truncations, total_admits;
 
 /* Returns NULL on success, else a static failure description. */
 static const char *run_seed(uint64_t seed, bool verbose)
@@ -140,7 +141,12 @@ static const char *run_seed(uint64_t seed, bool verbose)
 			 * survives); no voter is removed after that. */
 			bool all;
 			if (admitted_voters(&c, l, &all) >= 3 && all) {
-				cl_wipe(&c, id);
+				struct cl_node *nd = cl_node(&c, id);
+				/* half of the time a lost tail instead */
+				if (nd->n_log > 0 && pick(&c, 2) == 0)
+					cl_truncate(&c, id, (size_t)pick(&c, nd->n_log));
+				else
+					cl_wipe(&c, id);
 				wiped = true;
 			}
 		}
@@ -261,7 +267,7 @@ static const char *run_seed(uint64_t seed, bool verbose)
 	if (verbose)
 		fprintf(stderr, "seed %llu: n=%d t=%llu sent=%llu delivered=%llu "
 		        "applied=%llu reads=%llu/%llu snaps=%llu/%llu crashes=%llu "
-		        "wipes=%llu admits=%llu leaders=%llu %s\n",
+		        "wipes=%llu truncations=%llu admits=%llu leaders=%llu %s\n",
 		        (unsigned long long)seed, n, (unsigned long long)c.now,
 		        (unsigned long long)c.sent,
 		        (unsigned long long)c.delivered,
@@ -271,9 +277,11 @@ static const char *run_seed(uint64_t seed, bool verbose)
 		        (unsigned long long)c.snaps_taken,
 		        (unsigned long long)c.snaps_installed,
 		        (unsigned long long)c.crashes,
-		        (unsigned long long)c.wipes, (unsigned long long)c.admits,
+		        (unsigned long long)c.wipes, (unsigned long long)c.truncations,
+		        (unsigned long long)c.admits,
 		        (unsigned long long)c.leader_changes, res ? res : "ok");
 	total_wipes += c.wipes;
+	total_truncations += c.truncations;
 	total_admits += c.admits;
 	cl_free(&c);
 	return res;
@@ -309,8 +317,9 @@ START_TEST(fuzzy)
 			fprintf(stderr, "# %llu seeds done\n",
 			        (unsigned long long)(k + 1));
 	}
-	fprintf(stderr, "# amnesia: %llu servers lost their storage, %llu re-admissions proposed\n",
-	        (unsigned long long)total_wipes, (unsigned long long)total_admits);
+	fprintf(stderr, "# amnesia: %llu servers lost their storage, %llu the tail of their log, "
+	        "%llu re-admissions proposed\n", (unsigned long long)total_wipes,
+	        (unsigned long long)total_truncations, (unsigned long long)total_admits);
 	ck_assert_msg(failures == 0, "%llu seed(s) failed, first: %s",
 	              (unsigned long long)failures, first);
 }

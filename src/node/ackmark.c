@@ -1,0 +1,346 @@
+/* The acknowledgement marker (ackmark.h): the file, its writer thread and the
+ * check made at load.
+ *
+ * The loop and the thread share one mutex-protected slot: the newest state
+ * wanted (with its ticket, counting writes) and the newest ticket durable.
+ * The thread sleeps on a condition variable until a newer ticket is wanted,
+ * writes that state to the slot the ticket selects, fdatasyncs, publishes
+ * the ticket and writes a byte to a pipe; the loop's read event then runs the
+ * callbacks whose ticket is durable.  States written in a burst collapse into
+ * the newest (group commit), as redis's appendfsync does. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "node/ackmark.h"
+#include "util/be.h"
+#include "util/xmalloc.h"
+
+#define ACKMARK_MAGIC "RCFSACK1"
+#define ACKMARK_SLOT 512                        /* bytes: a sector, written whole */
+#define ACKMARK_BODY (8 + 8 + 5 * 8)            /* magic, ticket, the state */
+#define ACKMARK_SUM crypto_generichash_BYTES_MIN /* 16 */
+
+struct ackmark_waiter {
+	uint64_t ticket;
+	ackmark_cb *cb;
+	void *arg;
+	STAILQ_ENTRY(ackmark_waiter) link;
+};
+
+struct ackmark {
+	char *path;
+	int fd;
+	int notify[2];                  /* thread -> loop: "durable moved" */
+	struct event *notify_ev;
+	pthread_t thread;
+	bool thread_started;
+	STAILQ_HEAD(, ackmark_waiter) waiters;  /* loop only, in ticket order */
+	struct ackmark_state queued;    /* loop only: the last state passed on */
+	bool have_queued;
+
+	pthread_mutex_t mu;             /* guards what follows */
+	pthread_cond_t cv;
+	uint64_t wanted;                /* ticket of `want` */
+	struct ackmark_state want;
+	uint64_t durable;               /* newest ticket on disk */
+	int error;                      /* errno of a failed write (0: none) */
+	bool stop;
+};
+
+static void *ackmark_thread(void *arg);
+static void ackmark_notified(evutil_socket_t fd, short what, void *arg);
+
+static void
+ackmark_encode(uint8_t slot[ACKMARK_SLOT], uint64_t ticket, const struct ackmark_state *s)
+{
+	uint8_t *p = slot;
+
+	memset(slot, 0, ACKMARK_SLOT);
+	memcpy(p, ACKMARK_MAGIC, 8); p += 8;
+	be_put64(p, ticket); p += 8;
+	be_put64(p, s->incarnation); p += 8;
+	be_put64(p, s->term); p += 8;
+	be_put64(p, s->vote); p += 8;
+	be_put64(p, s->last_index); p += 8;
+	be_put64(p, s->last_term); p += 8;
+	crypto_generichash(p, ACKMARK_SUM, slot, ACKMARK_BODY, NULL, 0);
+}
+
+/* The ticket of a valid slot (0: not valid). */
+static uint64_t
+ackmark_decode(const uint8_t *slot, struct ackmark_state *s)
+{
+	uint8_t sum[ACKMARK_SUM];
+	const uint8_t *p = slot + 8;
+
+	if (memcmp(slot, ACKMARK_MAGIC, 8) != 0)
+		return 0;
+	crypto_generichash(sum, sizeof sum, slot, ACKMARK_BODY, NULL, 0);
+	if (sodium_memcmp(sum, slot + ACKMARK_BODY, sizeof sum) != 0)
+		return 0;
+	s->incarnation = be_get64(p + 8);
+	s->term = be_get64(p + 16);
+	s->vote = be_get64(p + 24);
+	s->last_index = be_get64(p + 32);
+	s->last_term = be_get64(p + 40);
+	return be_get64(p);
+}
+
+struct ackmark *
+ackmark_open(struct event_base *base, const char *path, char *err, size_t errlen)
+{
+	struct ackmark *am = xcalloc(1, sizeof *am);
+	struct ackmark_state s;
+	char why[160];
+
+	am->path = xstrdup(path);
+	am->notify[0] = am->notify[1] = -1;
+	STAILQ_INIT(&am->waiters);
+	pthread_mutex_init(&am->mu, NULL);
+	pthread_cond_init(&am->cv, NULL);
+	if ((am->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "cannot open the acknowledgement marker %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (pipe(am->notify) != 0 || evutil_make_socket_nonblocking(am->notify[0]) != 0 ||
+	    evutil_make_socket_nonblocking(am->notify[1]) != 0) {
+		snprintf(err, errlen, "acknowledgement marker: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	/* Tickets go on from the newest stored, so the slot written next is
+	 * the older one. */
+	(void)ackmark_read(am, &s, why, sizeof why);
+	am->wanted = am->durable;
+	am->notify_ev = event_new(base, am->notify[0], EV_READ | EV_PERSIST, ackmark_notified, am);
+	event_add(am->notify_ev, NULL);
+	if ((errno = pthread_create(&am->thread, NULL, ackmark_thread, am)) != 0) {
+		snprintf(err, errlen, "acknowledgement marker: thread: %s", strerror(errno));
+		goto fail;
+	}
+	am->thread_started = true;
+	return am;
+fail:
+	ackmark_free(am);
+	return NULL;
+}
+
+void
+ackmark_cancel(struct ackmark *am)
+{
+	struct ackmark_waiter *w;
+
+	while (am != NULL && (w = STAILQ_FIRST(&am->waiters)) != NULL) {
+		STAILQ_REMOVE_HEAD(&am->waiters, link);
+		w->cb(w->arg, ECANCELED);
+		free(w);
+	}
+}
+
+void
+ackmark_free(struct ackmark *am)
+{
+	struct ackmark_waiter *w;
+
+	if (am == NULL)
+		return;
+	if (am->thread_started) {
+		pthread_mutex_lock(&am->mu);
+		am->stop = true;
+		pthread_cond_signal(&am->cv);
+		pthread_mutex_unlock(&am->mu);
+		pthread_join(am->thread, NULL);
+	}
+	while ((w = STAILQ_FIRST(&am->waiters)) != NULL) {
+		STAILQ_REMOVE_HEAD(&am->waiters, link);
+		free(w);
+	}
+	if (am->notify_ev != NULL)
+		event_free(am->notify_ev);
+	for (int i = 0; i < 2; i++)
+		if (am->notify[i] >= 0)
+			close(am->notify[i]);
+	if (am->fd >= 0)
+		close(am->fd);
+	pthread_cond_destroy(&am->cv);
+	pthread_mutex_destroy(&am->mu);
+	free(am->path);
+	free(am);
+}
+
+const char *
+ackmark_path(const struct ackmark *am)
+{
+	return am->path;
+}
+
+int
+ackmark_read(struct ackmark *am, struct ackmark_state *out, char *why, size_t whylen)
+{
+	uint8_t buf[2 * ACKMARK_SLOT];
+	struct ackmark_state s[2];
+	uint64_t t[2] = { 0, 0 };
+	ssize_t n = pread(am->fd, buf, sizeof buf, 0);
+	int best;
+
+	if (n < 0) {
+		snprintf(why, whylen, "%s: %s", am->path, strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (n >= (i + 1) * ACKMARK_SLOT)
+			t[i] = ackmark_decode(buf + i * ACKMARK_SLOT, &s[i]);
+	if (t[0] == 0 && t[1] == 0) {
+		snprintf(why, whylen, "%s holds no valid record (%zd bytes)", am->path, n);
+		return -1;
+	}
+	best = t[1] > t[0];
+	*out = s[best];
+	pthread_mutex_lock(&am->mu);
+	if (t[best] > am->durable)
+		am->durable = t[best];
+	pthread_mutex_unlock(&am->mu);
+	return 1;
+}
+
+void
+ackmark_write(struct ackmark *am, const struct ackmark_state *s, ackmark_cb *cb, void *arg)
+{
+	struct ackmark_waiter *w = xcalloc(1, sizeof *w);
+	bool durable;
+
+	w->cb = cb;
+	w->arg = arg;
+	pthread_mutex_lock(&am->mu);
+	if (!am->have_queued || memcmp(s, &am->queued, sizeof *s) != 0) {
+		am->queued = *s;
+		am->have_queued = true;
+		am->want = *s;
+		am->wanted++;
+		am->error = 0;          /* a new write tries again */
+		pthread_cond_signal(&am->cv);
+	}
+	w->ticket = am->wanted;
+	durable = am->durable >= w->ticket;
+	pthread_mutex_unlock(&am->mu);
+	STAILQ_INSERT_TAIL(&am->waiters, w, link);
+	if (durable)
+		event_active(am->notify_ev, EV_READ, 0);
+}
+
+/* Run the callbacks whose ticket is durable, or fail them all. */
+static void
+ackmark_notified(evutil_socket_t fd, short what, void *arg)
+{
+	struct ackmark *am = arg;
+	struct ackmark_waiter *w;
+	uint64_t durable;
+	char drain[64];
+	int error;
+
+	(void)what;
+	while (read(fd, drain, sizeof drain) > 0)
+		;
+	pthread_mutex_lock(&am->mu);
+	durable = am->durable;
+	error = am->error;
+	pthread_mutex_unlock(&am->mu);
+	while ((w = STAILQ_FIRST(&am->waiters)) != NULL && (w->ticket <= durable || error != 0)) {
+		STAILQ_REMOVE_HEAD(&am->waiters, link);
+		w->cb(w->arg, w->ticket <= durable ? 0 : error);
+		free(w);
+	}
+}
+
+static int
+ackmark_sync_dir(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd, rv = 0;
+
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0)
+		rv = errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rv;
+}
+
+static void *
+ackmark_thread(void *arg)
+{
+	struct ackmark *am = arg;
+	uint8_t slot[ACKMARK_SLOT];
+
+	/* The file's name durable too (best effort: some file systems refuse
+	 * to fsync a directory, and the file exists from the first start on). */
+	(void)ackmark_sync_dir(am->path);
+	pthread_mutex_lock(&am->mu);
+	for (;;) {
+		struct ackmark_state s;
+		uint64_t ticket;
+		int error = 0;
+
+		while (!am->stop && (am->wanted <= am->durable || am->error != 0))
+			pthread_cond_wait(&am->cv, &am->mu);
+		if (am->stop)
+			break;
+		s = am->want;
+		ticket = am->wanted;
+		pthread_mutex_unlock(&am->mu);
+		ackmark_encode(slot, ticket, &s);
+		if (pwrite(am->fd, slot, sizeof slot, (off_t)(ticket % 2) * ACKMARK_SLOT) != (ssize_t)sizeof slot)
+			error = errno != 0 ? errno : EIO;
+		else if (fdatasync(am->fd) != 0)
+			error = errno;
+		pthread_mutex_lock(&am->mu);
+		if (error != 0)
+			am->error = error;
+		else if (ticket > am->durable)
+			am->durable = ticket;
+		if (write(am->notify[1], "", 1) < 0) {
+			/* full: the loop has a byte to read already */
+		}
+	}
+	pthread_mutex_unlock(&am->mu);
+	return NULL;
+}
+
+bool
+ackmark_covers(const struct ackmark_state *stored, const struct ackmark_state *marked, char *why,
+    size_t whylen)
+{
+	if (stored->incarnation != marked->incarnation)
+		snprintf(why, whylen, "the marker is of storage incarnation %016" PRIx64 ", the stored state "
+		    "of %016" PRIx64, marked->incarnation, stored->incarnation);
+	else if (stored->term < marked->term)
+		snprintf(why, whylen, "the hard state is at term %" PRIu64 ", but term %" PRIu64
+		    " was reached", stored->term, marked->term);
+	else if (stored->term == marked->term && marked->vote != 0 && stored->vote != marked->vote)
+		snprintf(why, whylen, "the vote of term %" PRIu64 " is lost", marked->term);
+	else if (stored->last_term < marked->last_term ||
+	    (stored->last_term == marked->last_term && stored->last_index < marked->last_index))
+		snprintf(why, whylen, "the log ends at index %" PRIu64 " of term %" PRIu64 ", but index %"
+		    PRIu64 " of term %" PRIu64 " was acknowledged", stored->last_index, stored->last_term,
+		    marked->last_index, marked->last_term);
+	else
+		return true;
+	return false;
+}

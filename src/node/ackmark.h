@@ -1,0 +1,66 @@
+/* The acknowledgement marker: a small file beside the node's AOF that
+ * records, durably and before the node speaks, the furthest this storage has
+ * gone: its incarnation, term and vote, and the (term, index) of the last
+ * entry it holds.  A load that finds the Raft state behind its marker knows
+ * the AOF lost a tail it had fsynced and acknowledged (a `redis-check-aof
+ * --fix`, a truncated copy, a disk that dropped writes to one file), which
+ * the log alone cannot show: a clean prefix of a history looks like a node
+ * that crashed earlier.  docs/raft.md, "The acknowledgement marker".
+ *
+ * The file is written and fdatasync'ed by one helper thread, so the reactor
+ * never blocks on the disk; it runs in parallel with redis's own fsync.  Two
+ * 512-byte slots are written in turn, each with a sequence number and a
+ * BLAKE2b-128 checksum, so a torn write leaves the previous one readable. */
+#ifndef RCFS_ACKMARK_H
+#define RCFS_ACKMARK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct ackmark;
+
+/* What the marker records (all as the Raft core means them). */
+struct ackmark_state {
+	uint64_t incarnation;   /* of the storage (docs/raft.md, "Incarnations") */
+	uint64_t term, vote;    /* hard state */
+	uint64_t last_index;    /* last log entry held (or the snapshot's index) */
+	uint64_t last_term;     /* its term */
+};
+
+/* Open (creating, mode 0600) the marker at `path` and start its writer
+ * thread, which first fsyncs the directory.  NULL on failure, with the cause
+ * in err[0..errlen-1]. */
+struct ackmark *ackmark_open(struct event_base *base, const char *path, char *err, size_t errlen);
+/* Run every callback still waiting now, with ECANCELED (am may be NULL). */
+void ackmark_cancel(struct ackmark *am);
+/* Stop the thread (after its current write) and close the file; callbacks
+ * still waiting are dropped unrun (ackmark_cancel first). */
+void ackmark_free(struct ackmark *am);
+const char *ackmark_path(const struct ackmark *am);
+
+/* The marker as last written: 1 and *out, 0 if the file holds none (new, or
+ * empty), -1 if it holds something but no slot passes its checksum (why in
+ * why[0..whylen-1]).  Reads the file (1 KiB) on the calling thread. */
+int ackmark_read(struct ackmark *am, struct ackmark_state *out, char *why, size_t whylen);
+
+/* Called on the loop once the marker holding what was passed to
+ * ackmark_write() is durable (code 0), or with an errno when writing it
+ * failed. */
+typedef void ackmark_cb(void *arg, int code);
+/* Make *s the marker.  cb(arg, 0) runs from the loop, in call order, once it
+ * (or a later state) is on disk; never from within this call.  A state equal
+ * to the last one written is not written again. */
+void ackmark_write(struct ackmark *am, const struct ackmark_state *s, ackmark_cb *cb, void *arg);
+
+/* Whether the storage described by `stored` holds everything the marker
+ * `marked` says was acknowledged: the same incarnation, a term not behind
+ * (and the same vote in the same term), and a log at least as up to date as
+ * Raft compares logs (last term, then last index; Raft §5.4.1: a log whose
+ * last term is newer replaced the marked tail legitimately).  false, with
+ * the difference in why[0..whylen-1], if not. */
+bool ackmark_covers(const struct ackmark_state *stored, const struct ackmark_state *marked, char *why,
+    size_t whylen);
+
+#endif
