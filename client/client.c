@@ -779,14 +779,16 @@ void
 progress_summary(struct progress *p)
 {
 	uint64_t el = client_now_ms() - p->start_ms;
-	char done[32];
+	char done[32], stored[32];
 
 	progress_end(p);
 	if (!p->on)
 		return;
-	fprintf(stderr, "%s %s: %s in %.1f s, %.1f MiB/s\n", p->op, p->name,
+	fprintf(stderr, "%s %s: %s in %.1f s, %.1f MiB/s%s%s%s\n", p->op, p->name,
 	    client_size(done, sizeof done, p->done, false), (double)el / 1000.0,
-	    el > 0 ? (double)p->done / 1048576.0 / ((double)el / 1000.0) : 0.0);
+	    el > 0 ? (double)p->done / 1048576.0 / ((double)el / 1000.0) : 0.0,
+	    p->stored > 0 ? ", " : "", p->stored > 0 ? client_size(stored, sizeof stored, p->stored, false) : "",
+	    p->stored > 0 ? " already stored" : "");
 }
 
 int

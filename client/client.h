@@ -174,12 +174,14 @@ const char *client_size(char *buf, size_t len, uint64_t bytes, bool compact);
 /* The progress line of put and get, on stderr when it is a terminal and
  * not -q: "put big.iso  [#######.......]  48%  2.0/4.2 GiB  105.3 MiB/s
  * ETA 21s", redrawn at most every 200 ms; progress_end clears it, and
- * progress_summary leaves "put big.iso: 4.2 GiB in 41.0 s, 105.3 MiB/s". */
+ * progress_summary leaves "put big.iso: 4.2 GiB in 41.0 s, 105.3 MiB/s" (and
+ * ", 1.0 GiB already stored" when a put found chunks the cluster had). */
 struct progress {
 	bool on, drawn;
 	const char *op, *name;          /* borrowed from the client */
 	uint64_t total;                 /* bytes; 0 = unknown */
 	uint64_t done;
+	uint64_t stored;                /* of done: bytes the cluster held already (not sent) */
 	uint64_t start_ms, last_ms;
 };
 void progress_start(struct progress *p, struct client *cl, uint64_t total);

@@ -8,6 +8,12 @@
  * acknowledged go to the next node (a ChunkPut is idempotent: the chunk is
  * named by its hash), until the timeout; the commit retries the same way
  * (client_call; exactly once through the client id and sequence number).
+ * A file of more than one chunk first asks whether the cluster holds its
+ * chunks already (ChunkPut with have and no data: a put run again after an
+ * interruption, or of a file stored under another name), and sends the data
+ * of a chunk only when it does not; after the first chunk the cluster lacks,
+ * it sends data again (a resumed put has uploaded a prefix).  After a node
+ * failed, the chunks it had not acknowledged are asked for the same way.
  * Memory: PUT_WINDOW chunk buffers. */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,7 +70,10 @@ struct put_window {
 	size_t len[PUT_WINDOW];
 	uint8_t sha[PUT_WINDOW][32];
 	uint32_t id[PUT_WINDOW];        /* request id on the current connection */
+	bool have[PUT_WINDOW];          /* sent without data: does the cluster hold it? */
 	int n;
+	bool ask;                       /* send the next chunks without data first */
+	struct progress *prog;
 	uint64_t retry_until;           /* ms; 0: no failure since the last acknowledgement */
 	bool silent;                    /* the caller's cl->silent (the stream's tries are silent) */
 };
@@ -80,8 +89,12 @@ put_send(struct client *cl, struct put_window *w, int i)
 		return rv;
 	req.sha256.data = w->sha[i];
 	req.sha256.len = 32;
-	req.data.data = w->data[i];
-	req.data.len = w->len[i];
+	if (w->have[i]) {
+		req.has_have = req.have = 1;
+	} else {
+		req.data.data = w->data[i];
+		req.data.len = w->len[i];
+	}
 	if ((w->id[i] = client_send(cl, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base)) == 0)
 		return client_fail(cl, EX_RCFS_UNAVAILABLE, "connection to %s lost", cl->nodes[cl->node]);
 	return 0;
@@ -99,12 +112,23 @@ put_ack(struct client *cl, struct put_window *w)
 		return rv;
 	for (i = 0; i < w->n && w->id[i] != h.request_id; i++)
 		;
+	if (i < w->n && w->have[i] && h.type == RCFS__MSG_TYPE__MSG_ERROR) {
+		/* The cluster lacks it (or the node predates have: it finds
+		 * no data matching the hash): send the data, and data from now
+		 * on. */
+		protobuf_c_message_free_unpacked(msg, NULL);
+		w->have[i] = false;
+		w->ask = false;
+		return put_send(cl, w, i);
+	}
 	if ((rv = client_check(cl, &h, &msg, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP)) != 0)
 		return rv;
 	protobuf_c_message_free_unpacked(msg, NULL);
 	if (i == w->n)
 		return client_fail(cl, EX_RCFS_ERROR, "response to an unknown request from %s",
 		    cl->nodes[cl->node]);
+	if (w->have[i])
+		w->prog->stored += w->len[i];
 	{
 		uint8_t *data = w->data[i];
 		for (; i + 1 < w->n; i++) {
@@ -112,6 +136,7 @@ put_ack(struct client *cl, struct put_window *w)
 			w->len[i] = w->len[i + 1];
 			memcpy(w->sha[i], w->sha[i + 1], 32);
 			w->id[i] = w->id[i + 1];
+			w->have[i] = w->have[i + 1];
 		}
 		w->data[--w->n] = data;         /* the buffer is reused */
 	}
@@ -120,15 +145,19 @@ put_ack(struct client *cl, struct put_window *w)
 }
 
 /* After a failed try (client_stream_recover): the unacknowledged chunks, in
- * order, to the next node. */
+ * order, to the next node, asking first whether the cluster has them (the
+ * failed node may have stored them on W replicas before it went). */
 static int
 put_resend(struct client *cl, void *arg)
 {
 	struct put_window *w = arg;
 	int rv = 0;
 
-	for (int i = 0; i < w->n && rv == 0; i++)
+	w->ask = true;
+	for (int i = 0; i < w->n && rv == 0; i++) {
+		w->have[i] = true;
 		rv = put_send(cl, w, i);
+	}
 	return rv;
 }
 
@@ -169,8 +198,8 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	uint8_t file_sha[32], *buf, *hashes = NULL;
 	size_t nchunks = 0, cap = 0;
 	ProtobufCBinaryData *chunks = NULL;
-	struct put_window w = { .silent = cl->silent };
 	struct progress prog;
+	struct put_window w = { .silent = cl->silent, .prog = &prog };
 	struct stat sb;
 	const char *local, *bad;
 	int fd, rv, saved_attempt = cl->attempt_ms;
@@ -206,6 +235,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	}
 	sha256_init(&whole);
 	progress_start(&prog, cl, S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0);
+	w.ask = S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > cl->chunk_size;
 	/* The stream retries on the next node: its tries are bounded, and only
 	 * the final error is said (put_recover). */
 	cl->attempt_ms = client_attempt_ms(cl);
@@ -250,6 +280,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		sha256_update(&whole, buf, (size_t)n);
 		memcpy(w.sha[w.n], hashes + 32 * nchunks, 32);
 		w.len[w.n] = (size_t)n;
+		w.have[w.n] = w.ask;
 		if ((rv = put_send(cl, &w, w.n++)) != 0 && (rv = put_recover(cl, &w, rv)) != 0)
 			goto out;
 		nchunks++;

@@ -35,6 +35,11 @@ stable_leader() {
 	a=$(leader_once); sleep 1; b=$(leader_once)
 	[ -n "$a" ] && [ "$a" = "$b" ] && L=$a
 }
+admitted_is() {  # admitted_is NODE true|false: NODE's entry in its own status (every member has one)
+	RCFS_CONF= "$RCFS" -n "$(addr "$1")" --timeout 2 --json status 2>/dev/null |
+		sed 's/},{"address"/}\n{"address"/g' | grep "\"id\":$1," |
+		grep -q "\"incarnation\":\"[0-9a-f]\{16\}\",\"admitted\":$2}"
+}
 # six_steps LOSE WHAT LOGLINE: the issue's six steps on a new cluster, where
 # step 3 runs `LOSE` on F2's storage (WHAT says what it does) and F2 must log
 # LOGLINE when it starts again.  Sets L, F1, F2, NL.
@@ -65,48 +70,44 @@ six_steps() {
 	"$CLUSTER" kill-redis -d "$CDIR" "$F2" >/dev/null
 	check "step 3: $what" "$lose"
 	"$CLUSTER" kill -d "$CDIR" "$L" >/dev/null
-	# 4. F1, then F2 with its empty storage and the same config.
+	# 4. F1, then F2 with what is left of its storage and the same config.
 	m1=$(wc -l < "$CDIR/n$F1/rcfsd.log") m2=$(wc -l < "$CDIR/n$F2/rcfsd.log")
 	"$CLUSTER" start -d "$CDIR" "$F1" >/dev/null 2>&1
 	"$CLUSTER" start -d "$CDIR" "$F2" >/dev/null 2>&1
 	check "step 4: F2 says why it is a new storage incarnation, not admitted" \
 		wait_until 10 log_has "$F2" "$logline"
-	admitted_is() {  # admitted_is NODE true|false: as NODE's own status says
-		RCFS_CONF= "$RCFS" -n "$(addr "$1")" --timeout 2 --json status 2>/dev/null |
-			grep -q "\"incarnation\":\"[0-9a-f]\{16\}\",\"admitted\":$2}"
-}
-check "step 4: F2's status shows its storage not admitted" admitted_is "$F2" false
-check "step 4: F1's status shows its storage admitted" admitted_is "$F1" true
-# 5. F1 and F2 must not elect a leader: X is unavailable, never missing.
-S="$(addr "$F1"),$(addr "$F2")"
-missing=0 served=0 end=$((SECONDS + 6))
-while [ "$SECONDS" -lt "$end" ]; do
-	RCFS_CONF= "$RCFS" -q -n "$S" --timeout 1 get x "$W/x.5" 2>/dev/null; rc=$?
-	[ "$rc" -eq 3 ] && missing=$((missing + 1))
-	[ "$rc" -eq 0 ] && served=$((served + 1))
-done
-check "step 5: F1 and F2 never answer 'no such file' for X (got it $missing times)" [ "$missing" -eq 0 ]
-check "step 5: nor serve anything without L (unavailable, $served answers)" [ "$served" -eq 0 ]
-became_leader() { tail -n +"$(($2 + 1))" "$CDIR/n$1/rcfsd.log" | grep -q -- "-> leader"; }
-if became_leader "$F1" "$m1" || became_leader "$F2" "$m2"; then
-	nok "step 5: neither F1 nor F2 became leader since step 4"
-else
-	ok "step 5: neither F1 nor F2 became leader since step 4"
-fi
-# 6. L comes back: X reads back, and F2 is brought up to date and admitted.
-"$CLUSTER" start -d "$CDIR" "$L" >/dev/null 2>&1
-check "step 6: a leader is elected once L is back" wait_until 15 has_leader
-expect_rc 0 "step 6: get X" "$RCFS" -q --timeout 10 get x "$W/x.6"
-check "step 6: X is byte-identical" cmp -s "$W/X" "$W/x.6"
-NL=$(leader_once)
-check "the leader (node $NL) logs that F2's storage was lost" \
-	wait_until 20 log_has "$NL" "node $F2 answers with storage incarnation"
-check "the leader admits F2's new storage once it has caught up" \
-	wait_until 20 log_has "$NL" "admitting node $F2's storage incarnation"
-r=$(refused "$NL")
-check "rcfs_raft_refused_total{reason=\"incarnation\"} counted F2's acknowledgements (${r:-none})" \
-	[ "${r:-0}" -gt 0 ]
-check "F2's status shows its storage admitted" wait_until 10 admitted_is "$F2" true
+	check "step 4: F2's status shows its storage not admitted" admitted_is "$F2" false
+	check "step 4: F1's status shows its storage admitted" admitted_is "$F1" true
+	# 5. F1 and F2 must not elect a leader: X is unavailable, never missing.
+	S="$(addr "$F1"),$(addr "$F2")"
+	missing=0 served=0 end=$((SECONDS + 6))
+	while [ "$SECONDS" -lt "$end" ]; do
+		RCFS_CONF= "$RCFS" -q -n "$S" --timeout 1 get x "$W/x.5" 2>/dev/null; rc=$?
+		[ "$rc" -eq 3 ] && missing=$((missing + 1))
+		[ "$rc" -eq 0 ] && served=$((served + 1))
+	done
+	check "step 5: F1 and F2 never answer 'no such file' for X (got it $missing times)" [ "$missing" -eq 0 ]
+	check "step 5: nor serve anything without L (unavailable, $served answers)" [ "$served" -eq 0 ]
+	became_leader() { tail -n +"$(($2 + 1))" "$CDIR/n$1/rcfsd.log" | grep -q -- "-> leader"; }
+	if became_leader "$F1" "$m1" || became_leader "$F2" "$m2"; then
+		nok "step 5: neither F1 nor F2 became leader since step 4"
+	else
+		ok "step 5: neither F1 nor F2 became leader since step 4"
+	fi
+	# 6. L comes back: X reads back, and F2 is brought up to date and admitted.
+	"$CLUSTER" start -d "$CDIR" "$L" >/dev/null 2>&1
+	check "step 6: a leader is elected once L is back" wait_until 15 has_leader
+	expect_rc 0 "step 6: get X" "$RCFS" -q --timeout 10 get x "$W/x.6"
+	check "step 6: X is byte-identical" cmp -s "$W/X" "$W/x.6"
+	NL=$(leader_once)
+	check "the leader (node $NL) logs that F2's storage was lost" \
+		wait_until 20 log_has "$NL" "node $F2 answers with storage incarnation"
+	check "the leader admits F2's new storage once it has caught up" \
+		wait_until 20 log_has "$NL" "admitting node $F2's storage incarnation"
+	r=$(refused "$NL")
+	check "rcfs_raft_refused_total{reason=\"incarnation\"} counted F2's acknowledgements (${r:-none})" \
+		[ "${r:-0}" -gt 0 ]
+	check "F2's status shows its storage admitted" wait_until 10 admitted_is "$F2" true
 }
 aof_size() { stat -c %s "$(ls -t "$CDIR/n$1"/appendonlydir/*.incr.aof | head -n 1)"; }
 aof_settled() { local a; a=$(aof_size "$1"); sleep 0.3; [ "$a" = "$(aof_size "$1")" ]; }

@@ -3,7 +3,8 @@
 # (issues 16 and 21): a put whose node is SIGKILLed, or SIGSTOPped (no RST:
 # the connection hangs), mid-stream goes on through the next node (its
 # unacknowledged chunks sent again; the commit exactly once) and exits 0
-# within the timeout; the file reads back byte-identical.
+# within the timeout; the file reads back byte-identical.  A put sends only
+# the chunks the cluster does not hold already.
 . "${top_srcdir:-$(dirname "$0")/..}/t/lib.sh"
 watchdog 300
 
@@ -75,7 +76,40 @@ check "within the 20 s timeout ($((t1 - t0)) s)" [ $((t1 - t0)) -le 20 ]
 check "and the file reads back byte-identical" bash -c '"$1" get stopped - | cmp -s - "$2"' _ "$RCFS" "$W/whole2"
 check "node 1 healthy again" wait_until 30 n1_healthy
 
-# 3. a get whose node is SIGKILLed mid-stream: the reader stops after 4 MiB
+# 3. a put asks first whether the cluster holds its chunks (ChunkPut with
+# have): the same bytes again send no chunk data; a file whose first 4 MiB
+# are stored sends the rest only; a home that lost its copy gets it back.
+rx() {  # bytes the three nodes have received so far (clients and peers)
+	local i s=0 v
+	for i in 1 2 3; do
+		v=$(curl -s --max-time 2 "http://$(cut -d, -f"$i" <<<"$RCFS_HTTP")/metrics" |
+			sed -n 's/^rcfs_net_bytes_received_total \([0-9.e+]*\).*/\1/p')
+		s=$(awk -v a="$s" -v b="${v:-0}" 'BEGIN { printf "%d", a + b }')
+	done
+	echo "$s"
+}
+head -c $((6 << 20)) /dev/urandom > "$W/d"
+{ head -c $((4 << 20)) "$W/d"; head -c $((4 << 20)) /dev/urandom; } > "$W/e"
+expect_rc 0 "put a new 6 MiB file" "$RCFS" -q put "$W/d" d1
+r0=$(rx)
+expect_rc 0 "put the same bytes under another name" "$RCFS" -q put "$W/d" d2
+r1=$(rx)
+check "it sent no chunk data: the nodes received $(( (r1 - r0) >> 10 )) KiB (< 512 KiB; 18 MiB with data)" \
+	[ $((r1 - r0)) -lt $((512 << 10)) ]
+check "and d2 reads back byte-identical" bash -c '"$1" get d2 - | cmp -s - "$2"' _ "$RCFS" "$W/d"
+expect_rc 0 "put an 8 MiB file whose first 4 MiB are stored (a resumed put)" "$RCFS" -q put "$W/e" e
+r2=$(rx)
+check "it sent the 4 new MiB only: the nodes received $(( (r2 - r1) >> 20 )) MiB (3 copies of 4 MiB; 24 with all data)" \
+	[ $((r2 - r1)) -gt $((11 << 20)) -a $((r2 - r1)) -lt $((16 << 20)) ]
+check "and e reads back byte-identical" bash -c '"$1" get e - | cmp -s - "$2"' _ "$RCFS" "$W/e"
+c1=$("$RCFS" --json stat d1 | grep -o '"chunk_list":\[[^]]*\]' | grep -o '[0-9a-f]\{64\}' | head -n 1)
+check "node 2's copy of d1's first chunk deleted" \
+	bash -c '[ "$(redis-cli -s "$1" DEL "rcfs:c:$2")" = 1 ]' _ "$CDIR/n2/redis.sock" "$c1"
+expect_rc 0 "put d1's bytes again" "$RCFS" -q put "$W/d" d3
+check "node 2 holds that chunk again (the put's have copied it)" \
+	bash -c '[ "$(redis-cli -s "$1" EXISTS "rcfs:c:$2")" = 1 ]' _ "$CDIR/n2/redis.sock" "$c1"
+
+# 4. a get whose node is SIGKILLed mid-stream: the reader stops after 4 MiB
 # (the pipe fills, the get stalls with chunks in flight), the node it talks
 # to dies (the leader, where the stat sent it, or node 1), the reader goes on.
 rm -f "$W/go" "$W/got.rc"
@@ -92,7 +126,7 @@ check "node $V (the get's) killed: the get finishes" wait_until 40 test -s "$W/g
 check "with exit 0 ($(cat "$W/got.rc" 2>/dev/null); $(head -c 200 "$W/got.err"))" [ "$(cat "$W/got.rc" 2>/dev/null)" = 0 ]
 check "and what it wrote is the file" bash -c 'cat "$1" "$2" | cmp -s - "$3"' _ "$W/got.1" "$W/got.2" "$W/whole1"
 
-# 4. two of three nodes down: on a terminal, rcfs says early what it waits for.
+# 5. two of three nodes down: on a terminal, rcfs says early what it waits for.
 up_nodes() { local i; for i in 1 2 3; do kill -0 "$(cat "$CDIR/n$i/rcfsd.pid" 2>/dev/null)" 2>/dev/null && echo "$i"; done; }
 for i in $(up_nodes | tail -n +2); do "$CLUSTER" kill -d "$CDIR" "$i" >/dev/null; done
 check "one node left up ($(up_nodes | tr '\n' ' '))" [ "$(up_nodes | wc -l)" -eq 1 ]

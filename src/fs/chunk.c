@@ -62,6 +62,16 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 	store_command(st, STORE_LARGE, chunk_put_reply, call, 3, argv, argvlen);
 }
 
+void
+chunk_touch(struct store *st, const uint8_t *sha, uint64_t now_ms)
+{
+	char hex[65];
+
+	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
+	/* XX: a referenced chunk is no GC candidate and does not become one. */
+	store_commandf(st, NULL, NULL, "ZADD rcfs:gc XX %" PRIu64 " %s", now_ms, hex);
+}
+
 /* A probe reads the copy and verifies it: repair doubles as a scrubber. */
 struct chunk_probe_call {
 	chunk_done_cb *cb;

@@ -36,6 +36,11 @@ void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *ar
  * E_NOT_FOUND if it is absent or corrupt (then also marked in rcfs:corrupt
  * until a good copy is written). */
 void chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
+/* A put is about to reference the chunk: if it is a GC candidate, its grace
+ * starts again at now_ms (ms since the epoch).  Fire and forget, queued in
+ * order on st: touch before a probe, so a chunk the probe finds is one the
+ * GC spares for gc_grace_ms. */
+void chunk_touch(struct store *st, const uint8_t *sha, uint64_t now_ms);
 /* Delete this node's copy of a chunk (rebalance: once its homes hold it). */
 void chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
 /* One step of a walk over the chunks stored on this node (redis SCAN:

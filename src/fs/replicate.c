@@ -415,6 +415,14 @@ struct rep_repair {
 	size_t len;                     /* the chunk's size, once read */
 	rep_repair_cb *cb;
 	void *arg;
+	/* replicator_have: a client's put without data.  Probes restart the
+	 * chunk's GC grace, copies are stamped now_ms, no copy budget. */
+	rep_put_cb *have_cb;
+	uint64_t now_ms;
+	uint32_t held;                  /* homes whose probe found a verified copy */
+	uint32_t unprobed;              /* probes not answered yet */
+	bool answered;                  /* have_cb ran (at W holders, the copies go on) */
+	bool answered_ok;
 };
 
 static void rep_repair_probed(struct rep_repair *op);
@@ -427,6 +435,7 @@ static void rep_repair_stored(void *arg, Rcfs__ErrorCode code, const char *why);
 static void rep_repair_peer_stored(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
     ProtobufCMessage *msg);
 static void rep_repair_finish(struct rep_repair *op);
+static void rep_repair_start(struct replicator *rp, struct rep_repair *op, const uint8_t *sha);
 
 /* Per-probe context: which home answered. */
 struct rep_probe {
@@ -450,28 +459,51 @@ void
 replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb *cb, void *arg)
 {
 	struct rep_repair *op = xcalloc(1, sizeof *op);
+
+	op->cb = cb;
+	op->arg = arg;
+	rep_repair_start(rp, op, sha);
+}
+
+void
+replicator_have(struct replicator *rp, const uint8_t *sha, uint64_t now_ms, rep_put_cb *cb, void *arg)
+{
+	struct rep_repair *op = xcalloc(1, sizeof *op);
+
+	op->have_cb = cb;
+	op->arg = arg;
+	op->now_ms = now_ms;
+	rep_repair_start(rp, op, sha);
+}
+
+/* Probe every reachable home of sha (repair and have). */
+static void
+rep_repair_start(struct replicator *rp, struct rep_repair *op, const uint8_t *sha)
+{
 	struct rep_node order[REP_MAX_NODES];
 	uint32_t n = rep_order(rp, sha, order), homes = rep_homes(rp, order, n);
 
 	op->rp = rp;
-	op->cb = cb;
-	op->arg = arg;
 	memcpy(op->sha, sha, CHUNK_HASH_LEN);
 	for (uint32_t i = 0; i < homes; i++)
 		if (rep_available(rp, &order[i]))
 			op->homes[op->n++] = order[i];
+	op->unprobed = op->n;
 	op->pending = op->n + 1;        /* +1: held until every probe is sent */
 	for (uint32_t i = 0; i < op->n; i++) {
 		struct rep_probe *pr = xcalloc(1, sizeof *pr);
 		pr->op = op;
 		pr->i = i;
 		if (op->homes[i].id == rp->self) {
+			if (op->have_cb != NULL)
+				chunk_touch(rp->st, op->sha, op->now_ms);
 			chunk_probe(rp->st, op->sha, rep_repair_local_probe, pr);
 		} else {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
 			req.sha256.data = op->sha;
 			req.sha256.len = CHUNK_HASH_LEN;
 			req.has_local = req.local = req.has_probe = req.probe = 1;
+			req.has_touch = req.touch = op->have_cb != NULL;
 			peer_rpc(rep_peer(rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
 			    rep_repair_peer_probe, pr);
 		}
@@ -488,7 +520,20 @@ rep_repair_local_probe(void *arg, Rcfs__ErrorCode code, const char *why)
 
 	(void)why;
 	op->missing[pr->i] = code == RCFS__ERROR_CODE__E_NOT_FOUND;
+	op->held += code == RCFS__ERROR_CODE__E_OK;
+	op->unprobed--;
 	free(pr);
+	/* As a put answers at W: a home that hangs does not hold the client
+	 * up, either way (if W can no longer be reached, the client sends the
+	 * data to the homes that answer). */
+	if (op->have_cb != NULL && !op->answered && op->held >= op->rp->write_quorum) {
+		op->answered = op->answered_ok = true;
+		op->have_cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->held);
+	} else if (op->have_cb != NULL && !op->answered && op->held + op->unprobed < op->rp->write_quorum &&
+	    op->unprobed > 0) {
+		op->answered = true;
+		op->have_cb(op->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "not held by W homes that answer", op->held);
+	}
 	if (--op->pending == 0)
 		rep_repair_probed(op);
 }
@@ -524,11 +569,15 @@ rep_repair_probed(struct rep_repair *op)
 
 	for (uint32_t i = 0; i < op->n; i++)
 		op->nmissing += op->missing[i];
+	if (op->answered && !op->answered_ok) {
+		free(op);               /* the client sends the data */
+		return;
+	}
 	if (op->nmissing == 0) {
 		rep_repair_finish(op);
 		return;
 	}
-	if (rp->copy_budget != NULL) {
+	if (rp->copy_budget != NULL && op->have_cb == NULL) {
 		uint64_t now = ratelimit_now_ns();
 		if (!ratelimit_ready(rp->copy_budget, now)) {
 			op->cb(op->arg, RCFS__ERROR_CODE__E_RATE_LIMITED, "copy budget spent", 0, 0);
@@ -547,8 +596,12 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 	struct rep_repair *op = arg;
 	double cost = code == RCFS__ERROR_CODE__E_OK ? (double)len * op->nmissing : 0;
 
-	if (op->rp->copy_budget != NULL)
+	if (op->rp->copy_budget != NULL && op->have_cb == NULL)
 		ratelimit_charge(op->rp->copy_budget, cost - op->charged, ratelimit_now_ns());
+	if (code != RCFS__ERROR_CODE__E_OK && op->have_cb != NULL) {
+		rep_repair_finish(op);          /* the homes that hold it (none: E_NOT_FOUND) */
+		return;
+	}
 	if (code != RCFS__ERROR_CODE__E_OK) {
 		op->cb(op->arg, code, why, 0, 0);
 		free(op);
@@ -564,7 +617,7 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 			continue;
 		op->pending++;
 		if (self) {
-			chunk_put(op->rp->st, op->sha, data, len, 0, rep_repair_stored, op);
+			chunk_put(op->rp->st, op->sha, data, len, op->now_ms, rep_repair_stored, op);
 		} else {
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 			req.sha256.data = op->sha;
@@ -603,7 +656,21 @@ rep_repair_peer_stored(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t
 static void
 rep_repair_finish(struct rep_repair *op)
 {
-	op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->copies, (uint64_t)op->copies * op->len);
+	uint32_t holders = op->held + op->copies;
+	char why[120];
+
+	if (op->answered) {
+		/* answered at W already */
+	} else if (op->have_cb == NULL) {
+		op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->copies, (uint64_t)op->copies * op->len);
+	} else if (holders >= op->rp->write_quorum) {
+		op->have_cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, holders);
+	} else {
+		snprintf(why, sizeof why, "no quorum: held by %u of %u replicas (need %u)", holders,
+		    op->rp->replicas, op->rp->write_quorum);
+		op->have_cb(op->arg, holders == 0 ? RCFS__ERROR_CODE__E_NOT_FOUND : RCFS__ERROR_CODE__E_NO_QUORUM,
+		    why, holders);
+	}
 	free(op);
 }
 

@@ -66,6 +66,15 @@ bool replicator_is_primary(struct replicator *rp, const uint8_t *sha);
 typedef void rep_repair_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t copies,
     uint64_t bytes);
 void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb *cb, void *arg);
+/* A client's put without data (ChunkPut.have): whether the cluster already
+ * holds the chunk.  Probes every reachable home, restarting the chunk's GC
+ * grace where a verified copy is (now_ms, ms since the epoch: a commit that
+ * references it follows); copies a good copy, from anywhere, to the homes
+ * lacking one.  cb as for replicator_put, replicas = homes holding it:
+ * E_OK if at least W; E_NOT_FOUND if no node holds a verified copy (the
+ * client sends the data then), else E_NO_QUORUM. */
+void replicator_have(struct replicator *rp, const uint8_t *sha, uint64_t now_ms, rep_put_cb *cb,
+    void *arg);
 /* Bound repair's copies by a byte budget (borrowed; the node shares it with
  * the mover): a repair that must copy starts only while budget is ready,
  * charged estimate bytes per copy until the chunk's size is known. */

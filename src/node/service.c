@@ -250,6 +250,15 @@ service_chunk_put(struct service_req *r)
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
 		return;
 	}
+	if (m->has_have && m->have && !m->replica) {
+		if (m->data.len != 0) {
+			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "a ChunkPut with have carries no data");
+			return;
+		}
+		replicator_have(r->svc->p.replicator, m->sha256.data, time_real_ms(), service_chunk_put_done,
+		    r);
+		return;
+	}
 	if (m->data.len > r->svc->p.cfg->chunk_size) {
 		service_fail(r, RCFS__ERROR_CODE__E_TOO_LARGE, "chunk of %zu bytes is above chunk_size %u",
 		    m->data.len, r->svc->p.cfg->chunk_size);
@@ -315,8 +324,11 @@ service_chunk_get(struct service_req *r)
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
 		return;
 	}
-	if (m->local && m->probe)      /* is it stored here? (repair, stat -v) */
+	if (m->local && m->probe) {    /* is it stored here? (repair, stat -v, a put's have) */
+		if (m->touch)
+			chunk_touch(r->svc->p.store, m->sha256.data, time_real_ms());
 		chunk_probe(r->svc->p.store, m->sha256.data, service_chunk_probe_done, r);
+	}
 	else if (m->local && r->peer_id != 0)
 		chunk_get(r->svc->p.store, m->sha256.data, service_chunk_get_done, r);
 	else
