@@ -8,9 +8,10 @@
  * that crashed earlier.  docs/raft.md, "The acknowledgement marker".
  *
  * The file is written and fdatasync'ed by one helper thread, so the reactor
- * never blocks on the disk; it runs in parallel with redis's own fsync.  Two
- * 512-byte slots are written in turn, each with a sequence number and a
- * BLAKE2b-128 checksum, so a torn write leaves the previous one readable. */
+ * never blocks on the disk.  The driver writes a state only once redis holds
+ * it, so the marker is never ahead of an intact storage.  Two 512-byte slots
+ * are written in turn, each with a sequence number and a BLAKE2b-128
+ * checksum, so a torn write leaves the previous one readable. */
 #ifndef RCFS_ACKMARK_H
 #define RCFS_ACKMARK_H
 

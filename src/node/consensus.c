@@ -81,7 +81,6 @@ struct cs_persist {
 	unsigned generation;
 	uint64_t seq;
 	double t0;                      /* metrics_now() when written */
-	int parts;                      /* writes outstanding: redis, and the marker */
 	struct ackmark_state mark;      /* what the marker records for this Ready */
 	Rcfs__ErrorCode code;           /* the first part that failed, and why */
 	char why[200];
@@ -136,8 +135,6 @@ struct consensus {
 	uint64_t last_term;             /* the core's term when last seen (logged after a teardown) */
 	bool force_new;                 /* consensus_force_new_cluster() at the next load */
 	struct ackmark *am;             /* the acknowledgement marker (borrowed; NULL: none) */
-	struct ackmark_state acked;     /* the newest state this process acknowledged */
-	bool have_acked;
 	bool marker_used;               /* the last load found a marker of a used storage */
 };
 
@@ -168,7 +165,7 @@ static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
 static void cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_marked(void *arg, int code);
-static void cs_persist_part_done(struct cs_persist *p);
+static void cs_persist_done(struct cs_persist *p);
 static void cs_check_marker(struct cs_load *ld);
 static void cs_start_marked(void *arg, int code);
 static void cs_send(struct consensus *cs, const struct raft_message *m);
@@ -374,10 +371,9 @@ cs_step_stored(void *arg, Rcfs__ErrorCode code, const char *why)
 
 /* The acknowledgement marker (node/ackmark.h) against what was loaded: a
  * stored state behind what this storage acknowledged lost a tail, and counts
- * as damaged (docs/raft.md, "The acknowledgement marker").  Within one
- * process the reference is what it acknowledged (the marker is written in
- * parallel with redis, so after redis alone crashed it may be ahead of what
- * redis kept, by writes never acknowledged); after a restart, the marker. */
+ * as damaged (docs/raft.md, "The acknowledgement marker").  The marker is
+ * written only after redis has the state it records, so it is never ahead of
+ * an intact storage. */
 static void
 cs_check_marker(struct cs_load *ld)
 {
@@ -385,15 +381,12 @@ cs_check_marker(struct cs_load *ld)
 	struct raft_restore *rs = &ld->rs;
 	struct ackmark_state marked, stored = { 0 };
 	char why[200], what[320];
-	int found = 1;
+	int found;
 
 	cs->marker_used = false;
 	if (cs->am == NULL)
 		return;
-	if (cs->have_acked)
-		marked = cs->acked;
-	else
-		found = ackmark_read(cs->am, &marked, why, sizeof why);
+	found = ackmark_read(cs->am, &marked, why, sizeof why);
 	cs->marker_used = found > 0 && marked.term > 0;
 	if (found == 0 || raftlog_empty(cs->log) || raftlog_damage(cs->log) != NULL)
 		return;         /* nothing to compare, or damage the load found already */
@@ -433,10 +426,6 @@ cs_start_marked(void *arg, int code)
 		ld->code = RCFS__ERROR_CODE__E_UNAVAILABLE;
 		snprintf(ld->why, sizeof ld->why, "writing the acknowledgement marker %s: %s",
 		    ackmark_path(cs->am), strerror(code));
-	} else if (code == 0 && ld->generation == cs->generation) {
-		/* The reference for the next load in this process. */
-		cs->acked = ld->mark;
-		cs->have_acked = true;
 	}
 	cs_start_core(ld);
 }
@@ -915,7 +904,6 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 	p->generation = cs->generation;
 	p->seq = rd->seq;
 	p->t0 = metrics_now();
-	p->parts = cs->am != NULL ? 2 : 1;
 	p->mark.incarnation = cs->incarnation;
 	p->mark.term = raft_term(cs->raft);
 	p->mark.vote = raft_vote(cs->raft);
@@ -925,15 +913,6 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 		cs->persist_progress_ms = time_mono_ms();
 	raftlog_append(cs->log, rd->hs_changed ? &rd->hs : NULL, rd->entries, rd->n_entries,
 	    cs_persisted, p);
-	/* In parallel with redis's fsync; the core hears of neither until
-	 * both are durable (each completes in order, so both-done does too).
-	 * The group goes to the kernel first: if this process dies now redis
-	 * still gets it, so the marker runs ahead of redis only when redis
-	 * or the machine crashes mid-write (docs/raft.md). */
-	if (cs->am != NULL) {
-		store_flush(cs->st);
-		ackmark_write(cs->am, &p->mark, cs_marked, p);
-	}
 }
 
 static void
@@ -951,7 +930,15 @@ cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 		p->code = code;
 		snprintf(p->why, sizeof p->why, "%s", why);
 	}
-	cs_persist_part_done(p);
+	/* Then the marker: it never claims what redis does not hold, so only
+	 * a real loss trips it; and the core hears of the Ready only once both
+	 * are durable (redis completes in order, the marker too).  The next
+	 * Readies' redis writes go on meanwhile. */
+	if (p->code == RCFS__ERROR_CODE__E_OK && cs->am != NULL && p->generation == cs->generation) {
+		ackmark_write(cs->am, &p->mark, cs_marked, p);
+		return;
+	}
+	cs_persist_done(p);
 }
 
 static void
@@ -964,23 +951,20 @@ cs_marked(void *arg, int code)
 		snprintf(p->why, sizeof p->why, "writing the acknowledgement marker %s: %s",
 		    ackmark_path(p->cs->am), strerror(code));
 	}
-	cs_persist_part_done(p);
+	cs_persist_done(p);
 }
 
-/* Both writes of a Ready are durable (or one failed): tell the core. */
+/* Both writes of a Ready are durable (or one failed, or there is no
+ * marker): tell the core. */
 static void
-cs_persist_part_done(struct cs_persist *p)
+cs_persist_done(struct cs_persist *p)
 {
 	struct consensus *cs = p->cs;
 
-	if (--p->parts > 0)
-		return;
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
 		if (p->code != RCFS__ERROR_CODE__E_OK)
 			cs_teardown(cs, p->why);
 		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK) {
-			cs->acked = p->mark;
-			cs->have_acked = true;
 			metrics_observe_since(rcfs_metrics.raft_persist_latency, p->t0);
 			cs_schedule(cs);
 		}

@@ -3,10 +3,10 @@
  *
  *  - Durability before speech (Raft Figure 2): each Ready's hard state and
  *    entries go to redis as one MULTI/EXEC (node/raftlog.h; group commit:
- *    one per loop iteration), and what they amount to to the
- *    acknowledgement marker (node/ackmark.h), in parallel; raft_persisted()
- *    is called only when both are durable, and the core releases vote
- *    grants and AppendEntries acks only then.
+ *    one per loop iteration), then what they amount to to the
+ *    acknowledgement marker (node/ackmark.h); raft_persisted() is called
+ *    only when both are durable, and the core releases vote grants and
+ *    AppendEntries acks only then.
  *  - Committed entries go to the state machine as bytes, in log order
  *    (fsm_commit, the apply hook): it says which proposals may be answered
  *    at commit, and applies them, writing the applied index atomically with

@@ -132,13 +132,6 @@ store_is_unsafe(const struct store *st)
 	return st->unsafe;
 }
 
-void
-store_flush(struct store *st)
-{
-	if (st->ac != NULL && st->state == STORE_UP)
-		redisAsyncHandleWrite(st->ac);  /* what the write event would do, now */
-}
-
 const char *
 store_dir(const struct store *st)
 {

@@ -53,10 +53,6 @@ void store_start(struct store *st);
 bool store_is_up(const struct store *st);
 /* True while the last check found redis configured unsafely. */
 bool store_is_unsafe(const struct store *st);
-/* Hand what hiredis has buffered to the kernel now (a nonblocking write;
- * what does not fit waits for the write event as usual).  Commands in the
- * kernel reach redis even if this process dies next. */
-void store_flush(struct store *st);
 /* redis's working directory (where its AOF is), as its CONFIG GET said at
  * the last connection; "" before that.  Owned by st. */
 const char *store_dir(const struct store *st);
