@@ -300,8 +300,8 @@ ackmark_thread(void *arg)
 
 		while (!am->stop && (am->wanted <= am->durable || am->error != 0))
 			pthread_cond_wait(&am->cv, &am->mu);
-		if (am->stop)
-			break;
+		if (am->stop && (am->wanted <= am->durable || am->error != 0))
+			break;          /* stopping: only once the newest state is written */
 		s = am->want;
 		ticket = am->wanted;
 		pthread_mutex_unlock(&am->mu);

@@ -9,9 +9,11 @@
  *
  * The file is written and fdatasync'ed by one helper thread, so the reactor
  * never blocks on the disk.  The driver writes a state only once redis holds
- * it, so the marker is never ahead of an intact storage.  Two 512-byte slots
- * are written in turn, each with a sequence number and a BLAKE2b-128
- * checksum, so a torn write leaves the previous one readable. */
+ * it, so the marker is never ahead of an intact storage, and does not wait
+ * for it before it acknowledges: the marker trails by one fdatasync
+ * (docs/raft.md says what that leaves undetected).  Two 512-byte slots are
+ * written in turn, each with a sequence number and a BLAKE2b-128 checksum,
+ * so a torn write leaves the previous one readable. */
 #ifndef RCFS_ACKMARK_H
 #define RCFS_ACKMARK_H
 
@@ -36,8 +38,9 @@ struct ackmark_state {
 struct ackmark *ackmark_open(struct event_base *base, const char *path, char *err, size_t errlen);
 /* Run every callback still waiting now, with ECANCELED (am may be NULL). */
 void ackmark_cancel(struct ackmark *am);
-/* Stop the thread (after its current write) and close the file; callbacks
- * still waiting are dropped unrun (ackmark_cancel first). */
+/* Stop the thread once the newest state passed to ackmark_write() is on
+ * disk (a clean stop leaves the marker complete) and close the file;
+ * callbacks still waiting are dropped unrun (ackmark_cancel first). */
 void ackmark_free(struct ackmark *am);
 const char *ackmark_path(const struct ackmark *am);
 

@@ -1,4 +1,5 @@
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,9 +82,7 @@ struct cs_persist {
 	unsigned generation;
 	uint64_t seq;
 	double t0;                      /* metrics_now() when written */
-	struct ackmark_state mark;      /* what the marker records for this Ready */
-	Rcfs__ErrorCode code;           /* the first part that failed, and why */
-	char why[200];
+	struct ackmark_state mark;      /* what the marker records once redis has it */
 };
 
 struct consensus {
@@ -165,7 +164,6 @@ static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
 static void cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_marked(void *arg, int code);
-static void cs_persist_done(struct cs_persist *p);
 static void cs_check_marker(struct cs_load *ld);
 static void cs_start_marked(void *arg, int code);
 static void cs_send(struct consensus *cs, const struct raft_message *m);
@@ -926,50 +924,35 @@ cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 		cs->persist_progress_ms = time_mono_ms();
 		cs->stall_tried_ms = 0;
 	}
-	if (code != RCFS__ERROR_CODE__E_OK && p->code == RCFS__ERROR_CODE__E_OK) {
-		p->code = code;
-		snprintf(p->why, sizeof p->why, "%s", why);
-	}
-	/* Then the marker: it never claims what redis does not hold, so only
-	 * a real loss trips it; and the core hears of the Ready only once both
-	 * are durable (redis completes in order, the marker too).  The next
-	 * Readies' redis writes go on meanwhile. */
-	if (p->code == RCFS__ERROR_CODE__E_OK && cs->am != NULL && p->generation == cs->generation) {
-		ackmark_write(cs->am, &p->mark, cs_marked, p);
-		return;
-	}
-	cs_persist_done(p);
-}
-
-static void
-cs_marked(void *arg, int code)
-{
-	struct cs_persist *p = arg;
-
-	if (code != 0 && p->code == RCFS__ERROR_CODE__E_OK) {
-		p->code = RCFS__ERROR_CODE__E_UNAVAILABLE;
-		snprintf(p->why, sizeof p->why, "writing the acknowledgement marker %s: %s",
-		    ackmark_path(p->cs->am), strerror(code));
-	}
-	cs_persist_done(p);
-}
-
-/* Both writes of a Ready are durable (or one failed, or there is no
- * marker): tell the core. */
-static void
-cs_persist_done(struct cs_persist *p)
-{
-	struct consensus *cs = p->cs;
-
+	/* Then the marker, off the acknowledgement path: it trails redis by
+	 * one small fdatasync and never claims what redis does not hold, so
+	 * only a real loss trips it (docs/raft.md: why not before the
+	 * acknowledgement). */
+	if (code == RCFS__ERROR_CODE__E_OK && cs->am != NULL && p->generation == cs->generation)
+		ackmark_write(cs->am, &p->mark, cs_marked, cs);
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
-		if (p->code != RCFS__ERROR_CODE__E_OK)
-			cs_teardown(cs, p->why);
+		if (code != RCFS__ERROR_CODE__E_OK)
+			cs_teardown(cs, why);
 		else if (raft_persisted(cs->raft, p->seq) == RAFT_OK) {
 			metrics_observe_since(rcfs_metrics.raft_persist_latency, p->t0);
 			cs_schedule(cs);
 		}
 	}
 	free(p);
+}
+
+/* A marker write failed: a storage fault like a failed redis write. */
+static void
+cs_marked(void *arg, int code)
+{
+	struct consensus *cs = arg;
+	char why[300];
+
+	if (code == 0 || code == ECANCELED || cs->state != CS_RUNNING)
+		return;
+	snprintf(why, sizeof why, "writing the acknowledgement marker %s: %s", ackmark_path(cs->am),
+	    strerror(code));
+	cs_teardown(cs, why);
 }
 
 static void

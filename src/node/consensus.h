@@ -3,10 +3,10 @@
  *
  *  - Durability before speech (Raft Figure 2): each Ready's hard state and
  *    entries go to redis as one MULTI/EXEC (node/raftlog.h; group commit:
- *    one per loop iteration), then what they amount to to the
- *    acknowledgement marker (node/ackmark.h); raft_persisted() is called
- *    only when both are durable, and the core releases vote grants and
- *    AppendEntries acks only then.
+ *    one per loop iteration); raft_persisted() is called only when redis
+ *    acknowledged it, and the core releases vote grants and AppendEntries
+ *    acks only then.  What redis then holds goes to the acknowledgement
+ *    marker (node/ackmark.h), checked at the next load.
  *  - Committed entries go to the state machine as bytes, in log order
  *    (fsm_commit, the apply hook): it says which proposals may be answered
  *    at commit, and applies them, writing the applied index atomically with
@@ -59,9 +59,9 @@ struct consensus *consensus_new(struct event_base *base, const struct rcfs_confi
     struct timesync *ts, struct members *members);
 struct ackmark;
 /* Keep the acknowledgement marker am (borrowed, outliving cs; node/ackmark.h):
- * checked at every load, written with every Ready, and the core hears a
- * Ready is durable only once both redis and am have it.  Call before the
- * first consensus_storage_up(); without it the driver keeps none. */
+ * checked at every load, written with every Ready once redis has it.  Call
+ * before the first consensus_storage_up(); without it the driver keeps
+ * none. */
 void consensus_set_ackmark(struct consensus *cs, struct ackmark *am);
 /* cb(arg) after every change of the membership. */
 void consensus_set_conf_cb(struct consensus *cs, consensus_conf_fn *cb, void *arg);
