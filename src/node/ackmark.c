@@ -2,12 +2,13 @@
  * check made at load.
  *
  * The loop and the thread share one mutex-protected slot: the newest state
- * wanted (with its ticket, counting writes) and the newest ticket durable.
- * The thread sleeps on a condition variable until a newer ticket is wanted,
- * writes that state to the slot the ticket selects, fdatasyncs, publishes
- * the ticket and writes a byte to a pipe; the loop's read event then runs the
- * callbacks whose ticket is durable.  States wanted in a burst collapse into
- * the newest: at most one write per ACKMARK_INTERVAL_MS. */
+ * wanted (with its ticket, counting states), the newest ticket written and
+ * the newest durable.  The thread sleeps on a condition variable until a
+ * newer ticket is wanted and writes that state to the slot the ticket
+ * selects (states wanted meanwhile collapse into the newest); it
+ * fdatasyncs what it wrote once a second, or at once when a caller waits,
+ * then writes a byte to a pipe; the loop's read event runs the callbacks
+ * whose ticket is durable (and the error callback after a failure). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,10 +31,11 @@
 #define ACKMARK_SLOT 512                        /* bytes: a sector, written whole */
 #define ACKMARK_BODY (8 + 8 + 5 * 8)            /* magic, ticket, the state */
 #define ACKMARK_SUM crypto_generichash_BYTES_MIN /* 16 */
-/* At most one write per this many ms while states keep coming (the first
- * after a quiet spell goes at once): each fdatasync also delays redis's on
- * a shared disk, and one per Ready cost 20 % on 256 B puts. */
-#define ACKMARK_INTERVAL_MS 10
+/* Every state is written to the page cache at once (a crash of the process
+ * loses nothing); fdatasync at most this often, unless a caller waits for
+ * it: each fdatasync also delays redis's on a shared disk, and one per Ready
+ * cost 20 % on 256 B puts (docs/benchmarks.md). */
+#define ACKMARK_SYNC_MS 1000
 
 struct ackmark_waiter {
 	uint64_t ticket;
@@ -52,12 +54,17 @@ struct ackmark {
 	STAILQ_HEAD(, ackmark_waiter) waiters;  /* loop only, in ticket order */
 	struct ackmark_state queued;    /* loop only: the last state passed on */
 	bool have_queued;
+	ackmark_cb *error_cb;           /* loop only: a write or sync failed */
+	void *error_arg;
+	int error_told;                 /* loop only: the error last passed to error_cb */
 
 	pthread_mutex_t mu;             /* guards what follows */
 	pthread_cond_t cv;
 	uint64_t wanted;                /* ticket of `want` */
 	struct ackmark_state want;
-	uint64_t durable;               /* newest ticket on disk */
+	uint64_t written;               /* newest ticket written (page cache) */
+	uint64_t durable;               /* newest ticket fdatasync'ed */
+	uint64_t sync_for;              /* a caller waits for this ticket to be durable */
 	int error;                      /* errno of a failed write (0: none) */
 	bool stop;
 };
@@ -132,7 +139,7 @@ ackmark_open(struct event_base *base, const char *path, char *err, size_t errlen
 	/* Tickets go on from the newest stored, so the slot written next is
 	 * the older one. */
 	(void)ackmark_read(am, &s, why, sizeof why);
-	am->wanted = am->durable;
+	am->wanted = am->written = am->durable;
 	am->notify_ev = event_new(base, am->notify[0], EV_READ | EV_PERSIST, ackmark_notified, am);
 	event_add(am->notify_ev, NULL);
 	if ((errno = pthread_create(&am->thread, NULL, ackmark_thread, am)) != 0) {
@@ -227,13 +234,18 @@ ackmark_read(struct ackmark *am, struct ackmark_state *out, char *why, size_t wh
 }
 
 void
+ackmark_on_error(struct ackmark *am, ackmark_cb *cb, void *arg)
+{
+	am->error_cb = cb;
+	am->error_arg = arg;
+}
+
+void
 ackmark_write(struct ackmark *am, const struct ackmark_state *s, ackmark_cb *cb, void *arg)
 {
-	struct ackmark_waiter *w = xcalloc(1, sizeof *w);
+	struct ackmark_waiter *w = NULL;
 	bool durable;
 
-	w->cb = cb;
-	w->arg = arg;
 	pthread_mutex_lock(&am->mu);
 	if (!am->have_queued || memcmp(s, &am->queued, sizeof *s) != 0) {
 		am->queued = *s;
@@ -243,9 +255,19 @@ ackmark_write(struct ackmark *am, const struct ackmark_state *s, ackmark_cb *cb,
 		am->error = 0;          /* a new write tries again */
 		pthread_cond_signal(&am->cv);
 	}
-	w->ticket = am->wanted;
-	durable = am->durable >= w->ticket;
+	if (cb != NULL) {
+		w = xcalloc(1, sizeof *w);
+		w->cb = cb;
+		w->arg = arg;
+		w->ticket = am->wanted;
+		if (am->sync_for < w->ticket)
+			am->sync_for = w->ticket;
+		pthread_cond_signal(&am->cv);
+	}
+	durable = am->durable >= am->wanted;
 	pthread_mutex_unlock(&am->mu);
+	if (w == NULL)
+		return;
 	STAILQ_INSERT_TAIL(&am->waiters, w, link);
 	if (durable)
 		event_active(am->notify_ev, EV_READ, 0);
@@ -273,6 +295,9 @@ ackmark_notified(evutil_socket_t fd, short what, void *arg)
 		w->cb(w->arg, w->ticket <= durable ? 0 : error);
 		free(w);
 	}
+	if (error != 0 && error != am->error_told && am->error_cb != NULL)
+		am->error_cb(am->error_arg, error);
+	am->error_told = error;
 }
 
 static int
@@ -320,40 +345,55 @@ ackmark_thread(void *arg)
 {
 	struct ackmark *am = arg;
 	uint8_t slot[ACKMARK_SLOT];
-	struct timespec next = { 0, 0 };   /* CLOCK_MONOTONIC: no write before */
+	struct timespec next_sync = { 0, 0 };  /* CLOCK_MONOTONIC: no periodic sync before */
 
 	/* The file's name durable too (best effort: some file systems refuse
 	 * to fsync a directory, and the file exists from the first start on). */
 	(void)ackmark_sync_dir(am->path);
 	pthread_mutex_lock(&am->mu);
 	for (;;) {
-		struct ackmark_state s;
-		uint64_t ticket;
+		bool write_now, sync_now;
 		int error = 0;
 
-		while (!am->stop && (am->wanted <= am->durable || am->error != 0))
-			pthread_cond_wait(&am->cv, &am->mu);
-		if (am->stop && (am->wanted <= am->durable || am->error != 0))
-			break;          /* stopping: only once the newest state is written */
-		if (!am->stop && ackmark_before(&next)) {
-			pthread_cond_timedwait(&am->cv, &am->mu, &next);
-			continue;       /* the newest state wanted by then goes */
+		write_now = am->wanted > am->written && am->error == 0;
+		sync_now = am->durable < am->written && am->error == 0 &&
+		    (am->stop || am->sync_for > am->durable || !ackmark_before(&next_sync));
+		if (!write_now && !sync_now) {
+			if (am->stop && (am->wanted <= am->written || am->error != 0) &&
+			    (am->durable >= am->written || am->error != 0))
+				break;  /* stopping: only once the newest state is on disk */
+			if (am->durable < am->written && am->error == 0)
+				pthread_cond_timedwait(&am->cv, &am->mu, &next_sync);
+			else
+				pthread_cond_wait(&am->cv, &am->mu);
+			continue;
 		}
-		ackmark_after(&next, ACKMARK_INTERVAL_MS);
-		s = am->want;
-		ticket = am->wanted;
-		pthread_mutex_unlock(&am->mu);
-		ackmark_encode(slot, ticket, &s);
-		if (pwrite(am->fd, slot, sizeof slot, (off_t)(ticket % 2) * ACKMARK_SLOT) != (ssize_t)sizeof slot)
-			error = errno != 0 ? errno : EIO;
-		else if (fdatasync(am->fd) != 0)
-			error = errno;
-		pthread_mutex_lock(&am->mu);
+		if (sync_now) {         /* first: a stream of new states must not starve it */
+			uint64_t ticket = am->written;
+
+			pthread_mutex_unlock(&am->mu);
+			if (fdatasync(am->fd) != 0)
+				error = errno;
+			ackmark_after(&next_sync, ACKMARK_SYNC_MS);
+			pthread_mutex_lock(&am->mu);
+			if (error == 0 && ticket > am->durable)
+				am->durable = ticket;
+		} else {
+			struct ackmark_state s = am->want;
+			uint64_t ticket = am->wanted;
+
+			pthread_mutex_unlock(&am->mu);
+			ackmark_encode(slot, ticket, &s);
+			if (pwrite(am->fd, slot, sizeof slot, (off_t)(ticket % 2) * ACKMARK_SLOT) !=
+			    (ssize_t)sizeof slot)
+				error = errno != 0 ? errno : EIO;
+			pthread_mutex_lock(&am->mu);
+			if (error == 0 && ticket > am->written)
+				am->written = ticket;
+		}
 		if (error != 0)
 			am->error = error;
-		else if (ticket > am->durable)
-			am->durable = ticket;
-		if (write(am->notify[1], "", 1) < 0) {
+		if ((error != 0 || sync_now) && write(am->notify[1], "", 1) < 0) {
 			/* full: the loop has a byte to read already */
 		}
 	}

@@ -10,8 +10,9 @@
  * The file is written and fdatasync'ed by one helper thread, so the reactor
  * never blocks on the disk.  The driver writes a state only once redis holds
  * it, so the marker is never ahead of an intact storage, and does not wait
- * for it before it acknowledges: the marker trails by one fdatasync
- * (docs/raft.md says what that leaves undetected).  Two 512-byte slots are
+ * for it before it acknowledges: the marker trails by a write to the page
+ * cache, and by up to a second after a power cut (docs/raft.md says what
+ * that leaves undetected).  Two 512-byte slots are
  * written in turn, each with a sequence number and a BLAKE2b-128 checksum,
  * so a torn write leaves the previous one readable. */
 #ifndef RCFS_ACKMARK_H
@@ -53,10 +54,15 @@ int ackmark_read(struct ackmark *am, struct ackmark_state *out, char *why, size_
  * ackmark_write() is durable (code 0), or with an errno when writing it
  * failed. */
 typedef void ackmark_cb(void *arg, int code);
-/* Make *s the marker.  cb(arg, 0) runs from the loop, in call order, once it
- * (or a later state) is on disk; never from within this call.  A state equal
- * to the last one written is not written again. */
+/* Make *s the marker: written to the file at once (the page cache: a crash
+ * of this process loses nothing), fdatasync'ed within a second.  With cb,
+ * the sync comes at once, and cb(arg, 0) runs from the loop, in call order,
+ * once it (or a later state) is on disk; never from within this call.  A
+ * state equal to the last one written is not written again. */
 void ackmark_write(struct ackmark *am, const struct ackmark_state *s, ackmark_cb *cb, void *arg);
+/* cb(arg, errno) from the loop when a write or sync fails (once per error;
+ * the next ackmark_write() tries again). */
+void ackmark_on_error(struct ackmark *am, ackmark_cb *cb, void *arg);
 
 /* Whether the storage described by `stored` holds everything the marker
  * `marked` says was acknowledged: the same incarnation, a term not behind

@@ -924,12 +924,11 @@ cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why)
 		cs->persist_progress_ms = time_mono_ms();
 		cs->stall_tried_ms = 0;
 	}
-	/* Then the marker, off the acknowledgement path: it trails redis by
-	 * one small fdatasync and never claims what redis does not hold, so
-	 * only a real loss trips it (docs/raft.md: why not before the
-	 * acknowledgement). */
+	/* Then the marker, off the acknowledgement path: it trails redis and
+	 * never claims what redis does not hold, so only a real loss trips it
+	 * (docs/raft.md: why not before the acknowledgement). */
 	if (code == RCFS__ERROR_CODE__E_OK && cs->am != NULL && p->generation == cs->generation)
-		ackmark_write(cs->am, &p->mark, cs_marked, cs);
+		ackmark_write(cs->am, &p->mark, NULL, NULL);
 	if (p->generation == cs->generation && cs->state == CS_RUNNING) {
 		if (code != RCFS__ERROR_CODE__E_OK)
 			cs_teardown(cs, why);
@@ -1530,6 +1529,7 @@ void
 consensus_set_ackmark(struct consensus *cs, struct ackmark *am)
 {
 	cs->am = am;
+	ackmark_on_error(am, cs_marked, cs);
 }
 
 int
