@@ -532,7 +532,8 @@ rep_repair_local_probe(void *arg, Rcfs__ErrorCode code, const char *why)
 	} else if (op->have_cb != NULL && !op->answered && op->held + op->unprobed < op->rp->write_quorum &&
 	    op->unprobed > 0) {
 		op->answered = true;
-		op->have_cb(op->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "not held by W homes that answer", op->held);
+		op->have_cb(op->arg, op->held == 0 ? RCFS__ERROR_CODE__E_NOT_FOUND : RCFS__ERROR_CODE__E_NO_QUORUM,
+		    "not held by W homes that answer", op->held);
 	}
 	if (--op->pending == 0)
 		rep_repair_probed(op);

@@ -71,8 +71,10 @@ void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb 
  * grace where a verified copy is (now_ms, ms since the epoch: a commit that
  * references it follows); copies a good copy, from anywhere, to the homes
  * lacking one.  cb as for replicator_put, replicas = homes holding it:
- * E_OK if at least W; E_NOT_FOUND if no node holds a verified copy (the
- * client sends the data then), else E_NO_QUORUM. */
+ * E_OK if at least W (answered as soon as W homes confirmed: the copies go
+ * on); E_NOT_FOUND if no home that answered holds a verified copy and none
+ * elsewhere could be fetched; else E_NO_QUORUM (also as soon as the homes
+ * still to answer cannot make W).  Either way the client sends the data. */
 void replicator_have(struct replicator *rp, const uint8_t *sha, uint64_t now_ms, rep_put_cb *cb,
     void *arg);
 /* Bound repair's copies by a byte budget (borrowed; the node shares it with

@@ -1,7 +1,8 @@
 /* The acknowledgement marker: a small file beside the node's AOF that
- * records, durably and before the node speaks, the furthest this storage has
- * gone: its incarnation, term and vote, and the (term, index) of the last
- * entry it holds.  A load that finds the Raft state behind its marker knows
+ * records how far this storage has gone: its incarnation, the number of
+ * Raft-state groups redis has stored (raftlog_writes), and for the log
+ * lines and the repair its term, vote and last log index.  A load that finds
+ * the Raft state behind its marker knows
  * the AOF lost a tail it had fsynced and acknowledged (a `redis-check-aof
  * --fix`, a truncated copy, a disk that dropped writes to one file), which
  * the log alone cannot show: a clean prefix of a history looks like a node
@@ -10,11 +11,11 @@
  * The file is written and fdatasync'ed by one helper thread, so the reactor
  * never blocks on the disk.  The driver writes a state only once redis holds
  * it, so the marker is never ahead of an intact storage, and does not wait
- * for it before it acknowledges: the marker trails by a write to the page
- * cache, and by up to a second after a power cut (docs/raft.md says what
- * that leaves undetected).  Two 512-byte slots are
- * written in turn, each with a sequence number and a BLAKE2b-128 checksum,
- * so a torn write leaves the previous one readable. */
+ * for it before it acknowledges: the marker trails by a few ms (one write to
+ * the page cache at most every ACKMARK_WRITE_MS), and by up to a second
+ * after a power cut (docs/raft.md says what that leaves undetected).  Two
+ * 512-byte slots are written in turn, each with a sequence number and a
+ * BLAKE2b-128 checksum, so a torn write leaves the previous one readable. */
 #ifndef RCFS_ACKMARK_H
 #define RCFS_ACKMARK_H
 
@@ -28,9 +29,9 @@ struct ackmark;
 /* What the marker records (all as the Raft core means them). */
 struct ackmark_state {
 	uint64_t incarnation;   /* of the storage (docs/raft.md, "Incarnations") */
+	uint64_t writes;        /* Raft-state groups stored (raftlog_writes) */
 	uint64_t term, vote;    /* hard state */
 	uint64_t last_index;    /* last log entry held (or the snapshot's index) */
-	uint64_t last_term;     /* its term */
 };
 
 /* Open (creating, mode 0600) the marker at `path` and start its writer
@@ -60,16 +61,15 @@ typedef void ackmark_cb(void *arg, int code);
  * once it (or a later state) is on disk; never from within this call.  A
  * state equal to the last one written is not written again. */
 void ackmark_write(struct ackmark *am, const struct ackmark_state *s, ackmark_cb *cb, void *arg);
-/* cb(arg, errno) from the loop when a write or sync fails (once per error;
- * the next ackmark_write() tries again). */
+/* cb(arg, errno) from the loop when a write or sync fails (the next
+ * ackmark_write() tries again). */
 void ackmark_on_error(struct ackmark *am, ackmark_cb *cb, void *arg);
 
 /* Whether the storage described by `stored` holds everything the marker
- * `marked` says was acknowledged: the same incarnation, a term not behind
- * (and the same vote in the same term), and a log at least as up to date as
- * Raft compares logs (last term, then last index; Raft §5.4.1: a log whose
- * last term is newer replaced the marked tail legitimately).  false, with
- * the difference in why[0..whylen-1], if not. */
+ * `marked` says was stored: the same incarnation and at least as many
+ * groups written (a count, not the log's position: a follower's last term
+ * may go down when a leader replaces its tail, and a snapshot install may
+ * shorten its log).  false, with the difference in why[0..whylen-1], if not. */
 bool ackmark_covers(const struct ackmark_state *stored, const struct ackmark_state *marked, char *why,
     size_t whylen);
 

@@ -166,6 +166,7 @@ static void cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_marked(void *arg, int code);
 static void cs_check_marker(struct cs_load *ld);
 static void cs_start_marked(void *arg, int code);
+static void cs_mark_of(struct consensus *cs, const struct raft_restore *rs, struct ackmark_state *m);
 static void cs_send(struct consensus *cs, const struct raft_message *m);
 static void cs_apply(struct consensus *cs, const struct raft_ready *rd);
 static void cs_applied(void *arg, Rcfs__ErrorCode code, const char *why,
@@ -385,7 +386,7 @@ cs_check_marker(struct cs_load *ld)
 	if (cs->am == NULL)
 		return;
 	found = ackmark_read(cs->am, &marked, why, sizeof why);
-	cs->marker_used = found > 0 && marked.term > 0;
+	cs->marker_used = found < 0 || (found > 0 && marked.writes > 0);
 	if (found == 0 || raftlog_empty(cs->log) || raftlog_damage(cs->log) != NULL)
 		return;         /* nothing to compare, or damage the load found already */
 	if (found < 0) {
@@ -394,14 +395,7 @@ cs_check_marker(struct cs_load *ld)
 		return;
 	}
 	(void)raftlog_incarnation(cs->log, &stored.incarnation);
-	stored.term = rs->hs.term;
-	stored.vote = rs->hs.vote;
-	stored.last_index = rs->snapshot.index;
-	stored.last_term = rs->snapshot.term;
-	if (rs->n_entries > 0) {
-		stored.last_index = rs->entries[rs->n_entries - 1].index;
-		stored.last_term = rs->entries[rs->n_entries - 1].term;
-	}
+	cs_mark_of(cs, rs, &stored);
 	if (ackmark_covers(&stored, &marked, why, sizeof why))
 		return;
 	snprintf(what, sizeof what, "a tail it had acknowledged is lost: %s; acknowledgement marker %s",
@@ -413,12 +407,29 @@ cs_check_marker(struct cs_load *ld)
 	}
 }
 
+/* What the marker records of a loaded state rs (but the incarnation). */
+static void
+cs_mark_of(struct consensus *cs, const struct raft_restore *rs, struct ackmark_state *m)
+{
+	m->writes = raftlog_writes(cs->log);
+	m->term = rs->hs.term;
+	m->vote = rs->hs.vote;
+	m->last_index = rs->n_entries > 0 ? rs->entries[rs->n_entries - 1].index : rs->snapshot.index;
+}
+
 /* The marker holds the state about to start (or could not be written). */
 static void
 cs_start_marked(void *arg, int code)
 {
 	struct cs_load *ld = arg;
 	struct consensus *cs = ld->cs;
+
+	if (code == ECANCELED) {        /* shutting down */
+		if (ld->have_rs)
+			raftlog_restore_free(&ld->rs);
+		free(ld);
+		return;
+	}
 
 	if (code != 0 && ld->code == RCFS__ERROR_CODE__E_OK) {
 		ld->code = RCFS__ERROR_CODE__E_UNAVAILABLE;
@@ -446,15 +457,10 @@ cs_start_core(struct cs_load *ld)
 	if (ld->code == RCFS__ERROR_CODE__E_OK && cs->am != NULL && !ld->marked && !cs->force_new) {
 		/* The marker describes what is about to run: the loaded state,
 		 * under the incarnation chosen (a damaged or new storage's). */
-		struct ackmark_state *m = &ld->mark;
-		*m = (struct ackmark_state){ .incarnation = cs->incarnation, .term = rs->hs.term,
-			.vote = rs->hs.vote, .last_index = rs->snapshot.index, .last_term = rs->snapshot.term };
-		if (rs->n_entries > 0) {
-			m->last_index = rs->entries[rs->n_entries - 1].index;
-			m->last_term = rs->entries[rs->n_entries - 1].term;
-		}
+		ld->mark.incarnation = cs->incarnation;
+		cs_mark_of(cs, rs, &ld->mark);
 		ld->marked = true;
-		ackmark_write(cs->am, m, cs_start_marked, ld);
+		ackmark_write(cs->am, &ld->mark, cs_start_marked, ld);
 		return;
 	}
 	if (ld->code != RCFS__ERROR_CODE__E_OK) {
@@ -902,15 +908,15 @@ cs_persist(struct consensus *cs, const struct raft_ready *rd)
 	p->generation = cs->generation;
 	p->seq = rd->seq;
 	p->t0 = metrics_now();
-	p->mark.incarnation = cs->incarnation;
-	p->mark.term = raft_term(cs->raft);
-	p->mark.vote = raft_vote(cs->raft);
-	p->mark.last_index = raft_last_index(cs->raft);
-	p->mark.last_term = raft_last_term(cs->raft);
 	if (cs->persist_inflight++ == 0)
 		cs->persist_progress_ms = time_mono_ms();
 	raftlog_append(cs->log, rd->hs_changed ? &rd->hs : NULL, rd->entries, rd->n_entries,
 	    cs_persisted, p);
+	p->mark.incarnation = cs->incarnation;
+	p->mark.writes = raftlog_writes(cs->log);       /* counting this group */
+	p->mark.term = raft_term(cs->raft);
+	p->mark.vote = raft_vote(cs->raft);
+	p->mark.last_index = raft_last_index(cs->raft);
 }
 
 static void

@@ -240,14 +240,20 @@ node_exit_status(const struct node *n)
 
 /* Open the acknowledgement marker (node/ackmark.h) once, where ack_file
  * says or beside the AOF, and hand it to the driver.  A node that cannot
- * keep one does not start (exit 3), as for redis's own durability, unless
- * allow_unsafe_storage. */
+ * keep one does not start (exit 3), as for redis's own durability; with
+ * allow_unsafe_storage it keeps none. */
 static bool
 node_open_ackmark(struct node *n, struct store *st)
 {
 	char path[600], err[700];
 
 	n->ackmark_tried = true;
+	if (n->cfg->allow_unsafe_storage) {
+		/* redis itself may lose acknowledged writes then: every redis
+		 * crash would look like a cut tail. */
+		log_info("allow_unsafe_storage: no acknowledgement marker");
+		return true;
+	}
 	if (n->cfg->ack_file != NULL)
 		snprintf(path, sizeof path, "%s", n->cfg->ack_file);
 	else if (store_dir(st)[0] != '\0')
@@ -257,11 +263,6 @@ node_open_ackmark(struct node *n, struct store *st)
 	if ((n->ackmark = ackmark_open(n->base, path, err, sizeof err)) != NULL) {
 		consensus_set_ackmark(n->consensus, n->ackmark);
 		log_info("acknowledgement marker: %s", path);
-		return true;
-	}
-	if (n->cfg->allow_unsafe_storage) {
-		log_warn("%s; starting without it (allow_unsafe_storage): a tail the AOF loses goes "
-		    "unnoticed", err);
 		return true;
 	}
 	log_err("%s (set ack_file, or let rcfsd write redis's dir)", err);

@@ -25,6 +25,7 @@ struct raftlog {
 	bool have_incarnation;
 	bool empty;                 /* the last load found no Raft state at all */
 	struct raft_hard_state hs;  /* as last stored (rewritten whole, with its check) */
+	uint64_t writes;            /* groups written so far (the hard state's `writes`) */
 	uint64_t stored_max;        /* highest entry index found by the last load */
 	char damage[400];           /* the last load found damaged state: why ("" none) */
 	bool have_boot;             /* a configuration is stored at index 0 */
@@ -187,6 +188,7 @@ raftlog_load_hs(struct store *st, redisReply *r, enum store_err err, void *arg)
 		if (strcmp(k, "term") == 0) ld->rs.hs.term = v;
 		else if (strcmp(k, "vote") == 0) ld->rs.hs.vote = v;
 		else if (strcmp(k, "commit") == 0) ld->rs.hs.commit = v;
+		else if (strcmp(k, "writes") == 0) ld->rl->writes = v;
 		else if (strcmp(k, "incarnation") == 0) {
 			ld->rl->incarnation = v;
 			ld->rl->have_incarnation = true;
@@ -343,6 +345,7 @@ raftlog_load(struct raftlog *rl, raftlog_load_cb *cb, void *arg)
 	rl->stored_max = 0;
 	rl->damage[0] = '\0';
 	rl->have_boot = false;
+	rl->writes = 0;
 	memset(&rl->hs, 0, sizeof rl->hs);
 	store_commandf(rl->st, raftlog_load_snap, ld, "HGETALL " RAFTLOG_SNAP);
 	store_commandf(rl->st, raftlog_load_hs, ld, "HGETALL " RAFTLOG_HS);
@@ -432,6 +435,19 @@ raftlog_hs_write(struct raftlog *rl, struct store_group *g)
 	    check);
 }
 
+/* Count one more group written, in g itself. */
+static void
+raftlog_count_write(struct raftlog *rl, struct store_group *g)
+{
+	store_group_addf(g, "HSET " RAFTLOG_HS " writes %" PRIu64, ++rl->writes);
+}
+
+uint64_t
+raftlog_writes(const struct raftlog *rl)
+{
+	return rl->writes;
+}
+
 void
 raftlog_set_incarnation(struct raftlog *rl, uint64_t incarnation, store_group_cb *cb, void *arg)
 {
@@ -440,6 +456,7 @@ raftlog_set_incarnation(struct raftlog *rl, uint64_t incarnation, store_group_cb
 	rl->incarnation = incarnation;
 	rl->have_incarnation = true;
 	raftlog_hs_write(rl, g);
+	raftlog_count_write(rl, g);
 	/* Entries past the loaded log (after a damaged one) go, so that no
 	 * later load finds them again. */
 	raftlog_delete(g, rl->last + 1, rl->stored_max);
@@ -493,6 +510,7 @@ raftlog_append(struct raftlog *rl, const struct raft_hard_state *hs, const struc
 		rl->hs = *hs;
 		raftlog_hs_write(rl, g);
 	}
+	raftlog_count_write(rl, g);
 	store_group_send(rl->st, g, 0, cb, arg);
 }
 
@@ -549,6 +567,7 @@ raftlog_install(struct raftlog *rl, struct store_group *g, const struct raft_sna
     const uint8_t *data, size_t len)
 {
 	store_group_addf(g, "DEL " RAFTLOG_LOG " " RAFTLOG_SNAP);
+	raftlog_count_write(rl, g);
 	raftlog_snapshot_meta(g, meta);
 	store_group_addf(g, "HSET " RAFTLOG_SNAP " data %b", data, len);
 	rl->first = meta->index + 1;

@@ -4,6 +4,10 @@
  *   rcfs:raft:hs    hash  term, vote, commit                 (hard state)
  *                         incarnation                        (of this storage: docs/raft.md)
  *                         check                              (BLAKE2b-128 of the four, hex)
+ *                         writes                             (groups written: counts up with
+ *                                                             every append, install and
+ *                                                             incarnation; what the
+ *                                                             acknowledgement marker compares)
  *   rcfs:raft:log   hash  log index -> packed RaftEntry       (entries after the snapshot;
  *                         with its checksum, the field encoded last)
  *   rcfs:raft:snap  hash  index, term, conf [, data]          (the last snapshot's metadata;
@@ -91,6 +95,11 @@ void raftlog_compact(struct raftlog *rl, const struct raft_snapshot_meta *meta);
 void raftlog_install(struct raftlog *rl, struct store_group *g, const struct raft_snapshot_meta *meta,
     const uint8_t *data, size_t len);
 
+/* The groups written to this storage so far (after a load: as stored; then
+ * counting each append, install and incarnation written since).  A storage
+ * that lost a tail of its AOF counts fewer than it had: the acknowledgement
+ * marker (node/ackmark.h) records this number. */
+uint64_t raftlog_writes(const struct raftlog *rl);
 /* Lowest and highest log index stored (first > last: none). */
 uint64_t raftlog_first(const struct raftlog *rl);
 uint64_t raftlog_last(const struct raftlog *rl);
