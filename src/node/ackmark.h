@@ -11,7 +11,7 @@
  * The file is written and fdatasync'ed by one helper thread, so the reactor
  * never blocks on the disk.  The driver writes a state only once redis holds
  * it, so the marker is never ahead of an intact storage, and does not wait
- * for it before it acknowledges: the marker trails by a few ms (one write to
+ * for it before it acknowledges: the marker trails by up to 25 ms (one write to
  * the page cache at most every ACKMARK_WRITE_MS), and by up to a second
  * after a power cut (docs/raft.md says what that leaves undetected).  Two
  * 512-byte slots are written in turn, each with a sequence number and a
