@@ -2,8 +2,8 @@
  * records how far this storage has gone: its incarnation, the number of
  * Raft-state groups redis has stored (raftlog_writes), and for the log
  * lines and the repair its term, vote and last log index.  A load that finds
- * the Raft state behind its marker knows
- * the AOF lost a tail it had fsynced and acknowledged (a `redis-check-aof
+ * the Raft state behind its marker knows the AOF lost a tail it had fsynced
+ * and acknowledged (a `redis-check-aof
  * --fix`, a truncated copy, a disk that dropped writes to one file), which
  * the log alone cannot show: a clean prefix of a history looks like a node
  * that crashed earlier.  docs/raft.md, "The acknowledgement marker".
@@ -11,9 +11,9 @@
  * The file is written and fdatasync'ed by one helper thread, so the reactor
  * never blocks on the disk.  The driver writes a state only once redis holds
  * it, so the marker is never ahead of an intact storage, and does not wait
- * for it before it acknowledges: the marker trails by up to 25 ms (one write to
- * the page cache at most every ACKMARK_WRITE_MS), and by up to a second
- * after a power cut (docs/raft.md says what that leaves undetected).  Two
+ * for it before it acknowledges: the marker trails by up to 25 ms (one
+ * write to the page cache at most every ACKMARK_WRITE_MS), and by up to a
+ * second after a power cut (docs/raft.md says what that leaves undetected).  Two
  * 512-byte slots are written in turn, each with a sequence number and a
  * BLAKE2b-128 checksum, so a torn write leaves the previous one readable. */
 #ifndef RCFS_ACKMARK_H
