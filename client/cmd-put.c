@@ -9,10 +9,11 @@
  * named by its hash), until the timeout; the commit retries the same way
  * (client_call; exactly once through the client id and sequence number).
  * A file of more than one chunk first asks whether the cluster holds its
- * chunks already (ChunkPut with have and no data: a put run again after an
- * interruption, or of a file stored under another name), and sends the data
- * of a chunk only when it does not; after the first chunk the cluster lacks,
- * it sends data again (a resumed put has uploaded a prefix).  After a node
+ * first chunk already (ChunkPut with have and no data: a put run again after
+ * an interruption, or of a file stored under another name), and waits for
+ * the answer; if it does, the next chunks are asked for the same way, until
+ * the first the cluster lacks (a resumed put has uploaded a prefix), and the
+ * data go from there.  After a node
  * failed, the chunks it had not acknowledged are asked for the same way.
  * Memory: PUT_WINDOW chunk buffers. */
 #include <errno.h>
@@ -73,6 +74,7 @@ struct put_window {
 	bool have[PUT_WINDOW];          /* sent without data: does the cluster hold it? */
 	int n;
 	bool ask;                       /* send the next chunks without data first */
+	bool probing;                   /* the first chunk's question is unanswered */
 	struct progress *prog;
 	uint64_t retry_until;           /* ms; 0: no failure since the last acknowledgement */
 	bool silent;                    /* the caller's cl->silent (the stream's tries are silent) */
@@ -118,7 +120,7 @@ put_ack(struct client *cl, struct put_window *w)
 		 * on. */
 		protobuf_c_message_free_unpacked(msg, NULL);
 		w->have[i] = false;
-		w->ask = false;
+		w->ask = w->probing = false;
 		return put_send(cl, w, i);
 	}
 	if ((rv = client_check(cl, &h, &msg, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP)) != 0)
@@ -129,6 +131,7 @@ put_ack(struct client *cl, struct put_window *w)
 		    cl->nodes[cl->node]);
 	if (w->have[i])
 		w->prog->stored += w->len[i];
+	w->probing = false;
 	{
 		uint8_t *data = w->data[i];
 		for (; i + 1 < w->n; i++) {
@@ -281,8 +284,14 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 		memcpy(w.sha[w.n], hashes + 32 * nchunks, 32);
 		w.len[w.n] = (size_t)n;
 		w.have[w.n] = w.ask;
+		w.probing = w.ask && nchunks == 0;
 		if ((rv = put_send(cl, &w, w.n++)) != 0 && (rv = put_recover(cl, &w, rv)) != 0)
 			goto out;
+		/* The first chunk's answer decides how the next ones go: a new
+		 * file's comes at once (nothing to read on the homes). */
+		while (w.probing)
+			if ((rv = put_ack(cl, &w)) != 0 && (rv = put_recover(cl, &w, rv)) != 0)
+				goto out;
 		nchunks++;
 		size += (uint64_t)n;
 		progress_add(&prog, (uint64_t)n);

@@ -101,9 +101,11 @@ for m in StatusRequest StatusResponse ChunkPut ChunkPutResponse FileCommit FileC
 done
 check "Info column: message name and request id" grep -qE '\|FileCommit id=[0-9]+$' "$W/live.out"
 check "request id field is decoded" grep -qE '^[0-9]+\|FileCommit\|[0-9]+\|' "$W/live.out"
-check "response bit set exactly on responses" awk -F'|' '
+# (an Error answers a request too: the put's first ChunkPut asks, without
+# data, whether the cluster holds the chunk, and a new file's is not found)
+check "response bit set exactly on responses (and Error)" awk -F'|' '
 	{ n = split($2, m, ","); split($4, r, ",")
-	  for (i = 1; i <= n; i++) if ((m[i] ~ /Response$/) != (r[i] == "1")) bad = 1 }
+	  for (i = 1; i <= n; i++) if ((m[i] ~ /(Response|^Error)$/) != (r[i] == "1")) bad = 1 }
 	END { exit bad }' "$W/live.out"
 
 out=$(ws_decode "$CAP" -Y 'rcfs.msg == "FileCommit" && pbf.rcfs.FileMeta.name == "ops/small"' \
@@ -118,8 +120,10 @@ nput=$(ws_decode "$CAP" -Y 'rcfs.msg == "ChunkPut" && rcfs.length >= 1048576' -T
 	| tr ',' '\n' | grep -c .)
 if [ "${dropped:-0}" -eq 0 ]; then
 	check "three 1 MiB ChunkPut frames reassembled from many segments (saw $nput)" [ "$nput" -eq 3 ]
-	paired=$(ws_decode "$CAP" -2 -Y 'rcfs.msg == "ChunkPut"' -T fields -e rcfs.response_in | grep -c '[0-9]')
-	check "two-pass: every ChunkPut links to its response (rcfs.response_in)" [ "$paired" -eq 3 ]
+	ws_decode "$CAP" -2 -Y 'rcfs.msg == "ChunkPut"' -T fields -e rcfs.response_in > "$W/paired.out"
+	paired=$(grep -c '[0-9]' "$W/paired.out") all=$(grep -c . "$W/paired.out")
+	check "two-pass: every ChunkPut ($all: the 3 with data, 1 asking) links to its response (rcfs.response_in)" \
+		[ "$paired" -eq "$all" -a "$all" -eq 4 ]
 else
 	skip "three 1 MiB ChunkPut frames reassembled" "capture dropped $dropped packets"
 	skip "every ChunkPut links to its response" "capture dropped $dropped packets"
