@@ -20,7 +20,8 @@
 
 #define CLIENT_MAX_PAYLOAD (80u * 1024 * 1024)
 
-static int client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen);
+static int client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen,
+    bool *definite);
 static int client_wait(int fd, short events, uint64_t deadline);
 static void client_use_node(struct client *cl, const char *addr);
 static int client_count_reachable(struct client *cl);
@@ -181,7 +182,7 @@ client_stream_recover(struct client *cl, uint64_t *retry_until, bool silent, int
 }
 
 static int
-client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen)
+client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen, bool *definite)
 {
 	char host[256], port[8];
 	uint16_t p;
@@ -189,6 +190,7 @@ client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen
 	uint64_t deadline = client_try_deadline(cl);
 	int fd = -1, rv, one = 1;
 
+	*definite = true;       /* until a try fails in a way that may pass */
 	if (config_split_hostport(addr, host, sizeof host, &p) != 0) {
 		snprintf(why, whylen, "%s: not host:port", addr);
 		return -1;
@@ -198,6 +200,7 @@ client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rv = getaddrinfo(host, port, &hints, &res)) != 0) {
 		snprintf(why, whylen, "%s: %s", addr, gai_strerror(rv));
+		*definite = rv != EAI_AGAIN;
 		return -1;
 	}
 	snprintf(why, whylen, "%s: unreachable", addr);
@@ -209,6 +212,7 @@ client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen
 			continue;
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
 			snprintf(why, whylen, "%s: %s", addr, strerror(errno));
+			*definite = *definite && errno == ECONNREFUSED;
 			close(fd);
 			fd = -1;
 			continue;
@@ -217,6 +221,7 @@ client_connect_one(struct client *cl, const char *addr, char *why, size_t whylen
 		if (rv <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
 			snprintf(why, whylen, "%s: %s", addr, rv == 0 ? "connect timed out"
 			    : strerror(err ? err : errno));
+			*definite = *definite && rv > 0 && err == ECONNREFUSED;
 			close(fd);
 			fd = -1;
 			continue;
@@ -303,7 +308,7 @@ int
 client_connect(struct client *cl)
 {
 	char why[512] = "no nodes configured (use -n HOST:PORT, RCFS_NODES or a config file)";
-	int reachable = 0;
+	int reachable = 0, definite = 0;
 
 	client_disconnect(cl);
 	if (cl->in == NULL)
@@ -311,7 +316,8 @@ client_connect(struct client *cl)
 	cl->auth_err[0] = '\0';
 	for (int i = 0; i < cl->nnodes; i++) {
 		int k = (cl->node + 1 + i) % cl->nnodes;
-		int fd = client_connect_one(cl, cl->nodes[k], why, sizeof why);
+		bool sure;
+		int fd = client_connect_one(cl, cl->nodes[k], why, sizeof why, &sure);
 		if (fd >= 0) {
 			cl->fd = fd;
 			cl->node = k;
@@ -324,9 +330,16 @@ client_connect(struct client *cl)
 			reachable = 1;
 			break;
 		}
+		definite += sure;
 		if (cl->verbose)
 			fprintf(stderr, "rcfs: %s\n", why);
 	}
+	/* Every node refused, does not resolve, or is no address: waiting
+	 * would not change that (a node being restarted refuses too, but not
+	 * all of them at once). */
+	cl->refused = !reachable && cl->nnodes > 0 && definite == cl->nnodes;
+	if (!reachable && cl->nnodes == 1)
+		return client_fail(cl, EX_RCFS_UNAVAILABLE, "%s", why);
 	if (!reachable)
 		return client_fail(cl, EX_RCFS_UNAVAILABLE, "no node reachable (%d tried; last: %s)",
 		    cl->nnodes, why);
@@ -483,7 +496,8 @@ client_count_reachable(struct client *cl)
 	cl->attempt_ms = 1000;          /* a count, not a wait: 1 s a node at most */
 	for (int i = 0; i < cl->nnodes; i++) {
 		char why[256];
-		int fd = client_connect_one(cl, cl->nodes[i], why, sizeof why);
+		bool sure;
+		int fd = client_connect_one(cl, cl->nodes[i], why, sizeof why, &sure);
 		if (fd >= 0) {
 			close(fd);
 			n++;
@@ -582,6 +596,13 @@ client_call(struct client *cl, uint8_t type, const ProtobufCMessage *req, uint8_
 			cl->attempt_ms = saved_attempt;
 			cl->silent = silent;
 			return client_fail(cl, rv, "%s", cl->auth_err);
+		}
+		if (rv != 0 && cl->refused) {   /* no one to wait for: say why at once */
+			char why[sizeof cl->last_err];
+			snprintf(why, sizeof why, "%s", cl->last_err);
+			cl->attempt_ms = saved_attempt;
+			cl->silent = silent;
+			return client_fail(cl, rv, "%s", why);
 		}
 		if (rv == 0) {
 			id = client_send(cl, type, req);

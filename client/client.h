@@ -55,6 +55,8 @@ struct client {
 	bool sealed;                            /* this connection is authenticated */
 	struct frame_seal tx, rx;
 	char auth_err[256];                     /* why the last handshake failed */
+	bool refused;                           /* the last client_connect: every node failed for
+						   good (refused, does not resolve, not host:port) */
 	char last_err[1024];                    /* client_fail's last message (silent or not) */
 	int operands;                   /* argv[operands..] of the command are names ("--") */
 	bool literal;                   /* names are not patterns (a glob's matches) */
@@ -68,6 +70,7 @@ struct client_cmd {
 	const char *name;
 	const char *usage;
 	int (*exec)(struct client *cl, int argc, char **argv);
+	bool h_option;          /* -h is one of its options (ls -h), not help: --help only */
 };
 
 extern const struct client_cmd cmd_put_entry, cmd_get_entry, cmd_ls_entry, cmd_rm_entry,

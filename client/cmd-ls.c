@@ -12,7 +12,8 @@ static int cmd_ls_exec(struct client *cl, int argc, char **argv);
 
 const struct client_cmd cmd_ls_entry = {
 	.name = "ls",
-	.usage = "ls [-l [-h]] [-d] [PREFIX]",
+	.usage = "ls [-l [-h]] [-d] [-R] [PREFIX]",
+	.h_option = true,
 	.exec = cmd_ls_exec,
 };
 
@@ -106,7 +107,7 @@ cmd_ls_exec(struct client *cl, int argc, char **argv)
 
 	for (int i = 0; i < argc; i++) {
 		if (client_is_option(cl, i, argv[i]) && argv[i][1] != '-') {
-			/* -l, -h, -d, and their bundles (-lh) */
+			/* -l, -h, -d, -R, and their bundles (-lh) */
 			for (const char *o = argv[i] + 1; *o != '\0'; o++) {
 				if (*o == 'l')
 					r.lng = true;
@@ -114,6 +115,8 @@ cmd_ls_exec(struct client *cl, int argc, char **argv)
 					r.human = true;
 				else if (*o == 'd')
 					r.dirs = true;
+				else if (*o == 'R')
+					r.dirs = false;  /* everything under the prefix: the default */
 				else
 					return client_fail(cl, EX_RCFS_USAGE, "usage: rcfs %s", cmd_ls_entry.usage);
 			}

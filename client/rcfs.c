@@ -219,7 +219,7 @@ main(int argc, char **argv)
 	/* rcfs COMMAND --help: that command's usage, needing no node.  "--"
 	 * ends the options: what follows is names, even "-h" or "-l". */
 	for (int i = optind + 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0 || (strcmp(argv[i], "-h") == 0 && !cmd->h_option)) {
 			printf("usage: rcfs %s\n", cmd->usage);
 			return 0;
 		}

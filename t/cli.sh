@@ -233,6 +233,13 @@ for a in garbage 127.0.0.11 127.0.0.1:notaport 127.0.0.1:0; do
 	check "-n $a: a usage error at once (exit $rc, $((t1 - t0)) ms)" \
 		cond '[ "$rc" -eq 2 ] && [ $((t1 - t0)) -lt 2000 ] && [ "$out" = "rcfs: node address '"'$a'"' is not HOST:PORT" ]'
 done
+# A refused connection: nothing to wait for (the default timeout is 30 s).
+t0=$(now_ms); out=$(env -u RCFS_CONF "$RCFS" -n 127.0.0.1:1 ls 2>&1); rc=$?; t1=$(now_ms)
+check "-n 127.0.0.1:1 (refused): exit 4 at once with the cause ($rc, $((t1 - t0)) ms: $out)" \
+	cond '[ "$rc" -eq 4 ] && [ $((t1 - t0)) -lt 2000 ] && [ "$out" = "rcfs: ls: 127.0.0.1:1: Connection refused" ]'
+out=$(env -u RCFS_CONF "$RCFS" -v -n 127.0.0.1:1,127.0.0.1:2 ls 2>&1); rc=$?
+check "two refused nodes with -v: each named once, exit 4" \
+	cond '[ "$rc" -eq 4 ] && [ "$(grep -c "^rcfs: 127.0.0.1:[12]: Connection refused$" <<<"$out")" -eq 2 ]'
 out=$("$RCFS" frobnicate 2>&1); rc=$?
 check "an unknown command: exit 2, named" cond '[ "$rc" -eq 2 ] && grep -q "unknown command '"'frobnicate'"'" <<<"$out"'
 "$RCFS" -q get t/f3 - 2>"$W/pipe.err" | head -c 10 > /dev/null
@@ -368,6 +375,10 @@ out=$("$RCFS" ls tr | tr "\n" " ")
 check "ls tr (no -d): a prefix: every name under it, tr2/ too ($out)" \
 	cond '[[ "$out" == "tr/a/b/big tr/c/y tr/link tr/x tr2/other "* ]]'
 check "ls -lh: human sizes, the mode" grep -qE "^ +1\.0M  0[0-7]{3}  .* tr/a/b/big$" <<<"$("$RCFS" ls -lh tr/)"
+check "ls -l -h: the same (-h after ls is not help)" \
+	cond '[ "$("$RCFS" ls -l -h tr/)" = "$("$RCFS" ls -lh tr/)" ]'
+check "ls -R: everything under the prefix (the default)" \
+	cond '[ "$("$RCFS" ls -R tr/)" = "$("$RCFS" ls tr/)" ] && "$RCFS" ls -R tr/ | grep -qx tr/a/b/big'
 check "ls -d --json: directories marked" grep -q '{"name":"tr/a/","dir":true}' <<<"$("$RCFS" --json ls -d tr/)"
 expect_rc 0 "rm -r tr tr3: exit 0" "$RCFS" rm -r tr tr3
 check "rm -r: nothing left under tr/ and tr3/, tr2/ untouched" \

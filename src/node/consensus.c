@@ -164,6 +164,7 @@ static void cs_teardown(struct consensus *cs, const char *why);
 static void cs_persist(struct consensus *cs, const struct raft_ready *rd);
 static void cs_persisted(void *arg, Rcfs__ErrorCode code, const char *why);
 static void cs_marked(void *arg, int code);
+static void cs_marker_why(const struct consensus *cs, int code, char *why, size_t len);
 static void cs_check_marker(struct cs_load *ld);
 static void cs_start_marked(void *arg, int code);
 static void cs_mark_of(struct consensus *cs, const struct raft_restore *rs, struct ackmark_state *m);
@@ -433,8 +434,7 @@ cs_start_marked(void *arg, int code)
 
 	if (code != 0 && ld->code == RCFS__ERROR_CODE__E_OK) {
 		ld->code = RCFS__ERROR_CODE__E_UNAVAILABLE;
-		snprintf(ld->why, sizeof ld->why, "writing the acknowledgement marker %s: %s",
-		    ackmark_path(cs->am), strerror(code));
+		cs_marker_why(cs, code, ld->why, sizeof ld->why);
 	}
 	cs_start_core(ld);
 }
@@ -955,9 +955,15 @@ cs_marked(void *arg, int code)
 
 	if (code == 0 || code == ECANCELED || cs->state != CS_RUNNING)
 		return;
-	snprintf(why, sizeof why, "writing the acknowledgement marker %s: %s", ackmark_path(cs->am),
-	    strerror(code));
+	cs_marker_why(cs, code, why, sizeof why);
 	cs_teardown(cs, why);
+}
+
+/* Why a marker write failed (errno code), into why[0..len-1]. */
+static void
+cs_marker_why(const struct consensus *cs, int code, char *why, size_t len)
+{
+	snprintf(why, len, "writing the acknowledgement marker %s: %s", ackmark_path(cs->am), strerror(code));
 }
 
 static void
