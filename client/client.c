@@ -817,6 +817,22 @@ client_ask_status(const struct client *cl, const char *addr, int timeout_ms,
     Rcfs__StatusResponse **resp)
 {
 	Rcfs__StatusRequest req = RCFS__STATUS_REQUEST__INIT;
+	int rv = client_ask_node(cl, addr, timeout_ms, RCFS__MSG_TYPE__MSG_STATUS, &req.base,
+	    RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)resp, NULL, 0);
+
+	if (rv == 0 && (*resp)->n_nodes == 0) {
+		rcfs__status_response__free_unpacked(*resp, NULL);
+		*resp = NULL;
+		rv = EX_RCFS_ERROR;
+	}
+	return rv;
+}
+
+int
+client_ask_node(const struct client *cl, const char *addr, int timeout_ms, uint8_t type,
+    const ProtobufCMessage *req, uint8_t want_type, ProtobufCMessage **resp, char *why,
+    size_t whylen)
+{
 	struct client one = *cl;
 	uint32_t id;
 	int rv;
@@ -831,15 +847,12 @@ client_ask_status(const struct client *cl, const char *addr, int timeout_ms,
 	one.sealed = false;
 	one.timeout_ms = timeout_ms < cl->timeout_ms ? timeout_ms : cl->timeout_ms;
 	rv = client_connect(&one);
-	if (rv == 0 && (id = client_send(&one, RCFS__MSG_TYPE__MSG_STATUS, &req.base)) != 0)
-		rv = client_recv(&one, id, RCFS__MSG_TYPE__MSG_STATUS_RESP, (ProtobufCMessage **)resp);
+	if (rv == 0 && (id = client_send(&one, type, req)) != 0)
+		rv = client_recv(&one, id, want_type, resp);
 	else if (rv == 0)
 		rv = EX_RCFS_UNAVAILABLE;
-	if (rv == 0 && (*resp)->n_nodes == 0) {
-		rcfs__status_response__free_unpacked(*resp, NULL);
-		*resp = NULL;
-		rv = EX_RCFS_ERROR;
-	}
+	if (rv != 0 && why != NULL)
+		snprintf(why, whylen, "%s", one.last_err[0] ? one.last_err : "no answer");
 	client_disconnect(&one);
 	if (one.in != NULL)
 		evbuffer_free(one.in);

@@ -75,7 +75,7 @@ struct client_cmd {
 
 extern const struct client_cmd cmd_put_entry, cmd_get_entry, cmd_ls_entry, cmd_rm_entry,
     cmd_stat_entry, cmd_status_entry, cmd_member_entry, cmd_snapshot_entry, cmd_health_entry,
-    cmd_cat_entry, cmd_cp_entry, cmd_mv_entry, cmd_du_entry;
+    cmd_cat_entry, cmd_cp_entry, cmd_mv_entry, cmd_du_entry, cmd_gc_entry;
 
 /* `rcfs keygen FILE`: write a new key (client/keygen.c); needs no node. */
 int keygen_main(int argc, char **argv);
@@ -162,6 +162,13 @@ bool client_retryable(int code);
  * or the exit code (EX_RCFS_AUTH when it refused our key). */
 int client_ask_status(const struct client *cl, const char *addr, int timeout_ms,
     Rcfs__StatusResponse **resp);
+/* The same for any request: the node at addr only, one try, at most
+ * timeout_ms, no error line; 0 with *resp (free with
+ * protobuf_c_message_free_unpacked), or the exit code with the cause in
+ * why[whylen] (why may be NULL). */
+int client_ask_node(const struct client *cl, const char *addr, int timeout_ms, uint8_t type,
+    const ProtobufCMessage *req, uint8_t want_type, ProtobufCMessage **resp, char *why,
+    size_t whylen);
 /* Fetch the node's limits (chunk size, inline max) into cl. */
 int client_hello(struct client *cl);
 

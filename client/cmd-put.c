@@ -31,6 +31,7 @@
 #include "util/xmalloc.h"
 
 #define PUT_WINDOW 4
+#define PUT_RELEASE_BATCH 2048    /* hashes per ChunkRelease (68 KiB) */
 
 static int cmd_put_exec(struct client *cl, int argc, char **argv);
 static ssize_t put_read_full(int fd, uint8_t *buf, size_t len);
@@ -91,6 +92,8 @@ put_send(struct client *cl, struct put_window *w, int i)
 		return rv;
 	req.sha256.data = w->sha[i];
 	req.sha256.len = 32;
+	req.has_client_id = 1;          /* GC protects the chunk until our commit */
+	req.client_id = cl->client_id;
 	if (w->have[i]) {
 		req.has_have = req.have = 1;
 	} else {
@@ -193,13 +196,46 @@ put_commit(struct client *cl, Rcfs__FileMeta *meta)
 	return 0;
 }
 
+/* The put failed before its commit: end the GC protection its uploads gave
+ * shas[0..n-1] (32 bytes each), so that they are freed now rather than after
+ * gc_grace_ms.  Never after a commit was sent: one whose answer was lost may
+ * still be applied, and needs its chunks.  Best effort, quietly. */
+static void
+put_release(struct client *cl, const uint8_t *shas, size_t n)
+{
+	ProtobufCBinaryData list[PUT_RELEASE_BATCH];
+	bool silent = cl->silent;
+	int attempt = cl->attempt_ms;
+
+	cl->silent = true;
+	cl->attempt_ms = 2000;
+	for (size_t i = 0; i < n; i += PUT_RELEASE_BATCH) {
+		Rcfs__ChunkRelease req = RCFS__CHUNK_RELEASE__INIT;
+		Rcfs__ChunkReleaseResponse *resp = NULL;
+		size_t k = n - i < PUT_RELEASE_BATCH ? n - i : PUT_RELEASE_BATCH;
+		for (size_t j = 0; j < k; j++) {
+			list[j].data = (uint8_t *)shas + 32 * (i + j);
+			list[j].len = 32;
+		}
+		req.sha256 = list;
+		req.n_sha256 = k;
+		req.client_id = cl->client_id;
+		if (client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_RELEASE, &req.base,
+		    RCFS__MSG_TYPE__MSG_CHUNK_RELEASE_RESP, (ProtobufCMessage **)&resp) != 0)
+			break;
+		rcfs__chunk_release_response__free_unpacked(resp, NULL);
+	}
+	cl->silent = silent;
+	cl->attempt_ms = attempt;
+}
+
 static int
 cmd_put_exec(struct client *cl, int argc, char **argv)
 {
 	Rcfs__FileMeta meta = RCFS__FILE_META__INIT;
 	struct sha256 whole = { 0 };
 	uint8_t file_sha[32], *buf, *hashes = NULL;
-	size_t nchunks = 0, cap = 0;
+	size_t nchunks = 0, cap = 0, hashed = 0;
 	ProtobufCBinaryData *chunks = NULL;
 	struct progress prog;
 	struct put_window w = { .silent = cl->silent, .prog = &prog };
@@ -280,6 +316,7 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 			hashes = xrealloc(hashes, cap * 32);
 		}
 		sha256(hashes + 32 * nchunks, buf, (size_t)n);
+		hashed = nchunks + 1;
 		sha256_update(&whole, buf, (size_t)n);
 		memcpy(w.sha[w.n], hashes + 32 * nchunks, 32);
 		w.len[w.n] = (size_t)n;
@@ -315,9 +352,12 @@ cmd_put_exec(struct client *cl, int argc, char **argv)
 	meta.sha256.len = 32;
 	meta.chunks = chunks;
 	meta.n_chunks = nchunks;
+	hashed = 0;                     /* from here on, never released */
 	if ((rv = put_commit(cl, &meta)) == 0)
 		progress_summary(&prog);
 out:
+	if (rv != 0 && hashed > 0)
+		put_release(cl, hashes, hashed);
 	cl->silent = silent;
 	cl->attempt_ms = saved_attempt;
 	sha256_free(&whole);

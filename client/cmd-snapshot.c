@@ -174,6 +174,24 @@ snapshot_free(Rcfs__Snapshot *snap, Rcfs__FileMeta **metas)
 		rcfs__snapshot__free_unpacked(snap, NULL);
 }
 
+/* The chunks are read: end the GC hold the dump put in the log (quietly:
+ * if this fails, the hold ends by itself after gc_grace_ms). */
+static void
+snapshot_release(struct client *cl, uint64_t dump_id)
+{
+	Rcfs__BackupGet req = RCFS__BACKUP_GET__INIT;
+	Rcfs__BackupGetResponse *r = NULL;
+	bool silent = cl->silent;
+
+	req.has_dump_id = req.has_release = req.release = 1;
+	req.dump_id = dump_id;
+	cl->silent = true;
+	if (client_call(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP,
+	    (ProtobufCMessage **)&r) == 0)
+		rcfs__backup_get_response__free_unpacked(r, NULL);
+	cl->silent = silent;
+}
+
 static int
 snapshot_save(struct client *cl, const char *path)
 {
@@ -186,22 +204,23 @@ snapshot_save(struct client *cl, const char *path)
 	uint8_t *dump = NULL, (*chunks)[32] = NULL, sum[32];
 	char tmp[4096], hex[65], manifest[512];
 	size_t dumplen = 0, nchunks = 0;
-	uint64_t bytes = 0, chunk_bytes = 0, index, term, cluster_id;
+	uint64_t bytes = 0, chunk_bytes = 0, index, term, cluster_id, dump_id;
 	int rv, fd;
 
 	if ((rv = client_call_patient(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base,
 	    RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, (ProtobufCMessage **)&first)) != 0)
 		return rv;
 	index = first->index;
+	dump_id = first->dump_id;
 	term = first->has_term ? first->term : 0;
 	cluster_id = first->has_cluster_id ? first->cluster_id : 0;
 	rv = snapshot_fetch_dump(cl, first, &dump, &dumplen);
 	rcfs__backup_get_response__free_unpacked(first, NULL);
 	if (rv != 0)
-		return rv;
+		goto out;
 	if ((snap = snapshot_decode(dump, dumplen, &metas)) == NULL) {
-		free(dump);
-		return client_fail(cl, EX_RCFS_ERROR, "the node's dump of the file table does not decode");
+		rv = client_fail(cl, EX_RCFS_ERROR, "the node's dump of the file table does not decode");
+		goto out;
 	}
 	nchunks = snapshot_chunks(metas, snap->n_files, &chunks, &bytes);
 	if (snprintf(tmp, sizeof tmp, "%s.rcfs-XXXXXX", path) >= (int)sizeof tmp ||
@@ -280,6 +299,7 @@ fail2:
 		fclose(w.f);
 	unlink(tmp);
 out:
+	snapshot_release(cl, dump_id);
 	snapshot_free(snap, metas);
 	free(chunks);
 	free(dump);
@@ -438,6 +458,8 @@ restore_put_chunk(struct client *cl, const uint8_t *sha, const uint8_t *data, si
 	req.sha256.len = 32;
 	req.data.data = (uint8_t *)data;
 	req.data.len = len;
+	req.has_client_id = 1;          /* GC protects the chunk until our commit */
+	req.client_id = cl->client_id;
 	rv = client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 	    RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP, (ProtobufCMessage **)&resp);
 	if (rv == 0)

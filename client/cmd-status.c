@@ -157,6 +157,11 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 			printf(",\"repair_eta_s\":%.1f", s->repair_eta_s);
 		if (s->has_chunks_still_short)
 			printf(",\"chunks_still_short\":%llu", (unsigned long long)s->chunks_still_short);
+		if (s->has_gc_waiting_bytes)
+			printf(",\"gc_waiting_chunks\":%llu,\"gc_waiting_bytes\":%llu",
+			    (unsigned long long)s->gc_waiting_chunks, (unsigned long long)s->gc_waiting_bytes);
+		if (s->has_gc_held_until_ms)
+			printf(",\"gc_held_until_ms\":%llu", (unsigned long long)s->gc_held_until_ms);
 		if (s->has_incarnation)
 			printf(",\"incarnation\":\"%016llx\",\"admitted\":%s",
 			    (unsigned long long)s->incarnation, s->admitted ? "true" : "false");
@@ -164,9 +169,9 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		return;
 	}
 	if (first)
-		printf("%-4s %-22s %-11s %-8s %6s %6s %9s %9s %6s %8s %8s %8s %8s %-8s %s\n", "ID", "ADDRESS",
-		    "ROLE", "MEMBER", "TERM", "LEADER", "COMMIT", "APPLIED", "LAG", "CONTACT", "FILES",
-		    "CHUNKS", "HELD", "STORAGE", "MEMORY");
+		printf("%-4s %-22s %-11s %-8s %6s %6s %9s %9s %6s %8s %8s %8s %8s %7s %-8s %s\n", "ID",
+		    "ADDRESS", "ROLE", "MEMBER", "TERM", "LEADER", "COMMIT", "APPLIED", "LAG", "CONTACT",
+		    "FILES", "CHUNKS", "HELD", "GC-WAIT", "STORAGE", "MEMORY");
 	if (s == NULL)
 		return;         /* the header only: status_print_unreachable prints the row */
 	char mem[48];
@@ -175,7 +180,9 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		    (double)s->maxmemory / 1048576.0);
 	else
 		snprintf(mem, sizeof mem, "%.1f MiB (no limit)", (double)s->used_memory / 1048576.0);
-	char lagb[24] = "-", contactb[24] = "-", heldb[24] = "-", member[16];
+	char lagb[24] = "-", contactb[24] = "-", heldb[24] = "-", gcb[24] = "-", member[16];
+	if (s->has_gc_waiting_bytes)
+		client_size(gcb, sizeof gcb, s->gc_waiting_bytes, true);
 	if (s->has_chunks_held)
 		snprintf(heldb, sizeof heldb, "%llu", (unsigned long long)s->chunks_held);
 	snprintf(member, sizeof member, "%s%s", s->member_role ? s->member_role : "-",
@@ -184,11 +191,11 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 		snprintf(lagb, sizeof lagb, "%lld", (long long)lag);
 	if (contact_ms >= 0)
 		snprintf(contactb, sizeof contactb, "%lldms", (long long)contact_ms);
-	printf("%-4llu %-22s %-11s %-8s %6llu %6llu %9llu %9llu %6s %8s %8llu %8llu %8s %-8s %s\n",
+	printf("%-4llu %-22s %-11s %-8s %6llu %6llu %9llu %9llu %6s %8s %8llu %8llu %8s %7s %-8s %s\n",
 	    (unsigned long long)s->id, s->address ? s->address : addr, s->role ? s->role : "?", member,
 	    (unsigned long long)s->term, (unsigned long long)s->leader_id,
 	    (unsigned long long)s->commit_index, (unsigned long long)s->applied_index, lagb, contactb,
-	    (unsigned long long)s->files, (unsigned long long)s->chunks, heldb,
+	    (unsigned long long)s->files, (unsigned long long)s->chunks, heldb, gcb,
 	    !s->storage_up ? "DOWN" : s->has_admitted && !s->admitted ? "new" : "up", mem);
 }
 

@@ -16,7 +16,7 @@
 static const struct client_cmd *const rcfs_cmds[] = {
 	&cmd_put_entry, &cmd_get_entry, &cmd_ls_entry, &cmd_rm_entry, &cmd_stat_entry,
 	&cmd_member_entry, &cmd_snapshot_entry, &cmd_health_entry, &cmd_cat_entry, &cmd_cp_entry, &cmd_mv_entry,
-	&cmd_du_entry,
+	&cmd_du_entry, &cmd_gc_entry,
 	&cmd_status_entry, NULL
 };
 

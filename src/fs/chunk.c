@@ -38,21 +38,39 @@ chunk_key(const uint8_t *sha, char *key)
 	sodium_bin2hex(key + 7, 65, sha, CHUNK_HASH_LEN);
 }
 
+/* Protect a chunk for an uploader.  ARGV: hex, uploader, until ms.  The
+ * hash expires with its latest protection (PEXPIREAT NX sets a first
+ * expiry, GT only moves it later); the GC set entry is looked at once
+ * that protection is over. */
+static const char chunk_protect_lua[] =
+"local k = 'rcfs:u:' .. ARGV[1]\n"
+"redis.call('HSET', k, ARGV[2], ARGV[3])\n"
+"redis.call('PEXPIREAT', k, ARGV[3], 'NX')\n"
+"redis.call('PEXPIREAT', k, ARGV[3], 'GT')\n"
+"redis.call('ZADD', 'rcfs:gc', 'GT', ARGV[3], ARGV[1])\n"
+"return 1\n";
+
+static void
+chunk_protect(struct store *st, const char *hex, const struct chunk_upload *up)
+{
+	store_commandf(st, NULL, NULL, "EVAL %s 0 %s %" PRIu64 " %" PRIu64, chunk_protect_lua, hex,
+	    up->uploader, up->until_ms);
+}
+
 void
-chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len, uint64_t now_ms,
-    chunk_done_cb *cb, void *arg)
+chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
+    const struct chunk_upload *up, chunk_done_cb *cb, void *arg)
 {
 	struct chunk_call *call = xcalloc(1, sizeof *call);
-	char key[72], hex[65], now[24];
+	char key[72], hex[65];
 	const char *argv[3];
 	size_t argvlen[3];
 
 	chunk_key(sha, key);
 	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	snprintf(now, sizeof now, "%" PRIu64, now_ms);
-	/* GC candidate first: if we crash between the two, GC finds no chunk and
+	/* GC entry first: if we crash between the two, GC finds no chunk and
 	 * just drops the entry; the other order could leak an orphan forever. */
-	store_commandf(st, NULL, NULL, "ZADD rcfs:gc %s %s", now, hex);
+	chunk_protect(st, hex, up);
 	argv[0] = "SET"; argvlen[0] = 3;
 	argv[1] = key; argvlen[1] = strlen(key);
 	argv[2] = (const char *)data; argvlen[2] = len;
@@ -63,13 +81,22 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 }
 
 void
-chunk_touch(struct store *st, const uint8_t *sha, uint64_t now_ms)
+chunk_release(struct store *st, const uint8_t *sha, uint64_t uploader, uint64_t now_ms)
 {
 	char hex[65];
 
 	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	/* XX: a referenced chunk is no GC candidate and does not become one. */
-	store_commandf(st, NULL, NULL, "ZADD rcfs:gc XX %" PRIu64 " %s", now_ms, hex);
+	store_commandf(st, NULL, NULL, "HDEL rcfs:u:%s %" PRIu64, hex, uploader);
+	store_commandf(st, NULL, NULL, "ZADD rcfs:gc %" PRIu64 " %s", now_ms, hex);
+}
+
+void
+chunk_touch(struct store *st, const uint8_t *sha, const struct chunk_upload *up)
+{
+	char hex[65];
+
+	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
+	chunk_protect(st, hex, up);
 }
 
 /* A probe reads the copy and verifies it: repair doubles as a scrubber. */

@@ -1,7 +1,10 @@
 /* The chunk store: immutable blobs named by their SHA-256, in the node's redis
- * under "rcfs:c:<64 hex>".  Every written chunk is also entered in the GC set
- * with the time of the write, so a chunk that a put has just uploaded (and not
- * yet committed) survives at least gc_grace_ms (see docs/design.md "GC"). */
+ * under "rcfs:c:<64 hex>".  Every written chunk is protected from GC for its
+ * uploader (rcfs:u:<hex>, a hash uploader -> ms, expiring with its last
+ * protection) until that uploader's commit is applied or the protection's
+ * time is up, and entered in the GC set (rcfs:gc, hex -> ms when GC should
+ * look at it again), so a chunk that a put has uploaded and not yet committed
+ * survives, while a removed file's chunks go at once (docs/design.md "GC"). */
 #ifndef RCFS_CHUNK_H
 #define RCFS_CHUNK_H
 
@@ -25,10 +28,20 @@ void chunk_hash(const uint8_t *data, size_t len, uint8_t *out);
 /* Write the redis key of a chunk ("rcfs:c:" + hex) into key[72]. */
 void chunk_key(const uint8_t *sha, char *key);
 
-/* Store a chunk (data copied before return); the callback runs once redis
- * acknowledged the write (durable with appendfsync always). */
+/* Who wrote a chunk, for GC: the upload protects the chunk until until_ms
+ * (ms since the epoch; 0: not at all), or until a commit from client
+ * `uploader` (a FileCommit's client_id; 0: none) that references it is
+ * applied, whichever is first. */
+struct chunk_upload {
+	uint64_t uploader;
+	uint64_t until_ms;
+};
+
+/* Store a chunk (data copied before return), protected as up says; the
+ * callback runs once redis acknowledged the write (durable with appendfsync
+ * always). */
 void chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
-    uint64_t now_ms, chunk_done_cb *cb, void *arg);
+    const struct chunk_upload *up, chunk_done_cb *cb, void *arg);
 /* Read a chunk and verify its hash: E_NOT_FOUND if absent, E_INTEGRITY if the
  * stored bytes do not hash to `sha`. */
 void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg);
@@ -36,11 +49,14 @@ void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *ar
  * E_NOT_FOUND if it is absent or corrupt (then also marked in rcfs:corrupt
  * until a good copy is written). */
 void chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
-/* A put is about to reference the chunk: if it is a GC candidate, its grace
- * starts again at now_ms (ms since the epoch).  Fire and forget, queued in
- * order on st: touch before a probe, so a chunk the probe finds is one the
- * GC spares for gc_grace_ms. */
-void chunk_touch(struct store *st, const uint8_t *sha, uint64_t now_ms);
+/* A put is about to reference the chunk: protect it as up says, as if it
+ * had been uploaded now.  Fire and forget, queued in order on st: touch
+ * before a probe, so a chunk the probe finds is one the GC spares. */
+void chunk_touch(struct store *st, const uint8_t *sha, const struct chunk_upload *up);
+/* The uploader will not commit: end its protection of the chunk (others'
+ * stay); GC looks at the chunk at its next pass (now_ms: ms since the
+ * epoch).  Fire and forget. */
+void chunk_release(struct store *st, const uint8_t *sha, uint64_t uploader, uint64_t now_ms);
 /* Delete this node's copy of a chunk (rebalance: once its homes hold it). */
 void chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
 /* One step of a walk over the chunks stored on this node (redis SCAN:

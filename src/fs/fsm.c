@@ -18,8 +18,11 @@ static void fsm_list_reply(struct store *st, redisReply *r, enum store_err err, 
 static void fsm_count_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 
-/* Apply a batch.  ARGV: now_ms, n, then 7 per command:
- * kind ("put"|"rm"|"noop"), index, name, packed meta, chunk list (hex), client id, seq.
+/* Apply a batch.  ARGV: now_ms, n, then 9 per command:
+ * kind ("put"|"rm"|"mv"|"hold"|"noop"), index, name, packed meta, chunk list
+ * (hex), client id, seq, mv's source name and expected meta.  A hold's name
+ * is the holder, its meta the until ms ("0": release).  A put ends its
+ * client's GC protection of the chunks it references (chunk.h).
  * Returns one integer per command: the version (log index) written, 0 for an
  * rm of a missing name, -1 for an entry already applied before a restart.
  *
@@ -78,13 +81,13 @@ static const char fsm_apply_lua[] =
 "  end\n"
 "end\n"
 /* put and rm of one name: the chunk references follow the file table. */
-"local function put(name, meta, chunks)\n"
+"local function put(name, meta, chunks, cid)\n"
 "  local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
 "  local old = redis.call('GET', ckey)\n"
 "  for i = 1, #chunks, 64 do\n"
 "    local h = string.sub(chunks, i, i + 63)\n"
 "    redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
-"    redis.call('ZREM', 'rcfs:gc', h)\n"
+"    if cid ~= '' then redis.call('HDEL', 'rcfs:u:' .. h, cid) end\n"
 "  end\n"
 "  if old then\n"
 "    for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
@@ -114,6 +117,11 @@ static const char fsm_apply_lua[] =
 "  elseif kind == 'noop' then\n"
 "    r = 0\n"
 "    applied = index\n"
+"  elseif kind == 'hold' then\n"
+"    if meta == '0' then redis.call('HDEL', 'rcfs:gchold', name)\n"
+"    else redis.call('HSET', 'rcfs:gchold', name, meta) end\n"
+"    r = 0\n"
+"    applied = index\n"
 "  else\n"
 "    local dup\n"
 "    if cid ~= '' and sess[cid] then\n"
@@ -123,7 +131,7 @@ static const char fsm_apply_lua[] =
 "    if dup then\n"
 "      r = dup\n"
 "    elseif kind == 'put' then\n"
-"      put(name, meta, chunks)\n"
+"      put(name, meta, chunks, cid)\n"
 "      r = index\n"
 "    elseif kind == 'rm' then\n"
 "      if redis.call('EXISTS', 'rcfs:f:' .. name) == 0 then r = 0 else rm(name); r = index end\n"
@@ -135,7 +143,7 @@ static const char fsm_apply_lua[] =
 "      elseif cur ~= ARGV[a+8] then\n"
 "        r = -2\n"
 "      else\n"
-"        put(name, meta, chunks)\n"
+"        put(name, meta, chunks, cid)\n"
 "        rm(ARGV[a+7])\n"
 "        r = index\n"
 "      end\n"
@@ -183,18 +191,60 @@ static const char fsm_list_lua[] =
 "for i, n in ipairs(names) do out[i] = redis.call('GET', 'rcfs:f:' .. n) or '' end\n"
 "return out\n";
 
-/* GC.  ARGV: cutoff ms, max.  Deletes candidates unreferenced since before the
- * cutoff; a candidate that is referenced again is just dropped from the set. */
+/* GC (docs/design.md "GC").  ARGV: now ms, max, census ("1": also count the
+ * unreferenced chunks kept).  rcfs:gc's score is when to look at a chunk
+ * again: due and referenced, it leaves the set; due, unreferenced and
+ * protected by an upload (rcfs:u:<hex>, chunk.c), it is looked at again when
+ * the last protection ends; else it is deleted.  While a backup hold is in
+ * force (rcfs:gchold, written by the log) nothing is deleted.  Returns
+ * {deleted, their bytes, hold until (0: none), waiting, their bytes}, the
+ * last two -1 without a census. */
 static const char fsm_gc_lua[] =
-"local c = redis.call('ZRANGEBYSCORE', 'rcfs:gc', '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
-"local n = 0\n"
-"for _, h in ipairs(c) do\n"
-"  if redis.call('HEXISTS', 'rcfs:refs', h) == 0 then\n"
-"    n = n + redis.call('DEL', 'rcfs:c:' .. h)\n"
+"local now, max = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+"local function latest(key)\n"
+"  local m = 0\n"
+"  for _, v in ipairs(redis.call('HVALS', key)) do\n"
+"    local t = tonumber(v)\n"
+"    if t and t > m then m = t end\n"
 "  end\n"
-"  redis.call('ZREM', 'rcfs:gc', h)\n"
+"  return m\n"
 "end\n"
-"return n\n";
+"local hold = latest('rcfs:gchold')\n"
+"if hold <= now then hold = 0 end\n"
+"local n, bytes = 0, 0\n"
+"if hold == 0 then\n"
+"  for _, h in ipairs(redis.call('ZRANGEBYSCORE', 'rcfs:gc', '-inf', now, 'LIMIT', 0, max)) do\n"
+"    local till = 0\n"
+"    if redis.call('HEXISTS', 'rcfs:refs', h) == 1 then\n"
+"      redis.call('ZREM', 'rcfs:gc', h)\n"
+"      till = -1\n"
+"    else\n"
+"      till = latest('rcfs:u:' .. h)\n"
+"    end\n"
+"    if till > now then\n"
+"      redis.call('ZADD', 'rcfs:gc', till, h)\n"
+"    elseif till >= 0 then\n"
+"      local k = 'rcfs:c:' .. h\n"
+"      local sz = redis.call('STRLEN', k)\n"
+"      if redis.call('DEL', k) == 1 then n = n + 1; bytes = bytes + sz end\n"
+"      redis.call('ZREM', 'rcfs:gc', h)\n"
+"      redis.call('DEL', 'rcfs:u:' .. h)\n"
+"    end\n"
+"  end\n"
+"end\n"
+"local wn, wb = -1, -1\n"
+"if ARGV[3] == '1' then\n"
+"  wn, wb = 0, 0\n"
+"  for _, h in ipairs(redis.call('ZRANGE', 'rcfs:gc', 0, " FSM_STR(FSM_GC_CENSUS_MAX) " - 1)) do\n"
+"    if redis.call('HEXISTS', 'rcfs:refs', h) == 0 then\n"
+"      local sz = redis.call('STRLEN', 'rcfs:c:' .. h)\n"
+"      if sz > 0 then wn = wn + 1; wb = wb + sz end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"return {n, bytes, hold, wn, wb}\n";
+
+#define FSM_HOLDS_MAX 64        /* backup holds a snapshot carries (one per backup running) */
 
 /* One call in flight: its callback (one member set, by type) and argument. */
 struct fsm_call {
@@ -206,6 +256,7 @@ struct fsm_call {
 		fsm_count_cb *count;
 		fsm_scan_cb *scan;
 		fsm_snapshot_cb *snapshot;
+		fsm_gc_cb *gc;
 	} cb;
 	void *arg;
 	size_t n;
@@ -318,6 +369,12 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 			} else {
 				ARG_STR(""); ARG_STR("");
 			}
+		} else if (c->gc_hold != NULL) {
+			ARG_STR("hold");
+			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
+			s = xasprintf("%" PRIu64, c->gc_hold->holder); ARG_OWN(s, strlen(s));
+			s = xasprintf("%" PRIu64, c->gc_hold->until_ms); ARG_OWN(s, strlen(s));
+			ARG_STR(""); ARG_STR(""); ARG_STR("0"); ARG_STR(""); ARG_STR("");
 		} else {
 			const Rcfs__FileRemove *r = c->remove;
 			ARG_STR("rm");
@@ -782,24 +839,53 @@ fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	free(call);
 }
 
+static void
+fsm_gc_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_call *call = arg;
+	const char *why;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+	struct fsm_gc_result res = { 0, 0, 0, -1, -1 };
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 5))
+		code = fsm_unexpected(&why, "unexpected reply from the GC script");
+	for (size_t i = 0; code == RCFS__ERROR_CODE__E_OK && i < 5; i++)
+		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+			code = fsm_unexpected(&why, "unexpected reply from the GC script");
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		res.deleted = (uint64_t)r->element[0]->integer;
+		res.deleted_bytes = (uint64_t)r->element[1]->integer;
+		res.held_until_ms = (uint64_t)r->element[2]->integer;
+		res.waiting = r->element[3]->integer;
+		res.waiting_bytes = r->element[4]->integer;
+	}
+	call->cb.gc(call->arg, code, code == RCFS__ERROR_CODE__E_OK ? NULL : why, &res);
+	free(call);
+}
+
 void
-fsm_gc(struct store *st, uint64_t now_ms, uint64_t grace_ms, uint32_t max, fsm_index_cb *cb,
-    void *arg)
+fsm_gc(struct store *st, uint64_t now_ms, uint32_t max, bool census, fsm_gc_cb *cb, void *arg)
 {
 	struct fsm_call *call = fsm_call_new(arg);
-	uint64_t cutoff = now_ms > grace_ms ? now_ms - grace_ms : 0;
 
-	call->cb.index = cb;
-	store_commandf(st, fsm_index_reply, call, "EVAL %s 0 %" PRIu64 " %u", fsm_gc_lua, cutoff, max);
+	call->cb.gc = cb;
+	store_commandf(st, fsm_gc_reply, call, "EVAL %s 0 %" PRIu64 " %u %d", fsm_gc_lua, now_ms, max,
+	    census ? 1 : 0);
 }
 
 /* ---- snapshots (Raft §7) ---------------------------------------------------------- */
 
-/* Returns {applied, nfiles, name, meta, chunks, ..., client id, value, index, ...}. */
+/* Returns {applied, nfiles, holds ("holder=until," repeated), name, meta,
+ * chunks, ..., client id, value, index, ...}. */
 static const char fsm_dump_lua[] =
 "local out = { redis.call('GET', 'rcfs:applied') or '0' }\n"
 "local names = redis.call('ZRANGE', 'rcfs:files', 0, -1)\n"
 "out[2] = #names\n"
+"local holds = redis.call('HGETALL', 'rcfs:gchold')\n"
+"local hs = ''\n"
+"for i = 1, #holds, 2 do hs = hs .. holds[i] .. '=' .. holds[i + 1] .. ',' end\n"
+"out[3] = hs\n"
 "for _, n in ipairs(names) do\n"
 "  out[#out + 1] = n\n"
 "  out[#out + 1] = redis.call('GET', 'rcfs:f:' .. n) or ''\n"
@@ -813,8 +899,8 @@ static const char fsm_dump_lua[] =
 "end\n"
 "return out\n";
 
-/* ARGV: now, index, nfiles, (name, meta, chunks)*, then (client id, value,
- * index)*.  Replaces the whole state machine in one step; the Raft state's
+/* ARGV: now, index, nfiles, holds (as the dump gives them), (name, meta,
+ * chunks)*, then (client id, value, index)*.  Replaces the whole state machine in one step; the Raft state's
  * part of an install (log, stored snapshot) is node/raftlog.c's, sent in
  * the same MULTI/EXEC. */
 static const char fsm_install_lua[] =
@@ -823,8 +909,11 @@ static const char fsm_install_lua[] =
 "for _, n in ipairs(redis.call('ZRANGE', 'rcfs:files', 0, -1)) do\n"
 "  redis.call('DEL', 'rcfs:f:' .. n, 'rcfs:fc:' .. n)\n"
 "end\n"
-"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx')\n"
-"local a = 4\n"
+"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx', 'rcfs:gchold')\n"
+"for holder, till in string.gmatch(ARGV[4], '(%d+)=(%d+),') do\n"
+"  redis.call('HSET', 'rcfs:gchold', holder, till)\n"
+"end\n"
+"local a = 5\n"
 "for k = 1, tonumber(ARGV[3]) do\n"
 "  local n, m, c = ARGV[a], ARGV[a + 1], ARGV[a + 2]\n"
 "  a = a + 3\n"
@@ -834,7 +923,6 @@ static const char fsm_install_lua[] =
 "  for i = 1, #c, 64 do\n"
 "    local h = string.sub(c, i, i + 63)\n"
 "    redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
-"    redis.call('ZREM', 'rcfs:gc', h)\n"
 "  end\n"
 "end\n"
 "while a + 2 <= #ARGV do\n"
@@ -849,6 +937,26 @@ static const char fsm_install_lua[] =
 "return 1\n";
 
 static void fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+
+/* Backup holds in a dump ("holder=until," repeated) into out[max]; returns how
+ * many (more than max: the rest dropped, there are never that many). */
+static size_t
+fsm_holds_parse(const char *s, Rcfs__GcHold *out, size_t max)
+{
+	size_t n = 0;
+	unsigned long long holder, until;
+	int used;
+
+	while (n < max && sscanf(s, "%llu=%llu,%n", &holder, &until, &used) == 2 && used > 0) {
+		rcfs__gc_hold__init(&out[n]);
+		out[n].holder = holder;
+		out[n].has_until_ms = 1;
+		out[n].until_ms = until;
+		n++;
+		s += used;
+	}
+	return n;
+}
 
 void
 fsm_snapshot_dump(struct store *st, fsm_snapshot_cb *cb, void *arg)
@@ -868,14 +976,15 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	Rcfs__Snapshot snap = RCFS__SNAPSHOT__INIT;
 	Rcfs__SnapshotFile *files = NULL, **fptrs = NULL;
 	Rcfs__SnapshotSession *sess = NULL, **sptrs = NULL;
-	size_t nfiles = 0, nsess = 0, i, k;
+	Rcfs__GcHold holds[FSM_HOLDS_MAX], *hptrs[FSM_HOLDS_MAX];
+	size_t nfiles = 0, nsess = 0, nholds, i, k;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
 	(void)st;
-	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER ||
-	    2 + 3 * (size_t)r->element[1]->integer > r->elements))
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER || r->element[2]->type != REDIS_REPLY_STRING ||
+	    3 + 3 * (size_t)r->element[1]->integer > r->elements))
 		code = fsm_unexpected(&why, "unexpected reply from the snapshot script");
 	if (code != RCFS__ERROR_CODE__E_OK) {
 		call->cb.snapshot(call->arg, code, why, 0, NULL, 0);
@@ -883,11 +992,14 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		return;
 	}
 	nfiles = (size_t)r->element[1]->integer;
-	nsess = (r->elements - 2 - 3 * nfiles) / 3;
+	nsess = (r->elements - 3 - 3 * nfiles) / 3;
 	snap.index = strtoull(r->element[0]->str, NULL, 10);
+	nholds = fsm_holds_parse(r->element[2]->str, holds, FSM_HOLDS_MAX);
+	for (i = 0; i < nholds; i++)
+		hptrs[i] = &holds[i];
 	files = xcalloc(nfiles + 1, sizeof *files);
 	fptrs = xcalloc(nfiles + 1, sizeof *fptrs);
-	for (i = 0, k = 2; i < nfiles; i++, k += 3) {
+	for (i = 0, k = 3; i < nfiles; i++, k += 3) {
 		rcfs__snapshot_file__init(&files[i]);
 		files[i].name = r->element[k]->str;
 		files[i].meta.data = (uint8_t *)r->element[k + 1]->str;
@@ -910,6 +1022,8 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	snap.n_files = nfiles;
 	snap.sessions = sptrs;
 	snap.n_sessions = nsess;
+	snap.holds = hptrs;
+	snap.n_holds = nholds;
 	len = rcfs__snapshot__get_packed_size(&snap);
 	buf = xmalloc(len ? len : 1);
 	rcfs__snapshot__pack(&snap, buf);
@@ -932,6 +1046,7 @@ fsm_snapshot_install(struct fsm *sm, struct store_group *g, uint64_t index, cons
 	size_t *argvlen;
 	char nums[3][24];
 	char (*idx)[24];
+	char *holds;
 
 	if (snap != NULL && snap->index != index) {
 		/* Bytes of another state than the snapshot they came with. */
@@ -947,7 +1062,11 @@ fsm_snapshot_install(struct fsm *sm, struct store_group *g, uint64_t index, cons
 		store_group_fail(g, RCFS__ERROR_CODE__E_INTERNAL, "corrupt snapshot");
 		return false;
 	}
-	argc = 6 + 3 * snap->n_files + 3 * snap->n_sessions;
+	argc = 7 + 3 * snap->n_files + 3 * snap->n_sessions;
+	holds = xcalloc(snap->n_holds + 1, 42);
+	for (size_t i = 0; i < snap->n_holds; i++)
+		snprintf(holds + strlen(holds), 42, "%" PRIu64 "=%" PRIu64 ",", snap->holds[i]->holder,
+		    snap->holds[i]->until_ms);
 	argv = xcalloc(argc, sizeof *argv);
 	argvlen = xcalloc(argc, sizeof *argvlen);
 	idx = xcalloc(snap->n_sessions + 1, sizeof *idx);
@@ -960,6 +1079,7 @@ fsm_snapshot_install(struct fsm *sm, struct store_group *g, uint64_t index, cons
 	ARG("0", 1);
 	for (int i = 0; i < 3; i++)
 		ARG(nums[i], strlen(nums[i]));
+	ARG(holds, strlen(holds));
 	for (size_t i = 0; i < snap->n_files; i++) {
 		ARG(snap->files[i]->name, strlen(snap->files[i]->name));
 		ARG(snap->files[i]->meta.data, snap->files[i]->meta.len);
@@ -973,6 +1093,7 @@ fsm_snapshot_install(struct fsm *sm, struct store_group *g, uint64_t index, cons
 	}
 #undef ARG
 	store_group_add(g, (int)a, argv, argvlen);
+	free(holds);
 	free(idx);
 	free(argv);
 	free(argvlen);

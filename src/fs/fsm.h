@@ -3,10 +3,11 @@
  * Keys (all prefixed "rcfs:"):
  *   f:<name>    packed FileMeta          fc:<name>  chunk list, hex SHA-256s concatenated
  *   files       zset (score 0) of names, for lexicographic listing (ZRANGEBYLEX)
- *   refs        hash hex -> reference count          gc  zset hex -> ms when unreferenced
+ *   refs        hash hex -> reference count          gc  zset hex -> ms when GC looks at it
  *   sessions    hash client id -> "seq:result"       sessidx  zset client id -> log index
  *   applied     last applied log index
- *   gc          (see chunk.h)
+ *   gchold      hash backup dump id -> ms until which GC frees nothing
+ *   gc, u:<hex> (see chunk.h)
  * The Raft state's keys (rcfs:raft:*) are node/raftlog.c's.
  *
  * fsm_apply() runs one Lua script per batch, so every change and the applied
@@ -138,10 +139,21 @@ typedef void fsm_scan_cb(void *arg, Rcfs__ErrorCode code, const char *why, const
 void fsm_scan_chunks(struct store *st, const char *cursor, uint32_t max, fsm_scan_cb *cb,
     void *arg);
 
-/* Delete up to `max` unreferenced chunks that have been unreferenced (or last
- * written) for at least grace_ms.  cb gets the number deleted. */
-void fsm_gc(struct store *st, uint64_t now_ms, uint64_t grace_ms, uint32_t max,
-    fsm_index_cb *cb, void *arg);
+/* One GC pass's outcome.  waiting: unreferenced chunks kept (an upload
+ * protects them, or a backup hold is in force), -1 without a census. */
+struct fsm_gc_result {
+	uint64_t deleted, deleted_bytes;
+	uint64_t held_until_ms;         /* a backup hold is in force until then; 0: none */
+	int64_t waiting, waiting_bytes;
+};
+typedef void fsm_gc_cb(void *arg, Rcfs__ErrorCode code, const char *why,
+    const struct fsm_gc_result *res);
+/* Chunks counted by a census at most (the first by due time). */
+#define FSM_GC_CENSUS_MAX 20000
+/* Delete up to `max` due, unreferenced, unprotected chunks (see chunk.h and
+ * docs/design.md "GC"); now_ms is this node's clock, ms since the epoch.
+ * census: also count what is kept (O(FSM_GC_CENSUS_MAX) redis work). */
+void fsm_gc(struct store *st, uint64_t now_ms, uint32_t max, bool census, fsm_gc_cb *cb, void *arg);
 
 /* Snapshots of the state machine (Raft §7).  A dump: cb gets the applied
  * index it reflects and the packed Snapshot message (valid during the

@@ -215,7 +215,7 @@ rep_available(const struct replicator *rp, const struct rep_node *n)
 
 void
 replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, size_t len,
-    uint64_t now_ms, rep_put_cb *cb, void *arg)
+    const struct chunk_upload *up_, rep_put_cb *cb, void *arg)
 {
 	struct rep_node order[REP_MAX_NODES], chosen[REP_MAX_NODES];
 	uint32_t n = rep_order(rp, sha, order), k = 0, up = 0;
@@ -241,7 +241,7 @@ replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, s
 	op->targets = k;
 	for (uint32_t i = 0; i < k; i++) {
 		if (chosen[i].id == rp->self) {
-			chunk_put(rp->st, sha, data, len, now_ms, rep_put_local_done, op);
+			chunk_put(rp->st, sha, data, len, up_, rep_put_local_done, op);
 		} else {
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 			req.sha256.data = (uint8_t *)sha;
@@ -249,6 +249,8 @@ replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, s
 			req.data.data = (uint8_t *)data;
 			req.data.len = len;
 			req.has_replica = req.replica = 1;
+			req.has_client_id = up_->uploader != 0;
+			req.client_id = up_->uploader;
 			peer_rpc(rep_peer(rp, chosen[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 			    rep_put_peer_done, op);
 		}
@@ -403,6 +405,37 @@ rep_get_peer_done(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type
 	rep_get_next(op);
 }
 
+/* ---- release ---------------------------------------------------------------------- */
+
+static void
+rep_release_sent(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	(void)arg; (void)code; (void)err; (void)type; (void)msg;
+}
+
+void
+replicator_release(struct replicator *rp, const ProtobufCBinaryData *shas, size_t n,
+    uint64_t uploader, uint64_t now_ms, bool local_only)
+{
+	Rcfs__ChunkRelease req = RCFS__CHUNK_RELEASE__INIT;
+
+	for (size_t i = 0; i < n; i++)
+		if (shas[i].len == CHUNK_HASH_LEN)
+			chunk_release(rp->st, shas[i].data, uploader, now_ms);
+	if (local_only)
+		return;
+	req.sha256 = (ProtobufCBinaryData *)shas;
+	req.n_sha256 = n;
+	req.client_id = uploader;
+	req.has_replica = req.replica = 1;
+	for (uint32_t i = 0; i < rp->n; i++) {
+		struct peer *p = rp->nodes[i].id != rp->self ? rp->nodes[i].peer : NULL;
+		if (p != NULL && peer_connected(p))
+			peer_rpc(p, RCFS__MSG_TYPE__MSG_CHUNK_RELEASE, &req.base, rep_release_sent, NULL);
+	}
+}
+
 /* ---- repair ----------------------------------------------------------------------- */
 
 struct rep_repair {
@@ -415,10 +448,11 @@ struct rep_repair {
 	size_t len;                     /* the chunk's size, once read */
 	rep_repair_cb *cb;
 	void *arg;
-	/* replicator_have: a client's put without data.  Probes restart the
-	 * chunk's GC grace, copies are stamped now_ms, no copy budget. */
+	/* replicator_have: a client's put without data.  Probes and copies
+	 * protect the chunk for the uploader (up), no copy budget.  Repair:
+	 * up is zero (its copies are of referenced chunks). */
 	rep_put_cb *have_cb;
-	uint64_t now_ms;
+	struct chunk_upload up;
 	uint32_t held;                  /* homes whose probe found a verified copy */
 	uint32_t unprobed;              /* probes not answered yet */
 	bool answered;                  /* have_cb ran (at W holders, the copies go on) */
@@ -466,13 +500,14 @@ replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb *cb, 
 }
 
 void
-replicator_have(struct replicator *rp, const uint8_t *sha, uint64_t now_ms, rep_put_cb *cb, void *arg)
+replicator_have(struct replicator *rp, const uint8_t *sha, const struct chunk_upload *up,
+    rep_put_cb *cb, void *arg)
 {
 	struct rep_repair *op = xcalloc(1, sizeof *op);
 
 	op->have_cb = cb;
 	op->arg = arg;
-	op->now_ms = now_ms;
+	op->up = *up;
 	rep_repair_start(rp, op, sha);
 }
 
@@ -496,7 +531,7 @@ rep_repair_start(struct replicator *rp, struct rep_repair *op, const uint8_t *sh
 		pr->i = i;
 		if (op->homes[i].id == rp->self) {
 			if (op->have_cb != NULL)
-				chunk_touch(rp->st, op->sha, op->now_ms);
+				chunk_touch(rp->st, op->sha, &op->up);
 			chunk_probe(rp->st, op->sha, rep_repair_local_probe, pr);
 		} else {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
@@ -504,6 +539,8 @@ rep_repair_start(struct replicator *rp, struct rep_repair *op, const uint8_t *sh
 			req.sha256.len = CHUNK_HASH_LEN;
 			req.has_local = req.local = req.has_probe = req.probe = 1;
 			req.has_touch = req.touch = op->have_cb != NULL;
+			req.has_client_id = op->have_cb != NULL && op->up.uploader != 0;
+			req.client_id = op->up.uploader;
 			peer_rpc(rep_peer(rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
 			    rep_repair_peer_probe, pr);
 		}
@@ -618,7 +655,7 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 			continue;
 		op->pending++;
 		if (self) {
-			chunk_put(op->rp->st, op->sha, data, len, op->now_ms, rep_repair_stored, op);
+			chunk_put(op->rp->st, op->sha, data, len, &op->up, rep_repair_stored, op);
 		} else {
 			Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 			req.sha256.data = op->sha;
@@ -626,6 +663,8 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 			req.data.data = (uint8_t *)data;
 			req.data.len = len;
 			req.has_replica = req.replica = 1;
+			req.has_client_id = op->up.uploader != 0;
+			req.client_id = op->up.uploader;
 			peer_rpc(rep_peer(op->rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 			    rep_repair_peer_stored, op);
 		}

@@ -15,6 +15,7 @@ struct store;
 struct token_bucket;
 struct peer;
 struct replicator;
+struct chunk_upload;
 
 /* replicas: durable copies made (>= W on success). */
 typedef void rep_put_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t replicas);
@@ -46,12 +47,14 @@ bool replicator_placement_known(const struct replicator *rp);
 /* How many members placement knows (this node included). */
 uint32_t replicator_members(const struct replicator *rp);
 
-/* Store a chunk on the first N reachable nodes in its rendezvous order; cb
+/* Store a chunk on the first N reachable nodes in its rendezvous order (here
+ * protected as up says; peers protect it for up->uploader by their own
+ * gc_grace_ms); cb
  * once W have it durably (E_OK) or once that can no longer happen
  * (E_NO_QUORUM with "stored on k of N replicas (need W)").  data is copied
  * before return. */
 void replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, size_t len,
-    uint64_t now_ms, rep_put_cb *cb, void *arg);
+    const struct chunk_upload *up, rep_put_cb *cb, void *arg);
 /* Fetch a chunk: this node's copy first if it is a home of the chunk, then
  * every other reachable node in rendezvous order, until a copy verifies. */
 void replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, void *arg);
@@ -67,16 +70,21 @@ typedef void rep_repair_cb(void *arg, Rcfs__ErrorCode code, const char *why, uin
     uint64_t bytes);
 void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb *cb, void *arg);
 /* A client's put without data (ChunkPut.have): whether the cluster already
- * holds the chunk.  Probes every reachable home, restarting the chunk's GC
- * grace where a verified copy is (now_ms, ms since the epoch: a commit that
- * references it follows); copies a good copy, from anywhere, to the homes
+ * holds the chunk.  Probes every reachable home, protecting the chunk from GC
+ * for the uploader where a verified copy is (up: a commit that references it
+ * follows); copies a good copy, from anywhere, to the homes
  * lacking one.  cb as for replicator_put, replicas = homes holding it:
  * E_OK if at least W (answered as soon as W homes confirmed: the copies go
  * on); E_NOT_FOUND if no home that answered holds a verified copy and none
  * elsewhere could be fetched; else E_NO_QUORUM (also as soon as the homes
  * still to answer cannot make W).  Either way the client sends the data. */
-void replicator_have(struct replicator *rp, const uint8_t *sha, uint64_t now_ms, rep_put_cb *cb,
-    void *arg);
+void replicator_have(struct replicator *rp, const uint8_t *sha, const struct chunk_upload *up,
+    rep_put_cb *cb, void *arg);
+/* A put gave up (ChunkRelease): end uploader's protection of shas[0..n-1]
+ * here and, unless local_only, on every reachable member (where a put may
+ * have stored them, stand-ins included).  Fire and forget. */
+void replicator_release(struct replicator *rp, const ProtobufCBinaryData *shas, size_t n,
+    uint64_t uploader, uint64_t now_ms, bool local_only);
 /* Bound repair's copies by a byte budget (borrowed; the node shares it with
  * the mover): a repair that must copy starts only while budget is ready,
  * charged estimate bytes per copy until the chunk's size is known. */

@@ -430,11 +430,13 @@ auth_role_allows(enum auth_role role, uint8_t type)
 	case RCFS__MSG_TYPE__MSG_BACKUP_GET:
 		return role >= AUTH_ROLE_READ_ONLY;
 	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:
+	case RCFS__MSG_TYPE__MSG_CHUNK_RELEASE:
 	case RCFS__MSG_TYPE__MSG_FILE_COMMIT:
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE:
 	case RCFS__MSG_TYPE__MSG_FILE_RENAME:
 		return role >= AUTH_ROLE_READ_WRITE;
 	case RCFS__MSG_TYPE__MSG_MEMBER:
+	case RCFS__MSG_TYPE__MSG_GC:
 		return role == AUTH_ROLE_ADMIN || role == AUTH_ROLE_PEER;
 	case RCFS__MSG_TYPE__MSG_PEER_HELLO:
 	case RCFS__MSG_TYPE__MSG_RAFT:

@@ -143,6 +143,11 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	    "Chunk copies written by repair.", NULL));
 	REQUIRE(m->gc_deleted = metrics_counter(reg, "rcfs_gc_deleted_total",
 	    "Unreferenced chunks deleted by garbage collection.", NULL));
+	REQUIRE(m->gc_deleted_bytes = metrics_counter(reg, "rcfs_gc_deleted_bytes_total",
+	    "Bytes of the chunks deleted by garbage collection.", NULL));
+	REQUIRE(m->gc_waiting_bytes = metrics_gauge(reg, "rcfs_gc_waiting_bytes",
+	    "Bytes of unreferenced chunks kept on this node (an upload not committed yet protects "
+	    "them, or a backup hold is in force), as of the last census.", NULL));
 	REQUIRE(m->chunks_under_replicated = metrics_gauge(reg, "rcfs_chunks_under_replicated",
 	    "Chunks this node takes charge of that were short of copies on their homes in its last "
 	    "complete repair pass (sum over the nodes for the cluster).", NULL));

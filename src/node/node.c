@@ -16,6 +16,7 @@
 
 #include "fs/fsm.h"
 #include "fs/rebalance.h"
+#include "fs/gc.h"
 #include "fs/repair.h"
 #include "fs/replicate.h"
 #include "net/auth.h"
@@ -63,7 +64,7 @@ struct node {
 	char refused_why[256];          /* last peer refusal logged (not repeated in a row) */
 	struct service *service;
 	struct node_parts parts;        /* what the handlers and the observer get */
-	struct event *gc_ev;            /* chunk GC cron */
+	struct gc *gc;                  /* chunk GC */
 	struct event *force_ev;         /* --force-new-cluster: the liveness check */
 	struct event *join_ev;          /* a joining node not added yet says so */
 	struct auth_keyring ring;       /* auth: cluster key and API key verifiers */
@@ -91,9 +92,7 @@ static void node_auth_cb(struct conn *c, const struct auth_hs *hs, void *arg);
 static bool node_admit(struct node_client *cl, struct conn *c, const struct frame_header *h,
     ProtobufCMessage *msg);
 static void node_store_state_cb(struct store *st, bool up, const char *why, void *arg);
-static void node_gc_cb(evutil_socket_t fd, short what, void *arg);
 static void node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
-static void node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted);
 static void node_conf_changed(void *arg);
 static void node_force_check(evutil_socket_t fd, short what, void *arg);
 static void node_join_check(evutil_socket_t fd, short what, void *arg);
@@ -108,7 +107,6 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	struct evutil_addrinfo hints, *ai = NULL;
 	char host[256], port[8];
 	uint16_t p;
-	struct timeval tv;
 	int rv;
 
 	n->base = base;
@@ -165,14 +163,10 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	}
 	evconnlistener_set_error_cb(n->listener, node_accept_error_cb);
 
-	n->gc_ev = event_new(base, -1, EV_PERSIST, node_gc_cb, n);
-	tv.tv_sec = cfg->gc_interval_ms / 1000;
-	tv.tv_usec = (cfg->gc_interval_ms % 1000) * 1000;
-	event_add(n->gc_ev, &tv);
-
 	n->store = store_new(base, cfg->redis, cfg->redis_timeout_ms, cfg->storage_window,
 	    cfg->allow_unsafe_storage);
 	store_set_state_cb(n->store, node_store_state_cb, n);
+	n->gc = gc_new(base, n->store, cfg->gc_interval_ms);
 	n->members = members_new(base, cfg);
 	peer_set_self_address(cfg->listen);
 	n->timesync = timesync_new(base, cfg, n->store);
@@ -213,6 +207,7 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->parts.members = n->members;
 	n->parts.rebalance = n->rebalance;
 	n->parts.repair = n->repair;
+	n->parts.gc = n->gc;
 	n->service = service_new(&n->parts);
 	store_start(n->store);
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,
@@ -701,28 +696,6 @@ node_walk_done(void *arg, const struct rebalance_stats *stats)
 	peer_rpc(leader->peer, RCFS__MSG_TYPE__MSG_MEMBER, &req.base, node_drain_reported, n);
 }
 
-static void
-node_gc_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct node *n = arg;
-
-	(void)fd; (void)what;
-	if (store_is_up(n->store))
-		fsm_gc(n->store, time_real_ms(), n->cfg->gc_grace_ms, 1000, node_gc_done, n);
-}
-
-static void
-node_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t deleted)
-{
-	(void)arg;
-	if (code != RCFS__ERROR_CODE__E_OK)
-		log_warn("chunk GC: %s", why);
-	else
-		metrics_add(rcfs_metrics.gc_deleted, deleted);
-	if (code == RCFS__ERROR_CODE__E_OK && deleted > 0)
-		log_info("chunk GC: deleted %llu unreferenced chunks", (unsigned long long)deleted);
-}
-
 void
 node_shutdown(struct node *n)
 {
@@ -740,7 +713,6 @@ node_shutdown(struct node *n)
 	}
 	while ((cl = TAILQ_FIRST(&n->clients)) != NULL)
 		conn_close(cl->conn, NULL);     /* node_close_cb unlinks it */
-	event_del(n->gc_ev);
 }
 
 static void
@@ -815,6 +787,7 @@ node_free(struct node *n)
 	peer_set_self_address(NULL);
 	rebalance_free(n->rebalance);
 	repair_free(n->repair);
+	gc_free(n->gc);
 	timesync_free(n->timesync);
 	replicator_free(n->replicator);
 	service_free(n->service);       /* last: the failures above answer through it */
@@ -824,7 +797,6 @@ node_free(struct node *n)
 	if (n->force_ev != NULL)
 		event_free(n->force_ev);
 	event_free(n->join_ev);
-	event_free(n->gc_ev);
 	sodium_memzero(&n->ring, sizeof n->ring);
 	free(n);
 }

@@ -12,6 +12,7 @@ struct replicator;
 struct timesync;
 struct members;
 struct rebalance;
+struct gc;
 
 struct node_parts {
 	struct event_base *base;
@@ -23,6 +24,7 @@ struct node_parts {
 	struct members *members;        /* the membership and the links to the members */
 	struct rebalance *rebalance;    /* the mover (rebalance, drain) */
 	struct repair *repair;          /* repair and scrub */
+	struct gc *gc;                  /* chunk GC */
 };
 
 #endif

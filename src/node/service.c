@@ -9,6 +9,7 @@
 
 #include "fs/chunk.h"
 #include "fs/fsm.h"
+#include "fs/gc.h"
 #include "fs/meta.h"
 #include "fs/replicate.h"
 #include "net/peer.h"
@@ -62,6 +63,8 @@ static struct service_req *service_req_new(struct service *svc, struct conn *c, 
 static void service_req_free(struct service_req *r);
 static void service_member(struct service_req *r);
 static void service_backup(struct service_req *r);
+static void service_gc(struct service_req *r);
+static void service_chunk_release(struct service_req *r);
 static void service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -156,6 +159,8 @@ service_dispatch(struct service *svc, struct conn *c, const struct frame_header 
 	case RCFS__MSG_TYPE__MSG_FILE_RENAME: service_rename(r); break;
 	case RCFS__MSG_TYPE__MSG_MEMBER:      service_member(r); break;
 	case RCFS__MSG_TYPE__MSG_BACKUP_GET:  service_backup(r); break;
+	case RCFS__MSG_TYPE__MSG_GC:          service_gc(r); break;
+	case RCFS__MSG_TYPE__MSG_CHUNK_RELEASE: service_chunk_release(r); break;
 	default:
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s is not a client request",
 		    frame_type_name(h->type));
@@ -232,6 +237,25 @@ service_propose(struct service_req *r, const Rcfs__Command *cmd, consensus_cb *d
 
 /* ---- chunks ---------------------------------------------------------------- */
 
+/* An upload from client `uploader` arriving now: protected from GC until
+ * that client's commit is applied, for gc_grace_ms at most.  A copy that
+ * names no client (repair and the mover's copies of referenced chunks, old
+ * clients) is protected for SERVICE_ANON_PROTECT_MS: no commit ends it. */
+#define SERVICE_ANON_PROTECT_MS (10 * 60 * 1000)
+
+static struct chunk_upload
+service_upload(const struct service *svc, uint64_t uploader)
+{
+	uint64_t ms = svc->p.cfg->gc_grace_ms;
+	struct chunk_upload up;
+
+	if (uploader == 0 && ms > SERVICE_ANON_PROTECT_MS)
+		ms = SERVICE_ANON_PROTECT_MS;
+	up.uploader = uploader;
+	up.until_ms = time_real_ms() + ms;
+	return up;
+}
+
 static bool
 service_self_draining(const struct service *svc)
 {
@@ -245,6 +269,7 @@ service_chunk_put(struct service_req *r)
 {
 	Rcfs__ChunkPut *m = (Rcfs__ChunkPut *)r->msg;
 	uint8_t sha[CHUNK_HASH_LEN];
+	struct chunk_upload up;
 
 	if (m->sha256.len != CHUNK_HASH_LEN) {
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
@@ -255,8 +280,8 @@ service_chunk_put(struct service_req *r)
 			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "a ChunkPut with have carries no data");
 			return;
 		}
-		replicator_have(r->svc->p.replicator, m->sha256.data, time_real_ms(), service_chunk_put_done,
-		    r);
+		up = service_upload(r->svc, m->client_id);
+		replicator_have(r->svc->p.replicator, m->sha256.data, &up, service_chunk_put_done, r);
 		return;
 	}
 	if (m->data.len > r->svc->p.cfg->chunk_size) {
@@ -284,11 +309,11 @@ service_chunk_put(struct service_req *r)
 	/* The callee copies the data before returning; the request may even be
 	 * answered (and r freed) before it returns: r is not touched after. */
 	r->msg = NULL;
+	up = service_upload(r->svc, m->client_id);
 	if (m->replica && r->peer_id != 0)     /* a replica write from a peer: here only */
-		chunk_put(r->svc->p.store, sha, m->data.data, m->data.len, time_real_ms(),
-		    service_chunk_put_local, r);
+		chunk_put(r->svc->p.store, sha, m->data.data, m->data.len, &up, service_chunk_put_local, r);
 	else
-		replicator_put(r->svc->p.replicator, sha, m->data.data, m->data.len, time_real_ms(),
+		replicator_put(r->svc->p.replicator, sha, m->data.data, m->data.len, &up,
 		    service_chunk_put_done, r);
 	protobuf_c_message_free_unpacked(&m->base, NULL);  /* frees the chunk copy now */
 }
@@ -316,6 +341,23 @@ service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_
 }
 
 static void
+service_chunk_release(struct service_req *r)
+{
+	Rcfs__ChunkRelease *m = (Rcfs__ChunkRelease *)r->msg;
+	Rcfs__ChunkReleaseResponse resp = RCFS__CHUNK_RELEASE_RESPONSE__INIT;
+
+	for (size_t i = 0; i < m->n_sha256; i++)
+		if (m->sha256[i].len != CHUNK_HASH_LEN) {
+			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
+			return;
+		}
+	replicator_release(r->svc->p.replicator, m->sha256, m->n_sha256, m->client_id, time_real_ms(),
+	    m->replica && r->peer_id != 0);
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_RELEASE_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+static void
 service_chunk_get(struct service_req *r)
 {
 	Rcfs__ChunkGet *m = (Rcfs__ChunkGet *)r->msg;
@@ -325,8 +367,10 @@ service_chunk_get(struct service_req *r)
 		return;
 	}
 	if (m->local && m->probe) {    /* is it stored here? (repair, stat -v, a put's have) */
-		if (m->touch)
-			chunk_touch(r->svc->p.store, m->sha256.data, time_real_ms());
+		if (m->touch) {
+			struct chunk_upload touch = service_upload(r->svc, m->client_id);
+			chunk_touch(r->svc->p.store, m->sha256.data, &touch);
+		}
 		chunk_probe(r->svc->p.store, m->sha256.data, service_chunk_probe_done, r);
 	}
 	else if (m->local && r->peer_id != 0)
@@ -1094,8 +1138,7 @@ service_backup_dumped(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t
 	svc->dump.len = len;
 	svc->dump.index = index;
 	svc->dump.term = consensus_term(svc->p.consensus);
-	randombytes_buf(&svc->dump.id, sizeof svc->dump.id);
-	svc->dump.id |= 1;      /* never 0: 0 asks for a new dump */
+	svc->dump.id = ((Rcfs__BackupGet *)r->msg)->dump_id;    /* its GC hold's holder */
 	log_info("backup: file table dumped at index %llu (%zu bytes)", (unsigned long long)index, len);
 	service_backup_slice(r);
 }
@@ -1108,12 +1151,62 @@ service_backup_read(struct service_req *r)
 	fsm_snapshot_dump(r->svc->p.store, service_backup_dumped, r);
 }
 
+/* The hold is in the log: everything the cut references stays until the
+ * backup releases it (or gc_grace_ms has passed). */
+static void
+service_backup_held(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_result *res)
+{
+	struct service_req *r = arg;
+
+	(void)res;
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return;
+	}
+	service_linearizable(r, false, service_backup_read);
+}
+
+static void
+service_backup_released(void *arg, Rcfs__ErrorCode code, const char *why,
+    const struct fsm_result *res)
+{
+	struct service_req *r = arg;
+	Rcfs__BackupGet *m = (Rcfs__BackupGet *)r->msg;
+	Rcfs__BackupGetResponse resp = RCFS__BACKUP_GET_RESPONSE__INIT;
+
+	(void)res;
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return;
+	}
+	resp.dump_id = m->dump_id;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+/* A new dump first puts a GC hold in the log (docs/operations.md "Back up
+ * and restore": chunks of files removed after the cut stay until the backup
+ * has read them); release ends it. */
 static void
 service_backup(struct service_req *r)
 {
 	Rcfs__BackupGet *m = (Rcfs__BackupGet *)r->msg;
 	struct service *svc = r->svc;
+	Rcfs__Command cmd = RCFS__COMMAND__INIT;
+	Rcfs__GcHold hold = RCFS__GC_HOLD__INIT;
 
+	if (m->has_release && m->release) {
+		if (!m->has_dump_id || m->dump_id == 0) {
+			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "release names no dump");
+			return;
+		}
+		hold.holder = m->dump_id;
+		hold.has_until_ms = 1;
+		hold.until_ms = 0;
+		cmd.gc_hold = &hold;
+		service_propose(r, &cmd, service_backup_released);
+		return;
+	}
 	if (m->has_dump_id && m->dump_id != 0) {
 		if (svc->dump.data == NULL || m->dump_id != svc->dump.id ||
 		    time_mono_ms() > svc->dump.expires_ms) {
@@ -1124,5 +1217,49 @@ service_backup(struct service_req *r)
 		service_backup_slice(r);
 		return;
 	}
-	service_linearizable(r, false, service_backup_read);
+	m->has_dump_id = 1;
+	randombytes_buf(&m->dump_id, sizeof m->dump_id);
+	m->dump_id = (m->dump_id | 1) & 0x7fffffffffffffffULL;  /* never 0: 0 asks for a new dump */
+	hold.holder = m->dump_id;
+	hold.has_until_ms = 1;
+	hold.until_ms = time_real_ms() + svc->p.cfg->gc_grace_ms;
+	cmd.gc_hold = &hold;
+	service_propose(r, &cmd, service_backup_held);
+}
+
+/* ---- rcfs gc ------------------------------------------------------------------- */
+
+static void
+service_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_gc_result *res)
+{
+	struct service_req *r = arg;
+	Rcfs__GcResponse resp = RCFS__GC_RESPONSE__INIT;
+
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "%s", why);
+		return;
+	}
+	resp.has_deleted_chunks = resp.has_deleted_bytes = 1;
+	resp.deleted_chunks = res->deleted;
+	resp.deleted_bytes = res->deleted_bytes;
+	resp.has_waiting_chunks = resp.has_waiting_bytes = res->waiting >= 0;
+	resp.waiting_chunks = res->waiting >= 0 ? (uint64_t)res->waiting : 0;
+	resp.waiting_bytes = res->waiting_bytes >= 0 ? (uint64_t)res->waiting_bytes : 0;
+	resp.has_held_until_ms = res->held_until_ms != 0;
+	resp.held_until_ms = res->held_until_ms;
+	resp.has_node_id = 1;
+	resp.node_id = r->svc->p.cfg->node_id;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_GC_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+static void
+service_gc(struct service_req *r)
+{
+	if (!store_is_up(r->svc->p.store)) {
+		service_fail(r, RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable: %s",
+		    store_last_error(r->svc->p.store));
+		return;
+	}
+	gc_run(r->svc->p.gc, service_gc_done, r);
 }

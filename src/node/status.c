@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "fs/fsm.h"
+#include "fs/gc.h"
 #include "fs/rebalance.h"
 #include "fs/repair.h"
 #include "node/consensus.h"
@@ -98,6 +99,15 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 			s->repair_rate_bps = ps.rate_bps;
 			s->has_repair_eta_s = ps.eta_s >= 0;
 			s->repair_eta_s = ps.eta_s;
+		}
+		if (p->gc != NULL) {
+			struct gc_stats gs;
+			gc_stats(p->gc, &gs);
+			s->has_gc_waiting_chunks = s->has_gc_waiting_bytes = gs.census_done;
+			s->gc_waiting_chunks = gs.waiting;
+			s->gc_waiting_bytes = gs.waiting_bytes;
+			s->has_gc_held_until_ms = gs.held_until_ms != 0;
+			s->gc_held_until_ms = gs.held_until_ms;
 		}
 		if (p->rebalance != NULL) {
 			rebalance_stats(p->rebalance, &rs);

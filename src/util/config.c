@@ -44,8 +44,8 @@ config_defaults(struct rcfs_config *c)
 	c->redis_timeout_ms = 5000;
 	c->max_inflight = 16;
 	c->max_connections = 1024;
-	c->gc_interval_ms = 60 * 1000;
-	c->gc_grace_ms = 3600 * 1000;
+	c->gc_interval_ms = 1000;
+	c->gc_grace_ms = 24 * 3600 * 1000;
 	c->repair_interval_ms = 1000;
 	c->repair_files = 32;
 	c->rebalance_rate = 8u << 20;

@@ -45,7 +45,7 @@ struct rcfs_config {
 	uint32_t max_connections;
 	bool allow_unsafe_storage;      /* skip the appendfsync/noeviction checks */
 	uint32_t gc_interval_ms;        /* chunk GC scan period */
-	uint32_t gc_grace_ms;           /* an unreferenced chunk lives at least this long */
+	uint32_t gc_grace_ms;           /* ms an upload protects a chunk not committed yet (fs/chunk.h) */
 	uint32_t repair_interval_ms;    /* repair scan period */
 	uint32_t repair_files;          /* files examined per repair period */
 	uint32_t rebalance_rate;        /* bytes/s a node hands off when rebalancing (0: unlimited) */

@@ -136,6 +136,8 @@ struct rcfs_metrics {
 	struct metrics_gauge *files;
 	struct metrics_counter *repair_copies;
 	struct metrics_counter *gc_deleted;
+	struct metrics_counter *gc_deleted_bytes;
+	struct metrics_gauge *gc_waiting_bytes;    /* unreferenced, kept (last census) */
 	struct metrics_gauge *chunks_held;         /* chunks in this node's redis (last walk) */
 	struct metrics_gauge *chunks_under_replicated; /* short of copies, last repair pass */
 	struct metrics_counter *rebalance_moved;   /* chunks handed to their homes */

@@ -3,8 +3,8 @@
  * what it leaves in redis.  The apply script runs on every node for every
  * committed entry, so it is written for speed (docs/benchmarks.md); these
  * tests pin down its semantics: versions, at-most-once sessions (also for a
- * retry inside one batch), replay after a restart, chunk reference counts
- * and GC candidates, batches larger than one bulk call, session expiry; and
+ * retry inside one batch), replay after a restart, chunk reference counts,
+ * GC (upload protections, backup holds), batches larger than one bulk call, session expiry; and
  * that the session table (fs/session.h), which lets the leader answer puts
  * at commit, never calls a retry new. */
 #include <inttypes.h>
@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/chunk.h"
 #include "fs/fsm.h"
 #include "fs/session.h"
 #include "t/unit/check_main.h"
+#include "util/time.h"
 #include "t/unit/redis_harness.h"
 
 static struct event_base *base;
@@ -421,11 +423,178 @@ START_TEST(chunk_references)
 	ck_assert(!stat_file("g").found);
 	apply(5, b3, 2);                        /* h takes chunk 1 back; f drops its chunks */
 	ck_assert_str_eq(REDIS("HGET rcfs:refs %s", hex(1))->str, "1");
-	ck_assert(REDIS("ZSCORE rcfs:gc %s", hex(1))->nil);
 	ck_assert(REDIS("HGET rcfs:refs %s", hex(0))->nil);
 	ck_assert(REDIS("HGET rcfs:refs %s", hex(2))->nil);
 	ck_assert_int_eq(REDIS("EXISTS rcfs:fc:f")->integer, 0);
 	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, 2);
+}
+END_TEST
+
+/* ---- GC ---- */
+
+static struct fsm_gc_result gc_out;
+
+static void
+gc_cb(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_gc_result *res)
+{
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "gc failed: %s", why);
+	gc_out = *res;
+	*(bool *)arg = true;
+}
+
+static struct fsm_gc_result
+gc_pass(uint64_t now_ms, bool census)
+{
+	bool done = false;
+
+	fsm_gc(st, now_ms, 1000, census, gc_cb, &done);
+	ck_assert_msg(loop_until(base, &done, 10), "gc did not answer");
+	return gc_out;
+}
+
+static void
+stored_cb(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "chunk_put failed: %s", why);
+	*(bool *)arg = true;
+}
+
+/* chunk i, 1000 + i bytes, uploaded by `uploader`, protected until `until`. */
+static void
+upload(int i, uint64_t uploader, uint64_t until)
+{
+	static uint8_t data[2000];
+	struct chunk_upload up = { uploader, until };
+	bool done = false;
+
+	chunk_put(st, hashes[i], data, 1000 + (size_t)i, &up, stored_cb, &done);
+	ck_assert(loop_until(base, &done, 10));
+}
+
+static bool
+stored(int i)
+{
+	char key[72];
+
+	chunk_key(hashes[i], key);
+	return REDIS("EXISTS %s", key)->integer == 1;
+}
+
+/* A removed file's chunks go at the next pass; a chunk uploaded and not
+ * committed stays until its uploader's commit or its protection's end; a
+ * commit ends only its own client's protection (another client uploading
+ * the same chunk keeps it); nothing goes while a backup hold is in force,
+ * and a hold travels in snapshots (dump). */
+START_TEST(gc_frees_what_nothing_protects)
+{
+	int c0[] = { 0 }, c01[] = { 0, 1 };
+	uint64_t t = time_real_ms(), hour = 3600000;    /* redis expires keys by its clock */
+	struct fsm_gc_result g;
+
+	upload(0, 7, t + hour);                 /* client 7 uploads chunk 0 ... */
+	upload(0, 8, t + hour);                 /* ... and so does client 8 */
+	upload(1, 7, t + hour);
+	upload(2, 9, t + hour);                 /* client 9: never commits */
+	{
+		Rcfs__Command *b[] = { put("f", 7, 1, 2, c01) };
+		apply(1, b, 1);                 /* 7's commit: its protection ends */
+	}
+	{
+		Rcfs__Command *b[] = { rm("f", 7, 2) };
+		apply(2, b, 1);
+	}
+	g = gc_pass(t + 1000, true);
+	ck_assert_uint_eq(g.deleted, 1);        /* chunk 1: only 7 uploaded it */
+	ck_assert_uint_eq(g.deleted_bytes, 1001);
+	ck_assert(!stored(1));
+	ck_assert(stored(0));                   /* 8 has not committed yet */
+	ck_assert(stored(2));
+	ck_assert_int_eq(g.waiting, 2);         /* chunks 0 and 2 */
+	ck_assert_int_eq(g.waiting_bytes, 1000 + 1002);
+	ck_assert_uint_eq(g.held_until_ms, 0);
+	{
+		Rcfs__Command *b[] = { put("g", 8, 1, 1, c0) };
+		apply(3, b, 1);                 /* 8's commit arrives */
+	}
+	g = gc_pass(t + 2000, true);
+	ck_assert_uint_eq(g.deleted, 0);
+	ck_assert(stored(0));
+	ck_assert_int_eq(g.waiting, 1);         /* chunk 2 */
+	/* A backup hold: g removed, nothing goes while it lasts. */
+	{
+		Rcfs__Command *c = calloc(1, sizeof *c);
+		Rcfs__GcHold *h = calloc(1, sizeof *h);
+		rcfs__command__init(c);
+		rcfs__gc_hold__init(h);
+		h->holder = 42;
+		h->has_until_ms = 1;
+		h->until_ms = t + 10000;
+		c->gc_hold = h;
+		Rcfs__Command *b[] = { c, rm("g", 8, 2) };
+		apply(4, b, 2);
+		free(h);
+	}
+	g = gc_pass(t + 3000, false);
+	ck_assert_uint_eq(g.held_until_ms, t + 10000);
+	ck_assert_uint_eq(g.deleted, 0);
+	ck_assert(stored(0));
+	g = gc_pass(t + 11000, false);          /* the hold is over */
+	ck_assert_uint_eq(g.held_until_ms, 0);
+	ck_assert_uint_eq(g.deleted, 1);
+	ck_assert(!stored(0));
+	/* Client 9's protection ends at t + hour. */
+	ck_assert_uint_eq(gc_pass(t + hour - 1, false).deleted, 0);
+	ck_assert_uint_eq(gc_pass(t + hour + 1, false).deleted, 1);
+	ck_assert(!stored(2));
+	ck_assert_int_eq(REDIS("ZCARD rcfs:gc")->integer, 0);
+	ck_assert_int_eq(REDIS("EXISTS rcfs:u:%s", hex(2))->integer, 0);
+}
+END_TEST
+
+/* A hold is part of the state machine: a dump carries it, an install sets it. */
+static bool dumped;
+static uint8_t *dump_buf;
+static size_t dump_len;
+
+static void
+hold_dump_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t index, const uint8_t *data,
+    size_t len)
+{
+	(void)arg; (void)index;
+	ck_assert_msg(code == RCFS__ERROR_CODE__E_OK, "dump failed: %s", why);
+	dump_buf = malloc(len + 1);
+	memcpy(dump_buf, data, len);
+	dump_len = len;
+	dumped = true;
+}
+
+START_TEST(gc_hold_in_snapshot)
+{
+	Rcfs__Command *c = calloc(1, sizeof *c);
+	Rcfs__GcHold *h = calloc(1, sizeof *h);
+	Rcfs__Snapshot *snap;
+
+	rcfs__command__init(c);
+	rcfs__gc_hold__init(h);
+	h->holder = 1234567890123ULL;
+	h->has_until_ms = 1;
+	h->until_ms = 1733000000000ULL;
+	c->gc_hold = h;
+	{
+		Rcfs__Command *b[] = { c, put("x", 0, 0, 0, NULL) };
+		apply(1, b, 2);
+	}
+	free(h);
+	fsm_snapshot_dump(st, hold_dump_cb, NULL);
+	ck_assert(loop_until(base, &dumped, 10));
+	snap = rcfs__snapshot__unpack(NULL, dump_len, dump_buf);
+	ck_assert_ptr_nonnull(snap);
+	ck_assert_uint_eq(snap->n_holds, 1);
+	ck_assert_uint_eq(snap->holds[0]->holder, 1234567890123ULL);
+	ck_assert_uint_eq(snap->holds[0]->until_ms, 1733000000000ULL);
+	ck_assert_uint_eq(snap->n_files, 1);
+	rcfs__snapshot__free_unpacked(snap, NULL);
+	free(dump_buf);
 }
 END_TEST
 
@@ -663,6 +832,8 @@ main(void)
 	tcase_add_test(tc, retries_answered_from_the_session);
 	tcase_add_test(tc, replay_is_skipped);
 	tcase_add_test(tc, chunk_references);
+	tcase_add_test(tc, gc_frees_what_nothing_protects);
+	tcase_add_test(tc, gc_hold_in_snapshot);
 	tcase_add_test(tc, large_batch);
 	tcase_add_test(tc, sessions_expire);
 	tcase_add_test(tc, load_reads_seqs_and_indexes);

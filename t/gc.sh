@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Chunk GC (docs/design.md "GC", issue 17): a removed file's space comes back
+# within seconds; a put in progress keeps its uploaded chunks however long it
+# pauses, even when another client commits and removes the same chunks; a
+# put that fails gives its chunks back; a backup's GC hold keeps what its cut
+# references until it has read it; rcfs gc and rcfs status say what is kept.
+. "$(dirname "$0")/lib.sh"
+watchdog 240
+new_tmpdir W
+
+json_sum() {    # json_sum FIELD: the sum of FIELD over rcfs --json gc's nodes
+	"$RCFS" --json gc | grep -o "\"$1\":[0-9]*" | awk -F: '{s += $2} END {print s + 0}'
+}
+no_chunks() {   # no node stores a chunk
+	! "$RCFS" --json status | grep -o '"chunks":[0-9]*' | grep -qv '"chunks":0'
+}
+export -f json_sum no_chunks
+
+# ---- a full node gets its space back after rm -------------------------------------
+cluster_up -n 3 --maxmemory 30000000 || { nok "cluster up"; done_testing; }
+head -c 20000000 /dev/urandom > "$W/big"
+head -c 12000000 /dev/urandom > "$W/mid"
+check "full: a 20 MB file fits" "$RCFS" -q put "$W/big" big
+expect_rc 7 "full: a 12 MB put is refused (storage full)" "$RCFS" -q put "$W/mid" mid 2>/dev/null
+"$RCFS" rm big
+t0=$(date +%s%N)
+check "full: after rm, the 12 MB put succeeds within 10 s" wait_until 10 "$RCFS" -q put "$W/mid" mid
+diag "put succeeded $(( ($(date +%s%N) - t0) / 1000000 )) ms after the rm"
+check "full: the file reads back" bash -c '"$RCFS" get mid - | cmp -s - "$1"' _ "$W/mid"
+# The refused put's chunks: given back (ChunkRelease), not kept for a day.
+head -c 25000000 /dev/urandom > "$W/huge"
+expect_rc 7 "full: a 25 MB put is refused" "$RCFS" -q put "$W/huge" huge 2>/dev/null
+check "full: the refused put's chunks are freed (nothing waits for GC)" \
+	wait_until 10 bash -c '[ "$(json_sum waiting_chunks)" -eq 0 ]'
+"$RCFS" rm mid
+"$CLUSTER" down -d "$CDIR" >/dev/null
+
+# ---- a paused put keeps its chunks ------------------------------------------------------
+cluster_up -n 3 || { nok "cluster up"; done_testing; }
+head -c 8388608 /dev/urandom > "$W/p"
+head -c 4194304 "$W/p" > "$W/p-head"          # the same first 4 chunks
+mkfifo "$W/fifo"
+"$RCFS" -q put - paused < "$W/fifo" & putpid=$!
+test_pids="$test_pids $putpid"
+exec 3> "$W/fifo"
+head -c 4194304 "$W/p" >&3                    # 4 chunks up, then the put waits on its input
+check "paused put: its 4 chunks are stored, unreferenced, and kept" \
+	wait_until 20 bash -c '[ "$(json_sum waiting_chunks)" -ge 12 ]'   # 4 chunks x 3 copies
+check "paused put: rcfs status shows bytes waiting for GC" \
+	bash -c '"$RCFS" --json status | grep -q "\"gc_waiting_bytes\":[1-9]"'
+check "another client puts the same chunks" "$RCFS" -q put "$W/p-head" same
+check "... and removes them" "$RCFS" -q rm same
+check "rcfs gc frees none of the paused put's chunks" bash -c '[ "$(json_sum deleted_chunks)" -eq 0 ]'
+sleep 2                                       # two periodic passes too (the pause goes on)
+tail -c 4194304 "$W/p" >&3
+exec 3>&-
+wait "$putpid"; rc=$?
+check "paused put: commits (exit $rc)" [ "$rc" -eq 0 ]
+check "paused put: every byte reads back" bash -c '"$RCFS" get paused - | cmp -s - "$1"' _ "$W/p"
+"$RCFS" rm paused
+check "rm: every node frees the file's chunks within 5 s (no rcfs gc)" wait_until 5 no_chunks
+
+# ---- a backup holds GC while it reads ------------------------------------------------------
+head -c 3145728 /dev/urandom > "$W/h"
+"$RCFS" -q put "$W/h" held
+# Every frame the save sends after its first two (status, BackupGet) waits
+# 1.5 s: the hold is in the log long before the first chunk is read.
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=writev \
+	-e inject=writev:delay_enter=1500000:when=3+ "$RCFS" -q snapshot save "$W/b.rcfs" \
+	> "$W/save.out" 2>&1 & savepid=$!
+test_pids="$test_pids $savepid"
+check "backup: the GC hold is in force on every node" \
+	wait_until 10 bash -c '[ "$("$RCFS" --json gc | grep -o held_until_ms | wc -l)" -eq 3 ]'
+"$RCFS" -q rm held
+check "backup: a file removed after the cut keeps its chunks" \
+	bash -c '[ "$(json_sum deleted_chunks)" -eq 0 ] && [ "$(json_sum waiting_chunks)" -ge 3 ]'
+wait "$savepid"; rc=$?
+check "backup: the save reads every chunk and succeeds (exit $rc)" [ "$rc" -eq 0 ]
+check "backup: it verifies" "$RCFS" -q snapshot status "$W/b.rcfs"
+check "backup: the hold is released when the save ends" \
+	bash -c '! "$RCFS" --json gc | grep -q held_until_ms'
+check "backup: the removed file's chunks are then freed" \
+	wait_until 5 bash -c '[ "$(json_sum waiting_chunks)" -eq 0 ]'
+expect_rc 2 "rcfs gc takes no arguments" "$RCFS" gc extra 2>/dev/null
+
+done_testing
