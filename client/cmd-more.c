@@ -35,6 +35,8 @@ const struct client_cmd cmd_cat_entry = {
 	.exec = cmd_cat_exec,
 };
 
+#define CP_PROTECT_BATCH 2048     /* hashes per ChunkProtect (68 KiB) */
+
 static int cmd_mv_exec(struct client *cl, int argc, char **argv);
 
 const struct client_cmd cmd_mv_entry = {
@@ -186,10 +188,65 @@ cmd_mv_exec(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
+/* Protect the chunks of meta from GC for this client on every reachable
+ * node (ChunkProtect), as an upload would: 0 or the exit code. */
+static int
+cp_protect(struct client *cl, const Rcfs__FileMeta *meta)
+{
+	for (size_t i = 0; i < meta->n_chunks; i += CP_PROTECT_BATCH) {
+		Rcfs__ChunkProtect req = RCFS__CHUNK_PROTECT__INIT;
+		Rcfs__ChunkProtectResponse *resp;
+		size_t k = meta->n_chunks - i < CP_PROTECT_BATCH ? meta->n_chunks - i : CP_PROTECT_BATCH;
+		int rv;
+
+		req.sha256 = meta->chunks + i;
+		req.n_sha256 = k;
+		req.client_id = cl->client_id;
+		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &req.base,
+		    RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, (ProtobufCMessage **)&resp)) != 0)
+			return rv;
+		rcfs__chunk_protect_response__free_unpacked(resp, NULL);
+	}
+	return 0;
+}
+
+/* SRC's metadata into *out, its chunks protected from GC for this client
+ * while SRC still referenced them: stat, protect, stat again until two stats
+ * agree (a removal or an overwrite in between would let GC free them before
+ * the copy's commit references them). */
+static int
+cp_read_source(struct client *cl, const char *src, Rcfs__FileStatResponse **out)
+{
+	Rcfs__FileStat sreq = RCFS__FILE_STAT__INIT;
+	Rcfs__FileStatResponse *prev = NULL, *cur;
+	int rv;
+
+	sreq.name = (char *)src;
+	for (int tries = 0; tries < 5; tries++) {
+		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_STAT, &sreq.base,
+		    RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, (ProtobufCMessage **)&cur)) != 0)
+			break;
+		if (cur->meta->n_chunks == 0 || (prev != NULL && prev->meta->version == cur->meta->version)) {
+			if (prev != NULL)
+				rcfs__file_stat_response__free_unpacked(prev, NULL);
+			*out = cur;
+			return 0;
+		}
+		if (prev != NULL)
+			rcfs__file_stat_response__free_unpacked(prev, NULL);
+		prev = cur;
+		if ((rv = cp_protect(cl, cur->meta)) != 0)
+			break;
+	}
+	if (prev != NULL)
+		rcfs__file_stat_response__free_unpacked(prev, NULL);
+	return rv != 0 ? rv : client_fail(cl, EX_RCFS_UNAVAILABLE, "%s changed five times while being "
+	    "copied: try again", src);
+}
+
 static int
 cmd_cp_exec(struct client *cl, int argc, char **argv)
 {
-	Rcfs__FileStat sreq = RCFS__FILE_STAT__INIT;
 	Rcfs__FileStatResponse *sresp;
 	Rcfs__FileCommit creq = RCFS__FILE_COMMIT__INIT;
 	Rcfs__FileCommitResponse *cresp;
@@ -203,12 +260,9 @@ cmd_cp_exec(struct client *cl, int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		if ((bad = name_check(argv[i], strlen(argv[i]))) != NULL)
 			return client_fail(cl, EX_RCFS_USAGE, "invalid name '%s': %s", argv[i], bad);
-	sreq.name = argv[0];
-	if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_STAT, &sreq.base,
-	    RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, (ProtobufCMessage **)&sresp)) != 0)
+	if ((rv = cp_read_source(cl, argv[0], &sresp)) != 0)
 		return rv;
-	/* The same chunks under a new name: the node checks they are all
-	 * stored, as for any commit. */
+	/* The same chunks under a new name (nothing is copied). */
 	name = sresp->meta->name;
 	sresp->meta->name = argv[1];
 	sresp->meta->has_version = 0;

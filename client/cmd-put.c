@@ -31,7 +31,7 @@
 #include "util/xmalloc.h"
 
 #define PUT_WINDOW 4
-#define PUT_RELEASE_BATCH 2048    /* hashes per ChunkRelease (68 KiB) */
+#define PUT_RELEASE_BATCH 2048    /* hashes per ChunkProtect (68 KiB) */
 
 static int cmd_put_exec(struct client *cl, int argc, char **argv);
 static ssize_t put_read_full(int fd, uint8_t *buf, size_t len);
@@ -210,8 +210,8 @@ put_release(struct client *cl, const uint8_t *shas, size_t n)
 	cl->silent = true;
 	cl->attempt_ms = 2000;
 	for (size_t i = 0; i < n; i += PUT_RELEASE_BATCH) {
-		Rcfs__ChunkRelease req = RCFS__CHUNK_RELEASE__INIT;
-		Rcfs__ChunkReleaseResponse *resp = NULL;
+		Rcfs__ChunkProtect req = RCFS__CHUNK_PROTECT__INIT;
+		Rcfs__ChunkProtectResponse *resp = NULL;
 		size_t k = n - i < PUT_RELEASE_BATCH ? n - i : PUT_RELEASE_BATCH;
 		for (size_t j = 0; j < k; j++) {
 			list[j].data = (uint8_t *)shas + 32 * (i + j);
@@ -220,10 +220,11 @@ put_release(struct client *cl, const uint8_t *shas, size_t n)
 		req.sha256 = list;
 		req.n_sha256 = k;
 		req.client_id = cl->client_id;
-		if (client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_RELEASE, &req.base,
-		    RCFS__MSG_TYPE__MSG_CHUNK_RELEASE_RESP, (ProtobufCMessage **)&resp) != 0)
+		req.has_release = req.release = 1;
+		if (client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &req.base,
+		    RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, (ProtobufCMessage **)&resp) != 0)
 			break;
-		rcfs__chunk_release_response__free_unpacked(resp, NULL);
+		rcfs__chunk_protect_response__free_unpacked(resp, NULL);
 	}
 	cl->silent = silent;
 	cl->attempt_ms = attempt;

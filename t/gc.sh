@@ -3,7 +3,8 @@
 # within seconds; a put in progress keeps its uploaded chunks however long it
 # pauses, even when another client commits and removes the same chunks; a
 # put that fails gives its chunks back; a backup's GC hold keeps what its cut
-# references until it has read it; rcfs gc and rcfs status say what is kept.
+# references until it has read it; rcfs cp racing an rm of its source never
+# makes a copy without chunks; rcfs gc and rcfs status say what is kept.
 . "$(dirname "$0")/lib.sh"
 watchdog 240
 new_tmpdir W
@@ -81,6 +82,25 @@ check "backup: the hold is released when the save ends" \
 	bash -c '! "$RCFS" --json gc | grep -q held_until_ms'
 check "backup: the removed file's chunks are then freed" \
 	wait_until 5 bash -c '[ "$(json_sum waiting_chunks)" -eq 0 ]'
+# ---- rcfs cp while its source is removed ------------------------------------------------
+# Every frame cp sends after its first (the source's stat) waits 1.5 s; the
+# source is removed and GC runs meanwhile.  A copy is either refused (the
+# source is gone) or complete: never a file whose chunks were freed.
+"$RCFS" -q put "$W/h" cpsrc
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=writev \
+	-e inject=writev:delay_enter=1500000:when=2+ "$RCFS" -q cp cpsrc cpdst 2>/dev/null & cppid=$!
+test_pids="$test_pids $cppid"
+sleep 0.5
+"$RCFS" -q rm cpsrc
+"$RCFS" -q gc > /dev/null
+wait "$cppid"; rc=$?
+if [ "$rc" -eq 0 ]; then
+	check "cp racing rm: the copy it made reads back" \
+		bash -c '"$RCFS" get cpdst - | cmp -s - "$1"' _ "$W/h"
+else
+	check "cp racing rm: refused, no copy made (exit $rc)" bash -c '[ "$1" -eq 3 ] && ! "$RCFS" -q stat cpdst 2>/dev/null' _ "$rc"
+fi
+
 expect_rc 2 "rcfs gc takes no arguments" "$RCFS" gc extra 2>/dev/null
 
 done_testing

@@ -405,35 +405,62 @@ rep_get_peer_done(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type
 	rep_get_next(op);
 }
 
-/* ---- release ---------------------------------------------------------------------- */
+/* ---- protect ---------------------------------------------------------------------- */
+
+struct rep_protect {
+	rep_put_cb *cb;
+	void *arg;
+	uint32_t pending, ok;
+};
 
 static void
-rep_release_sent(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
+rep_protect_answered(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
     ProtobufCMessage *msg)
 {
-	(void)arg; (void)code; (void)err; (void)type; (void)msg;
+	struct rep_protect *op = arg;
+
+	(void)err; (void)type; (void)msg;
+	op->ok += code == RCFS__ERROR_CODE__E_OK;
+	if (--op->pending > 0)
+		return;
+	if (op->cb != NULL)
+		op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->ok);
+	free(op);
 }
 
 void
-replicator_release(struct replicator *rp, const ProtobufCBinaryData *shas, size_t n,
-    uint64_t uploader, uint64_t now_ms, bool local_only)
+replicator_protect(struct replicator *rp, const ProtobufCBinaryData *shas, size_t n,
+    const struct chunk_upload *up, uint64_t now_ms, bool local_only, rep_put_cb *cb, void *arg)
 {
-	Rcfs__ChunkRelease req = RCFS__CHUNK_RELEASE__INIT;
+	Rcfs__ChunkProtect req = RCFS__CHUNK_PROTECT__INIT;
+	struct rep_protect *op = xcalloc(1, sizeof *op);
 
-	for (size_t i = 0; i < n; i++)
-		if (shas[i].len == CHUNK_HASH_LEN)
-			chunk_release(rp->st, shas[i].data, uploader, now_ms);
-	if (local_only)
-		return;
+	op->cb = cb;
+	op->arg = arg;
+	op->pending = 1;                /* held until every request is sent */
+	for (size_t i = 0; i < n; i++) {
+		if (shas[i].len != CHUNK_HASH_LEN)
+			continue;
+		if (up->until_ms == 0)
+			chunk_release(rp->st, shas[i].data, up->uploader, now_ms);
+		else
+			chunk_touch(rp->st, shas[i].data, up);
+	}
 	req.sha256 = (ProtobufCBinaryData *)shas;
 	req.n_sha256 = n;
-	req.client_id = uploader;
+	req.client_id = up->uploader;
 	req.has_replica = req.replica = 1;
-	for (uint32_t i = 0; i < rp->n; i++) {
+	req.has_release = req.release = up->until_ms == 0;
+	for (uint32_t i = 0; !local_only && i < rp->n; i++) {
 		struct peer *p = rp->nodes[i].id != rp->self ? rp->nodes[i].peer : NULL;
-		if (p != NULL && peer_connected(p))
-			peer_rpc(p, RCFS__MSG_TYPE__MSG_CHUNK_RELEASE, &req.base, rep_release_sent, NULL);
+		if (p != NULL && peer_connected(p)) {
+			op->pending++;
+			peer_rpc(p, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &req.base, rep_protect_answered, op);
+		}
 	}
+	/* This node's commands are queued on its store ahead of anything the
+	 * caller does next: it counts as done. */
+	rep_protect_answered(op, RCFS__ERROR_CODE__E_OK, NULL, 0, NULL);
 }
 
 /* ---- repair ----------------------------------------------------------------------- */

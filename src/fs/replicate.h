@@ -80,11 +80,13 @@ void replicator_repair(struct replicator *rp, const uint8_t *sha, rep_repair_cb 
  * still to answer cannot make W).  Either way the client sends the data. */
 void replicator_have(struct replicator *rp, const uint8_t *sha, const struct chunk_upload *up,
     rep_put_cb *cb, void *arg);
-/* A put gave up (ChunkRelease): end uploader's protection of shas[0..n-1]
- * here and, unless local_only, on every reachable member (where a put may
- * have stored them, stand-ins included).  Fire and forget. */
-void replicator_release(struct replicator *rp, const ProtobufCBinaryData *shas, size_t n,
-    uint64_t uploader, uint64_t now_ms, bool local_only);
+/* ChunkProtect: protect shas[0..n-1] from GC as up says (up->until_ms 0:
+ * release: end up->uploader's protection, GC looks at them at now_ms) here
+ * and, unless local_only, on every reachable member (where a put may have
+ * stored them, stand-ins included).  cb (may be NULL) once every member
+ * asked has answered (replicas: how many did). */
+void replicator_protect(struct replicator *rp, const ProtobufCBinaryData *shas, size_t n,
+    const struct chunk_upload *up, uint64_t now_ms, bool local_only, rep_put_cb *cb, void *arg);
 /* Bound repair's copies by a byte budget (borrowed; the node shares it with
  * the mover): a repair that must copy starts only while budget is ready,
  * charged estimate bytes per copy until the chunk's size is known. */

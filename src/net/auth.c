@@ -430,7 +430,7 @@ auth_role_allows(enum auth_role role, uint8_t type)
 	case RCFS__MSG_TYPE__MSG_BACKUP_GET:
 		return role >= AUTH_ROLE_READ_ONLY;
 	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:
-	case RCFS__MSG_TYPE__MSG_CHUNK_RELEASE:
+	case RCFS__MSG_TYPE__MSG_CHUNK_PROTECT:
 	case RCFS__MSG_TYPE__MSG_FILE_COMMIT:
 	case RCFS__MSG_TYPE__MSG_FILE_REMOVE:
 	case RCFS__MSG_TYPE__MSG_FILE_RENAME:

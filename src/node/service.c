@@ -64,7 +64,7 @@ static void service_req_free(struct service_req *r);
 static void service_member(struct service_req *r);
 static void service_backup(struct service_req *r);
 static void service_gc(struct service_req *r);
-static void service_chunk_release(struct service_req *r);
+static void service_chunk_protect(struct service_req *r);
 static void service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -160,7 +160,7 @@ service_dispatch(struct service *svc, struct conn *c, const struct frame_header 
 	case RCFS__MSG_TYPE__MSG_MEMBER:      service_member(r); break;
 	case RCFS__MSG_TYPE__MSG_BACKUP_GET:  service_backup(r); break;
 	case RCFS__MSG_TYPE__MSG_GC:          service_gc(r); break;
-	case RCFS__MSG_TYPE__MSG_CHUNK_RELEASE: service_chunk_release(r); break;
+	case RCFS__MSG_TYPE__MSG_CHUNK_PROTECT: service_chunk_protect(r); break;
 	default:
 		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s is not a client request",
 		    frame_type_name(h->type));
@@ -341,20 +341,40 @@ service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_
 }
 
 static void
-service_chunk_release(struct service_req *r)
+service_chunk_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint32_t replicas)
 {
-	Rcfs__ChunkRelease *m = (Rcfs__ChunkRelease *)r->msg;
-	Rcfs__ChunkReleaseResponse resp = RCFS__CHUNK_RELEASE_RESPONSE__INIT;
+	struct service_req *r = arg;
+	Rcfs__ChunkProtectResponse resp = RCFS__CHUNK_PROTECT_RESPONSE__INIT;
+
+	(void)code; (void)why; (void)replicas;
+	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, r->id, &resp.base);
+	service_req_free(r);
+}
+
+/* ChunkProtect: a release is answered at once; a protection once every
+ * reachable member has it (rcfs cp then checks its source is unchanged). */
+static void
+service_chunk_protect(struct service_req *r)
+{
+	Rcfs__ChunkProtect *m = (Rcfs__ChunkProtect *)r->msg;
+	struct chunk_upload up = service_upload(r->svc, m->client_id);
+	bool release = m->has_release && m->release, here_only = m->replica && r->peer_id != 0;
 
 	for (size_t i = 0; i < m->n_sha256; i++)
 		if (m->sha256[i].len != CHUNK_HASH_LEN) {
 			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "chunk hash must be 32 bytes (SHA-256)");
 			return;
 		}
-	replicator_release(r->svc->p.replicator, m->sha256, m->n_sha256, m->client_id, time_real_ms(),
-	    m->replica && r->peer_id != 0);
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_RELEASE_RESP, r->id, &resp.base);
-	service_req_free(r);
+	if (m->client_id == 0) {
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "ChunkProtect names no client");
+		return;
+	}
+	if (release)
+		up.until_ms = 0;
+	replicator_protect(r->svc->p.replicator, m->sha256, m->n_sha256, &up, time_real_ms(), here_only,
+	    release ? NULL : service_chunk_protected, r);
+	if (release)
+		service_chunk_protected(r, RCFS__ERROR_CODE__E_OK, NULL, 0);
 }
 
 static void
