@@ -157,6 +157,8 @@ status_print(struct client *cl, const char *addr, const Rcfs__NodeStatus *s, int
 			printf(",\"repair_eta_s\":%.1f", s->repair_eta_s);
 		if (s->has_chunks_still_short)
 			printf(",\"chunks_still_short\":%llu", (unsigned long long)s->chunks_still_short);
+		if (s->has_stored_bytes)
+			printf(",\"stored_bytes\":%llu", (unsigned long long)s->stored_bytes);
 		if (s->has_gc_waiting_bytes)
 			printf(",\"gc_waiting_chunks\":%llu,\"gc_waiting_bytes\":%llu",
 			    (unsigned long long)s->gc_waiting_chunks, (unsigned long long)s->gc_waiting_bytes);

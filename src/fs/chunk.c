@@ -264,6 +264,13 @@ struct chunk_scan_call {
 	void *arg;
 };
 
+/* One SCAN step with the sizes of the chunks it found.  ARGV: cursor, count. */
+static const char chunk_scan_lua[] =
+"local r = redis.call('SCAN', ARGV[1], 'MATCH', 'rcfs:c:*', 'COUNT', ARGV[2])\n"
+"local b = 0\n"
+"for _, k in ipairs(r[2]) do b = b + redis.call('STRLEN', k) end\n"
+"return {r[1], r[2], b}\n";
+
 static void
 chunk_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
@@ -274,13 +281,14 @@ chunk_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	size_t n = 0;
 
 	(void)st;
-	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)) {
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY ||
+	    r->element[2]->type != REDIS_REPLY_INTEGER)) {
 		code = RCFS__ERROR_CODE__E_INTERNAL;
-		why = "unexpected SCAN reply";
+		why = "unexpected reply from the scan script";
 	}
 	if (code != RCFS__ERROR_CODE__E_OK) {
-		call->cb(call->arg, code, why, 0, NULL, 0);
+		call->cb(call->arg, code, why, 0, NULL, 0, 0);
 		free(call);
 		return;
 	}
@@ -293,7 +301,8 @@ chunk_scan_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 			n++;
 	}
 	call->cb(call->arg, code, NULL, strtoull(r->element[0]->str, NULL, 10),
-	    (const uint8_t (*)[CHUNK_HASH_LEN])shas, n);
+	    (const uint8_t (*)[CHUNK_HASH_LEN])shas, n,
+	    r->element[2]->integer > 0 ? (uint64_t)r->element[2]->integer : 0);
 	free(shas);
 	free(call);
 }
@@ -305,6 +314,6 @@ chunk_scan(struct store *st, uint64_t cursor, unsigned count, chunk_scan_cb *cb,
 
 	call->cb = cb;
 	call->arg = arg;
-	store_commandf(st, chunk_scan_reply, call, "SCAN %" PRIu64 " MATCH rcfs:c:* COUNT %u", cursor,
+	store_commandf(st, chunk_scan_reply, call, "EVAL %s 0 %" PRIu64 " %u", chunk_scan_lua, cursor,
 	    count);
 }

@@ -61,9 +61,10 @@ void chunk_release(struct store *st, const uint8_t *sha, uint64_t uploader, uint
 void chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
 /* One step of a walk over the chunks stored on this node (redis SCAN:
  * every chunk present for the whole walk is seen at least once).  cursor 0
- * starts a walk; next is 0 when it is over.  shas valid during the call. */
+ * starts a walk; next is 0 when it is over.  shas valid during the call;
+ * bytes: the sizes of those n chunks, summed. */
 typedef void chunk_scan_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t next,
-    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n);
+    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n, uint64_t bytes);
 void chunk_scan(struct store *st, uint64_t cursor, unsigned count, chunk_scan_cb *cb, void *arg);
 /* Check that all n chunks exist: E_OK, or E_NOT_FOUND naming how many are missing. */
 void chunk_exist_all(struct store *st, const ProtobufCBinaryData *shas, size_t n,

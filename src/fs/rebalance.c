@@ -36,6 +36,7 @@ struct rebalance {
 	size_t qhead, qlen, qcap;
 	/* this walk */
 	uint64_t seen, away, walk_bytes, walk_moved;
+	uint64_t seen_bytes;            /* sizes of the chunks seen this walk */
 	uint64_t walk_start_ms;
 	uint64_t next_walk_ms;          /* no new walk before (unless kicked) */
 	struct rebalance_stats stats;
@@ -43,7 +44,7 @@ struct rebalance {
 
 static void rebalance_tick(evutil_socket_t fd, short what, void *arg);
 static void rebalance_scanned(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t next,
-    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n);
+    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n, uint64_t bytes);
 static void rebalance_moved(void *arg, Rcfs__ErrorCode code, const char *why, size_t bytes);
 static void rebalance_walk_end(struct rebalance *rb);
 
@@ -139,7 +140,7 @@ rebalance_tick(evutil_socket_t fd, short what, void *arg)
 		rb->walking = true;
 		rb->restart = false;
 		rb->cursor = 0;
-		rb->seen = rb->away = rb->walk_bytes = rb->walk_moved = 0;
+		rb->seen = rb->away = rb->walk_bytes = rb->walk_moved = rb->seen_bytes = 0;
 		rb->walk_start_ms = time_mono_ms();
 	}
 	rb->scanning = true;
@@ -148,7 +149,7 @@ rebalance_tick(evutil_socket_t fd, short what, void *arg)
 
 static void
 rebalance_scanned(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t next,
-    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n)
+    const uint8_t (*shas)[CHUNK_HASH_LEN], size_t n, uint64_t bytes)
 {
 	struct rebalance *rb = arg;
 
@@ -159,6 +160,7 @@ rebalance_scanned(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t nex
 	}
 	rb->cursor = next;
 	rb->seen += n;
+	rb->seen_bytes += bytes;
 	for (size_t i = 0; i < n; i++) {
 		if (replicator_is_home(rb->rp, shas[i]))
 			continue;
@@ -190,6 +192,7 @@ rebalance_moved(void *arg, Rcfs__ErrorCode code, const char *why, size_t bytes)
 		rb->walk_moved++;
 		if (rb->stats.held > 0)
 			rb->stats.held--;
+		rb->stats.held_bytes = rb->stats.held_bytes > bytes ? rb->stats.held_bytes - bytes : 0;
 		if (rb->stats.to_move > 0)
 			rb->stats.to_move--;
 		metrics_inc(rcfs_metrics.rebalance_moved);
@@ -214,6 +217,7 @@ rebalance_walk_end(struct rebalance *rb)
 	rb->next_walk_ms = rb->away == 0 ? time_mono_ms() + REBALANCE_IDLE_MS : 0;
 	left = rb->away > moved_this_walk ? rb->away - moved_this_walk : 0;
 	rb->stats.held = rb->seen > moved_this_walk ? rb->seen - moved_this_walk : 0;
+	rb->stats.held_bytes = rb->seen_bytes > rb->walk_bytes ? rb->seen_bytes - rb->walk_bytes : 0;
 	rb->stats.to_move = left;
 	rb->stats.walks++;
 	rb->stats.rate_bps = ms > 0 ? (double)rb->walk_bytes * 1000.0 / (double)ms : 0;

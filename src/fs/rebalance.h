@@ -26,6 +26,7 @@ struct token_bucket;
 
 struct rebalance_stats {
 	uint64_t held;          /* chunks stored here, as of the last complete walk (less moved since) */
+	uint64_t held_bytes;    /* ... their bytes (the sum of the chunks' sizes) */
 	uint64_t to_move;       /* of those, chunks this node is not a home of */
 	uint64_t moved;         /* chunks handed off and deleted here, since start */
 	uint64_t moved_bytes;

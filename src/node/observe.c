@@ -39,6 +39,9 @@ struct observe_member {
 	uint64_t files, bytes;
 	bool has_held;
 	uint64_t held;                  /* chunks in its redis (the mover's last walk) */
+	bool has_stored, has_gc_waiting;
+	uint64_t stored;                /* bytes: the sum of those chunks' sizes */
+	uint64_t gc_waiting;            /* bytes of unreferenced chunks GC keeps */
 	bool has_pending, has_eta;
 	uint64_t pending;               /* chunks it still has to hand to their homes */
 	double eta_s;                   /* estimate */
@@ -231,6 +234,10 @@ observe_rebalance(struct observe_member *m, const Rcfs__NodeStatus *s)
 	m->repair_fixed = s->repair_fixed;
 	m->has_repair_eta = s->has_repair_eta_s;
 	m->repair_eta_s = s->repair_eta_s;
+	m->has_stored = s->has_stored_bytes;
+	m->stored = s->stored_bytes;
+	m->has_gc_waiting = s->has_gc_waiting_bytes;
+	m->gc_waiting = s->gc_waiting_bytes;
 }
 
 /* The gauges that need a redis round trip. */
@@ -435,6 +442,10 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
 		json_kv_uint(w, "bytes", m->bytes);
 	if (m->has_held)
 		json_kv_uint(w, "chunks_held", m->held);
+	if (m->has_stored)
+		json_kv_uint(w, "stored_bytes", m->stored);
+	if (m->has_gc_waiting)
+		json_kv_uint(w, "gc_waiting_bytes", m->gc_waiting);
 	if (m->has_pending)
 		json_kv_uint(w, "rebalance_pending", m->pending);
 	if (m->has_eta)

@@ -117,6 +117,8 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 			if (rs.walks > 0) {
 				s->has_chunks_held = s->has_rebalance_rate_bps = 1;
 				s->chunks_held = rs.held;
+				s->has_stored_bytes = 1;
+				s->stored_bytes = rs.held_bytes;
 				s->rebalance_rate_bps = rs.rate_bps;
 			}
 			if (rs.walks > 0 || rs.to_move > 0) {

@@ -99,6 +99,8 @@ check "an unreachable node says so, with its last contact, as rcfs status does" 
 	grep -q '<tr class="node" data-id="3" data-role="unreachable"><td class="l">node 3</td><td class="l">127.0.0.1:7003</td><td class="l"><a href="http://127.0.0.1:9103/">127.0.0.1:9103</a></td><td class="l role bad" title="last contact 4.2 s ago (then follower)">unreachable</td>' "$OUT/dashboard.dom.html"
 check "and its last figures are greyed and dated" \
 	grep -q '<td class="muted" title="as of the last contact 4.2 s ago">6</td>' "$OUT/dashboard.dom.html"
+check "stored bytes (the chunks' sizes) apart from redis memory, and what waits for GC" \
+	grep -q "<td title=\"sum of the chunks' sizes[^\"]*\">600.0 MiB</td><td title=\"unreferenced chunks kept[^\"]*\">4.00 MiB</td><td title=\"redis used_memory[^\"]*\">700.0 MiB</td>" "$OUT/dashboard.dom.html"
 check "no fetch error shown" grep -q '<div id="error" role="alert"[^>]*></div>' "$OUT/dashboard.dom.html"
 
 chromium "$D" --window-size=1200,600 --screenshot="$OUT/dashboard.png" "$URL/" > /dev/null
