@@ -556,6 +556,7 @@ client_get_fill(struct lclient *c)
 		struct load_slot *s = &c->slot[c->next_send % (size_t)ld->window];
 
 		req.sha256 = c->meta->chunks[c->next_send];
+		req.has_client_verifies = req.client_verifies = 1;      /* client_get_drain hashes it */
 		s->id = client_send(c, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base);
 		s->chunk = c->next_send++;
 		c->inflight++;

@@ -1,4 +1,5 @@
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct chunk_call {
 	void *arg;
 	uint8_t sha[CHUNK_HASH_LEN];
 	size_t n;
+	bool unverified;                /* chunk_read: the reader hashes it */
 };
 
 static void chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
@@ -144,8 +146,8 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	chunk_done_reply(st, r, err, call);
 }
 
-void
-chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg)
+static void
+chunk_fetch(struct store *st, const uint8_t *sha, bool verify, chunk_data_cb *cb, void *arg)
 {
 	struct chunk_call *call = xcalloc(1, sizeof *call);
 	char key[72];
@@ -154,7 +156,20 @@ chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg)
 	memcpy(call->sha, sha, CHUNK_HASH_LEN);
 	call->cb.data = cb;
 	call->arg = arg;
+	call->unverified = !verify;
 	store_commandf(st, chunk_get_reply, call, "GET %s", key);
+}
+
+void
+chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg)
+{
+	chunk_fetch(st, sha, true, cb, arg);
+}
+
+void
+chunk_read(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg)
+{
+	chunk_fetch(st, sha, false, cb, arg);
 }
 
 static void
@@ -170,6 +185,8 @@ chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		cb(call->arg, code, why, NULL, 0);
 	} else if (r->type != REDIS_REPLY_STRING) {
 		cb(call->arg, RCFS__ERROR_CODE__E_NOT_FOUND, "no such chunk", NULL, 0);
+	} else if (call->unverified) {
+		cb(call->arg, RCFS__ERROR_CODE__E_OK, NULL, (const uint8_t *)r->str, r->len);
 	} else {
 		chunk_hash((const uint8_t *)r->str, r->len, got);
 		if (sodium_memcmp(got, call->sha, CHUNK_HASH_LEN) != 0) {

@@ -45,6 +45,9 @@ void chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t
 /* Read a chunk and verify its hash: E_NOT_FOUND if absent, E_INTEGRITY if the
  * stored bytes do not hash to `sha`. */
 void chunk_get(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg);
+/* Read a chunk without hashing it (the reader verifies it: ChunkGet's
+ * client_verifies).  E_NOT_FOUND if absent. */
+void chunk_read(struct store *st, const uint8_t *sha, chunk_data_cb *cb, void *arg);
 /* Whether this node holds a good copy: reads and verifies it.  E_OK, or
  * E_NOT_FOUND if it is absent or corrupt (then also marked in rcfs:corrupt
  * until a good copy is written). */

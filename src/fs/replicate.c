@@ -46,6 +46,7 @@ struct rep_get {
 	struct rep_node order[REP_MAX_NODES];
 	uint32_t n, next;
 	uint32_t not_found, corrupt;
+	bool reader_verifies;           /* replicator_get's: no hashing here */
 	char last_err[200];
 };
 
@@ -304,11 +305,13 @@ rep_put_result(struct rep_put *op, Rcfs__ErrorCode code, const char *why)
 /* ---- get ------------------------------------------------------------------------- */
 
 void
-replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, void *arg)
+replicator_get(struct replicator *rp, const uint8_t *sha, bool reader_verifies, rep_get_cb *cb,
+    void *arg)
 {
 	struct rep_get *op = xcalloc(1, sizeof *op);
 
 	op->rp = rp;
+	op->reader_verifies = reader_verifies;
 	op->cb = cb;
 	op->arg = arg;
 	memcpy(op->sha, sha, CHUNK_HASH_LEN);
@@ -334,7 +337,9 @@ rep_get_next(struct rep_get *op)
 		struct rep_node *nd = &op->order[op->next++];
 		if (!rep_available(op->rp, nd))
 			continue;
-		if (nd->id == op->rp->self) {
+		if (nd->id == op->rp->self && op->reader_verifies) {
+			chunk_read(op->rp->st, op->sha, rep_get_local_done, op);
+		} else if (nd->id == op->rp->self) {
 			chunk_get(op->rp->st, op->sha, rep_get_local_done, op);
 		} else {
 			Rcfs__ChunkGet req = RCFS__CHUNK_GET__INIT;
@@ -387,9 +392,11 @@ rep_get_peer_done(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type
 
 	if (code == RCFS__ERROR_CODE__E_OK && type == RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP) {
 		Rcfs__ChunkGetResponse *r = (Rcfs__ChunkGetResponse *)msg;
-		/* Trust no one: verify the peer's copy too. */
-		chunk_hash(r->data.data, r->data.len, sha);
-		if (sodium_memcmp(sha, op->sha, CHUNK_HASH_LEN) == 0) {
+		/* Trust no one: verify the peer's copy too (unless the reader
+		 * does: the peer verified its own copy before sending it). */
+		if (!op->reader_verifies)
+			chunk_hash(r->data.data, r->data.len, sha);
+		if (op->reader_verifies || sodium_memcmp(sha, op->sha, CHUNK_HASH_LEN) == 0) {
 			op->cb(op->arg, code, NULL, r->data.data, r->data.len);
 			free(op);
 			return;
@@ -652,7 +659,7 @@ rep_repair_probed(struct rep_repair *op)
 		op->charged = (double)rp->copy_estimate * op->nmissing;
 		ratelimit_charge(rp->copy_budget, op->charged, now);
 	}
-	replicator_get(rp, op->sha, rep_repair_got, op);
+	replicator_get(rp, op->sha, false, rep_repair_got, op);
 }
 
 static void

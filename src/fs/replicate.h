@@ -56,8 +56,12 @@ uint32_t replicator_members(const struct replicator *rp);
 void replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, size_t len,
     const struct chunk_upload *up, rep_put_cb *cb, void *arg);
 /* Fetch a chunk: this node's copy first if it is a home of the chunk, then
- * every other reachable node in rendezvous order, until a copy verifies. */
-void replicator_get(struct replicator *rp, const uint8_t *sha, rep_get_cb *cb, void *arg);
+ * every other reachable node in rendezvous order, until a copy verifies.
+ * reader_verifies: the caller hashes the data itself (a client's ChunkGet
+ * with client_verifies): this node sends its own copy unhashed and does not
+ * re-hash a peer's (which the peer verified). */
+void replicator_get(struct replicator *rp, const uint8_t *sha, bool reader_verifies, rep_get_cb *cb,
+    void *arg);
 /* Whether this node is the first reachable home of the chunk (it then takes
  * charge of repairing it). */
 bool replicator_is_primary(struct replicator *rp, const uint8_t *sha);

@@ -396,7 +396,8 @@ service_chunk_get(struct service_req *r)
 	else if (m->local && r->peer_id != 0)
 		chunk_get(r->svc->p.store, m->sha256.data, service_chunk_get_done, r);
 	else
-		replicator_get(r->svc->p.replicator, m->sha256.data, service_chunk_get_done, r);
+		replicator_get(r->svc->p.replicator, m->sha256.data, m->client_verifies && r->peer_id == 0,
+		    service_chunk_get_done, r);
 }
 
 static void
