@@ -82,6 +82,13 @@ good_everywhere() {  # every node's copy of chunk $1 hashes to its name
 	done
 }
 check "repair rewrites the corrupt replicas from the good one" wait_until 20 good_everywhere "$h1"
+# The node serving a get sends its copy unhashed (the client checks it): a
+# corrupt copy there fails the client's check, the client asks again, and the
+# node then verifies, falls back to a good replica and marks its own.
+redis-cli -s "$C3/n1/redis.sock" SETRANGE "rcfs:c:$h1" 7 "BAD" >/dev/null
+check "get through the node whose copy is corrupt: the client's check catches it, the retry reads a good replica" \
+	bash -c 'RCFS_CONF= "$RCFS" -n "$1" get a/f1 - | cmp -s - "$2"' _ "$A1" "$W/f1"
+check "... and that copy is repaired" wait_until 20 good_everywhere "$h1"
 for i in 1 2 3; do redis-cli -s "$C3/n$i/redis.sock" SETRANGE "rcfs:c:$h1" 7 "BAD" >/dev/null; done
 expect_rc 5 "get fails (exit 5) when every replica is corrupt" bash -c '"$RCFS" get a/f1 - >/dev/null 2>&1'
 "$RCFS" put "$W/f1" a/f1-again >/dev/null   # re-put rewrites every replica
