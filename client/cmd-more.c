@@ -188,10 +188,11 @@ cmd_mv_exec(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
-/* Protect the chunks of meta from GC for this client on every reachable
- * node (ChunkProtect), as an upload would: 0 or the exit code. */
+/* Protect the chunks of meta from GC for this client's next commit on
+ * every reachable node (ChunkProtect), as an upload would (release: end that
+ * protection): 0 or the exit code. */
 static int
-cp_protect(struct client *cl, const Rcfs__FileMeta *meta)
+cp_protect(struct client *cl, const Rcfs__FileMeta *meta, bool release)
 {
 	for (size_t i = 0; i < meta->n_chunks; i += CP_PROTECT_BATCH) {
 		Rcfs__ChunkProtect req = RCFS__CHUNK_PROTECT__INIT;
@@ -202,6 +203,9 @@ cp_protect(struct client *cl, const Rcfs__FileMeta *meta)
 		req.sha256 = meta->chunks + i;
 		req.n_sha256 = k;
 		req.client_id = cl->client_id;
+		req.has_seq = 1;
+		req.seq = cl->seq + 1;
+		req.has_release = req.release = release;
 		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &req.base,
 		    RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, (ProtobufCMessage **)&resp)) != 0)
 			return rv;
@@ -235,11 +239,16 @@ cp_read_source(struct client *cl, const char *src, Rcfs__FileStatResponse **out)
 		if (prev != NULL)
 			rcfs__file_stat_response__free_unpacked(prev, NULL);
 		prev = cur;
-		if ((rv = cp_protect(cl, cur->meta)) != 0)
+		if ((rv = cp_protect(cl, cur->meta, false)) != 0)
 			break;
 	}
-	if (prev != NULL)
+	if (prev != NULL) {
+		bool silent = cl->silent;
+		cl->silent = true;
+		cp_protect(cl, prev->meta, true);       /* no commit follows: quietly */
+		cl->silent = silent;
 		rcfs__file_stat_response__free_unpacked(prev, NULL);
+	}
 	return rv != 0 ? rv : client_fail(cl, EX_RCFS_UNAVAILABLE, "%s changed five times while being "
 	    "copied: try again", src);
 }

@@ -92,8 +92,9 @@ put_send(struct client *cl, struct put_window *w, int i)
 		return rv;
 	req.sha256.data = w->sha[i];
 	req.sha256.len = 32;
-	req.has_client_id = 1;          /* GC protects the chunk until our commit */
+	req.has_client_id = req.has_seq = 1;    /* GC protects the chunk until our commit */
 	req.client_id = cl->client_id;
+	req.seq = cl->seq + 1;          /* put_commit's */
 	if (w->have[i]) {
 		req.has_have = req.have = 1;
 	} else {
@@ -220,6 +221,8 @@ put_release(struct client *cl, const uint8_t *shas, size_t n)
 		req.sha256 = list;
 		req.n_sha256 = k;
 		req.client_id = cl->client_id;
+		req.has_seq = 1;
+		req.seq = cl->seq + 1;  /* the commit that will not come */
 		req.has_release = req.release = 1;
 		if (client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &req.base,
 		    RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, (ProtobufCMessage **)&resp) != 0)

@@ -174,22 +174,33 @@ snapshot_free(Rcfs__Snapshot *snap, Rcfs__FileMeta **metas)
 		rcfs__snapshot__free_unpacked(snap, NULL);
 }
 
-/* The chunks are read: end the GC hold the dump put in the log (quietly:
- * if this fails, the hold ends by itself after gc_grace_ms). */
+/* The dump's GC hold (a 10-minute lease in the log): renew it while the
+ * chunks are read, release it at the end.  Quietly: a hold not released
+ * ends by itself; one not renewed in time ends early, and a chunk freed
+ * meanwhile fails the save (it says so). */
+#define SNAPSHOT_RENEW_MS (2 * 60 * 1000)      /* the hold is a 10-minute lease */
+
 static void
-snapshot_release(struct client *cl, uint64_t dump_id)
+snapshot_hold(struct client *cl, uint64_t dump_id, bool release)
 {
 	Rcfs__BackupGet req = RCFS__BACKUP_GET__INIT;
 	Rcfs__BackupGetResponse *r = NULL;
 	bool silent = cl->silent;
+	int attempt = cl->attempt_ms;
 
-	req.has_dump_id = req.has_release = req.release = 1;
+	if (dump_id == 0)
+		return;
+	req.has_dump_id = 1;
 	req.dump_id = dump_id;
+	req.has_release = req.release = release;
+	req.has_renew = req.renew = !release;
 	cl->silent = true;
+	cl->attempt_ms = 5000;
 	if (client_call(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP,
 	    (ProtobufCMessage **)&r) == 0)
 		rcfs__backup_get_response__free_unpacked(r, NULL);
 	cl->silent = silent;
+	cl->attempt_ms = attempt;
 }
 
 static int
@@ -204,12 +215,19 @@ snapshot_save(struct client *cl, const char *path)
 	uint8_t *dump = NULL, (*chunks)[32] = NULL, sum[32];
 	char tmp[4096], hex[65], manifest[512];
 	size_t dumplen = 0, nchunks = 0;
-	uint64_t bytes = 0, chunk_bytes = 0, index, term, cluster_id, dump_id;
+	uint64_t bytes = 0, chunk_bytes = 0, index, term, cluster_id, dump_id = 0, renewed_ms;
 	int rv, fd;
 
+	/* Our id for the dump's GC hold: a retried request is the same hold. */
+	randombytes_buf(&req.holder, sizeof req.holder);
+	req.holder = (req.holder | 1) & 0x7fffffffffffffffULL;
+	req.has_holder = 1;
 	if ((rv = client_call_patient(cl, RCFS__MSG_TYPE__MSG_BACKUP_GET, &req.base,
-	    RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, (ProtobufCMessage **)&first)) != 0)
+	    RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, (ProtobufCMessage **)&first)) != 0) {
+		snapshot_hold(cl, req.holder, true);
 		return rv;
+	}
+	renewed_ms = client_now_ms();
 	index = first->index;
 	dump_id = first->dump_id;
 	term = first->has_term ? first->term : 0;
@@ -242,6 +260,10 @@ snapshot_save(struct client *cl, const char *path)
 		uint8_t check[32];
 		cg.sha256.data = chunks[i];
 		cg.sha256.len = 32;
+		if (client_now_ms() - renewed_ms > SNAPSHOT_RENEW_MS) {
+			snapshot_hold(cl, dump_id, false);
+			renewed_ms = client_now_ms();
+		}
 		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_GET, &cg.base,
 		    RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP, (ProtobufCMessage **)&r)) != 0)
 			goto fail;
@@ -299,7 +321,7 @@ fail2:
 		fclose(w.f);
 	unlink(tmp);
 out:
-	snapshot_release(cl, dump_id);
+	snapshot_hold(cl, dump_id, true);
 	snapshot_free(snap, metas);
 	free(chunks);
 	free(dump);
@@ -458,7 +480,7 @@ restore_put_chunk(struct client *cl, const uint8_t *sha, const uint8_t *data, si
 	req.sha256.len = 32;
 	req.data.data = (uint8_t *)data;
 	req.data.len = len;
-	req.has_client_id = 1;          /* GC protects the chunk until our commit */
+	req.has_client_id = 1;          /* GC protects the chunk (for gc_grace_ms) */
 	req.client_id = cl->client_id;
 	rv = client_call(cl, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 	    RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP, (ProtobufCMessage **)&resp);

@@ -12,13 +12,19 @@ new_tmpdir W
 json_sum() {    # json_sum FIELD: the sum of FIELD over rcfs --json gc's nodes
 	"$RCFS" --json gc | grep -o "\"$1\":[0-9]*" | awk -F: '{s += $2} END {print s + 0}'
 }
-no_chunks() {   # no node stores a chunk
-	! "$RCFS" --json status | grep -o '"chunks":[0-9]*' | grep -qv '"chunks":0'
+stored_chunks() {   # chunk keys in every node's redis, summed
+	local s n=0
+	for s in "$CDIR"/n*/redis.sock; do
+		n=$((n + $(redis-cli -s "$s" --scan --pattern 'rcfs:c:*' | wc -l)))
+	done
+	echo "$n"
 }
-export -f json_sum no_chunks
+no_chunks() { [ "$(stored_chunks)" -eq 0 ]; }
+export -f json_sum stored_chunks no_chunks
 
 # ---- a full node gets its space back after rm -------------------------------------
 cluster_up -n 3 --maxmemory 30000000 || { nok "cluster up"; done_testing; }
+export CDIR
 head -c 20000000 /dev/urandom > "$W/big"
 head -c 12000000 /dev/urandom > "$W/mid"
 check "full: a 20 MB file fits" "$RCFS" -q put "$W/big" big
@@ -33,11 +39,14 @@ head -c 25000000 /dev/urandom > "$W/huge"
 expect_rc 7 "full: a 25 MB put is refused" "$RCFS" -q put "$W/huge" huge 2>/dev/null
 check "full: the refused put's chunks are freed (nothing waits for GC)" \
 	wait_until 10 bash -c '[ "$(json_sum waiting_chunks)" -eq 0 ]'
+check "full: only the 12 MB file's chunks are stored (12 x 3 copies)" \
+	wait_until 10 bash -c '[ "$(stored_chunks)" -eq 36 ]'
 "$RCFS" rm mid
 "$CLUSTER" down -d "$CDIR" >/dev/null
 
 # ---- a paused put keeps its chunks ------------------------------------------------------
 cluster_up -n 3 || { nok "cluster up"; done_testing; }
+export CDIR
 head -c 8388608 /dev/urandom > "$W/p"
 head -c 4194304 "$W/p" > "$W/p-head"          # the same first 4 chunks
 mkfifo "$W/fifo"
@@ -51,8 +60,10 @@ check "paused put: rcfs status shows bytes waiting for GC" \
 	bash -c '"$RCFS" --json status | grep -q "\"gc_waiting_bytes\":[1-9]"'
 check "another client puts the same chunks" "$RCFS" -q put "$W/p-head" same
 check "... and removes them" "$RCFS" -q rm same
-check "rcfs gc frees none of the paused put's chunks" bash -c '[ "$(json_sum deleted_chunks)" -eq 0 ]'
+"$RCFS" -q gc > /dev/null
 sleep 2                                       # two periodic passes too (the pause goes on)
+check "GC frees none of the paused put's chunks" bash -c '[ "$(json_sum waiting_chunks)" -ge 12 ]'
+check "... they are all still stored" bash -c '[ "$(stored_chunks)" -ge 12 ]'
 tail -c 4194304 "$W/p" >&3
 exec 3>&-
 wait "$putpid"; rc=$?
@@ -74,10 +85,11 @@ check "backup: the GC hold is in force on every node" \
 	wait_until 10 bash -c '[ "$("$RCFS" --json gc | grep -o held_until_ms | wc -l)" -eq 3 ]'
 "$RCFS" -q rm held
 check "backup: a file removed after the cut keeps its chunks" \
-	bash -c '[ "$(json_sum deleted_chunks)" -eq 0 ] && [ "$(json_sum waiting_chunks)" -ge 3 ]'
+	bash -c '[ "$(json_sum waiting_chunks)" -ge 9 ] && [ "$(stored_chunks)" -ge 9 ]'
 wait "$savepid"; rc=$?
 check "backup: the save reads every chunk and succeeds (exit $rc)" [ "$rc" -eq 0 ]
-check "backup: it verifies" "$RCFS" -q snapshot status "$W/b.rcfs"
+check "backup: it verifies, and holds the removed file (3 chunks)" \
+	bash -c '"$RCFS" --json snapshot status "$1" | grep -q "\"chunks\":3,"' _ "$W/b.rcfs"
 check "backup: the hold is released when the save ends" \
 	bash -c '! "$RCFS" --json gc | grep -q held_until_ms'
 check "backup: the removed file's chunks are then freed" \
@@ -100,6 +112,18 @@ if [ "$rc" -eq 0 ]; then
 else
 	check "cp racing rm: refused, no copy made (exit $rc)" bash -c '[ "$1" -eq 3 ] && ! "$RCFS" -q stat cpdst 2>/dev/null' _ "$rc"
 fi
+# The same with only the commit delayed (frames: stat, protect, stat, commit):
+# the source is removed and GC runs after the protection, before the commit.
+"$RCFS" -q put "$W/h" cpsrc2
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=writev \
+	-e inject=writev:delay_enter=1500000:when=4 "$RCFS" -q cp cpsrc2 cpdst2 2>/dev/null & cppid=$!
+test_pids="$test_pids $cppid"
+sleep 0.7
+"$RCFS" -q rm cpsrc2
+"$RCFS" -q gc > /dev/null
+wait "$cppid"; rc=$?
+check "cp with rm and GC between its protection and its commit: the copy (exit $rc) reads back" \
+	bash -c '[ "$1" -eq 0 ] && "$RCFS" get cpdst2 - | cmp -s - "$2"' _ "$rc" "$W/h"
 
 expect_rc 2 "rcfs gc takes no arguments" "$RCFS" gc extra 2>/dev/null
 

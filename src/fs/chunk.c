@@ -8,6 +8,7 @@
 
 #include "fs/chunk.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/sha256.h"
 #include "util/xmalloc.h"
 
@@ -40,11 +41,15 @@ chunk_key(const uint8_t *sha, char *key)
 	sodium_bin2hex(key + 7, 65, sha, CHUNK_HASH_LEN);
 }
 
-/* Protect a chunk for an uploader.  ARGV: hex, uploader, until ms.  The
+/* Protect a chunk for an upload.  ARGV: hex, "uploader:seq", until ms.  The
  * hash expires with its latest protection (PEXPIREAT NX sets a first
- * expiry, GT only moves it later); the GC set entry is looked at once
- * that protection is over. */
+ * expiry, GT only moves it later); the GC set entry is looked at once that
+ * protection is over.  An anonymous copy ("0:0") of a chunk a file here
+ * references needs none.  allow-oom: a full node must still protect (the
+ * writes are a few bytes; GC is what frees it). */
 static const char chunk_protect_lua[] =
+"#!lua flags=allow-oom\n"
+"if ARGV[2] == '0:0' and redis.call('HEXISTS', 'rcfs:refs', ARGV[1]) == 1 then return 0 end\n"
 "local k = 'rcfs:u:' .. ARGV[1]\n"
 "redis.call('HSET', k, ARGV[2], ARGV[3])\n"
 "redis.call('PEXPIREAT', k, ARGV[3], 'NX')\n"
@@ -53,10 +58,24 @@ static const char chunk_protect_lua[] =
 "return 1\n";
 
 static void
+chunk_protect_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	const char *why = NULL;
+
+	(void)st; (void)arg;
+	if (store_result(r, err, &why) != RCFS__ERROR_CODE__E_OK)
+		log_warn("chunk GC protection not written: %s", why);
+}
+
+static void
 chunk_protect(struct store *st, const char *hex, const struct chunk_upload *up)
 {
-	store_commandf(st, NULL, NULL, "EVAL %s 0 %s %" PRIu64 " %" PRIu64, chunk_protect_lua, hex,
-	    up->uploader, up->until_ms);
+	if (up->until_ms == 0) {        /* no protection: only make sure GC sees it */
+		store_commandf(st, NULL, NULL, "ZADD rcfs:gc NX 0 %s", hex);
+		return;
+	}
+	store_commandf(st, chunk_protect_reply, NULL, "EVAL %s 0 %s %" PRIu64 ":%" PRIu64 " %" PRIu64,
+	    chunk_protect_lua, hex, up->uploader, up->seq, up->until_ms);
 }
 
 void
@@ -83,12 +102,12 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 }
 
 void
-chunk_release(struct store *st, const uint8_t *sha, uint64_t uploader, uint64_t now_ms)
+chunk_release(struct store *st, const uint8_t *sha, const struct chunk_upload *up, uint64_t now_ms)
 {
 	char hex[65];
 
 	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	store_commandf(st, NULL, NULL, "HDEL rcfs:u:%s %" PRIu64, hex, uploader);
+	store_commandf(st, NULL, NULL, "HDEL rcfs:u:%s %" PRIu64 ":%" PRIu64, hex, up->uploader, up->seq);
 	store_commandf(st, NULL, NULL, "ZADD rcfs:gc %" PRIu64 " %s", now_ms, hex);
 }
 

@@ -29,11 +29,13 @@ void chunk_hash(const uint8_t *data, size_t len, uint8_t *out);
 void chunk_key(const uint8_t *sha, char *key);
 
 /* Who wrote a chunk, for GC: the upload protects the chunk until until_ms
- * (ms since the epoch; 0: not at all), or until a commit from client
- * `uploader` (a FileCommit's client_id; 0: none) that references it is
- * applied, whichever is first. */
+ * (ms since the epoch; 0: not at all), or until the commit (client_id
+ * `uploader`, seq `seq`) it is for is applied, whichever is first.  A copy
+ * with no uploader (0: repair, the mover) is protected only where no file
+ * references the chunk yet (a home applying the commit late). */
 struct chunk_upload {
 	uint64_t uploader;
+	uint64_t seq;
 	uint64_t until_ms;
 };
 
@@ -56,10 +58,11 @@ void chunk_probe(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *
  * had been uploaded now.  Fire and forget, queued in order on st: touch
  * before a probe, so a chunk the probe finds is one the GC spares. */
 void chunk_touch(struct store *st, const uint8_t *sha, const struct chunk_upload *up);
-/* The uploader will not commit: end its protection of the chunk (others'
- * stay); GC looks at the chunk at its next pass (now_ms: ms since the
- * epoch).  Fire and forget. */
-void chunk_release(struct store *st, const uint8_t *sha, uint64_t uploader, uint64_t now_ms);
+/* The upload's commit will not come: end up's protection of the chunk
+ * (others' stay); GC looks at the chunk at its next pass (now_ms: ms since
+ * the epoch).  Fire and forget. */
+void chunk_release(struct store *st, const uint8_t *sha, const struct chunk_upload *up,
+    uint64_t now_ms);
 /* Delete this node's copy of a chunk (rebalance: once its homes hold it). */
 void chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
 /* One step of a walk over the chunks stored on this node (redis SCAN:

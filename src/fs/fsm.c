@@ -21,8 +21,10 @@ static void fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, 
 /* Apply a batch.  ARGV: now_ms, n, then 9 per command:
  * kind ("put"|"rm"|"mv"|"hold"|"noop"), index, name, packed meta, chunk list
  * (hex), client id, seq, mv's source name and expected meta.  A hold's name
- * is the holder, its meta the until ms ("0": release).  A put ends its
- * client's GC protection of the chunks it references (chunk.h).
+ * is the holder, its meta the until ms ("0": release), its chunk list the
+ * leader's clock when it was proposed (holds that ended before are dropped).  A put ends the GC
+ * protection its upload ("client id:seq") gave the chunks it references
+ * (chunk.h).
  * Returns one integer per command: the version (log index) written, 0 for an
  * rm of a missing name, -1 for an entry already applied before a restart.
  *
@@ -81,13 +83,13 @@ static const char fsm_apply_lua[] =
 "  end\n"
 "end\n"
 /* put and rm of one name: the chunk references follow the file table. */
-"local function put(name, meta, chunks, cid)\n"
+"local function put(name, meta, chunks, upload)\n"
 "  local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
 "  local old = redis.call('GET', ckey)\n"
 "  for i = 1, #chunks, 64 do\n"
 "    local h = string.sub(chunks, i, i + 63)\n"
 "    redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
-"    if cid ~= '' then redis.call('HDEL', 'rcfs:u:' .. h, cid) end\n"
+"    if upload then redis.call('HDEL', 'rcfs:u:' .. h, upload) end\n"
 "  end\n"
 "  if old then\n"
 "    for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
@@ -118,6 +120,10 @@ static const char fsm_apply_lua[] =
 "    r = 0\n"
 "    applied = index\n"
 "  elseif kind == 'hold' then\n"
+"    local held = redis.call('HGETALL', 'rcfs:gchold')\n"
+"    for i = 1, #held, 2 do\n"
+"      if tonumber(held[i + 1]) < tonumber(chunks) then redis.call('HDEL', 'rcfs:gchold', held[i]) end\n"
+"    end\n"
 "    if meta == '0' then redis.call('HDEL', 'rcfs:gchold', name)\n"
 "    else redis.call('HSET', 'rcfs:gchold', name, meta) end\n"
 "    r = 0\n"
@@ -131,7 +137,7 @@ static const char fsm_apply_lua[] =
 "    if dup then\n"
 "      r = dup\n"
 "    elseif kind == 'put' then\n"
-"      put(name, meta, chunks, cid)\n"
+"      put(name, meta, chunks, cid ~= '' and cid .. ':' .. ARGV[a+6])\n"
 "      r = index\n"
 "    elseif kind == 'rm' then\n"
 "      if redis.call('EXISTS', 'rcfs:f:' .. name) == 0 then r = 0 else rm(name); r = index end\n"
@@ -143,7 +149,7 @@ static const char fsm_apply_lua[] =
 "      elseif cur ~= ARGV[a+8] then\n"
 "        r = -2\n"
 "      else\n"
-"        put(name, meta, chunks, cid)\n"
+"        put(name, meta, chunks, false)\n"
 "        rm(ARGV[a+7])\n"
 "        r = index\n"
 "      end\n"
@@ -197,9 +203,12 @@ static const char fsm_list_lua[] =
  * protected by an upload (rcfs:u:<hex>, chunk.c), it is looked at again when
  * the last protection ends; else it is deleted.  While a backup hold is in
  * force (rcfs:gchold, written by the log) nothing is deleted.  Returns
- * {deleted, their bytes, hold until (0: none), waiting, their bytes}, the
- * last two -1 without a census. */
+ * {deleted, their bytes, hold until (0: none), waiting, their bytes, due
+ * entries examined}, waiting -1 without a census.  allow-oom: on a full
+ * node (over maxmemory) redis refuses a plain script's first write, and a
+ * rescheduling ZADD must not stop the DELs that free it. */
 static const char fsm_gc_lua[] =
+"#!lua flags=allow-oom\n"
 "local now, max = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
 "local function latest(key)\n"
 "  local m = 0\n"
@@ -211,9 +220,11 @@ static const char fsm_gc_lua[] =
 "end\n"
 "local hold = latest('rcfs:gchold')\n"
 "if hold <= now then hold = 0 end\n"
-"local n, bytes = 0, 0\n"
+"local n, bytes, seen = 0, 0, 0\n"
 "if hold == 0 then\n"
-"  for _, h in ipairs(redis.call('ZRANGEBYSCORE', 'rcfs:gc', '-inf', now, 'LIMIT', 0, max)) do\n"
+"  local due = redis.call('ZRANGEBYSCORE', 'rcfs:gc', '-inf', now, 'LIMIT', 0, max)\n"
+"  seen = #due\n"
+"  for _, h in ipairs(due) do\n"
 "    local till = 0\n"
 "    if redis.call('HEXISTS', 'rcfs:refs', h) == 1 then\n"
 "      redis.call('ZREM', 'rcfs:gc', h)\n"
@@ -242,9 +253,7 @@ static const char fsm_gc_lua[] =
 "    end\n"
 "  end\n"
 "end\n"
-"return {n, bytes, hold, wn, wb}\n";
-
-#define FSM_HOLDS_MAX 64        /* backup holds a snapshot carries (one per backup running) */
+"return {n, bytes, hold, wn, wb, seen}\n";
 
 /* One call in flight: its callback (one member set, by type) and argument. */
 struct fsm_call {
@@ -374,7 +383,8 @@ fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmds, si
 			s = xasprintf("%" PRIu64, index); ARG_OWN(s, strlen(s));
 			s = xasprintf("%" PRIu64, c->gc_hold->holder); ARG_OWN(s, strlen(s));
 			s = xasprintf("%" PRIu64, c->gc_hold->until_ms); ARG_OWN(s, strlen(s));
-			ARG_STR(""); ARG_STR(""); ARG_STR("0"); ARG_STR(""); ARG_STR("");
+			s = xasprintf("%" PRIu64, c->gc_hold->issued_ms); ARG_OWN(s, strlen(s));
+			ARG_STR(""); ARG_STR("0"); ARG_STR(""); ARG_STR("");
 		} else {
 			const Rcfs__FileRemove *r = c->remove;
 			ARG_STR("rm");
@@ -845,12 +855,12 @@ fsm_gc_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	struct fsm_call *call = arg;
 	const char *why;
 	Rcfs__ErrorCode code = store_result(r, err, &why);
-	struct fsm_gc_result res = { 0, 0, 0, -1, -1 };
+	struct fsm_gc_result res = { 0, 0, 0, -1, -1, 0 };
 
 	(void)st;
-	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 5))
+	if (code == RCFS__ERROR_CODE__E_OK && (r->type != REDIS_REPLY_ARRAY || r->elements != 6))
 		code = fsm_unexpected(&why, "unexpected reply from the GC script");
-	for (size_t i = 0; code == RCFS__ERROR_CODE__E_OK && i < 5; i++)
+	for (size_t i = 0; code == RCFS__ERROR_CODE__E_OK && i < 6; i++)
 		if (r->element[i]->type != REDIS_REPLY_INTEGER)
 			code = fsm_unexpected(&why, "unexpected reply from the GC script");
 	if (code == RCFS__ERROR_CODE__E_OK) {
@@ -859,6 +869,7 @@ fsm_gc_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		res.held_until_ms = (uint64_t)r->element[2]->integer;
 		res.waiting = r->element[3]->integer;
 		res.waiting_bytes = r->element[4]->integer;
+		res.examined = (uint64_t)r->element[5]->integer;
 	}
 	call->cb.gc(call->arg, code, code == RCFS__ERROR_CODE__E_OK ? NULL : why, &res);
 	free(call);
@@ -939,13 +950,13 @@ static const char fsm_install_lua[] =
 static void fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 
 /* Backup holds in a dump ("holder=until," repeated) into out[max]; returns how
- * many (more than max: the rest dropped, there are never that many). */
+ * many (max: the number of commas is enough). */
 static size_t
 fsm_holds_parse(const char *s, Rcfs__GcHold *out, size_t max)
 {
 	size_t n = 0;
 	unsigned long long holder, until;
-	int used;
+	int used = 0;
 
 	while (n < max && sscanf(s, "%llu=%llu,%n", &holder, &until, &used) == 2 && used > 0) {
 		rcfs__gc_hold__init(&out[n]);
@@ -976,8 +987,8 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	Rcfs__Snapshot snap = RCFS__SNAPSHOT__INIT;
 	Rcfs__SnapshotFile *files = NULL, **fptrs = NULL;
 	Rcfs__SnapshotSession *sess = NULL, **sptrs = NULL;
-	Rcfs__GcHold holds[FSM_HOLDS_MAX], *hptrs[FSM_HOLDS_MAX];
-	size_t nfiles = 0, nsess = 0, nholds, i, k;
+	Rcfs__GcHold *holds = NULL, **hptrs = NULL;
+	size_t nfiles = 0, nsess = 0, nholds = 0, i, k;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 
@@ -994,7 +1005,11 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	nfiles = (size_t)r->element[1]->integer;
 	nsess = (r->elements - 3 - 3 * nfiles) / 3;
 	snap.index = strtoull(r->element[0]->str, NULL, 10);
-	nholds = fsm_holds_parse(r->element[2]->str, holds, FSM_HOLDS_MAX);
+	for (const char *c = r->element[2]->str; (c = strchr(c, ',')) != NULL; c++)
+		nholds++;
+	holds = xcalloc(nholds + 1, sizeof *holds);
+	hptrs = xcalloc(nholds + 1, sizeof *hptrs);
+	nholds = fsm_holds_parse(r->element[2]->str, holds, nholds);
 	for (i = 0; i < nholds; i++)
 		hptrs[i] = &holds[i];
 	files = xcalloc(nfiles + 1, sizeof *files);
@@ -1033,6 +1048,8 @@ fsm_dump_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	free(fptrs);
 	free(sess);
 	free(sptrs);
+	free(holds);
+	free(hptrs);
 	free(call);
 }
 

@@ -145,11 +145,12 @@ struct fsm_gc_result {
 	uint64_t deleted, deleted_bytes;
 	uint64_t held_until_ms;         /* a backup hold is in force until then; 0: none */
 	int64_t waiting, waiting_bytes;
+	uint64_t examined;              /* due entries looked at (max: there may be more) */
 };
 typedef void fsm_gc_cb(void *arg, Rcfs__ErrorCode code, const char *why,
     const struct fsm_gc_result *res);
 /* Chunks counted by a census at most (the first by due time). */
-#define FSM_GC_CENSUS_MAX 20000
+#define FSM_GC_CENSUS_MAX 10000
 /* Delete up to `max` due, unreferenced, unprotected chunks (see chunk.h and
  * docs/design.md "GC"); now_ms is this node's clock, ms since the epoch.
  * census: also count what is kept (O(FSM_GC_CENSUS_MAX) redis work). */

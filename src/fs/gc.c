@@ -117,7 +117,7 @@ gc_passed(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm_gc_
 
 	gc->running = false;
 	gc_account(gc, code, why, res);
-	if (code == RCFS__ERROR_CODE__E_OK && res->deleted >= GC_BATCH)
+	if (code == RCFS__ERROR_CODE__E_OK && res->examined >= GC_BATCH)
 		event_add(gc->again_ev, &now);
 }
 
@@ -155,5 +155,5 @@ gc_run_passed(void *arg, Rcfs__ErrorCode code, const char *why, const struct fsm
 		free(run);
 		return;
 	}
-	fsm_gc(gc->st, time_real_ms(), GC_BATCH, res->deleted < GC_BATCH, gc_run_passed, run);
+	fsm_gc(gc->st, time_real_ms(), GC_BATCH, res->examined < GC_BATCH, gc_run_passed, run);
 }

@@ -250,8 +250,9 @@ replicator_put(struct replicator *rp, const uint8_t *sha, const uint8_t *data, s
 			req.data.data = (uint8_t *)data;
 			req.data.len = len;
 			req.has_replica = req.replica = 1;
-			req.has_client_id = up_->uploader != 0;
+			req.has_client_id = req.has_seq = up_->uploader != 0;
 			req.client_id = up_->uploader;
+			req.seq = up_->seq;
 			peer_rpc(rep_peer(rp, chosen[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 			    rep_put_peer_done, op);
 		}
@@ -417,7 +418,8 @@ rep_get_peer_done(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type
 struct rep_protect {
 	rep_put_cb *cb;
 	void *arg;
-	uint32_t pending, ok;
+	uint32_t pending, ok, failed;
+	char last_err[200];
 };
 
 static void
@@ -426,11 +428,18 @@ rep_protect_answered(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t t
 {
 	struct rep_protect *op = arg;
 
-	(void)err; (void)type; (void)msg;
-	op->ok += code == RCFS__ERROR_CODE__E_OK;
+	(void)type; (void)msg;
+	if (code == RCFS__ERROR_CODE__E_OK) {
+		op->ok++;
+	} else {
+		op->failed++;
+		snprintf(op->last_err, sizeof op->last_err, "%s", err ? err : "error");
+	}
 	if (--op->pending > 0)
 		return;
-	if (op->cb != NULL)
+	if (op->cb != NULL && op->failed > 0)
+		op->cb(op->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, op->last_err, op->ok);
+	else if (op->cb != NULL)
 		op->cb(op->arg, RCFS__ERROR_CODE__E_OK, NULL, op->ok);
 	free(op);
 }
@@ -449,13 +458,15 @@ replicator_protect(struct replicator *rp, const ProtobufCBinaryData *shas, size_
 		if (shas[i].len != CHUNK_HASH_LEN)
 			continue;
 		if (up->until_ms == 0)
-			chunk_release(rp->st, shas[i].data, up->uploader, now_ms);
+			chunk_release(rp->st, shas[i].data, up, now_ms);
 		else
 			chunk_touch(rp->st, shas[i].data, up);
 	}
 	req.sha256 = (ProtobufCBinaryData *)shas;
 	req.n_sha256 = n;
 	req.client_id = up->uploader;
+	req.has_seq = 1;
+	req.seq = up->seq;
 	req.has_replica = req.replica = 1;
 	req.has_release = req.release = up->until_ms == 0;
 	for (uint32_t i = 0; !local_only && i < rp->n; i++) {
@@ -466,8 +477,9 @@ replicator_protect(struct replicator *rp, const ProtobufCBinaryData *shas, size_
 		}
 	}
 	/* This node's commands are queued on its store ahead of anything the
-	 * caller does next: it counts as done. */
-	rep_protect_answered(op, RCFS__ERROR_CODE__E_OK, NULL, 0, NULL);
+	 * caller does next: it counts as done if the store is up. */
+	rep_protect_answered(op, store_is_up(rp->st) ? RCFS__ERROR_CODE__E_OK
+	    : RCFS__ERROR_CODE__E_UNAVAILABLE, "storage unavailable", 0, NULL);
 }
 
 /* ---- repair ----------------------------------------------------------------------- */
@@ -573,8 +585,9 @@ rep_repair_start(struct replicator *rp, struct rep_repair *op, const uint8_t *sh
 			req.sha256.len = CHUNK_HASH_LEN;
 			req.has_local = req.local = req.has_probe = req.probe = 1;
 			req.has_touch = req.touch = op->have_cb != NULL;
-			req.has_client_id = op->have_cb != NULL && op->up.uploader != 0;
+			req.has_client_id = req.has_seq = op->have_cb != NULL && op->up.uploader != 0;
 			req.client_id = op->up.uploader;
+			req.seq = op->up.seq;
 			peer_rpc(rep_peer(rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base,
 			    rep_repair_peer_probe, pr);
 		}
@@ -697,8 +710,9 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 			req.data.data = (uint8_t *)data;
 			req.data.len = len;
 			req.has_replica = req.replica = 1;
-			req.has_client_id = op->up.uploader != 0;
+			req.has_client_id = req.has_seq = op->up.uploader != 0;
 			req.client_id = op->up.uploader;
+			req.seq = op->up.seq;
 			peer_rpc(rep_peer(op->rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 			    rep_repair_peer_stored, op);
 		}

@@ -44,6 +44,7 @@ struct service {
 };
 
 #define SERVICE_DUMP_KEEP_MS 60000      /* a backup dump outlives its last slice by this */
+#define SERVICE_HOLD_LEASE_MS (10 * 60 * 1000)  /* a backup's GC hold, unless renewed */
 
 /* An in-flight request: holds the connection alive until it is answered. */
 struct service_req {
@@ -237,22 +238,19 @@ service_propose(struct service_req *r, const Rcfs__Command *cmd, consensus_cb *d
 
 /* ---- chunks ---------------------------------------------------------------- */
 
-/* An upload from client `uploader` arriving now: protected from GC until
- * that client's commit is applied, for gc_grace_ms at most.  A copy that
- * names no client (repair and the mover's copies of referenced chunks, old
- * clients) is protected for SERVICE_ANON_PROTECT_MS: no commit ends it. */
-#define SERVICE_ANON_PROTECT_MS (10 * 60 * 1000)
-
+/* An upload for client `uploader`'s commit `seq` arriving now: protected
+ * from GC until that commit is applied, for gc_grace_ms at most.  A copy
+ * that names no client (repair's and the mover's copies, old clients) is
+ * protected for gc_grace_ms only where no file references the chunk yet
+ * (fs/chunk.h): no commit ends that. */
 static struct chunk_upload
-service_upload(const struct service *svc, uint64_t uploader)
+service_upload(const struct service *svc, uint64_t uploader, uint64_t seq)
 {
-	uint64_t ms = svc->p.cfg->gc_grace_ms;
 	struct chunk_upload up;
 
-	if (uploader == 0 && ms > SERVICE_ANON_PROTECT_MS)
-		ms = SERVICE_ANON_PROTECT_MS;
 	up.uploader = uploader;
-	up.until_ms = time_real_ms() + ms;
+	up.seq = uploader != 0 ? seq : 0;
+	up.until_ms = time_real_ms() + svc->p.cfg->gc_grace_ms;
 	return up;
 }
 
@@ -280,7 +278,7 @@ service_chunk_put(struct service_req *r)
 			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "a ChunkPut with have carries no data");
 			return;
 		}
-		up = service_upload(r->svc, m->client_id);
+		up = service_upload(r->svc, m->client_id, m->seq);
 		replicator_have(r->svc->p.replicator, m->sha256.data, &up, service_chunk_put_done, r);
 		return;
 	}
@@ -309,7 +307,7 @@ service_chunk_put(struct service_req *r)
 	/* The callee copies the data before returning; the request may even be
 	 * answered (and r freed) before it returns: r is not touched after. */
 	r->msg = NULL;
-	up = service_upload(r->svc, m->client_id);
+	up = service_upload(r->svc, m->client_id, m->seq);
 	if (m->replica && r->peer_id != 0)     /* a replica write from a peer: here only */
 		chunk_put(r->svc->p.store, sha, m->data.data, m->data.len, &up, service_chunk_put_local, r);
 	else
@@ -346,7 +344,11 @@ service_chunk_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint32
 	struct service_req *r = arg;
 	Rcfs__ChunkProtectResponse resp = RCFS__CHUNK_PROTECT_RESPONSE__INIT;
 
-	(void)code; (void)why; (void)replicas;
+	(void)replicas;
+	if (code != RCFS__ERROR_CODE__E_OK) {
+		service_fail(r, code, "chunks not protected everywhere: %s", why);
+		return;
+	}
 	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, r->id, &resp.base);
 	service_req_free(r);
 }
@@ -357,7 +359,7 @@ static void
 service_chunk_protect(struct service_req *r)
 {
 	Rcfs__ChunkProtect *m = (Rcfs__ChunkProtect *)r->msg;
-	struct chunk_upload up = service_upload(r->svc, m->client_id);
+	struct chunk_upload up = service_upload(r->svc, m->client_id, m->seq);
 	bool release = m->has_release && m->release, here_only = m->replica && r->peer_id != 0;
 
 	for (size_t i = 0; i < m->n_sha256; i++)
@@ -388,7 +390,7 @@ service_chunk_get(struct service_req *r)
 	}
 	if (m->local && m->probe) {    /* is it stored here? (repair, stat -v, a put's have) */
 		if (m->touch) {
-			struct chunk_upload touch = service_upload(r->svc, m->client_id);
+			struct chunk_upload touch = service_upload(r->svc, m->client_id, m->seq);
 			chunk_touch(r->svc->p.store, m->sha256.data, &touch);
 		}
 		chunk_probe(r->svc->p.store, m->sha256.data, service_chunk_probe_done, r);
@@ -1207,7 +1209,8 @@ service_backup_released(void *arg, Rcfs__ErrorCode code, const char *why,
 
 /* A new dump first puts a GC hold in the log (docs/operations.md "Back up
  * and restore": chunks of files removed after the cut stay until the backup
- * has read them); release ends it. */
+ * has read them): a lease of SERVICE_HOLD_LEASE_MS the backup renews while it
+ * reads and releases at its end. */
 static void
 service_backup(struct service_req *r)
 {
@@ -1216,14 +1219,15 @@ service_backup(struct service_req *r)
 	Rcfs__Command cmd = RCFS__COMMAND__INIT;
 	Rcfs__GcHold hold = RCFS__GC_HOLD__INIT;
 
-	if (m->has_release && m->release) {
+	hold.has_until_ms = hold.has_issued_ms = 1;
+	hold.issued_ms = time_real_ms();
+	if ((m->has_release && m->release) || (m->has_renew && m->renew)) {
 		if (!m->has_dump_id || m->dump_id == 0) {
-			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "release names no dump");
+			service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "release or renew names no dump");
 			return;
 		}
 		hold.holder = m->dump_id;
-		hold.has_until_ms = 1;
-		hold.until_ms = 0;
+		hold.until_ms = m->release ? 0 : hold.issued_ms + SERVICE_HOLD_LEASE_MS;
 		cmd.gc_hold = &hold;
 		service_propose(r, &cmd, service_backup_released);
 		return;
@@ -1239,11 +1243,13 @@ service_backup(struct service_req *r)
 		return;
 	}
 	m->has_dump_id = 1;
-	randombytes_buf(&m->dump_id, sizeof m->dump_id);
+	if (m->has_holder && m->holder != 0)
+		m->dump_id = m->holder;         /* the client's: a retry is the same hold */
+	else
+		randombytes_buf(&m->dump_id, sizeof m->dump_id);
 	m->dump_id = (m->dump_id | 1) & 0x7fffffffffffffffULL;  /* never 0: 0 asks for a new dump */
 	hold.holder = m->dump_id;
-	hold.has_until_ms = 1;
-	hold.until_ms = time_real_ms() + svc->p.cfg->gc_grace_ms;
+	hold.until_ms = hold.issued_ms + SERVICE_HOLD_LEASE_MS;
 	cmd.gc_hold = &hold;
 	service_propose(r, &cmd, service_backup_held);
 }

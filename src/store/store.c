@@ -306,8 +306,9 @@ store_on_check(redisAsyncContext *ac, void *r, void *privdata)
 		}
 	}
 	st->unsafe = false;
-	/* Not up while redis replays its AOF: it would answer -LOADING. */
-	redisAsyncCommand(st->ac, store_on_loading, st, "INFO persistence");
+	/* Not up while redis replays its AOF: it would answer -LOADING.  Redis
+	 * 7.0 takes several INFO sections; older ones refuse (see below). */
+	redisAsyncCommand(st->ac, store_on_loading, st, "INFO server persistence");
 	return;
 unsafe:
 	st->unsafe = true;
@@ -330,6 +331,22 @@ store_on_loading(redisAsyncContext *ac, void *r, void *privdata)
 	(void)ac;
 	if (reply == NULL)
 		return;         /* disconnected: handled by the disconnect callback */
+	if (reply->type != REDIS_REPLY_STRING || strstr(reply->str, "redis_version:") == NULL ||
+	    atoi(strstr(reply->str, "redis_version:") + 14) < 7) {
+		/* The chunk GC scripts use ZADD GT, PEXPIREAT NX/GT and script
+		 * flags (fs/chunk.c, fs/fsm.c): 7.0 or later. */
+		char why[300];
+		const char *v = reply->type == REDIS_REPLY_STRING ? strstr(reply->str, "redis_version:") : NULL;
+		snprintf(why, sizeof why, "redis %s is version %.*s: rcfsd needs redis 7.0 or later", st->addr,
+		    v != NULL ? (int)strcspn(v + 14, "\r\n") : 9, v != NULL ? v + 14 : "before 7.0");
+		st->unsafe = true;
+		snprintf(st->why, sizeof st->why, "%s", why);
+		if (st->state_cb)
+			st->state_cb(st, false, why, st->state_arg);
+		if (st->ac)
+			redisAsyncDisconnect(st->ac);
+		return;
+	}
 	if (reply->type == REDIS_REPLY_STRING && strstr(reply->str, "loading:1") != NULL) {
 		snprintf(st->why, sizeof st->why, "redis %s is loading its data", st->addr);
 		evtimer_add(st->recheck_ev, &tv);
@@ -346,7 +363,7 @@ store_recheck_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	if (st->ac != NULL && st->state == STORE_CHECKING)
-		redisAsyncCommand(st->ac, store_on_loading, st, "INFO persistence");
+		redisAsyncCommand(st->ac, store_on_loading, st, "INFO server persistence");
 }
 
 void

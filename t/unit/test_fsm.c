@@ -459,12 +459,13 @@ stored_cb(void *arg, Rcfs__ErrorCode code, const char *why)
 	*(bool *)arg = true;
 }
 
-/* chunk i, 1000 + i bytes, uploaded by `uploader`, protected until `until`. */
+/* chunk i, 1000 + i bytes, uploaded for commit (uploader, seq), protected
+ * until `until`. */
 static void
-upload(int i, uint64_t uploader, uint64_t until)
+upload(int i, uint64_t uploader, uint64_t seq, uint64_t until)
 {
 	static uint8_t data[2000];
-	struct chunk_upload up = { uploader, until };
+	struct chunk_upload up = { uploader, seq, until };
 	bool done = false;
 
 	chunk_put(st, hashes[i], data, 1000 + (size_t)i, &up, stored_cb, &done);
@@ -491,10 +492,10 @@ START_TEST(gc_frees_what_nothing_protects)
 	uint64_t t = time_real_ms(), hour = 3600000;    /* redis expires keys by its clock */
 	struct fsm_gc_result g;
 
-	upload(0, 7, t + hour);                 /* client 7 uploads chunk 0 ... */
-	upload(0, 8, t + hour);                 /* ... and so does client 8 */
-	upload(1, 7, t + hour);
-	upload(2, 9, t + hour);                 /* client 9: never commits */
+	upload(0, 7, 1, t + hour);              /* client 7 uploads chunk 0 ... */
+	upload(0, 8, 1, t + hour);              /* ... and so does client 8 */
+	upload(1, 7, 1, t + hour);
+	upload(2, 9, 1, t + hour);              /* client 9: never commits */
 	{
 		Rcfs__Command *b[] = { put("f", 7, 1, 2, c01) };
 		apply(1, b, 1);                 /* 7's commit: its protection ends */
@@ -548,6 +549,38 @@ START_TEST(gc_frees_what_nothing_protects)
 	ck_assert(!stored(2));
 	ck_assert_int_eq(REDIS("ZCARD rcfs:gc")->integer, 0);
 	ck_assert_int_eq(REDIS("EXISTS rcfs:u:%s", hex(2))->integer, 0);
+}
+END_TEST
+
+/* One client, two files sharing a chunk (put -r): the first file's commit,
+ * applied after the second file's upload, ends only its own protection;
+ * an anonymous copy (repair, the mover) of a referenced chunk takes none. */
+START_TEST(gc_protection_is_per_commit)
+{
+	int c3[] = { 3 };
+	uint64_t t = time_real_ms(), hour = 3600000;
+
+	upload(3, 7, 1, t + hour);              /* file a's upload (commit seq 1) */
+	upload(3, 7, 2, t + hour);              /* file b's upload of the same chunk (seq 2) */
+	{
+		Rcfs__Command *b[] = { put("a", 7, 1, 1, c3), rm("a", 5, 1) };
+		apply(1, b, 2);                 /* a committed, then removed by someone */
+	}
+	ck_assert_uint_eq(gc_pass(t + 1000, false).deleted, 0);
+	ck_assert(stored(3));                   /* b's protection holds */
+	{
+		Rcfs__Command *b[] = { put("b", 7, 2, 1, c3) };
+		apply(3, b, 1);
+	}
+	ck_assert(REDIS("HGET rcfs:u:%s 7:2", hex(3))->nil);
+	upload(3, 0, 0, t + hour);              /* a repair copy: referenced here, no protection */
+	ck_assert_int_eq(REDIS("EXISTS rcfs:u:%s", hex(3))->integer, 0);
+	{
+		Rcfs__Command *b[] = { rm("b", 7, 3) };
+		apply(4, b, 1);
+	}
+	ck_assert_uint_eq(gc_pass(t + 2000, false).deleted, 1);
+	ck_assert(!stored(3));
 }
 END_TEST
 
@@ -834,6 +867,7 @@ main(void)
 	tcase_add_test(tc, chunk_references);
 	tcase_add_test(tc, gc_frees_what_nothing_protects);
 	tcase_add_test(tc, gc_hold_in_snapshot);
+	tcase_add_test(tc, gc_protection_is_per_commit);
 	tcase_add_test(tc, large_batch);
 	tcase_add_test(tc, sessions_expire);
 	tcase_add_test(tc, load_reads_seqs_and_indexes);
