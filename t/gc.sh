@@ -4,7 +4,8 @@
 # pauses, even when another client commits and removes the same chunks; a
 # put that fails gives its chunks back; a backup's GC hold keeps what its cut
 # references until it has read it; rcfs cp racing an rm of its source never
-# makes a copy without chunks; rcfs gc and rcfs status say what is kept.
+# makes a copy without chunks; rcfs gc and rcfs status say what is kept; the
+# AOF is rewritten in a lull.
 . "$(dirname "$0")/lib.sh"
 watchdog 240
 new_tmpdir W
@@ -125,6 +126,21 @@ wait "$cppid"; rc=$?
 check "cp with rm and GC between its protection and its commit: the copy (exit $rc) reads back" \
 	bash -c '[ "$1" -eq 0 ] && "$RCFS" get cpdst2 - | cmp -s - "$2"' _ "$rc" "$W/h"
 
-expect_rc 2 "rcfs gc takes no arguments" "$RCFS" gc extra 2>/dev/null
+expect_rc 2 "rcfs gc takes no arguments"
+"$CLUSTER" down -d "$CDIR" >/dev/null
+
+# ---- the AOF is rewritten when writes are quiet ------------------------------------------
+cluster_up -n 1 --set 'aof_rewrite_min_bytes = 1048576;' --set 'aof_rewrite_quiet_ms = 1000;' ||
+	{ nok "cluster up"; done_testing; }
+aofinfo() { redis-cli -s "$CDIR/n1/redis.sock" INFO persistence | tr -d '\r' | sed -n "s/^$1://p"; }
+head -c 4194304 /dev/urandom > "$W/a1"
+"$RCFS" -q put "$W/a1" a1 && "$RCFS" -q rm a1 && "$RCFS" -q put "$W/h" a2
+grown=$(aofinfo aof_current_size)
+check "aof: the AOF grew past its base" [ "$grown" -gt $(( $(aofinfo aof_base_size) + 1048576 )) ]
+check "aof: rcfsd has redis rewrite it once writes are quiet" \
+	wait_until 20 grep -q "AOF rewrite while writes are quiet" "$CDIR/n1/rcfsd.log"
+check "aof: the rewrite ran and the AOF shrank" \
+	wait_until 20 bash -c '[ "$(redis-cli -s "$1" INFO persistence | tr -d "\r" | sed -n "s/^aof_rewrite_in_progress://p")" = 0 ] && [ "$(redis-cli -s "$1" INFO persistence | tr -d "\r" | sed -n "s/^aof_current_size://p")" -lt "$2" ]' _ "$CDIR/n1/redis.sock" "$grown"
+check "aof: the files read back" bash -c '"$RCFS" get a2 - | cmp -s - "$1"' _ "$W/h" "$RCFS" gc extra 2>/dev/null
 
 done_testing

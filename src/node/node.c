@@ -166,6 +166,8 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->store = store_new(base, cfg->redis, cfg->redis_timeout_ms, cfg->storage_window,
 	    cfg->allow_unsafe_storage);
 	store_set_state_cb(n->store, node_store_state_cb, n);
+	store_set_aof_policy(n->store, cfg->aof_rewrite_growth, cfg->aof_rewrite_min_bytes,
+	    cfg->aof_rewrite_quiet_ms);
 	n->gc = gc_new(base, n->store, cfg->gc_interval_ms);
 	n->members = members_new(base, cfg);
 	peer_set_self_address(cfg->listen);

@@ -13,6 +13,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/time.h"
 #include "util/xmalloc.h"
 
 #define STORE_BACKOFF_MIN_MS 50
@@ -39,6 +40,8 @@ struct store_req {
 };
 TAILQ_HEAD(store_req_list, store_req);
 
+#define STORE_AOF_CHECK_MS 5000        /* quiet-time AOF rewrite: how often to look */
+
 struct store {
 	struct event_base *base;
 	char *addr;
@@ -63,6 +66,12 @@ struct store {
 	char dir[512];          /* redis's working directory, from the last check ("" unknown) */
 	bool freeing;
 	bool unsafe;
+	/* quiet-time AOF rewrites (store_set_aof_policy) */
+	struct event *aof_ev;
+	uint32_t aof_growth_pct, aof_quiet_ms;
+	uint64_t aof_min_bytes;
+	uint64_t last_large_ms;         /* monotonic ms of the last large command sent */
+	bool aof_asking;                /* an INFO persistence is out */
 };
 
 static void store_set_state(struct store *st, enum store_state s, const char *why);
@@ -80,6 +89,7 @@ static void store_req_deliver(struct store_req *req, redisReply *reply, enum sto
 static void store_req_maybe_free(struct store_req *req);
 static void store_req_fail_later(struct store_req *req, enum store_err err);
 static void store_submit(struct store_req *req);
+static uint64_t store_info_field(const char *info, const char *name);
 static void store_send(struct store_req *req);
 static void store_pump(struct store *st);
 static void store_fail_waiting(struct store *st, enum store_err err);
@@ -376,6 +386,8 @@ store_command(struct store *st, int flags, store_cb *cb, void *arg, int argc, co
 	req->cb = cb;
 	req->arg = arg;
 	req->large = (flags & STORE_LARGE) != 0;
+	if (req->large)
+		st->last_large_ms = time_mono_ms();
 	req->ev = evtimer_new(st->base, store_req_event, req);
 	req->cmdlen = redisFormatCommandArgv(&req->cmd, argc, argv, argvlen);
 	if (req->cmdlen < 0)
@@ -596,8 +608,61 @@ store_free(struct store *st)
 	}
 	event_free(st->reconnect_ev);
 	event_free(st->recheck_ev);
+	if (st->aof_ev != NULL)
+		event_free(st->aof_ev);
 	free(st->addr);
 	free(st);
+}
+
+/* ---- quiet-time AOF rewrites --------------------------------------------------- */
+
+static void
+store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	uint64_t cur, base;
+
+	(void)arg;
+	st->aof_asking = false;
+	if (err != STORE_OK || r == NULL || r->type != REDIS_REPLY_STRING ||
+	    store_info_field(r->str, "aof_enabled") != 1 ||
+	    store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
+	    store_info_field(r->str, "aof_rewrite_scheduled") != 0)
+		return;
+	cur = store_info_field(r->str, "aof_current_size");
+	base = store_info_field(r->str, "aof_base_size");
+	if (cur < base + st->aof_min_bytes || cur * 100 < base * (100 + (uint64_t)st->aof_growth_pct))
+		return;
+	if (time_mono_ms() - st->last_large_ms < st->aof_quiet_ms)
+		return;         /* a write came while we asked */
+	log_info("redis %s: AOF rewrite while writes are quiet (%llu MiB, %llu MiB after the last)",
+	    st->addr, (unsigned long long)(cur >> 20), (unsigned long long)(base >> 20));
+	store_commandf(st, NULL, NULL, "BGREWRITEAOF");
+}
+
+static void
+store_aof_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd; (void)what;
+	if (st->state != STORE_UP || st->aof_asking || time_mono_ms() - st->last_large_ms < st->aof_quiet_ms)
+		return;
+	st->aof_asking = true;
+	store_commandf(st, store_aof_reply, NULL, "INFO persistence");
+}
+
+void
+store_set_aof_policy(struct store *st, uint32_t growth_pct, uint64_t min_bytes, uint32_t quiet_ms)
+{
+	struct timeval tv = { STORE_AOF_CHECK_MS / 1000, (STORE_AOF_CHECK_MS % 1000) * 1000 };
+
+	st->aof_growth_pct = growth_pct;
+	st->aof_min_bytes = min_bytes;
+	st->aof_quiet_ms = quiet_ms;
+	if (st->aof_ev == NULL && growth_pct > 0) {
+		st->aof_ev = event_new(st->base, -1, EV_PERSIST, store_aof_tick, st);
+		event_add(st->aof_ev, &tv);
+	}
 }
 
 Rcfs__ErrorCode

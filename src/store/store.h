@@ -112,6 +112,16 @@ typedef void store_uint_cb(void *arg, Rcfs__ErrorCode code, const char *why, uin
     bool found);
 void store_get_uint(struct store *st, const char *key, store_uint_cb *cb, void *arg);
 
+/* Rewrite the AOF (BGREWRITEAOF) when it is quiet: checked every 5 s, once
+ * no large command (a chunk write) has been sent for quiet_ms, the AOF has
+ * grown growth_pct % over its size after the last rewrite and by min_bytes
+ * at least, and no rewrite runs.  A rewrite forks redis and competes with
+ * writes for the disk (puts halve during one: docs/benchmarks.md), so doing
+ * it in a lull keeps it off busy periods; redis's own auto-aof-rewrite stays
+ * the backstop under continuous writes.  growth_pct 0: off. */
+void store_set_aof_policy(struct store *st, uint32_t growth_pct, uint64_t min_bytes,
+    uint32_t quiet_ms);
+
 /* redis's memory figures (INFO memory): used_memory and maxmemory in bytes
  * (maxmemory 0: no limit). */
 typedef void store_memory_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t used,

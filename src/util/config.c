@@ -31,7 +31,8 @@ static const char *const config_keys[] = {
 	"repair_interval_ms", "repair_files", "rebalance_rate", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
 	"ntp_timeout_ms", "max_clock_offset_ms",
 	"auth", "cluster_key_file", "encrypt", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
-	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", "ack_file", NULL
+	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", "ack_file",
+	"aof_rewrite_growth", "aof_rewrite_min_bytes", "aof_rewrite_quiet_ms", NULL
 };
 
 void
@@ -62,6 +63,9 @@ config_defaults(struct rcfs_config *c)
 	c->idle_timeout_ms = 300 * 1000;
 	c->frame_timeout_ms = 10 * 1000;
 	c->drain_timeout_ms = 5000;
+	c->aof_rewrite_growth = 100;
+	c->aof_rewrite_min_bytes = 64 * MiB;
+	c->aof_rewrite_quiet_ms = 10000;
 }
 
 /* auth, cluster_key_file, encrypt, client_keys, timeouts and rate limits.
@@ -361,7 +365,12 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "read_quorum", 1, CONFIG_MAX_PEERS, &c->read_quorum, err, errlen) ||
 	    config_get_u32(&cf, path, "election_timeout_ms", 10, 60000, &c->election_timeout_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "heartbeat_ms", 1, 10000, &c->heartbeat_ms, err, errlen) ||
-	    config_get_u32(&cf, path, "drain_timeout_ms", 0, 600000, &c->drain_timeout_ms, err, errlen))
+	    config_get_u32(&cf, path, "drain_timeout_ms", 0, 600000, &c->drain_timeout_ms, err, errlen) ||
+	    config_get_u32(&cf, path, "aof_rewrite_growth", 0, 10000, &c->aof_rewrite_growth, err, errlen) ||
+	    config_get_u32(&cf, path, "aof_rewrite_min_bytes", 0, UINT32_MAX, &c->aof_rewrite_min_bytes, err,
+	    errlen) ||
+	    config_get_u32(&cf, path, "aof_rewrite_quiet_ms", 0, 3600000, &c->aof_rewrite_quiet_ms, err,
+	    errlen))
 		goto out;
 	if (c->inline_max > c->max_frame - 4096) {
 		config_err(err, errlen, path, config_lookup(&cf, "inline_max"), "inline_max",

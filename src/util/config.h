@@ -80,6 +80,10 @@ struct rcfs_config {
 	char *ack_file;                 /* the acknowledgement marker; NULL: rcfs-ack in redis's dir */
 	char *log_file;                 /* append log lines here (reopened on SIGHUP); NULL: stderr */
 	uint32_t drain_timeout_ms;      /* SIGTERM: wait this long for requests in flight */
+	/* AOF rewrites when the node is quiet (store.h store_set_aof_policy) */
+	uint32_t aof_rewrite_growth;    /* % over the last rewrite's size; 0: leave it to redis */
+	uint32_t aof_rewrite_min_bytes; /* ... and at least this many bytes of growth */
+	uint32_t aof_rewrite_quiet_ms;  /* no chunk written for this long */
 };
 
 /* Fill `c` with defaults. */
