@@ -209,7 +209,7 @@ put_release(struct client *cl, const uint8_t *shas, size_t n)
 	int attempt = cl->attempt_ms;
 
 	cl->silent = true;
-	cl->attempt_ms = 2000;
+	cl->attempt_ms = 5000;
 	for (size_t i = 0; i < n; i += PUT_RELEASE_BATCH) {
 		Rcfs__ChunkProtect req = RCFS__CHUNK_PROTECT__INIT;
 		Rcfs__ChunkProtectResponse *resp = NULL;
