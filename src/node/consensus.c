@@ -135,6 +135,8 @@ struct consensus {
 	bool force_new;                 /* consensus_force_new_cluster() at the next load */
 	struct ackmark *am;             /* the acknowledgement marker (borrowed; NULL: none) */
 	bool marker_used;               /* the last load found a marker of a used storage */
+	uint64_t leader_heard_ns;       /* monotonic: the last message from leader_heard_id */
+	uint64_t leader_heard_id;
 };
 
 static void cs_tick(evutil_socket_t fd, short what, void *arg);
@@ -989,6 +991,16 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 	if (cs->state != CS_RUNNING)
 		return;
 	raftwire_from_pb(pm, &m);
+	if ((m.type == RAFT_MSG_HEARTBEAT || m.type == RAFT_MSG_APPEND) && cs->role == RAFT_FOLLOWER) {
+		/* What would explain an election without a fault: the gaps
+		 * between the leader's messages as they arrive here. */
+		uint64_t now = time_mono_ns();
+		if (cs->leader_heard_id == m.from && cs->leader_heard_ns != 0)
+			metrics_observe(rcfs_metrics.heartbeat_interval,
+			    (double)(now - cs->leader_heard_ns) / 1e9);
+		cs->leader_heard_id = m.from;
+		cs->leader_heard_ns = now;
+	}
 	rv = raft_step(cs->raft, &m);
 	free((void *)m.entries);
 	if (rv == RAFT_ENOMEM)

@@ -111,6 +111,10 @@ metrics_rcfs_register(struct metrics *reg, struct rcfs_metrics *m, const char *n
 	REQUIRE(m->event_loop_lag = metrics_histogram(reg, "rcfs_event_loop_lag_seconds",
 	    "How late the event loop runs a timer due every 100 ms: time spent in other callbacks.",
 	    metrics_buckets_fast, metrics_buckets_fast_n, NULL));
+	REQUIRE(m->heartbeat_interval = metrics_histogram(reg, "rcfs_raft_heartbeat_interval_seconds",
+	    "On a follower: time between consecutive messages from its leader (heartbeats or "
+	    "AppendEntries), as received. Above the election timeout, a PreVote follows.",
+	    metrics_buckets_fast, metrics_buckets_fast_n, NULL));
 	REQUIRE(m->raft_refused_incarnation = metrics_counter(reg, "rcfs_raft_refused_total",
 	    "Raft messages whose vote or acknowledgement was not counted, by reason: incarnation "
 	    "(the sender's storage is not the one the configuration records).",

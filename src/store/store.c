@@ -40,7 +40,8 @@ struct store_req {
 };
 TAILQ_HEAD(store_req_list, store_req);
 
-#define STORE_AOF_CHECK_MS 5000        /* quiet-time AOF rewrite: how often to look */
+#define STORE_AOF_CHECK_MS 2000        /* quiet-time AOF rewrite: how often to look */
+#define STORE_AOF_QUIET_BYTES (256 * 1024)      /* AOF growth that still counts as quiet */
 
 struct store {
 	struct event_base *base;
@@ -70,7 +71,8 @@ struct store {
 	struct event *aof_ev;
 	uint32_t aof_growth_pct, aof_quiet_ms;
 	uint64_t aof_min_bytes;
-	uint64_t last_large_ms;         /* monotonic ms of the last large command sent */
+	uint64_t quiet_since_ms;        /* monotonic: the AOF has hardly grown since */
+	uint64_t quiet_size;            /* its size then */
 	bool aof_asking;                /* an INFO persistence is out */
 };
 
@@ -386,8 +388,6 @@ store_command(struct store *st, int flags, store_cb *cb, void *arg, int argc, co
 	req->cb = cb;
 	req->arg = arg;
 	req->large = (flags & STORE_LARGE) != 0;
-	if (req->large)
-		st->last_large_ms = time_mono_ms();
 	req->ev = evtimer_new(st->base, store_req_event, req);
 	req->cmdlen = redisFormatCommandArgv(&req->cmd, argc, argv, argvlen);
 	if (req->cmdlen < 0)
@@ -630,10 +630,16 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		return;
 	cur = store_info_field(r->str, "aof_current_size");
 	base = store_info_field(r->str, "aof_base_size");
+	if (st->quiet_since_ms == 0 || cur > st->quiet_size + STORE_AOF_QUIET_BYTES || cur < st->quiet_size) {
+		st->quiet_since_ms = time_mono_ms();    /* writes go on: wait for a lull */
+		st->quiet_size = cur;
+		return;
+	}
+	if (time_mono_ms() - st->quiet_since_ms < st->aof_quiet_ms)
+		return;
 	if (cur < base + st->aof_min_bytes || cur * 100 < base * (100 + (uint64_t)st->aof_growth_pct))
 		return;
-	if (time_mono_ms() - st->last_large_ms < st->aof_quiet_ms)
-		return;         /* a write came while we asked */
+	st->quiet_since_ms = 0;
 	log_info("redis %s: AOF rewrite while writes are quiet (%llu MiB, %llu MiB after the last)",
 	    st->addr, (unsigned long long)(cur >> 20), (unsigned long long)(base >> 20));
 	store_commandf(st, NULL, NULL, "BGREWRITEAOF");
@@ -645,7 +651,7 @@ store_aof_tick(evutil_socket_t fd, short what, void *arg)
 	struct store *st = arg;
 
 	(void)fd; (void)what;
-	if (st->state != STORE_UP || st->aof_asking || time_mono_ms() - st->last_large_ms < st->aof_quiet_ms)
+	if (st->state != STORE_UP || st->aof_asking)
 		return;
 	st->aof_asking = true;
 	store_commandf(st, store_aof_reply, NULL, "INFO persistence");

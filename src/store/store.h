@@ -112,10 +112,10 @@ typedef void store_uint_cb(void *arg, Rcfs__ErrorCode code, const char *why, uin
     bool found);
 void store_get_uint(struct store *st, const char *key, store_uint_cb *cb, void *arg);
 
-/* Rewrite the AOF (BGREWRITEAOF) when it is quiet: checked every 5 s, once
- * no large command (a chunk write) has been sent for quiet_ms, the AOF has
- * grown growth_pct % over its size after the last rewrite and by min_bytes
- * at least, and no rewrite runs.  A rewrite forks redis and competes with
+/* Rewrite the AOF (BGREWRITEAOF) when it is quiet: checked every 2 s, once
+ * the AOF has grown by less than 256 KiB for quiet_ms (no write traffic to
+ * speak of), has grown growth_pct % over its size after the last rewrite
+ * and by min_bytes at least, and no rewrite runs.  A rewrite forks redis and competes with
  * writes for the disk (puts halve during one: docs/benchmarks.md), so doing
  * it in a lull keeps it off busy periods; redis's own auto-aof-rewrite stays
  * the backstop under continuous writes.  growth_pct 0: off. */

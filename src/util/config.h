@@ -83,7 +83,7 @@ struct rcfs_config {
 	/* AOF rewrites when the node is quiet (store.h store_set_aof_policy) */
 	uint32_t aof_rewrite_growth;    /* % over the last rewrite's size; 0: leave it to redis */
 	uint32_t aof_rewrite_min_bytes; /* ... and at least this many bytes of growth */
-	uint32_t aof_rewrite_quiet_ms;  /* no chunk written for this long */
+	uint32_t aof_rewrite_quiet_ms;  /* the AOF hardly grew for this long */
 };
 
 /* Fill `c` with defaults. */

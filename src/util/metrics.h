@@ -124,6 +124,7 @@ struct rcfs_metrics {
 	struct metrics_histogram *raft_append_latency;    /* propose -> committed */
 	struct metrics_histogram *raft_persist_latency;   /* log write + fsync */
 	struct metrics_histogram *event_loop_lag;  /* how late a 100 ms timer runs */
+	struct metrics_histogram *heartbeat_interval; /* follower: between the leader's messages */
 	struct metrics_counter *raft_refused_incarnation; /* messages not counted: incarnation */
 	/* clients: [op][result] */
 	struct metrics_counter *client_requests[RCFS_OP_MAX][RCFS_RESULT_MAX];
