@@ -31,8 +31,10 @@ void chunk_key(const uint8_t *sha, char *key);
 /* Who wrote a chunk, for GC: the upload protects the chunk until until_ms
  * (ms since the epoch; 0: not at all), or until the commit (client_id
  * `uploader`, seq `seq`) it is for is applied, whichever is first.  A copy
- * with no uploader (0: repair, the mover) is protected only where no file
- * references the chunk yet (a home applying the commit late). */
+ * with no uploader (0: the mover) is protected only where no file
+ * references the chunk yet (a home applying the commit late); a repair's
+ * copy (until_ms 0) not at all: if its file was removed meanwhile, the next
+ * GC pass takes it. */
 struct chunk_upload {
 	uint64_t uploader;
 	uint64_t seq;

@@ -713,6 +713,7 @@ rep_repair_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *
 			req.has_client_id = req.has_seq = op->up.uploader != 0;
 			req.client_id = op->up.uploader;
 			req.seq = op->up.seq;
+			req.has_repair = req.repair = op->have_cb == NULL;
 			peer_rpc(rep_peer(op->rp, op->homes[i].id), RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base,
 			    rep_repair_peer_stored, op);
 		}

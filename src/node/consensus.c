@@ -1310,6 +1310,17 @@ cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 
 /* ---- requests ------------------------------------------------------------------- */
 
+/* The code for a request this node cannot take: E_UNAVAILABLE while its
+ * storage is down (the client tries the others, and gives up at once if all
+ * say so), else E_NOT_LEADER (also while it loads its Raft state after a
+ * start: that passes in moments, and the client waits for a leader). */
+static Rcfs__ErrorCode
+cs_refusal(const struct consensus *cs)
+{
+	return cs->state != CS_RUNNING && !store_is_up(cs->st) ? RCFS__ERROR_CODE__E_UNAVAILABLE
+	    : RCFS__ERROR_CODE__E_NOT_LEADER;
+}
+
 static void
 cs_not_leader(struct consensus *cs, char *buf, size_t len)
 {
@@ -1339,8 +1350,7 @@ consensus_propose(struct consensus *cs, const uint8_t *data, size_t len, consens
 	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
 		cs_not_leader(cs, why, sizeof why);
 		metrics_inc(rcfs_metrics.raft_proposals_rejected);
-		cb(arg, cs->state != CS_RUNNING ? RCFS__ERROR_CODE__E_UNAVAILABLE
-		    : RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+		cb(arg, cs_refusal(cs), why, NULL);
 		return;
 	}
 	rv = raft_propose(cs->raft, data, len, &index, &term);
@@ -1375,8 +1385,7 @@ consensus_read_barrier(struct consensus *cs, consensus_cb *cb, void *arg)
 	assert(!cs->in_ready);          /* see cs_settle */
 	if (cs->state != CS_RUNNING || cs->role != RAFT_LEADER) {
 		cs_not_leader(cs, why, sizeof why);
-		cb(arg, cs->state != CS_RUNNING ? RCFS__ERROR_CODE__E_UNAVAILABLE
-		    : RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
+		cb(arg, cs_refusal(cs), why, NULL);
 		return;
 	}
 	id = ++cs->read_seq;

@@ -308,6 +308,8 @@ service_chunk_put(struct service_req *r)
 	 * answered (and r freed) before it returns: r is not touched after. */
 	r->msg = NULL;
 	up = service_upload(r->svc, m->client_id, m->seq);
+	if (m->replica && r->peer_id != 0 && m->repair)
+		up.until_ms = 0;        /* a file references it: no protection (chunk.h) */
 	if (m->replica && r->peer_id != 0)     /* a replica write from a peer: here only */
 		chunk_put(r->svc->p.store, sha, m->data.data, m->data.len, &up, service_chunk_put_local, r);
 	else
