@@ -196,7 +196,7 @@ check "compaction: node $F installed a snapshot" grep -q "snapshot at index [0-9
 check "compaction: the leader took the bytes when node $F needed them" grep -q "bytes) for a follower" "$C3s/n$L/rcfsd.log"
 check "compaction: node $F has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
 "$CLUSTER" kill -d "$C3s" "$F"; "$CLUSTER" start -d "$C3s" "$F" >/dev/null
-check "compaction: node $F restarts from its snapshot" grep -q "raft: started at term [0-9]*, snapshot [1-9]" "$C3s/n$F/rcfsd.log"
+check "compaction: node $F restarts from its snapshot" wait_until 10 grep -q "raft: started at term [0-9]*, snapshot [1-9]" "$C3s/n$F/rcfsd.log"
 check "compaction: and still has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
 check "compaction: files readable" bash -c '"$RCFS" get snap/33 - | cmp -s - "$1"' _ "$W/s33"
 "$CLUSTER" kill -d "$C3s" "$L"; "$CLUSTER" start -d "$C3s" "$L" >/dev/null

@@ -116,10 +116,12 @@ fi
 # The same with only the commit delayed (frames: stat, protect, stat, commit):
 # the source is removed and GC runs after the protection, before the commit.
 "$RCFS" -q put "$W/h" cpsrc2
-ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=writev \
-	-e inject=writev:delay_enter=1500000:when=4 "$RCFS" -q cp cpsrc2 cpdst2 2>/dev/null & cppid=$!
+# strace prints a call's entry before it delays it: wait for the 4th frame's.
+ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$W/cp.strace" -e trace=writev \
+	-e inject=writev:delay_enter=2000000:when=4 "$RCFS" -q cp cpsrc2 cpdst2 2>/dev/null & cppid=$!
 test_pids="$test_pids $cppid"
-sleep 0.7
+wait_until 10 bash -c '[ "$(grep -c "writev(" "$1" 2>/dev/null)" -ge 4 ]' _ "$W/cp.strace" ||
+	nok "cp reached its commit frame"
 "$RCFS" -q rm cpsrc2
 "$RCFS" -q gc > /dev/null
 wait "$cppid"; rc=$?
