@@ -148,6 +148,9 @@ else
 fi
 newl() { local l; l=$(leader_once); [ -n "$l" ] && [ "$l" != "$L" ]; }
 check "a new leader is elected" wait_until 10 newl
+check "the followers saw leader $L's connections close and did not wait out an election timeout" \
+	bash -c 'cat "$@" | grep -q "connection from leader $0 closed: electing a leader now"' "$L" \
+	"$C3"/n[123]/rcfsd.log
 check "puts succeed after the failover" "$RCFS" put "$W/f2" c/after
 check "earlier files intact after the failover" bash -c '"$RCFS" get b/f2 - | cmp -s - "$1"' _ "$W/f2"
 "$CLUSTER" start -d "$C3" "$L" >/dev/null

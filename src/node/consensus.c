@@ -1011,6 +1011,17 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 	cs_schedule(cs);
 }
 
+void
+consensus_peer_down(struct consensus *cs, uint64_t id)
+{
+	if (cs->state != CS_RUNNING || cs->role != RAFT_FOLLOWER || raft_leader(cs->raft) != id)
+		return;
+	log_info("raft: connection from leader %" PRIu64 " closed: electing a leader now (term %" PRIu64 ")",
+	    id, raft_term(cs->raft));
+	raft_peer_down(cs->raft, id);
+	cs_schedule(cs);
+}
+
 /* ---- snapshots (Raft §7) ---------------------------------------------------------- */
 
 /* The leader sent us its state machine: replace ours, the log and the stored

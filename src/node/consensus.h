@@ -81,6 +81,10 @@ bool consensus_running(const struct consensus *cs);
 
 /* A RaftMessage arrived from a peer. */
 void consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *m);
+/* A connection peer id dialled to us closed (raft_peer_down: if id is our
+ * leader, a process that died, campaign without waiting out the election
+ * timeout). */
+void consensus_peer_down(struct consensus *cs, uint64_t id);
 
 /* Propose a command for the state machine: data[0..len-1], copied (packed
  * with fsm_command_pack; the driver treats it as bytes).  cb runs once:

@@ -497,6 +497,10 @@ node_close_cb(struct conn *c, const char *reason, void *arg)
 	struct node_client *cl = arg;
 
 	(void)c; (void)reason;
+	/* A peer's process that dies closes its connections at once: if it
+	 * led, do not wait out an election timeout to replace it. */
+	if (cl->peer_id != 0 && !cl->node->shutting_down)
+		consensus_peer_down(cl->node->consensus, cl->peer_id);
 	TAILQ_REMOVE(&cl->node->clients, cl, link);
 	cl->node->nclients--;
 	free(cl);

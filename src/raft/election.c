@@ -214,6 +214,24 @@ int raft_step_vote_resp(struct raft *r, const struct raft_message *m)
 	return 0;
 }
 
+void raft_peer_down(struct raft *r, uint64_t id)
+{
+	uint32_t rank = 0;
+
+	if (id == 0 || r->role != RAFT_FOLLOWER || r->leader != id || !raft_promotable(r))
+		return;
+	for (uint32_t i = 0; i < r->conf.n; i++) {
+		const struct raft_server *s = &r->conf.servers[i];
+		if (s->voter && s->id != id && s->id < r->id)
+			rank++;
+	}
+	r->leader = 0;
+	r->election_elapsed = 0;
+	r->election_timeout = rank * (r->cfg.election_min_ms / 4);
+	if (rank == 0)
+		raft_campaign(r, r->cfg.pre_vote, false);
+}
+
 void raft_tick_election(struct raft *r, uint32_t ms)
 {
 	r->election_elapsed += ms;

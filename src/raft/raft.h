@@ -286,6 +286,17 @@ void raft_tick(struct raft *r, uint32_t ms);
  * Errors: RAFT_EINVAL (malformed: wrong to, unknown type), RAFT_ENOMEM. */
 int raft_step(struct raft *r, const struct raft_message *m);
 
+/* A hint from the transport that server id went away (its connections
+ * closed: a process that dies closes its sockets at once, long before an
+ * election timeout).  If id is this follower's leader, the follower forgets
+ * it, which ends its lease (§4.2.3: it grants pre-votes again), and
+ * campaigns after rank * election_min_ms / 4 (rank 0: at once), rank being its place by id
+ * among the other voters, so that the survivors of a crashed
+ * leader do not split their votes.  Anything else is ignored.  Only
+ * liveness rests on the hint: a wrong one (the leader lives, one link
+ * dropped) costs a pre-vote the others refuse, never a term. */
+void raft_peer_down(struct raft *r, uint64_t id);
+
 /* Leader only: appends a NORMAL entry holding a copy of data.  On success
  * *index and *term (either may be NULL) name the entry: it is committed
  * once an applied entry has that index and term; if the entry at that index

@@ -85,6 +85,79 @@ START_TEST(reelection_after_crash)
 }
 END_TEST
 
+/* raft_peer_down: when the transport sees a crashed leader's connections
+ * close, its followers elect a new leader in a few ticks instead of an
+ * election timeout, in one term (ranked delays: no split vote), over many
+ * seeds; without the hint no leader is elected that soon (the control). */
+START_TEST(peer_down_elects_at_once)
+{
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		for (int hint = 0; hint <= 1; hint++) {
+			struct cluster c;
+			uint64_t l, l2, t, t0;
+
+			cl_init(&c, 3, seed);
+			l = cl_wait_leader(&c, 1000);
+			ck_assert(cl_wait_applied(&c, 1, 300));
+			cl_run(&c, 10 * (seed % 5));    /* anywhere between heartbeats */
+			t = raft_term(cl_raft(&c, l));
+			cl_crash(&c, l);
+			/* TCP delivers what the leader sent before its EOF. */
+			for (bool sent = true; sent; ) {
+				sent = false;
+				for (size_t j = 0; j < c.n_net; j++)
+					sent = sent || c.net[j].m.from == l;
+				if (sent)
+					cl_step(&c);
+			}
+			for (uint64_t id = 1; hint && id <= 3; id++)
+				if (id != l)
+					raft_peer_down(cl_raft(&c, id), l);
+			t0 = c.now;
+			l2 = cl_wait_leader(&c, 1000);
+			ck_assert_uint_ne(l2, 0);
+			if (hint) {
+				ck_assert_uint_le(c.now - t0, 60);
+				ck_assert_uint_eq(raft_term(cl_raft(&c, l2)), t + 1);
+			} else {
+				ck_assert_uint_gt(c.now - t0, 60);
+			}
+			CL_OK(&c);
+			cl_free(&c);
+		}
+	}
+}
+END_TEST
+
+/* A wrong hint (the leader lives, one follower lost a link to it) costs
+ * nothing: the other follower and the leader refuse the pre-vote (lease),
+ * the term and the leader stay. */
+START_TEST(peer_down_wrong_hint_harmless)
+{
+	struct cluster c;
+	uint64_t l, f, t;
+
+	cl_init(&c, 3, 11);
+	l = cl_wait_leader(&c, 1000);
+	ck_assert(cl_wait_applied(&c, 1, 300));
+	t = raft_term(cl_raft(&c, l));
+	f = l % 3 + 1;
+	raft_peer_down(cl_raft(&c, f), l);
+	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), 0);
+	cl_run(&c, 1000);
+	ck_assert_uint_eq(cl_leader(&c), l);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l)), t);
+	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), l);
+	/* Not about our leader, or not a follower: ignored. */
+	raft_peer_down(cl_raft(&c, f), 6 - l - f);
+	raft_peer_down(cl_raft(&c, l), f);
+	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), l);
+	ck_assert_int_eq(raft_role(cl_raft(&c, l)), RAFT_LEADER);
+	CL_OK(&c);
+	cl_free(&c);
+}
+END_TEST
+
 /* CheckQuorum: a leader cut off from the majority cannot commit and steps
  * down within an election timeout; its entry is later overwritten. */
 START_TEST(minority_leader_steps_down)
@@ -298,6 +371,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, first_election_5);
 	tcase_add_test(tc, single_node);
 	tcase_add_test(tc, reelection_after_crash);
+	tcase_add_test(tc, peer_down_elects_at_once);
+	tcase_add_test(tc, peer_down_wrong_hint_harmless);
 	tcase_add_test(tc, minority_leader_steps_down);
 	tcase_add_test(tc, prevote_rejoin);
 	tcase_add_test(tc, no_prevote_rejoin_disrupts);

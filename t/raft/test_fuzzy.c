@@ -96,6 +96,12 @@ static const char *run_seed(uint64_t seed, bool verbose)
 			(void)cl_read(&c, l ? l : id, NULL);
 		} else if (roll < 200) {
 			cl_crash(&c, id);
+			/* Half of the time the others see its links close
+			 * (raft_peer_down), in-flight messages or not. */
+			bool seen = pick(&c, 2) == 0;
+			for (i = 0; i < c.n; i++)
+				if (seen && c.nodes[i].up)
+					raft_peer_down(c.nodes[i].r, id);
 		} else if (roll < 240) {
 			cl_restart(&c, id);
 		} else if (roll < 250) {
@@ -134,6 +140,11 @@ static const char *run_seed(uint64_t seed, bool verbose)
 				rv = 0;
 			(void)rv;
 			cl_process(&c, l);
+		} else if (roll < 310) {
+			/* A wrong hint: id's link to a live server dropped. */
+			struct cl_node *nd = cl_node(&c, id);
+			if (nd->up)
+				raft_peer_down(nd->r, 1 + pick(&c, (uint64_t)n));
 		} else if (roll < 315 && amnesia && !wiped) {
 			/* One server loses its storage, while every voter is
 			 * admitted and there are at least three (losing more
