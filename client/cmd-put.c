@@ -231,6 +231,9 @@ put_release(struct client *cl, const uint8_t *shas, size_t n)
 	}
 	cl->silent = silent;
 	cl->attempt_ms = attempt;
+	/* A late release (answered at once, applied whenever it arrives) must
+	 * not end the next file's protection: that one uploads under a new seq. */
+	cl->seq++;
 }
 
 static int

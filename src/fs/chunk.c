@@ -27,6 +27,7 @@ static void chunk_put_reply(struct store *st, redisReply *r, enum store_err err,
 static void chunk_done_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void chunk_get_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 static void chunk_exist_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
+static void chunk_drop_reply(struct store *st, redisReply *r, enum store_err err, void *arg);
 
 void
 chunk_hash(const uint8_t *data, size_t len, uint8_t *out)
@@ -64,7 +65,7 @@ chunk_protect_reply(struct store *st, redisReply *r, enum store_err err, void *a
 
 	(void)st; (void)arg;
 	if (store_result(r, err, &why) != RCFS__ERROR_CODE__E_OK)
-		log_warn("chunk GC protection not written: %s", why);
+		log_warn("chunk GC protection not updated: %s", why);
 }
 
 static void
@@ -90,7 +91,9 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 	chunk_key(sha, key);
 	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
 	/* GC entry first: if we crash between the two, GC finds no chunk and
-	 * just drops the entry; the other order could leak an orphan forever. */
+	 * just drops the entry; the other order could leak an orphan forever.
+	 * The SET may wait in the window while GC runs and drops the entry of
+	 * a copy not there yet: chunk_put_reply adds it again. */
 	chunk_protect(st, hex, up);
 	argv[0] = "SET"; argvlen[0] = 3;
 	argv[1] = key; argvlen[1] = strlen(key);
@@ -101,14 +104,23 @@ chunk_put(struct store *st, const uint8_t *sha, const uint8_t *data, size_t len,
 	store_command(st, STORE_LARGE, chunk_put_reply, call, 3, argv, argvlen);
 }
 
+/* End one upload's protection and have GC look now.  ARGV: hex,
+ * "uploader:seq", now ms.  allow-oom: a refused put on a full node releases
+ * what it stored (a plain ZADD is refused over maxmemory). */
+static const char chunk_release_lua[] =
+"#!lua flags=allow-oom\n"
+"redis.call('HDEL', 'rcfs:u:' .. ARGV[1], ARGV[2])\n"
+"redis.call('ZADD', 'rcfs:gc', ARGV[3], ARGV[1])\n"
+"return 1\n";
+
 void
 chunk_release(struct store *st, const uint8_t *sha, const struct chunk_upload *up, uint64_t now_ms)
 {
 	char hex[65];
 
 	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	store_commandf(st, NULL, NULL, "HDEL rcfs:u:%s %" PRIu64 ":%" PRIu64, hex, up->uploader, up->seq);
-	store_commandf(st, NULL, NULL, "ZADD rcfs:gc %" PRIu64 " %s", now_ms, hex);
+	store_commandf(st, chunk_protect_reply, NULL, "EVAL %s 0 %s %" PRIu64 ":%" PRIu64 " %" PRIu64,
+	    chunk_release_lua, hex, up->uploader, up->seq, now_ms);
 }
 
 void
@@ -161,6 +173,10 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		 * SETs may wait in the window, so this must follow the reply.) */
 		sodium_bin2hex(hex, sizeof hex, call->sha, CHUNK_HASH_LEN);
 		store_commandf(st, NULL, NULL, "SREM rcfs:corrupt %s", hex);
+		/* GC may have looked (chunk absent: entry dropped) between the
+		 * entry and the SET; a copy without an entry would never be
+		 * collected.  NX: an entry (a protection's end) stays. */
+		store_commandf(st, NULL, NULL, "ZADD rcfs:gc NX 0 %s", hex);
 	}
 	chunk_done_reply(st, r, err, call);
 }
@@ -283,16 +299,52 @@ chunk_done_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	free(call);
 }
 
+/* Drop a copy, unless an upload here protects it and ARGV[2] is "0".
+ * ARGV: hex, protected_ok.  Returns 1 if dropped, 0 if kept. */
+static const char chunk_drop_lua[] =
+"if ARGV[2] == '0' and redis.call('EXISTS', 'rcfs:u:' .. ARGV[1]) == 1 then return 0 end\n"
+"redis.call('DEL', 'rcfs:c:' .. ARGV[1])\n"
+"return 1\n";
+
+static void
+chunk_drop_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct chunk_call *call = arg;
+	const char *why = NULL;
+	Rcfs__ErrorCode code = store_result(r, err, &why);
+
+	(void)st;
+	if (code == RCFS__ERROR_CODE__E_OK && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+		code = RCFS__ERROR_CODE__E_UNAVAILABLE;
+		why = "an upload here protects it until its commit";
+	}
+	call->cb.done(call->arg, code, why);
+	free(call);
+}
+
 void
-chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
+chunk_drop(struct store *st, const uint8_t *sha, bool protected_ok, chunk_done_cb *cb, void *arg)
 {
 	struct chunk_call *call = xcalloc(1, sizeof *call);
-	char key[72];
+	char hex[65];
 
-	chunk_key(sha, key);
+	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
 	call->cb.done = cb;
 	call->arg = arg;
-	store_commandf(st, chunk_done_reply, call, "DEL %s", key);
+	store_commandf(st, chunk_drop_reply, call, "EVAL %s 0 %s %d", chunk_drop_lua, hex, protected_ok);
+}
+
+void
+chunk_protected(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
+{
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+	char hex[65];
+
+	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
+	call->cb.done = cb;
+	call->arg = arg;
+	call->n = 1;                    /* chunk_exist_reply: 0 of 1 is E_NOT_FOUND */
+	store_commandf(st, chunk_exist_reply, call, "EXISTS rcfs:u:%s", hex);
 }
 
 struct chunk_scan_call {

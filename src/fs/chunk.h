@@ -8,6 +8,7 @@
 #ifndef RCFS_CHUNK_H
 #define RCFS_CHUNK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,8 +66,15 @@ void chunk_touch(struct store *st, const uint8_t *sha, const struct chunk_upload
  * the epoch).  Fire and forget. */
 void chunk_release(struct store *st, const uint8_t *sha, const struct chunk_upload *up,
     uint64_t now_ms);
-/* Delete this node's copy of a chunk (rebalance: once its homes hold it). */
-void chunk_drop(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
+/* Delete this node's copy of a chunk (rebalance: once its homes hold it).
+ * Unless protected_ok (the homes were asked to protect it), a copy an
+ * upload here protects stays (its commit may not be applied anywhere yet)
+ * and cb gets E_UNAVAILABLE. */
+void chunk_drop(struct store *st, const uint8_t *sha, bool protected_ok, chunk_done_cb *cb,
+    void *arg);
+/* Whether an upload protects this node's copy of a chunk: cb gets E_OK if
+ * one does, E_NOT_FOUND if none. */
+void chunk_protected(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg);
 /* One step of a walk over the chunks stored on this node (redis SCAN:
  * every chunk present for the whole walk is seen at least once).  cursor 0
  * starts a walk; next is 0 when it is over.  shas valid during the call;

@@ -781,6 +781,7 @@ struct rep_handoff {
 	uint8_t *data;
 	size_t len;
 	uint64_t epoch;                 /* rp->epoch when it started */
+	bool protected;                 /* an upload protects the copy here: so must the homes */
 	rep_handoff_cb *cb;
 	void *arg;
 	char why[200];
@@ -792,6 +793,7 @@ struct rep_handoff_step {
 	bool pushed;                    /* the copy was pushed: this is the second probe */
 };
 
+static void rep_handoff_checked(void *arg, Rcfs__ErrorCode code, const char *why);
 static void rep_handoff_got(void *arg, Rcfs__ErrorCode code, const char *why, const uint8_t *data,
     size_t len);
 static void rep_handoff_probe(struct rep_handoff *op, uint64_t home, bool pushed);
@@ -830,7 +832,25 @@ replicator_handoff(struct replicator *rp, const uint8_t *sha, rep_handoff_cb *cb
 	memcpy(op->sha, sha, CHUNK_HASH_LEN);
 	for (uint32_t i = 0; i < homes; i++)
 		op->homes[op->n++] = order[i].id;
-	chunk_get(rp->st, sha, rep_handoff_got, op);
+	chunk_protected(rp->st, sha, rep_handoff_checked, op);
+}
+
+/* A copy an upload protects here (its commit may not be applied anywhere
+ * yet) is handed off with a protection: the probes ask each home to protect
+ * its copy for gc_grace_ms, even one that a file there references (which
+ * an rm could unreference before the upload's commit). */
+static void
+rep_handoff_checked(void *arg, Rcfs__ErrorCode code, const char *why)
+{
+	struct rep_handoff *op = arg;
+
+	if (code != RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_NOT_FOUND) {
+		op->cb(op->arg, code, why, 0);
+		free(op);
+		return;
+	}
+	op->protected = code == RCFS__ERROR_CODE__E_OK;
+	chunk_get(op->rp->st, op->sha, rep_handoff_got, op);
 }
 
 static void
@@ -872,6 +892,13 @@ rep_handoff_probe(struct rep_handoff *op, uint64_t home, bool pushed)
 	req.sha256.data = op->sha;
 	req.sha256.len = CHUNK_HASH_LEN;
 	req.has_local = req.local = req.has_probe = req.probe = 1;
+	if (op->protected) {            /* this node's id as the uploader: never "0:0" */
+		req.has_touch = req.touch = 1;
+		req.has_client_id = 1;
+		req.client_id = op->rp->self;
+		req.has_seq = 1;
+		req.seq = 0;
+	}
 	peer_rpc(p, RCFS__MSG_TYPE__MSG_CHUNK_GET, &req.base, rep_handoff_probed, st);
 }
 
@@ -939,7 +966,7 @@ rep_handoff_step_done(struct rep_handoff *op)
 	if (op->confirmed == op->n && (op->epoch != op->rp->epoch || replicator_is_home(op->rp, op->sha)))
 		snprintf(op->why, sizeof op->why, "the membership changed during the handoff");
 	else if (op->confirmed == op->n) {
-		chunk_drop(op->rp->st, op->sha, rep_handoff_dropped, op);
+		chunk_drop(op->rp->st, op->sha, op->protected, rep_handoff_dropped, op);
 		return;
 	}
 	op->cb(op->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, op->why, op->len);

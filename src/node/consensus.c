@@ -96,6 +96,7 @@ struct consensus {
 	struct timesync *ts;
 	struct raft *raft;
 	enum consensus_state state;
+	char stopped_why[200];          /* "": not stopped for good (else why it cannot start) */
 	unsigned generation;            /* bumped on every teardown: stale callbacks ignore themselves */
 	/* Storage stalls (a redis that stops answering without failing): Raft
 	 * writes outstanding, since when (ms, monotonic) none completed, and
@@ -242,6 +243,7 @@ cs_load_start(struct consensus *cs)
 	struct cs_load *ld = xcalloc(1, sizeof *ld);
 
 	cs->state = CS_LOADING;
+	cs->stopped_why[0] = '\0';
 	ld->cs = cs;
 	ld->generation = cs->generation;
 	/* Executed in order on the one connection; nothing writes the state
@@ -497,9 +499,10 @@ cs_start_core(struct cs_load *ld)
 		if (rs->applied > last && cfg->npeers == 0) {
 			/* No leader will send them: new entries would take
 			 * indexes fsm_apply skips as applied. */
-			log_err("raft: the log ends at %" PRIu64 ", below the applied index %" PRIu64
-			    ", and a single node has no other copy: not starting (restore the storage from a "
-			    "backup)", last, rs->applied);
+			snprintf(cs->stopped_why, sizeof cs->stopped_why, "its log ends at %" PRIu64
+			    ", below the applied index %" PRIu64 ", and a single node has no other copy "
+			    "(restore the storage from a backup)", last, rs->applied);
+			log_err("raft: %s: not starting", cs->stopped_why);
 			cs->state = CS_STOPPED;
 			goto out;
 		}
@@ -531,7 +534,9 @@ cs_start_core(struct cs_load *ld)
 	}
 	rv = raft_new(&rc, rs, &cs->raft);
 	if (rv != RAFT_OK) {
-		log_err("cannot start raft from the stored state: %s", raft_strerror(rv));
+		snprintf(cs->stopped_why, sizeof cs->stopped_why, "cannot start raft from the stored state: %s",
+		    raft_strerror(rv));
+		log_err("%s", cs->stopped_why);
 		cs->state = CS_STOPPED;
 		goto out;
 	}
@@ -892,7 +897,7 @@ cs_role_change(struct consensus *cs, int role, uint64_t leader)
 	cs->role = role;
 	cs->leader = leader;
 	if (was == RAFT_LEADER && role != RAFT_LEADER) {
-		char why[160];
+		char why[320];
 		cs_settle_committed_conf(cs);
 		cs_not_leader(cs, why, sizeof why);
 		cs_fail_pending(cs, RCFS__ERROR_CODE__E_NOT_LEADER, why);
@@ -1276,7 +1281,7 @@ cs_reads(struct consensus *cs, const struct raft_ready *rd)
 		if (rs->status == 0) {
 			cs_settle(cs, p, RCFS__ERROR_CODE__E_OK, NULL, NULL);
 		} else {
-			char why[160];
+			char why[320];
 			cs_not_leader(cs, why, sizeof why);
 			cs_settle(cs, p, RCFS__ERROR_CODE__E_NOT_LEADER, why, NULL);
 		}
@@ -1322,14 +1327,14 @@ cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 /* ---- requests ------------------------------------------------------------------- */
 
 /* The code for a request this node cannot take: E_UNAVAILABLE while its
- * storage is down (the client tries the others, and gives up at once if all
- * say so), else E_NOT_LEADER (also while it loads its Raft state after a
+ * storage is down or when its stored state cannot start (the client tries
+ * the others, and gives up at once if all say so), else E_NOT_LEADER (also while it loads its Raft state after a
  * start: that passes in moments, and the client waits for a leader). */
 static Rcfs__ErrorCode
 cs_refusal(const struct consensus *cs)
 {
-	return cs->state != CS_RUNNING && !store_is_up(cs->st) ? RCFS__ERROR_CODE__E_UNAVAILABLE
-	    : RCFS__ERROR_CODE__E_NOT_LEADER;
+	return cs->state != CS_RUNNING && (!store_is_up(cs->st) || cs->stopped_why[0] != '\0')
+	    ? RCFS__ERROR_CODE__E_UNAVAILABLE : RCFS__ERROR_CODE__E_NOT_LEADER;
 }
 
 static void
@@ -1339,6 +1344,8 @@ cs_not_leader(struct consensus *cs, char *buf, size_t len)
 
 	if (cs->state != CS_RUNNING && !store_is_up(cs->st))
 		snprintf(buf, len, "storage unavailable: %s", store_last_error(cs->st));
+	else if (cs->state != CS_RUNNING && cs->stopped_why[0] != '\0')
+		snprintf(buf, len, "node %" PRIu64 " cannot start: %s", cs->cfg->node_id, cs->stopped_why);
 	else if (cs->state != CS_RUNNING)
 		snprintf(buf, len, "node %" PRIu64 " is starting (loading its raft state)", cs->cfg->node_id);
 	else if (addr != NULL)
@@ -1354,7 +1361,7 @@ consensus_propose(struct consensus *cs, const uint8_t *data, size_t len, consens
 {
 	struct cs_pending *p;
 	uint64_t index, term;
-	char why[160];
+	char why[320];
 	int rv;
 
 	assert(!cs->in_ready);          /* see cs_settle */

@@ -42,6 +42,7 @@ TAILQ_HEAD(store_req_list, store_req);
 
 #define STORE_AOF_CHECK_MS 2000        /* quiet-time AOF rewrite: how often to look */
 #define STORE_AOF_QUIET_BYTES (256 * 1024)      /* AOF growth that still counts as quiet */
+#define STORE_AOF_FAILED_WAIT_MS (10 * 60 * 1000) /* after a failed rewrite: leave it to redis */
 
 struct store {
 	struct event_base *base;
@@ -72,6 +73,7 @@ struct store {
 	uint32_t aof_growth_pct, aof_quiet_ms;
 	uint64_t aof_min_bytes;
 	uint64_t quiet_since_ms;        /* monotonic: the AOF has hardly grown since */
+	uint64_t aof_failed_ms;         /* monotonic: when a failed rewrite was seen (0: none) */
 	uint64_t quiet_size;            /* its size then */
 	bool aof_asking;                /* an INFO persistence is out */
 };
@@ -628,6 +630,19 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	    store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
 	    store_info_field(r->str, "aof_rewrite_scheduled") != 0)
 		return;
+	/* A rewrite that failed (disk full, fork refused) is not asked for
+	 * again every lull: redis retries with its own backoff meanwhile. */
+	if (strstr(r->str, "aof_last_bgrewrite_status:err") != NULL) {
+		if (st->aof_failed_ms == 0)
+			log_warn("redis %s: the last AOF rewrite failed (see its log): not asking for one for "
+			    "%d minutes", st->addr, STORE_AOF_FAILED_WAIT_MS / 60000);
+		if (st->aof_failed_ms == 0 || time_mono_ms() - st->aof_failed_ms < STORE_AOF_FAILED_WAIT_MS) {
+			if (st->aof_failed_ms == 0)
+				st->aof_failed_ms = time_mono_ms();
+			return;
+		}
+	}
+	st->aof_failed_ms = 0;
 	cur = store_info_field(r->str, "aof_current_size");
 	base = store_info_field(r->str, "aof_base_size");
 	if (st->quiet_since_ms == 0 || cur > st->quiet_size + STORE_AOF_QUIET_BYTES || cur < st->quiet_size) {

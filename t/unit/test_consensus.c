@@ -1236,6 +1236,14 @@ START_TEST(damaged_single_node_below_applied_stops)
 	OFFLINE("HSET rcfs:raft:log 2 %s", "not an entry");
 	node_open(&node);
 	RUN_WHILE(1000, !consensus_running(node.cs), "a single node started on a log cut below applied");
+	/* It never will: a client is told so at once (E_UNAVAILABLE, with the
+	 * reason), not to wait for a leader. */
+	{
+		struct answer *a = propose_put("s/late", "x", 0, 0);
+		ck_assert_int_eq(a->calls, 1);
+		ck_assert_msg(a->code == RCFS__ERROR_CODE__E_UNAVAILABLE, "answered %d: %s", a->code, a->err);
+		ck_assert_msg(strstr(a->err, "cannot start") != NULL, "said: %s", a->err);
+	}
 	node_stop(&node);
 }
 END_TEST
