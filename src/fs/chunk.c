@@ -322,27 +322,33 @@ chunk_drop_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	free(call);
 }
 
+/* A call that ends in cb, for the chunk sha (its hex into hex). */
+static struct chunk_call *
+chunk_done_call(const uint8_t *sha, chunk_done_cb *cb, void *arg, char hex[65])
+{
+	struct chunk_call *call = xcalloc(1, sizeof *call);
+
+	sodium_bin2hex(hex, 65, sha, CHUNK_HASH_LEN);
+	call->cb.done = cb;
+	call->arg = arg;
+	return call;
+}
+
 void
 chunk_drop(struct store *st, const uint8_t *sha, bool protected_ok, chunk_done_cb *cb, void *arg)
 {
-	struct chunk_call *call = xcalloc(1, sizeof *call);
 	char hex[65];
+	struct chunk_call *call = chunk_done_call(sha, cb, arg, hex);
 
-	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	call->cb.done = cb;
-	call->arg = arg;
 	store_commandf(st, chunk_drop_reply, call, "EVAL %s 0 %s %d", chunk_drop_lua, hex, protected_ok);
 }
 
 void
 chunk_protected(struct store *st, const uint8_t *sha, chunk_done_cb *cb, void *arg)
 {
-	struct chunk_call *call = xcalloc(1, sizeof *call);
 	char hex[65];
+	struct chunk_call *call = chunk_done_call(sha, cb, arg, hex);
 
-	sodium_bin2hex(hex, sizeof hex, sha, CHUNK_HASH_LEN);
-	call->cb.done = cb;
-	call->arg = arg;
 	call->n = 1;                    /* chunk_exist_reply: 0 of 1 is E_NOT_FOUND */
 	store_commandf(st, chunk_exist_reply, call, "EXISTS rcfs:u:%s", hex);
 }
