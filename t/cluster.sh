@@ -202,7 +202,11 @@ check "compaction: node $F has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c 
 check "compaction: node $F restarts from its snapshot" wait_until 10 grep -q "raft: started at term [0-9]*, snapshot [1-9]" "$C3s/n$F/rcfsd.log"
 check "compaction: and still has all 50 files" bash -c '[ "$(ls_on "$1" | grep -c "^snap/")" -eq 50 ]' _ "$(addr "$F")"
 check "compaction: files readable" bash -c '"$RCFS" get snap/33 - | cmp -s - "$1"' _ "$W/s33"
+starts() { grep -c "raft: started at term" "$C3s/n$L/rcfsd.log"; }
+s0=$(starts)
 "$CLUSTER" kill -d "$C3s" "$L"; "$CLUSTER" start -d "$C3s" "$L" >/dev/null
+# The Raft state loads after the listener is up: wait for this start's line.
+wait_until 10 bash -c '[ "$(grep -c "raft: started at term" "$1")" -gt "$2" ]' _ "$C3s/n$L/rcfsd.log" "$s0"
 check "compaction: node $L restarts from a snapshot without bytes" \
 	bash -c 'grep "raft: started at term" "$1" | tail -n 1 | grep -q "snapshot [1-9]"' _ "$C3s/n$L/rcfsd.log"
 check "compaction: node $L catches up after its restart" wait_until 20 same_applied "$(addr "$L")"
