@@ -558,7 +558,7 @@ bool raft_has_ready(const struct raft *r)
 	uint64_t base = r->snap_out ? r->snap.index : r->applying;
 
 	if (persist_pending(r) || r->snap_wanted || r->snap_data_wanted ||
-	    apply_hi(r) > base)
+	    apply_hi(r) > base || raft_reads_unstarted(r))
 		return true;
 	for (i = 0; i < r->n_msgs; i++)
 		if (r->msgs[i].need_seq <= r->acked_seq)
@@ -574,8 +574,12 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 	size_t i, n;
 	uint64_t last = raft_log_last(r), base, hi;
 
+	/* ReadIndex rounds for the reads issued since the last Ready: its
+	 * heartbeats go out in this one. */
+	raft_reads_start(r);
 	memset(rd, 0, sizeof(*rd));
-	/* Scratch arrays first, so that ENOMEM changes nothing. */
+	/* Scratch arrays first, so that ENOMEM changes nothing (but the round
+	 * above, which the next Ready carries then). */
 	if (r->rd_cap_msgs < r->n_msgs) {
 		struct raft_message *nm = realloc(r->rd_msgs,
 		                                  r->n_msgs * sizeof(*nm));

@@ -309,7 +309,8 @@ int raft_propose(struct raft *r, const void *data, size_t len,
 /* Linearizable read without a log write, Dissertation §6.4 (ReadIndex).
  * The leader records its commit index once an entry of its term is
  * committed (§6.4 step 1), confirms leadership with a heartbeat round
- * (step 3) and emits a raft_read_state with ctx once applied >= that index
+ * (step 3; the reads issued before one raft_ready() share its round) and
+ * emits a raft_read_state with ctx once applied >= that index
  * (step 4).  ctx (<= 1024 bytes) is copied and returned as is.  If
  * leadership is lost before confirmation, the read comes out with status
  * RAFT_ENOTLEADER.  Errors: RAFT_ENOTLEADER, RAFT_EINVAL, RAFT_ENOMEM. */

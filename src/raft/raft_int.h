@@ -224,6 +224,10 @@ bool raft_conf_at(const struct raft *r, uint64_t index, struct raft_conf *out);
 
 /* readindex.c */
 void raft_reads_on_leader_commit(struct raft *r);
+/* Reads past step 1 whose heartbeat round has not started; start it (one
+ * round for all of them: raft_ready() does, so reads batch per Ready). */
+bool raft_reads_unstarted(const struct raft *r);
+void raft_reads_start(struct raft *r);
 void raft_reads_check(struct raft *r);
 void raft_reads_fail_pending(struct raft *r);
 void raft_reads_free(struct raft *r);

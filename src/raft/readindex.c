@@ -91,9 +91,29 @@ int raft_read_index(struct raft *r, const void *ctx, size_t len)
 		rd->ctx_len = len;
 	}
 	r->n_reads++;
-	if (committed_in_term(r))
-		start_pending(r);
+	/* The round starts in raft_ready(): every read issued until then
+	 * shares it (one heartbeat per follower, not one per read). */
 	return 0;
+}
+
+bool raft_reads_unstarted(const struct raft *r)
+{
+	size_t i;
+
+	if (r->role != RAFT_LEADER || !committed_in_term(r))
+		return false;
+	for (i = 0; i < r->n_reads; i++) {
+		const struct raft_read *rd = &r->reads[i];
+		if (!rd->status && !rd->confirmed && !rd->round)
+			return true;
+	}
+	return false;
+}
+
+void raft_reads_start(struct raft *r)
+{
+	if (raft_reads_unstarted(r))
+		start_pending(r);
 }
 
 void raft_reads_on_leader_commit(struct raft *r)
