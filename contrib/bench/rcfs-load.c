@@ -182,8 +182,7 @@ load_connect(struct load *ld, struct lconn *c)
 	if (evutil_parse_sockaddr_port(ld->leader, (struct sockaddr *)&ss, &sslen) != 0)
 		die("bad address %s", ld->leader);
 	c->bev = bufferevent_socket_new(ld->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	/* Large reads and writes, as the rcfs CLI does (client/client.c). */
-	bufferevent_set_max_single_read(c->bev, 1 << 20);
+	/* Large writes, as rcfsd's connections (src/net/conn.c). */
 	bufferevent_set_max_single_write(c->bev, 1 << 20);
 	bufferevent_setcb(c->bev, load_read_cb, NULL, load_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);

@@ -58,6 +58,17 @@ static const char chunk_protect_lua[] =
 "redis.call('ZADD', 'rcfs:gc', 'GT', ARGV[3], ARGV[1])\n"
 "return 1\n";
 
+/* A copy was stored.  ARGV: hex.  It is not corrupt here any more; and GC
+ * may have looked (chunk absent: entry dropped) between its entry and the
+ * SET, which can wait in the window: a copy without an entry would never be
+ * collected (NX: an entry, a protection's end, stays).  allow-oom: the SET
+ * itself may have filled the node. */
+static const char chunk_stored_lua[] =
+"#!lua flags=allow-oom\n"
+"redis.call('SREM', 'rcfs:corrupt', ARGV[1])\n"
+"redis.call('ZADD', 'rcfs:gc', 'NX', 0, ARGV[1])\n"
+"return 1\n";
+
 static void
 chunk_protect_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
@@ -172,11 +183,7 @@ chunk_put_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		/* A good copy is stored now: it is no longer corrupt here.  (Large
 		 * SETs may wait in the window, so this must follow the reply.) */
 		sodium_bin2hex(hex, sizeof hex, call->sha, CHUNK_HASH_LEN);
-		store_commandf(st, NULL, NULL, "SREM rcfs:corrupt %s", hex);
-		/* GC may have looked (chunk absent: entry dropped) between the
-		 * entry and the SET; a copy without an entry would never be
-		 * collected.  NX: an entry (a protection's end) stays. */
-		store_commandf(st, NULL, NULL, "ZADD rcfs:gc NX 0 %s", hex);
+		store_commandf(st, chunk_protect_reply, NULL, "EVAL %s 0 %s", chunk_stored_lua, hex);
 	}
 	chunk_done_reply(st, r, err, call);
 }

@@ -11,10 +11,11 @@
 
 #include "net/conn.h"
 
-/* Bytes one read or write on a connection may move (libevent's default is
- * 16 KiB: 64 system calls and loop turns for a 1 MiB chunk; 1 MiB gets
- * +9 % at c=8, docs/benchmarks.md). */
-#define CONN_MAX_SINGLE_IO (1024 * 1024)
+/* Bytes one write on a connection may move (libevent's default is 16 KiB:
+ * 64 system calls and loop turns to send a 1 MiB chunk; docs/benchmarks.md).
+ * Reads stay at libevent 2.1's 4 KiB per call (EVBUFFER_MAX_READ; only 2.2
+ * can change it). */
+#define CONN_MAX_SINGLE_WRITE (1024 * 1024)
 #include "util/log.h"
 #include "util/time.h"
 #include "util/metrics.h"
@@ -43,6 +44,7 @@ struct conn {
 	void *arg;
 	struct auth_hs *hs;             /* during the handshake */
 	bool sealed;                    /* authenticated: tx/rx in use */
+	bool by_peer;                   /* closed because the peer closed it or the socket failed */
 	struct frame_seal tx, rx;
 	struct event *timer;            /* slow-sender / idle checks */
 	uint32_t idle_timeout_ms, frame_timeout_ms;
@@ -105,8 +107,7 @@ conn_new(struct event_base *base, evutil_socket_t fd, const char *peer, uint32_t
 	    FRAME_HEADER_LEN + (size_t)max_frame + FRAME_TRAILER_LEN);
 	/* Tell us when output has drained to one frame. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, FRAME_HEADER_LEN + (size_t)max_frame, 0);
-	bufferevent_set_max_single_read(c->bev, CONN_MAX_SINGLE_IO);
-	bufferevent_set_max_single_write(c->bev, CONN_MAX_SINGLE_IO);
+	bufferevent_set_max_single_write(c->bev, CONN_MAX_SINGLE_WRITE);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_arm_timer(c);
@@ -129,6 +130,12 @@ conn_auth_dial(struct conn *c, const uint8_t *key, uint64_t node_id, bool encryp
 	auth_dial_start(c->hs, key, true, node_id, NULL, encrypt, bufferevent_get_output(c->bev));
 	c->on_auth = cb;
 	conn_set_state(c, CONN_HANDSHAKE);
+}
+
+bool
+conn_closed_by_peer(const struct conn *c)
+{
+	return c->by_peer;
 }
 
 bool
@@ -360,12 +367,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_EOF) {
+		c->by_peer = true;
 		conn_close(c, NULL);
 	} else if (what & BEV_EVENT_ERROR) {
 		/* A socket error (refused, reset) is routine for a peer that is
 		 * down: trace it, do not flood the log. */
 		log_debug("connection %s: %s", c->peer,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		c->by_peer = true;
 		conn_close(c, NULL);
 	}
 }

@@ -58,6 +58,9 @@ void conn_auth_accept(struct conn *c, const struct auth_keyring *ring, conn_auth
  * dropped: owners wait for cb. */
 void conn_auth_dial(struct conn *c, const uint8_t *key, uint64_t node_id, bool encrypt,
     conn_auth_cb *cb);
+/* Whether the connection closed because the peer closed it (EOF) or the
+ * socket failed (reset), not by a decision of this side; valid in on_close. */
+bool conn_closed_by_peer(const struct conn *c);
 /* Whether frames flow (no handshake pending or failed). */
 bool conn_ready(const struct conn *c);
 /* Whether the handshake is still pending (such connections are the first to

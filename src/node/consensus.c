@@ -1021,9 +1021,13 @@ consensus_peer_down(struct consensus *cs, uint64_t id)
 {
 	if (cs->state != CS_RUNNING || cs->role != RAFT_FOLLOWER || raft_leader(cs->raft) != id)
 		return;
+	raft_peer_down(cs->raft, id);
+	if (raft_leader(cs->raft) != 0)
+		return;                 /* not for us (a learner, not admitted) */
 	log_info("raft: connection from leader %" PRIu64 " closed: electing a leader now (term %" PRIu64 ")",
 	    id, raft_term(cs->raft));
-	raft_peer_down(cs->raft, id);
+	/* Clients are no longer sent to it, even before a Ready says so. */
+	cs_role_change(cs, raft_role(cs->raft), 0);
 	cs_schedule(cs);
 }
 

@@ -496,10 +496,11 @@ node_close_cb(struct conn *c, const char *reason, void *arg)
 {
 	struct node_client *cl = arg;
 
-	(void)c; (void)reason;
+	(void)reason;
 	/* A peer's process that dies closes its connections at once: if it
-	 * led, do not wait out an election timeout to replace it. */
-	if (cl->peer_id != 0 && !cl->node->shutting_down)
+	 * led, do not wait out an election timeout to replace it.  Only a
+	 * close by the peer (EOF, reset) says so, not one of ours. */
+	if (cl->peer_id != 0 && !cl->node->shutting_down && conn_closed_by_peer(c))
 		consensus_peer_down(cl->node->consensus, cl->peer_id);
 	TAILQ_REMOVE(&cl->node->clients, cl, link);
 	cl->node->nclients--;

@@ -216,7 +216,7 @@ int raft_step_vote_resp(struct raft *r, const struct raft_message *m)
 
 void raft_peer_down(struct raft *r, uint64_t id)
 {
-	uint32_t rank = 0;
+	uint32_t rank = 0, delay;
 
 	if (id == 0 || r->role != RAFT_FOLLOWER || r->leader != id || !raft_promotable(r))
 		return;
@@ -226,10 +226,14 @@ void raft_peer_down(struct raft *r, uint64_t id)
 			rank++;
 	}
 	r->leader = 0;
-	r->election_elapsed = 0;
-	r->election_timeout = rank * (r->cfg.election_min_ms / 4);
-	if (rank == 0)
+	if (rank == 0) {
 		raft_campaign(r, r->cfg.pre_vote, false);
+		return;
+	}
+	/* The timer fires after the ranked delay, but keeps its randomized
+	 * timeout: a leader heard again (a wrong hint) restarts the usual one. */
+	delay = rank * (r->cfg.election_min_ms / 2);
+	r->election_elapsed = r->election_timeout > delay ? r->election_timeout - delay : r->election_timeout;
 }
 
 void raft_tick_election(struct raft *r, uint32_t ms)

@@ -622,6 +622,7 @@ static void
 store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	uint64_t cur, base;
+	bool failed;
 
 	(void)arg;
 	st->aof_asking = false;
@@ -630,19 +631,17 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	    store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
 	    store_info_field(r->str, "aof_rewrite_scheduled") != 0)
 		return;
-	/* A rewrite that failed (disk full, fork refused) is not asked for
-	 * again every lull: redis retries with its own backoff meanwhile. */
-	if (strstr(r->str, "aof_last_bgrewrite_status:err") != NULL) {
-		if (st->aof_failed_ms == 0)
-			log_warn("redis %s: the last AOF rewrite failed (see its log): not asking for one for "
-			    "%d minutes", st->addr, STORE_AOF_FAILED_WAIT_MS / 60000);
-		if (st->aof_failed_ms == 0 || time_mono_ms() - st->aof_failed_ms < STORE_AOF_FAILED_WAIT_MS) {
-			if (st->aof_failed_ms == 0)
-				st->aof_failed_ms = time_mono_ms();
-			return;
-		}
+	/* A rewrite that failed (disk full, fork refused) is asked for at most
+	 * once per STORE_AOF_FAILED_WAIT_MS, not every lull: redis retries with
+	 * its own backoff meanwhile. */
+	failed = strstr(r->str, "aof_last_bgrewrite_status:err") != NULL;
+	if (!failed) {
+		st->aof_failed_ms = 0;
+	} else if (st->aof_failed_ms == 0) {
+		st->aof_failed_ms = time_mono_ms();
+		log_warn("redis %s: the last AOF rewrite failed (see its log): asking for one at most every "
+		    "%d minutes", st->addr, STORE_AOF_FAILED_WAIT_MS / 60000);
 	}
-	st->aof_failed_ms = 0;
 	cur = store_info_field(r->str, "aof_current_size");
 	base = store_info_field(r->str, "aof_base_size");
 	if (st->quiet_since_ms == 0 || cur > st->quiet_size + STORE_AOF_QUIET_BYTES || cur < st->quiet_size) {
@@ -654,6 +653,10 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		return;
 	if (cur < base + st->aof_min_bytes || cur * 100 < base * (100 + (uint64_t)st->aof_growth_pct))
 		return;
+	if (failed && time_mono_ms() - st->aof_failed_ms < STORE_AOF_FAILED_WAIT_MS)
+		return;
+	if (failed)
+		st->aof_failed_ms = time_mono_ms();
 	st->quiet_since_ms = 0;
 	log_info("redis %s: AOF rewrite while writes are quiet (%llu MiB, %llu MiB after the last)",
 	    st->addr, (unsigned long long)(cur >> 20), (unsigned long long)(base >> 20));

@@ -129,22 +129,50 @@ START_TEST(peer_down_elects_at_once)
 }
 END_TEST
 
+struct prevote_watch {
+	uint64_t from, n;
+};
+
+static bool watch_prevotes(struct cluster *c, struct raft_message *m, void *arg)
+{
+	struct prevote_watch *w = arg;
+	(void)c;
+	if (m->type == RAFT_MSG_PREVOTE && m->from == w->from)
+		w->n++;
+	return true;
+}
+
 /* A wrong hint (the leader lives, one follower lost a link to it) costs
  * nothing: the other follower and the leader refuse the pre-vote (lease),
- * the term and the leader stay. */
+ * the term and the leader stay.  A follower ranked after the other
+ * campaigns only if the leader stays silent: heard again, it is back on its
+ * usual timeout. */
 START_TEST(peer_down_wrong_hint_harmless)
 {
 	struct cluster c;
+	struct prevote_watch w = { 0, 0 };
 	uint64_t l, f, t;
 
 	cl_init(&c, 3, 11);
 	l = cl_wait_leader(&c, 1000);
 	ck_assert(cl_wait_applied(&c, 1, 300));
 	t = raft_term(cl_raft(&c, l));
-	f = l % 3 + 1;
+	f = l == 3 ? 2 : 3;             /* the follower of rank 1 */
+	w.from = f;
+	c.filter = watch_prevotes;
+	c.filter_arg = &w;
 	raft_peer_down(cl_raft(&c, f), l);
 	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), 0);
 	cl_run(&c, 1000);
+	ck_assert_uint_eq(w.n, 0);
+	ck_assert_uint_eq(cl_leader(&c), l);
+	ck_assert_uint_eq(raft_term(cl_raft(&c, l)), t);
+	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), l);
+	/* Rank 0 campaigns at once: refused, and nothing changes either. */
+	f = l == 1 ? 2 : 1;
+	raft_peer_down(cl_raft(&c, f), l);
+	cl_run(&c, 1000);
+	c.filter = NULL;
 	ck_assert_uint_eq(cl_leader(&c), l);
 	ck_assert_uint_eq(raft_term(cl_raft(&c, l)), t);
 	ck_assert_uint_eq(raft_leader(cl_raft(&c, f)), l);
