@@ -66,7 +66,8 @@ struct load;
  * id = (client index + 1) << 16 | sequence (16 bits). */
 struct lconn {
 	struct load *ld;
-	struct bufferevent *bev;
+	struct bufferevent *bev;        /* writes; reads go through rev (frame_fill) */
+	struct event *rev;
 	int idx;
 	bool up;
 };
@@ -129,6 +130,7 @@ static uint64_t now_us(void);
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void load_connect(struct load *ld, struct lconn *c);
 static void load_read_cb(struct bufferevent *bev, void *arg);
+static void load_sock_read_cb(evutil_socket_t fd, short what, void *arg);
 static void load_event_cb(struct bufferevent *bev, short what, void *arg);
 static void load_frame(struct load *ld, const struct frame_header *h, ProtobufCMessage *msg);
 static void client_next(struct lclient *c);
@@ -177,6 +179,9 @@ load_connect(struct load *ld, struct lconn *c)
 	struct sockaddr_storage ss;
 	int sslen = (int)sizeof ss;
 
+	if (c->rev)
+		event_free(c->rev);
+	c->rev = NULL;
 	if (c->bev)
 		bufferevent_free(c->bev);
 	if (evutil_parse_sockaddr_port(ld->leader, (struct sockaddr *)&ss, &sslen) != 0)
@@ -202,6 +207,11 @@ load_event_cb(struct bufferevent *bev, short what, void *arg)
 		evutil_socket_t fd = bufferevent_getfd(c->bev);
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		/* Reads as the CLI does them, up to 1 MiB per call (libevent
+		 * 2.1's own reads move 4 KiB). */
+		bufferevent_disable(c->bev, EV_READ);
+		c->rev = event_new(ld->base, fd, EV_READ | EV_PERSIST, load_sock_read_cb, c);
+		event_add(c->rev, NULL);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -211,6 +221,20 @@ load_event_cb(struct bufferevent *bev, short what, void *arg)
 			fprintf(stderr, "rcfs-load: connection %d to %s lost, reconnecting\n", c->idx, ld->leader);
 		load_redirect(ld, c, NULL);
 	}
+}
+
+static void
+load_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lconn *c = arg;
+	struct bufferevent *bev = c->bev;
+	int n = frame_fill(bufferevent_get_input(bev), fd, 1 << 20);
+
+	(void)what;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		load_event_cb(bev, n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR, c);   /* may free us */
+	else if (n > 0)
+		load_read_cb(bev, c);
 }
 
 static void
@@ -993,8 +1017,11 @@ main(int argc, char **argv)
 		free(ld.cl[i].buf);
 		free(ld.cl[i].hashes);
 	}
-	for (int i = 0; i < ld.conns; i++)
+	for (int i = 0; i < ld.conns; i++) {
+		if (ld.conn[i].rev)
+			event_free(ld.conn[i].rev);
 		bufferevent_free(ld.conn[i].bev);
+	}
 	free(ld.conn);
 	free(ld.cl);
 	free(put_prefix);
