@@ -1332,8 +1332,9 @@ cs_fail_pending(struct consensus *cs, Rcfs__ErrorCode code, const char *why)
 
 /* The code for a request this node cannot take: E_UNAVAILABLE while its
  * storage is down or when its stored state cannot start (the client tries
- * the others, and gives up at once if all say so), else E_NOT_LEADER (also while it loads its Raft state after a
- * start: that passes in moments, and the client waits for a leader). */
+ * the others, and gives up at once if all say so), else E_NOT_LEADER (also
+ * while it loads its Raft state after a start: that passes in moments, and
+ * the client waits for a leader). */
 static Rcfs__ErrorCode
 cs_refusal(const struct consensus *cs)
 {

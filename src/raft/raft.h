@@ -293,11 +293,12 @@ int raft_step(struct raft *r, const struct raft_message *m);
  * campaigns after rank * election_min_ms / 2, rank being its place by id
  * among the other voters (rank 0: at once), so that the survivors of a
  * crashed leader do not split their votes; the delay is longer than a
- * heartbeat interval, so after a wrong hint only rank 0 campaigns.  Anything else is ignored.  Only
- * liveness rests on the hint: with PreVote, a wrong one (the leader lives,
- * one link dropped) costs a pre-vote the others refuse, never a term
- * (without PreVote, rank 0's campaign raises the term and deposes the
- * leader, as any spurious election timeout would). */
+ * heartbeat interval, so after a wrong hint only rank 0 campaigns.
+ * Anything else is ignored.  Only liveness rests on the hint: with PreVote,
+ * a wrong one (the leader lives, one link dropped) costs a pre-vote the
+ * others refuse, never a term (without PreVote, rank 0's campaign raises
+ * the term and deposes the leader, as any spurious election timeout
+ * would). */
 void raft_peer_down(struct raft *r, uint64_t id);
 
 /* Leader only: appends a NORMAL entry holding a copy of data.  On success
