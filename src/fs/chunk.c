@@ -313,20 +313,19 @@ static const char chunk_drop_lua[] =
 "redis.call('DEL', 'rcfs:c:' .. ARGV[1])\n"
 "return 1\n";
 
+/* chunk_drop's reply: a kept copy (0) is E_UNAVAILABLE, else as any write. */
 static void
 chunk_drop_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct chunk_call *call = arg;
-	const char *why = NULL;
-	Rcfs__ErrorCode code = store_result(r, err, &why);
 
-	(void)st;
-	if (code == RCFS__ERROR_CODE__E_OK && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
-		code = RCFS__ERROR_CODE__E_UNAVAILABLE;
-		why = "an upload here protects it until its commit";
+	if (err == STORE_OK && r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+		call->cb.done(call->arg, RCFS__ERROR_CODE__E_UNAVAILABLE,
+		    "an upload here protects it until its commit");
+		free(call);
+		return;
 	}
-	call->cb.done(call->arg, code, why);
-	free(call);
+	chunk_done_reply(st, r, err, arg);
 }
 
 /* A call that ends in cb, for the chunk sha (its hex into hex). */

@@ -10,16 +10,16 @@
 #include <sodium.h>
 
 #include "net/conn.h"
+#include "util/log.h"
+#include "util/time.h"
+#include "util/metrics.h"
+#include "util/xmalloc.h"
 
 /* Bytes one write on a connection may move (libevent's default is 16 KiB:
  * 64 system calls and loop turns to send a 1 MiB chunk; docs/benchmarks.md).
  * Reads stay at libevent 2.1's 4 KiB per call (EVBUFFER_MAX_READ; only 2.2
  * can change it). */
 #define CONN_MAX_SINGLE_WRITE (1024 * 1024)
-#include "util/log.h"
-#include "util/time.h"
-#include "util/metrics.h"
-#include "util/xmalloc.h"
 
 enum conn_state {
 	CONN_HANDSHAKE,     /* authenticating: frames go to net/auth.c */
