@@ -558,11 +558,19 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 	cl->silent = silent;
 	cl->attempt_ms = saved_attempt;
 	progress_end(&prog);
-	/* One chunk: its verified hash is the file's (the same bytes). */
-	if (meta->n_chunks == 1)
-		memcpy(sha, meta->chunks[0].data, 32);
-	else
+	/* One chunk: its verified hash is the file's (the same bytes).  An S3
+	 * multipart object's hash is its chunk list's (docs/s3.md). */
+	if (meta->sha256_of_chunks) {
+		sha256_free(&whole);
+		sha256_init(&whole);
+		for (size_t i = 0; i < meta->n_chunks; i++)
+			sha256_update(&whole, meta->chunks[i].data, meta->chunks[i].len);
 		sha256_final(&whole, sha);
+	} else if (meta->n_chunks == 1) {
+		memcpy(sha, meta->chunks[0].data, 32);
+	} else {
+		sha256_final(&whole, sha);
+	}
 	if (written != meta->size || meta->sha256.len != 32 || sodium_memcmp(sha, meta->sha256.data, 32) != 0) {
 		rv = client_fail(cl, EX_RCFS_INTEGRITY, "file does not match its SHA-256");
 		goto out;

@@ -121,8 +121,8 @@ cmd_stat_exec(struct client *cl, int argc, char **argv)
 		struct tm tm;
 		localtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
-		printf("name:       %s\nsize:       %llu\nsha256:     %s\n", m->name,
-		    (unsigned long long)m->size, hex);
+		printf("name:       %s\nsize:       %llu\nsha256:     %s%s\n", m->name,
+		    (unsigned long long)m->size, hex, m->sha256_of_chunks ? " (of the chunk list)" : "");
 		/* The real layout: every chunk but the last is chunk_size bytes. */
 		if (m->has_inline_data)
 			printf("chunks:     none: inline (%zu bytes in the file table)\n", m->inline_data.len);

@@ -15,16 +15,19 @@
 
 static void keygen_usage(FILE *f);
 static void keygen_print_entry(const char *name, const char *role, const uint8_t *key);
+static void keygen_print_s3(const uint8_t *key);
 
 static void
 keygen_usage(FILE *f)
 {
 	fprintf(f, "usage: rcfs keygen [--name NAME] [--role read-only|read-write|admin] FILE\n"
 	    "       rcfs keygen --show [--name NAME] [--role ROLE] FILE\n"
+	    "       rcfs keygen --show --s3 FILE\n"
 	    "Writes a new key to FILE (mode 0600; refuses to overwrite) and prints the\n"
 	    "client_keys entry that lets nodes accept it as an API key.  The same file\n"
 	    "serves as a cluster key (cluster_key_file).  --show prints the entry for an\n"
-	    "existing key file.\n");
+	    "existing key file; with --s3, the key's S3 credentials for the gateway\n"
+	    "(s3_listen) as AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... lines.\n");
 }
 
 /* The verifier, not the key, goes into node configs. */
@@ -39,6 +42,21 @@ keygen_print_entry(const char *name, const char *role, const uint8_t *key)
 	printf("{ name = \"%s\"; role = \"%s\"; verifier = \"%s\"; }\n", name, role, hex);
 }
 
+/* The key's S3 credentials (docs/security.md "S3"), as environment lines. */
+static void
+keygen_print_s3(const uint8_t *key)
+{
+	uint8_t v[AUTH_KEY_LEN];
+	char id[AUTH_KEY_ID_LEN + 1], secret[AUTH_S3_SECRET_LEN + 1];
+
+	auth_verifier(key, v);
+	auth_key_id(v, id);
+	auth_s3_secret(v, secret);
+	printf("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", id, secret);
+	sodium_memzero(secret, sizeof secret);
+	sodium_memzero(v, sizeof v);
+}
+
 int
 keygen_main(int argc, char **argv)
 {
@@ -46,13 +64,14 @@ keygen_main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'N' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "show", no_argument, NULL, 's' },
+		{ "s3", no_argument, NULL, '3' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *name = NULL, *role = "read-write", *path;
 	uint8_t key[AUTH_KEY_LEN];
 	char hex[2 * AUTH_KEY_LEN + 2], err[512];
-	int ch, fd, show = 0;
+	int ch, fd, show = 0, s3 = 0;
 	char defname[80];
 
 	optind = 1;
@@ -61,11 +80,12 @@ keygen_main(int argc, char **argv)
 		case 'N': name = optarg; break;
 		case 'r': role = optarg; break;
 		case 's': show = 1; break;
+		case '3': s3 = 1; break;
 		case 'h': keygen_usage(stdout); return EX_RCFS_OK;
 		default: keygen_usage(stderr); return EX_RCFS_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
+	if (optind != argc - 1 || (s3 && !show)) {
 		keygen_usage(stderr);
 		return EX_RCFS_USAGE;
 	}
@@ -92,7 +112,10 @@ keygen_main(int argc, char **argv)
 			fprintf(stderr, "rcfs: keygen: %s\n", err);
 			return EX_RCFS_LOCAL;
 		}
-		keygen_print_entry(name, role, key);
+		if (s3)
+			keygen_print_s3(key);
+		else
+			keygen_print_entry(name, role, key);
 		sodium_memzero(key, sizeof key);
 		return EX_RCFS_OK;
 	}

@@ -13,7 +13,7 @@ mode=${1:-try}
 PKGS="build-essential autoconf automake libtool pkg-config libevent-dev libhiredis-dev
       libprotobuf-c-dev protobuf-c-compiler libsodium-dev libssl-dev libconfig-dev libsystemd-dev check redis-server"
 # The whole test suite also uses these (tests that need one skip without it).
-[ "$mode" = test ] && PKGS="$PKGS redis-tools tshark systemd chrony faketime iptables prometheus chromium curl logrotate"
+[ "$mode" = test ] && PKGS="$PKGS redis-tools tshark systemd chrony faketime iptables prometheus chromium curl logrotate strace awscli rclone s3cmd python3-boto3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

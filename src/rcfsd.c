@@ -24,6 +24,7 @@
 #endif
 
 #include "node/node.h"
+#include "node/gateway.h"
 #include "node/observe.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@ static void rcfsd_notify(const char *state);
 
 static struct node *rcfsd_node;
 static struct observe *rcfsd_observe;   /* HTTP endpoint and metrics refresh */
+static struct gateway *rcfsd_gateway;   /* the S3 API, if s3_listen is set */
 static struct event *rcfsd_ready_ev;
 
 /* ---- memory: chunk-sized buffers without page faults, little kept at rest --
@@ -266,6 +268,16 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	rcfsd_gateway = gateway_new(rcfsd_node, observe_http(rcfsd_observe), err, sizeof err);
+	if (rcfsd_gateway == NULL && err[0] != '\0') {
+		log_err("%s", err);
+		observe_free(rcfsd_observe);
+		node_free(rcfsd_node);
+		event_base_free(base);
+		metrics_free(reg);
+		config_free(&cfg);
+		return 1;
+	}
 	rcfsd_ready_ev = event_new(base, -1, EV_PERSIST, rcfsd_ready_cb, NULL);
 	rcfsd_trim_ev = event_new(base, -1, EV_PERSIST, rcfsd_trim_cb, NULL);
 	event_add(rcfsd_trim_ev, &(struct timeval){ RCFSD_TRIM_IDLE_S, 0 });
@@ -284,6 +296,7 @@ main(int argc, char **argv)
 	event_free(rcfsd_trim_ev);
 	node_free(rcfsd_node);
 	observe_free(rcfsd_observe);    /* after the node: its pending callbacks are in */
+	gateway_free(rcfsd_gateway);    /* likewise */
 	metrics_free(reg);
 	event_free(sig_term);
 	event_free(sig_int);

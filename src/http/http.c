@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -13,6 +14,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
+#include <sodium.h>
 
 #include "util/log.h"
 #include "util/metrics.h"
@@ -23,14 +25,16 @@
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_MAX_BODY 4096
 
-enum handler { H_METRICS, H_STATUS, H_HEALTHZ, H_DASHBOARD, H_OTHER, H_MAX };
+enum handler { H_METRICS, H_STATUS, H_HEALTHZ, H_DASHBOARD, H_API, H_OTHER, H_MAX };
 static const char *const handler_names[H_MAX] = { "metrics", "status", "healthz", "dashboard",
-	"other" };
+	"api", "other" };
 
 struct http_server {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct http_hooks hooks;
+	http_api_fn *api;
+	void *api_arg;
 	unsigned port;
 	struct evhttp_connection *conns[HTTP_MAX_CONNS];
 	unsigned nconns;
@@ -130,6 +134,57 @@ reply_text(struct evhttp_request *req, int code, const char *reason, const char 
 	evbuffer_free(b);
 }
 
+/* What the HTTP Basic credentials of req allow (HTTP_ACCESS_*). */
+static int
+http_authorized(struct http_server *s, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	char dec[256], *colon;
+	size_t len;
+	int access;
+
+	if (s->hooks.authorized == NULL)
+		return HTTP_ACCESS_WRITE;
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return HTTP_ACCESS_NONE;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	if (sodium_base642bin((unsigned char *)dec, sizeof dec - 1, h, strlen(h), " ", &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return HTTP_ACCESS_NONE;
+	dec[len] = '\0';
+	if (strlen(dec) != len || (colon = strchr(dec, ':')) == NULL)
+		return HTTP_ACCESS_NONE;
+	*colon = '\0';
+	access = s->hooks.authorized(s->hooks.arg, dec, colon + 1);
+	sodium_memzero(dec, sizeof dec);
+	return access;
+}
+
+void
+http_set_api(struct http_server *s, http_api_fn *api, void *arg)
+{
+	s->api = api;
+	s->api_arg = arg;
+}
+
+/* A JSON document written by hook, as the answer. */
+static void
+reply_json(struct evhttp_request *req, void (*hook)(void *arg, struct evbuffer *out), void *arg)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	hook(arg, b);
+	evbuffer_add(b, "\n", 1);
+	reply(req, 200, "OK", "application/json", b);
+	evbuffer_free(b);
+}
+
 static void
 handle(struct evhttp_request *req, void *arg)
 {
@@ -139,6 +194,7 @@ handle(struct evhttp_request *req, void *arg)
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	struct evbuffer *b;
 	enum handler hd;
+	int access;
 
 	if (path == NULL || *path == '\0')
 		path = "/";
@@ -150,6 +206,8 @@ handle(struct evhttp_request *req, void *arg)
 		hd = H_HEALTHZ;
 	else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0)
 		hd = H_DASHBOARD;
+	else if (strncmp(path, "/api/", 5) == 0)
+		hd = H_API;
 	else
 		hd = H_OTHER;
 	metrics_inc(s->requests[hd]);
@@ -157,6 +215,31 @@ handle(struct evhttp_request *req, void *arg)
 	if (!admit(s, req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 		reply_text(req, 503, "Service Unavailable", "too many connections");
+		return;
+	}
+	access = s->hooks.metrics_public && (hd == H_METRICS || hd == H_HEALTHZ) ? HTTP_ACCESS_READ :
+	    http_authorized(s, req);
+	if (access == HTTP_ACCESS_NONE) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Basic realm=\"rcfs\", charset=\"UTF-8\"");
+		reply_text(req, 401, "Unauthorized", "credentials required: user = an API key's S3 access "
+		    "key id, password = its secret (rcfs keygen --show --s3 FILE)");
+		return;
+	}
+	if (hd == H_API) {
+		if (strcmp(path, "/api/cluster/status") == 0 && s->hooks.status_json != NULL &&
+		    cmd == EVHTTP_REQ_GET)
+			reply_json(req, s->hooks.status_json, s->hooks.arg);
+		else if (strcmp(path, "/api/raft/status") == 0 && s->hooks.raft_json != NULL &&
+		    cmd == EVHTTP_REQ_GET)
+			reply_json(req, s->hooks.raft_json, s->hooks.arg);
+		else if (strcmp(path, "/api/time/sync") == 0 && s->hooks.time_json != NULL &&
+		    cmd == EVHTTP_REQ_GET)
+			reply_json(req, s->hooks.time_json, s->hooks.arg);
+		else if (s->api != NULL)
+			s->api(s->api_arg, req, access);
+		else
+			reply_text(req, 404, "Not Found", "not found");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -173,12 +256,7 @@ handle(struct evhttp_request *req, void *arg)
 		evbuffer_free(b);
 		return;
 	case H_STATUS:
-		if ((b = evbuffer_new()) == NULL)
-			break;
-		s->hooks.status_json(s->hooks.arg, b);
-		evbuffer_add(b, "\n", 1);
-		reply(req, 200, "OK", "application/json", b);
-		evbuffer_free(b);
+		reply_json(req, s->hooks.status_json, s->hooks.arg);
 		return;
 	case H_HEALTHZ:
 		if (s->hooks.healthy == NULL || s->hooks.healthy(s->hooks.arg))
@@ -208,16 +286,8 @@ http_new(struct event_base *base, const char *listen, const struct http_hooks *h
     size_t errlen)
 {
 	struct http_server *s;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	char host[256];
-	unsigned port, i;
+	unsigned i;
 
-	if (parse_listen(listen, host, sizeof host, &port) != 0) {
-		snprintf(err, errlen, "bad http listen address \"%s\" (want host:port)",
-		    listen ? listen : "");
-		return NULL;
-	}
 	s = xcalloc(1, sizeof *s);
 	if (hooks != NULL)
 		s->hooks = *hooks;
@@ -232,19 +302,14 @@ http_new(struct event_base *base, const char *listen, const struct http_hooks *h
 	    EVHTTP_REQ_TRACE);
 	evhttp_set_timeout(s->http, HTTP_TIMEOUT_SECS);
 	evhttp_set_max_headers_size(s->http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(s->http, HTTP_MAX_BODY);
+	evhttp_set_max_body_size(s->http, hooks != NULL && hooks->max_body > 0 ?
+	    (ev_ssize_t)hooks->max_body : HTTP_MAX_BODY);
 	evhttp_set_gencb(s->http, handle, s);
-	s->sock = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);
-	if (s->sock == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", listen,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (http_bind(s->http, listen, &s->port, err, errlen) == NULL) {
 		evhttp_free(s->http);
 		free(s);
 		return NULL;
 	}
-	if (getsockname(evhttp_bound_socket_get_fd(s->sock), (struct sockaddr *)&ss, &sl) == 0)
-		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
 	if (s->hooks.metrics != NULL)
 		for (i = 0; i < H_MAX; i++)
 			s->requests[i] = metrics_counter(s->hooks.metrics, "rcfs_http_requests_total",
@@ -252,6 +317,32 @@ http_new(struct event_base *base, const char *listen, const struct http_hooks *h
 			    "handler", handler_names[i], NULL);
 	log_info("http: listening on %s (port %u)", listen, s->port);
 	return s;
+}
+
+struct evhttp_bound_socket *
+http_bind(struct evhttp *http, const char *listen, unsigned *port, char *err, size_t errlen)
+{
+	struct evhttp_bound_socket *sock;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char host[256];
+	unsigned p;
+
+	if (parse_listen(listen, host, sizeof host, &p) != 0) {
+		snprintf(err, errlen, "bad listen address \"%s\" (want host:port)", listen ? listen : "");
+		return NULL;
+	}
+	sock = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)p);
+	if (sock == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", listen,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return NULL;
+	}
+	*port = p;
+	if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0)
+		*port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	return sock;
 }
 
 void

@@ -4,12 +4,17 @@
  *   GET /status    JSON written by hooks->status_json (docs/metrics.md)
  *   GET /healthz   "ok" (200), or "unhealthy" (503) if hooks->healthy says so
  *   GET /          a self-contained HTML dashboard polling /status
+ *   GET /api/cluster/status, /api/raft/status, /api/time/sync
+ *                  JSON by hooks->status_json, raft_json, time_json
+ *   /api/...       the rest of the original design's JSON API, handed to the
+ *                  api hook (http_set_api; docs/s3.md "JSON API")
  *
- * GET and HEAD only (405 otherwise); unknown paths 404.  Nothing blocks:
- * replies are rendered into memory and written by the loop.  Limits: 32
- * concurrent connections with a request in progress (503 beyond), 10 s
- * read/write timeout, 8 KiB of headers, 4 KiB of body.  (A connection counts
- * from its first request until it closes; idle ones time out.) */
+ * GET and HEAD only outside /api/ (405 otherwise); unknown paths 404.
+ * Nothing blocks: replies are rendered into memory and written by the loop.
+ * Limits: 32 concurrent connections with a request in progress (503
+ * beyond), 10 s read/write timeout, 8 KiB of headers, hooks->max_body bytes
+ * of body (4 KiB if 0).  (A connection counts from its first request until
+ * it closes; idle ones time out.) */
 #ifndef RCFS_HTTP_H
 #define RCFS_HTTP_H
 
@@ -18,6 +23,7 @@
 
 struct event_base;
 struct evbuffer;
+struct evhttp_request;
 struct metrics;
 struct http_server;
 
@@ -27,6 +33,17 @@ struct http_hooks {
 	void (*status_json)(void *arg, struct evbuffer *out);
 	/* /healthz; NULL: always healthy. */
 	bool (*healthy)(void *arg);
+	/* /api/raft/status and /api/time/sync; NULL: 404. */
+	void (*raft_json)(void *arg, struct evbuffer *out);
+	void (*time_json)(void *arg, struct evbuffer *out);
+	/* Credentials (docs/security.md "HTTP"): what HTTP Basic (RFC 7617)
+	 * user and password may do: HTTP_ACCESS_*; NULL: everything, no
+	 * credentials asked.  When set, requests without good credentials get
+	 * 401 with a Basic challenge, but for /metrics and /healthz if
+	 * metrics_public. */
+	int (*authorized)(void *arg, const char *user, const char *password);
+	bool metrics_public;
+	size_t max_body;           /* bytes of a request body (API uploads); 0: 4 KiB */
 	void *arg;                 /* passed to the hooks */
 };
 
@@ -42,6 +59,22 @@ struct http_server *http_new(struct event_base *base, const char *listen,
 void http_free(struct http_server *s);
 /* The bound TCP port. */
 unsigned http_port(const struct http_server *s);
+
+/* What credentials allow (the authorized hook's answer). */
+#define HTTP_ACCESS_NONE  0
+#define HTTP_ACCESS_READ  1     /* GET and HEAD */
+#define HTTP_ACCESS_WRITE 2     /* ... and PUT, POST, DELETE under /api/ */
+
+/* The /api/ routes that are not the status ones: api(arg, req, access) must
+ * answer req (now or later).  NULL: 404. */
+typedef void http_api_fn(void *arg, struct evhttp_request *req, int access);
+void http_set_api(struct http_server *s, http_api_fn *api, void *arg);
+
+/* Bind evhttp `http` to `listen` (as http_new takes it); *port gets the
+ * bound port.  Returns the socket, or NULL with one line in err[errlen]. */
+struct evhttp;
+struct evhttp_bound_socket *http_bind(struct evhttp *http, const char *listen, unsigned *port,
+    char *err, size_t errlen);
 
 /* The dashboard page served at / (NUL-terminated; generated at build time
  * from src/http/dashboard.html). */

@@ -6,7 +6,7 @@ libhttp_a_SOURCES = \
 	src/http/http.c src/http/http.h \
 	src/http/json.c src/http/json.h
 nodist_libhttp_a_SOURCES = src/http/dashboard_html.c
-libhttp_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+libhttp_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(SODIUM_CFLAGS)
 # libhttp uses xmalloc and log from librcfscommon; evhttp from libevent_extra.
 HTTP_LIBS = libhttp.a $(COMMON_LIBS)
 

@@ -338,6 +338,33 @@ auth_verifier(const uint8_t *key, uint8_t *verifier)
 }
 
 void
+auth_s3_secret(const uint8_t *verifier, char *out)
+{
+	static const char label[] = "rcfs-s3-secret-v1";
+	uint8_t secret[AUTH_S3_SECRET_LEN / 2];
+
+	crypto_generichash(secret, sizeof secret, (const uint8_t *)label, sizeof label - 1, verifier,
+	    AUTH_KEY_LEN);
+	sodium_bin2hex(out, AUTH_S3_SECRET_LEN + 1, secret, sizeof secret);
+	sodium_memzero(secret, sizeof secret);
+}
+
+int
+auth_s3_find(const struct config_client_key *keys, unsigned n, const char *key_id, char *secret)
+{
+	char id[AUTH_KEY_ID_LEN + 1];
+
+	for (unsigned i = 0; i < n; i++) {
+		auth_key_id(keys[i].verifier, id);
+		if (strcmp(id, key_id) == 0) {
+			auth_s3_secret(keys[i].verifier, secret);
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+void
 auth_key_id(const uint8_t *verifier, char *out)
 {
 	static const char label[] = "rcfs-key-id-v1";

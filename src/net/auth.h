@@ -110,6 +110,17 @@ void auth_verifier(const uint8_t *key, uint8_t *verifier);
 #define AUTH_KEY_ID_LEN 32
 void auth_key_id(const uint8_t *verifier, char *out);
 
+/* The S3 secret access key of API key `verifier` (docs/security.md "S3"):
+ * 64 hex digits of BLAKE2b-256(message "rcfs-s3-secret-v1", key =
+ * verifier), NUL-terminated in out[AUTH_S3_SECRET_LEN + 1].  Its access key
+ * id is auth_key_id(verifier).  Derived from the verifier, so nodes know it
+ * without the key, and a client computes it from its key file. */
+#define AUTH_S3_SECRET_LEN 64
+void auth_s3_secret(const uint8_t *verifier, char *out);
+/* The API key among keys[0..n-1] whose access key id is key_id: its index,
+ * with its S3 secret in secret[AUTH_S3_SECRET_LEN + 1]; -1 if none. */
+int auth_s3_find(const struct config_client_key *keys, unsigned n, const char *key_id, char *secret);
+
 /* Read a key file: 64 hex digits (optionally followed by a newline), as written
  * by `rcfs keygen`.  Refuses a file that group or others may access.  Returns
  * 0, or -1 with one line in err[errlen]. */

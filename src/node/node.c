@@ -223,6 +223,12 @@ node_parts(const struct node *n)
 	return &n->parts;
 }
 
+struct service *
+node_service(const struct node *n)
+{
+	return n->service;
+}
+
 bool
 node_ready(const struct node *n)
 {

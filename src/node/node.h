@@ -15,6 +15,7 @@
 
 struct event_base;
 struct node;
+struct service;
 
 /* Create the node: binds the listen address, connects to redis.  The config
  * is borrowed and must outlive the node.  Returns NULL with a one-line
@@ -27,6 +28,8 @@ void node_free(struct node *n);
 void node_shutdown(struct node *n);
 /* The node's parts, for its observer (node/observe.h). */
 const struct node_parts *node_parts(const struct node *n);
+/* The node's request handlers (node/service.h). */
+struct service *node_service(const struct node *n);
 /* Graceful stop (SIGTERM): stop accepting connections, refuse new client
  * requests (E_UNAVAILABLE, so clients go to another node), hand leadership
  * to the most up-to-date voter (Raft dissertation §3.10), and call done(arg)

@@ -4,10 +4,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include "http/http.h"
 #include "http/json.h"
+#include "net/auth.h"
 #include "net/peer.h"
 #include "node/consensus.h"
 #include "node/members.h"
@@ -76,6 +79,9 @@ static void observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err
     ProtobufCMessage *msg);
 static void observe_status_json(void *arg, struct evbuffer *out);
 static bool observe_healthy_hook(void *arg);
+static int observe_authorized(void *arg, const char *user, const char *password);
+static void observe_raft_json(void *arg, struct evbuffer *out);
+static void observe_time_json(void *arg, struct evbuffer *out);
 
 struct observe *
 observe_new(const struct node_parts *p, struct metrics *reg, char *err, size_t errlen)
@@ -100,6 +106,11 @@ observe_new(const struct node_parts *p, struct metrics *reg, char *err, size_t e
 			.metrics = reg,
 			.status_json = observe_status_json,
 			.healthy = observe_healthy_hook,
+			.raft_json = observe_raft_json,
+			.time_json = observe_time_json,
+			.authorized = cfg->auth ? observe_authorized : NULL,
+			.metrics_public = cfg->metrics_public,
+			.max_body = cfg->s3_max_body,
 			.arg = o,
 		};
 		char why[256];
@@ -516,6 +527,82 @@ observe_healthy(struct observe *o, char *why, size_t whylen)
 		return false;
 	}
 	return true;
+}
+
+/* HTTP Basic: user = an API key's S3 access key id, password = its S3
+ * secret (docs/security.md "HTTP"). */
+static int
+observe_authorized(void *arg, const char *user, const char *password)
+{
+	struct observe *o = arg;
+	char secret[AUTH_S3_SECRET_LEN + 1];
+	int i = auth_s3_find(o->cfg->client_keys, o->cfg->nclient_keys, user, secret);
+	bool ok = i >= 0 && strlen(password) == AUTH_S3_SECRET_LEN &&
+	    sodium_memcmp(password, secret, AUTH_S3_SECRET_LEN) == 0;
+
+	sodium_memzero(secret, sizeof secret);
+	if (!ok)
+		return HTTP_ACCESS_NONE;
+	return o->cfg->client_keys[i].role >= AUTH_ROLE_READ_WRITE ? HTTP_ACCESS_WRITE :
+	    HTTP_ACCESS_READ;
+}
+
+/* /api/raft/status: this node's view of Raft. */
+static void
+observe_raft_json(void *arg, struct evbuffer *out)
+{
+	struct observe *o = arg;
+	struct consensus *cs = o->p.consensus;
+	struct json_writer w;
+
+	json_init(&w, out);
+	json_object_begin(&w);
+	json_kv_uint(&w, "node_id", o->cfg->node_id);
+	json_kv_string(&w, "role", consensus_role(cs));
+	json_kv_uint(&w, "term", consensus_term(cs));
+	json_kv_uint(&w, "leader_id", consensus_leader(cs));
+	json_kv_uint(&w, "commit_index", consensus_commit_index(cs));
+	json_kv_uint(&w, "applied_index", consensus_applied_index(cs));
+	json_kv_uint(&w, "last_index", consensus_last_index(cs));
+	json_kv_uint(&w, "members", members_count(o->p.members));
+	json_object_end(&w);
+}
+
+/* /api/time/sync: this node's clock as the time service sees it
+ * (docs/clock.md). */
+static void
+observe_time_json(void *arg, struct evbuffer *out)
+{
+	struct observe *o = arg;
+	Rcfs__NodeStatus s = RCFS__NODE_STATUS__INIT;
+	struct json_writer w;
+	char source[128];
+
+	timesync_status(o->p.timesync, &s, source, sizeof source);
+	json_init(&w, out);
+	json_object_begin(&w);
+	json_kv_uint(&w, "node_id", o->cfg->node_id);
+	json_kv_string(&w, "state", s.clock_state);
+	json_kv_string(&w, "source", s.clock_source);
+	if (s.has_clock_offset_ns)
+		json_kv_double(&w, "offset_ms", (double)s.clock_offset_ns / 1e6);
+	if (s.has_clock_error_ns)
+		json_kv_double(&w, "error_ms", (double)s.clock_error_ns / 1e6);
+	if (s.has_clock_delay_ns)
+		json_kv_double(&w, "delay_ms", (double)s.clock_delay_ns / 1e6);
+	if (s.has_clock_sync_age_ms)
+		json_kv_int(&w, "sync_age_ms", s.clock_sync_age_ms);
+	if (s.has_cluster_skew_ns)
+		json_kv_double(&w, "cluster_skew_ms", (double)s.cluster_skew_ns / 1e6);
+	json_kv_uint(&w, "hlc", timesync_hlc_now(o->p.timesync));
+	json_kv_uint(&w, "time_ms", time_real_ms());
+	json_object_end(&w);
+}
+
+struct http_server *
+observe_http(const struct observe *o)
+{
+	return o->http;
 }
 
 static bool

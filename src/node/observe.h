@@ -35,6 +35,8 @@ void observe_shutdown(struct observe *o);
 void observe_free(struct observe *o);
 /* The bound HTTP port, 0 if none. */
 unsigned observe_http_port(const struct observe *o);
+/* The HTTP endpoint (NULL without http_listen), for the JSON API's hook. */
+struct http_server *observe_http(const struct observe *o);
 /* Whether this node serves: its redis is up, its Raft state is loaded, and
  * it knows a leader.  On false, why[whylen] says which. */
 bool observe_healthy(struct observe *o, char *why, size_t whylen);

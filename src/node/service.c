@@ -57,6 +57,10 @@ struct service_req {
 	Rcfs__ErrorCode code;           /* outcome, E_OK unless service_fail() ran */
 	double t0;                      /* metrics_now() at arrival */
 	void (*after_barrier)(struct service_req *r);   /* reads: run once linearizable */
+	/* A call from inside this node (service_call) instead of a connection:
+	 * the answer goes to local_cb; msg is the caller's (borrowed). */
+	peer_rpc_cb *local_cb;
+	void *local_arg;
 };
 
 static struct service_req *service_req_new(struct service *svc, struct conn *c, uint32_t id,
@@ -104,6 +108,7 @@ static void service_remove_done(void *arg, Rcfs__ErrorCode code, const char *why
     const struct fsm_result *res);
 static void service_status(struct service_req *r);
 static void service_status_gathered(void *arg, Rcfs__NodeStatus *s);
+static void service_reply(struct service_req *r, uint8_t type, const ProtobufCMessage *msg);
 
 struct service *
 service_new(const struct node_parts *parts)
@@ -169,6 +174,42 @@ service_dispatch(struct service *svc, struct conn *c, const struct frame_header 
 	}
 }
 
+void
+service_call(struct service *svc, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb, void *arg)
+{
+	struct service_req *r = service_req_new(svc, NULL, 0, msg);
+
+	r->local_cb = cb;
+	r->local_arg = arg;
+	r->op = rcfs_metrics_op_from_msg(type);
+	switch (type) {
+	case RCFS__MSG_TYPE__MSG_CHUNK_PUT:   service_chunk_put(r); break;
+	case RCFS__MSG_TYPE__MSG_CHUNK_GET:   service_chunk_get(r); break;
+	case RCFS__MSG_TYPE__MSG_CHUNK_PROTECT: service_chunk_protect(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_COMMIT: service_commit(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_STAT:   service_stat(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_LIST:   service_list(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_REMOVE: service_remove(r); break;
+	case RCFS__MSG_TYPE__MSG_FILE_RENAME: service_rename(r); break;
+	case RCFS__MSG_TYPE__MSG_STATUS:      service_status(r); break;
+	default:
+		service_fail(r, RCFS__ERROR_CODE__E_BAD_REQUEST, "%s is not a call this node serves",
+		    frame_type_name(type));
+		break;
+	}
+}
+
+/* Answer r with msg (of frame type `type`): on its connection, or to the
+ * local caller. */
+static void
+service_reply(struct service_req *r, uint8_t type, const ProtobufCMessage *msg)
+{
+	if (r->local_cb != NULL)
+		r->local_cb(r->local_arg, RCFS__ERROR_CODE__E_OK, NULL, type, (ProtobufCMessage *)msg);
+	else
+		conn_reply(r->conn, type, r->id, msg);
+}
+
 static struct service_req *
 service_req_new(struct service *svc, struct conn *c, uint32_t id, ProtobufCMessage *msg)
 {
@@ -180,7 +221,8 @@ service_req_new(struct service *svc, struct conn *c, uint32_t id, ProtobufCMessa
 	r->msg = msg;
 	r->t0 = metrics_now();
 	svc->nreqs++;
-	conn_ref(c);
+	if (c != NULL)
+		conn_ref(c);
 	return r;
 }
 
@@ -191,8 +233,9 @@ service_req_free(struct service_req *r)
 	if (r->peer_id == 0)
 		metrics_rcfs_request(&rcfs_metrics, r->op, rcfs_metrics_result_from_code(r->code), r->t0);
 	r->svc->nreqs--;
-	conn_unref(r->conn);
-	if (r->msg != NULL)
+	if (r->conn != NULL)
+		conn_unref(r->conn);
+	if (r->msg != NULL && r->local_cb == NULL)
 		protobuf_c_message_free_unpacked(r->msg, NULL);
 	free(r);
 }
@@ -207,7 +250,9 @@ service_fail(struct service_req *r, Rcfs__ErrorCode code, const char *fmt, ...)
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	r->code = code;
-	if (code == RCFS__ERROR_CODE__E_NOT_LEADER) {
+	if (r->local_cb != NULL) {      /* the caller asks consensus for the leader */
+		r->local_cb(r->local_arg, code, why, RCFS__MSG_TYPE__MSG_ERROR, NULL);
+	} else if (code == RCFS__ERROR_CODE__E_NOT_LEADER) {
 		/* Tell the client where to go (etcd and Redis Cluster do too). */
 		struct consensus *cs = r->svc->p.consensus;
 		Rcfs__Error e = RCFS__ERROR__INIT;
@@ -306,6 +351,7 @@ service_chunk_put(struct service_req *r)
 	}
 	/* The callee copies the data before returning; the request may even be
 	 * answered (and r freed) before it returns: r is not touched after. */
+	bool borrowed = r->local_cb != NULL;
 	r->msg = NULL;
 	up = service_upload(r->svc, m->client_id, m->seq);
 	if (m->replica && r->peer_id != 0 && m->repair)
@@ -315,7 +361,8 @@ service_chunk_put(struct service_req *r)
 	else
 		replicator_put(r->svc->p.replicator, sha, m->data.data, m->data.len, &up,
 		    service_chunk_put_done, r);
-	protobuf_c_message_free_unpacked(&m->base, NULL);  /* frees the chunk copy now */
+	if (!borrowed)
+		protobuf_c_message_free_unpacked(&m->base, NULL);  /* frees the chunk copy now */
 }
 
 static void
@@ -336,7 +383,7 @@ service_chunk_put_done(void *arg, Rcfs__ErrorCode code, const char *why, uint32_
 	}
 	resp.has_replicas = 1;
 	resp.replicas = replicas;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_CHUNK_PUT_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -351,7 +398,7 @@ service_chunk_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint32
 		service_fail(r, code, "chunks not protected everywhere: %s", why);
 		return;
 	}
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -434,7 +481,7 @@ service_chunk_get_done(void *arg, Rcfs__ErrorCode code, const char *why, const u
 	}
 	resp.data.data = (uint8_t *)data;
 	resp.data.len = len;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -498,7 +545,7 @@ service_commit_done(void *arg, Rcfs__ErrorCode code, const char *why, const stru
 		return;
 	}
 	resp.version = res ? res->version : 0;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -573,7 +620,7 @@ service_stat_done(void *arg, Rcfs__ErrorCode code, const char *why, Rcfs__FileMe
 	if (!service_found(r, code, why, meta))
 		return;
 	resp.meta = meta;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP, &resp.base);
 	rcfs__file_meta__free_unpacked(meta, NULL);
 	service_req_free(r);
 }
@@ -626,7 +673,7 @@ service_list_done(void *arg, Rcfs__ErrorCode code, const char *why, Rcfs__FileMe
 	resp.n_files = n;
 	resp.has_more = 1;
 	resp.more = more != 0;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP, &resp.base);
 	for (size_t i = 0; i < n; i++) {
 		metas[i]->n_chunks = saved[i];   /* so free_unpacked frees them */
 		rcfs__file_meta__free_unpacked(metas[i], NULL);
@@ -672,7 +719,7 @@ service_remove_done(void *arg, Rcfs__ErrorCode code, const char *why, const stru
 	}
 	resp.has_version = 1;
 	resp.version = res->version;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -752,7 +799,7 @@ service_rename_done(void *arg, Rcfs__ErrorCode code, const char *why, const stru
 	}
 	resp.has_version = 1;
 	resp.version = res->version;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_FILE_RENAME_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_FILE_RENAME_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -809,7 +856,7 @@ service_status_gathered(void *arg, Rcfs__NodeStatus *self)
 	resp.replicas = cfg->replicas;
 	resp.write_quorum = cfg->write_quorum;
 	resp.read_quorum = cfg->read_quorum;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_STATUS_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_STATUS_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -858,7 +905,7 @@ service_member_reply(struct service_req *r, const char *message, uint64_t index)
 		resp.has_index = 1;
 		resp.index = index;
 	}
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_MEMBER_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_MEMBER_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -1142,7 +1189,7 @@ service_backup_slice(struct service_req *r)
 		resp.has_cluster_id = 1;
 		resp.cluster_id = members_cluster_id(svc->p.members);
 	}
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -1205,7 +1252,7 @@ service_backup_released(void *arg, Rcfs__ErrorCode code, const char *why,
 		return;
 	}
 	resp.dump_id = m->dump_id;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_BACKUP_GET_RESP, &resp.base);
 	service_req_free(r);
 }
 
@@ -1278,7 +1325,7 @@ service_gc_done(void *arg, Rcfs__ErrorCode code, const char *why, const struct f
 	resp.held_until_ms = res->held_until_ms;
 	resp.has_node_id = 1;
 	resp.node_id = r->svc->p.cfg->node_id;
-	conn_reply(r->conn, RCFS__MSG_TYPE__MSG_GC_RESP, r->id, &resp.base);
+	service_reply(r, RCFS__MSG_TYPE__MSG_GC_RESP, &resp.base);
 	service_req_free(r);
 }
 

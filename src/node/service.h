@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "net/conn.h"
+#include "net/peer.h"
 #include "node/parts.h"
 
 struct service;
@@ -21,6 +22,14 @@ void service_free(struct service *svc);
  * node if the connection said PeerHello, else 0. */
 void service_dispatch(struct service *svc, struct conn *c, const struct frame_header *h,
     ProtobufCMessage *msg, uint64_t peer_id);
+/* Serve a request made inside this node (the S3 gateway) as a client's
+ * request of frame type `type`: ChunkPut, ChunkGet, ChunkProtect,
+ * FileCommit, FileStat, FileList, FileRemove, FileRename or Status.  msg is
+ * borrowed and must stay valid until cb runs.  cb runs exactly once, perhaps
+ * before service_call returns, with the response (msg valid during the call
+ * only) or the failure (E_NOT_LEADER: ask consensus where the leader is). */
+void service_call(struct service *svc, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb,
+    void *arg);
 /* Requests (client and peer) being served now, for the SIGTERM drain. */
 unsigned service_inflight(const struct service *svc);
 /* Draining (SIGTERM): new client requests are refused with E_UNAVAILABLE so

@@ -30,8 +30,9 @@ static const char *const config_keys[] = {
 	"replicas", "write_quorum", "read_quorum", "election_timeout_ms", "heartbeat_ms",
 	"repair_interval_ms", "repair_files", "rebalance_rate", "snapshot_entries", "ntp_servers", "ntp_poll_ms",
 	"ntp_timeout_ms", "max_clock_offset_ms",
-	"auth", "cluster_key_file", "encrypt", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
-	"rate_requests", "rate_bytes", "http_listen", "log_file", "drain_timeout_ms", "ack_file",
+	"auth", "cluster_key_file", "encrypt", "metrics_public", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
+	"rate_requests", "rate_bytes", "http_listen", "s3_listen", "s3_region", "s3_max_body",
+	"s3_max_conns", "log_file", "drain_timeout_ms", "ack_file",
 	"aof_rewrite_growth", "aof_rewrite_min_bytes", "aof_rewrite_quiet_ms", NULL
 };
 
@@ -41,6 +42,8 @@ config_defaults(struct rcfs_config *c)
 	memset(c, 0, sizeof *c);
 	c->chunk_size = 1 * MiB;   /* measured: docs/design.md "chunk size" */
 	c->inline_max = 64 * 1024;
+	c->s3_max_body = 256 * MiB;     /* above rclone's 200 MiB single-PUT cutoff (docs/s3.md) */
+	c->s3_max_conns = 16;
 	c->storage_window = 4;
 	c->redis_timeout_ms = 5000;
 	c->max_inflight = 16;
@@ -90,6 +93,11 @@ config_load_security(struct rcfs_config *c, const config_t *cf, const char *path
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 			return config_err(err, errlen, path, s, "encrypt", "must be true or false");
 		c->encrypt = config_setting_get_bool(s);
+	}
+	if ((s = config_lookup(cf, "metrics_public")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return config_err(err, errlen, path, s, "metrics_public", "must be true or false");
+		c->metrics_public = config_setting_get_bool(s);
 	}
 	c->auth = auth_s != NULL ? config_setting_get_bool(auth_s) : true;
 	if (c->auth && c->cluster_key_file == NULL)
@@ -295,6 +303,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_str(&cf, path, "redis", &c->redis, err, errlen) ||
 	    config_get_str(&cf, path, "cluster", &c->cluster_name, err, errlen) ||
 	    config_get_str(&cf, path, "http_listen", &c->http_listen, err, errlen) ||
+	    config_get_str(&cf, path, "s3_listen", &c->s3_listen, err, errlen) ||
+	    config_get_str(&cf, path, "s3_region", &c->s3_region, err, errlen) ||
 	    config_get_str(&cf, path, "log_file", &c->log_file, err, errlen) ||
 	    config_get_str(&cf, path, "ack_file", &c->ack_file, err, errlen))
 		goto out;
@@ -302,6 +312,12 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_split_hostport(c->http_listen, host, sizeof host, &port) != 0) {
 		config_err(err, errlen, path, config_lookup(&cf, "http_listen"), "http_listen",
 		    "'%s' is not host:port", c->http_listen);
+		goto out;
+	}
+	if (c->s3_listen != NULL && c->s3_listen[0] != ':' && c->s3_listen[0] != '*' &&
+	    config_split_hostport(c->s3_listen, host, sizeof host, &port) != 0) {
+		config_err(err, errlen, path, config_lookup(&cf, "s3_listen"), "s3_listen",
+		    "'%s' is not host:port", c->s3_listen);
 		goto out;
 	}
 	if (c->listen == NULL) {
@@ -348,6 +364,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	}
 	if (config_get_u32(&cf, path, "inline_max", 0, MiB, &c->inline_max, err, errlen) ||
 	    config_get_u32(&cf, path, "storage_window", 1, 64, &c->storage_window, err, errlen) ||
+	    config_get_u32(&cf, path, "s3_max_body", MiB, 2048u * MiB, &c->s3_max_body, err, errlen) ||
+	    config_get_u32(&cf, path, "s3_max_conns", 1, 4096, &c->s3_max_conns, err, errlen) ||
 	    config_get_u32(&cf, path, "redis_timeout_ms", 10, 600000, &c->redis_timeout_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "max_inflight", 1, 1024, &c->max_inflight, err, errlen) ||
 	    config_get_u32(&cf, path, "max_connections", 1, 100000, &c->max_connections, err, errlen) ||
@@ -508,6 +526,8 @@ config_free(struct rcfs_config *c)
 	free(c->redis);
 	free(c->cluster_name);
 	free(c->http_listen);
+	free(c->s3_listen);
+	free(c->s3_region);
 	free(c->ack_file);
 	free(c->log_file);
 	for (unsigned i = 0; i < c->npeers; i++) {

@@ -77,6 +77,12 @@ struct rcfs_config {
 	uint32_t rate_bytes;            /* default per-key request bytes/s (0 = unlimited) */
 	/* operations (docs/metrics.md, docs/deploy.md) */
 	char *http_listen;              /* "host:port" of /metrics, /status, /; NULL: none */
+	bool metrics_public;            /* with auth: /metrics and /healthz need no credentials */
+	/* S3 gateway (docs/s3.md) */
+	char *s3_listen;                /* "host:port" of the S3 API; NULL: none */
+	char *s3_region;                /* the region signatures must name; NULL: any */
+	uint32_t s3_max_body;           /* bytes of one request body (a PUT or a part) */
+	uint32_t s3_max_conns;          /* connections with a request in progress */
 	char *ack_file;                 /* the acknowledgement marker; NULL: rcfs-ack in redis's dir */
 	char *log_file;                 /* append log lines here (reopened on SIGHUP); NULL: stderr */
 	uint32_t drain_timeout_ms;      /* SIGTERM: wait this long for requests in flight */

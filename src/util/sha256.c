@@ -8,6 +8,8 @@
 
 static const EVP_MD *sha256_md(void);
 static void sha256_fail(const char *what) __attribute__((noreturn));
+static void sha256_init_md(struct sha256 *s, const EVP_MD *md);
+static void sha256_final_md(struct sha256 *s, uint8_t *out);
 
 /* The digest, looked up once (EVP_sha256() is a static object). */
 static const EVP_MD *
@@ -34,14 +36,32 @@ sha256(uint8_t out[SHA256_LEN], const void *data, size_t len)
 		sha256_fail("EVP_Digest");
 }
 
-void
-sha256_init(struct sha256 *s)
+static void
+sha256_init_md(struct sha256 *s, const EVP_MD *md)
 {
 	EVP_MD_CTX *ctx = s->ctx != NULL ? s->ctx : EVP_MD_CTX_new();
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, sha256_md(), NULL) != 1)
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1)
 		sha256_fail("EVP_DigestInit_ex");
 	s->ctx = ctx;
+}
+
+void
+sha256_init(struct sha256 *s)
+{
+	sha256_init_md(s, sha256_md());
+}
+
+void
+md5_init(struct sha256 *s)
+{
+	sha256_init_md(s, EVP_md5());
+}
+
+void
+md5_final(struct sha256 *s, uint8_t out[MD5_LEN])
+{
+	sha256_final_md(s, out);
 }
 
 void
@@ -51,13 +71,20 @@ sha256_update(struct sha256 *s, const void *data, size_t len)
 		sha256_fail("EVP_DigestUpdate");
 }
 
-void
-sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN])
+/* The digest (of the size its EVP_MD gives) into out, and the context freed. */
+static void
+sha256_final_md(struct sha256 *s, uint8_t *out)
 {
 	if (EVP_DigestFinal_ex(s->ctx, out, NULL) != 1)
 		sha256_fail("EVP_DigestFinal_ex");
 	EVP_MD_CTX_free(s->ctx);
 	s->ctx = NULL;
+}
+
+void
+sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN])
+{
+	sha256_final_md(s, out);
 }
 
 void

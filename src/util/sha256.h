@@ -26,4 +26,11 @@ void sha256_update(struct sha256 *s, const void *data, size_t len);
 void sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN]);
 void sha256_free(struct sha256 *s);
 
+/* MD5 (RFC 1321) on the same handle, only for S3's ETags (clients compare
+ * them with the MD5 of what they sent); never for integrity, which is
+ * SHA-256's.  md5_init, then sha256_update, then md5_final (or sha256_free). */
+#define MD5_LEN 16
+void md5_init(struct sha256 *s);
+void md5_final(struct sha256 *s, uint8_t out[MD5_LEN]);
+
 #endif

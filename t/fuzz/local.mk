@@ -5,8 +5,9 @@
 ## crashers in fuzz-work/crash-<target>-*. Copy those worth keeping into the
 ## corpus (crashers always, once fixed).
 
-FUZZ_TARGETS = frame handshake request raft
-FUZZ_REPLAYS = t/fuzz/replay_frame t/fuzz/replay_handshake t/fuzz/replay_request t/fuzz/replay_raft
+FUZZ_TARGETS = frame handshake request raft s3
+FUZZ_REPLAYS = t/fuzz/replay_frame t/fuzz/replay_handshake t/fuzz/replay_request t/fuzz/replay_raft \
+	t/fuzz/replay_s3
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 noinst_PROGRAMS += t/fuzz/mkseeds
@@ -25,6 +26,9 @@ t_fuzz_replay_request_LDADD = $(NODE_LIBS)
 t_fuzz_replay_raft_SOURCES = t/fuzz/fuzz_raft.c t/fuzz/replay.c
 t_fuzz_replay_raft_CFLAGS = $(FUZZ_REPLAY_CFLAGS) -DFUZZ_NAME='"raft"'
 t_fuzz_replay_raft_LDADD = $(NODE_LIBS)
+t_fuzz_replay_s3_SOURCES = t/fuzz/fuzz_s3.c t/fuzz/replay.c
+t_fuzz_replay_s3_CFLAGS = $(FUZZ_REPLAY_CFLAGS) -DFUZZ_NAME='"s3"'
+t_fuzz_replay_s3_LDADD = $(S3_LIBS)
 t_fuzz_mkseeds_SOURCES = t/fuzz/mkseeds.c
 t_fuzz_mkseeds_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 t_fuzz_mkseeds_LDADD = $(COMMON_LIBS)
@@ -36,7 +40,7 @@ FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_srcdir)/src -I$(top_srcdir) -I$(top_builddir) -I$(top_builddir)/proto -D_GNU_SOURCE \
 	$(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS) $(LIBCONFIG_CFLAGS)
-FUZZ_LIBSRC = src/net/frame.c src/net/auth.c src/net/ratelimit.c src/util/xmalloc.c \
+FUZZ_LIBSRC = src/s3/sigv4.c src/s3/xml.c src/net/frame.c src/net/auth.c src/net/ratelimit.c src/util/xmalloc.c \
 	src/util/name.c src/util/log.c src/fs/meta.c src/fs/chunk.c src/store/store.c src/util/metrics.c src/util/config.c src/node/raftwire.c \
 	$(libraft_a_SOURCES)
 FUZZ_LIBS = $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(LIBCONFIG_LIBS) -lm

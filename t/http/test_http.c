@@ -282,7 +282,7 @@ START_TEST(listen_errors)
 	struct http_server *s;
 
 	ck_assert_ptr_null(http_new(base, "nocolon", &hooks, err, sizeof err));
-	ck_assert_ptr_nonnull(strstr(err, "bad http listen address"));
+	ck_assert_ptr_nonnull(strstr(err, "bad listen address"));
 	ck_assert_ptr_null(http_new(base, "127.0.0.1:70000", &hooks, err, sizeof err));
 	ck_assert_ptr_null(http_new(base, "::1:80", &hooks, err, sizeof err));
 	ck_assert_ptr_null(http_new(base, "127.0.0.1:", &hooks, err, sizeof err));

@@ -1,0 +1,659 @@
+/* Multipart uploads (docs/s3.md "multipart").  An upload is a marker file
+ * S3_UPLOADS<bucket>/<upload id>/upload (its inline data: the key) and one
+ * file per part, .../part.<5 digits>, each an ordinary rcfs file whose
+ * chunks its references keep from GC.  Complete commits one file whose chunk
+ * list is the parts' lists in order (no data is copied or read), then
+ * removes the part files and the marker. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "s3/s3int.h"
+#include "s3/xml.h"
+#include "util/sha256.h"
+#include "util/xmalloc.h"
+
+#define S3_MAX_PARTS 10000
+
+struct s3_mpu_op {
+	struct s3_req *r;
+	char *dir;                      /* S3_UPLOADS bucket/id/ */
+	char *upload_id;
+	unsigned part;                  /* UploadPart: its number */
+	uint64_t seq;
+	Rcfs__FileMeta *meta;           /* the part, or the completed object */
+	char *headers;                  /* the marker's kept headers */
+	/* Complete */
+	struct xml_node *doc, *cur;
+	Rcfs__FileMeta **parts;
+	size_t nparts;
+	struct sha256 whole, md5s;
+	/* Abort, and cleaning up after Complete */
+	Rcfs__FileList list;
+	Rcfs__FileRemove rm;
+	char **names;
+	size_t nnames, next_rm;
+	bool complete_done;
+	struct evbuffer *xml;
+};
+
+static struct s3_mpu_op *s3_mpu_new(struct s3_req *r, const char *upload_id);
+static void s3_mpu_free(void *arg);
+static void s3_mpu_created(struct s3_req *r, uint64_t version);
+static void s3_mpu_create_checked(struct s3_req *r);
+static void s3_mpu_part_marker(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_part_stored(struct s3_req *r, Rcfs__FileMeta *meta);
+static void s3_mpu_part_committed(struct s3_req *r, uint64_t version);
+static void s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_complete_next(struct s3_req *r);
+static void s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_completed(struct s3_req *r, uint64_t version);
+static void s3_mpu_list_dir(struct s3_mpu_op *op);
+static void s3_mpu_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+static void s3_mpu_remove_next(struct s3_mpu_op *op);
+static void s3_mpu_removed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+static void s3_mpu_abort_marker(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_uploads_checked(struct s3_req *r);
+
+static struct s3_mpu_op *
+s3_mpu_new(struct s3_req *r, const char *upload_id)
+{
+	struct s3_mpu_op *op = xcalloc(1, sizeof *op);
+	size_t len;
+
+	if (r->op_free != NULL)
+		r->op_free(r->op);
+	op->r = r;
+	op->upload_id = xstrdup(upload_id);
+	len = strlen(S3_UPLOADS) + strlen(r->bucket) + strlen(upload_id) + 3;
+	op->dir = xmalloc(len);
+	snprintf(op->dir, len, "%s%s/%s/", S3_UPLOADS, r->bucket, upload_id);
+	r->op = op;
+	r->op_free = s3_mpu_free;
+	return op;
+}
+
+static void
+s3_mpu_free(void *arg)
+{
+	struct s3_mpu_op *op = arg;
+
+	free(op->dir);
+	free(op->upload_id);
+	free(op->headers);
+	s3_meta_free(op->meta);
+	xml_free(op->doc);
+	for (size_t i = 0; i < op->nparts; i++)
+		s3_meta_free(op->parts[i]);
+	free(op->parts);
+	for (size_t i = 0; i < op->nnames; i++)
+		free(op->names[i]);
+	free(op->names);
+	sha256_free(&op->whole);
+	sha256_free(&op->md5s);
+	if (op->xml != NULL)
+		evbuffer_free(op->xml);
+	free(op);
+}
+
+/* The name of a file of the upload: dir + what. */
+static char *
+s3_mpu_name(const struct s3_mpu_op *op, const char *what)
+{
+	size_t len = strlen(op->dir) + strlen(what) + 1;
+	char *n = xmalloc(len);
+
+	snprintf(n, len, "%s%s", op->dir, what);
+	return n;
+}
+
+/* An upload id must be one we could have made (32 hex digits): it becomes
+ * part of a file name. */
+static bool
+s3_mpu_id_ok(const char *id)
+{
+	if (strlen(id) != 32)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+/* Check the upload named by ?uploadId= and go on with then(r, marker). */
+static void
+s3_mpu_marker(struct s3_req *r, s3_stat_fn *then)
+{
+	const char *id = s3_query(r, "uploadId");
+	struct s3_mpu_op *op;
+	char *marker;
+
+	if (id == NULL || !s3_mpu_id_ok(id)) {
+		s3_fail(r, 404, "NoSuchUpload", "the specified multipart upload does not exist");
+		return;
+	}
+	op = s3_mpu_new(r, id);
+	marker = s3_mpu_name(op, "upload");
+	s3_stat(r, marker, then);
+	free(marker);
+}
+
+/* The marker names the key it was made for. */
+static bool
+s3_mpu_marker_ok(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	if (m == NULL || !m->has_inline_data || m->inline_data.len != strlen(r->key) ||
+	    memcmp(m->inline_data.data, r->key, m->inline_data.len) != 0) {
+		s3_fail(r, 404, "NoSuchUpload", "the specified multipart upload does not exist");
+		return false;
+	}
+	return true;
+}
+
+/* ---- CreateMultipartUpload -------------------------------------------------- */
+
+void
+s3_multipart_create(struct s3_req *r)
+{
+	s3_bucket_check(r, s3_mpu_create_checked);
+}
+
+static void
+s3_mpu_create_checked(struct s3_req *r)
+{
+	uint8_t rnd[16];
+	char id[33], *marker, *headers;
+	struct s3_mpu_op *op;
+	Rcfs__FileMeta *m;
+	size_t hl;
+
+	randombytes_buf(rnd, sizeof rnd);
+	sigv4_hex(rnd, sizeof rnd, id);
+	op = s3_mpu_new(r, id);
+	marker = s3_mpu_name(op, "upload");
+	m = s3_meta_new(marker, (const uint8_t *)r->key, strlen(r->key));
+	free(marker);
+	/* The key in a header line too: listings carry no inline data. */
+	headers = s3_kept_headers_of(r);
+	hl = strlen(r->key) + (headers ? strlen(headers) : 0) + 32;
+	m->s3_headers = xmalloc(hl);
+	snprintf(m->s3_headers, hl, "x-rcfs-key: %s\n%s", r->key, headers ? headers : "");
+	free(headers);
+	op->meta = m;
+	s3_commit(r, m, s3_next_seq(r->s), s3_mpu_created);
+}
+
+static void
+s3_mpu_created(struct s3_req *r, uint64_t version)
+{
+	struct s3_mpu_op *op = r->op;
+	struct evbuffer *xml = evbuffer_new();
+
+	(void)version;
+	xml_open_doc(xml, "InitiateMultipartUploadResult");
+	xml_elem(xml, "Bucket", r->bucket);
+	xml_elem(xml, "Key", r->key);
+	xml_elem(xml, "UploadId", op->upload_id);
+	evbuffer_add_printf(xml, "</InitiateMultipartUploadResult>");
+	s3_reply_xml(r, 200, xml);
+}
+
+/* ---- UploadPart ----------------------------------------------------------------- */
+
+void
+s3_multipart_part(struct s3_req *r)
+{
+	const char *pn = s3_query(r, "partNumber");
+	char *end;
+	unsigned long n = strtoul(pn, &end, 10);
+
+	if (*pn == '\0' || *end != '\0' || n < 1 || n > S3_MAX_PARTS) {
+		s3_fail(r, 400, "InvalidArgument", "partNumber must be an integer from 1 to %d",
+		    S3_MAX_PARTS);
+		return;
+	}
+	s3_mpu_marker(r, s3_mpu_part_marker);
+}
+
+static void
+s3_mpu_part_marker(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+
+	if (!s3_mpu_marker_ok(r, m))
+		return;
+	op->part = (unsigned)strtoul(s3_query(r, "partNumber"), NULL, 10);     /* checked */
+	op->seq = s3_next_seq(r->s);
+	s3_store(r, op->seq, false, s3_mpu_part_stored);
+}
+
+static void
+s3_mpu_part_stored(struct s3_req *r, Rcfs__FileMeta *meta)
+{
+	struct s3_mpu_op *op = r->op;
+	char what[16];
+
+	if (meta == NULL)
+		return;
+	snprintf(what, sizeof what, "part.%05u", op->part);
+	op->meta = meta;
+	meta->name = s3_mpu_name(op, what);
+	s3_commit(r, meta, op->seq, s3_mpu_part_committed);
+}
+
+static void
+s3_mpu_part_committed(struct s3_req *r, uint64_t version)
+{
+	struct s3_mpu_op *op = r->op;
+	char etag[80];
+
+	(void)version;
+	snprintf(etag, sizeof etag, "\"%s\"", op->meta->etag);
+	evhttp_add_header(evhttp_request_get_output_headers(r->hr), "ETag", etag);
+	s3_reply_empty(r, 200);
+}
+
+/* ---- CompleteMultipartUpload -------------------------------------------------------- */
+
+void
+s3_multipart_complete(struct s3_req *r)
+{
+	s3_mpu_marker(r, s3_mpu_complete_marker);
+}
+
+static void
+s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+	size_t len = evbuffer_get_length(r->body);
+	char why[200];
+
+	if (!s3_mpu_marker_ok(r, m))
+		return;
+	if (m->s3_headers != NULL) {    /* drop the x-rcfs-key line */
+		const char *nl = strchr(m->s3_headers, '\n');
+		op->headers = nl != NULL && nl[1] != '\0' ? xstrdup(nl + 1) : NULL;
+	}
+	op->doc = xml_parse((const char *)evbuffer_pullup(r->body, -1), len, why, sizeof why);
+	if (op->doc == NULL || strcmp(op->doc->name, "CompleteMultipartUpload") != 0) {
+		s3_fail(r, 400, "MalformedXML", "%s", op->doc == NULL ? why :
+		    "the root is not <CompleteMultipartUpload>");
+		return;
+	}
+	op->cur = xml_child(op->doc, "Part", NULL);
+	if (op->cur == NULL) {
+		s3_fail(r, 400, "MalformedXML", "a CompleteMultipartUpload names at least one part");
+		return;
+	}
+	s3_mpu_complete_next(r);
+}
+
+/* Stat the parts the body lists, one after the other. */
+static void
+s3_mpu_complete_next(struct s3_req *r)
+{
+	struct s3_mpu_op *op = r->op;
+	const char *pn = xml_child_text(op->cur, "PartNumber");
+	char what[16], *name, *end;
+	unsigned long n;
+
+	n = pn != NULL ? strtoul(pn, &end, 10) : 0;
+	if (pn == NULL || *end != '\0' || n < 1 || n > S3_MAX_PARTS) {
+		s3_fail(r, 400, "InvalidPart", "a part number is missing or out of range");
+		return;
+	}
+	if (op->nparts > 0 && n <= op->part) {
+		s3_fail(r, 400, "InvalidPartOrder", "the parts must be listed in ascending order");
+		return;
+	}
+	op->part = (unsigned)n;
+	snprintf(what, sizeof what, "part.%05lu", n);
+	name = s3_mpu_name(op, what);
+	s3_stat(r, name, s3_mpu_complete_part);
+	free(name);
+}
+
+/* An ETag from the body: quotes and surrounding blanks dropped. */
+static void
+s3_mpu_etag(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in != '\0' && n + 1 < len; in++)
+		if (*in != '"' && *in != ' ' && *in != '\n' && *in != '\r' && *in != '\t')
+			out[n++] = *in;
+	out[n] = '\0';
+}
+
+static void
+s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+	const char *etag = xml_child_text(op->cur, "ETag");
+	char want[80];
+	uint64_t size = 0;
+	size_t nchunks = 0, k = 0;
+	uint8_t md5[MD5_LEN];
+	char hex[2 * SHA256_LEN + 1];
+
+	s3_mpu_etag(etag != NULL ? etag : "", want, sizeof want);
+	if (m == NULL || m->etag == NULL || strcmp(want, m->etag) != 0) {
+		s3_fail(r, 400, "InvalidPart", "part %u was not uploaded or its ETag differs", op->part);
+		return;
+	}
+	if (op->nparts > 0) {
+		const Rcfs__FileMeta *prev = op->parts[op->nparts - 1];
+		if (prev->size % r->s->be.chunk_size != 0 || prev->chunk_size != r->s->be.chunk_size) {
+			s3_fail(r, 400, "InvalidPart", "every part but the last must be a multiple of the "
+			    "cluster's chunk size (%u bytes); a part before %u is %" PRIu64 " bytes",
+			    r->s->be.chunk_size, op->part, prev->size);
+			return;
+		}
+	}
+	op->parts = xrealloc(op->parts, (op->nparts + 1) * sizeof *op->parts);
+	op->parts[op->nparts++] = s3_meta_copy(m);
+	op->cur = xml_child(op->doc, "Part", op->cur);
+	if (op->cur != NULL) {
+		s3_mpu_complete_next(r);
+		return;
+	}
+	/* Every part is there: the object is their chunks in order. */
+	if (op->nparts > 1 && op->parts[op->nparts - 1]->chunk_size != r->s->be.chunk_size) {
+		s3_fail(r, 400, "InvalidPart", "part %u was stored with another chunk size", op->part);
+		return;
+	}
+	md5_init(&op->md5s);
+	for (size_t i = 0; i < op->nparts; i++) {
+		size += op->parts[i]->size;
+		nchunks += op->parts[i]->n_chunks;
+		if (sodium_hex2bin(md5, sizeof md5, op->parts[i]->etag, strlen(op->parts[i]->etag), NULL,
+		    NULL, NULL) != 0) {
+			s3_fail(r, 500, "InternalError", "part %zu has a malformed ETag", i + 1);
+			return;
+		}
+		sha256_update(&op->md5s, md5, sizeof md5);
+	}
+	op->meta = xcalloc(1, sizeof *op->meta);
+	rcfs__file_meta__init(op->meta);
+	op->meta->name = s3_name(r->bucket, r->key);
+	op->meta->size = size;
+	op->meta->chunk_size = r->s->be.chunk_size;
+	op->meta->n_chunks = nchunks;
+	op->meta->chunks = xcalloc(nchunks ? nchunks : 1, sizeof *op->meta->chunks);
+	for (size_t i = 0; i < op->nparts; i++)
+		for (size_t j = 0; j < op->parts[i]->n_chunks; j++, k++) {
+			op->meta->chunks[k].data = xmalloc(SHA256_LEN);
+			op->meta->chunks[k].len = SHA256_LEN;
+			memcpy(op->meta->chunks[k].data, op->parts[i]->chunks[j].data, SHA256_LEN);
+		}
+	md5_final(&op->md5s, md5);
+	sigv4_hex(md5, sizeof md5, hex);
+	op->meta->etag = xmalloc(80);
+	snprintf(op->meta->etag, 80, "%s-%zu", hex, op->nparts);
+	op->meta->s3_headers = op->headers;
+	op->headers = NULL;
+	/* The parts arrived out of order (often in parallel): the object's
+	 * hash is its chunk list's, each chunk verified by its own
+	 * (sha256_of_chunks, docs/s3.md): no byte is read back. */
+	op->meta->sha256.data = xmalloc(SHA256_LEN);
+	op->meta->sha256.len = SHA256_LEN;
+	op->meta->has_sha256_of_chunks = op->meta->sha256_of_chunks = 1;
+	sha256_init(&op->whole);
+	for (size_t i = 0; i < nchunks; i++)
+		sha256_update(&op->whole, op->meta->chunks[i].data, SHA256_LEN);
+	sha256_final(&op->whole, op->meta->sha256.data);
+	s3_commit(r, op->meta, s3_next_seq(r->s), s3_mpu_completed);
+}
+
+static void
+s3_mpu_completed(struct s3_req *r, uint64_t version)
+{
+	struct s3_mpu_op *op = r->op;
+	struct evbuffer *xml = evbuffer_new();
+	char etag[84], *loc;
+
+	(void)version;
+	snprintf(etag, sizeof etag, "\"%s\"", op->meta->etag);
+	xml_open_doc(xml, "CompleteMultipartUploadResult");
+	loc = s3_name("", r->bucket);
+	xml_elem(xml, "Location", loc);
+	free(loc);
+	xml_elem(xml, "Bucket", r->bucket);
+	xml_elem(xml, "Key", r->key);
+	xml_elem(xml, "ETag", etag);
+	evbuffer_add_printf(xml, "</CompleteMultipartUploadResult>");
+	/* Answer after the clean-up: a client that lists uploads next must
+	 * not see this one. */
+	op->xml = xml;
+	op->complete_done = true;
+	s3_mpu_list_dir(op);
+}
+
+/* ---- removing an upload's files (Abort, and after Complete) ----------------------- */
+
+static void
+s3_mpu_list_dir(struct s3_mpu_op *op)
+{
+	rcfs__file_list__init(&op->list);
+	op->list.prefix = op->dir;
+	op->list.has_limit = 1;
+	op->list.limit = S3_MAX_PARTS + 1;
+	s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_listed, op);
+}
+
+static void
+s3_mpu_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_mpu_op *op = arg;
+	struct s3_req *r = op->r;
+	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
+
+	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
+		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+	} else {
+		op->names = xcalloc(resp->n_files + 1, sizeof *op->names);
+		/* Parts first, the marker last: an upload never loses its marker
+		 * while it still has parts. */
+		for (size_t i = 0; i < resp->n_files; i++)
+			if (strcmp(resp->files[i]->name + strlen(op->dir), "upload") != 0)
+				op->names[op->nnames++] = xstrdup(resp->files[i]->name);
+		op->names[op->nnames++] = s3_mpu_name(op, "upload");
+		s3_mpu_remove_next(op);
+	}
+	s3_req_done(r);
+}
+
+static void
+s3_mpu_remove_next(struct s3_mpu_op *op)
+{
+	struct evbuffer *xml;
+
+	if (op->next_rm < op->nnames) {
+		rcfs__file_remove__init(&op->rm);
+		op->rm.name = op->names[op->next_rm++];
+		op->rm.has_client_id = op->rm.has_seq = 1;
+		op->rm.client_id = op->r->s->be.client_id;
+		op->rm.seq = s3_next_seq(op->r->s);
+		s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &op->rm.base, s3_mpu_removed, op);
+		return;
+	}
+	if (op->complete_done) {
+		xml = op->xml;
+		op->xml = NULL;
+		s3_reply_xml(op->r, 200, xml);
+	} else {
+		s3_reply_empty(op->r, 204);
+	}
+}
+
+static void
+s3_mpu_removed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_mpu_op *op = arg;
+	struct s3_req *r = op->r;
+
+	(void)type;
+	(void)msg;
+	if (code != RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_NOT_FOUND &&
+	    !op->complete_done)
+		s3_fail_code(r, code, why);
+	else
+		s3_mpu_remove_next(op); /* after Complete, what is left goes with the upload GC */
+	s3_req_done(r);
+}
+
+/* ---- AbortMultipartUpload --------------------------------------------------------- */
+
+void
+s3_multipart_abort(struct s3_req *r)
+{
+	s3_mpu_marker(r, s3_mpu_abort_marker);
+}
+
+static void
+s3_mpu_abort_marker(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	if (!s3_mpu_marker_ok(r, m))
+		return;
+	s3_mpu_list_dir(r->op);
+}
+
+/* ---- ListParts ----------------------------------------------------------------------- */
+
+static void
+s3_mpu_parts_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_mpu_op *op = arg;
+	struct s3_req *r = op->r;
+	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
+	struct evbuffer *xml;
+	char when[40], etag[84];
+
+	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
+		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+		s3_req_done(r);
+		return;
+	}
+	xml = evbuffer_new();
+	xml_open_doc(xml, "ListPartsResult");
+	xml_elem(xml, "Bucket", r->bucket);
+	xml_elem(xml, "Key", r->key);
+	xml_elem(xml, "UploadId", op->upload_id);
+	xml_elem(xml, "IsTruncated", "false");
+	for (size_t i = 0; i < resp->n_files; i++) {
+		const Rcfs__FileMeta *f = resp->files[i];
+		const char *what = f->name + strlen(op->dir);
+		if (strncmp(what, "part.", 5) != 0)
+			continue;
+		evbuffer_add_printf(xml, "<Part>");
+		xml_elem_u64(xml, "PartNumber", strtoull(what + 5, NULL, 10));
+		s3_time_iso(f->mtime_ns, when, sizeof when);
+		xml_elem(xml, "LastModified", when);
+		snprintf(etag, sizeof etag, "\"%s\"", f->etag ? f->etag : "");
+		xml_elem(xml, "ETag", etag);
+		xml_elem_u64(xml, "Size", f->size);
+		evbuffer_add_printf(xml, "</Part>");
+	}
+	evbuffer_add_printf(xml, "</ListPartsResult>");
+	s3_reply_xml(r, 200, xml);
+	s3_req_done(r);
+}
+
+void
+s3_multipart_list_parts(struct s3_req *r)
+{
+	s3_mpu_marker(r, s3_mpu_parts_marker);
+}
+
+static void
+s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+
+	if (!s3_mpu_marker_ok(r, m))
+		return;
+	rcfs__file_list__init(&op->list);
+	op->list.prefix = op->dir;
+	op->list.has_limit = 1;
+	op->list.limit = S3_MAX_PARTS + 1;
+	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_parts_listed, op);
+}
+
+/* ---- ListMultipartUploads ---------------------------------------------------------------- */
+
+static void
+s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_mpu_op *op = arg;
+	struct s3_req *r = op->r;
+	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
+	const char *prefix = s3_query(r, "prefix");
+	struct evbuffer *xml;
+	char when[40];
+
+	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
+		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+		s3_req_done(r);
+		return;
+	}
+	xml = evbuffer_new();
+	xml_open_doc(xml, "ListMultipartUploadsResult");
+	xml_elem(xml, "Bucket", r->bucket);
+	xml_elem(xml, "IsTruncated", "false");
+	for (size_t i = 0; i < resp->n_files; i++) {
+		const Rcfs__FileMeta *f = resp->files[i];
+		const char *id = f->name + strlen(op->dir), *slash = strchr(id, '/');
+		const char *key = f->s3_headers != NULL && strncmp(f->s3_headers, "x-rcfs-key: ", 12) == 0 ?
+		    f->s3_headers + 12 : NULL;
+		if (slash == NULL || strcmp(slash, "/upload") != 0 || key == NULL)
+			continue;
+		char *k = xstrndup(key, strcspn(key, "\n"));
+		if (prefix == NULL || strncmp(k, prefix, strlen(prefix)) == 0) {
+			char *uid = xstrndup(id, (size_t)(slash - id));
+			evbuffer_add_printf(xml, "<Upload>");
+			xml_elem(xml, "Key", k);
+			xml_elem(xml, "UploadId", uid);
+			s3_time_iso(f->mtime_ns, when, sizeof when);
+			xml_elem(xml, "Initiated", when);
+			evbuffer_add_printf(xml, "<StorageClass>STANDARD</StorageClass></Upload>");
+			free(uid);
+		}
+		free(k);
+	}
+	evbuffer_add_printf(xml, "</ListMultipartUploadsResult>");
+	s3_reply_xml(r, 200, xml);
+	s3_req_done(r);
+}
+
+void
+s3_multipart_list_uploads(struct s3_req *r)
+{
+	s3_bucket_check(r, s3_mpu_uploads_checked);
+}
+
+static void
+s3_mpu_uploads_checked(struct s3_req *r)
+{
+	struct s3_mpu_op *op = s3_mpu_new(r, "");
+
+	/* dir is S3_UPLOADS bucket// here: list S3_UPLOADS bucket/ instead. */
+	op->dir[strlen(op->dir) - 1] = '\0';
+	rcfs__file_list__init(&op->list);
+	op->list.prefix = op->dir;
+	op->list.has_limit = 1;
+	op->list.limit = S3_MAX_KEYS;
+	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_uploads_listed, op);
+}

@@ -1,0 +1,1016 @@
+/* Objects: PutObject, GetObject/HeadObject (ranges, conditions),
+ * DeleteObject, DeleteObjects, CopyObject, and the store/commit/stat steps
+ * that multipart.c shares (docs/s3.md). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+
+#include "s3/s3int.h"
+#include "s3/xml.h"
+#include "util/log.h"
+#include "util/sha256.h"
+#include "util/xmalloc.h"
+
+#define S3_GET_BACKLOG (4u << 20)       /* bytes queued on a connection before fetching waits */
+
+/* Headers kept with an object and given back on GET/HEAD. */
+static const char *const s3_kept_headers[] = {
+	"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language",
+	"Cache-Control", "Expires",
+};
+
+/* ---- metas ------------------------------------------------------------------ */
+
+Rcfs__FileMeta *
+s3_meta_new(const char *name, const uint8_t *data, size_t len)
+{
+	Rcfs__FileMeta *m = xcalloc(1, sizeof *m);
+
+	rcfs__file_meta__init(m);
+	m->name = xstrdup(name);
+	m->size = len;
+	m->chunk_size = 1;
+	m->sha256.data = xmalloc(SHA256_LEN);
+	m->sha256.len = SHA256_LEN;
+	sha256(m->sha256.data, data, len);
+	m->has_inline_data = 1;
+	m->inline_data.data = xmalloc(len ? len : 1);
+	memcpy(m->inline_data.data, data, len);
+	m->inline_data.len = len;
+	return m;
+}
+
+Rcfs__FileMeta *
+s3_meta_copy(const Rcfs__FileMeta *m)
+{
+	size_t len = rcfs__file_meta__get_packed_size(m);
+	uint8_t *buf = xmalloc(len ? len : 1);
+	Rcfs__FileMeta *c;
+
+	rcfs__file_meta__pack(m, buf);
+	c = rcfs__file_meta__unpack(NULL, len, buf);
+	free(buf);
+	if (c == NULL)
+		abort();        /* we packed it: out of memory */
+	return c;
+}
+
+void
+s3_meta_free(Rcfs__FileMeta *m)
+{
+	if (m != NULL)
+		rcfs__file_meta__free_unpacked(m, NULL);   /* every field is malloc'ed */
+}
+
+/* ---- stat and commit ---------------------------------------------------------- */
+
+struct s3_stat_op {
+	struct s3_req *r;
+	Rcfs__FileStat req;
+	char *name;
+	s3_stat_fn *then;
+	s3_committed_fn *committed;
+	Rcfs__FileCommit commit;
+};
+
+static void
+s3_stat_got(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, ProtobufCMessage *msg)
+{
+	struct s3_stat_op *op = arg;
+	struct s3_req *r = op->r;
+
+	if (code == RCFS__ERROR_CODE__E_NOT_FOUND)
+		op->then(r, NULL);
+	else if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_STAT_RESP)
+		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+	else
+		op->then(r, ((Rcfs__FileStatResponse *)msg)->meta);
+	free(op->name);
+	free(op);
+	s3_req_done(r);
+}
+
+void
+s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then)
+{
+	struct s3_stat_op *op = xcalloc(1, sizeof *op);
+
+	op->r = r;
+	op->name = xstrdup(name);
+	op->then = then;
+	rcfs__file_stat__init(&op->req);
+	op->req.name = op->name;
+	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_STAT, &op->req.base, s3_stat_got, op);
+}
+
+static void
+s3_commit_got(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, ProtobufCMessage *msg)
+{
+	struct s3_stat_op *op = arg;
+	struct s3_req *r = op->r;
+
+	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP)
+		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+	else
+		op->committed(r, ((Rcfs__FileCommitResponse *)msg)->version);
+	free(op);
+	s3_req_done(r);
+}
+
+void
+s3_commit(struct s3_req *r, Rcfs__FileMeta *meta, uint64_t seq, s3_committed_fn *then)
+{
+	struct s3_stat_op *op = xcalloc(1, sizeof *op);
+
+	op->r = r;
+	op->committed = then;
+	rcfs__file_commit__init(&op->commit);
+	op->commit.meta = meta;
+	op->commit.has_client_id = op->commit.has_seq = 1;
+	op->commit.client_id = r->s->be.client_id;
+	op->commit.seq = seq;
+	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_COMMIT, &op->commit.base, s3_commit_got, op);
+}
+
+/* ---- storing a body ------------------------------------------------------------- */
+
+struct s3_store_op;
+
+/* One ChunkPut in flight. */
+struct s3_chunk_put {
+	struct s3_store_op *op;
+	Rcfs__ChunkPut put;
+	uint8_t sha[SHA256_LEN];
+	uint8_t *data;
+};
+
+struct s3_store_op {
+	struct s3_req *r;
+	uint64_t seq;
+	s3_stored_fn *done;
+	Rcfs__FileMeta *meta;
+	size_t next, inflight;
+	Rcfs__ErrorCode code;           /* the first failure */
+	char why[256];
+	struct sha256 whole, md5;
+};
+
+static void s3_store_more(struct s3_store_op *op);
+static void s3_store_end(struct s3_store_op *op);
+static void s3_chunk_stored(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+
+char *
+s3_kept_headers_of(struct s3_req *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->hr);
+	struct evbuffer *b = evbuffer_new();
+	struct evkeyval *kv;
+	char *out = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof s3_kept_headers / sizeof s3_kept_headers[0]; i++) {
+		const char *v = evhttp_find_header(in, s3_kept_headers[i]);
+		if (v != NULL && strpbrk(v, "\r\n") == NULL)
+			evbuffer_add_printf(b, "%s: %s\n", s3_kept_headers[i], v);
+	}
+	TAILQ_FOREACH(kv, in, next)
+		if (strncasecmp(kv->key, "x-amz-meta-", 11) == 0 && strpbrk(kv->value, "\r\n") == NULL)
+			evbuffer_add_printf(b, "%s: %s\n", kv->key, kv->value);
+	len = evbuffer_get_length(b);
+	if (len > 0) {
+		out = xmalloc(len + 1);
+		evbuffer_remove(b, out, len);
+		out[len] = '\0';
+	}
+	evbuffer_free(b);
+	return out;
+}
+
+void
+s3_store(struct s3_req *r, uint64_t seq, bool may_inline, s3_stored_fn *done)
+{
+	struct s3_store_op *op = xcalloc(1, sizeof *op);
+	size_t size = evbuffer_get_length(r->body), cs = r->s->be.chunk_size;
+
+	op->r = r;
+	op->seq = seq;
+	op->done = done;
+	op->code = RCFS__ERROR_CODE__E_OK;
+	op->meta = xcalloc(1, sizeof *op->meta);
+	rcfs__file_meta__init(op->meta);
+	op->meta->size = size;
+	op->meta->chunk_size = (uint32_t)cs;
+	op->meta->sha256.data = xmalloc(SHA256_LEN);
+	op->meta->sha256.len = SHA256_LEN;
+	op->meta->s3_headers = s3_kept_headers_of(r);
+	sha256_init(&op->whole);
+	md5_init(&op->md5);
+	if (may_inline && size <= r->s->be.inline_max) {
+		op->meta->has_inline_data = 1;
+		op->meta->inline_data.len = size;
+		op->meta->inline_data.data = xmalloc(size ? size : 1);
+		evbuffer_remove(r->body, op->meta->inline_data.data, size);
+		sha256_update(&op->whole, op->meta->inline_data.data, size);
+		sha256_update(&op->md5, op->meta->inline_data.data, size);
+		s3_store_end(op);
+		return;
+	}
+	op->meta->n_chunks = size / cs + (size % cs != 0);
+	op->meta->chunks = xcalloc(op->meta->n_chunks, sizeof *op->meta->chunks);
+	r->pending++;           /* the store's own hold */
+	s3_store_more(op);
+}
+
+/* Keep S3_WINDOW ChunkPuts in flight; chunks are taken from the body in
+ * order, so the whole-body hashes see the bytes in order. */
+static void
+s3_store_more(struct s3_store_op *op)
+{
+	struct s3_req *r = op->r;
+	size_t cs = op->meta->chunk_size;
+
+	while (op->code == RCFS__ERROR_CODE__E_OK && op->inflight < S3_WINDOW &&
+	    op->next < op->meta->n_chunks) {
+		struct s3_chunk_put *c = xcalloc(1, sizeof *c);
+		size_t len = evbuffer_get_length(r->body) < cs ? evbuffer_get_length(r->body) : cs;
+
+		c->op = op;
+		c->data = xmalloc(len ? len : 1);
+		evbuffer_remove(r->body, c->data, len);
+		sha256(c->sha, c->data, len);
+		sha256_update(&op->whole, c->data, len);
+		sha256_update(&op->md5, c->data, len);
+		op->meta->chunks[op->next].data = xmalloc(SHA256_LEN);
+		op->meta->chunks[op->next].len = SHA256_LEN;
+		memcpy(op->meta->chunks[op->next].data, c->sha, SHA256_LEN);
+		op->next++;
+		rcfs__chunk_put__init(&c->put);
+		c->put.sha256.data = c->sha;
+		c->put.sha256.len = SHA256_LEN;
+		c->put.data.data = c->data;
+		c->put.data.len = len;
+		c->put.has_client_id = c->put.has_seq = 1;
+		c->put.client_id = r->s->be.client_id;
+		c->put.seq = op->seq;
+		op->inflight++;
+		s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &c->put.base, s3_chunk_stored, c);
+	}
+	if (op->inflight == 0) {
+		s3_store_end(op);
+		s3_req_done(r);         /* the store's hold */
+	}
+}
+
+static void
+s3_chunk_stored(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_chunk_put *c = arg;
+	struct s3_store_op *op = c->op;
+	struct s3_req *r = op->r;
+
+	(void)type;
+	(void)msg;
+	op->inflight--;
+	if (code != RCFS__ERROR_CODE__E_OK && op->code == RCFS__ERROR_CODE__E_OK) {
+		op->code = code;
+		snprintf(op->why, sizeof op->why, "%s", why ? why : "chunk not stored");
+	}
+	free(c->data);
+	free(c);
+	r->pending++;           /* s3_store_more may end the store: keep r for the done below */
+	s3_store_more(op);
+	s3_req_done(r);
+	s3_req_done(r);         /* this call's */
+}
+
+/* Every chunk is stored (or one failed): check the body's hashes, hand
+ * the meta over. */
+static void
+s3_store_end(struct s3_store_op *op)
+{
+	struct s3_req *r = op->r;
+	const char *want_sha = s3_header(r, "x-amz-content-sha256");
+	const char *want_md5 = s3_header(r, "Content-MD5");
+	uint8_t md5[MD5_LEN];
+	char hex[2 * SHA256_LEN + 1], b64[32];
+	Rcfs__FileMeta *meta = op->meta;
+
+	sha256_final(&op->whole, meta->sha256.data);
+	md5_final(&op->md5, md5);
+	sigv4_hex(md5, MD5_LEN, hex);
+	meta->etag = xstrdup(hex);
+	sigv4_hex(meta->sha256.data, SHA256_LEN, hex);
+	sodium_bin2base64(b64, sizeof b64, md5, MD5_LEN, sodium_base64_VARIANT_ORIGINAL);
+	if (op->code != RCFS__ERROR_CODE__E_OK) {
+		s3_fail_code(r, op->code, op->why);
+		meta = NULL;
+	} else if (want_md5 != NULL && strcmp(want_md5, b64) != 0) {
+		s3_fail(r, 400, "BadDigest", "the Content-MD5 you specified did not match what we received");
+		meta = NULL;
+	} else if (want_sha != NULL && strlen(want_sha) == 64 && strcasecmp(want_sha, hex) != 0) {
+		s3_fail(r, 400, "XAmzContentSHA256Mismatch", "the body's SHA-256 is %s", hex);
+		meta = NULL;
+	}
+	if (meta == NULL)
+		s3_meta_free(op->meta);
+	op->done(r, meta);
+	free(op);
+}
+
+/* ---- PutObject ---------------------------------------------------------------- */
+
+struct s3_put_op {
+	Rcfs__FileMeta *meta;
+	uint64_t seq;
+};
+
+static void s3_put_stored(struct s3_req *r, Rcfs__FileMeta *meta);
+static void s3_put_committed(struct s3_req *r, uint64_t version);
+
+static void
+s3_put_op_free(void *arg)
+{
+	struct s3_put_op *op = arg;
+
+	s3_meta_free(op->meta);
+	free(op);
+}
+
+void
+s3_object_put(struct s3_req *r)
+{
+	s3_bucket_check(r, s3_object_store);
+}
+
+void
+s3_object_store(struct s3_req *r)
+{
+	struct s3_put_op *op = xcalloc(1, sizeof *op);
+
+	if (r->op_free != NULL)
+		r->op_free(r->op);
+	r->op = op;
+	r->op_free = s3_put_op_free;
+	op->seq = s3_next_seq(r->s);
+	s3_store(r, op->seq, true, s3_put_stored);
+}
+
+static void
+s3_put_stored(struct s3_req *r, Rcfs__FileMeta *meta)
+{
+	struct s3_put_op *op = r->op;
+
+	if (meta == NULL)
+		return;
+	op->meta = meta;
+	meta->name = s3_req_name(r);
+	s3_commit(r, meta, op->seq, s3_put_committed);
+}
+
+static void
+s3_put_committed(struct s3_req *r, uint64_t version)
+{
+	struct s3_put_op *op = r->op;
+	char etag[80];
+
+	snprintf(etag, sizeof etag, "\"%s\"", op->meta->etag);
+	evhttp_add_header(evhttp_request_get_output_headers(r->hr), "ETag", etag);
+	if (r->json)
+		s3_api_stored(r, op->meta, version);
+	else
+		s3_reply_empty(r, 200);
+}
+
+/* ---- GetObject / HeadObject ------------------------------------------------------- */
+
+struct s3_get_op;
+
+/* One chunk of a GET: fetched into data, then sent in order. */
+struct s3_get_slot {
+	struct s3_get_op *op;
+	Rcfs__ChunkGet req;
+	size_t index;
+	struct evbuffer *data;          /* the chunk's bytes in range, once fetched */
+	bool ready;
+};
+
+struct s3_get_op {
+	struct s3_req *r;
+	Rcfs__FileMeta *meta;
+	uint64_t first, last;           /* the byte range, inclusive */
+	size_t next_fetch, next_send, end_chunk;    /* chunk indexes; end_chunk exclusive */
+	unsigned inflight;
+	bool head, failed, waiting_drain;
+	struct s3_get_slot slot[S3_WINDOW];
+};
+
+static void s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_get_more(struct s3_get_op *op);
+static void s3_get_fetched(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+static void s3_get_drained(struct evhttp_connection *evcon, void *arg);
+static void s3_get_finish(struct s3_get_op *op);
+
+static void
+s3_get_op_free(void *arg)
+{
+	struct s3_get_op *op = arg;
+
+	for (size_t i = 0; i < S3_WINDOW; i++)
+		if (op->slot[i].data != NULL)
+			evbuffer_free(op->slot[i].data);
+	s3_meta_free(op->meta);
+	free(op);
+}
+
+void
+s3_object_get(struct s3_req *r, bool head)
+{
+	struct s3_get_op *op = xcalloc(1, sizeof *op);
+	char *name = s3_req_name(r);
+
+	op->r = r;
+	op->head = head;
+	r->op = op;
+	r->op_free = s3_get_op_free;
+	s3_stat(r, name, s3_get_stat);
+	free(name);
+}
+
+/* HTTP-date (RFC 7231 IMF-fixdate) to seconds, or -1. */
+static int64_t
+s3_parse_http_date(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/* Whether the ETag list `header` ("*", or quoted ETags, comma-separated)
+ * names etag. */
+static bool
+s3_etag_matches(const char *header, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = header;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (*p == 'W' && p[1] == '/')
+			p += 2;
+		const char *q = p + (*p == '"');
+		if (strncmp(q, etag, el) == 0 && (q[el] == '"' || q[el] == ',' || q[el] == '\0'))
+			return true;
+		p = strchr(p + 1, ',');
+		if (p == NULL)
+			break;
+	}
+	return false;
+}
+
+/* Range "bytes=a-b" | "bytes=a-" | "bytes=-n" against size: 0 and the
+ * inclusive range, 1 if there is no usable single range (whole object), -1
+ * if unsatisfiable. */
+static int
+s3_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	unsigned long long a, b;
+	char *end;
+
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 1;
+	h += 6;
+	if (*h == '-') {
+		b = strtoull(h + 1, &end, 10);
+		if (end == h + 1 || *end != '\0')
+			return 1;
+		if (b == 0 || size == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 0;
+	}
+	a = strtoull(h, &end, 10);
+	if (end == h || *end != '-')
+		return 1;
+	h = end + 1;
+	if (*h == '\0') {
+		b = size ? size - 1 : 0;
+	} else {
+		b = strtoull(h, &end, 10);
+		if (*end != '\0' || b < a)
+			return 1;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = b >= size ? size - 1 : b;
+	return 0;
+}
+
+static void
+s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_get_op *op = r->op;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->hr);
+	const char *range = s3_header(r, "Range"), *h;
+	char etag[80], qetag[84], when[64], len[32], cr[96];
+	int64_t mtime_s, t;
+	int rv = 1, status = 200;
+
+	if (m == NULL) {
+		s3_fail(r, 404, "NoSuchKey", "the specified key does not exist");
+		return;
+	}
+	op->meta = s3_meta_copy(m);
+	s3_etag(m, etag, sizeof etag);
+	snprintf(qetag, sizeof qetag, "\"%s\"", etag);
+	mtime_s = (int64_t)(m->mtime_ns / 1000000000u);
+	/* Conditions in RFC 7232 §6 order. */
+	if ((h = s3_header(r, "If-Match")) != NULL && !s3_etag_matches(h, etag)) {
+		s3_fail(r, 412, "PreconditionFailed", "If-Match: the ETag is %s", qetag);
+		return;
+	}
+	if (h == NULL && (h = s3_header(r, "If-Unmodified-Since")) != NULL &&
+	    (t = s3_parse_http_date(h)) >= 0 && mtime_s > t) {
+		s3_fail(r, 412, "PreconditionFailed", "modified since %s", h);
+		return;
+	}
+	if (((h = s3_header(r, "If-None-Match")) != NULL && s3_etag_matches(h, etag)) ||
+	    (h == NULL && (h = s3_header(r, "If-Modified-Since")) != NULL &&
+	    (t = s3_parse_http_date(h)) >= 0 && mtime_s <= t)) {
+		evhttp_add_header(out, "ETag", qetag);
+		s3_reply_empty(r, 304);
+		return;
+	}
+	op->first = 0;
+	op->last = m->size ? m->size - 1 : 0;
+	if (range != NULL && (rv = s3_parse_range(range, m->size, &op->first, &op->last)) < 0) {
+		snprintf(cr, sizeof cr, "bytes */%" PRIu64, m->size);
+		evhttp_add_header(out, "Content-Range", cr);
+		s3_fail(r, 416, "InvalidRange", "the requested range is not satisfiable");
+		return;
+	}
+	if (rv == 0) {
+		status = 206;
+		snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, op->first, op->last,
+		    m->size);
+		evhttp_add_header(out, "Content-Range", cr);
+	}
+	snprintf(len, sizeof len, "%" PRIu64, m->size == 0 ? 0 : op->last - op->first + 1);
+	evhttp_add_header(out, "Content-Length", len);
+	evhttp_add_header(out, "ETag", qetag);
+	s3_time_http(m->mtime_ns, when, sizeof when);
+	evhttp_add_header(out, "Last-Modified", when);
+	evhttp_add_header(out, "Accept-Ranges", "bytes");
+	evhttp_add_header(out, "x-amz-request-id", r->id);
+	if (m->s3_headers == NULL || strncasecmp(m->s3_headers, "Content-Type:", 13) != 0)
+		evhttp_add_header(out, "Content-Type", "binary/octet-stream");
+	if (m->s3_headers != NULL) {
+		char *lines = xstrdup(m->s3_headers), *save = NULL;
+		for (char *line = strtok_r(lines, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *colon = strchr(line, ':');
+			if (colon == NULL)
+				continue;
+			*colon = '\0';
+			evhttp_add_header(out, line, colon + 1 + (colon[1] == ' '));
+		}
+		free(lines);
+	}
+	if (op->head || m->size == 0 || m->has_inline_data) {
+		struct evbuffer *body = evbuffer_new();
+		if (!op->head && m->has_inline_data && m->size > 0)
+			evbuffer_add(body, m->inline_data.data + op->first, op->last - op->first + 1);
+		r->replied = true;
+		evhttp_send_reply(r->hr, status, NULL, body);
+		r->hr = NULL;
+		evbuffer_free(body);
+		return;
+	}
+	evhttp_send_reply_start(r->hr, status, NULL);
+	op->next_fetch = op->next_send = op->first / m->chunk_size;
+	op->end_chunk = op->last / m->chunk_size + 1;
+	r->pending++;           /* the stream's hold, until s3_get_finish */
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r->hr), s3_get_drained, op);
+	s3_get_more(op);
+}
+
+/* The connection's queued output, or 0 if it is gone. */
+static size_t
+s3_get_backlog(struct s3_get_op *op)
+{
+	struct evhttp_connection *evcon = op->r->hr ? evhttp_request_get_connection(op->r->hr) : NULL;
+
+	if (evcon == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(evhttp_connection_get_bufferevent(evcon)));
+}
+
+static bool
+s3_get_gone(struct s3_get_op *op)
+{
+	return op->r->hr == NULL || evhttp_request_get_connection(op->r->hr) == NULL;
+}
+
+static void
+s3_get_written(struct evhttp_connection *evcon, void *arg)
+{
+	struct s3_get_op *op = arg;
+
+	(void)evcon;
+	if (op->waiting_drain) {
+		op->waiting_drain = false;
+		s3_get_more(op);
+	}
+}
+
+/* Fetch ahead (S3_WINDOW chunks, while the connection's backlog is below
+ * S3_GET_BACKLOG), send what is ready in order, finish at the end. */
+static void
+s3_get_more(struct s3_get_op *op)
+{
+	struct s3_req *r = op->r;
+
+	if (s3_get_gone(op))
+		op->failed = true;
+	/* Send the chunks that are ready, in order. */
+	while (!op->failed && op->next_send < op->next_fetch) {
+		size_t s = op->next_send % S3_WINDOW;
+		if (!op->slot[s].ready)
+			break;
+		evhttp_send_reply_chunk_with_cb(r->hr, op->slot[s].data, s3_get_written, op);
+		op->slot[s].ready = false;
+		op->next_send++;
+	}
+	if (op->failed || op->next_send == op->end_chunk) {
+		if (op->inflight == 0)
+			s3_get_finish(op);
+		return;
+	}
+	while (op->next_fetch < op->end_chunk && op->next_fetch - op->next_send < S3_WINDOW) {
+		size_t s = op->next_fetch % S3_WINDOW;
+		if (s3_get_backlog(op) > S3_GET_BACKLOG) {
+			op->waiting_drain = true;
+			return;
+		}
+		rcfs__chunk_get__init(&op->slot[s].req);
+		op->slot[s].op = op;
+		op->slot[s].index = op->next_fetch;
+		op->slot[s].ready = false;
+		op->slot[s].req.sha256 = op->meta->chunks[op->next_fetch];
+		op->next_fetch++;
+		op->inflight++;
+		s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_GET, &op->slot[s].req.base, s3_get_fetched,
+		    &op->slot[s]);
+	}
+}
+
+static void
+s3_get_fetched(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, ProtobufCMessage *msg)
+{
+	struct s3_get_slot *slot = arg;
+	struct s3_get_op *op = slot->op;
+	struct s3_req *r = op->r;
+	Rcfs__ChunkGetResponse *resp = (Rcfs__ChunkGetResponse *)msg;
+	uint64_t cs = op->meta->chunk_size, start = slot->index * cs, from, to;
+
+	op->inflight--;
+	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP) {
+		/* Headers are out: all a client can be told is a short body. */
+		if (!op->failed)
+			log_err("s3: GET %s: chunk %zu: %s (the body stops short)", op->meta->name,
+			    slot->index, why ? why : "bad answer");
+		op->failed = true;
+	} else if (!op->failed) {
+		from = op->first > start ? op->first - start : 0;
+		to = op->last - start + 1 < resp->data.len ? op->last - start + 1 : resp->data.len;
+		if (slot->data == NULL)
+			slot->data = evbuffer_new();
+		if (from < to)
+			evbuffer_add(slot->data, resp->data.data + from, to - from);
+		slot->ready = true;
+	}
+	s3_get_more(op);
+	s3_req_done(r);
+}
+
+static void
+s3_get_drained(struct evhttp_connection *evcon, void *arg)
+{
+	struct s3_get_op *op = arg;
+
+	(void)evcon;
+	op->failed = true;              /* the connection closed */
+	if (op->waiting_drain) {
+		op->waiting_drain = false;
+		s3_get_more(op);
+	}
+}
+
+static void
+s3_get_finish(struct s3_get_op *op)
+{
+	struct s3_req *r = op->r;
+
+	if (r->replied)
+		return;
+	r->replied = true;
+	if (r->hr != NULL) {
+		struct evhttp_connection *evcon = evhttp_request_get_connection(r->hr);
+		if (evcon != NULL)
+			evhttp_connection_set_closecb(evcon, NULL, NULL);
+		if (op->failed && evcon != NULL)
+			evhttp_connection_free(evcon);  /* a short body must not look complete */
+		else
+			evhttp_send_reply_end(r->hr);
+		r->hr = NULL;
+	}
+	s3_req_done(r);         /* the stream's hold */
+}
+
+/* ---- DeleteObject, DeleteObjects ------------------------------------------------- */
+
+/* Removes names one after the other; S3 answers a missing key as deleted. */
+struct s3_del_op {
+	struct s3_req *r;
+	struct xml_node *doc;
+	struct xml_node *obj;           /* DeleteObjects: the <Object> being removed */
+	bool quiet;
+	char *name;
+	Rcfs__FileRemove rm;
+	struct evbuffer *xml;
+};
+
+static void s3_del_next(struct s3_del_op *op);
+static void s3_del_removed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+
+static void
+s3_del_op_free(void *arg)
+{
+	struct s3_del_op *op = arg;
+
+	xml_free(op->doc);
+	free(op->name);
+	if (op->xml != NULL)
+		evbuffer_free(op->xml);
+	free(op);
+}
+
+static struct s3_del_op *
+s3_del_op_new(struct s3_req *r)
+{
+	struct s3_del_op *op = xcalloc(1, sizeof *op);
+
+	op->r = r;
+	r->op = op;
+	r->op_free = s3_del_op_free;
+	return op;
+}
+
+static void
+s3_del_start(struct s3_del_op *op, const char *key)
+{
+	free(op->name);
+	op->name = s3_name(op->r->bucket, key);
+	rcfs__file_remove__init(&op->rm);
+	op->rm.name = op->name;
+	op->rm.has_client_id = op->rm.has_seq = 1;
+	op->rm.client_id = op->r->s->be.client_id;
+	op->rm.seq = s3_next_seq(op->r->s);
+	s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &op->rm.base, s3_del_removed, op);
+}
+
+void
+s3_object_delete(struct s3_req *r)
+{
+	s3_del_start(s3_del_op_new(r), r->key);
+}
+
+static void
+s3_del_removed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_del_op *op = arg;
+	struct s3_req *r = op->r;
+
+	(void)type;
+	(void)msg;
+	if (code == RCFS__ERROR_CODE__E_NOT_FOUND)
+		code = RCFS__ERROR_CODE__E_OK;
+	if (op->doc == NULL) {          /* DeleteObject */
+		if (code != RCFS__ERROR_CODE__E_OK)
+			s3_fail_code(r, code, why);
+		else
+			s3_reply_empty(r, 204);
+	} else {
+		const char *key = xml_child_text(op->obj, "Key");
+		if (code != RCFS__ERROR_CODE__E_OK) {
+			evbuffer_add_printf(op->xml, "<Error>");
+			xml_elem(op->xml, "Key", key);
+			xml_elem(op->xml, "Code", code == RCFS__ERROR_CODE__E_BAD_REQUEST ? "InvalidArgument" :
+			    "InternalError");
+			xml_elem(op->xml, "Message", why ? why : "not removed");
+			evbuffer_add_printf(op->xml, "</Error>");
+		} else if (!op->quiet) {
+			evbuffer_add_printf(op->xml, "<Deleted>");
+			xml_elem(op->xml, "Key", key);
+			evbuffer_add_printf(op->xml, "</Deleted>");
+		}
+		op->obj = xml_child(op->doc, "Object", op->obj);
+		s3_del_next(op);
+	}
+	s3_req_done(r);
+}
+
+/* DeleteObjects: <Delete><Quiet/>?<Object><Key/></Object>{1,1000}</Delete>. */
+void
+s3_objects_delete(struct s3_req *r)
+{
+	struct s3_del_op *op = s3_del_op_new(r);
+	size_t len = evbuffer_get_length(r->body);
+	const char *quiet;
+	char why[200];
+	unsigned n = 0;
+
+	op->doc = xml_parse((const char *)evbuffer_pullup(r->body, -1), len, why, sizeof why);
+	if (op->doc == NULL || strcmp(op->doc->name, "Delete") != 0) {
+		s3_fail(r, 400, "MalformedXML", "%s", op->doc == NULL ? why : "the root is not <Delete>");
+		return;
+	}
+	for (struct xml_node *o = xml_child(op->doc, "Object", NULL); o; o = xml_child(op->doc, "Object", o)) {
+		if (xml_child_text(o, "Key") == NULL) {
+			s3_fail(r, 400, "MalformedXML", "an <Object> without <Key>");
+			return;
+		}
+		n++;
+	}
+	if (n == 0 || n > 1000) {
+		s3_fail(r, 400, "MalformedXML", "a Delete names 1 to 1000 objects, not %u", n);
+		return;
+	}
+	quiet = xml_child_text(op->doc, "Quiet");
+	op->quiet = quiet != NULL && strcmp(quiet, "true") == 0;
+	op->xml = evbuffer_new();
+	xml_open_doc(op->xml, "DeleteResult");
+	op->obj = xml_child(op->doc, "Object", NULL);
+	s3_del_next(op);
+}
+
+static void
+s3_del_next(struct s3_del_op *op)
+{
+	struct evbuffer *xml;
+
+	if (op->obj != NULL) {
+		s3_del_start(op, xml_child_text(op->obj, "Key"));
+		return;
+	}
+	evbuffer_add_printf(op->xml, "</DeleteResult>");
+	xml = op->xml;
+	op->xml = NULL;
+	s3_reply_xml(op->r, 200, xml);
+}
+
+/* ---- CopyObject --------------------------------------------------------------- */
+
+/* Chunks are content-addressed: a copy commits the source's chunk list
+ * under the new name (nothing is stored).  Between reading the source and
+ * the commit an rm of the source could free its chunks, so they are
+ * protected for this commit first, as `rcfs cp` does (docs/design.md). */
+struct s3_copy_op {
+	Rcfs__FileMeta *meta;
+	uint64_t seq;
+	Rcfs__ChunkProtect protect;
+	char *src;
+};
+
+static void s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_copy_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+static void s3_copy_committed(struct s3_req *r, uint64_t version);
+
+static void
+s3_copy_op_free(void *arg)
+{
+	struct s3_copy_op *op = arg;
+
+	s3_meta_free(op->meta);
+	free(op->src);
+	free(op);
+}
+
+void
+s3_object_copy(struct s3_req *r, const char *source)
+{
+	struct s3_copy_op *op = xcalloc(1, sizeof *op);
+	char *dec, *q;
+	size_t len;
+
+	r->op = op;
+	r->op_free = s3_copy_op_free;
+	dec = evhttp_uridecode(source, 0, &len);
+	if (dec == NULL || strlen(dec) != len) {
+		free(dec);
+		s3_fail(r, 400, "InvalidArgument", "x-amz-copy-source does not decode");
+		return;
+	}
+	if ((q = strstr(dec, "?versionId=")) != NULL)
+		*q = '\0';
+	op->src = xstrdup(dec + (dec[0] == '/'));
+	free(dec);
+	if (strchr(op->src, '/') == NULL || op->src[0] == '.') {
+		s3_fail(r, 400, "InvalidArgument", "x-amz-copy-source must be bucket/key");
+		return;
+	}
+	s3_stat(r, op->src, s3_copy_stat);
+}
+
+static void
+s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_copy_op *op = r->op;
+	const char *directive = s3_header(r, "x-amz-metadata-directive");
+
+	if (m == NULL) {
+		s3_fail(r, 404, "NoSuchKey", "the copy source %s does not exist", op->src);
+		return;
+	}
+	op->meta = s3_meta_copy(m);
+	free(op->meta->name);
+	op->meta->name = s3_name(r->bucket, r->key);
+	op->meta->has_version = op->meta->has_hlc = op->meta->has_mtime_ns = 0;
+	if (directive != NULL && strcasecmp(directive, "REPLACE") == 0) {
+		free(op->meta->s3_headers);
+		op->meta->s3_headers = s3_kept_headers_of(r);
+	} else if (strcmp(op->src, op->meta->name) == 0) {
+		s3_fail(r, 400, "InvalidRequest", "copying an object onto itself without changing "
+		    "anything (x-amz-metadata-directive: REPLACE) is not allowed");
+		return;
+	}
+	op->seq = s3_next_seq(r->s);
+	if (op->meta->n_chunks == 0) {
+		s3_commit(r, op->meta, op->seq, s3_copy_committed);
+		return;
+	}
+	rcfs__chunk_protect__init(&op->protect);
+	op->protect.sha256 = op->meta->chunks;
+	op->protect.n_sha256 = op->meta->n_chunks;
+	op->protect.client_id = r->s->be.client_id;
+	op->protect.has_seq = 1;
+	op->protect.seq = op->seq;
+	s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &op->protect.base, s3_copy_protected, r);
+}
+
+static void
+s3_copy_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_req *r = arg;
+	struct s3_copy_op *op = r->op;
+
+	(void)type;
+	(void)msg;
+	if (code != RCFS__ERROR_CODE__E_OK)
+		s3_fail_code(r, code, why);
+	else    /* the source may have changed since: the protection covers what was read */
+		s3_commit(r, op->meta, op->seq, s3_copy_committed);
+	s3_req_done(r);
+}
+
+static void
+s3_copy_committed(struct s3_req *r, uint64_t version)
+{
+	struct s3_copy_op *op = r->op;
+	struct evbuffer *xml = evbuffer_new();
+	char etag[80], qetag[84], when[40];
+
+	(void)version;
+	s3_etag(op->meta, etag, sizeof etag);
+	snprintf(qetag, sizeof qetag, "\"%s\"", etag);
+	s3_time_iso((uint64_t)r->s->be.now_ms(r->s->be.arg) * 1000000u, when, sizeof when);
+	xml_open_doc(xml, "CopyObjectResult");
+	xml_elem(xml, "LastModified", when);
+	xml_elem(xml, "ETag", qetag);
+	evbuffer_add_printf(xml, "</CopyObjectResult>");
+	s3_reply_xml(r, 200, xml);
+}

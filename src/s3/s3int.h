@@ -1,0 +1,153 @@
+/* The S3 gateway's insides, shared by s3.c (server, routing, auth, errors),
+ * bucket.c (buckets, listings), object.c (objects) and multipart.c
+ * (multipart uploads).  Not for use outside src/s3/. */
+#ifndef RCFS_S3INT_H
+#define RCFS_S3INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "proto/rcfs.pb-c.h"
+#include "s3/s3.h"
+#include "s3/sigv4.h"
+
+/* Where the gateway keeps its own records in the rcfs namespace.  S3 bucket
+ * names start with a letter or digit, so no bucket can be named ".s3". */
+#define S3_SYS             ".s3/"
+#define S3_BUCKET_MARKERS  ".s3/buckets/"   /* + bucket: made by CreateBucket */
+#define S3_UPLOADS         ".s3/uploads/"   /* + bucket/upload id/: a multipart upload */
+#define S3_MAX_KEYS        1000             /* objects per listing page (S3's own bound) */
+#define S3_WINDOW          4                /* chunk calls in flight per request */
+
+struct s3_server {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	struct s3_backend be;
+	char *region;
+	unsigned active;                /* requests in progress */
+	uint64_t seq;                   /* the last commit seq used (exactly-once) */
+	uint64_t next_id;               /* request ids */
+	TAILQ_HEAD(, s3_req) reqs;
+};
+
+/* One S3 request in progress. */
+struct s3_req {
+	struct s3_server *s;
+	struct evhttp_request *hr;
+	TAILQ_ENTRY(s3_req) link;
+	enum evhttp_cmd_type method;
+	char *bucket;                   /* decoded; NULL for the service (GET /) */
+	char *key;                      /* decoded; NULL for a bucket request */
+	char *name;                     /* the JSON API's file name (bucket and key unset) */
+	bool json;                      /* the JSON API: errors as JSON */
+	struct evkeyvalq query;         /* decoded query parameters */
+	char id[17];                    /* x-amz-request-id */
+	bool authed;                    /* signature verified (or auth off) */
+	struct sigv4_auth auth;
+	struct evbuffer *body;          /* the request body, aws-chunked framing removed */
+	unsigned pending;               /* backend calls in flight */
+	bool replied;
+	void *op;                       /* the operation's state, freed by op_free */
+	void (*op_free)(void *op);
+};
+
+/* ---- s3.c ---- */
+/* A request of s, held once (release with s3_req_done). */
+struct s3_req *s3_req_new(struct s3_server *s, struct evhttp_request *hr);
+/* Parse "a=1&b&c=x%20y" into q (decoded; a name alone gets "").  0 or -1. */
+int s3_parse_query(const char *qs, struct evkeyvalq *q);
+/* Answer with an S3 error document (no body for HEAD) and end r. */
+void s3_fail(struct s3_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Answer a failed backend call: the rcfs code as the matching S3 error. */
+void s3_fail_code(struct s3_req *r, Rcfs__ErrorCode code, const char *why);
+/* Answer with status, an XML body (taken) and end r. */
+void s3_reply_xml(struct s3_req *r, int status, struct evbuffer *xml);
+/* Answer with status and no body and end r. */
+void s3_reply_empty(struct s3_req *r, int status);
+/* End r once nothing is in flight: free it if it has been answered. */
+void s3_req_done(struct s3_req *r);
+/* A query parameter, or NULL. */
+const char *s3_query(const struct s3_req *r, const char *name);
+/* A request header, or NULL. */
+const char *s3_header(const struct s3_req *r, const char *name);
+/* Start a backend call for r (counted in r->pending). */
+void s3_call(struct s3_req *r, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb, void *arg);
+/* The rcfs file name of bucket/key into a new string. */
+char *s3_name(const char *bucket, const char *key);
+/* The file r names (r->name, else bucket/key), a new string. */
+char *s3_req_name(const struct s3_req *r);
+/* Format ns since the epoch as ISO 8601 (listings) or RFC 1123 (headers). */
+void s3_time_iso(uint64_t ns, char *out, size_t len);
+void s3_time_http(uint64_t ns, char *out, size_t len);
+/* The ETag of a file, without quotes: its stored ETag, else its SHA-256 in
+ * hex (files put with the CLI). */
+void s3_etag(const Rcfs__FileMeta *m, char *out, size_t len);
+/* A new commit seq for this gateway's session. */
+uint64_t s3_next_seq(struct s3_server *s);
+
+/* ---- bucket.c ---- */
+void s3_list_buckets(struct s3_req *r);
+void s3_bucket_create(struct s3_req *r);
+void s3_bucket_head(struct s3_req *r);
+void s3_bucket_delete(struct s3_req *r);
+void s3_bucket_location(struct s3_req *r);
+void s3_list_objects(struct s3_req *r, bool v2);
+/* Check that r->bucket exists, then run then(r) (or answer NoSuchBucket). */
+void s3_bucket_check(struct s3_req *r, void (*then)(struct s3_req *r));
+
+/* ---- object.c ---- */
+void s3_object_put(struct s3_req *r);
+/* PutObject once the bucket is known to exist (or for the JSON API). */
+void s3_object_store(struct s3_req *r);
+void s3_object_get(struct s3_req *r, bool head);
+void s3_object_delete(struct s3_req *r);
+void s3_objects_delete(struct s3_req *r);
+void s3_object_copy(struct s3_req *r, const char *source);
+
+/* Store r->body as chunks for commit `seq` (ChunkPut with the gateway's
+ * client id), computing the ETag (MD5) and SHA-256; then done(r, meta)
+ * with meta filled but for the name (owned by the caller from then on:
+ * free with s3_meta_free), or done(r, NULL) after answering r with the
+ * failure. */
+typedef void s3_stored_fn(struct s3_req *r, Rcfs__FileMeta *meta);
+void s3_store(struct s3_req *r, uint64_t seq, bool may_inline, s3_stored_fn *done);
+/* Commit meta under name with seq; then(r, version) on success, else r is
+ * answered with the failure.  meta is borrowed until then. */
+typedef void s3_committed_fn(struct s3_req *r, uint64_t version);
+void s3_commit(struct s3_req *r, Rcfs__FileMeta *meta, uint64_t seq, s3_committed_fn *then);
+/* Stat name (linearizable): then(r, meta) with meta (the callee's, valid
+ * during the call) or NULL if there is no such file; a failure answers r. */
+typedef void s3_stat_fn(struct s3_req *r, const Rcfs__FileMeta *meta);
+void s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then);
+/* The request headers an object keeps (Content-Type, x-amz-meta-*, ...),
+ * as "name: value\n" lines in a new string (NULL if none). */
+char *s3_kept_headers_of(struct s3_req *r);
+/* A new meta for name holding data[len] inline (a copy). */
+Rcfs__FileMeta *s3_meta_new(const char *name, const uint8_t *data, size_t len);
+/* A deep copy of m. */
+Rcfs__FileMeta *s3_meta_copy(const Rcfs__FileMeta *m);
+/* Free a meta made by s3_store, s3_meta_new or s3_meta_copy. */
+void s3_meta_free(Rcfs__FileMeta *m);
+
+/* ---- api.c ---- */
+/* The JSON answer to a file stored through the API. */
+void s3_api_stored(struct s3_req *r, const Rcfs__FileMeta *meta, uint64_t version);
+/* A JSON error document {"error": code, "message": ...}. */
+void s3_api_error(struct s3_req *r, int status, const char *code, const char *msg);
+
+/* ---- multipart.c ---- */
+void s3_multipart_create(struct s3_req *r);
+void s3_multipart_part(struct s3_req *r);
+void s3_multipart_complete(struct s3_req *r);
+void s3_multipart_abort(struct s3_req *r);
+void s3_multipart_list_parts(struct s3_req *r);
+void s3_multipart_list_uploads(struct s3_req *r);
+
+#endif
