@@ -46,6 +46,9 @@ contrib/rcfs-cluster up -n 3 --auth -d "$dir" | tee "$dir/up.out"
 export RCFS_CONF="$dir/rcfs.conf"
 nodes=$(sed -n 's/^RCFS_NODES=//p' "$dir/up.out")
 http=$(sed -n 's/^RCFS_HTTP=//p' "$dir/up.out")
+s3=$(sed -n 's/^RCFS_S3=//p' "$dir/up.out")
+s3id=$(sed -n 's/^RCFS_S3_ACCESS_KEY_ID=//p' "$dir/up.out")
+s3secret=$(sed -n 's/^RCFS_S3_SECRET_ACCESS_KEY=//p' "$dir/up.out")
 
 # A real file: something multi-chunk from /usr if there is one.
 file=$(find /usr/lib /usr/share -xdev -type f -size +6M -size -64M -readable 2>/dev/null | head -n 1)
@@ -72,8 +75,12 @@ cat <<EOT
 The cluster keeps running.  To use it:
     export RCFS_CONF=$dir/rcfs.conf
     ./rcfs put FILE NAME;  ./rcfs ls -l;  ./rcfs get NAME;  ./rcfs status
-Dashboard, Prometheus metrics and /status JSON of each node (docs/metrics.md):
+Dashboard, Prometheus metrics, /status and the JSON API of each node (docs/metrics.md),
+log in as user $s3id, password $s3secret:
     http://${http%%,*}/   (all nodes: $http)
+S3 (docs/s3.md; aws-cli, rclone, s3cmd, boto3):
+    export AWS_ACCESS_KEY_ID=$s3id AWS_SECRET_ACCESS_KEY=$s3secret
+    aws --endpoint-url http://${s3%%,*} s3 ls s3://demo/
 Fail over: kill any node (the leader too), keep going, bring it back:
     contrib/rcfs-cluster kill -d $dir 1;  ./rcfs put FILE NAME2;  ./rcfs get $name - | sha256sum
     contrib/rcfs-cluster start -d $dir 1

@@ -238,9 +238,13 @@ check "and read back byte-identical" same_all
 # HTTP from the client host.
 check "/metrics of node2 from the client host (rcfs_raft_leader_id)" \
 	bash -c 'hget() { ip netns exec "$1" curl -sf --max-time 5 "http://$2"; }; hget "$1" 10.0.0.2:9101/metrics | grep -q "^rcfs_raft_leader_id [123]"' _ "$P-client"
+# §7: /status and the dashboard log in with the ops key's S3 credentials.
+login=$(client rcfs keygen --show --s3 /etc/rcfs/ops.key | sed -n 's/^AWS_ACCESS_KEY_ID=//p;s/^AWS_SECRET_ACCESS_KEY=//p' | paste -sd:)
+check "/status without a login: 401" \
+	bash -c '[ "$(ip netns exec "$1" curl -s -o /dev/null -w "%{http_code}" --max-time 5 http://10.0.0.3:9101/status)" = 401 ]' _ "$P-client"
 check "/status of node3 lists the three nodes" \
-	bash -c '[ "$(ip netns exec "$1" curl -sf --max-time 5 http://10.0.0.3:9101/status | grep -o "\"address\":\"10\.0\.0\.[123]:7001\"" | sort -u | wc -l)" -eq 3 ]' _ "$P-client"
-check "the dashboard of node1" bash -c 'ip netns exec "$1" curl -sf --max-time 5 http://10.0.0.1:9101/ | grep -qi "<title>rcfs"' _ "$P-client"
+	bash -c '[ "$(ip netns exec "$1" curl -sf -u "$2" --max-time 5 http://10.0.0.3:9101/status | grep -o "\"address\":\"10\.0\.0\.[123]:7001\"" | sort -u | wc -l)" -eq 3 ]' _ "$P-client" "$login"
+check "the dashboard of node1" bash -c 'ip netns exec "$1" curl -sf -u "$2" --max-time 5 http://10.0.0.1:9101/ | grep -qi "<title>rcfs"' _ "$P-client" "$login"
 
 leader() { client rcfs --json status 2>/dev/null | grep -o '"id":[0-9]*,"role":"leader"' | grep -o '[0-9]\+' | head -n 1; }
 

@@ -15,10 +15,11 @@ bad=$(grep -lE '[[:space:]]+$' $(find src client t proto -name '*.[ch]' -o -name
 if [ -z "$bad" ]; then ok "no trailing whitespace"; else notok "trailing whitespace in: $bad"; fi
 
 # The layers of ../shared/ARCHITECTURE.md point one way:
-#   node -> fs/raft/store/clock/net/http -> util.
+#   node -> s3 -> fs/raft/store/clock/net/http -> util.
 # Nothing below node/ includes a node/ header; util/ only util/; the
-# adapters (store, net, clock, http) no fs/ header.
-bad=$(grep -lE '#[[:space:]]*include[[:space:]]*"node/' $(find src/fs src/raft src/store src/clock src/net src/http src/util -name '*.[ch]') 2>/dev/null)
+# adapters (store, net, clock, http) no fs/ header; the S3 gateway reaches
+# the cluster only through its backend (no fs/, raft/ or store/ header).
+bad=$(grep -lE '#[[:space:]]*include[[:space:]]*"node/' $(find src/fs src/raft src/store src/clock src/net src/http src/util src/s3 -name '*.[ch]') 2>/dev/null)
 if [ -z "$bad" ]; then ok "only src/node and src/rcfsd.c include node/ headers"
 else notok "node/ included from below: $bad"; fi
 bad=$(grep -lE '#[[:space:]]*include[[:space:]]*"(fs|node|raft|store|clock|net|http)/' src/util/*.[ch] 2>/dev/null)
@@ -26,6 +27,9 @@ if [ -z "$bad" ]; then ok "src/util includes only util/ headers"; else notok "sr
 bad=$(grep -lE '#[[:space:]]*include[[:space:]]*"fs/' $(find src/store src/clock src/net src/http -name '*.[ch]') 2>/dev/null)
 if [ -z "$bad" ]; then ok "store, clock, net and http include no fs/ header"
 else notok "fs/ included from an adapter: $bad"; fi
+bad=$(grep -lE '#[[:space:]]*include[[:space:]]*"(fs|raft|store)/' src/s3/*.[ch] 2>/dev/null)
+if [ -z "$bad" ]; then ok "src/s3 includes no fs/, raft/ or store/ header"
+else notok "the S3 gateway reaches past its backend: $bad"; fi
 
 # One module owns each family of redis keys; redis replies stay with the
 # modules that own keys (the store adapter, chunks, the state machine, the

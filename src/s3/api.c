@@ -235,8 +235,8 @@ api_remove(struct s3_req *r)
 	rcfs__file_remove__init(rm);
 	rm->name = r->name;
 	rm->has_client_id = rm->has_seq = 1;
-	rm->client_id = r->s->be.client_id;
-	rm->seq = s3_next_seq(r->s);
+	rm->seq = s3_next_seq(r);
+	rm->client_id = r->client_id;
 	r->op = rm;
 	r->op_free = free;
 	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &rm->base, api_removed, r);

@@ -184,11 +184,12 @@ s3_buckets_page(struct s3_lister *l, Rcfs__FileMeta **files, size_t n, bool more
 			continue;
 		}
 		const char *slash = strchr(name, '/');
-		if (name[0] == '.' || slash == NULL) {
+		if (slash == NULL) {            /* a top-level file is in no bucket */
 			s3_lister_set_cursor(l, name);
 			continue;
 		}
-		s3_bucket_add(l, name, (size_t)(slash - name), files[i]->mtime_ns);
+		if (name[0] != '.')             /* .s3/ and the like are no buckets */
+			s3_bucket_add(l, name, (size_t)(slash - name), files[i]->mtime_ns);
 		s3_lister_skip(l, name, (size_t)(slash - name + 1));
 		s3_lister_page(l, 16);          /* the next bucket's first name */
 		return;
@@ -310,7 +311,7 @@ s3_create_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 	free(name);
 	r->op = mk;
 	r->op_free = (void (*)(void *))s3_meta_free;
-	s3_commit(r, mk, s3_next_seq(r->s), s3_created);
+	s3_commit(r, mk, s3_next_seq(r), s3_created);
 }
 
 static void

@@ -189,7 +189,7 @@ s3_mpu_create_checked(struct s3_req *r)
 	snprintf(m->s3_headers, hl, "x-rcfs-key: %s\n%s", r->key, headers ? headers : "");
 	free(headers);
 	op->meta = m;
-	s3_commit(r, m, s3_next_seq(r->s), s3_mpu_created);
+	s3_commit(r, m, s3_next_seq(r), s3_mpu_created);
 }
 
 static void
@@ -232,7 +232,7 @@ s3_mpu_part_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 	if (!s3_mpu_marker_ok(r, m))
 		return;
 	op->part = (unsigned)strtoul(s3_query(r, "partNumber"), NULL, 10);     /* checked */
-	op->seq = s3_next_seq(r->s);
+	op->seq = s3_next_seq(r);
 	s3_store(r, op->seq, false, s3_mpu_part_stored);
 }
 
@@ -411,7 +411,7 @@ s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m)
 	for (size_t i = 0; i < nchunks; i++)
 		sha256_update(&op->whole, op->meta->chunks[i].data, SHA256_LEN);
 	sha256_final(&op->whole, op->meta->sha256.data);
-	s3_commit(r, op->meta, s3_next_seq(r->s), s3_mpu_completed);
+	s3_commit(r, op->meta, s3_next_seq(r), s3_mpu_completed);
 }
 
 static void
@@ -482,8 +482,8 @@ s3_mpu_remove_next(struct s3_mpu_op *op)
 		rcfs__file_remove__init(&op->rm);
 		op->rm.name = op->names[op->next_rm++];
 		op->rm.has_client_id = op->rm.has_seq = 1;
-		op->rm.client_id = op->r->s->be.client_id;
-		op->rm.seq = s3_next_seq(op->r->s);
+		op->rm.seq = s3_next_seq(op->r);
+		op->rm.client_id = op->r->client_id;
 		s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &op->rm.base, s3_mpu_removed, op);
 		return;
 	}

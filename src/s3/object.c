@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "s3/s3int.h"
@@ -21,6 +22,7 @@
 #include "util/xmalloc.h"
 
 #define S3_GET_BACKLOG (4u << 20)       /* bytes queued on a connection before fetching waits */
+#define S3_RECHECK_MS 100               /* ... and how often it is looked at while waiting */
 
 /* Headers kept with an object and given back on GET/HEAD. */
 static const char *const s3_kept_headers[] = {
@@ -136,7 +138,7 @@ s3_commit(struct s3_req *r, Rcfs__FileMeta *meta, uint64_t seq, s3_committed_fn 
 	rcfs__file_commit__init(&op->commit);
 	op->commit.meta = meta;
 	op->commit.has_client_id = op->commit.has_seq = 1;
-	op->commit.client_id = r->s->be.client_id;
+	op->commit.client_id = r->client_id;     /* seq came from s3_next_seq(r) */
 	op->commit.seq = seq;
 	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_COMMIT, &op->commit.base, s3_commit_got, op);
 }
@@ -159,6 +161,7 @@ struct s3_store_op {
 	s3_stored_fn *done;
 	Rcfs__FileMeta *meta;
 	size_t next, inflight;
+	bool in_more;                   /* s3_store_more is on the stack */
 	Rcfs__ErrorCode code;           /* the first failure */
 	char why[256];
 	struct sha256 whole, md5;
@@ -239,6 +242,9 @@ s3_store_more(struct s3_store_op *op)
 	struct s3_req *r = op->r;
 	size_t cs = op->meta->chunk_size;
 
+	if (op->in_more)        /* a call answered at once: the loop below goes on */
+		return;
+	op->in_more = true;
 	while (op->code == RCFS__ERROR_CODE__E_OK && op->inflight < S3_WINDOW &&
 	    op->next < op->meta->n_chunks) {
 		struct s3_chunk_put *c = xcalloc(1, sizeof *c);
@@ -260,11 +266,12 @@ s3_store_more(struct s3_store_op *op)
 		c->put.data.data = c->data;
 		c->put.data.len = len;
 		c->put.has_client_id = c->put.has_seq = 1;
-		c->put.client_id = r->s->be.client_id;
+		c->put.client_id = r->client_id;
 		c->put.seq = op->seq;
 		op->inflight++;
 		s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &c->put.base, s3_chunk_stored, c);
 	}
+	op->in_more = false;
 	if (op->inflight == 0) {
 		s3_store_end(op);
 		s3_req_done(r);         /* the store's hold */
@@ -362,7 +369,7 @@ s3_object_store(struct s3_req *r)
 		r->op_free(r->op);
 	r->op = op;
 	r->op_free = s3_put_op_free;
-	op->seq = s3_next_seq(r->s);
+	op->seq = s3_next_seq(r);
 	s3_store(r, op->seq, true, s3_put_stored);
 }
 
@@ -411,7 +418,8 @@ struct s3_get_op {
 	uint64_t first, last;           /* the byte range, inclusive */
 	size_t next_fetch, next_send, end_chunk;    /* chunk indexes; end_chunk exclusive */
 	unsigned inflight;
-	bool head, failed, waiting_drain;
+	bool head, failed, waiting_drain, in_more;
+	struct event *recheck;          /* backpressure: look at the connection again */
 	struct s3_get_slot slot[S3_WINDOW];
 };
 
@@ -419,7 +427,7 @@ static void s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_get_more(struct s3_get_op *op);
 static void s3_get_fetched(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg);
-static void s3_get_drained(struct evhttp_connection *evcon, void *arg);
+static void s3_get_recheck(evutil_socket_t fd, short what, void *arg);
 static void s3_get_finish(struct s3_get_op *op);
 
 static void
@@ -430,6 +438,8 @@ s3_get_op_free(void *arg)
 	for (size_t i = 0; i < S3_WINDOW; i++)
 		if (op->slot[i].data != NULL)
 			evbuffer_free(op->slot[i].data);
+	if (op->recheck != NULL)
+		event_free(op->recheck);
 	s3_meta_free(op->meta);
 	free(op);
 }
@@ -610,7 +620,7 @@ s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 	op->next_fetch = op->next_send = op->first / m->chunk_size;
 	op->end_chunk = op->last / m->chunk_size + 1;
 	r->pending++;           /* the stream's hold, until s3_get_finish */
-	evhttp_connection_set_closecb(evhttp_request_get_connection(r->hr), s3_get_drained, op);
+	op->recheck = evtimer_new(r->s->base, s3_get_recheck, op);
 	s3_get_more(op);
 }
 
@@ -639,8 +649,22 @@ s3_get_written(struct evhttp_connection *evcon, void *arg)
 	(void)evcon;
 	if (op->waiting_drain) {
 		op->waiting_drain = false;
+		evtimer_del(op->recheck);
 		s3_get_more(op);
 	}
+}
+
+/* While waiting for the connection to drain: a connection that died never
+ * drains, so look again every S3_RECHECK_MS. */
+static void
+s3_get_recheck(evutil_socket_t fd, short what, void *arg)
+{
+	struct s3_get_op *op = arg;
+
+	(void)fd;
+	(void)what;
+	op->waiting_drain = false;
+	s3_get_more(op);
 }
 
 /* Fetch ahead (S3_WINDOW chunks, while the connection's backlog is below
@@ -650,6 +674,8 @@ s3_get_more(struct s3_get_op *op)
 {
 	struct s3_req *r = op->r;
 
+	if (op->in_more)        /* a fetch answered at once: the loop below goes on */
+		return;
 	if (s3_get_gone(op))
 		op->failed = true;
 	/* Send the chunks that are ready, in order. */
@@ -666,11 +692,14 @@ s3_get_more(struct s3_get_op *op)
 			s3_get_finish(op);
 		return;
 	}
+	op->in_more = true;
 	while (op->next_fetch < op->end_chunk && op->next_fetch - op->next_send < S3_WINDOW) {
 		size_t s = op->next_fetch % S3_WINDOW;
 		if (s3_get_backlog(op) > S3_GET_BACKLOG) {
 			op->waiting_drain = true;
-			return;
+			struct timeval tv = { 0, S3_RECHECK_MS * 1000 };
+			evtimer_add(op->recheck, &tv);
+			break;
 		}
 		rcfs__chunk_get__init(&op->slot[s].req);
 		op->slot[s].op = op;
@@ -682,6 +711,10 @@ s3_get_more(struct s3_get_op *op)
 		s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_GET, &op->slot[s].req.base, s3_get_fetched,
 		    &op->slot[s]);
 	}
+	op->in_more = false;
+	/* Fetches answered at once may have made chunks ready (or failed). */
+	if (op->inflight == 0 && !op->waiting_drain)
+		s3_get_more(op);
 }
 
 static void
@@ -714,19 +747,6 @@ s3_get_fetched(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, P
 }
 
 static void
-s3_get_drained(struct evhttp_connection *evcon, void *arg)
-{
-	struct s3_get_op *op = arg;
-
-	(void)evcon;
-	op->failed = true;              /* the connection closed */
-	if (op->waiting_drain) {
-		op->waiting_drain = false;
-		s3_get_more(op);
-	}
-}
-
-static void
 s3_get_finish(struct s3_get_op *op)
 {
 	struct s3_req *r = op->r;
@@ -734,10 +754,10 @@ s3_get_finish(struct s3_get_op *op)
 	if (r->replied)
 		return;
 	r->replied = true;
+	if (op->recheck != NULL)
+		evtimer_del(op->recheck);
 	if (r->hr != NULL) {
 		struct evhttp_connection *evcon = evhttp_request_get_connection(r->hr);
-		if (evcon != NULL)
-			evhttp_connection_set_closecb(evcon, NULL, NULL);
 		if (op->failed && evcon != NULL)
 			evhttp_connection_free(evcon);  /* a short body must not look complete */
 		else
@@ -795,8 +815,8 @@ s3_del_start(struct s3_del_op *op, const char *key)
 	rcfs__file_remove__init(&op->rm);
 	op->rm.name = op->name;
 	op->rm.has_client_id = op->rm.has_seq = 1;
-	op->rm.client_id = op->r->s->be.client_id;
-	op->rm.seq = s3_next_seq(op->r->s);
+	op->rm.seq = s3_next_seq(op->r);
+	op->rm.client_id = op->r->client_id;
 	s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &op->rm.base, s3_del_removed, op);
 }
 
@@ -967,7 +987,7 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 		    "anything (x-amz-metadata-directive: REPLACE) is not allowed");
 		return;
 	}
-	op->seq = s3_next_seq(r->s);
+	op->seq = s3_next_seq(r);
 	if (op->meta->n_chunks == 0) {
 		s3_commit(r, op->meta, op->seq, s3_copy_committed);
 		return;
@@ -975,7 +995,7 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 	rcfs__chunk_protect__init(&op->protect);
 	op->protect.sha256 = op->meta->chunks;
 	op->protect.n_sha256 = op->meta->n_chunks;
-	op->protect.client_id = r->s->be.client_id;
+	op->protect.client_id = r->client_id;
 	op->protect.has_seq = 1;
 	op->protect.seq = op->seq;
 	s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &op->protect.base, s3_copy_protected, r);

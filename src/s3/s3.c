@@ -100,9 +100,20 @@ s3_port(const struct s3_server *s)
 }
 
 uint64_t
-s3_next_seq(struct s3_server *s)
+s3_next_seq(struct s3_req *r)
 {
-	return ++s->seq;
+	struct s3_server *s = r->s;
+
+	if (r->slot < 0 && r->client_id == 0) {
+		for (int i = 0; i < S3_SLOTS && r->slot < 0; i++)
+			if (!s->slot_busy[i]) {
+				s->slot_busy[i] = true;
+				r->slot = i;
+			}
+		r->client_id = s->be.client_id + (r->slot >= 0 ? (uint64_t)r->slot :
+		    S3_SLOTS + ++s->overflow);  /* a fresh session: seq 1 is new */
+	}
+	return r->slot >= 0 ? ++s->slot_seq[r->slot] : ++r->own_seq;
 }
 
 /* ---- a request's life ---------------------------------------------------- */
@@ -120,6 +131,7 @@ s3_req_new(struct s3_server *s, struct evhttp_request *hr)
 	TAILQ_INSERT_TAIL(&s->reqs, r, link);
 	s->active++;
 	r->pending = 1;         /* the caller's hold: s3_req_done when it is through */
+	r->slot = -1;
 	return r;
 }
 
@@ -152,6 +164,8 @@ s3_req_free(struct s3_req *r)
 {
 	TAILQ_REMOVE(&r->s->reqs, r, link);
 	r->s->active--;
+	if (r->slot >= 0)
+		r->s->slot_busy[r->slot] = false;
 	if (r->op_free != NULL)
 		r->op_free(r->op);
 	evhttp_clear_headers(&r->query);
@@ -381,7 +395,7 @@ static bool
 s3_decode_body(struct s3_req *r)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->hr);
-	const char *decoded_len = s3_header(r, "x-amz-decoded-content-length");
+	const char *decoded_len = s3_header(r, "x-amz-decoded-content-length"), *ph;
 	struct sigv4_chunked d;
 	struct evbuffer_iovec v[64];
 	unsigned chunks = 0;
@@ -389,14 +403,17 @@ s3_decode_body(struct s3_req *r)
 	int n;
 
 	r->body = evbuffer_new();
-	if (!r->authed || strcmp(r->auth.payload_hash, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") != 0) {
-		if (r->s->be.auth && strncmp(r->auth.payload_hash, "STREAMING-", 10) == 0) {
-			s3_fail(r, 501, "NotImplemented", "payload mode %s is not supported",
-			    r->auth.payload_hash);
-			return false;
-		}
+	/* With auth off nothing was verified: the header says what was sent. */
+	ph = r->s->be.auth ? r->auth.payload_hash : s3_header(r, "x-amz-content-sha256");
+	if (ph == NULL || strncmp(ph, "STREAMING-", 10) != 0) {
 		evbuffer_add_buffer(r->body, in);
 		return true;
+	}
+	if (!r->s->be.auth || strcmp(ph, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") != 0) {
+		/* Never store the framing as content: refuse what is not decoded. */
+		s3_fail(r, 501, "NotImplemented", "payload mode %s is not supported%s", ph,
+		    r->s->be.auth ? "" : " with auth off");
+		return false;
 	}
 	sigv4_chunked_init(&d, &r->auth, r->s->be.max_body);
 	while (evbuffer_get_length(in) > 0) {

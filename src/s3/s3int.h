@@ -23,6 +23,7 @@
 #define S3_UPLOADS         ".s3/uploads/"   /* + bucket/upload id/: a multipart upload */
 #define S3_MAX_KEYS        1000             /* objects per listing page (S3's own bound) */
 #define S3_WINDOW          4                /* chunk calls in flight per request */
+#define S3_SLOTS           256              /* sessions for concurrent requests */
 
 struct s3_server {
 	struct event_base *base;
@@ -31,7 +32,13 @@ struct s3_server {
 	struct s3_backend be;
 	char *region;
 	unsigned active;                /* requests in progress */
-	uint64_t seq;                   /* the last commit seq used (exactly-once) */
+	/* Sessions (exactly-once, Raft diss. §6.3): a session serves one request
+	 * at a time, or a commit that arrives after a later seq of the same
+	 * client id counts as a duplicate and is not applied.  A request takes
+	 * a slot (client id = be.client_id + slot) for its life. */
+	uint64_t slot_seq[S3_SLOTS];    /* the last seq used per slot */
+	bool slot_busy[S3_SLOTS];
+	uint64_t overflow;              /* one-off client ids past the slots */
 	uint64_t next_id;               /* request ids */
 	TAILQ_HEAD(, s3_req) reqs;
 };
@@ -52,6 +59,9 @@ struct s3_req {
 	struct sigv4_auth auth;
 	struct evbuffer *body;          /* the request body, aws-chunked framing removed */
 	unsigned pending;               /* backend calls in flight */
+	int slot;                       /* session slot, -1 before its first commit */
+	uint64_t client_id;             /* the session's client id, once it has one */
+	uint64_t own_seq;               /* the seqs of a one-off client id (no slot free) */
 	bool replied;
 	void *op;                       /* the operation's state, freed by op_free */
 	void (*op_free)(void *op);
@@ -89,8 +99,10 @@ void s3_time_http(uint64_t ns, char *out, size_t len);
 /* The ETag of a file, without quotes: its stored ETag, else its SHA-256 in
  * hex (files put with the CLI). */
 void s3_etag(const Rcfs__FileMeta *m, char *out, size_t len);
-/* A new commit seq for this gateway's session. */
-uint64_t s3_next_seq(struct s3_server *s);
+/* A new commit seq in r's session (taken at its first commit); its client
+ * id is then r->client_id, for every ChunkPut, ChunkProtect, FileCommit and
+ * FileRemove of that commit. */
+uint64_t s3_next_seq(struct s3_req *r);
 
 /* ---- bucket.c ---- */
 void s3_list_buckets(struct s3_req *r);

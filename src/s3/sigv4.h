@@ -18,7 +18,7 @@
 
 #define SIGV4_SKEW_S        (15 * 60)  /* a signature's date may be this far from now (s) */
 #define SIGV4_KEY_ID_MAX    128        /* bytes of an access key id */
-#define SIGV4_SECRET_MAX    128        /* bytes of a secret access key */
+#define SIGV4_SECRET_MAX    128        /* a secret access key's buffer, NUL included */
 #define SIGV4_SCOPE_MAX     160        /* "YYYYMMDD/region/service/aws4_request" */
 
 /* Why a request is refused; each maps to one S3 error code (s3_sigv4_code). */
@@ -64,8 +64,8 @@ struct sigv4_auth {
 	uint8_t signing_key[32];                /* kSigning (derived from the secret) */
 	char signature[65];                     /* the request's (seed) signature, hex */
 	/* x-amz-content-sha256 as sent: 64 hex digits, "UNSIGNED-PAYLOAD",
-	 * "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", ...; "UNSIGNED-PAYLOAD" for a
-	 * presigned request without it. */
+	 * "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", ...; for a presigned request
+	 * "UNSIGNED-PAYLOAD" unless x-amz-content-sha256 is a signed header. */
 	char payload_hash[72];
 };
 
@@ -74,7 +74,8 @@ struct sigv4_auth {
  * Credential=..., SignedHeaders=..., Signature=..." with X-Amz-Date (or
  * Date) and x-amz-content-sha256 as the payload hash.  Query form
  * (presigned): X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders,
- * -Signature; the payload hash is UNSIGNED-PAYLOAD.  On SIGV4_OK *out is
+ * -Signature; the payload hash is UNSIGNED-PAYLOAD (or a signed
+ * x-amz-content-sha256).  On SIGV4_OK *out is
  * filled; otherwise why[whylen] says what was wrong (one line, no secrets).
  * The body's hash itself is the caller's to compare with out->payload_hash. */
 enum sigv4_err sigv4_verify(const struct sigv4_request *rq, int64_t now_s, sigv4_lookup_fn *lookup,
