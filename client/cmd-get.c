@@ -503,6 +503,12 @@ cmd_get_exec(struct client *cl, int argc, char **argv)
 				goto out;
 			}
 			if ((rv = client_check(cl, &h, &msg, RCFS__MSG_TYPE__MSG_CHUNK_GET_RESP)) != 0) {
+				/* The file names the chunk: a node that finds no copy
+				 * speaks for the homes it reached, not for the file
+				 * (a home may be cut off, a copy not repaired yet).
+				 * Retried, then "unavailable"; never "no such file". */
+				if (rv == EX_RCFS_NOTFOUND)
+					rv = EX_RCFS_UNAVAILABLE;
 				if ((rv = get_recover(cl, meta, slots, next_write, next_send, &retry_until, silent,
 				    rv)) != 0)
 					goto out;

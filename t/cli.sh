@@ -117,6 +117,14 @@ wait "$reader"
 check "corrupt chunk 2 of 3: the reader got exactly chunk 1, verified" \
 	cond '[ "$(stat -c %s "$D/cfifo.out")" -eq $C ] && cmp -s -n $C "$W/c3" "$D/cfifo.out"'
 
+# A chunk no reachable node holds: the file exists, so the get is
+# "unavailable" (4) after its retries, never "no such file" (3).
+head -c $((2 * C)) /dev/urandom > "$W/m2"; "$RCFS" -q put "$W/m2" t/missing2
+h2=$("$RCFS" --json stat t/missing2 | sed 's/.*"chunk_list":\["[0-9a-f]*","\([0-9a-f]*\)".*/\1/')
+redis-cli -s "$SOCK" DEL "rcfs:c:$h2" >/dev/null
+expect_rc 4 "a chunk missing everywhere: get exits 4 (unavailable), not 3" \
+	bash -c '"$RCFS" -q --timeout 1 get t/missing2 - > /dev/null 2>&1'
+
 # ---- a signal during get removes the temporary file --------------------------
 head -c $((96 * C)) /dev/urandom > "$W/big"
 "$RCFS" -q put "$W/big" t/big || nok "put a 96 MiB file"
