@@ -14,7 +14,7 @@ TESTS += contrib/bench/test-lathist
 contrib_bench_test_lathist_SOURCES = contrib/bench/test_lathist.c contrib/bench/lathist.c contrib/bench/lathist.h
 contrib_bench_test_lathist_LDADD = -lm
 
-dist_noinst_SCRIPTS += contrib/bench/vs-etcd.sh contrib/bench/cluster-bench.sh contrib/bench/redis-ceiling.sh \
+dist_noinst_SCRIPTS += contrib/bench/vs-etcd.sh contrib/bench/s3-vs-cli.sh contrib/bench/cluster-bench.sh contrib/bench/redis-ceiling.sh \
 	contrib/bench/rebalance.sh
 EXTRA_DIST += contrib/bench/etcdget/main.go
 
