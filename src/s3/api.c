@@ -249,9 +249,7 @@ api_removed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, Prot
 	struct evbuffer *b;
 	struct json_writer w;
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP) {
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
-	} else {
+	if (s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_REMOVE_RESP)) {
 		b = evbuffer_new();
 		json_init(&w, b);
 		json_object_begin(&w);
@@ -292,8 +290,7 @@ api_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, Proto
 	struct evbuffer *b;
 	struct json_writer w;
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		s3_req_done(r);
 		return;
 	}

@@ -113,9 +113,7 @@ s3_lister_got(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, Pr
 	struct s3_req *r = l->r;
 	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
-	else
+	if (s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP))
 		l->page(l, resp->files, resp->n_files, resp->has_more && resp->more);
 	s3_req_done(r);
 }

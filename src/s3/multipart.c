@@ -440,14 +440,21 @@ s3_mpu_completed(struct s3_req *r, uint64_t version)
 
 /* ---- removing an upload's files (Abort, and after Complete) ----------------------- */
 
+/* List the names under op->dir (at most limit), answered to cb. */
 static void
-s3_mpu_list_dir(struct s3_mpu_op *op)
+s3_mpu_list(struct s3_mpu_op *op, uint32_t limit, peer_rpc_cb *cb)
 {
 	rcfs__file_list__init(&op->list);
 	op->list.prefix = op->dir;
 	op->list.has_limit = 1;
-	op->list.limit = S3_MAX_PARTS + 1;
-	s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_listed, op);
+	op->list.limit = limit;
+	s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, cb, op);
+}
+
+static void
+s3_mpu_list_dir(struct s3_mpu_op *op)
+{
+	s3_mpu_list(op, S3_MAX_PARTS + 1, s3_mpu_listed);
 }
 
 static void
@@ -458,9 +465,7 @@ s3_mpu_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
 	struct s3_req *r = op->r;
 	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
-	} else {
+	if (s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		op->names = xcalloc(resp->n_files + 1, sizeof *op->names);
 		/* Parts first, the marker last: an upload never loses its marker
 		 * while it still has parts. */
@@ -541,8 +546,7 @@ s3_mpu_parts_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t ty
 	struct evbuffer *xml;
 	char when[40], etag[84];
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		s3_req_done(r);
 		return;
 	}
@@ -584,11 +588,7 @@ s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 
 	if (!s3_mpu_marker_ok(r, m))
 		return;
-	rcfs__file_list__init(&op->list);
-	op->list.prefix = op->dir;
-	op->list.has_limit = 1;
-	op->list.limit = S3_MAX_PARTS + 1;
-	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_parts_listed, op);
+	s3_mpu_list(op, S3_MAX_PARTS + 1, s3_mpu_parts_listed);
 }
 
 /* ---- ListMultipartUploads ---------------------------------------------------------------- */
@@ -604,8 +604,7 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 	struct evbuffer *xml;
 	char when[40];
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_LIST_RESP) {
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
+	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		s3_req_done(r);
 		return;
 	}
@@ -651,9 +650,5 @@ s3_mpu_uploads_checked(struct s3_req *r)
 
 	/* dir is S3_UPLOADS bucket// here: list S3_UPLOADS bucket/ instead. */
 	op->dir[strlen(op->dir) - 1] = '\0';
-	rcfs__file_list__init(&op->list);
-	op->list.prefix = op->dir;
-	op->list.has_limit = 1;
-	op->list.limit = S3_MAX_KEYS;
-	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_uploads_listed, op);
+	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
 }

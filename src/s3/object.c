@@ -92,9 +92,7 @@ s3_stat_got(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, Prot
 
 	if (code == RCFS__ERROR_CODE__E_NOT_FOUND)
 		op->then(r, NULL);
-	else if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_STAT_RESP)
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
-	else
+	else if (s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP))
 		op->then(r, ((Rcfs__FileStatResponse *)msg)->meta);
 	free(op->name);
 	free(op);
@@ -120,9 +118,7 @@ s3_commit_got(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, Pr
 	struct s3_stat_op *op = arg;
 	struct s3_req *r = op->r;
 
-	if (code != RCFS__ERROR_CODE__E_OK || type != RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP)
-		s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL, why);
-	else
+	if (s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_COMMIT_RESP))
 		op->committed(r, ((Rcfs__FileCommitResponse *)msg)->version);
 	free(op);
 	s3_req_done(r);

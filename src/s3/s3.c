@@ -547,6 +547,16 @@ s3_fail(struct s3_req *r, int status, const char *code, const char *fmt, ...)
 	s3_reply_xml(r, status, xml);
 }
 
+bool
+s3_answered(struct s3_req *r, Rcfs__ErrorCode code, const char *why, uint8_t type, uint8_t want)
+{
+	if (code == RCFS__ERROR_CODE__E_OK && type == want)
+		return true;
+	s3_fail_code(r, code != RCFS__ERROR_CODE__E_OK ? code : RCFS__ERROR_CODE__E_INTERNAL,
+	    code != RCFS__ERROR_CODE__E_OK ? why : "unexpected answer");
+	return false;
+}
+
 void
 s3_fail_code(struct s3_req *r, Rcfs__ErrorCode code, const char *why)
 {

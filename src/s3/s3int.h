@@ -77,6 +77,10 @@ void s3_fail(struct s3_req *r, int status, const char *code, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 /* Answer a failed backend call: the rcfs code as the matching S3 error. */
 void s3_fail_code(struct s3_req *r, Rcfs__ErrorCode code, const char *why);
+/* A backend call's answer: true if it is `want`; otherwise r is answered
+ * with the failure (an unexpected type as InternalError). */
+bool s3_answered(struct s3_req *r, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    uint8_t want);
 /* Answer with status, an XML body (taken) and end r. */
 void s3_reply_xml(struct s3_req *r, int status, struct evbuffer *xml);
 /* Answer with status and no body and end r. */

@@ -121,6 +121,7 @@ static bool http_date_parse(const char *s, size_t len, char amz[17], int64_t *t)
 static enum sigv4_err credential_parse(const char *s, size_t len, struct sigv4_auth *a,
     char *why, size_t whylen);
 static bool payload_hash_ok(const char *s, size_t len);
+static int payload_hash_take(struct sigv4_auth *a, const char *v, size_t n, char *why, size_t whylen);
 static enum sigv4_err auth_header_parse(const char *v, size_t len, struct sigv4_fields *f,
     char *why, size_t whylen);
 static enum sigv4_err presigned_parse(const struct sigv4_target *t, struct sigv4_fields *f,
@@ -795,6 +796,24 @@ payload_hash_ok(const char *s, size_t len)
 	return true;
 }
 
+/* Take x-amz-content-sha256's value v (of n such headers) as a's payload
+ * hash: 0, or -1 with why set. */
+static int
+payload_hash_take(struct sigv4_auth *a, const char *v, size_t n, char *why, size_t whylen)
+{
+	size_t len = strlen(v);
+
+	trim(&v, &len);
+	if (n > 1 || !payload_hash_ok(v, len)) {
+		why_set(why, whylen, "x-amz-content-sha256 must be one SHA-256 in hex or a payload "
+		    "mode such as UNSIGNED-PAYLOAD");
+		return -1;
+	}
+	memcpy(a->payload_hash, v, len);
+	a->payload_hash[len] = '\0';
+	return 0;
+}
+
 /* The fields of "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...". */
 static enum sigv4_err
 auth_header_parse(const char *v, size_t len, struct sigv4_fields *f, char *why, size_t whylen)
@@ -981,15 +1000,8 @@ verify(const struct sigv4_request *rq, const struct sigv4_target *t, int64_t now
 			    "header");
 			return SIGV4_MALFORMED;
 		}
-		len = strlen(v);
-		trim(&v, &len);
-		if (n > 1 || !payload_hash_ok(v, len)) {
-			why_set(why, whylen, "x-amz-content-sha256 must be one SHA-256 in hex or a "
-			    "payload mode such as UNSIGNED-PAYLOAD");
+		if (payload_hash_take(a, v, n, why, whylen) != 0)
 			return SIGV4_MALFORMED;
-		}
-		memcpy(a->payload_hash, v, len);
-		a->payload_hash[len] = '\0';
 	} else {
 		if ((e = presigned_parse(t, &f, why, whylen)) != SIGV4_OK)
 			return e;
@@ -1024,15 +1036,8 @@ verify(const struct sigv4_request *rq, const struct sigv4_target *t, int64_t now
 		v = header_find(rq, "x-amz-content-sha256", &n);
 		for (size_t k = 0; v != NULL && k < sl.n; k++) {
 			if (sl.name_len[k] == 20 && memcmp(sl.name[k], "x-amz-content-sha256", 20) == 0) {
-				len = strlen(v);
-				trim(&v, &len);
-				if (n > 1 || !payload_hash_ok(v, len)) {
-					why_set(why, whylen, "x-amz-content-sha256 must be one SHA-256 in "
-					    "hex or a payload mode");
+				if (payload_hash_take(a, v, n, why, whylen) != 0)
 					return SIGV4_MALFORMED;
-				}
-				memcpy(a->payload_hash, v, len);
-				a->payload_hash[len] = '\0';
 			}
 		}
 		if (date - now_s > SIGV4_SKEW_S) {
