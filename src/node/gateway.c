@@ -42,6 +42,7 @@ static void gateway_forwarded(void *arg, Rcfs__ErrorCode code, const char *err, 
     ProtobufCMessage *msg);
 static int gateway_lookup(void *arg, const char *key_id, char *secret, enum s3_access *access);
 static int64_t gateway_now_ms(void *arg);
+static bool gateway_leader(void *arg);
 static uint32_t gateway_homes(void *arg, const uint8_t *sha256, uint64_t *ids, uint32_t max);
 static void gateway_api(void *arg, struct evhttp_request *req, int access);
 
@@ -65,9 +66,12 @@ gateway_new(struct node *n, struct http_server *http, char *err, size_t errlen)
 	be.lookup = gateway_lookup;
 	be.now_ms = gateway_now_ms;
 	be.homes = gateway_homes;
+	be.leader = gateway_leader;
 	be.arg = g;
 	be.auth = cfg->auth;
 	be.region = cfg->s3_region;
+	be.domain = cfg->s3_domain;
+	be.upload_expiry_ms = cfg->s3_upload_expiry_ms;
 	/* A random id per process: a restarted gateway starts a new session. */
 	be.client_id = ((uint64_t)randombytes_random() << 32 | randombytes_random()) >> 11;
 	if (be.client_id == 0)
@@ -178,4 +182,12 @@ gateway_now_ms(void *arg)
 	struct gateway *g = arg;
 
 	return timesync_now_ns(g->p->timesync) / 1000000;
+}
+
+static bool
+gateway_leader(void *arg)
+{
+	struct gateway *g = arg;
+
+	return consensus_is_leader(g->p->consensus);
 }

@@ -54,7 +54,6 @@ static void s3_delete_removed(void *arg, Rcfs__ErrorCode code, const char *why, 
     ProtobufCMessage *msg);
 static void s3_head_ok(struct s3_req *r);
 static void s3_location_ok(struct s3_req *r);
-static bool s3_bucket_name_ok(const char *b);
 static void s3_xml_key(struct evbuffer *out, const char *tag, const char *s, bool url);
 
 static struct s3_lister *
@@ -262,8 +261,7 @@ s3_check_page(struct s3_lister *l, Rcfs__FileMeta **files, size_t n, bool more)
 
 /* ---- CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation ------------- */
 
-/* S3's rules: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit. */
-static bool
+bool
 s3_bucket_name_ok(const char *b)
 {
 	size_t len = strlen(b);

@@ -12,10 +12,12 @@
 #include <sodium.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "s3/s3int.h"
 #include "s3/xml.h"
+#include "util/log.h"
 #include "util/sha256.h"
 #include "util/xmalloc.h"
 
@@ -651,4 +653,192 @@ s3_mpu_uploads_checked(struct s3_req *r)
 	/* dir is S3_UPLOADS bucket// here: list S3_UPLOADS bucket/ instead. */
 	op->dir[strlen(op->dir) - 1] = '\0';
 	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
+}
+
+/* ---- removing abandoned uploads ------------------------------------------------- */
+
+/* An upload found older than the expiry. */
+struct s3_mpu_expired {
+	char *bucket, *id, *key;
+};
+
+struct s3_mpu_gc {
+	struct event *timer;
+	bool running;                   /* a pass is under way */
+	char *cursor;                   /* the pass lists on after this name; NULL: from the start */
+	Rcfs__FileList list;            /* the page being listed */
+	struct s3_mpu_expired *todo;    /* the page's expired uploads */
+	size_t ntodo, next;
+	uint64_t removed;               /* uploads removed by this pass */
+};
+
+static void s3_mpu_gc_page(struct s3_server *s);
+static void s3_mpu_gc_next(struct s3_server *s);
+
+static void
+s3_mpu_gc_todo_free(struct s3_mpu_gc *g)
+{
+	for (size_t i = 0; i < g->ntodo; i++) {
+		free(g->todo[i].bucket);
+		free(g->todo[i].id);
+		free(g->todo[i].key);
+	}
+	free(g->todo);
+	g->todo = NULL;
+	g->ntodo = g->next = 0;
+}
+
+static void
+s3_mpu_gc_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct s3_server *s = arg;
+	struct s3_mpu_gc *g = s->mpu_gc;
+
+	(void)fd;
+	(void)what;
+	if (g->running || !s->be.leader(s->be.arg))
+		return;
+	g->running = true;
+	g->removed = 0;
+	s3_mpu_gc_page(s);
+}
+
+void
+s3_mpu_gc_start(struct s3_server *s)
+{
+	uint32_t every = s->be.upload_expiry_ms / 4;
+	struct timeval tv;
+
+	if (s->be.upload_expiry_ms == 0 || s->be.leader == NULL)
+		return;
+	every = every < 1000 ? 1000 : every > 3600000 ? 3600000 : every;
+	s->mpu_gc = xcalloc(1, sizeof *s->mpu_gc);
+	s->mpu_gc->timer = event_new(s->base, -1, EV_PERSIST, s3_mpu_gc_tick, s);
+	tv.tv_sec = every / 1000;
+	tv.tv_usec = (suseconds_t)(every % 1000) * 1000;
+	event_add(s->mpu_gc->timer, &tv);
+}
+
+void
+s3_mpu_gc_stop(struct s3_server *s)
+{
+	struct s3_mpu_gc *g = s->mpu_gc;
+
+	if (g == NULL)
+		return;
+	s->mpu_gc = NULL;       /* what is still in flight finishes into nothing */
+	event_free(g->timer);
+	s3_mpu_gc_todo_free(g);
+	free(g->cursor);
+	free(g);
+}
+
+/* A request of the gateway's own, answered to no one. */
+static struct s3_req *
+s3_mpu_gc_req(struct s3_server *s, enum evhttp_cmd_type method)
+{
+	struct s3_req *r = s3_req_new(s, NULL);
+
+	r->method = method;
+	r->authed = true;
+	return r;
+}
+
+static void
+s3_mpu_gc_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_req *r = arg;
+	struct s3_server *s = r->s;
+	struct s3_mpu_gc *g = s->mpu_gc;
+	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
+	bool ok = s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP);
+	int64_t cutoff = s->be.now_ms(s->be.arg) - (int64_t)s->be.upload_expiry_ms;
+
+	if (ok && g != NULL) {
+		free(g->cursor);
+		g->cursor = resp->more && resp->n_files > 0 ?
+		    xstrdup(resp->files[resp->n_files - 1]->name) : NULL;
+		g->todo = xcalloc(resp->n_files, sizeof *g->todo);
+		/* S3_UPLOADS bucket/id/upload, with the key in its first header line. */
+		for (size_t i = 0; i < resp->n_files; i++) {
+			const Rcfs__FileMeta *f = resp->files[i];
+			const char *b = f->name + strlen(S3_UPLOADS), *id = strchr(b, '/'), *end;
+			const char *key = f->s3_headers;
+			if (id == NULL || (end = strchr(id + 1, '/')) == NULL || strcmp(end, "/upload") != 0 ||
+			    key == NULL || strncmp(key, "x-rcfs-key: ", 12) != 0 ||
+			    (int64_t)(f->mtime_ns / 1000000u) >= cutoff)
+				continue;
+			key += 12;
+			g->todo[g->ntodo].bucket = xstrndup(b, (size_t)(id - b));
+			g->todo[g->ntodo].id = xstrndup(id + 1, (size_t)(end - id - 1));
+			g->todo[g->ntodo++].key = xstrndup(key, strcspn(key, "\n"));
+		}
+		s3_reply_empty(r, 200);
+	}
+	s3_req_done(r);
+	if (g == NULL || s->mpu_gc != g)
+		return;
+	if (ok)
+		s3_mpu_gc_next(s);
+	else
+		g->running = false;     /* the next tick tries again */
+}
+
+static void
+s3_mpu_gc_page(struct s3_server *s)
+{
+	struct s3_mpu_gc *g = s->mpu_gc;
+	struct s3_req *r = s3_mpu_gc_req(s, EVHTTP_REQ_GET);
+
+	rcfs__file_list__init(&g->list);
+	g->list.prefix = (char *)S3_UPLOADS;
+	g->list.start_after = g->cursor;
+	g->list.has_limit = 1;
+	g->list.limit = S3_MAX_KEYS;
+	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &g->list.base, s3_mpu_gc_listed, r);
+	s3_req_done(r);
+}
+
+static void
+s3_mpu_gc_aborted(struct s3_server *s, int status)
+{
+	struct s3_mpu_gc *g = s->mpu_gc;
+
+	if (g == NULL)
+		return;
+	if (status == 204)
+		g->removed++;
+	s3_mpu_gc_next(s);
+}
+
+/* Abort the page's next expired upload as AbortMultipartUpload would, or
+ * list the next page, or end the pass. */
+static void
+s3_mpu_gc_next(struct s3_server *s)
+{
+	struct s3_mpu_gc *g = s->mpu_gc;
+	struct s3_mpu_expired *u;
+	struct s3_req *r;
+
+	if (g->next < g->ntodo) {
+		u = &g->todo[g->next++];
+		r = s3_mpu_gc_req(s, EVHTTP_REQ_DELETE);
+		r->bucket = xstrdup(u->bucket);
+		r->key = xstrdup(u->key);
+		evhttp_add_header(&r->query, "uploadId", u->id);
+		r->finished = s3_mpu_gc_aborted;
+		s3_multipart_abort(r);
+		s3_req_done(r);
+		return;
+	}
+	s3_mpu_gc_todo_free(g);
+	if (g->cursor != NULL) {
+		s3_mpu_gc_page(s);
+		return;
+	}
+	if (g->removed > 0)
+		log_info("s3: removed %" PRIu64 " multipart upload%s older than %u ms", g->removed,
+		    g->removed == 1 ? "" : "s", s->be.upload_expiry_ms);
+	g->running = false;
 }

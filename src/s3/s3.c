@@ -1,5 +1,6 @@
 /* The S3 gateway's server: listener, request parsing, SigV4, routing,
  * errors (s3/s3.h, docs/s3.md). */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ s3_new(struct event_base *base, const char *listen, const struct s3_backend *be,
 	s->be = *be;
 	s->region = be->region != NULL ? xstrdup(be->region) : NULL;
 	s->be.region = s->region;
+	s->domain = be->domain != NULL ? xstrdup(be->domain) : NULL;
+	s->be.domain = s->domain;
 	TAILQ_INIT(&s->reqs);
 	if ((s->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "evhttp_new failed");
@@ -64,6 +67,7 @@ s3_new(struct event_base *base, const char *listen, const struct s3_backend *be,
 		s3_free(s);
 		return NULL;
 	}
+	s3_mpu_gc_start(s);
 	return s;
 }
 
@@ -74,6 +78,7 @@ s3_free(struct s3_server *s)
 
 	if (s == NULL)
 		return;
+	s3_mpu_gc_stop(s);
 	/* Requests whose backend calls never came back (the node is gone). */
 	while ((r = TAILQ_FIRST(&s->reqs)) != NULL) {
 		r->hr = NULL;           /* evhttp_free frees it */
@@ -82,6 +87,7 @@ s3_free(struct s3_server *s)
 	if (s->http != NULL)
 		evhttp_free(s->http);
 	free(s->region);
+	free(s->domain);
 	free(s);
 }
 
@@ -125,7 +131,7 @@ s3_req_new(struct s3_server *s, struct evhttp_request *hr)
 
 	r->s = s;
 	r->hr = hr;
-	r->method = evhttp_request_get_command(hr);
+	r->method = hr != NULL ? evhttp_request_get_command(hr) : EVHTTP_REQ_GET;
 	TAILQ_INIT(&r->query);
 	snprintf(r->id, sizeof r->id, "%016" PRIX64, ++s->next_id ^ s->be.client_id);
 	TAILQ_INSERT_TAIL(&s->reqs, r, link);
@@ -162,6 +168,10 @@ s3_req_done(struct s3_req *r)
 static void
 s3_req_free(struct s3_req *r)
 {
+	struct s3_server *s = r->s;
+	void (*finished)(struct s3_server *, int) = r->finished;
+	int status = r->status;
+
 	TAILQ_REMOVE(&r->s->reqs, r, link);
 	r->s->active--;
 	if (r->slot >= 0)
@@ -175,6 +185,8 @@ s3_req_free(struct s3_req *r)
 	free(r->key);
 	free(r->name);
 	free(r);
+	if (finished != NULL)
+		finished(s, status);
 }
 
 void
@@ -234,13 +246,34 @@ s3_parse_query(const char *qs, struct evkeyvalq *q)
 	return rv;
 }
 
-/* Split the path into bucket and key (path style: /bucket/key) and parse
- * the query.  False: r is answered. */
 char *
 s3_req_name(const struct s3_req *r)
 {
 	return r->name != NULL ? xstrdup(r->name) : s3_name(r->bucket, r->key);
 }
+
+/* Virtual-host style: the bucket of a Host header "BUCKET.<s3_domain>[:port]"
+ * (compared without case), or NULL (path style: the Host is the domain
+ * itself, another name, or s3_domain is unset). */
+static char *
+s3_vhost_bucket(const struct s3_req *r)
+{
+	const char *domain = r->s->be.domain, *host = s3_header(r, "Host"), *colon;
+	size_t hl, dl;
+
+	if (domain == NULL || host == NULL)
+		return NULL;
+	colon = strrchr(host, ':');
+	hl = colon != NULL && strchr(colon, ']') == NULL ? (size_t)(colon - host) : strlen(host);
+	dl = strlen(domain);
+	if (hl < dl + 2 || host[hl - dl - 1] != '.' || strncasecmp(host + hl - dl, domain, dl) != 0)
+		return NULL;
+	return xstrndup(host, hl - dl - 1);   /* checked by the caller */
+}
+
+/* Split the path into bucket and key (path style: /bucket/key; virtual-host
+ * style: the bucket from the Host, the key the whole path) and parse the
+ * query.  False: r is answered. */
 
 static bool
 s3_parse(struct s3_req *r)
@@ -248,7 +281,7 @@ s3_parse(struct s3_req *r)
 	const char *uri = evhttp_request_get_uri(r->hr);
 	const char *q = strchr(uri, '?');
 	size_t plen = q != NULL ? (size_t)(q - uri) : strlen(uri);
-	char *path, *decoded, *slash;
+	char *path, *decoded, *slash, *vhost;
 	size_t dlen;
 
 	if (plen == 0 || uri[0] != '/') {
@@ -270,7 +303,19 @@ s3_parse(struct s3_req *r)
 		s3_fail(r, 400, "InvalidURI", "the query string does not parse");
 		return false;
 	}
-	if (decoded[1] != '\0') {
+	if ((vhost = s3_vhost_bucket(r)) != NULL) {
+		for (char *c = vhost; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		r->bucket = vhost;
+		if (!s3_bucket_name_ok(vhost)) {
+			free(decoded);
+			s3_fail(r, 400, "InvalidBucketName", "the Host header names no valid bucket "
+			    "before s3_domain");
+			return false;
+		}
+		if (decoded[1] != '\0')
+			r->key = xstrdup(decoded + 1);
+	} else if (decoded[1] != '\0') {
 		slash = strchr(decoded + 1, '/');
 		if (slash != NULL) {
 			r->bucket = xstrndup(decoded + 1, (size_t)(slash - decoded - 1));
@@ -602,6 +647,7 @@ s3_reply_xml(struct s3_req *r, int status, struct evbuffer *xml)
 		return;
 	}
 	r->replied = true;
+	r->status = status;
 	if (r->hr != NULL) {
 		s3_common_headers(r);
 		if (evbuffer_get_length(xml) > 0)

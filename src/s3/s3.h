@@ -39,9 +39,14 @@ struct s3_backend {
 	uint32_t (*homes)(void *arg, const uint8_t *sha256, uint64_t *ids, uint32_t max);
 	/* The node's measured clock: ms since the epoch (docs/clock.md). */
 	int64_t (*now_ms)(void *arg);
+	/* This node is the Raft leader: the cluster-wide chores (removing
+	 * abandoned multipart uploads) run there only. */
+	bool (*leader)(void *arg);
 	void *arg;
 	bool auth;                      /* requests must be signed (SigV4) */
 	const char *region;             /* signatures must name it; NULL: any (copied) */
+	const char *domain;             /* virtual-host style under it; NULL: none (copied) */
+	uint32_t upload_expiry_ms;      /* multipart uploads older than this go; 0: never */
 	uint64_t client_id;             /* the gateway's client id for exactly-once commits */
 	uint32_t chunk_size;            /* bytes per chunk of stored objects */
 	uint32_t inline_max;            /* objects up to this size are stored inline */

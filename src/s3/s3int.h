@@ -31,6 +31,7 @@ struct s3_server {
 	struct evhttp_bound_socket *sock;
 	struct s3_backend be;
 	char *region;
+	char *domain;
 	unsigned active;                /* requests in progress */
 	/* Sessions (exactly-once, Raft diss. §6.3): a session serves one request
 	 * at a time, or a commit that arrives after a later seq of the same
@@ -41,6 +42,7 @@ struct s3_server {
 	uint64_t overflow;              /* one-off client ids past the slots */
 	uint64_t next_id;               /* request ids */
 	TAILQ_HEAD(, s3_req) reqs;
+	struct s3_mpu_gc *mpu_gc;       /* removing abandoned uploads; NULL: off */
 };
 
 /* One S3 request in progress. */
@@ -63,6 +65,9 @@ struct s3_req {
 	uint64_t client_id;             /* the session's client id, once it has one */
 	uint64_t own_seq;               /* the seqs of a one-off client id (no slot free) */
 	bool replied;
+	int status;                     /* the answer's HTTP status, once replied */
+	/* An internal request (hr NULL from the start): called once r is freed. */
+	void (*finished)(struct s3_server *s, int status);
 	void *op;                       /* the operation's state, freed by op_free */
 	void (*op_free)(void *op);
 };
@@ -117,6 +122,8 @@ void s3_bucket_location(struct s3_req *r);
 void s3_list_objects(struct s3_req *r, bool v2);
 /* Check that r->bucket exists, then run then(r) (or answer NoSuchBucket). */
 void s3_bucket_check(struct s3_req *r, void (*then)(struct s3_req *r));
+/* S3's rules: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit. */
+bool s3_bucket_name_ok(const char *b);
 
 /* ---- object.c ---- */
 void s3_object_put(struct s3_req *r);
@@ -165,5 +172,10 @@ void s3_multipart_complete(struct s3_req *r);
 void s3_multipart_abort(struct s3_req *r);
 void s3_multipart_list_parts(struct s3_req *r);
 void s3_multipart_list_uploads(struct s3_req *r);
+/* Remove multipart uploads older than be.upload_expiry_ms, on the leader,
+ * every quarter of that (1 s to 1 h): s3_mpu_gc_start from s3_new,
+ * s3_mpu_gc_stop from s3_free. */
+void s3_mpu_gc_start(struct s3_server *s);
+void s3_mpu_gc_stop(struct s3_server *s);
 
 #endif

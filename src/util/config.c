@@ -32,7 +32,7 @@ static const char *const config_keys[] = {
 	"ntp_timeout_ms", "max_clock_offset_ms",
 	"auth", "cluster_key_file", "encrypt", "metrics_public", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
 	"rate_requests", "rate_bytes", "http_listen", "s3_listen", "s3_region", "s3_max_body",
-	"s3_max_conns", "log_file", "drain_timeout_ms", "ack_file",
+	"s3_max_conns", "s3_domain", "s3_upload_expiry_ms", "log_file", "drain_timeout_ms", "ack_file",
 	"aof_rewrite_growth", "aof_rewrite_min_bytes", "aof_rewrite_quiet_ms", NULL
 };
 
@@ -44,6 +44,7 @@ config_defaults(struct rcfs_config *c)
 	c->inline_max = 64 * 1024;
 	c->s3_max_body = 256 * MiB;     /* above rclone's 200 MiB single-PUT cutoff (docs/s3.md) */
 	c->s3_max_conns = 16;
+	c->s3_upload_expiry_ms = 24 * 3600 * 1000;     /* as MinIO's stale-upload expiry */
 	c->storage_window = 4;
 	c->redis_timeout_ms = 5000;
 	c->max_inflight = 16;
@@ -305,6 +306,7 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_str(&cf, path, "http_listen", &c->http_listen, err, errlen) ||
 	    config_get_str(&cf, path, "s3_listen", &c->s3_listen, err, errlen) ||
 	    config_get_str(&cf, path, "s3_region", &c->s3_region, err, errlen) ||
+	    config_get_str(&cf, path, "s3_domain", &c->s3_domain, err, errlen) ||
 	    config_get_str(&cf, path, "log_file", &c->log_file, err, errlen) ||
 	    config_get_str(&cf, path, "ack_file", &c->ack_file, err, errlen))
 		goto out;
@@ -366,6 +368,8 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "storage_window", 1, 64, &c->storage_window, err, errlen) ||
 	    config_get_u32(&cf, path, "s3_max_body", MiB, 2048u * MiB, &c->s3_max_body, err, errlen) ||
 	    config_get_u32(&cf, path, "s3_max_conns", 1, 4096, &c->s3_max_conns, err, errlen) ||
+	    config_get_u32(&cf, path, "s3_upload_expiry_ms", 0, 4000000000u, &c->s3_upload_expiry_ms, err,
+	    errlen) ||
 	    config_get_u32(&cf, path, "redis_timeout_ms", 10, 600000, &c->redis_timeout_ms, err, errlen) ||
 	    config_get_u32(&cf, path, "max_inflight", 1, 1024, &c->max_inflight, err, errlen) ||
 	    config_get_u32(&cf, path, "max_connections", 1, 100000, &c->max_connections, err, errlen) ||
@@ -528,6 +532,7 @@ config_free(struct rcfs_config *c)
 	free(c->http_listen);
 	free(c->s3_listen);
 	free(c->s3_region);
+	free(c->s3_domain);
 	free(c->ack_file);
 	free(c->log_file);
 	for (unsigned i = 0; i < c->npeers; i++) {

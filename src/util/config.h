@@ -81,6 +81,8 @@ struct rcfs_config {
 	/* S3 gateway (docs/s3.md) */
 	char *s3_listen;                /* "host:port" of the S3 API; NULL: none */
 	char *s3_region;                /* the region signatures must name; NULL: any */
+	char *s3_domain;                /* virtual-host style: BUCKET.<s3_domain>; NULL: path style only */
+	uint32_t s3_upload_expiry_ms;   /* remove multipart uploads older than this (0: never) */
 	uint32_t s3_max_body;           /* bytes of one request body (a PUT or a part) */
 	uint32_t s3_max_conns;          /* connections with a request in progress */
 	char *ack_file;                 /* the acknowledgement marker; NULL: rcfs-ack in redis's dir */
