@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "s3/checksum.h"
 #include "s3/s3int.h"
 #include "s3/xml.h"
 #include "util/log.h"
@@ -161,6 +162,8 @@ struct s3_store_op {
 	Rcfs__ErrorCode code;           /* the first failure */
 	char why[256];
 	struct sha256 whole, md5;
+	struct s3_checksum ck;          /* the client's x-amz-checksum-*, if it sent one */
+	char *ck_want;                  /* its value */
 };
 
 static void s3_store_more(struct s3_store_op *op);
@@ -195,12 +198,53 @@ s3_kept_headers_of(struct s3_req *r)
 	return out;
 }
 
+/* The one x-amz-checksum-ALG header of the request into *alg and *value
+ * (S3_CHECKSUM_NONE: none).  False: r is answered (an algorithm S3 does not
+ * have, or more than one). */
+static bool
+s3_checksum_wanted(struct s3_req *r, enum s3_checksum_alg *alg, const char **value)
+{
+	struct evkeyval *kv;
+
+	*alg = S3_CHECKSUM_NONE;
+	*value = NULL;
+	if (r->hr == NULL)
+		return true;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->hr), next) {
+		enum s3_checksum_alg a;
+		if (strncasecmp(kv->key, "x-amz-checksum-", 15) != 0 ||
+		    strcasecmp(kv->key, "x-amz-checksum-type") == 0)
+			continue;
+		if ((a = s3_checksum_alg_of(kv->key)) == S3_CHECKSUM_NONE) {
+			s3_fail(r, 400, "InvalidRequest", "%s names no checksum algorithm S3 has", kv->key);
+			return false;
+		}
+		if (*alg != S3_CHECKSUM_NONE) {
+			s3_fail(r, 400, "InvalidRequest", "expecting a single x-amz-checksum- header, "
+			    "multiple checksum types are not allowed");
+			return false;
+		}
+		*alg = a;
+		*value = kv->value;
+	}
+	return true;
+}
+
 void
 s3_store(struct s3_req *r, uint64_t seq, bool may_inline, s3_stored_fn *done)
 {
-	struct s3_store_op *op = xcalloc(1, sizeof *op);
+	struct s3_store_op *op;
 	size_t size = evbuffer_get_length(r->body), cs = r->s->be.chunk_size;
+	enum s3_checksum_alg alg;
+	const char *want;
 
+	if (!s3_checksum_wanted(r, &alg, &want)) {
+		done(r, NULL);
+		return;
+	}
+	op = xcalloc(1, sizeof *op);
+	s3_checksum_init(&op->ck, alg);
+	op->ck_want = want != NULL ? xstrdup(want) : NULL;
 	op->r = r;
 	op->seq = seq;
 	op->done = done;
@@ -221,6 +265,7 @@ s3_store(struct s3_req *r, uint64_t seq, bool may_inline, s3_stored_fn *done)
 		evbuffer_remove(r->body, op->meta->inline_data.data, size);
 		sha256_update(&op->whole, op->meta->inline_data.data, size);
 		sha256_update(&op->md5, op->meta->inline_data.data, size);
+		s3_checksum_update(&op->ck, op->meta->inline_data.data, size);
 		s3_store_end(op);
 		return;
 	}
@@ -252,6 +297,7 @@ s3_store_more(struct s3_store_op *op)
 		sha256(c->sha, c->data, len);
 		sha256_update(&op->whole, c->data, len);
 		sha256_update(&op->md5, c->data, len);
+		s3_checksum_update(&op->ck, c->data, len);
 		op->meta->chunks[op->next].data = xmalloc(SHA256_LEN);
 		op->meta->chunks[op->next].len = SHA256_LEN;
 		memcpy(op->meta->chunks[op->next].data, c->sha, SHA256_LEN);
@@ -306,9 +352,10 @@ s3_store_end(struct s3_store_op *op)
 	const char *want_sha = s3_header(r, "x-amz-content-sha256");
 	const char *want_md5 = s3_header(r, "Content-MD5");
 	uint8_t md5[MD5_LEN];
-	char hex[2 * SHA256_LEN + 1], b64[32];
+	char hex[2 * SHA256_LEN + 1], b64[32], ck[S3_CHECKSUM_B64];
 	Rcfs__FileMeta *meta = op->meta;
 
+	s3_checksum_final(&op->ck, ck);
 	sha256_final(&op->whole, meta->sha256.data);
 	md5_final(&op->md5, md5);
 	sigv4_hex(md5, MD5_LEN, hex);
@@ -324,10 +371,19 @@ s3_store_end(struct s3_store_op *op)
 	} else if (want_sha != NULL && strlen(want_sha) == 64 && strcasecmp(want_sha, hex) != 0) {
 		s3_fail(r, 400, "XAmzContentSHA256Mismatch", "the body's SHA-256 is %s", hex);
 		meta = NULL;
+	} else if (op->ck_want != NULL && strcmp(op->ck_want, ck) != 0) {
+		s3_fail(r, 400, "BadDigest", "the %s you specified did not match the calculated "
+		    "checksum", s3_checksum_header(op->ck.alg));
+		meta = NULL;
+	} else if (op->ck_want != NULL && r->hr != NULL) {
+		/* S3 gives the checked value back (PutObject, UploadPart). */
+		evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(op->ck.alg),
+		    ck);
 	}
 	if (meta == NULL)
 		s3_meta_free(op->meta);
 	op->done(r, meta);
+	free(op->ck_want);
 	free(op);
 }
 

@@ -65,6 +65,18 @@ md5_final(struct sha256 *s, uint8_t out[MD5_LEN])
 }
 
 void
+sha1_init(struct sha256 *s)
+{
+	sha256_init_md(s, EVP_sha1());
+}
+
+void
+sha1_final(struct sha256 *s, uint8_t out[SHA1_LEN])
+{
+	sha256_final_md(s, out);
+}
+
+void
 sha256_update(struct sha256 *s, const void *data, size_t len)
 {
 	if (EVP_DigestUpdate(s->ctx, data, len) != 1)

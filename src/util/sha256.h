@@ -33,4 +33,10 @@ void sha256_free(struct sha256 *s);
 void md5_init(struct sha256 *s);
 void md5_final(struct sha256 *s, uint8_t out[MD5_LEN]);
 
+/* SHA-1 (FIPS 180-4) likewise, only to check an S3 client's
+ * x-amz-checksum-sha1 (src/s3/checksum.c). */
+#define SHA1_LEN 20
+void sha1_init(struct sha256 *s);
+void sha1_final(struct sha256 *s, uint8_t out[SHA1_LEN]);
+
 #endif

@@ -3,7 +3,11 @@
 "not ok NAME: why"; the caller counts them.  Endpoint, key id and secret
 come from the environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY)."""
+import base64
+import binascii
+import hashlib
 import os
+import struct
 import sys
 
 import boto3
@@ -87,4 +91,17 @@ want("delimiter: common prefixes", [c["Prefix"] for c in p.get("CommonPrefixes",
 d = s3.delete_objects(Bucket="errs", Delete={"Objects": [{"Key": k} for k in keys + ["nokey"]]})
 want("DeleteObjects deletes each (a missing key too)", sorted(x["Key"] for x in d["Deleted"]),
      sorted(keys + ["nokey"]))
+body = b"checked " * 1000
+b64 = lambda d: base64.b64encode(d).decode()
+for alg, field, value in (("CRC32", "ChecksumCRC32", b64(struct.pack(">I", binascii.crc32(body)))),
+                          ("SHA1", "ChecksumSHA1", b64(hashlib.sha1(body).digest())),
+                          ("SHA256", "ChecksumSHA256", b64(hashlib.sha256(body).digest()))):
+    r = s3.put_object(Bucket="errs", Key="ck", Body=body, ChecksumAlgorithm=alg)
+    want("x-amz-checksum-%s is checked and given back" % alg.lower(), r.get(field), value)
+want("a wrong x-amz-checksum-crc32: BadDigest",
+     code_of(s3.put_object, Bucket="errs", Key="ck", Body=body, ChecksumCRC32="AAAAAA=="),
+     "BadDigest")
+want("a wrong x-amz-checksum-sha256: BadDigest",
+     code_of(s3.put_object, Bucket="errs", Key="ck", Body=body,
+             ChecksumSHA256="FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU="), "BadDigest")
 sys.exit(0)
