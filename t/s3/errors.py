@@ -11,27 +11,14 @@ import struct
 import sys
 
 import boto3
-import botocore
 from botocore.config import Config
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import code_of, want  # noqa: E402
 
 ep = os.environ["S3_ENDPOINT"]
 s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
                   config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
-
-
-def code_of(fn, *a, **kw):
-    try:
-        fn(*a, **kw)
-        return "OK"
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"]
-
-
-def want(name, got, expected):
-    if got == expected:
-        print("ok " + name)
-    else:
-        print("not ok %s: got %s, want %s" % (name, got, expected))
 
 
 s3.create_bucket(Bucket="errs")

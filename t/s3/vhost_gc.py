@@ -7,11 +7,14 @@ AWS_SECRET_ACCESS_KEY the credentials.  Names under S3_DOMAIN resolve to
 the node's address inside this process only (no DNS is touched)."""
 import os
 import socket
+import sys
 import time
 
 import boto3
-import botocore
 from botocore.config import Config
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import code_of, want  # noqa: E402
 
 host, port = os.environ["S3_NODE"].rsplit(":", 1)
 domain = os.environ["S3_DOMAIN"]
@@ -34,21 +37,6 @@ ps = boto3.client("s3", endpoint_url="http://%s:%s" % (host, port), region_name=
                   config=Config(retries=retries, s3={"addressing_style": "path"}))
 hosts = []
 vh.meta.events.register("before-send", lambda request, **kw: hosts.append(request.url))
-
-
-def want(name, got, expected):
-    if got == expected:
-        print("ok " + name)
-    else:
-        print("not ok %s: got %r, want %r" % (name, got, expected))
-
-
-def code_of(fn, *a, **kw):
-    try:
-        fn(*a, **kw)
-        return "OK"
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"]
 
 
 # ---- virtual-host style ----
