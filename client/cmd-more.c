@@ -225,6 +225,7 @@ cp_read_source(struct client *cl, const char *src, Rcfs__FileStatResponse **out)
 	Rcfs__FileStatResponse *prev = NULL, *cur;
 	int rv;
 
+	*out = NULL;
 	sreq.name = (char *)src;
 	for (int tries = 0; tries < 5; tries++) {
 		if ((rv = client_call(cl, RCFS__MSG_TYPE__MSG_FILE_STAT, &sreq.base,
