@@ -294,6 +294,7 @@ main(int argc, char **argv)
 	status = node_exit_status(rcfsd_node);
 	event_free(rcfsd_ready_ev);
 	event_free(rcfsd_trim_ev);
+	gateway_close(rcfsd_gateway);
 	node_free(rcfsd_node);
 	observe_free(rcfsd_observe);    /* after the node: its pending callbacks are in */
 	gateway_free(rcfsd_gateway);    /* likewise */

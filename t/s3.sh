@@ -157,6 +157,10 @@ check "PUT /api/files/NAME stores the body" bash -c 'curl -sf -u "$1" -X PUT --d
 	"http://$2/api/files/api/mid.bin" > /dev/null && "$RCFS" get api/mid.bin - | cmp -s - "$3"' _ "$U" "$H" "$W/mid"
 check "GET /api/files/NAME downloads it" bash -c 'curl -sf -u "$1" "http://$2/api/files/api/mid.bin" | cmp -s - "$3"' \
 	_ "$U" "$H" "$W/mid"
+check "GET /api/files/NAME: never a page that runs (nosniff, CSP sandbox)" bash -c 'curl -sf -D - -o /dev/null \
+	-u "$1" "http://$2/api/files/api/mid.bin" | tr -d "\r" | grep -qi "^x-content-type-options: nosniff" &&
+	curl -sf -D - -o /dev/null -u "$1" "http://$2/api/files/api/mid.bin" | tr -d "\r" |
+	grep -qi "^content-security-policy: sandbox"' _ "$U" "$H"
 check "GET /api/files lists it" bash -c 'curl -sf -u "$1" "http://$2/api/files?prefix=api/" | /usr/bin/python3 -c \
 	"import json,sys; d=json.load(sys.stdin); assert [f[\"name\"] for f in d[\"files\"]] == [\"api/mid.bin\"]"' \
 	_ "$U" "$H"

@@ -23,6 +23,7 @@ struct gateway {
 	struct node *node;
 	const struct node_parts *p;
 	struct s3_server *s3;
+	bool closing;                   /* gateway_close: calls fail at once */
 };
 
 /* A call in flight: local first, then perhaps forwarded to the leader. */
@@ -95,6 +96,13 @@ gateway_new(struct node *n, struct http_server *http, char *err, size_t errlen)
 }
 
 void
+gateway_close(struct gateway *g)
+{
+	if (g != NULL)
+		g->closing = true;
+}
+
+void
 gateway_free(struct gateway *g)
 {
 	if (g == NULL)
@@ -109,8 +117,13 @@ static void
 gateway_call(void *arg, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb, void *cb_arg)
 {
 	struct gateway *g = arg;
-	struct gateway_call *c = xcalloc(1, sizeof *c);
+	struct gateway_call *c;
 
+	if (g->closing) {
+		cb(cb_arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "the node is shutting down", 0, NULL);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
 	c->g = g;
 	c->type = type;
 	c->msg = msg;
@@ -126,7 +139,7 @@ gateway_called(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_ty
 	struct gateway_call *c = arg;
 	const struct member *leader;
 
-	if (code == RCFS__ERROR_CODE__E_NOT_LEADER) {
+	if (code == RCFS__ERROR_CODE__E_NOT_LEADER && !c->g->closing) {
 		leader = members_find(c->g->p->members, consensus_leader(c->g->p->consensus));
 		if (leader != NULL && leader->peer != NULL) {
 			peer_rpc(leader->peer, c->type, c->msg, gateway_forwarded, c);
@@ -189,5 +202,5 @@ gateway_leader(void *arg)
 {
 	struct gateway *g = arg;
 
-	return consensus_is_leader(g->p->consensus);
+	return !g->closing && consensus_is_leader(g->p->consensus);
 }

@@ -15,7 +15,12 @@ struct gateway;
  * err[0] = '\0'; NULL with one line in err[errlen] on failure. */
 struct http_server;
 struct gateway *gateway_new(struct node *n, struct http_server *http, char *err, size_t errlen);
+/* Before the node is freed: from now on every call fails at once
+ * (E_UNAVAILABLE) and none is forwarded, so the answers the node gives
+ * while it frees itself never reach a consensus or members already gone.
+ * NULL is fine. */
+void gateway_close(struct gateway *g);
+/* After the node is freed. */
 void gateway_free(struct gateway *g);
-
 
 #endif

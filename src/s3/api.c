@@ -356,6 +356,23 @@ api_meta_got(struct s3_req *r, const Rcfs__FileMeta *m)
 
 /* ---- the one JSON body this API reads ------------------------------------------------------ */
 
+/* Exactly four hex digits at p (the caller made sure they are in the
+ * buffer) into *v; -1 otherwise (sscanf's %4x would take blanks and signs,
+ * and read on past an unterminated body). */
+static int
+api_hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+		    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1;
+		*v = *v << 4 | (unsigned)d;
+	}
+	return 0;
+}
+
 /* Parse a JSON string at *p (RFC 8259 §7) into out; -1 if malformed. */
 static int
 api_json_string(const char **p, const char *end, struct evbuffer *out)
@@ -384,11 +401,11 @@ api_json_string(const char **p, const char *end, struct evbuffer *out)
 		case 'u': {
 			unsigned cp = 0, lo = 0;
 			char u8[4];
-			if (end - s < 5 || sscanf(s + 1, "%4x", &cp) != 1)
+			if (end - s < 5 || api_hex4(s + 1, &cp) != 0)
 				return -1;
 			s += 4;
 			if (cp >= 0xd800 && cp < 0xdc00) {     /* a surrogate pair */
-				if (end - s < 7 || s[1] != '\\' || s[2] != 'u' || sscanf(s + 3, "%4x", &lo) != 1 ||
+				if (end - s < 7 || s[1] != '\\' || s[2] != 'u' || api_hex4(s + 3, &lo) != 0 ||
 				    lo < 0xdc00 || lo >= 0xe000)
 					return -1;
 				s += 6;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <event2/buffer.h>
 #include <event2/http.h>
 
@@ -34,6 +36,8 @@ struct s3_lister {
 	bool markers_done;
 	/* bucket checks */
 	void (*then)(struct s3_req *r);
+	/* DeleteBucket */
+	Rcfs__FileRemove rm;
 };
 
 static struct s3_lister *s3_lister_new(struct s3_req *r, const char *prefix, const char *cursor);
@@ -244,6 +248,8 @@ s3_check_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 	prefix = s3_name(r->bucket, "");
 	free(l->prefix);
 	l->prefix = prefix;
+	free(l->cursor);        /* a listing's cursor may be past every name */
+	l->cursor = xstrdup("");
 	l->page = s3_check_page;
 	s3_lister_page(l, 1);
 }
@@ -371,19 +377,20 @@ s3_bucket_delete(struct s3_req *r)
 static void
 s3_delete_page(struct s3_lister *l, Rcfs__FileMeta **files, size_t n, bool more)
 {
-	static Rcfs__FileRemove rm;
-
 	(void)files;
 	(void)more;
 	if (n > 0) {
 		s3_fail(l->r, 409, "BucketNotEmpty", "bucket %s holds objects", l->r->bucket);
 		return;
 	}
-	rcfs__file_remove__init(&rm);
+	rcfs__file_remove__init(&l->rm);
 	free(l->last);
 	l->last = s3_name(".s3/buckets", l->r->bucket);
-	rm.name = l->last;
-	s3_call(l->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &rm.base, s3_delete_removed, l->r);
+	l->rm.name = l->last;
+	l->rm.has_client_id = l->rm.has_seq = 1;
+	l->rm.seq = s3_next_seq(l->r);
+	l->rm.client_id = l->r->client_id;
+	s3_call(l->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &l->rm.base, s3_delete_removed, l->r);
 }
 
 static void
@@ -423,21 +430,20 @@ s3_xml_key(struct evbuffer *out, const char *tag, const char *s, bool url)
 static int
 s3_unhex(const char *hex, char **out)
 {
-	size_t len = strlen(hex);
+	size_t len = strlen(hex), bin;
 
+	*out = NULL;
 	if (len % 2 != 0 || len > 2100)
 		return -1;
 	*out = xmalloc(len / 2 + 1);
-	for (size_t i = 0; i < len / 2; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
-			free(*out);
-			return -1;
-		}
-		(*out)[i] = (char)v;
+	if (sodium_hex2bin((unsigned char *)*out, len / 2, hex, len, NULL, &bin, NULL) != 0 ||
+	    bin != len / 2 || memchr(*out, '\0', bin) != NULL) {
+		free(*out);
+		*out = NULL;
+		return -1;
 	}
-	(*out)[len / 2] = '\0';
-	return strlen(*out) == len / 2 ? 0 : -1;
+	(*out)[bin] = '\0';
+	return 0;
 }
 
 void
@@ -449,14 +455,15 @@ s3_list_objects(struct s3_req *r, bool v2)
 	const char *maxs = s3_query(r, "max-keys"), *enc = s3_query(r, "encoding-type");
 	char *from = NULL, *prefix, *cursor;
 	struct s3_lister *l;
-	long max = maxs != NULL ? strtol(maxs, NULL, 10) : S3_MAX_KEYS;
+	char *end = NULL;
+	long max = maxs != NULL ? strtol(maxs, &end, 10) : S3_MAX_KEYS;
 
 	if (enc != NULL && strcmp(enc, "url") != 0) {
 		s3_fail(r, 400, "InvalidArgument", "encoding-type must be url");
 		return;
 	}
-	if (max < 0) {
-		s3_fail(r, 400, "InvalidArgument", "max-keys must be >= 0");
+	if (max < 0 || (maxs != NULL && (*maxs == '\0' || *end != '\0'))) {
+		s3_fail(r, 400, "InvalidArgument", "max-keys must be an integer >= 0");
 		return;
 	}
 	if (token != NULL && s3_unhex(token, &from) != 0) {
@@ -489,7 +496,7 @@ s3_list_objects(struct s3_req *r, bool v2)
 	l->prefixes = evbuffer_new();
 	l->page = s3_objects_page;
 	if (l->max == 0) {
-		s3_objects_reply(l);
+		s3_bucket_check(r, s3_objects_reply_r);
 		return;
 	}
 	s3_lister_page(l, l->max + 1);

@@ -18,6 +18,7 @@
 #include "s3/s3int.h"
 #include "s3/xml.h"
 #include "util/log.h"
+#include "util/name.h"
 #include "util/sha256.h"
 #include "util/xmalloc.h"
 
@@ -36,6 +37,9 @@ struct s3_mpu_op {
 	Rcfs__FileMeta **parts;
 	size_t nparts;
 	struct sha256 whole, md5s;
+	/* ListMultipartUploads */
+	char *cursor;                   /* the next page starts after this name */
+	size_t nuploads;                /* uploads listed */
 	/* Abort, and cleaning up after Complete */
 	Rcfs__FileList list;
 	Rcfs__FileRemove rm;
@@ -56,6 +60,10 @@ static void s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_complete_next(struct s3_req *r);
 static void s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_completed(struct s3_req *r, uint64_t version);
+static void s3_mpu_complete_protected(struct s3_req *r);
+static void s3_mpu_complete_relisted(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg);
+static void s3_mpu_list(struct s3_mpu_op *op, uint32_t limit, peer_rpc_cb *cb);
 static void s3_mpu_list_dir(struct s3_mpu_op *op);
 static void s3_mpu_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg);
@@ -92,6 +100,7 @@ s3_mpu_free(void *arg)
 	free(op->dir);
 	free(op->upload_id);
 	free(op->headers);
+	free(op->cursor);
 	s3_meta_free(op->meta);
 	xml_free(op->doc);
 	for (size_t i = 0; i < op->nparts; i++)
@@ -166,6 +175,14 @@ s3_mpu_marker_ok(struct s3_req *r, const Rcfs__FileMeta *m)
 void
 s3_multipart_create(struct s3_req *r)
 {
+	char *name = s3_name(r->bucket, r->key);
+	const char *bad = name_check(name, strlen(name));
+
+	free(name);
+	if (bad != NULL) {      /* now, not after every part went up */
+		s3_fail(r, 400, "InvalidArgument", "key '%s' cannot be an rcfs name: %s", r->key, bad);
+		return;
+	}
 	s3_bucket_check(r, s3_mpu_create_checked);
 }
 
@@ -269,7 +286,8 @@ s3_mpu_part_committed(struct s3_req *r, uint64_t version)
 void
 s3_multipart_complete(struct s3_req *r)
 {
-	s3_mpu_marker(r, s3_mpu_complete_marker);
+	if (s3_unconditional(r))
+		s3_mpu_marker(r, s3_mpu_complete_marker);
 }
 
 static void
@@ -413,7 +431,47 @@ s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m)
 	for (size_t i = 0; i < nchunks; i++)
 		sha256_update(&op->whole, op->meta->chunks[i].data, SHA256_LEN);
 	sha256_final(&op->whole, op->meta->sha256.data);
-	s3_commit(r, op->meta, s3_next_seq(r), s3_mpu_completed);
+	/* Only the part files keep these chunks: protect them for the commit,
+	 * then see that every part is still the one read (an Abort, the
+	 * expiry or a part uploaded again in between would let GC free them). */
+	op->seq = s3_next_seq(r);
+	s3_protect(r, op->meta->chunks, nchunks, op->seq, false, s3_mpu_complete_protected);
+}
+
+static void
+s3_mpu_complete_protected(struct s3_req *r)
+{
+	struct s3_mpu_op *op = r->op;
+
+	s3_mpu_list(op, S3_MAX_PARTS + 1, s3_mpu_complete_relisted);
+}
+
+static void
+s3_mpu_complete_relisted(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_mpu_op *op = arg;
+	struct s3_req *r = op->r;
+	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
+	size_t i = 0;
+
+	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
+		s3_req_done(r);
+		return;
+	}
+	/* Both in name order: every part read must be listed, unchanged. */
+	for (size_t j = 0; j < resp->n_files && i < op->nparts; j++)
+		if (strcmp(resp->files[j]->name, op->parts[i]->name) == 0) {
+			if (resp->files[j]->version != op->parts[i]->version)
+				break;
+			i++;
+		}
+	if (i < op->nparts)
+		s3_fail(r, 409, "OperationAborted", "the upload changed while it was completed (aborted, "
+		    "expired, or part %zu uploaded again)", i + 1);
+	else
+		s3_commit(r, op->meta, op->seq, s3_mpu_completed);
+	s3_req_done(r);
 }
 
 static void
@@ -595,6 +653,9 @@ s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 
 /* ---- ListMultipartUploads ---------------------------------------------------------------- */
 
+/* One page of S3_UPLOADS bucket/: the markers become <Upload>s; the part
+ * files in between are skipped (the next page starts past an upload's
+ * parts, so thousands of parts cannot hide the uploads after them). */
 static void
 s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg)
@@ -603,17 +664,14 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 	struct s3_req *r = op->r;
 	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
 	const char *prefix = s3_query(r, "prefix");
-	struct evbuffer *xml;
 	char when[40];
+	bool more;
 
 	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		s3_req_done(r);
 		return;
 	}
-	xml = evbuffer_new();
-	xml_open_doc(xml, "ListMultipartUploadsResult");
-	xml_elem(xml, "Bucket", r->bucket);
-	xml_elem(xml, "IsTruncated", "false");
+	more = resp->has_more && resp->more && resp->n_files > 0;
 	for (size_t i = 0; i < resp->n_files; i++) {
 		const Rcfs__FileMeta *f = resp->files[i];
 		const char *id = f->name + strlen(op->dir), *slash = strchr(id, '/');
@@ -621,21 +679,47 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 		    f->s3_headers + 12 : NULL;
 		if (slash == NULL || strcmp(slash, "/upload") != 0 || key == NULL)
 			continue;
+		if (op->nuploads == S3_MAX_KEYS) {
+			more = true;
+			break;
+		}
 		char *k = xstrndup(key, strcspn(key, "\n"));
 		if (prefix == NULL || strncmp(k, prefix, strlen(prefix)) == 0) {
 			char *uid = xstrndup(id, (size_t)(slash - id));
-			evbuffer_add_printf(xml, "<Upload>");
-			xml_elem(xml, "Key", k);
-			xml_elem(xml, "UploadId", uid);
+			evbuffer_add_printf(op->xml, "<Upload>");
+			xml_elem(op->xml, "Key", k);
+			xml_elem(op->xml, "UploadId", uid);
 			s3_time_iso(f->mtime_ns, when, sizeof when);
-			xml_elem(xml, "Initiated", when);
-			evbuffer_add_printf(xml, "<StorageClass>STANDARD</StorageClass></Upload>");
+			xml_elem(op->xml, "Initiated", when);
+			evbuffer_add_printf(op->xml, "<StorageClass>STANDARD</StorageClass></Upload>");
+			op->nuploads++;
 			free(uid);
 		}
 		free(k);
 	}
-	evbuffer_add_printf(xml, "</ListMultipartUploadsResult>");
-	s3_reply_xml(r, 200, xml);
+	if (more && op->nuploads < S3_MAX_KEYS) {
+		const char *last = resp->files[resp->n_files - 1]->name, *id = last + strlen(op->dir);
+		const char *slash = strchr(id, '/');
+		free(op->cursor);
+		if (slash != NULL && strncmp(slash, "/part.", 6) == 0) {
+			/* past this upload's parts: its marker ("upload") is next */
+			size_t len = (size_t)(slash - last) + 7;
+			op->cursor = xmalloc(len + 1);
+			memcpy(op->cursor, last, len - 1);
+			op->cursor[len - 1] = '\xff';
+			op->cursor[len] = '\0';
+		} else {
+			op->cursor = xstrdup(last);
+		}
+		op->list.start_after = op->cursor;
+		s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_uploads_listed, op);
+		s3_req_done(r);
+		return;
+	}
+	xml_elem(op->xml, "IsTruncated", more ? "true" : "false");
+	evbuffer_add_printf(op->xml, "</ListMultipartUploadsResult>");
+	s3_reply_xml(r, 200, op->xml);
+	op->xml = NULL;
 	s3_req_done(r);
 }
 
@@ -652,6 +736,9 @@ s3_mpu_uploads_checked(struct s3_req *r)
 
 	/* dir is S3_UPLOADS bucket// here: list S3_UPLOADS bucket/ instead. */
 	op->dir[strlen(op->dir) - 1] = '\0';
+	op->xml = evbuffer_new();
+	xml_open_doc(op->xml, "ListMultipartUploadsResult");
+	xml_elem(op->xml, "Bucket", r->bucket);
 	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
 }
 

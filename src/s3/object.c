@@ -31,6 +31,56 @@ static const char *const s3_kept_headers[] = {
 	"Cache-Control", "Expires",
 };
 
+/* A header an object may keep: one of s3_kept_headers or x-amz-meta-*. */
+static bool
+s3_kept_header(const char *name)
+{
+	for (size_t i = 0; i < sizeof s3_kept_headers / sizeof s3_kept_headers[0]; i++)
+		if (strcasecmp(name, s3_kept_headers[i]) == 0)
+			return true;
+	return strncasecmp(name, "x-amz-meta-", 11) == 0 && name[11] != '\0';
+}
+
+/* GetObject's response-content-type=... and the like: the header is the
+ * query's, not the stored one. */
+static void
+s3_response_overrides(struct s3_req *r, struct evkeyvalq *out)
+{
+	static const char *const over[][2] = {
+		{ "response-content-type", "Content-Type" },
+		{ "response-content-language", "Content-Language" },
+		{ "response-expires", "Expires" },
+		{ "response-cache-control", "Cache-Control" },
+		{ "response-content-disposition", "Content-Disposition" },
+		{ "response-content-encoding", "Content-Encoding" },
+	};
+
+	for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+		const char *v = s3_query(r, over[i][0]);
+		if (v == NULL || strpbrk(v, "\r\n") != NULL)
+			continue;
+		evhttp_remove_header(out, over[i][1]);
+		evhttp_add_header(out, over[i][1], v);
+	}
+}
+
+bool
+s3_unconditional(struct s3_req *r)
+{
+	static const char *const conds[] = {
+		"If-Match", "If-None-Match", "x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
+		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since",
+	};
+
+	for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++)
+		if (s3_header(r, conds[i]) != NULL) {
+			s3_fail(r, 501, "NotImplemented", "conditional writes (%s) are not implemented",
+			    conds[i]);
+			return false;
+		}
+	return true;
+}
+
 /* ---- metas ------------------------------------------------------------------ */
 
 Rcfs__FileMeta *
@@ -182,8 +232,29 @@ s3_kept_headers_of(struct s3_req *r)
 
 	for (size_t i = 0; i < sizeof s3_kept_headers / sizeof s3_kept_headers[0]; i++) {
 		const char *v = evhttp_find_header(in, s3_kept_headers[i]);
-		if (v != NULL && strpbrk(v, "\r\n") == NULL)
-			evbuffer_add_printf(b, "%s: %s\n", s3_kept_headers[i], v);
+		if (v == NULL || strpbrk(v, "\r\n") != NULL)
+			continue;
+		if (strcasecmp(s3_kept_headers[i], "Content-Encoding") == 0) {
+			/* aws-chunked is the request's framing, gone once decoded (S3
+			 * drops it too): keep the other codings, if any. */
+			char *codings = xstrdup(v), *save = NULL;
+			const char *sep = "";
+			struct evbuffer *kept = evbuffer_new();
+			for (char *c = strtok_r(codings, ", ", &save); c; c = strtok_r(NULL, ", ", &save))
+				if (strcasecmp(c, "aws-chunked") != 0) {
+					evbuffer_add_printf(kept, "%s%s", sep, c);
+					sep = ",";
+				}
+			if (evbuffer_get_length(kept) > 0) {
+				evbuffer_add_printf(b, "Content-Encoding: ");
+				evbuffer_add_buffer(b, kept);
+				evbuffer_add_printf(b, "\n");
+			}
+			evbuffer_free(kept);
+			free(codings);
+			continue;
+		}
+		evbuffer_add_printf(b, "%s: %s\n", s3_kept_headers[i], v);
 	}
 	TAILQ_FOREACH(kv, in, next)
 		if (strncasecmp(kv->key, "x-amz-meta-", 11) == 0 && strpbrk(kv->value, "\r\n") == NULL)
@@ -380,8 +451,13 @@ s3_store_end(struct s3_store_op *op)
 		evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(op->ck.alg),
 		    ck);
 	}
-	if (meta == NULL)
+	if (meta == NULL) {
+		/* No commit will reference what was stored: let GC have it now
+		 * rather than after gc_grace_ms. */
+		if (op->next > 0 && !op->meta->has_inline_data)
+			s3_protect(r, op->meta->chunks, op->next, op->seq, true, NULL);
 		s3_meta_free(op->meta);
+	}
 	op->done(r, meta);
 	free(op->ck_want);
 	free(op);
@@ -409,6 +485,8 @@ s3_put_op_free(void *arg)
 void
 s3_object_put(struct s3_req *r)
 {
+	if (!s3_unconditional(r))
+		return;
 	s3_bucket_check(r, s3_object_store);
 }
 
@@ -645,19 +723,29 @@ s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 	evhttp_add_header(out, "Last-Modified", when);
 	evhttp_add_header(out, "Accept-Ranges", "bytes");
 	evhttp_add_header(out, "x-amz-request-id", r->id);
+	if (r->json) {
+		/* The JSON API serves stored bytes on the dashboard's origin: never
+		 * as a page that runs. */
+		evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(out, "Content-Security-Policy", "sandbox");
+	}
 	if (m->s3_headers == NULL || strncasecmp(m->s3_headers, "Content-Type:", 13) != 0)
 		evhttp_add_header(out, "Content-Type", "binary/octet-stream");
 	if (m->s3_headers != NULL) {
 		char *lines = xstrdup(m->s3_headers), *save = NULL;
 		for (char *line = strtok_r(lines, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			char *colon = strchr(line, ':');
-			if (colon == NULL)
+			if (colon == NULL || strchr(colon, '\r') != NULL)
 				continue;
 			*colon = '\0';
-			evhttp_add_header(out, line, colon + 1 + (colon[1] == ' '));
+			/* Only what a PUT could have kept: the field is written by any
+			 * rcfs client with write access, not only by this gateway. */
+			if (s3_kept_header(line))
+				evhttp_add_header(out, line, colon + 1 + (colon[1] == ' '));
 		}
 		free(lines);
 	}
+	s3_response_overrides(r, out);
 	if (op->head || m->size == 0 || m->has_inline_data) {
 		struct evbuffer *body = evbuffer_new();
 		if (!op->head && m->has_inline_data && m->size > 0)
@@ -745,7 +833,7 @@ s3_get_more(struct s3_get_op *op)
 		return;
 	}
 	op->in_more = true;
-	while (op->next_fetch < op->end_chunk && op->next_fetch - op->next_send < S3_WINDOW) {
+	while (!op->failed && op->next_fetch < op->end_chunk && op->next_fetch - op->next_send < S3_WINDOW) {
 		size_t s = op->next_fetch % S3_WINDOW;
 		if (s3_get_backlog(op) > S3_GET_BACKLOG) {
 			op->waiting_drain = true;
@@ -963,6 +1051,94 @@ s3_del_next(struct s3_del_op *op)
 	s3_reply_xml(op->r, 200, xml);
 }
 
+/* ---- protecting chunks for a commit ------------------------------------------------ */
+
+#define S3_PROTECT_BATCH 2048   /* hashes per ChunkProtect (68 KiB), as rcfs cp sends */
+
+struct s3_protect_op {
+	struct s3_req *r;
+	uint8_t (*sha)[SHA256_LEN];     /* a copy of the hashes */
+	ProtobufCBinaryData *bin;       /* pointing into sha */
+	size_t n, next;
+	uint64_t seq;
+	bool release;
+	s3_protected_fn *then;
+	Rcfs__ChunkProtect msg;
+};
+
+static void s3_protect_next(struct s3_protect_op *op);
+
+static void
+s3_protect_free(struct s3_protect_op *op)
+{
+	free(op->sha);
+	free(op->bin);
+	free(op);
+}
+
+static void
+s3_protect_answered(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
+    ProtobufCMessage *msg)
+{
+	struct s3_protect_op *op = arg;
+	struct s3_req *r = op->r;
+
+	(void)type;
+	(void)msg;
+	if (code != RCFS__ERROR_CODE__E_OK && !op->release) {
+		s3_fail_code(r, code, why);
+		s3_protect_free(op);
+	} else {
+		s3_protect_next(op);
+	}
+	s3_req_done(r);
+}
+
+static void
+s3_protect_next(struct s3_protect_op *op)
+{
+	struct s3_req *r = op->r;
+	size_t k = op->n - op->next < S3_PROTECT_BATCH ? op->n - op->next : S3_PROTECT_BATCH;
+
+	if (k == 0) {
+		s3_protected_fn *then = op->then;
+		s3_protect_free(op);
+		if (then != NULL)
+			then(r);
+		return;
+	}
+	rcfs__chunk_protect__init(&op->msg);
+	op->msg.sha256 = op->bin + op->next;
+	op->msg.n_sha256 = k;
+	op->msg.client_id = r->client_id;
+	op->msg.has_seq = 1;
+	op->msg.seq = op->seq;
+	op->msg.has_release = op->msg.release = op->release;
+	op->next += k;
+	s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &op->msg.base, s3_protect_answered, op);
+}
+
+void
+s3_protect(struct s3_req *r, const ProtobufCBinaryData *chunks, size_t n, uint64_t seq, bool release,
+    s3_protected_fn *then)
+{
+	struct s3_protect_op *op = xcalloc(1, sizeof *op);
+
+	op->r = r;
+	op->n = n;
+	op->seq = seq;
+	op->release = release;
+	op->then = then;
+	op->sha = xcalloc(n ? n : 1, sizeof *op->sha);
+	op->bin = xcalloc(n ? n : 1, sizeof *op->bin);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(op->sha[i], chunks[i].data, SHA256_LEN);
+		op->bin[i].data = op->sha[i];
+		op->bin[i].len = SHA256_LEN;
+	}
+	s3_protect_next(op);
+}
+
 /* ---- CopyObject --------------------------------------------------------------- */
 
 /* Chunks are content-addressed: a copy commits the source's chunk list
@@ -972,13 +1148,14 @@ s3_del_next(struct s3_del_op *op)
 struct s3_copy_op {
 	Rcfs__FileMeta *meta;
 	uint64_t seq;
-	Rcfs__ChunkProtect protect;
+	uint64_t version;               /* the source's, as read */
 	char *src;
 };
 
+static void s3_copy_start(struct s3_req *r);
 static void s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m);
-static void s3_copy_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
-    ProtobufCMessage *msg);
+static void s3_copy_protected(struct s3_req *r);
+static void s3_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_copy_committed(struct s3_req *r, uint64_t version);
 
 static void
@@ -992,12 +1169,23 @@ s3_copy_op_free(void *arg)
 }
 
 void
-s3_object_copy(struct s3_req *r, const char *source)
+s3_object_copy(struct s3_req *r)
+{
+	if (!s3_unconditional(r))
+		return;
+	s3_bucket_check(r, s3_copy_start);      /* the destination's bucket, as PutObject's */
+}
+
+static void
+s3_copy_start(struct s3_req *r)
 {
 	struct s3_copy_op *op = xcalloc(1, sizeof *op);
+	const char *source = s3_header(r, "x-amz-copy-source");
 	char *dec, *q;
 	size_t len;
 
+	if (r->op_free != NULL)
+		r->op_free(r->op);
 	r->op = op;
 	r->op_free = s3_copy_op_free;
 	dec = evhttp_uridecode(source, 0, &len);
@@ -1028,6 +1216,7 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 		return;
 	}
 	op->meta = s3_meta_copy(m);
+	op->version = m->version;
 	free(op->meta->name);
 	op->meta->name = s3_name(r->bucket, r->key);
 	op->meta->has_version = op->meta->has_hlc = op->meta->has_mtime_ns = 0;
@@ -1040,33 +1229,29 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 		return;
 	}
 	op->seq = s3_next_seq(r);
-	if (op->meta->n_chunks == 0) {
-		s3_commit(r, op->meta, op->seq, s3_copy_committed);
-		return;
-	}
-	rcfs__chunk_protect__init(&op->protect);
-	op->protect.sha256 = op->meta->chunks;
-	op->protect.n_sha256 = op->meta->n_chunks;
-	op->protect.client_id = r->client_id;
-	op->protect.has_seq = 1;
-	op->protect.seq = op->seq;
-	s3_call(r, RCFS__MSG_TYPE__MSG_CHUNK_PROTECT, &op->protect.base, s3_copy_protected, r);
+	s3_protect(r, op->meta->chunks, op->meta->n_chunks, op->seq, false, s3_copy_protected);
+}
+
+/* The chunks are protected: the source must still be what was read (it
+ * referenced them when they were protected), or GC may have freed them. */
+static void
+s3_copy_protected(struct s3_req *r)
+{
+	struct s3_copy_op *op = r->op;
+
+	s3_stat(r, op->src, s3_copy_restat);
 }
 
 static void
-s3_copy_protected(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
-    ProtobufCMessage *msg)
+s3_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m)
 {
-	struct s3_req *r = arg;
 	struct s3_copy_op *op = r->op;
 
-	(void)type;
-	(void)msg;
-	if (code != RCFS__ERROR_CODE__E_OK)
-		s3_fail_code(r, code, why);
-	else    /* the source may have changed since: the protection covers what was read */
+	if (m == NULL || m->version != op->version)
+		s3_fail(r, 409, "OperationAborted", "the copy source %s changed while it was copied; "
+		    "try again", op->src);
+	else
 		s3_commit(r, op->meta, op->seq, s3_copy_committed);
-	s3_req_done(r);
 }
 
 static void

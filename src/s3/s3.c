@@ -20,6 +20,7 @@
 #include "s3/s3int.h"
 #include "s3/xml.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "util/xmalloc.h"
 
 #define S3_TIMEOUT_S       60           /* a request must arrive and a reply leave in this */
@@ -367,7 +368,7 @@ s3_authenticate(struct s3_req *r)
 	struct sigv4_request rq;
 	struct evkeyval *kv;
 	enum sigv4_err e;
-	enum s3_access access = S3_ACCESS_WRITE;
+	enum s3_access access = S3_ACCESS_NONE;
 	char why[256], secret[SIGV4_SECRET_MAX];
 	size_t n = 0;
 	const char *region;
@@ -402,8 +403,13 @@ s3_authenticate(struct s3_req *r)
 		    "'%s'", r->s->region);
 		return false;
 	}
-	r->s->be.lookup(r->s->be.arg, r->auth.key_id, secret, &access);
+	if (r->s->be.lookup(r->s->be.arg, r->auth.key_id, secret, &access) != 0)
+		access = S3_ACCESS_NONE;
 	sodium_memzero(secret, sizeof secret);
+	if (access == S3_ACCESS_NONE) {
+		s3_fail(r, 403, "InvalidAccessKeyId", "access key id %s is not known", r->auth.key_id);
+		return false;
+	}
 	if (access < S3_ACCESS_WRITE && r->method != EVHTTP_REQ_GET && r->method != EVHTTP_REQ_HEAD) {
 		s3_fail(r, 403, "AccessDenied", "key %s is read-only", r->auth.key_id);
 		return false;
@@ -433,6 +439,29 @@ s3_body_emit(void *arg, const uint8_t *data, size_t len)
 	evbuffer_add(arg, data, len);
 }
 
+/* A body that s3_store does not take (all but a PUT of an object or a
+ * part) is checked against a signed payload hash here: a captured POST
+ * ?delete or Complete must not be replayable with another body.  False: r
+ * is answered. */
+static bool
+s3_body_hash_ok(struct s3_req *r, const char *ph)
+{
+	uint8_t sha[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+	size_t len = evbuffer_get_length(r->body);
+
+	if (ph == NULL || strlen(ph) != 2 * SHA256_LEN ||
+	    (r->method == EVHTTP_REQ_PUT && r->key != NULL && s3_header(r, "x-amz-copy-source") == NULL))
+		return true;
+	sha256(sha, len > 0 ? evbuffer_pullup(r->body, -1) : (const uint8_t *)"", len);
+	sigv4_hex(sha, SHA256_LEN, hex);
+	if (strcasecmp(hex, ph) != 0) {
+		s3_fail(r, 400, "XAmzContentSHA256Mismatch", "the body's SHA-256 is %s", hex);
+		return false;
+	}
+	return true;
+}
+
 /* Take the body: as sent, or decoded from aws-chunked framing (each chunk's
  * signature checked); its hash checked against x-amz-content-sha256 later
  * (s3_store).  False: r is answered. */
@@ -452,7 +481,7 @@ s3_decode_body(struct s3_req *r)
 	ph = r->s->be.auth ? r->auth.payload_hash : s3_header(r, "x-amz-content-sha256");
 	if (ph == NULL || strncmp(ph, "STREAMING-", 10) != 0) {
 		evbuffer_add_buffer(r->body, in);
-		return true;
+		return s3_body_hash_ok(r, ph);
 	}
 	if (!r->s->be.auth || strcmp(ph, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") != 0) {
 		/* Never store the framing as content: refuse what is not decoded. */
@@ -489,11 +518,48 @@ s3_decode_body(struct s3_req *r)
 	return true;
 }
 
-/* Which operation: method x (service | bucket | object) x sub-resource. */
+/* Query parameters that qualify an operation rather than name one: the
+ * presigned X-Amz-* fields, the x-id the AWS SDKs add (x-id=PutObject),
+ * GET's response-* overrides and the listings' parameters. */
+static bool
+s3_param(const char *name)
+{
+	static const char *const params[] = {
+		"x-id", "prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type",
+		"continuation-token", "start-after", "fetch-owner", "max-uploads", "key-marker",
+		"upload-id-marker", "max-parts", "part-number-marker",
+	};
+
+	if (strncasecmp(name, "x-amz-", 6) == 0 || strncmp(name, "response-", 9) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+		if (strcmp(name, params[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The request's sub-resource or operation name (uploads, delete, acl,
+ * tagging, versionId, ...): the first query name s3_param does not know;
+ * NULL for none. */
+static const char *
+s3_subresource(const struct s3_req *r)
+{
+	struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, &r->query, next)
+		if (!s3_param(kv->key))
+			return kv->key;
+	return NULL;
+}
+
+/* Which operation: method x (service | bucket | object) x sub-resource.
+ * What rcfs does not implement is NotImplemented, never another operation
+ * (GET ?acl is not the object's bytes). */
 static void
 s3_route(struct s3_req *r)
 {
-	const char *copy = s3_header(r, "x-amz-copy-source");
+	const char *copy = s3_header(r, "x-amz-copy-source"), *sub = s3_subresource(r);
+	const char *lt = s3_query(r, "list-type");
 	bool get = r->method == EVHTTP_REQ_GET, head = r->method == EVHTTP_REQ_HEAD;
 	bool put = r->method == EVHTTP_REQ_PUT, post = r->method == EVHTTP_REQ_POST;
 	bool del = r->method == EVHTTP_REQ_DELETE;
@@ -506,30 +572,28 @@ s3_route(struct s3_req *r)
 		return;
 	}
 	if (r->key == NULL) {
-		if (s3_query(r, "uploads") != NULL && get)
+		if (sub == NULL && get && lt != NULL && strcmp(lt, "2") != 0)
+			s3_fail(r, 400, "InvalidArgument", "list-type must be 2");
+		else if (sub == NULL && get)
+			s3_list_objects(r, lt != NULL);
+		else if (sub != NULL && strcmp(sub, "uploads") == 0 && get)
 			s3_multipart_list_uploads(r);
-		else if (s3_query(r, "location") != NULL && get)
+		else if (sub != NULL && strcmp(sub, "location") == 0 && get)
 			s3_bucket_location(r);
-		else if (s3_query(r, "delete") != NULL && post)
+		else if (sub != NULL && strcmp(sub, "delete") == 0 && post)
 			s3_objects_delete(r);
-		else if (get && s3_query(r, "list-type") != NULL)
-			s3_list_objects(r, true);
-		else if (get && TAILQ_EMPTY(&r->query))
-			s3_list_objects(r, false);
-		else if (get && (s3_query(r, "prefix") || s3_query(r, "delimiter") ||
-		    s3_query(r, "marker") || s3_query(r, "max-keys") || s3_query(r, "encoding-type")))
-			s3_list_objects(r, false);
-		else if (put && TAILQ_EMPTY(&r->query))
+		else if (sub == NULL && put)
 			s3_bucket_create(r);
-		else if (head)
+		else if (sub == NULL && head)
 			s3_bucket_head(r);
-		else if (del && TAILQ_EMPTY(&r->query))
+		else if (sub == NULL && del)
 			s3_bucket_delete(r);
 		else
-			s3_fail(r, 501, "NotImplemented", "this bucket operation is not implemented");
+			s3_fail(r, 501, "NotImplemented", "this bucket operation%s%s is not implemented",
+			    sub != NULL ? " ?" : "", sub != NULL ? sub : "");
 		return;
 	}
-	if (s3_query(r, "uploadId") != NULL) {
+	if (s3_query(r, "uploadId") != NULL) {         /* with partNumber, in either order */
 		if (put && s3_query(r, "partNumber") != NULL && copy == NULL)
 			s3_multipart_part(r);
 		else if (post)
@@ -542,15 +606,17 @@ s3_route(struct s3_req *r)
 			s3_fail(r, 501, "NotImplemented", "this multipart operation is not implemented");
 		return;
 	}
-	if (post && s3_query(r, "uploads") != NULL)
+	if (post && sub != NULL && strcmp(sub, "uploads") == 0)
 		s3_multipart_create(r);
-	else if (put && copy != NULL && TAILQ_EMPTY(&r->query))
-		s3_object_copy(r, copy);
-	else if (put && TAILQ_EMPTY(&r->query))
+	else if (sub != NULL)
+		s3_fail(r, 501, "NotImplemented", "the object operation ?%s is not implemented", sub);
+	else if (put && copy != NULL)
+		s3_object_copy(r);
+	else if (put)
 		s3_object_put(r);
-	else if ((get || head) && (TAILQ_EMPTY(&r->query) || s3_query(r, "versionId") == NULL))
+	else if (get || head)
 		s3_object_get(r, head);
-	else if (del && TAILQ_EMPTY(&r->query))
+	else if (del)
 		s3_object_delete(r);
 	else
 		s3_fail(r, 501, "NotImplemented", "this object operation is not implemented");

@@ -132,7 +132,11 @@ void s3_object_store(struct s3_req *r);
 void s3_object_get(struct s3_req *r, bool head);
 void s3_object_delete(struct s3_req *r);
 void s3_objects_delete(struct s3_req *r);
-void s3_object_copy(struct s3_req *r, const char *source);
+void s3_object_copy(struct s3_req *r);
+/* A write without If-Match, If-None-Match or x-amz-copy-source-if-*: they
+ * are not implemented (checked apart from the commit they would be a race,
+ * not a condition).  False: r is answered. */
+bool s3_unconditional(struct s3_req *r);
 
 /* Store r->body as chunks for commit `seq` (ChunkPut with the gateway's
  * client id), computing the ETag (MD5) and SHA-256; then done(r, meta)
@@ -147,6 +151,12 @@ typedef void s3_committed_fn(struct s3_req *r, uint64_t version);
 void s3_commit(struct s3_req *r, Rcfs__FileMeta *meta, uint64_t seq, s3_committed_fn *then);
 /* Stat name (linearizable): then(r, meta) with meta (the callee's, valid
  * during the call) or NULL if there is no such file; a failure answers r. */
+/* Protect n chunks from GC for the commit of seq (ChunkProtect, in
+ * batches; chunks are copied), then then(r); a failure answers r instead.
+ * release: end such a protection (no commit follows); then may be NULL. */
+typedef void s3_protected_fn(struct s3_req *r);
+void s3_protect(struct s3_req *r, const ProtobufCBinaryData *chunks, size_t n, uint64_t seq, bool release,
+    s3_protected_fn *then);
 typedef void s3_stat_fn(struct s3_req *r, const Rcfs__FileMeta *meta);
 void s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then);
 /* The request headers an object keeps (Content-Type, x-amz-meta-*, ...),

@@ -112,6 +112,8 @@ static void hmac(uint8_t out[32], const uint8_t *key, size_t keylen, const char 
 static void signing_key(const char *secret, size_t secret_len, const char *scope, uint8_t out[32]);
 static void request_signature(const uint8_t key[32], const char *amz_date, const char *scope,
     const uint8_t creq_hash[32], uint8_t sig[32]);
+static enum sigv4_err amz_headers_signed(const struct sigv4_request *rq, const struct sigv4_signed *sl,
+    bool presigned, char *why, size_t whylen);
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 static bool digits(const char *s, size_t n, unsigned *v);
 static bool civil_time(unsigned y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s,
@@ -1026,6 +1028,8 @@ verify(const struct sigv4_request *rq, const struct sigv4_target *t, int64_t now
 	}
 	if ((e = signed_parse(f.signed_headers, f.signed_headers_len, &sl, why, whylen)) != SIGV4_OK)
 		return e;
+	if ((e = amz_headers_signed(rq, &sl, a->presigned, why, whylen)) != SIGV4_OK)
+		return e;
 	if (!hex_decode32(f.signature, f.signature_len, given)) {
 		why_set(why, whylen, "the signature must be 64 hex digits");
 		return SIGV4_MALFORMED;
@@ -1077,6 +1081,31 @@ verify(const struct sigv4_request *rq, const struct sigv4_target *t, int64_t now
 	}
 	sigv4_hex(sig, 32, a->signature);
 	sodium_memzero(sig, sizeof sig);
+	return SIGV4_OK;
+}
+
+/* Every x-amz-* header sent must be signed, as S3 requires: an unsigned one
+ * (x-amz-copy-source, x-amz-metadata-directive, ...) could be added to a
+ * replayed request.  A presigned request may carry an unsigned
+ * x-amz-content-sha256 (then its payload is UNSIGNED-PAYLOAD). */
+static enum sigv4_err
+amz_headers_signed(const struct sigv4_request *rq, const struct sigv4_signed *sl, bool presigned,
+    char *why, size_t whylen)
+{
+	for (size_t i = 0; i < rq->n_headers; i++) {
+		const char *name = rq->headers[i].name;
+		size_t len = strlen(name);
+		bool found = false;
+		if (strncasecmp(name, "x-amz-", 6) != 0 ||
+		    (presigned && strcasecmp(name, "x-amz-content-sha256") == 0))
+			continue;
+		for (size_t k = 0; k < sl->n && !found; k++)
+			found = sl->name_len[k] == len && strncasecmp(sl->name[k], name, len) == 0;
+		if (!found) {
+			why_set(why, whylen, "header %s is not signed (every x-amz-* header must be)", name);
+			return SIGV4_MISSING;
+		}
+	}
 	return SIGV4_OK;
 }
 

@@ -5,10 +5,12 @@ come from the environment (S3_ENDPOINT, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY)."""
 import base64
 import binascii
+import concurrent.futures
 import hashlib
 import os
 import struct
 import sys
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -18,7 +20,8 @@ from tap import code_of, want  # noqa: E402
 
 ep = os.environ["S3_ENDPOINT"]
 s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1",
-                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+                  config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"},
+                                signature_version="s3v4"))
 
 
 s3.create_bucket(Bucket="errs")
@@ -91,4 +94,82 @@ want("a wrong x-amz-checksum-crc32: BadDigest",
 want("a wrong x-amz-checksum-sha256: BadDigest",
      code_of(s3.put_object, Bucket="errs", Key="ck", Body=body,
              ChecksumSHA256="FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU="), "BadDigest")
+# ---- what a signature covers ----
+def add_unsigned_header(request, **kw):
+    request.headers["x-amz-meta-added"] = "after signing"
+
+
+s3.meta.events.register("before-send.s3.PutObject", add_unsigned_header)
+want("an x-amz-* header that is not signed: AccessDenied",
+     code_of(s3.put_object, Bucket="errs", Key="unsigned", Body=b"x"), "AccessDenied")
+s3.meta.events.unregister("before-send.s3.PutObject", add_unsigned_header)
+s3.put_object(Bucket="errs", Key="keep", Body=b"x")
+
+
+def swap_body(request, **kw):
+    request.body = request.body.replace(b"<Key>othr</Key>", b"<Key>keep</Key>")
+
+
+s3.meta.events.register("before-send.s3.DeleteObjects", swap_body)
+want("a signed POST ?delete with another body: XAmzContentSHA256Mismatch",
+     code_of(s3.delete_objects, Bucket="errs", Delete={"Objects": [{"Key": "othr"}]}),
+     "XAmzContentSHA256Mismatch")
+s3.meta.events.unregister("before-send.s3.DeleteObjects", swap_body)
+want("... and the key it named is still there",
+     s3.get_object(Bucket="errs", Key="keep")["Body"].read(), b"x")
+
+
+def add_x_id(request, **kw):
+    sep = "&" if "?" in request.url else "?"
+    request.url += sep + "x-id=" + kw["event_name"].rsplit(".", 1)[-1]
+
+
+s3.meta.events.register("before-sign.s3.PutObject", add_x_id)
+s3.meta.events.register("before-sign.s3.DeleteObject", add_x_id)
+want("PutObject with ?x-id=PutObject (as the JS, Go and Rust SDKs send it)",
+     code_of(s3.put_object, Bucket="errs", Key="xid", Body=b"x"), "OK")
+want("DeleteObject with ?x-id=DeleteObject", code_of(s3.delete_object, Bucket="errs", Key="xid"), "OK")
+s3.meta.events.unregister("before-sign.s3.PutObject", add_x_id)
+s3.meta.events.unregister("before-sign.s3.DeleteObject", add_x_id)
+url = s3.generate_presigned_url("put_object", Params={"Bucket": "errs", "Key": "presigned"})
+req = urllib.request.Request(url, data=b"through a presigned PUT", method="PUT")
+want("a presigned PUT stores the body", urllib.request.urlopen(req).status, 200)
+want("... which reads back", s3.get_object(Bucket="errs", Key="presigned")["Body"].read(),
+     b"through a presigned PUT")
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "errs", "Key": "presigned",
+                                                      "ResponseContentType": "text/x-rcfs"})
+want("a presigned GET's response-content-type",
+     urllib.request.urlopen(url).headers.get("Content-Type"), "text/x-rcfs")
+url = s3.generate_presigned_url("delete_object", Params={"Bucket": "errs", "Key": "presigned"})
+want("a presigned DELETE", urllib.request.urlopen(urllib.request.Request(url, method="DELETE")).status,
+     204)
+want("GET ?acl is NotImplemented, not the object",
+     code_of(s3.get_object_acl, Bucket="errs", Key="keep"), "NotImplemented")
+
+
+def if_none_match(request, **kw):
+    request.headers["If-None-Match"] = "*"
+
+
+s3.meta.events.register("before-sign.s3.PutObject", if_none_match)
+want("PutObject with If-None-Match is NotImplemented, not a silent overwrite",
+     code_of(s3.put_object, Bucket="errs", Key="keep", Body=b"y"), "NotImplemented")
+s3.meta.events.unregister("before-sign.s3.PutObject", if_none_match)
+want("... and the object is unchanged", s3.get_object(Bucket="errs", Key="keep")["Body"].read(), b"x")
+want("CopyObject into a missing bucket: NoSuchBucket",
+     code_of(s3.copy_object, Bucket="nosuchbucket", Key="c", CopySource={"Bucket": "errs", "Key": "keep"}),
+     "NoSuchBucket")
+want("CreateMultipartUpload of a key rcfs cannot name: InvalidArgument at once",
+     code_of(s3.create_multipart_upload, Bucket="errs", Key="a/../b"), "InvalidArgument")
+
+# ---- uploads behind thousands of parts are listed ----
+big = s3.create_multipart_upload(Bucket="errs", Key="many-parts")["UploadId"]
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    list(pool.map(lambda n: s3.upload_part(Bucket="errs", Key="many-parts", UploadId=big, PartNumber=n,
+                                           Body=b"p"), range(1, 1102)))
+after = s3.create_multipart_upload(Bucket="errs", Key="z-after")["UploadId"]
+ids = [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="errs").get("Uploads", [])]
+want("ListMultipartUploads past an upload of 1,101 parts", (big in ids, after in ids), (True, True))
+for k, u in (("many-parts", big), ("z-after", after)):
+    s3.abort_multipart_upload(Bucket="errs", Key=k, UploadId=u)
 sys.exit(0)
