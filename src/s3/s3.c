@@ -499,6 +499,7 @@ s3_decode_body(struct s3_req *r)
 			int rv = sigv4_chunked_feed(&d, v[i].iov_base, v[i].iov_len, s3_body_emit, r->body,
 			    &chunks, why, sizeof why);
 			if (rv != 0) {
+				sigv4_chunked_free(&d);
 				s3_sigv4_fail(r, (enum sigv4_err)rv, why);
 				return false;
 			}
@@ -506,6 +507,7 @@ s3_decode_body(struct s3_req *r)
 		}
 		evbuffer_drain(in, took);
 	}
+	sigv4_chunked_free(&d);
 	if (!d.done) {
 		s3_fail(r, 400, "IncompleteBody", "the aws-chunked body ended before its final chunk");
 		return false;

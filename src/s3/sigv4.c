@@ -49,8 +49,6 @@ enum {
 	CHUNK_FAILED_MISMATCH,
 };
 
-_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(((struct sigv4_chunked *)0)->sha_state),
-    "struct sigv4_chunked.sha_state cannot hold a crypto_hash_sha256_state");
 
 /* One query parameter of the request target. */
 struct sigv4_param {
@@ -1220,6 +1218,12 @@ sigv4_chunked_init(struct sigv4_chunked *d, const struct sigv4_auth *a, size_t m
 		snprintf(d->prev_sig, sizeof d->prev_sig, "%s", a->signature);
 }
 
+void
+sigv4_chunked_free(struct sigv4_chunked *d)
+{
+	sha256_free(&d->sha);
+}
+
 /* Refuse the body for good: err (SIGV4_MALFORMED or SIGV4_MISMATCH). */
 static int
 chunked_fail(struct sigv4_chunked *d, int err, char *why, size_t whylen, const char *msg)
@@ -1234,7 +1238,6 @@ static int
 chunk_header(struct sigv4_chunked *d, char *why, size_t whylen)
 {
 	static const char ext[] = ";chunk-signature=";
-	crypto_hash_sha256_state sha;
 	size_t i = 0, n = d->line_len;
 	uint64_t size = 0;
 	uint8_t sig[32];
@@ -1258,8 +1261,7 @@ chunk_header(struct sigv4_chunked *d, char *why, size_t whylen)
 		d->state = CHUNK_FINAL_CR;
 		return 0;
 	}
-	crypto_hash_sha256_init(&sha);
-	memcpy(d->sha_state, &sha, sizeof sha);
+	sha256_init(&d->sha);
 	d->state = CHUNK_DATA;
 	return 0;
 }
@@ -1283,7 +1285,6 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
     void (*emit)(void *arg, const uint8_t *data, size_t len), void *arg, unsigned *chunks_done,
     char *why, size_t whylen)
 {
-	crypto_hash_sha256_state sha;
 	uint8_t digest[32];
 	size_t i = 0;
 	int rv;
@@ -1320,9 +1321,7 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 
 			if (take > d->left)
 				take = (size_t)d->left;
-			memcpy(&sha, d->sha_state, sizeof sha);
-			crypto_hash_sha256_update(&sha, in + i, take);
-			memcpy(d->sha_state, &sha, sizeof sha);
+			sha256_update(&d->sha, in + i, take);
 			if (emit != NULL)
 				emit(arg, in + i, take);
 			i += take;
@@ -1346,10 +1345,9 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 				    "a chunk's data is not followed by CRLF");
 			i++;
 			if (d->state == CHUNK_DATA_LF) {
-				memcpy(&sha, d->sha_state, sizeof sha);
-				crypto_hash_sha256_final(&sha, digest);
+				sha256_final(&d->sha, digest);
 			} else {
-				crypto_hash_sha256(digest, (const unsigned char *)"", 0);
+				sha256(digest, "", 0);
 			}
 			if (!chunk_verify(d, digest))
 				return chunked_fail(d, SIGV4_MISMATCH, why, whylen,

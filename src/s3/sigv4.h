@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/sha256.h"
+
 #define SIGV4_SKEW_S        (15 * 60)  /* a signature's date may be this far from now (s) */
 #define SIGV4_KEY_ID_MAX    128        /* bytes of an access key id */
 #define SIGV4_SECRET_MAX    128        /* a secret access key's buffer, NUL included */
@@ -109,12 +111,14 @@ struct sigv4_chunked {
 	uint64_t left;                  /* bytes of the current chunk still to come */
 	char chunk_sig[65];             /* the signature the current chunk announced */
 	char prev_sig[65];
-	uint8_t sha_state[256];         /* crypto_hash_sha256_state of the current chunk */
+	struct sha256 sha;              /* of the current chunk (libcrypto: SHA-NI) */
 	bool done;                      /* the final (zero-size) chunk verified */
 };
 
-/* Start decoding a body signed by a (kept until the body ends). */
+/* Start decoding a body signed by a (kept until the body ends); end with
+ * sigv4_chunked_free, whether the body ended or not. */
 void sigv4_chunked_init(struct sigv4_chunked *d, const struct sigv4_auth *a, size_t max_chunk);
+void sigv4_chunked_free(struct sigv4_chunked *d);
 /* Feed in[0..len-1].  Decoded payload bytes are handed to emit (which may be
  * called several times per chunk; a chunk's bytes are handed out before its
  * signature can be checked, so the caller must not act on them until the

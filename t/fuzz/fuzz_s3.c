@@ -84,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&auth, 0, sizeof auth);     /* decode the body with a zero key anyway */
 	sigv4_chunked_init(&d, &auth, 1 << 20);
 	sigv4_chunked_feed(&d, (const uint8_t *)body, blen, fuzz_emit, NULL, &chunks, why, sizeof why);
+	sigv4_chunked_free(&d);
 	doc = xml_parse(body, blen, why, sizeof why);
 	if (doc != NULL) {
 		for (struct xml_node *c = xml_child(doc, "Part", NULL); c; c = xml_child(doc, "Part", c))

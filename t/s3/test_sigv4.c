@@ -287,6 +287,7 @@ feed_in_pieces(const uint8_t *body, size_t len, size_t piece, struct sink *s, un
 		rv = sigv4_chunked_feed(&d, body + off, n, sink_emit, s, chunks, why, sizeof why);
 	}
 	*done = d.done;
+	sigv4_chunked_free(&d);
 	return rv;
 }
 
@@ -753,6 +754,7 @@ START_TEST(test_streaming_refused)
 	ck_assert_ptr_nonnull(strstr(why, "limit"));
 	ck_assert_int_eq(sigv4_chunked_feed(&d, body, 1, NULL, NULL, NULL, why, sizeof why),
 	    SIGV4_MALFORMED);
+	sigv4_chunked_free(&d);
 	free(b);
 	free(body);
 	free(s.buf);
@@ -981,6 +983,7 @@ START_TEST(test_mutations)
 		s.len = 0;
 		chunks = 0;
 		rv = sigv4_chunked_feed(&d, b, len, sink_emit, &s, &chunks, why, sizeof why);
+		sigv4_chunked_free(&d);
 		ck_assert(rv == 0 || rv == SIGV4_MALFORMED || rv == SIGV4_MISMATCH);
 		if (rv == 0 && d.done) {
 			ck_assert_uint_eq(s.len, 66560);
