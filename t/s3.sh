@@ -116,6 +116,30 @@ else
 	ok "boto3: the error cases ran to the end"
 fi
 
+# ---- behind a TLS-terminating proxy: trailing checksums -----------------------------------
+if command -v socat > /dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/tls.key" -out "$W/tls.crt" -days 1 \
+		-subj /CN=127.0.0.1 > /dev/null 2>&1
+	TLS_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	socat "OPENSSL-LISTEN:$TLS_PORT,bind=127.0.0.1,reuseaddr,fork,cert=$W/tls.crt,key=$W/tls.key,verify=0" \
+		"TCP:$S3_1" 2> "$W/socat.err" &
+	track_pid $!
+	wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TLS_PORT" || nok "socat listens"
+	S3_TLS=127.0.0.1:$TLS_PORT S3_ENDPOINT=$S3_1 /usr/bin/python3 "$top_srcdir/t/s3/trailer.py" > "$W/trailer.out" 2>&1
+	while IFS= read -r l; do
+		case "$l" in
+		"ok "*) ok "TLS proxy: ${l#ok }" ;;
+		"not ok "*) nok "TLS proxy: ${l#not ok }" ;;
+		esac
+	done < "$W/trailer.out"
+	if grep -q Traceback "$W/trailer.out" || ! grep -q "^ok a refused body" "$W/trailer.out"; then
+		nok "TLS proxy: the trailer cases ran to the end"
+		sed 's/^/# /' "$W/trailer.out"
+	fi
+else
+	diag "socat not installed: the TLS proxy cases are skipped"
+fi
+
 # ---- refusals -------------------------------------------------------------------------------
 code=$(curl -s -o "$W/unsigned" -w '%{http_code}' -X PUT --data-binary @"$W/small" "http://$S3_1/photos/x")
 check "an unsigned PUT is refused (403 AccessDenied)" bash -c '[ "$1" = 403 ] && grep -q AccessDenied "$2"' _ \

@@ -1469,6 +1469,12 @@ consensus_admitted(const struct consensus *cs)
 	return cs->state == CS_RUNNING && raft_admitted(cs->raft);
 }
 
+bool
+consensus_in_ready(const struct consensus *cs)
+{
+	return cs->in_ready;
+}
+
 uint64_t
 consensus_leader(const struct consensus *cs)
 {

@@ -102,6 +102,10 @@ void consensus_read_barrier(struct consensus *cs, consensus_cb *cb, void *arg);
  * "starting". */
 const char *consensus_role(const struct consensus *cs);
 bool consensus_is_leader(const struct consensus *cs);
+/* A Ready is being handled: proposals and reads are answered on this stack,
+ * and an answer's callback must not propose or read (cs_settle); a caller
+ * that would has to wait for the loop. */
+bool consensus_in_ready(const struct consensus *cs);
 uint64_t consensus_term(const struct consensus *cs);
 uint64_t consensus_leader(const struct consensus *cs);
 uint64_t consensus_commit_index(const struct consensus *cs);

@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include <event2/event.h>
+
 #include "net/auth.h"
 #include "node/consensus.h"
 #include "node/gateway.h"
@@ -37,6 +39,7 @@ struct gateway_call {
 
 static void gateway_call(void *arg, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb,
     void *cb_arg);
+static void gateway_call_later(evutil_socket_t fd, short what, void *arg);
 static void gateway_called(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_type,
     ProtobufCMessage *msg);
 static void gateway_forwarded(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_type,
@@ -129,7 +132,28 @@ gateway_call(void *arg, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb, vo
 	c->msg = msg;
 	c->cb = cb;
 	c->arg = cb_arg;
+	/* The gateway goes on from an answer's callback, which may run inside
+	 * a Ready (a commit or a read settled there): its next call waits for
+	 * the loop, as a connection's next request does (consensus.h). */
+	if (consensus_in_ready(g->p->consensus) &&
+	    event_base_once(g->p->base, -1, EV_TIMEOUT, gateway_call_later, c, &(struct timeval){ 0, 0 }) == 0)
+		return;
 	service_call(node_service(g->node), type, msg, gateway_called, c);
+}
+
+static void
+gateway_call_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct gateway_call *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->g->closing) {
+		c->cb(c->arg, RCFS__ERROR_CODE__E_UNAVAILABLE, "the node is shutting down", 0, NULL);
+		free(c);
+		return;
+	}
+	service_call(node_service(c->g->node), c->type, c->msg, gateway_called, c);
 }
 
 static void

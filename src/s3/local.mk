@@ -24,4 +24,4 @@ t_s3_test_xml_LDADD = $(S3_LIBS) $(CHECK_LIBS)
 t_s3_test_checksum_SOURCES = t/s3/test_checksum.c
 t_s3_test_checksum_CFLAGS = $(S3_TEST_CFLAGS)
 t_s3_test_checksum_LDADD = $(S3_LIBS) $(CHECK_LIBS)
-EXTRA_DIST += t/s3/errors.py t/s3/vhost_gc.py t/s3/tap.py docs/s3.md
+EXTRA_DIST += t/s3/errors.py t/s3/vhost_gc.py t/s3/tap.py t/s3/trailer.py docs/s3.md

@@ -1,6 +1,7 @@
 /* The S3 gateway's server: listener, request parsing, SigV4, routing,
  * errors (s3/s3.h, docs/s3.md). */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "http/http.h"
+#include "s3/checksum.h"
 #include "s3/s3int.h"
 #include "s3/xml.h"
 #include "util/log.h"
@@ -462,6 +464,92 @@ s3_body_hash_ok(struct s3_req *r, const char *ph)
 	return true;
 }
 
+/* An unsigned aws-chunked body with a trailing checksum
+ * (STREAMING-UNSIGNED-PAYLOAD-TRAILER, which boto3 1.36+ and aws-cli 2.23+
+ * send over HTTPS, so through a TLS-terminating proxy): "hex-size\r\n
+ * data\r\n" ..., "0\r\n", then the trailer "x-amz-checksum-ALG:value\r\n"
+ * named by x-amz-trailer, then "\r\n".  The checksum is the body's only
+ * integrity check: it must be there and match.  False: r is answered. */
+static bool
+s3_decode_trailer(struct s3_req *r, struct evbuffer *in, const char *decoded_len)
+{
+	const char *trailer = s3_header(r, "x-amz-trailer");
+	enum s3_checksum_alg alg = trailer != NULL ? s3_checksum_alg_of(trailer) : S3_CHECKSUM_NONE;
+	char *line, *end, *value = NULL, got[S3_CHECKSUM_B64];
+	struct s3_checksum ck;
+	struct evbuffer_iovec *v;
+	unsigned long long size;
+	size_t n;
+	int nv;
+
+	if (alg == S3_CHECKSUM_NONE) {
+		s3_fail(r, 400, "InvalidRequest", "STREAMING-UNSIGNED-PAYLOAD-TRAILER needs x-amz-trailer "
+		    "naming one x-amz-checksum-* header");
+		return false;
+	}
+	for (;;) {
+		if ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT)) == NULL)
+			goto incomplete;
+		errno = 0;
+		size = strtoull(line, &end, 16);
+		if (end == line || *end != '\0' || errno != 0 || size > r->s->be.max_body) {
+			free(line);
+			s3_fail(r, 400, "InvalidChunkSizeError", "a chunk header is not a hex size (at most "
+			    "s3_max_body)");
+			return false;
+		}
+		free(line);
+		if (size == 0)
+			break;
+		if (evbuffer_get_length(in) < size + 2 ||
+		    evbuffer_get_length(r->body) + size > r->s->be.max_body)
+			goto incomplete;
+		evbuffer_remove_buffer(in, r->body, (size_t)size);
+		if ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT)) == NULL || n != 0) {
+			free(line);
+			goto incomplete;
+		}
+		free(line);
+	}
+	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT)) != NULL && n > 0) {
+		char *colon = strchr(line, ':');
+		if (colon != NULL && value == NULL && (size_t)(colon - line) == strlen(trailer) &&
+		    strncasecmp(line, trailer, strlen(trailer)) == 0)
+			value = xstrdup(colon + 1 + strspn(colon + 1, " "));
+		free(line);
+	}
+	if (line == NULL || evbuffer_get_length(in) != 0 || value == NULL) {
+		free(line);
+		free(value);
+		goto incomplete;
+	}
+	free(line);
+	s3_checksum_init(&ck, alg);
+	nv = evbuffer_peek(r->body, -1, NULL, NULL, 0);
+	v = xcalloc(nv > 0 ? (size_t)nv : 1, sizeof *v);
+	nv = evbuffer_peek(r->body, -1, NULL, v, nv);
+	for (int i = 0; i < nv; i++)
+		s3_checksum_update(&ck, v[i].iov_base, v[i].iov_len);
+	free(v);
+	s3_checksum_final(&ck, got);
+	if (strcmp(got, value) != 0) {
+		free(value);
+		s3_fail(r, 400, "BadDigest", "the %s trailer did not match the calculated checksum", trailer);
+		return false;
+	}
+	free(value);
+	evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(alg), got);
+	if (decoded_len != NULL && strtoull(decoded_len, NULL, 10) != evbuffer_get_length(r->body)) {
+		s3_fail(r, 400, "IncompleteBody", "x-amz-decoded-content-length is %s, the body decoded "
+		    "to %zu bytes", decoded_len, evbuffer_get_length(r->body));
+		return false;
+	}
+	return true;
+incomplete:
+	s3_fail(r, 400, "IncompleteBody", "the aws-chunked body is cut short or malformed");
+	return false;
+}
+
 /* Take the body: as sent, or decoded from aws-chunked framing (each chunk's
  * signature checked); its hash checked against x-amz-content-sha256 later
  * (s3_store).  False: r is answered. */
@@ -483,6 +571,8 @@ s3_decode_body(struct s3_req *r)
 		evbuffer_add_buffer(r->body, in);
 		return s3_body_hash_ok(r, ph);
 	}
+	if (strcmp(ph, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0)
+		return s3_decode_trailer(r, in, decoded_len);
 	if (!r->s->be.auth || strcmp(ph, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") != 0) {
 		/* Never store the framing as content: refuse what is not decoded. */
 		s3_fail(r, 501, "NotImplemented", "payload mode %s is not supported%s", ph,
