@@ -65,6 +65,9 @@ check "rcfs get of the multipart object is byte-identical" bash -c '"$RCFS" get 
 	_ "$W/big"
 check "aws s3 cp downloads it byte-identical" bash -c '"$@" - | cmp -s - "$0"' "$W/big" "$AWS" \
 	--endpoint-url "http://$S3_3" s3 cp s3://photos/big.bin
+check "aws s3 cp of the 100 MB object to another key (UploadPartCopy)" aws1 s3 cp --quiet s3://photos/big.bin \
+	s3://photos/big-copy.bin
+check "the copy is byte-identical" bash -c '"$RCFS" get photos/big-copy.bin - | cmp -s - "$1"' _ "$W/big"
 check "no upload is left behind" bash -c 'test -z "$("$@" s3api list-multipart-uploads --bucket photos \
 	--query Uploads --output text | grep -v None)"' _ "$AWS" --endpoint-url "http://$S3_1"
 
@@ -99,6 +102,8 @@ EOT
 check "s3cmd put" s3cmd -q -c "$W/s3cfg" put "$W/mid" s3://photos/s3cmd.bin
 check "s3cmd get" s3cmd -q -c "$W/s3cfg" get --force s3://photos/s3cmd.bin "$W/s3cmd.out"
 check "s3cmd round trip is byte-identical" cmp -s "$W/mid" "$W/s3cmd.out"
+check "s3cmd info (HEAD and GET ?acl)" bash -c 's3cmd -c "$1" info s3://photos/s3cmd.bin | grep -q "ACL:.*FULL_CONTROL"' \
+	_ "$W/s3cfg"
 check "s3cmd ls" bash -c 's3cmd -c "$1" ls s3://photos/ | grep -q "s3://photos/s3cmd.bin"' _ "$W/s3cfg"
 
 # ---- boto3: error cases ----------------------------------------------------------------

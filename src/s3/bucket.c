@@ -361,6 +361,106 @@ s3_location_ok(struct s3_req *r)
 	s3_reply_xml(r, 200, xml);
 }
 
+/* ---- ACLs: rcfs has none, so every bucket and object is its owner's ---- */
+
+/* GetBucketAcl / GetObjectAcl answer the one ACL rcfs has (the canned
+ * "private": the requester's key has FULL_CONTROL), as clients that show or
+ * copy ACLs (s3cmd info, s3cmd cp) need one; PutBucketAcl / PutObjectAcl
+ * accept only that ACL (x-amz-acl: private, or no grant at all). */
+static void
+s3_acl_reply(struct s3_req *r)
+{
+	struct evbuffer *xml = evbuffer_new();
+	const char *owner = r->auth.key_id[0] != '\0' ? r->auth.key_id : "rcfs";
+
+	xml_open_doc(xml, "AccessControlPolicy");
+	evbuffer_add_printf(xml, "<Owner>");
+	xml_elem(xml, "ID", owner);
+	xml_elem(xml, "DisplayName", owner);
+	evbuffer_add_printf(xml, "</Owner><AccessControlList><Grant><Grantee "
+	    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
+	xml_elem(xml, "ID", owner);
+	xml_elem(xml, "DisplayName", owner);
+	evbuffer_add_printf(xml, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>"
+	    "</AccessControlList></AccessControlPolicy>");
+	s3_reply_xml(r, 200, xml);
+}
+
+static void
+s3_acl_object(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	if (m == NULL)
+		s3_fail(r, 404, "NoSuchKey", "the specified key does not exist");
+	else if (r->method == EVHTTP_REQ_PUT)
+		s3_reply_empty(r, 200);
+	else
+		s3_acl_reply(r);
+}
+
+/* GetObjectTagging: rcfs keeps no tags, so every object's tag set is empty
+ * (aws-cli reads it to copy an object in parts); setting tags is
+ * NotImplemented. */
+static void
+s3_tagging_object(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct evbuffer *xml;
+
+	if (m == NULL) {
+		s3_fail(r, 404, "NoSuchKey", "the specified key does not exist");
+		return;
+	}
+	xml = evbuffer_new();
+	xml_open_doc(xml, "Tagging");
+	evbuffer_add_printf(xml, "<TagSet></TagSet></Tagging>");
+	s3_reply_xml(r, 200, xml);
+}
+
+void
+s3_tagging(struct s3_req *r)
+{
+	char *name;
+
+	if (r->method != EVHTTP_REQ_GET || r->key == NULL) {
+		s3_fail(r, 501, "NotImplemented", "rcfs keeps no tags: only GetObjectTagging (an empty set) "
+		    "is implemented");
+		return;
+	}
+	name = s3_name(r->bucket, r->key);
+	s3_stat(r, name, s3_tagging_object);
+	free(name);
+}
+
+static void
+s3_acl_bucket(struct s3_req *r)
+{
+	if (r->method == EVHTTP_REQ_PUT)
+		s3_reply_empty(r, 200);
+	else
+		s3_acl_reply(r);
+}
+
+void
+s3_acl(struct s3_req *r)
+{
+	const char *canned = s3_header(r, "x-amz-acl");
+	char *name;
+
+	if (r->method == EVHTTP_REQ_PUT && ((canned != NULL && strcmp(canned, "private") != 0) ||
+	    evbuffer_get_length(r->body) > 0 || s3_header(r, "x-amz-grant-read") != NULL ||
+	    s3_header(r, "x-amz-grant-full-control") != NULL || s3_header(r, "x-amz-grant-write") != NULL ||
+	    s3_header(r, "x-amz-grant-read-acp") != NULL || s3_header(r, "x-amz-grant-write-acp") != NULL)) {
+		s3_fail(r, 501, "NotImplemented", "rcfs has no ACLs: only the canned ACL private is accepted");
+		return;
+	}
+	if (r->key == NULL) {
+		s3_bucket_check(r, s3_acl_bucket);
+		return;
+	}
+	name = s3_name(r->bucket, r->key);
+	s3_stat(r, name, s3_acl_object);
+	free(name);
+}
+
 /* DeleteBucket: refused while an object is in it (BucketNotEmpty); then the
  * marker goes (NoSuchBucket if there was none). */
 void

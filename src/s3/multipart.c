@@ -37,6 +37,9 @@ struct s3_mpu_op {
 	Rcfs__FileMeta **parts;
 	size_t nparts;
 	struct sha256 whole, md5s;
+	/* UploadPartCopy */
+	char *src;                      /* the source's rcfs name */
+	uint64_t src_version;           /* as read */
 	/* ListMultipartUploads */
 	char *cursor;                   /* the next page starts after this name */
 	size_t nuploads;                /* uploads listed */
@@ -60,6 +63,11 @@ static void s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_complete_next(struct s3_req *r);
 static void s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_completed(struct s3_req *r, uint64_t version);
+static void s3_mpu_copy_marker(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_copy_source(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_copy_protected(struct s3_req *r);
+static void s3_mpu_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_copy_committed(struct s3_req *r, uint64_t version);
 static void s3_mpu_complete_protected(struct s3_req *r);
 static void s3_mpu_complete_relisted(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg);
@@ -101,6 +109,7 @@ s3_mpu_free(void *arg)
 	free(op->upload_id);
 	free(op->headers);
 	free(op->cursor);
+	free(op->src);
 	s3_meta_free(op->meta);
 	xml_free(op->doc);
 	for (size_t i = 0; i < op->nparts; i++)
@@ -228,8 +237,9 @@ s3_mpu_created(struct s3_req *r, uint64_t version)
 
 /* ---- UploadPart ----------------------------------------------------------------- */
 
-void
-s3_multipart_part(struct s3_req *r)
+/* ?partNumber= is 1 to S3_MAX_PARTS.  False: r is answered. */
+static bool
+s3_mpu_part_number_ok(struct s3_req *r)
 {
 	const char *pn = s3_query(r, "partNumber");
 	char *end;
@@ -238,9 +248,16 @@ s3_multipart_part(struct s3_req *r)
 	if (*pn == '\0' || *end != '\0' || n < 1 || n > S3_MAX_PARTS) {
 		s3_fail(r, 400, "InvalidArgument", "partNumber must be an integer from 1 to %d",
 		    S3_MAX_PARTS);
-		return;
+		return false;
 	}
-	s3_mpu_marker(r, s3_mpu_part_marker);
+	return true;
+}
+
+void
+s3_multipart_part(struct s3_req *r)
+{
+	if (s3_mpu_part_number_ok(r))
+		s3_mpu_marker(r, s3_mpu_part_marker);
 }
 
 static void
@@ -279,6 +296,135 @@ s3_mpu_part_committed(struct s3_req *r, uint64_t version)
 	snprintf(etag, sizeof etag, "\"%s\"", op->meta->etag);
 	evhttp_add_header(evhttp_request_get_output_headers(r->hr), "ETag", etag);
 	s3_reply_empty(r, 200);
+}
+
+/* ---- UploadPartCopy --------------------------------------------------------------- */
+
+/* A part made of a range of another object's chunks: metadata only, as
+ * CopyObject (the chunks are protected for the commit, and the source must
+ * still be the one read).  So the range must start and end on the source's
+ * chunk boundaries (aws-cli and boto3 copy in 8 MiB parts: multiples of
+ * 1 MiB) and the source be stored in the cluster's chunk size.  The part's
+ * bytes are not read: its ETag is the MD5 of its chunk hashes, and its file
+ * hash that of the chunk list (sha256_of_chunks), as for a completed object. */
+void
+s3_multipart_part_copy(struct s3_req *r)
+{
+	if (s3_unconditional(r) && s3_mpu_part_number_ok(r))
+		s3_mpu_marker(r, s3_mpu_copy_marker);
+}
+
+static void
+s3_mpu_copy_marker(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+
+	if (!s3_mpu_marker_ok(r, m) || (op->src = s3_copy_source(r)) == NULL)
+		return;
+	op->part = (unsigned)strtoul(s3_query(r, "partNumber"), NULL, 10);     /* checked */
+	s3_stat(r, op->src, s3_mpu_copy_source);
+}
+
+static void
+s3_mpu_copy_source(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+	const char *range = s3_header(r, "x-amz-copy-source-range");
+	uint64_t cs = r->s->be.chunk_size, first = 0, last;
+	size_t from, n;
+	uint8_t md5[MD5_LEN];
+	char hex[2 * MD5_LEN + 1], what[16];
+	struct sha256 h;
+
+	if (m == NULL) {
+		s3_fail(r, 404, "NoSuchKey", "the copy source %s does not exist", op->src);
+		return;
+	}
+	if (m->size == 0 || m->has_inline_data || m->chunk_size != cs) {
+		s3_fail(r, 501, "NotImplemented", "UploadPartCopy from an object stored inline or in "
+		    "another chunk size is not implemented (copy it with CopyObject)");
+		return;
+	}
+	last = m->size - 1;
+	if (range != NULL && (sscanf(range, "bytes=%" SCNu64 "-%" SCNu64, &first, &last) != 2 ||
+	    first > last || last >= m->size)) {
+		s3_fail(r, 400, "InvalidArgument", "x-amz-copy-source-range must be bytes=first-last "
+		    "within the source's %" PRIu64 " bytes", m->size);
+		return;
+	}
+	if (first % cs != 0 || ((last + 1) % cs != 0 && last + 1 != m->size)) {
+		s3_fail(r, 501, "NotImplemented", "a copied part must start and end on the source's "
+		    "chunk boundaries (chunk_size %" PRIu64 " bytes)", cs);
+		return;
+	}
+	from = (size_t)(first / cs);
+	n = (size_t)(last / cs) + 1 - from;
+	op->src_version = m->version;
+	snprintf(what, sizeof what, "part.%05u", op->part);
+	op->meta = xcalloc(1, sizeof *op->meta);
+	rcfs__file_meta__init(op->meta);
+	op->meta->name = s3_mpu_name(op, what);
+	op->meta->size = last - first + 1;
+	op->meta->chunk_size = (uint32_t)cs;
+	op->meta->n_chunks = n;
+	op->meta->chunks = xcalloc(n, sizeof *op->meta->chunks);
+	op->meta->sha256.data = xmalloc(SHA256_LEN);
+	op->meta->sha256.len = SHA256_LEN;
+	op->meta->has_sha256_of_chunks = op->meta->sha256_of_chunks = 1;
+	memset(&h, 0, sizeof h);
+	sha256_init(&h);
+	for (size_t i = 0; i < n; i++) {
+		op->meta->chunks[i].data = xmalloc(SHA256_LEN);
+		op->meta->chunks[i].len = SHA256_LEN;
+		memcpy(op->meta->chunks[i].data, m->chunks[from + i].data, SHA256_LEN);
+		sha256_update(&h, op->meta->chunks[i].data, SHA256_LEN);
+	}
+	sha256_final(&h, op->meta->sha256.data);
+	md5_init(&h);
+	for (size_t i = 0; i < n; i++)
+		sha256_update(&h, op->meta->chunks[i].data, SHA256_LEN);
+	md5_final(&h, md5);
+	sigv4_hex(md5, MD5_LEN, hex);
+	op->meta->etag = xstrdup(hex);
+	op->seq = s3_next_seq(r);
+	s3_protect(r, op->meta->chunks, n, op->seq, false, s3_mpu_copy_protected);
+}
+
+static void
+s3_mpu_copy_protected(struct s3_req *r)
+{
+	struct s3_mpu_op *op = r->op;
+
+	s3_stat(r, op->src, s3_mpu_copy_restat);
+}
+
+static void
+s3_mpu_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+
+	if (m == NULL || m->version != op->src_version)
+		s3_fail(r, 409, "OperationAborted", "the copy source %s changed while it was copied; "
+		    "try again", op->src);
+	else
+		s3_commit(r, op->meta, op->seq, s3_mpu_copy_committed);
+}
+
+static void
+s3_mpu_copy_committed(struct s3_req *r, uint64_t version)
+{
+	struct s3_mpu_op *op = r->op;
+	struct evbuffer *xml = evbuffer_new();
+	char etag[80], when[40];
+
+	(void)version;
+	snprintf(etag, sizeof etag, "\"%s\"", op->meta->etag);
+	xml_open_doc(xml, "CopyPartResult");
+	s3_time_iso((uint64_t)r->s->be.now_ms(r->s->be.arg) * 1000000u, when, sizeof when);
+	xml_elem(xml, "LastModified", when);
+	xml_elem(xml, "ETag", etag);
+	evbuffer_add_printf(xml, "</CopyPartResult>");
+	s3_reply_xml(r, 200, xml);
 }
 
 /* ---- CompleteMultipartUpload -------------------------------------------------------- */

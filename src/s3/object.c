@@ -1179,30 +1179,43 @@ s3_object_copy(struct s3_req *r)
 static void
 s3_copy_start(struct s3_req *r)
 {
-	struct s3_copy_op *op = xcalloc(1, sizeof *op);
-	const char *source = s3_header(r, "x-amz-copy-source");
-	char *dec, *q;
-	size_t len;
+	struct s3_copy_op *op;
+	char *src = s3_copy_source(r);
 
+	if (src == NULL)
+		return;
+	op = xcalloc(1, sizeof *op);
 	if (r->op_free != NULL)
 		r->op_free(r->op);
 	r->op = op;
 	r->op_free = s3_copy_op_free;
-	dec = evhttp_uridecode(source, 0, &len);
+	op->src = src;
+	s3_stat(r, op->src, s3_copy_stat);
+}
+
+char *
+s3_copy_source(struct s3_req *r)
+{
+	const char *source = s3_header(r, "x-amz-copy-source");
+	char *dec, *q, *src;
+	size_t len;
+
+	dec = source != NULL ? evhttp_uridecode(source, 0, &len) : NULL;
 	if (dec == NULL || strlen(dec) != len) {
 		free(dec);
 		s3_fail(r, 400, "InvalidArgument", "x-amz-copy-source does not decode");
-		return;
+		return NULL;
 	}
 	if ((q = strstr(dec, "?versionId=")) != NULL)
 		*q = '\0';
-	op->src = xstrdup(dec + (dec[0] == '/'));
+	src = xstrdup(dec + (dec[0] == '/'));
 	free(dec);
-	if (strchr(op->src, '/') == NULL || op->src[0] == '.') {
+	if (strchr(src, '/') == NULL || src[0] == '.') {
+		free(src);
 		s3_fail(r, 400, "InvalidArgument", "x-amz-copy-source must be bucket/key");
-		return;
+		return NULL;
 	}
-	s3_stat(r, op->src, s3_copy_stat);
+	return src;
 }
 
 static void

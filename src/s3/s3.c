@@ -672,6 +672,8 @@ s3_route(struct s3_req *r)
 			s3_multipart_list_uploads(r);
 		else if (sub != NULL && strcmp(sub, "location") == 0 && get)
 			s3_bucket_location(r);
+		else if (sub != NULL && strcmp(sub, "acl") == 0 && (get || put))
+			s3_acl(r);
 		else if (sub != NULL && strcmp(sub, "delete") == 0 && post)
 			s3_objects_delete(r);
 		else if (sub == NULL && put)
@@ -688,6 +690,8 @@ s3_route(struct s3_req *r)
 	if (s3_query(r, "uploadId") != NULL) {         /* with partNumber, in either order */
 		if (put && s3_query(r, "partNumber") != NULL && copy == NULL)
 			s3_multipart_part(r);
+		else if (put && s3_query(r, "partNumber") != NULL)
+			s3_multipart_part_copy(r);
 		else if (post)
 			s3_multipart_complete(r);
 		else if (del)
@@ -700,6 +704,10 @@ s3_route(struct s3_req *r)
 	}
 	if (post && sub != NULL && strcmp(sub, "uploads") == 0)
 		s3_multipart_create(r);
+	else if (sub != NULL && strcmp(sub, "acl") == 0 && (get || put))
+		s3_acl(r);
+	else if (sub != NULL && strcmp(sub, "tagging") == 0)
+		s3_tagging(r);
 	else if (sub != NULL)
 		s3_fail(r, 501, "NotImplemented", "the object operation ?%s is not implemented", sub);
 	else if (put && copy != NULL)

@@ -119,6 +119,8 @@ void s3_bucket_create(struct s3_req *r);
 void s3_bucket_head(struct s3_req *r);
 void s3_bucket_delete(struct s3_req *r);
 void s3_bucket_location(struct s3_req *r);
+void s3_acl(struct s3_req *r);
+void s3_tagging(struct s3_req *r);
 void s3_list_objects(struct s3_req *r, bool v2);
 /* Check that r->bucket exists, then run then(r) (or answer NoSuchBucket). */
 void s3_bucket_check(struct s3_req *r, void (*then)(struct s3_req *r));
@@ -133,6 +135,9 @@ void s3_object_get(struct s3_req *r, bool head);
 void s3_object_delete(struct s3_req *r);
 void s3_objects_delete(struct s3_req *r);
 void s3_object_copy(struct s3_req *r);
+/* The rcfs name x-amz-copy-source names (decoded "bucket/key"; the caller
+ * frees it), or NULL with r answered. */
+char *s3_copy_source(struct s3_req *r);
 /* A write without If-Match, If-None-Match or x-amz-copy-source-if-*: they
  * are not implemented (checked apart from the commit they would be a race,
  * not a condition).  False: r is answered. */
@@ -178,6 +183,7 @@ void s3_api_error(struct s3_req *r, int status, const char *code, const char *ms
 /* ---- multipart.c ---- */
 void s3_multipart_create(struct s3_req *r);
 void s3_multipart_part(struct s3_req *r);
+void s3_multipart_part_copy(struct s3_req *r);
 void s3_multipart_complete(struct s3_req *r);
 void s3_multipart_abort(struct s3_req *r);
 void s3_multipart_list_parts(struct s3_req *r);

@@ -143,8 +143,19 @@ want("a presigned GET's response-content-type",
 url = s3.generate_presigned_url("delete_object", Params={"Bucket": "errs", "Key": "presigned"})
 want("a presigned DELETE", urllib.request.urlopen(urllib.request.Request(url, method="DELETE")).status,
      204)
-want("GET ?acl is NotImplemented, not the object",
-     code_of(s3.get_object_acl, Bucket="errs", Key="keep"), "NotImplemented")
+want("GET ?torrent is NotImplemented, not the object",
+     code_of(s3.get_object_torrent, Bucket="errs", Key="keep"), "NotImplemented")
+want("GetObjectTagging: an empty tag set (rcfs keeps no tags)",
+     s3.get_object_tagging(Bucket="errs", Key="keep")["TagSet"], [])
+want("PutObjectTagging: NotImplemented",
+     code_of(s3.put_object_tagging, Bucket="errs", Key="keep",
+             Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}), "NotImplemented")
+want("GetObjectAcl: the owner's FULL_CONTROL (rcfs has no ACLs)",
+     [g["Permission"] for g in s3.get_object_acl(Bucket="errs", Key="keep")["Grants"]], ["FULL_CONTROL"])
+want("GetObjectAcl of a missing key: NoSuchKey",
+     code_of(s3.get_object_acl, Bucket="errs", Key="nokey"), "NoSuchKey")
+want("PutObjectAcl public-read: NotImplemented, never a silent no-op",
+     code_of(s3.put_object_acl, Bucket="errs", Key="keep", ACL="public-read"), "NotImplemented")
 
 
 def if_none_match(request, **kw):
@@ -161,6 +172,23 @@ want("CopyObject into a missing bucket: NoSuchBucket",
      "NoSuchBucket")
 want("CreateMultipartUpload of a key rcfs cannot name: InvalidArgument at once",
      code_of(s3.create_multipart_upload, Bucket="errs", Key="a/../b"), "InvalidArgument")
+
+# ---- UploadPartCopy ----
+src = os.urandom(3 << 20)
+s3.put_object(Bucket="errs", Key="src", Body=src)
+up = s3.create_multipart_upload(Bucket="errs", Key="pc")["UploadId"]
+p1 = s3.upload_part_copy(Bucket="errs", Key="pc", UploadId=up, PartNumber=1,
+                         CopySource={"Bucket": "errs", "Key": "src"},
+                         CopySourceRange="bytes=%d-%d" % (1 << 20, (3 << 20) - 1))
+p2 = s3.upload_part(Bucket="errs", Key="pc", UploadId=up, PartNumber=2, Body=b"tail")
+want("UploadPartCopy of a range off the chunk boundaries: NotImplemented",
+     code_of(s3.upload_part_copy, Bucket="errs", Key="pc", UploadId=up, PartNumber=3,
+             CopySource={"Bucket": "errs", "Key": "src"}, CopySourceRange="bytes=1-1048576"),
+     "NotImplemented")
+s3.complete_multipart_upload(Bucket="errs", Key="pc", UploadId=up, MultipartUpload={"Parts": [
+    {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]})
+want("UploadPartCopy: the object is the copied range, then the uploaded part",
+     s3.get_object(Bucket="errs", Key="pc")["Body"].read() == src[1 << 20:] + b"tail", True)
 
 # ---- uploads behind thousands of parts are listed ----
 big = s3.create_multipart_upload(Bucket="errs", Key="many-parts")["UploadId"]
