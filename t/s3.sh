@@ -102,6 +102,8 @@ EOT
 check "s3cmd put" s3cmd -q -c "$W/s3cfg" put "$W/mid" s3://photos/s3cmd.bin
 check "s3cmd get" s3cmd -q -c "$W/s3cfg" get --force s3://photos/s3cmd.bin "$W/s3cmd.out"
 check "s3cmd round trip is byte-identical" cmp -s "$W/mid" "$W/s3cmd.out"
+check "s3cmd signurl (Signature Version 2) fetched with curl" bash -c 'curl -sf "$(s3cmd -c "$1" signurl \
+	s3://photos/s3cmd.bin +600)" | cmp -s - "$2"' _ "$W/s3cfg" "$W/mid"
 check "s3cmd info (HEAD and GET ?acl)" bash -c 's3cmd -c "$1" info s3://photos/s3cmd.bin | grep -q "ACL:.*FULL_CONTROL"' \
 	_ "$W/s3cfg"
 check "s3cmd ls" bash -c 's3cmd -c "$1" ls s3://photos/ | grep -q "s3://photos/s3cmd.bin"' _ "$W/s3cfg"

@@ -39,6 +39,20 @@ check "no file of the removed upload is left under .s3/uploads/" \
 check "the leader logged the removal" grep -q "removed 1 multipart upload older than $EXPIRY_MS ms" \
 	"$CDIR"/n*/rcfsd.log
 
+# A leader killed: a follower's gateway waits out the election instead of
+# answering 503 (the client below does not retry).
+L=$("$RCFS" --timeout 2 --json status 2>/dev/null | grep -o '"id":[0-9]*,"role":"leader"' | grep -o '[0-9]\+' | head -n 1)
+F=$(( L % 3 + 1 ))
+S3_F=$(echo "$S3" | cut -d, -f"$F")
+"$CLUSTER" kill -d "$CDIR" "$L" > /dev/null
+check "a PUT through a follower's gateway right after the leader was killed succeeds, unretried" \
+	/usr/bin/python3 -c 'import sys, boto3; from botocore.config import Config
+c = boto3.client("s3", endpoint_url="http://" + sys.argv[1], region_name="us-east-1",
+    config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+c.put_object(Bucket="vhost", Key="after-kill", Body=b"k")
+sys.exit(c.get_object(Bucket="vhost", Key="after-kill")["Body"].read() != b"k")' "$S3_F"
+"$CLUSTER" start -d "$CDIR" "$L" > /dev/null
+
 code=$(curl -s -o "$W/bad" -w '%{http_code}' -H "Host: Bad_Name.s3.test" "http://${S3%%,*}/")
 check "a Host naming no valid bucket: 400 InvalidBucketName" \
 	bash -c '[ "$1" = 400 ] && grep -q InvalidBucketName "$2"' _ "$code" "$W/bad"

@@ -19,6 +19,7 @@
 #include "s3/s3.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "util/xmalloc.h"
 
 struct gateway {
@@ -35,11 +36,20 @@ struct gateway_call {
 	ProtobufCMessage *msg;          /* the caller's */
 	peer_rpc_cb *cb;
 	void *arg;
+	uint64_t wait_until;            /* time_mono_ms(): retry while no leader is known till then */
 };
+
+/* An S3 client cannot follow a leader hint, and answering 503 during an
+ * election makes it back off for seconds: a call that finds no leader is
+ * tried again every GATEWAY_RETRY_MS for up to GATEWAY_ELECTION_WAIT_MS
+ * (several election timeouts) before the client hears of it. */
+#define GATEWAY_ELECTION_WAIT_MS 3000
+#define GATEWAY_RETRY_MS 100
 
 static void gateway_call(void *arg, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb,
     void *cb_arg);
 static void gateway_call_later(evutil_socket_t fd, short what, void *arg);
+static bool gateway_retry(struct gateway_call *c);
 static void gateway_called(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_type,
     ProtobufCMessage *msg);
 static void gateway_forwarded(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_type,
@@ -132,6 +142,7 @@ gateway_call(void *arg, uint8_t type, ProtobufCMessage *msg, peer_rpc_cb *cb, vo
 	c->msg = msg;
 	c->cb = cb;
 	c->arg = cb_arg;
+	c->wait_until = time_mono_ms() + GATEWAY_ELECTION_WAIT_MS;
 	/* The gateway goes on from an answer's callback, which may run inside
 	 * a Ready (a commit or a read settled there): its next call waits for
 	 * the loop, as a connection's next request does (consensus.h). */
@@ -169,9 +180,22 @@ gateway_called(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp_ty
 			peer_rpc(leader->peer, c->type, c->msg, gateway_forwarded, c);
 			return;
 		}
+		if (gateway_retry(c))
+			return;
 	}
 	c->cb(c->arg, code, err, resp_type, msg);
 	free(c);
+}
+
+/* No leader to serve c (an election): try it again shortly, while c may
+ * still wait.  True: it will be. */
+static bool
+gateway_retry(struct gateway_call *c)
+{
+	if (c->g->closing || time_mono_ms() >= c->wait_until)
+		return false;
+	return event_base_once(c->g->p->base, -1, EV_TIMEOUT, gateway_call_later, c,
+	    &(struct timeval){ 0, GATEWAY_RETRY_MS * 1000 }) == 0;
 }
 
 static void
@@ -180,6 +204,13 @@ gateway_forwarded(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t resp
 {
 	struct gateway_call *c = arg;
 
+	/* The leader it went to lost leadership, or could not be reached (it
+	 * may have died: the election that follows is waited out).  A retry is
+	 * safe: commits carry the gateway's session (exactly once), the rest
+	 * are reads, chunk puts and removes. */
+	if ((code == RCFS__ERROR_CODE__E_NOT_LEADER || code == RCFS__ERROR_CODE__E_UNAVAILABLE) &&
+	    gateway_retry(c))
+		return;
 	c->cb(c->arg, code, err, resp_type, msg);
 	free(c);
 }

@@ -310,6 +310,7 @@ s3_parse(struct s3_req *r)
 		for (char *c = vhost; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 		r->bucket = vhost;
+		r->vhost = true;
 		if (!s3_bucket_name_ok(vhost)) {
 			free(decoded);
 			s3_fail(r, 400, "InvalidBucketName", "the Host header names no valid bucket "
@@ -361,6 +362,106 @@ s3_lookup(void *arg, const char *key_id, char *secret)
 	return r->s->be.lookup(r->s->be.arg, key_id, secret, &access);
 }
 
+static int
+s3_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A Signature Version 2 presigned URL (AWSAccessKeyId, Expires, Signature
+ * in the query; AWS S3 Developer Guide, "Signing and authenticating REST
+ * requests"), which boto3 before 1.36 and s3cmd signurl still make:
+ * Signature = base64(HMAC-SHA1(secret, method \n Content-MD5 \n
+ * Content-Type \n Expires \n x-amz-* headers resource)).  Only the query
+ * form: a V2 Authorization header is refused.  False: r is answered. */
+static bool
+s3_sigv2_presigned(struct s3_req *r)
+{
+	static const char *const subres[] = {
+		"acl", "cors", "delete", "lifecycle", "location", "logging", "notification", "partNumber",
+		"policy", "requestPayment", "response-cache-control", "response-content-disposition",
+		"response-content-encoding", "response-content-language", "response-content-type",
+		"response-expires", "restore", "tagging", "torrent", "uploadId", "uploads", "versionId",
+		"versioning", "versions", "website",
+	};
+	const char *key = s3_query(r, "AWSAccessKeyId"), *expires = s3_query(r, "Expires");
+	const char *given = s3_query(r, "Signature"), *uri = evhttp_request_get_uri(r->hr);
+	const char *md5 = s3_header(r, "Content-MD5"), *type = s3_header(r, "Content-Type");
+	struct evbuffer *sts = evbuffer_new();
+	struct evkeyval *kv;
+	char secret[SIGV4_SECRET_MAX], *amz[64], b64[64], *end;
+	uint8_t mac[SHA1_LEN];
+	enum s3_access access = S3_ACCESS_NONE;
+	size_t namz = 0, plen = strcspn(uri, "?");
+	int64_t now = r->s->be.now_ms(r->s->be.arg) / 1000;
+	unsigned long long exp = strtoull(expires, &end, 10);
+	const char *sep = "?";
+	bool ok;
+
+	if (*expires == '\0' || *end != '\0' || strlen(key) > SIGV4_KEY_ID_MAX) {
+		evbuffer_free(sts);
+		s3_fail(r, 400, "AuthorizationQueryParametersError", "Expires must be seconds since "
+		    "the epoch");
+		return false;
+	}
+	if ((int64_t)exp < now || (int64_t)exp - now > 7 * 86400) {
+		evbuffer_free(sts);
+		s3_fail(r, 403, "AccessDenied", (int64_t)exp < now ? "the presigned request has expired" :
+		    "a presigned request may be valid for at most seven days");
+		return false;
+	}
+	evbuffer_add_printf(sts, "%s\n%s\n%s\n%s\n", s3_method(r), md5 ? md5 : "", type ? type : "",
+	    expires);
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->hr), next) {
+		if (strncasecmp(kv->key, "x-amz-", 6) != 0 || namz == sizeof amz / sizeof amz[0])
+			continue;
+		size_t n = strlen(kv->key) + strlen(kv->value) + 2;
+		amz[namz] = xmalloc(n);
+		snprintf(amz[namz], n, "%s:%s", kv->key, kv->value);
+		for (char *c = amz[namz]; *c != ':'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		namz++;
+	}
+	qsort(amz, namz, sizeof amz[0], s3_str_cmp);
+	for (size_t i = 0; i < namz; i++) {
+		evbuffer_add_printf(sts, "%s\n", amz[i]);
+		free(amz[i]);
+	}
+	if (r->vhost)
+		evbuffer_add_printf(sts, "/%s", r->bucket);
+	evbuffer_add(sts, uri, plen);
+	for (size_t i = 0; i < sizeof subres / sizeof subres[0]; i++) {    /* sorted */
+		const char *v = s3_query(r, subres[i]);
+		if (v == NULL)
+			continue;
+		evbuffer_add_printf(sts, "%s%s%s%s", sep, subres[i], *v ? "=" : "", v);
+		sep = "&";
+	}
+	ok = r->s->be.lookup(r->s->be.arg, key, secret, &access) == 0;
+	if (ok) {
+		size_t n = evbuffer_get_length(sts);
+		hmac_sha1(secret, strnlen(secret, sizeof secret), evbuffer_pullup(sts, -1), n, mac);
+		sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+		ok = strlen(given) == strlen(b64) && sodium_memcmp(given, b64, strlen(b64)) == 0;
+	}
+	sodium_memzero(secret, sizeof secret);
+	evbuffer_free(sts);
+	if (!ok) {
+		s3_fail(r, 403, access == S3_ACCESS_NONE ? "InvalidAccessKeyId" : "SignatureDoesNotMatch",
+		    "the Signature Version 2 presigned URL does not verify");
+		return false;
+	}
+	snprintf(r->auth.key_id, sizeof r->auth.key_id, "%s", key);
+	r->auth.presigned = true;
+	snprintf(r->auth.payload_hash, sizeof r->auth.payload_hash, "UNSIGNED-PAYLOAD");
+	if (access < S3_ACCESS_WRITE && r->method != EVHTTP_REQ_GET && r->method != EVHTTP_REQ_HEAD) {
+		s3_fail(r, 403, "AccessDenied", "key %s is read-only", key);
+		return false;
+	}
+	r->authed = true;
+	return true;
+}
+
 /* Verify the signature and the key's rights.  False: r is answered. */
 static bool
 s3_authenticate(struct s3_req *r)
@@ -379,6 +480,9 @@ s3_authenticate(struct s3_req *r)
 		r->authed = true;
 		return true;
 	}
+	if (s3_query(r, "AWSAccessKeyId") != NULL && s3_query(r, "Signature") != NULL &&
+	    s3_query(r, "Expires") != NULL && s3_header(r, "Authorization") == NULL)
+		return s3_sigv2_presigned(r);
 	TAILQ_FOREACH(kv, hdrs, next) {
 		if (n == sizeof h / sizeof h[0]) {
 			s3_fail(r, 400, "RequestHeaderSectionTooLarge", "more than %zu headers", n);
@@ -617,7 +721,7 @@ static bool
 s3_param(const char *name)
 {
 	static const char *const params[] = {
-		"x-id", "prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type",
+		"x-id", "AWSAccessKeyId", "Expires", "Signature", "prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type",
 		"continuation-token", "start-after", "fetch-owner", "max-uploads", "key-marker",
 		"upload-id-marker", "max-parts", "part-number-marker",
 	};

@@ -52,6 +52,7 @@ struct s3_req {
 	TAILQ_ENTRY(s3_req) link;
 	enum evhttp_cmd_type method;
 	char *bucket;                   /* decoded; NULL for the service (GET /) */
+	bool vhost;                     /* the bucket came from the Host header */
 	char *key;                      /* decoded; NULL for a bucket request */
 	char *name;                     /* the JSON API's file name (bucket and key unset) */
 	bool json;                      /* the JSON API: errors as JSON */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "util/log.h"
 #include "util/sha256.h"
@@ -104,4 +105,13 @@ sha256_free(struct sha256 *s)
 {
 	EVP_MD_CTX_free(s->ctx);        /* NULL is fine */
 	s->ctx = NULL;
+}
+
+void
+hmac_sha1(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA1_LEN])
+{
+	unsigned int n = SHA1_LEN;
+
+	if (HMAC(EVP_sha1(), key, (int)keylen, data, len, out, &n) == NULL || n != SHA1_LEN)
+		sha256_fail("HMAC");
 }

@@ -38,5 +38,8 @@ void md5_final(struct sha256 *s, uint8_t out[MD5_LEN]);
 #define SHA1_LEN 20
 void sha1_init(struct sha256 *s);
 void sha1_final(struct sha256 *s, uint8_t out[SHA1_LEN]);
+/* HMAC-SHA1 (RFC 2104) of data under key, only for S3's Signature Version 2
+ * presigned URLs (src/s3/s3.c), which some clients still make. */
+void hmac_sha1(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SHA1_LEN]);
 
 #endif
