@@ -356,10 +356,7 @@ void raft_tick_leader(struct raft *r, uint32_t ms)
 	}
 	if (r->cfg.check_quorum) {
 		/* CheckQuorum: step down once a majority has not answered
-		 * within an election timeout (Dissertation §6.2): the longest
-		 * one a follower may wait (election_max_ms), so that a slow
-		 * round does not depose a leader no follower has given up on
-		 * (etcd's check, once per timeout, allows one to two). */
+		 * within an election timeout (Dissertation §6.2). */
 		for (i = 0; i < r->conf.n; i++) {
 			const struct raft_server *s = &r->conf.servers[i];
 			const struct raft_progress *pr;
@@ -371,7 +368,7 @@ void raft_tick_leader(struct raft *r, uint32_t ms)
 			}
 			pr = raft_progress_get(r, s->id);
 			if (pr && raft_progress_admitted(r, pr) &&
-			    pr->last_resp_ms < r->cfg.election_max_ms)
+			    pr->last_resp_ms < r->cfg.election_min_ms)
 				active++;
 		}
 		if (active < raft_quorum(r)) {
