@@ -31,5 +31,6 @@ for n in 1 2 3; do
 	http=$(cut -d, -f"$n" <<<"$RCFS_HTTP")
 	m=$(curl -s "http://$http/metrics")
 	diag "node $n: $(grep -E '^rcfs_(event_loop_lag|raft_heartbeat_interval)_seconds_(sum|count)' <<<"$m" | tr '\n' ' ')"
+	diag "node $n: $(grep -E '^rcfs_(event_loop_lag|raft_heartbeat_interval)_seconds_bucket\{le="(0\.05|0\.1|0\.25|0\.5|1|\+Inf)"' <<<"$m" | sed 's/rcfs_//; s/_seconds_bucket//' | tr '\n' ' ')"
 done
 done_testing

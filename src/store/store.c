@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/util.h>
@@ -242,6 +243,23 @@ store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
 	store_connect(arg);
 }
 
+/* hiredis 0.14 keeps every command in one output buffer and, after each
+ * partial write, moves what is left to the buffer's start (sdsrange): with
+ * storage_window 1 MiB SETs queued and the default ~200 KB socket buffer,
+ * each write moved megabytes, quadratic in the bytes queued (a third of the
+ * leader's CPU on 1 MiB puts, docs/benchmarks.md).  A socket buffer that
+ * holds the window takes each SET in one write.  The kernel caps it at
+ * net.core.wmem_max (4 MiB on Debian); failing is harmless. */
+#define STORE_SNDBUF (4 * 1024 * 1024)
+
+static void
+store_grow_sndbuf(int fd)
+{
+	int want = STORE_SNDBUF;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+}
+
 static void
 store_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -257,6 +275,7 @@ store_on_connect(const redisAsyncContext *ac, int status)
 		store_schedule_reconnect(st);
 		return;
 	}
+	store_grow_sndbuf(ac->c.fd);
 	store_set_state(st, STORE_CHECKING, NULL);
 	redisAsyncCommand(st->ac, store_on_check, st, "CONFIG GET *");
 }
