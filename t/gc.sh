@@ -115,10 +115,15 @@ else
 fi
 # The same with only the commit delayed (frames: stat, protect, stat, commit):
 # the source is removed and GC runs after the protection, before the commit.
+# cp talks to the leader only: a follower's redirect would add a frame, and
+# the delay would then hold the re-stat instead (the copy is then rightly
+# refused: the source was gone before the copy was established).
 "$RCFS" -q put "$W/h" cpsrc2
+lid=$("$RCFS" --json status | grep -o '"id":[0-9]*,"role":"leader"' | grep -o '[0-9]\+' | head -n 1)
+L=$(cut -d, -f"${lid:-1}" <<<"$RCFS_NODES")
 # strace prints a call's entry before it delays it: wait for the 4th frame's.
 ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$W/cp.strace" -e trace=writev \
-	-e inject=writev:delay_enter=2000000:when=4 "$RCFS" -q cp cpsrc2 cpdst2 2>/dev/null & cppid=$!
+	-e inject=writev:delay_enter=2000000:when=4 "$RCFS" -n "$L" -q cp cpsrc2 cpdst2 2>/dev/null & cppid=$!
 test_pids="$test_pids $cppid"
 wait_until 10 bash -c '[ "$(grep -c "writev(" "$1" 2>/dev/null)" -ge 4 ]' _ "$W/cp.strace" ||
 	nok "cp reached its commit frame"
