@@ -202,9 +202,10 @@ int raft_conf_find(const struct raft_conf *conf, uint64_t id);
 bool raft_conf_is_voter(const struct raft_conf *conf, uint64_t id);
 bool raft_conf_was_removed(const struct raft_conf *conf, uint64_t id);
 
-/* Persistent state, Raft Figure 2 (commit is persisted too, to avoid
- * re-applying from the snapshot after a restart; it is not needed for
- * safety). */
+/* Persistent state, Raft Figure 2.  commit is stored too, but only along
+ * with a write that happens anyway (entries, snapshot, term or vote): it
+ * may trail, which is safe (Figure 2 keeps commitIndex volatile); at
+ * restart the core takes max(commit, applied). */
 struct raft_hard_state {
 	uint64_t term;   /* currentTerm */
 	uint64_t vote;   /* votedFor in term, 0 = none */

@@ -134,6 +134,86 @@ START_TEST(new_validates)
 }
 END_TEST
 
+/* The commit index alone asks for no write: it rides along with the next
+ * one (etcd's MustSync), and a restart takes max(stored commit, applied). */
+START_TEST(commit_rides_along)
+{
+	struct raft *r = make(2, 3);
+	struct raft_config cfg;
+	struct raft_restore rs;
+	struct raft_message m;
+	struct raft_entry e[3];
+	struct raft_ready rd;
+	uint64_t seq;
+
+	memset(&m, 0, sizeof(m));
+	memset(e, 0, sizeof(e));
+	for (int i = 0; i < 3; i++) {
+		e[i].term = 1;
+		e[i].index = (uint64_t)i + 1;
+		e[i].type = RAFT_ENTRY_NOOP;
+	}
+	m.type = RAFT_MSG_APPEND;
+	m.from = 1;
+	m.to = 2;
+	m.term = 1;
+	m.entries = e;
+	m.n_entries = 2;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	ck_assert_int_eq(raft_ready(r, &rd), 0);
+	ck_assert(rd.hs_changed);
+	ck_assert_uint_eq(rd.hs.commit, 0);
+	seq = rd.seq;
+	raft_advance(r, &rd);
+	ck_assert_int_eq(raft_persisted(r, seq), 0);
+	ck_assert_int_eq(raft_ready(r, &rd), 0);
+	raft_advance(r, &rd);
+	/* The leader's heartbeat moves commit to 2: apply, answer, no write. */
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_HEARTBEAT;
+	m.from = 1;
+	m.to = 2;
+	m.term = 1;
+	m.commit = 2;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	ck_assert_uint_eq(raft_commit_index(r), 2);
+	ck_assert_int_eq(raft_ready(r, &rd), 0);
+	ck_assert_uint_eq(rd.seq, 0);
+	ck_assert(!rd.hs_changed);
+	ck_assert_uint_eq(rd.n_committed, 2);
+	ck_assert_uint_eq(rd.n_messages, 1);
+	raft_advance(r, &rd);
+	raft_applied(r, 2);
+	ck_assert(!raft_has_ready(r));
+	/* The next entry's write carries it. */
+	m.type = RAFT_MSG_APPEND;
+	m.index = 2;
+	m.log_term = 1;
+	m.entries = e + 2;
+	m.n_entries = 1;
+	ck_assert_int_eq(raft_step(r, &m), 0);
+	ck_assert_int_eq(raft_ready(r, &rd), 0);
+	ck_assert_uint_ne(rd.seq, 0);
+	ck_assert(rd.hs_changed);
+	ck_assert_uint_eq(rd.hs.commit, 2);
+	raft_advance(r, &rd);
+	raft_free(r);
+
+	/* Restart with a stored commit behind what was applied. */
+	raft_config_init(&cfg);
+	cfg.id = 2;
+	memset(&rs, 0, sizeof(rs));
+	rs.hs.term = 1;
+	rs.hs.commit = 1;
+	rs.applied = 2;
+	rs.entries = e;
+	rs.n_entries = 3;
+	ck_assert_int_eq(raft_new(&cfg, &rs, &r), 0);
+	ck_assert_uint_eq(raft_commit_index(r), 2);
+	raft_free(r);
+}
+END_TEST
+
 START_TEST(errors_and_names)
 {
 	int i;
@@ -283,6 +363,7 @@ int main(void)
 	tcase_add_test(tc, errors_and_names);
 	tcase_add_test(tc, follower_refuses);
 	tcase_add_test(tc, append_ack_held_until_persisted);
+	tcase_add_test(tc, commit_rides_along);
 	tcase_add_test(tc, reject_hint);
 	tcase_add_test(tc, unconfigured_never_campaigns);
 	suite_add_tcase(s, tc);
