@@ -11,6 +11,16 @@
 watchdog 120
 LOAD="$top_builddir/contrib/bench/rcfs-load"
 [ -x "$LOAD" ] || { echo "1..0 # SKIP rcfs-load not built"; exit 0; }
+# Under AddressSanitizer every 1 MiB buffer is a fresh mapping (its large-
+# allocation path never reuses memory): about 1,500 page faults per chunk per
+# node, several times the CPU per byte of the build the requirement is about
+# (the benchmark's).  On 2 cores that is a measure of the sanitizer, not of
+# leadership: even 4 clients changed the term in CI (docs/benchmarks.md).
+# Run it with a build without sanitizers.
+if ldd "$RCFSD" 2>/dev/null | grep -q libasan; then
+	echo "1..0 # SKIP under AddressSanitizer (fresh pages for every 1 MiB buffer); run it with a -O2 build"
+	exit 0
+fi
 
 cluster_up -n 3 || { nok "cluster up"; done_testing; }
 term() { "$RCFS" --json status | grep -o '"term":[0-9]*' | head -1 | cut -d: -f2; }
@@ -25,15 +35,7 @@ nodes=$(cut -d= -f2- <<<"$(grep -m1 '^RCFS_NODES=' "$CDIR/up.out")")
 # redis and the load generator).
 ( exec taskset -c 0 sh -c 'while :; do :; done' ) & busy=$!
 test_pids="$test_pids $busy"
-# Under AddressSanitizer every 1 MiB buffer is a fresh mapping (its large-
-# allocation path never reuses memory): about 1,500 page faults per chunk per
-# node, several times the CPU per byte of the build the benchmark measures.
-# There the load has 4 clients, so that the test measures leadership under
-# saturation rather than how slow the sanitizer build is.
-clients=8
-ldd "$RCFSD" 2>/dev/null | grep -q libasan && clients=4
-diag "load: $clients clients of 1 MiB puts (8 without sanitizers)"
-out=$("$LOAD" put --nodes "$nodes" -c "$clients" -s 1048576 -N 100000 -t 15 -w 8 -p stable/ -q 2>&1 | tail -n 1)
+out=$("$LOAD" put --nodes "$nodes" -c 8 -s 1048576 -N 100000 -t 15 -w 8 -p stable/ -q 2>&1 | tail -n 1)
 kill "$busy" 2>/dev/null
 diag "load: $out"
 check "the load ran (no errors)" grep -q '"errors":0' <<<"$out"
