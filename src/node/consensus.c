@@ -684,23 +684,6 @@ cs_teardown(struct consensus *cs, const char *why)
 
 /* ---- driving the core ---------------------------------------------------------- */
 
-/* The core's clock up to now, without firing timers (raft_elapse): called
- * before each message, so that a heartbeat stepped late in a loop turn
- * restarts the election timer from now and the next tick charges only the
- * time after it.  Charging the whole turn after the restart made followers
- * of a busy leader campaign early (t/stable.sh: a follower that had heard
- * its leader 91 ms before counted 144 ms). */
-static void
-cs_elapse(struct consensus *cs)
-{
-	uint64_t now = time_mono_ms();
-
-	if (now > cs->last_tick_ms) {
-		raft_elapse(cs->raft, (uint32_t)(now - cs->last_tick_ms));
-		cs->last_tick_ms = now;
-	}
-}
-
 static void
 cs_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -710,7 +693,7 @@ cs_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (cs->state != CS_RUNNING)
 		return;
-	if (now >= cs->last_tick_ms) {  /* equal: a message brought the clock up to now */
+	if (now > cs->last_tick_ms) {
 		raft_tick(cs->raft, (uint32_t)(now - cs->last_tick_ms));
 		cs->last_tick_ms = now;
 		cs_admit(cs);
@@ -1013,7 +996,6 @@ consensus_receive(struct consensus *cs, const Rcfs__RaftMessage *pm)
 	if (cs->state != CS_RUNNING)
 		return;
 	raftwire_from_pb(pm, &m);
-	cs_elapse(cs);
 	if ((m.type == RAFT_MSG_HEARTBEAT || m.type == RAFT_MSG_APPEND) && cs->role == RAFT_FOLLOWER) {
 		/* What would explain an election without a fault: the gaps
 		 * between the leader's messages as they arrive here. */

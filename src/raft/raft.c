@@ -300,34 +300,12 @@ int raft_send(struct raft *r, const struct raft_message *m, bool need_persist)
 
 /* ---- inputs ---------------------------------------------------------------- */
 
-void raft_elapse(struct raft *r, uint32_t ms)
-{
-	uint32_t i;
-
-	if (r->role != RAFT_LEADER) {
-		r->election_elapsed += ms;
-		return;
-	}
-	r->heartbeat_elapsed += ms;
-	for (i = 0; i < r->n_prs; i++) {
-		struct raft_progress *pr = &r->prs[i];
-		if (pr->id == r->id)
-			continue;
-		pr->last_resp_ms += ms;
-		if (pr->state == RAFT_PROGRESS_SNAPSHOT)
-			pr->snap_wait_ms += ms;
-	}
-	if (r->transferee)
-		r->transfer_elapsed += ms;
-}
-
 void raft_tick(struct raft *r, uint32_t ms)
 {
-	raft_elapse(r, ms);
 	if (r->role == RAFT_LEADER)
-		raft_tick_leader(r, 0);
+		raft_tick_leader(r, ms);
 	else
-		raft_tick_election(r, 0);
+		raft_tick_election(r, ms);
 }
 
 static int check_message(const struct raft *r, const struct raft_message *m)

@@ -282,12 +282,6 @@ void raft_free(struct raft *r);
 /* Advances the logical clock by ms milliseconds (drives election timeouts,
  * heartbeats, CheckQuorum, transfer timeouts and snapshot resends). */
 void raft_tick(struct raft *r, uint32_t ms);
-/* Advances the same clock by ms without firing any timer: the next
- * raft_tick() (even raft_tick(r, 0)) fires what is due.  A driver calls it
- * before raft_step() with the time since its last tick, so that a message
- * that restarts a timer restarts it from now, and the time that passed
- * before the message is not charged again after it. */
-void raft_elapse(struct raft *r, uint32_t ms);
 
 /* Feeds a received message (to == this id).  The core copies what it keeps.
  * Errors: RAFT_EINVAL (malformed: wrong to, unknown type), RAFT_ENOMEM. */

@@ -214,36 +214,6 @@ START_TEST(commit_rides_along)
 }
 END_TEST
 
-/* raft_elapse advances the clock without firing: a heartbeat stepped after
- * it restarts the election timer from then, and the time before it is not
- * charged again (the driver calls it before every message). */
-START_TEST(elapse_then_step)
-{
-	struct raft *r = make(2, 3);
-	struct raft_message m;
-	struct raft_config cfg;
-
-	raft_config_init(&cfg);
-	memset(&m, 0, sizeof(m));
-	m.type = RAFT_MSG_HEARTBEAT;
-	m.from = 1;
-	m.to = 2;
-	m.term = 1;
-	ck_assert_int_eq(raft_step(r, &m), 0);
-	/* Past any timeout, but not fired: the heartbeat comes first. */
-	raft_elapse(r, cfg.election_max_ms + 50);
-	ck_assert_int_eq(raft_role(r), RAFT_FOLLOWER);
-	ck_assert_int_eq(raft_step(r, &m), 0);
-	raft_tick(r, cfg.election_min_ms - 1);
-	ck_assert_int_eq(raft_role(r), RAFT_FOLLOWER);
-	/* Without a message, the next tick fires what is due. */
-	raft_elapse(r, cfg.election_max_ms);
-	raft_tick(r, 0);
-	ck_assert_int_eq(raft_role(r), RAFT_PRECANDIDATE);
-	raft_free(r);
-}
-END_TEST
-
 START_TEST(errors_and_names)
 {
 	int i;
@@ -394,7 +364,6 @@ int main(void)
 	tcase_add_test(tc, follower_refuses);
 	tcase_add_test(tc, append_ack_held_until_persisted);
 	tcase_add_test(tc, commit_rides_along);
-	tcase_add_test(tc, elapse_then_step);
 	tcase_add_test(tc, reject_hint);
 	tcase_add_test(tc, unconfigured_never_campaigns);
 	suite_add_tcase(s, tc);
