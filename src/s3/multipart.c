@@ -340,6 +340,8 @@ s3_mpu_copy_source(struct s3_req *r, const Rcfs__FileMeta *m)
 		s3_fail(r, 404, "NoSuchKey", "the copy source %s does not exist", op->src);
 		return;
 	}
+	if (!s3_copy_source_matches(r, m))
+		return;
 	if (m->size == 0 || m->has_inline_data || m->chunk_size != cs) {
 		s3_fail(r, 501, "NotImplemented", "UploadPartCopy from an object stored inline or in "
 		    "another chunk size is not implemented (copy it with CopyObject)");

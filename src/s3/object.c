@@ -67,10 +67,7 @@ s3_response_overrides(struct s3_req *r, struct evkeyvalq *out)
 bool
 s3_unconditional(struct s3_req *r)
 {
-	static const char *const conds[] = {
-		"If-Match", "If-None-Match", "x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
-		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since",
-	};
+	static const char *const conds[] = { "If-Match", "If-None-Match" };
 
 	for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++)
 		if (s3_header(r, conds[i]) != NULL) {
@@ -627,6 +624,55 @@ s3_etag_matches(const char *header, const char *etag)
 	return false;
 }
 
+/* The four conditions of RFC 7232 §6, in its order, on an object with
+ * `etag` (unquoted) modified at mtime_s (s since the epoch).  names[] are
+ * the headers to read: If-Match, If-Unmodified-Since, If-None-Match,
+ * If-Modified-Since, or CopyObject's x-amz-copy-source-if-* counterparts.
+ * 0 when the request goes on, 412 when one of the first two fails, and
+ * `not_modified` (304 for a GET, 412 for a copy) when one of the last two
+ * does.  An If-*-Since is ignored where the matching ETag header is present
+ * or its date does not parse, as RFC 7232 says and S3 does. */
+static int
+s3_preconditions(struct s3_req *r, const char *const names[4], const char *etag, int64_t mtime_s,
+    int not_modified)
+{
+	const char *h;
+	int64_t t;
+
+	if ((h = s3_header(r, names[0])) != NULL) {
+		if (!s3_etag_matches(h, etag))
+			return 412;
+	} else if ((h = s3_header(r, names[1])) != NULL && (t = s3_parse_http_date(h)) >= 0 &&
+	    mtime_s > t) {
+		return 412;
+	}
+	if ((h = s3_header(r, names[2])) != NULL) {
+		if (s3_etag_matches(h, etag))
+			return not_modified;
+	} else if ((h = s3_header(r, names[3])) != NULL && (t = s3_parse_http_date(h)) >= 0 &&
+	    mtime_s <= t) {
+		return not_modified;
+	}
+	return 0;
+}
+
+bool
+s3_copy_source_matches(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	static const char *const names[4] = {
+		"x-amz-copy-source-if-match", "x-amz-copy-source-if-unmodified-since",
+		"x-amz-copy-source-if-none-match", "x-amz-copy-source-if-modified-since",
+	};
+	char etag[80];
+
+	s3_etag(m, etag, sizeof etag);
+	if (s3_preconditions(r, names, etag, (int64_t)(m->mtime_ns / 1000000000u), 412) == 0)
+		return true;
+	s3_fail(r, 412, "PreconditionFailed", "the copy source's x-amz-copy-source-if-* "
+	    "conditions do not hold (its ETag is \"%s\")", etag);
+	return false;
+}
+
 /* Range "bytes=a-b" | "bytes=a-" | "bytes=-n" against size: 0 and the
  * inclusive range, 1 if there is no usable single range (whole object), -1
  * if unsatisfiable. */
@@ -672,9 +718,12 @@ s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 {
 	struct s3_get_op *op = r->op;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->hr);
-	const char *range = s3_header(r, "Range"), *h;
+	static const char *const names[4] = {
+		"If-Match", "If-Unmodified-Since", "If-None-Match", "If-Modified-Since",
+	};
+	const char *range = s3_header(r, "Range");
 	char etag[80], qetag[84], when[64], len[32], cr[96];
-	int64_t mtime_s, t;
+	int64_t mtime_s;
 	int rv = 1, status = 200;
 
 	if (m == NULL) {
@@ -685,19 +734,12 @@ s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 	s3_etag(m, etag, sizeof etag);
 	snprintf(qetag, sizeof qetag, "\"%s\"", etag);
 	mtime_s = (int64_t)(m->mtime_ns / 1000000000u);
-	/* Conditions in RFC 7232 §6 order. */
-	if ((h = s3_header(r, "If-Match")) != NULL && !s3_etag_matches(h, etag)) {
-		s3_fail(r, 412, "PreconditionFailed", "If-Match: the ETag is %s", qetag);
+	switch (s3_preconditions(r, names, etag, mtime_s, 304)) {
+	case 412:
+		s3_fail(r, 412, "PreconditionFailed", "If-Match or If-Unmodified-Since: the ETag is %s",
+		    qetag);
 		return;
-	}
-	if (h == NULL && (h = s3_header(r, "If-Unmodified-Since")) != NULL &&
-	    (t = s3_parse_http_date(h)) >= 0 && mtime_s > t) {
-		s3_fail(r, 412, "PreconditionFailed", "modified since %s", h);
-		return;
-	}
-	if (((h = s3_header(r, "If-None-Match")) != NULL && s3_etag_matches(h, etag)) ||
-	    (h == NULL && (h = s3_header(r, "If-Modified-Since")) != NULL &&
-	    (t = s3_parse_http_date(h)) >= 0 && mtime_s <= t)) {
+	case 304:
 		evhttp_add_header(out, "ETag", qetag);
 		s3_reply_empty(r, 304);
 		return;
@@ -1228,6 +1270,8 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 		s3_fail(r, 404, "NoSuchKey", "the copy source %s does not exist", op->src);
 		return;
 	}
+	if (!s3_copy_source_matches(r, m))
+		return;
 	op->meta = s3_meta_copy(m);
 	op->version = m->version;
 	free(op->meta->name);

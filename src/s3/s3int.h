@@ -139,10 +139,17 @@ void s3_object_copy(struct s3_req *r);
 /* The rcfs name x-amz-copy-source names (decoded "bucket/key"; the caller
  * frees it), or NULL with r answered. */
 char *s3_copy_source(struct s3_req *r);
-/* A write without If-Match, If-None-Match or x-amz-copy-source-if-*: they
- * are not implemented (checked apart from the commit they would be a race,
- * not a condition).  False: r is answered. */
+/* A write without If-Match or If-None-Match: conditional writes are not
+ * implemented (checked apart from the commit they would be a race, not a
+ * condition).  False: r is answered. */
 bool s3_unconditional(struct s3_req *r);
+/* Whether the copy source m (as stat'ed) meets the request's
+ * x-amz-copy-source-if-match, -if-none-match, -if-modified-since and
+ * -if-unmodified-since (RFC 7232 §6 order, as S3).  False: r is answered
+ * 412 PreconditionFailed.  The copy then re-stats the source and commits
+ * only if its version is still the one checked, so the condition holds at
+ * the copy's linearization point. */
+bool s3_copy_source_matches(struct s3_req *r, const Rcfs__FileMeta *m);
 
 /* Store r->body as chunks for commit `seq` (ChunkPut with the gateway's
  * client id), computing the ETag (MD5) and SHA-256; then done(r, meta)

@@ -6,6 +6,7 @@ AWS_SECRET_ACCESS_KEY)."""
 import base64
 import binascii
 import concurrent.futures
+import datetime
 import hashlib
 import os
 import struct
@@ -198,9 +199,34 @@ want("an expired V2 presigned URL: 403", got, 403)
 src = os.urandom(3 << 20)
 s3.put_object(Bucket="errs", Key="src", Body=src)
 up = s3.create_multipart_upload(Bucket="errs", Key="pc")["UploadId"]
+src_etag = s3.head_object(Bucket="errs", Key="src")["ETag"]
+# s3transfer (0.17 and later) sends CopySourceIfMatch with every part it
+# copies, so `aws s3 cp s3://b/big s3://b/copy` depends on these.
 p1 = s3.upload_part_copy(Bucket="errs", Key="pc", UploadId=up, PartNumber=1,
-                         CopySource={"Bucket": "errs", "Key": "src"},
+                         CopySource={"Bucket": "errs", "Key": "src"}, CopySourceIfMatch=src_etag,
                          CopySourceRange="bytes=%d-%d" % (1 << 20, (3 << 20) - 1))
+want("UploadPartCopy with CopySourceIfMatch of another ETag: PreconditionFailed",
+     code_of(s3.upload_part_copy, Bucket="errs", Key="pc", UploadId=up, PartNumber=3,
+             CopySource={"Bucket": "errs", "Key": "src"}, CopySourceIfMatch='"0000"'),
+     "PreconditionFailed")
+want("CopyObject with CopySourceIfNoneMatch of the source's ETag: PreconditionFailed",
+     code_of(s3.copy_object, Bucket="errs", Key="cond", CopySource={"Bucket": "errs", "Key": "src"},
+             CopySourceIfNoneMatch=src_etag), "PreconditionFailed")
+want("CopyObject with CopySourceIfModifiedSince in the future: PreconditionFailed",
+     code_of(s3.copy_object, Bucket="errs", Key="cond", CopySource={"Bucket": "errs", "Key": "src"},
+             CopySourceIfModifiedSince=datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)),
+     "PreconditionFailed")
+want("CopyObject with CopySourceIfUnmodifiedSince in the past: PreconditionFailed",
+     code_of(s3.copy_object, Bucket="errs", Key="cond", CopySource={"Bucket": "errs", "Key": "src"},
+             CopySourceIfUnmodifiedSince=datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)),
+     "PreconditionFailed")
+want("a refused conditional copy wrote nothing", code_of(s3.head_object, Bucket="errs", Key="cond"),
+     "404")
+s3.copy_object(Bucket="errs", Key="cond", CopySource={"Bucket": "errs", "Key": "src"},
+               CopySourceIfMatch=src_etag,
+               CopySourceIfUnmodifiedSince=datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc))
+want("CopyObject whose conditions hold copies",
+     s3.get_object(Bucket="errs", Key="cond")["Body"].read() == src, True)
 p2 = s3.upload_part(Bucket="errs", Key="pc", UploadId=up, PartNumber=2, Body=b"tail")
 want("UploadPartCopy of a range off the chunk boundaries: NotImplemented",
      code_of(s3.upload_part_copy, Bucket="errs", Key="pc", UploadId=up, PartNumber=3,
