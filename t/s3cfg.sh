@@ -30,13 +30,15 @@ while IFS= read -r l; do
 	"# "*) diag "${l#\# }" ;;
 	esac
 done < "$W/py.out"
-if grep -q Traceback "$W/py.out" || ! grep -q "^ok its parts are gone" "$W/py.out"; then
+if grep -q Traceback "$W/py.out" || ! grep -q "^ok parts whose marker is gone" "$W/py.out"; then
 	nok "boto3 ran to the end"
 	sed 's/^/# /' "$W/py.out"
 fi
 check "no file of the removed upload is left under .s3/uploads/" \
 	bash -c 'test -z "$("$RCFS" ls .s3/uploads/vhost/ 2>&1)"'
-check "the leader logged the removal" grep -q "removed 1 multipart upload older than $EXPIRY_MS ms" \
+check "the leader logged the removal" grep -Eq "removed [12] multipart uploads? older than $EXPIRY_MS ms" \
+	"$CDIR"/n*/rcfsd.log
+check "and that of the parts without a marker" grep -Eq "older than $EXPIRY_MS ms \(1 of them parts without a marker\)" \
 	"$CDIR"/n*/rcfsd.log
 
 # A leader killed: a follower's gateway waits out the election instead of

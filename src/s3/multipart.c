@@ -23,6 +23,22 @@
 #include "util/xmalloc.h"
 
 #define S3_MAX_PARTS 10000
+/* Stats (Complete) and removes (Abort, after Complete) in flight per
+ * request: 10,000 parts one after the other took longer than botocore's
+ * 60 s read timeout, and its retry found the upload gone. */
+#define S3_MPU_WINDOW 32
+
+/* A part CompleteMultipartUpload names. */
+struct s3_mpu_want {
+	unsigned number;
+	char etag[80];                  /* quotes and blanks dropped */
+};
+
+/* One FileRemove in flight. */
+struct s3_mpu_rm {
+	struct s3_mpu_op *op;
+	Rcfs__FileRemove rm;
+};
 
 struct s3_mpu_op {
 	struct s3_req *r;
@@ -33,9 +49,10 @@ struct s3_mpu_op {
 	Rcfs__FileMeta *meta;           /* the part, or the completed object */
 	char *headers;                  /* the marker's kept headers */
 	/* Complete */
-	struct xml_node *doc, *cur;
-	Rcfs__FileMeta **parts;
-	size_t nparts;
+	struct xml_node *doc;
+	struct s3_mpu_want *want;       /* [nparts], from the body */
+	Rcfs__FileMeta **parts;         /* [nparts], as stat'ed */
+	size_t nparts, next_stat, stats_in, stats_done;
 	struct sha256 whole, md5s;
 	/* UploadPartCopy */
 	char *src;                      /* the source's rcfs name */
@@ -45,9 +62,8 @@ struct s3_mpu_op {
 	size_t nuploads;                /* uploads listed */
 	/* Abort, and cleaning up after Complete */
 	Rcfs__FileList list;
-	Rcfs__FileRemove rm;
-	char **names;
-	size_t nnames, next_rm;
+	char **names;                   /* the parts, then the marker */
+	size_t nnames, next_rm, rm_in;
 	bool complete_done;
 	struct evbuffer *xml;
 };
@@ -60,8 +76,9 @@ static void s3_mpu_part_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_part_stored(struct s3_req *r, Rcfs__FileMeta *meta);
 static void s3_mpu_part_committed(struct s3_req *r, uint64_t version);
 static void s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m);
-static void s3_mpu_complete_next(struct s3_req *r);
-static void s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_mpu_complete_more(struct s3_req *r);
+static void s3_mpu_complete_part(struct s3_req *r, size_t at, const Rcfs__FileMeta *m);
+static void s3_mpu_complete_all(struct s3_req *r);
 static void s3_mpu_completed(struct s3_req *r, uint64_t version);
 static void s3_mpu_copy_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_copy_source(struct s3_req *r, const Rcfs__FileMeta *m);
@@ -115,6 +132,7 @@ s3_mpu_free(void *arg)
 	for (size_t i = 0; i < op->nparts; i++)
 		s3_meta_free(op->parts[i]);
 	free(op->parts);
+	free(op->want);
 	for (size_t i = 0; i < op->nnames; i++)
 		free(op->names[i]);
 	free(op->names);
@@ -438,58 +456,6 @@ s3_multipart_complete(struct s3_req *r)
 		s3_mpu_marker(r, s3_mpu_complete_marker);
 }
 
-static void
-s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m)
-{
-	struct s3_mpu_op *op = r->op;
-	size_t len = evbuffer_get_length(r->body);
-	char why[200];
-
-	if (!s3_mpu_marker_ok(r, m))
-		return;
-	if (m->s3_headers != NULL) {    /* drop the x-rcfs-key line */
-		const char *nl = strchr(m->s3_headers, '\n');
-		op->headers = nl != NULL && nl[1] != '\0' ? xstrdup(nl + 1) : NULL;
-	}
-	op->doc = xml_parse((const char *)evbuffer_pullup(r->body, -1), len, why, sizeof why);
-	if (op->doc == NULL || strcmp(op->doc->name, "CompleteMultipartUpload") != 0) {
-		s3_fail(r, 400, "MalformedXML", "%s", op->doc == NULL ? why :
-		    "the root is not <CompleteMultipartUpload>");
-		return;
-	}
-	op->cur = xml_child(op->doc, "Part", NULL);
-	if (op->cur == NULL) {
-		s3_fail(r, 400, "MalformedXML", "a CompleteMultipartUpload names at least one part");
-		return;
-	}
-	s3_mpu_complete_next(r);
-}
-
-/* Stat the parts the body lists, one after the other. */
-static void
-s3_mpu_complete_next(struct s3_req *r)
-{
-	struct s3_mpu_op *op = r->op;
-	const char *pn = xml_child_text(op->cur, "PartNumber");
-	char what[16], *name, *end;
-	unsigned long n;
-
-	n = pn != NULL ? strtoul(pn, &end, 10) : 0;
-	if (pn == NULL || *end != '\0' || n < 1 || n > S3_MAX_PARTS) {
-		s3_fail(r, 400, "InvalidPart", "a part number is missing or out of range");
-		return;
-	}
-	if (op->nparts > 0 && n <= op->part) {
-		s3_fail(r, 400, "InvalidPartOrder", "the parts must be listed in ascending order");
-		return;
-	}
-	op->part = (unsigned)n;
-	snprintf(what, sizeof what, "part.%05lu", n);
-	name = s3_mpu_name(op, what);
-	s3_stat(r, name, s3_mpu_complete_part);
-	free(name);
-}
-
 /* An ETag from the body: quotes and surrounding blanks dropped. */
 static void
 s3_mpu_etag(const char *in, char *out, size_t len)
@@ -503,40 +469,112 @@ s3_mpu_etag(const char *in, char *out, size_t len)
 }
 
 static void
-s3_mpu_complete_part(struct s3_req *r, const Rcfs__FileMeta *m)
+s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 {
 	struct s3_mpu_op *op = r->op;
-	const char *etag = xml_child_text(op->cur, "ETag");
-	char want[80];
+	size_t len = evbuffer_get_length(r->body);
+	char why[200];
+	size_t count = 0;
+
+	if (!s3_mpu_marker_ok(r, m))
+		return;
+	if (m->s3_headers != NULL) {    /* drop the x-rcfs-key line */
+		const char *nl = strchr(m->s3_headers, '\n');
+		op->headers = nl != NULL && nl[1] != '\0' ? xstrdup(nl + 1) : NULL;
+	}
+	op->doc = xml_parse((const char *)evbuffer_pullup(r->body, -1), len, why, sizeof why);
+	if (op->doc == NULL || strcmp(op->doc->name, "CompleteMultipartUpload") != 0) {
+		s3_fail(r, 400, "MalformedXML", "%s", op->doc == NULL ? why :
+		    "the root is not <CompleteMultipartUpload>");
+		return;
+	}
+	for (struct xml_node *p = xml_child(op->doc, "Part", NULL); p; p = xml_child(op->doc, "Part", p))
+		count++;
+	op->want = xcalloc(count ? count : 1, sizeof *op->want);
+	for (struct xml_node *p = xml_child(op->doc, "Part", NULL); p; p = xml_child(op->doc, "Part", p)) {
+		const char *pn = xml_child_text(p, "PartNumber"), *etag = xml_child_text(p, "ETag");
+		char *e;
+		unsigned long n = pn != NULL ? strtoul(pn, &e, 10) : 0;
+		struct s3_mpu_want *w;
+
+		if (pn == NULL || *e != '\0' || n < 1 || n > S3_MAX_PARTS) {
+			s3_fail(r, 400, "InvalidPart", "a part number is missing or out of range");
+			return;
+		}
+		if (op->nparts > 0 && n <= op->want[op->nparts - 1].number) {
+			s3_fail(r, 400, "InvalidPartOrder", "the parts must be listed in ascending order");
+			return;
+		}
+		w = &op->want[op->nparts++];
+		w->number = (unsigned)n;
+		s3_mpu_etag(etag != NULL ? etag : "", w->etag, sizeof w->etag);
+	}
+	if (op->nparts == 0) {
+		s3_fail(r, 400, "MalformedXML", "a CompleteMultipartUpload names at least one part");
+		return;
+	}
+	op->parts = xcalloc(op->nparts, sizeof *op->parts);
+	s3_mpu_complete_more(r);
+}
+
+/* Keep S3_MPU_WINDOW stats of the listed parts in flight. */
+static void
+s3_mpu_complete_more(struct s3_req *r)
+{
+	struct s3_mpu_op *op = r->op;
+	char what[16], *name;
+
+	while (!r->replied && op->next_stat < op->nparts && op->stats_in < S3_MPU_WINDOW) {
+		snprintf(what, sizeof what, "part.%05u", op->want[op->next_stat].number);
+		name = s3_mpu_name(op, what);
+		op->stats_in++;
+		s3_stat_at(r, name, op->next_stat++, s3_mpu_complete_part);
+		free(name);
+	}
+}
+
+static void
+s3_mpu_complete_part(struct s3_req *r, size_t at, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+
+	op->stats_in--;
+	if (r->replied)
+		return;
+	if (m == NULL || m->etag == NULL || strcmp(op->want[at].etag, m->etag) != 0) {
+		s3_fail(r, 400, "InvalidPart", "part %u was not uploaded or its ETag differs",
+		    op->want[at].number);
+		return;
+	}
+	op->parts[at] = s3_meta_copy(m);
+	if (++op->stats_done < op->nparts)
+		s3_mpu_complete_more(r);
+	else
+		s3_mpu_complete_all(r);
+}
+
+/* Every part is there: the object is their chunks in order. */
+static void
+s3_mpu_complete_all(struct s3_req *r)
+{
+	struct s3_mpu_op *op = r->op;
 	uint64_t size = 0;
 	size_t nchunks = 0, k = 0;
 	uint8_t md5[MD5_LEN];
 	char hex[2 * SHA256_LEN + 1];
 
-	s3_mpu_etag(etag != NULL ? etag : "", want, sizeof want);
-	if (m == NULL || m->etag == NULL || strcmp(want, m->etag) != 0) {
-		s3_fail(r, 400, "InvalidPart", "part %u was not uploaded or its ETag differs", op->part);
-		return;
-	}
-	if (op->nparts > 0) {
-		const Rcfs__FileMeta *prev = op->parts[op->nparts - 1];
-		if (prev->size % r->s->be.chunk_size != 0 || prev->chunk_size != r->s->be.chunk_size) {
+	for (size_t i = 0; i + 1 < op->nparts; i++) {
+		const Rcfs__FileMeta *p = op->parts[i];
+		if (p->size % r->s->be.chunk_size != 0 || p->chunk_size != r->s->be.chunk_size) {
 			s3_fail(r, 400, "InvalidPart", "every part but the last must be a multiple of the "
-			    "cluster's chunk size (%u bytes); a part before %u is %" PRIu64 " bytes",
-			    r->s->be.chunk_size, op->part, prev->size);
+			    "cluster's chunk size (%u bytes); part %u is %" PRIu64 " bytes",
+			    r->s->be.chunk_size, op->want[i].number, p->size);
 			return;
 		}
 	}
-	op->parts = xrealloc(op->parts, (op->nparts + 1) * sizeof *op->parts);
-	op->parts[op->nparts++] = s3_meta_copy(m);
-	op->cur = xml_child(op->doc, "Part", op->cur);
-	if (op->cur != NULL) {
-		s3_mpu_complete_next(r);
-		return;
-	}
-	/* Every part is there: the object is their chunks in order. */
 	if (op->nparts > 1 && op->parts[op->nparts - 1]->chunk_size != r->s->be.chunk_size) {
-		s3_fail(r, 400, "InvalidPart", "part %u was stored with another chunk size", op->part);
+		s3_fail(r, 400, "InvalidPart", "part %u was stored with another chunk size",
+		    op->want[op->nparts - 1].number);
 		return;
 	}
 	md5_init(&op->md5s);
@@ -686,26 +724,35 @@ s3_mpu_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
 	s3_req_done(r);
 }
 
+/* Keep S3_MPU_WINDOW removes of the parts in flight, then remove the
+ * marker once every part is gone, then answer.  Removes carry no session:
+ * they are idempotent (a retried one finds E_NOT_FOUND, which is fine), and
+ * a session's seqs must be applied in order, which parallel calls do not
+ * promise. */
 static void
 s3_mpu_remove_next(struct s3_mpu_op *op)
 {
+	struct s3_req *r = op->r;
+	size_t nparts = op->nnames - 1;
 	struct evbuffer *xml;
 
-	if (op->next_rm < op->nnames) {
-		rcfs__file_remove__init(&op->rm);
-		op->rm.name = op->names[op->next_rm++];
-		op->rm.has_client_id = op->rm.has_seq = 1;
-		op->rm.seq = s3_next_seq(op->r);
-		op->rm.client_id = op->r->client_id;
-		s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &op->rm.base, s3_mpu_removed, op);
-		return;
+	while (!r->replied && op->rm_in < S3_MPU_WINDOW &&
+	    (op->next_rm < nparts || (op->next_rm == nparts && op->rm_in == 0))) {
+		struct s3_mpu_rm *rm = xcalloc(1, sizeof *rm);
+		rm->op = op;
+		rcfs__file_remove__init(&rm->rm);
+		rm->rm.name = op->names[op->next_rm++];
+		op->rm_in++;
+		s3_call(r, RCFS__MSG_TYPE__MSG_FILE_REMOVE, &rm->rm.base, s3_mpu_removed, rm);
 	}
+	if (r->replied || op->next_rm < op->nnames || op->rm_in > 0)
+		return;
 	if (op->complete_done) {
 		xml = op->xml;
 		op->xml = NULL;
-		s3_reply_xml(op->r, 200, xml);
+		s3_reply_xml(r, 200, xml);
 	} else {
-		s3_reply_empty(op->r, 204);
+		s3_reply_empty(r, 204);
 	}
 }
 
@@ -713,11 +760,14 @@ static void
 s3_mpu_removed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg)
 {
-	struct s3_mpu_op *op = arg;
+	struct s3_mpu_rm *rm = arg;
+	struct s3_mpu_op *op = rm->op;
 	struct s3_req *r = op->r;
 
 	(void)type;
 	(void)msg;
+	free(rm);
+	op->rm_in--;
 	if (code != RCFS__ERROR_CODE__E_OK && code != RCFS__ERROR_CODE__E_NOT_FOUND &&
 	    !op->complete_done)
 		s3_fail_code(r, code, why);
@@ -892,9 +942,19 @@ s3_mpu_uploads_checked(struct s3_req *r)
 
 /* ---- removing abandoned uploads ------------------------------------------------- */
 
-/* An upload found older than the expiry. */
+/* An upload found older than the expiry (key NULL: parts whose marker is
+ * gone, all older than the expiry). */
 struct s3_mpu_expired {
 	char *bucket, *id, *key;
+};
+
+/* The upload directory whose files the pass is walking (name order: its
+ * parts, then its marker), carried from one page to the next. */
+struct s3_mpu_gc_dir {
+	char *dir;                      /* S3_UPLOADS bucket/id/, or NULL */
+	bool marker;                    /* its marker was listed */
+	bool parts;                     /* it has parts */
+	int64_t newest_ms;              /* its newest part's mtime */
 };
 
 struct s3_mpu_gc {
@@ -904,7 +964,9 @@ struct s3_mpu_gc {
 	Rcfs__FileList list;            /* the page being listed */
 	struct s3_mpu_expired *todo;    /* the page's expired uploads */
 	size_t ntodo, next;
+	struct s3_mpu_gc_dir cur;
 	uint64_t removed;               /* uploads removed by this pass */
+	uint64_t orphans;               /* of which parts without a marker */
 };
 
 static void s3_mpu_gc_page(struct s3_server *s);
@@ -934,7 +996,9 @@ s3_mpu_gc_tick(evutil_socket_t fd, short what, void *arg)
 	if (g->running || !s->be.leader(s->be.arg))
 		return;
 	g->running = true;
-	g->removed = 0;
+	g->removed = g->orphans = 0;
+	free(g->cur.dir);
+	memset(&g->cur, 0, sizeof g->cur);
 	s3_mpu_gc_page(s);
 }
 
@@ -965,6 +1029,7 @@ s3_mpu_gc_stop(struct s3_server *s)
 	event_free(g->timer);
 	s3_mpu_gc_todo_free(g);
 	free(g->cursor);
+	free(g->cur.dir);
 	free(g);
 }
 
@@ -977,6 +1042,30 @@ s3_mpu_gc_req(struct s3_server *s, enum evhttp_cmd_type method)
 	r->method = method;
 	r->authed = true;
 	return r;
+}
+
+/* The pass lists dir[len] (NULL: the pass ends): when that ends the
+ * directory walked so far, and it had parts but no marker, all older than
+ * cutoff (ms since the epoch), queue its removal.  Parts lose their marker
+ * when one is committed after an Abort has listed the upload, or a removal
+ * after Complete failed. */
+static void
+s3_mpu_gc_dir_at(struct s3_mpu_gc *g, const char *dir, size_t len, int64_t cutoff)
+{
+	struct s3_mpu_gc_dir *c = &g->cur;
+
+	if (c->dir != NULL && dir != NULL && strlen(c->dir) == len && memcmp(c->dir, dir, len) == 0)
+		return;
+	if (c->dir != NULL && c->parts && !c->marker && c->newest_ms < cutoff) {
+		const char *b = c->dir + strlen(S3_UPLOADS), *id = strchr(b, '/');
+		g->todo[g->ntodo].bucket = xstrndup(b, (size_t)(id - b));
+		g->todo[g->ntodo].id = xstrndup(id + 1, strlen(id + 1) - 1);
+		g->todo[g->ntodo++].key = NULL;
+	}
+	free(c->dir);
+	memset(c, 0, sizeof *c);
+	if (dir != NULL)
+		c->dir = xstrndup(dir, len);
 }
 
 static void
@@ -994,14 +1083,26 @@ s3_mpu_gc_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
 		free(g->cursor);
 		g->cursor = resp->more && resp->n_files > 0 ?
 		    xstrdup(resp->files[resp->n_files - 1]->name) : NULL;
-		g->todo = xcalloc(resp->n_files, sizeof *g->todo);
-		/* S3_UPLOADS bucket/id/upload, with the key in its first header line. */
+		g->todo = xcalloc(resp->n_files + 1, sizeof *g->todo);
+		/* S3_UPLOADS bucket/id/upload, with the key in its first header
+		 * line, and bucket/id/part.N. */
 		for (size_t i = 0; i < resp->n_files; i++) {
 			const Rcfs__FileMeta *f = resp->files[i];
 			const char *b = f->name + strlen(S3_UPLOADS), *id = strchr(b, '/'), *end;
 			const char *key = f->s3_headers;
-			if (id == NULL || (end = strchr(id + 1, '/')) == NULL || strcmp(end, "/upload") != 0 ||
-			    key == NULL || strncmp(key, "x-rcfs-key: ", 12) != 0 ||
+			if (id == NULL || (end = strchr(id + 1, '/')) == NULL)
+				continue;
+			s3_mpu_gc_dir_at(g, f->name, (size_t)(end + 1 - f->name), cutoff);
+			if (strncmp(end, "/part.", 6) == 0) {
+				int64_t ms = (int64_t)(f->mtime_ns / 1000000u);
+				g->cur.parts = true;
+				g->cur.newest_ms = ms > g->cur.newest_ms ? ms : g->cur.newest_ms;
+				continue;
+			}
+			if (strcmp(end, "/upload") != 0)
+				continue;
+			g->cur.marker = true;
+			if (key == NULL || strncmp(key, "x-rcfs-key: ", 12) != 0 ||
 			    (int64_t)(f->mtime_ns / 1000000u) >= cutoff)
 				continue;
 			key += 12;
@@ -1009,6 +1110,8 @@ s3_mpu_gc_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
 			g->todo[g->ntodo].id = xstrndup(id + 1, (size_t)(end - id - 1));
 			g->todo[g->ntodo++].key = xstrndup(key, strcspn(key, "\n"));
 		}
+		if (g->cursor == NULL)          /* the pass's last page: its last directory */
+			s3_mpu_gc_dir_at(g, NULL, 0, cutoff);
 		s3_reply_empty(r, 200);
 	}
 	s3_req_done(r);
@@ -1042,8 +1145,10 @@ s3_mpu_gc_aborted(struct s3_server *s, int status)
 
 	if (g == NULL)
 		return;
-	if (status == 204)
+	if (status == 204) {
 		g->removed++;
+		g->orphans += g->todo[g->next - 1].key == NULL;
+	}
 	s3_mpu_gc_next(s);
 }
 
@@ -1060,10 +1165,13 @@ s3_mpu_gc_next(struct s3_server *s)
 		u = &g->todo[g->next++];
 		r = s3_mpu_gc_req(s, EVHTTP_REQ_DELETE);
 		r->bucket = xstrdup(u->bucket);
-		r->key = xstrdup(u->key);
+		r->key = xstrdup(u->key != NULL ? u->key : "");
 		evhttp_add_header(&r->query, "uploadId", u->id);
 		r->finished = s3_mpu_gc_aborted;
-		s3_multipart_abort(r);
+		if (u->key != NULL)
+			s3_multipart_abort(r);
+		else            /* no marker to check: remove the parts (and no marker) */
+			s3_mpu_list_dir(s3_mpu_new(r, u->id));
 		s3_req_done(r);
 		return;
 	}
@@ -1073,7 +1181,8 @@ s3_mpu_gc_next(struct s3_server *s)
 		return;
 	}
 	if (g->removed > 0)
-		log_info("s3: removed %" PRIu64 " multipart upload%s older than %u ms", g->removed,
-		    g->removed == 1 ? "" : "s", s->be.upload_expiry_ms);
+		log_info("s3: removed %" PRIu64 " multipart upload%s older than %u ms (%" PRIu64
+		    " of them parts without a marker)", g->removed, g->removed == 1 ? "" : "s",
+		    s->be.upload_expiry_ms, g->orphans);
 	g->running = false;
 }

@@ -128,6 +128,8 @@ struct s3_stat_op {
 	Rcfs__FileStat req;
 	char *name;
 	s3_stat_fn *then;
+	s3_stat_at_fn *then_at;         /* instead of then, with at */
+	size_t at;
 	s3_committed_fn *committed;
 	Rcfs__FileCommit commit;
 };
@@ -138,26 +140,48 @@ s3_stat_got(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type, Prot
 	struct s3_stat_op *op = arg;
 	struct s3_req *r = op->r;
 
-	if (code == RCFS__ERROR_CODE__E_NOT_FOUND)
-		op->then(r, NULL);
-	else if (s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP))
-		op->then(r, ((Rcfs__FileStatResponse *)msg)->meta);
+	const Rcfs__FileMeta *m = NULL;
+
+	if (code == RCFS__ERROR_CODE__E_NOT_FOUND ||
+	    s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_STAT_RESP)) {
+		if (code == RCFS__ERROR_CODE__E_OK)
+			m = ((Rcfs__FileStatResponse *)msg)->meta;
+		if (op->then_at != NULL)
+			op->then_at(r, op->at, m);
+		else
+			op->then(r, m);
+	}
 	free(op->name);
 	free(op);
 	s3_req_done(r);
 }
 
-void
-s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then)
+static void
+s3_stat_start(struct s3_req *r, const char *name, s3_stat_fn *then, s3_stat_at_fn *then_at,
+    size_t at)
 {
 	struct s3_stat_op *op = xcalloc(1, sizeof *op);
 
 	op->r = r;
 	op->name = xstrdup(name);
 	op->then = then;
+	op->then_at = then_at;
+	op->at = at;
 	rcfs__file_stat__init(&op->req);
 	op->req.name = op->name;
 	s3_call(r, RCFS__MSG_TYPE__MSG_FILE_STAT, &op->req.base, s3_stat_got, op);
+}
+
+void
+s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then)
+{
+	s3_stat_start(r, name, then, NULL, 0);
+}
+
+void
+s3_stat_at(struct s3_req *r, const char *name, size_t at, s3_stat_at_fn *then)
+{
+	s3_stat_start(r, name, NULL, then, at);
 }
 
 static void

@@ -162,16 +162,21 @@ void s3_store(struct s3_req *r, uint64_t seq, bool may_inline, s3_stored_fn *don
  * answered with the failure.  meta is borrowed until then. */
 typedef void s3_committed_fn(struct s3_req *r, uint64_t version);
 void s3_commit(struct s3_req *r, Rcfs__FileMeta *meta, uint64_t seq, s3_committed_fn *then);
-/* Stat name (linearizable): then(r, meta) with meta (the callee's, valid
- * during the call) or NULL if there is no such file; a failure answers r. */
 /* Protect n chunks from GC for the commit of seq (ChunkProtect, in
  * batches; chunks are copied), then then(r); a failure answers r instead.
  * release: end such a protection (no commit follows); then may be NULL. */
 typedef void s3_protected_fn(struct s3_req *r);
 void s3_protect(struct s3_req *r, const ProtobufCBinaryData *chunks, size_t n, uint64_t seq, bool release,
     s3_protected_fn *then);
+/* Stat name (linearizable): then(r, meta) with meta (the callee's, valid
+ * during the call) or NULL if there is no such file; a failure answers r. */
 typedef void s3_stat_fn(struct s3_req *r, const Rcfs__FileMeta *meta);
 void s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then);
+/* s3_stat for one of several stats in flight: then(r, at, meta) tells
+ * which.  After one has failed (r answered), the others still call then
+ * with what they found: check r->replied. */
+typedef void s3_stat_at_fn(struct s3_req *r, size_t at, const Rcfs__FileMeta *meta);
+void s3_stat_at(struct s3_req *r, const char *name, size_t at, s3_stat_at_fn *then);
 /* The request headers an object keeps (Content-Type, x-amz-meta-*, ...),
  * as "name: value\n" lines in a new string (NULL if none). */
 char *s3_kept_headers_of(struct s3_req *r);

@@ -245,6 +245,14 @@ with concurrent.futures.ThreadPoolExecutor(8) as pool:
 after = s3.create_multipart_upload(Bucket="errs", Key="z-after")["UploadId"]
 ids = [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="errs").get("Uploads", [])]
 want("ListMultipartUploads past an upload of 1,101 parts", (big in ids, after in ids), (True, True))
+parts = [{"PartNumber": n, "ETag": '"%s"' % hashlib.md5(b"p").hexdigest()} for n in range(1, 1102)]
+want("Complete of 1,101 parts of one byte: InvalidPart (every part but the last must be whole chunks)",
+     code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
+             MultipartUpload={"Parts": parts}), "InvalidPart")
+parts[700]["ETag"] = '"%s"' % hashlib.md5(b"q").hexdigest()
+want("Complete naming part 701 with another ETag: InvalidPart",
+     code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
+             MultipartUpload={"Parts": parts}), "InvalidPart")
 for k, u in (("many-parts", big), ("z-after", after)):
     s3.abort_multipart_upload(Bucket="errs", Key=k, UploadId=u)
 sys.exit(0)
