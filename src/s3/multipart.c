@@ -59,7 +59,8 @@ struct s3_mpu_op {
 	uint64_t src_version;           /* as read */
 	/* ListMultipartUploads */
 	char *cursor;                   /* the next page starts after this name */
-	size_t nuploads;                /* uploads listed */
+	size_t nuploads, max_uploads;   /* uploads listed, and at most */
+	char *last_key, *last_id;       /* the last upload listed */
 	/* Abort, and cleaning up after Complete */
 	Rcfs__FileList list;
 	char **names;                   /* the parts, then the marker */
@@ -126,6 +127,8 @@ s3_mpu_free(void *arg)
 	free(op->upload_id);
 	free(op->headers);
 	free(op->cursor);
+	free(op->last_key);
+	free(op->last_id);
 	free(op->src);
 	s3_meta_free(op->meta);
 	xml_free(op->doc);
@@ -692,6 +695,7 @@ s3_mpu_list(struct s3_mpu_op *op, uint32_t limit, peer_rpc_cb *cb)
 {
 	rcfs__file_list__init(&op->list);
 	op->list.prefix = op->dir;
+	op->list.start_after = op->cursor;      /* NULL but for ListMultipartUploads */
 	op->list.has_limit = 1;
 	op->list.limit = limit;
 	s3_call(op->r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, cb, op);
@@ -861,9 +865,14 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 	struct s3_mpu_op *op = arg;
 	struct s3_req *r = op->r;
 	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
-	const char *prefix = s3_query(r, "prefix");
+	const char *prefix = s3_query(r, "prefix"), *key_marker = s3_query(r, "key-marker");
 	char when[40];
 	bool more;
+
+	/* Continuing from our own NextUploadIdMarker: the cursor says where
+	 * (uploads are listed in upload id order). */
+	if (s3_query(r, "upload-id-marker") != NULL)
+		key_marker = NULL;
 
 	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		s3_req_done(r);
@@ -877,12 +886,14 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 		    f->s3_headers + 12 : NULL;
 		if (slash == NULL || strcmp(slash, "/upload") != 0 || key == NULL)
 			continue;
-		if (op->nuploads == S3_MAX_KEYS) {
-			more = true;
-			break;
-		}
 		char *k = xstrndup(key, strcspn(key, "\n"));
-		if (prefix == NULL || strncmp(k, prefix, strlen(prefix)) == 0) {
+		if ((prefix == NULL || strncmp(k, prefix, strlen(prefix)) == 0) &&
+		    (key_marker == NULL || strcmp(k, key_marker) > 0)) {
+			if (op->nuploads == op->max_uploads) {
+				more = true;
+				free(k);
+				break;
+			}
 			char *uid = xstrndup(id, (size_t)(slash - id));
 			evbuffer_add_printf(op->xml, "<Upload>");
 			xml_elem(op->xml, "Key", k);
@@ -891,11 +902,15 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 			xml_elem(op->xml, "Initiated", when);
 			evbuffer_add_printf(op->xml, "<StorageClass>STANDARD</StorageClass></Upload>");
 			op->nuploads++;
-			free(uid);
+			free(op->last_key);
+			free(op->last_id);
+			op->last_key = k;
+			op->last_id = uid;
+			continue;
 		}
 		free(k);
 	}
-	if (more && op->nuploads < S3_MAX_KEYS) {
+	if (more && op->nuploads < op->max_uploads) {
 		const char *last = resp->files[resp->n_files - 1]->name, *id = last + strlen(op->dir);
 		const char *slash = strchr(id, '/');
 		free(op->cursor);
@@ -915,6 +930,10 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 		return;
 	}
 	xml_elem(op->xml, "IsTruncated", more ? "true" : "false");
+	if (more && op->last_id != NULL) {
+		xml_elem(op->xml, "NextKeyMarker", op->last_key);
+		xml_elem(op->xml, "NextUploadIdMarker", op->last_id);
+	}
 	evbuffer_add_printf(op->xml, "</ListMultipartUploadsResult>");
 	s3_reply_xml(r, 200, op->xml);
 	op->xml = NULL;
@@ -932,11 +951,30 @@ s3_mpu_uploads_checked(struct s3_req *r)
 {
 	struct s3_mpu_op *op = s3_mpu_new(r, "");
 
+	const char *maxs = s3_query(r, "max-uploads"), *after = s3_query(r, "upload-id-marker");
+	char *end;
+	long max = maxs != NULL ? strtol(maxs, &end, 10) : S3_MAX_KEYS;
+
+	if (maxs != NULL && (*maxs == '\0' || *end != '\0' || max < 0)) {
+		s3_fail(r, 400, "InvalidArgument", "max-uploads must be an integer >= 0");
+		return;
+	}
+	if (after != NULL && !s3_mpu_id_ok(after)) {
+		s3_fail(r, 400, "InvalidArgument", "upload-id-marker is not an upload id of this gateway");
+		return;
+	}
+	op->max_uploads = max > S3_MAX_KEYS ? S3_MAX_KEYS : (size_t)max;
 	/* dir is S3_UPLOADS bucket// here: list S3_UPLOADS bucket/ instead. */
 	op->dir[strlen(op->dir) - 1] = '\0';
 	op->xml = evbuffer_new();
 	xml_open_doc(op->xml, "ListMultipartUploadsResult");
 	xml_elem(op->xml, "Bucket", r->bucket);
+	xml_elem_u64(op->xml, "MaxUploads", op->max_uploads);
+	if (after != NULL) {    /* past that upload's files */
+		size_t len = strlen(op->dir) + strlen(after) + 3;
+		op->cursor = xmalloc(len);
+		snprintf(op->cursor, len, "%s%s/\xff", op->dir, after);
+	}
 	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
 }
 

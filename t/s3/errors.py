@@ -245,6 +245,17 @@ with concurrent.futures.ThreadPoolExecutor(8) as pool:
 after = s3.create_multipart_upload(Bucket="errs", Key="z-after")["UploadId"]
 ids = [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="errs").get("Uploads", [])]
 want("ListMultipartUploads past an upload of 1,101 parts", (big in ids, after in ids), (True, True))
+page = s3.list_multipart_uploads(Bucket="errs", MaxUploads=1)
+want("ListMultipartUploads MaxUploads=1: one upload, truncated, with the next markers",
+     (len(page.get("Uploads", [])), page["IsTruncated"], bool(page.get("NextUploadIdMarker"))),
+     (1, True, True))
+paged = [u["UploadId"] for p in s3.get_paginator("list_multipart_uploads").paginate(
+    Bucket="errs", PaginationConfig={"PageSize": 1}) for u in p.get("Uploads", [])]
+want("ListMultipartUploads paged one at a time lists each upload once",
+     (sorted(paged) == sorted(set(paged)), big in paged, after in paged), (True, True, True))
+want("ListMultipartUploads KeyMarker: only keys after it",
+     [u["Key"] for u in s3.list_multipart_uploads(Bucket="errs", KeyMarker="many-parts").get("Uploads", [])],
+     ["z-after"])
 parts = [{"PartNumber": n, "ETag": '"%s"' % hashlib.md5(b"p").hexdigest()} for n in range(1, 1102)]
 want("Complete of 1,101 parts of one byte: InvalidPart (every part but the last must be whole chunks)",
      code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
