@@ -5,9 +5,10 @@
 # put that fails gives its chunks back; a backup's GC hold keeps what its cut
 # references until it has read it; rcfs cp racing an rm of its source never
 # makes a copy without chunks; rcfs gc and rcfs status say what is kept; the
-# AOF is rewritten in a lull.
+# AOF is rewritten in a lull, and under continuous writes in each node's
+# turn (docs/design.md "AOF rewrites").
 . "$(dirname "$0")/lib.sh"
-watchdog 240
+watchdog 330
 new_tmpdir W
 
 json_sum() {    # json_sum FIELD: the sum of FIELD over rcfs --json gc's nodes
@@ -149,5 +150,34 @@ check "aof: rcfsd has redis rewrite it once writes are quiet" \
 check "aof: the rewrite ran and the AOF shrank" \
 	wait_until 20 bash -c '[ "$(redis-cli -s "$1" INFO persistence | tr -d "\r" | sed -n "s/^aof_rewrite_in_progress://p")" = 0 ] && [ "$(redis-cli -s "$1" INFO persistence | tr -d "\r" | sed -n "s/^aof_current_size://p")" -lt "$2" ]' _ "$CDIR/n1/redis.sock" "$grown"
 check "aof: the files read back" bash -c '"$RCFS" get a2 - | cmp -s - "$1"' _ "$W/h"
+"$CLUSTER" down -d "$CDIR" >/dev/null
+
+# ---- under continuous writes, the nodes rewrite in turns -----------------------------------
+# Turns of 4 s (a 12 s round of 3 nodes), rewrites at 50 % growth, never quiet.
+cluster_up -n 3 --set 'aof_rewrite_min_bytes = 1048576; aof_rewrite_busy_growth = 50;' \
+	--set 'aof_rewrite_turn_ms = 4000; aof_rewrite_quiet_ms = 600000;' || { nok "cluster up"; done_testing; }
+head -c 1048576 /dev/urandom > "$W/t1"
+( while :; do "$RCFS" -q put "$W/t1" turn && "$RCFS" -q rm turn; done ) >/dev/null 2>&1 &
+writer=$!
+track_pid $writer
+all_rewrote() { local i; for i in 1 2 3; do grep -q "AOF rewrite done after" "$CDIR/n$i/rcfsd.log" || return 1; done; }
+export -f all_rewrote
+check "turns: under continuous writes every node rewrites its AOF" wait_until 60 all_rewrote
+kill $writer 2>/dev/null
+check "turns: each rewrite was asked for under load, in the node's turn" \
+	bash -c '! grep -h "redis .*AOF rewrite" "$1"/n*/rcfsd.log | grep -v "under load, in this node.s turn\|done after"' _ "$CDIR"
+check "turns: the leader handed leadership over before its rewrite" \
+	grep -q "handing leadership over to .* (its AOF rewrite is due in its turn)" "$CDIR"/n*/rcfsd.log
+# Each node's rewrites as [start, done] (the done line comes at the check
+# after the end, so these are upper bounds): no two nodes' intersect.
+overlap=$(for i in 1 2 3; do
+	awk -v n=$i '/AOF rewrite under load/ { split($1, t, ":"); s = (t[1] * 60 + t[2]) * 60 + t[3] }
+		/AOF rewrite done after/ && s != "" { split($1, t, ":"); print s, (t[1] * 60 + t[2]) * 60 + t[3], n; s = "" }' \
+		"$CDIR/n$i/rcfsd.log"
+done | sort -n | awk '$1 < end && $3 != node { print "node " $3 " started at " $1 " s before node " node " was done at " end " s" }
+	$2 > end { end = $2; node = $3 }')
+check "turns: no two nodes' rewrites overlapped" [ -z "$overlap" ]
+[ -n "$overlap" ] && diag "$overlap"
+grep -h "AOF rewrite\|AOF rewrite is due" "$CDIR"/n*/rcfsd.log | sort | sed 's/^/# /'
 
 done_testing

@@ -1653,7 +1653,7 @@ consensus_progress(const struct consensus *cs, uint64_t id, struct raft_progress
 }
 
 int
-consensus_move_leader(struct consensus *cs, uint64_t id)
+consensus_move_leader(struct consensus *cs, uint64_t id, const char *why)
 {
 	int rv;
 
@@ -1661,8 +1661,10 @@ consensus_move_leader(struct consensus *cs, uint64_t id)
 		return RAFT_ENOTLEADER;
 	rv = raft_transfer_leadership(cs->raft, id);
 	if (rv == RAFT_OK) {
-		log_info("raft: handing leadership over to %s (rcfs member move-leader)",
-		    id ? "the requested node" : "the most up-to-date voter");
+		if (id != 0)
+			log_info("raft: handing leadership over to node %llu (%s)", (unsigned long long)id, why);
+		else
+			log_info("raft: handing leadership over to the most up-to-date voter (%s)", why);
 		cs_schedule(cs);
 	}
 	return rv;

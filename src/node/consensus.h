@@ -142,8 +142,9 @@ bool consensus_keeps_quorum_without(const struct consensus *cs, uint64_t id, uns
 /* Leader only: the core's view of member id; false if unknown or not leader. */
 bool consensus_progress(const struct consensus *cs, uint64_t id, struct raft_progress_info *info);
 /* Leader only: hand leadership to voter id (0: the most up-to-date),
- * Raft dissertation §3.10.  Returns a raft error (RAFT_OK: under way). */
-int consensus_move_leader(struct consensus *cs, uint64_t id);
+ * Raft dissertation §3.10; why goes into the log line.  Returns a raft
+ * error (RAFT_OK: under way). */
+int consensus_move_leader(struct consensus *cs, uint64_t id, const char *why);
 /* Leader only: start handing leadership to the most up-to-date voter
  * (TimeoutNow, Raft dissertation §3.10).  Returns false if not leader, no
  * other voter, or a transfer is already under way. */

@@ -94,6 +94,7 @@ static bool node_admit(struct node_client *cl, struct conn *c, const struct fram
 static void node_store_state_cb(struct store *st, bool up, const char *why, void *arg);
 static void node_send_raft(void *arg, uint64_t to, const Rcfs__RaftMessage *m);
 static void node_conf_changed(void *arg);
+static bool node_aof_turn(void *arg);
 static void node_force_check(evutil_socket_t fd, short what, void *arg);
 static void node_join_check(evutil_socket_t fd, short what, void *arg);
 static void node_walk_done(void *arg, const struct rebalance_stats *stats);
@@ -166,6 +167,7 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	n->store = store_new(base, cfg->redis, cfg->redis_timeout_ms, cfg->storage_window,
 	    cfg->allow_unsafe_storage);
 	store_set_state_cb(n->store, node_store_state_cb, n);
+	store_set_aof_turns(n->store, cfg->aof_rewrite_busy_growth, node_aof_turn, n);
 	store_set_aof_policy(n->store, cfg->aof_rewrite_growth, cfg->aof_rewrite_min_bytes,
 	    cfg->aof_rewrite_quiet_ms);
 	n->gc = gc_new(base, n->store, cfg->gc_interval_ms);
@@ -629,6 +631,64 @@ node_conf_changed(void *arg)
 		log_warn("members: this node was removed from the cluster: it takes no part any more; "
 		    "stop it (its storage must not be reused under id %llu)",
 		    (unsigned long long)n->cfg->node_id);
+}
+
+/* The member holding turn `rank` of node_aof_turn's order (ids ascending),
+ * or NULL. */
+static const struct member *
+node_aof_turn_member(const struct node *n, uint32_t rank)
+{
+	uint32_t count = members_count(n->members);
+
+	for (uint32_t i = 0; i < count; i++) {
+		const struct member *m = members_at(n->members, i);
+		uint32_t below = 0;
+		for (uint32_t j = 0; j < count; j++)
+			below += members_at(n->members, j)->id < m->id;
+		if (below == rank)
+			return m;
+	}
+	return NULL;
+}
+
+/* store_aof_turn_fn.  The members take turns of aof_rewrite_turn_ms on
+ * the node's measured clock (timesync: NTP keeps the hosts within
+ * milliseconds of each other), in id order, and start a rewrite under load
+ * only in the first half of their own, so a rewrite shorter than half a
+ * turn ends before the next member's may start.  A clock far off only
+ * makes two rewrites overlap, as they did without turns.  A leader whose
+ * turn is next hands leadership over in the second half of the turn before
+ * (its storage stalls every commit; a follower's only its own
+ * acknowledgements), so it rewrites as a follower: handing over in its own
+ * turn, it missed the window.  It hands over to the member whose turn
+ * ended last, which has the longest until its own; to the most up-to-date
+ * voter, two nodes passed leadership back and forth at every turn. */
+static bool
+node_aof_turn(void *arg)
+{
+	struct node *n = arg;
+	uint64_t turn = n->cfg->aof_rewrite_turn_ms;
+	uint64_t now = (uint64_t)timesync_now_ns(n->timesync) / 1000000u;
+	uint32_t count = members_count(n->members), rank = 0, slot;
+	const struct member *to;
+	bool mine, next, first_half;
+
+	for (uint32_t i = 0; i < count; i++)
+		rank += members_at(n->members, i)->id < n->cfg->node_id;
+	if (members_find(n->members, n->cfg->node_id) == NULL)
+		count++;                /* not a member yet: after them */
+	slot = (uint32_t)((now / turn) % count);
+	mine = slot == rank;
+	next = (slot + 1) % count == rank;
+	first_half = now % turn < turn / 2;
+	if (consensus_is_leader(n->consensus) && consensus_active_voters(n->consensus) > 0 &&
+	    (mine || (next && !first_half))) {
+		to = node_aof_turn_member(n, (slot + count - 1) % count);
+		consensus_move_leader(n->consensus, to != NULL && to->role == MEMBER_VOTER &&
+		    to->id != n->cfg->node_id ? to->id : 0, "its AOF rewrite is due in its turn");
+		return false;
+	}
+	return mine && first_half;
 }
 
 static void

@@ -1101,7 +1101,7 @@ service_member(struct service_req *r)
 		break;
 	case RCFS__MEMBER_OP__MEMBER_MOVE_LEADER:
 		free(ch);
-		rv = consensus_move_leader(cs, m->has_id ? m->id : 0);
+		rv = consensus_move_leader(cs, m->has_id ? m->id : 0, "rcfs member move-leader");
 		if (rv == RAFT_OK) {
 			service_member_reply(r, "leadership transfer started", 0);
 		} else if (rv == RAFT_ENOTFOUND || rv == RAFT_ECATCHUP || rv == RAFT_ETRANSFER) {

@@ -77,6 +77,11 @@ struct store {
 	uint64_t aof_failed_ms;         /* monotonic: when a failed rewrite was seen (0: none) */
 	uint64_t quiet_size;            /* its size then */
 	bool aof_asking;                /* an INFO persistence is out */
+	/* rewrites under load, in turns (store_set_aof_turns) */
+	uint32_t aof_busy_pct;
+	store_aof_turn_fn *aof_turn;
+	void *aof_turn_arg;
+	uint64_t aof_started_ms;        /* monotonic: when rcfsd asked for the running rewrite (0: none) */
 };
 
 static void store_set_state(struct store *st, enum store_state s, const char *why);
@@ -637,19 +642,46 @@ store_free(struct store *st)
 
 /* ---- quiet-time AOF rewrites --------------------------------------------------- */
 
+/* Whether the AOF, cur bytes and base after the last rewrite, has grown
+ * pct % and aof_min_bytes over base. */
+static bool
+store_aof_grown(const struct store *st, uint64_t cur, uint64_t base, uint32_t pct)
+{
+	return cur >= base + st->aof_min_bytes && cur * 100 >= base * (100 + (uint64_t)pct);
+}
+
+static void
+store_aof_start(struct store *st, const char *when, uint64_t cur, uint64_t base, bool failed)
+{
+	if (failed)
+		st->aof_failed_ms = time_mono_ms();
+	st->quiet_since_ms = 0;
+	st->aof_started_ms = time_mono_ms();
+	log_info("redis %s: AOF rewrite %s (%llu MiB, %llu MiB after the last)", st->addr, when,
+	    (unsigned long long)(cur >> 20), (unsigned long long)(base >> 20));
+	store_commandf(st, NULL, NULL, "BGREWRITEAOF");
+}
+
 static void
 store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	uint64_t cur, base;
-	bool failed;
+	bool failed, grew;
 
 	(void)arg;
 	st->aof_asking = false;
 	if (err != STORE_OK || r == NULL || r->type != REDIS_REPLY_STRING ||
-	    store_info_field(r->str, "aof_enabled") != 1 ||
-	    store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
+	    store_info_field(r->str, "aof_enabled") != 1)
+		return;
+	if (store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
 	    store_info_field(r->str, "aof_rewrite_scheduled") != 0)
 		return;
+	if (st->aof_started_ms != 0) {  /* the end of the rewrite rcfsd asked for */
+		log_info("redis %s: AOF rewrite done after %llu ms (%s)", st->addr,
+		    (unsigned long long)(time_mono_ms() - st->aof_started_ms),
+		    strstr(r->str, "aof_last_bgrewrite_status:ok") != NULL ? "ok" : "failed");
+		st->aof_started_ms = 0;
+	}
 	/* A rewrite that failed (disk full, fork refused) is asked for at most
 	 * once per STORE_AOF_FAILED_WAIT_MS, not every lull: redis retries with
 	 * its own backoff meanwhile. */
@@ -661,25 +693,24 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		log_warn("redis %s: the last AOF rewrite failed (see its log): asking for one at most every "
 		    "%d minutes", st->addr, STORE_AOF_FAILED_WAIT_MS / 60000);
 	}
-	cur = store_info_field(r->str, "aof_current_size");
-	base = store_info_field(r->str, "aof_base_size");
-	if (st->quiet_since_ms == 0 || cur > st->quiet_size + STORE_AOF_QUIET_BYTES || cur < st->quiet_size) {
-		st->quiet_since_ms = time_mono_ms();    /* writes go on: wait for a lull */
-		st->quiet_size = cur;
-		return;
-	}
-	if (time_mono_ms() - st->quiet_since_ms < st->aof_quiet_ms)
-		return;
-	if (cur < base + st->aof_min_bytes || cur * 100 < base * (100 + (uint64_t)st->aof_growth_pct))
-		return;
 	if (failed && time_mono_ms() - st->aof_failed_ms < STORE_AOF_FAILED_WAIT_MS)
 		return;
-	if (failed)
-		st->aof_failed_ms = time_mono_ms();
-	st->quiet_since_ms = 0;
-	log_info("redis %s: AOF rewrite while writes are quiet (%llu MiB, %llu MiB after the last)",
-	    st->addr, (unsigned long long)(cur >> 20), (unsigned long long)(base >> 20));
-	store_commandf(st, NULL, NULL, "BGREWRITEAOF");
+	cur = store_info_field(r->str, "aof_current_size");
+	base = store_info_field(r->str, "aof_base_size");
+	grew = st->quiet_since_ms != 0 && (cur > st->quiet_size + STORE_AOF_QUIET_BYTES ||
+	    cur < st->quiet_size);
+	if (st->quiet_since_ms == 0 || grew) {
+		st->quiet_since_ms = time_mono_ms();    /* writes go on: wait for a lull */
+		st->quiet_size = cur;
+		if (grew && st->aof_busy_pct > 0 && store_aof_grown(st, cur, base, st->aof_busy_pct) &&
+		    st->aof_turn(st->aof_turn_arg))
+			store_aof_start(st, "under load, in this node's turn", cur, base, failed);
+		return;
+	}
+	if (time_mono_ms() - st->quiet_since_ms < st->aof_quiet_ms ||
+	    !store_aof_grown(st, cur, base, st->aof_growth_pct))
+		return;
+	store_aof_start(st, "while writes are quiet", cur, base, failed);
 }
 
 static void
@@ -702,10 +733,18 @@ store_set_aof_policy(struct store *st, uint32_t growth_pct, uint64_t min_bytes, 
 	st->aof_growth_pct = growth_pct;
 	st->aof_min_bytes = min_bytes;
 	st->aof_quiet_ms = quiet_ms;
-	if (st->aof_ev == NULL && growth_pct > 0) {
+	if (st->aof_ev == NULL && (growth_pct > 0 || st->aof_busy_pct > 0)) {
 		st->aof_ev = event_new(st->base, -1, EV_PERSIST, store_aof_tick, st);
 		event_add(st->aof_ev, &tv);
 	}
+}
+
+void
+store_set_aof_turns(struct store *st, uint32_t busy_growth_pct, store_aof_turn_fn *turn, void *arg)
+{
+	st->aof_busy_pct = turn != NULL ? busy_growth_pct : 0;
+	st->aof_turn = turn;
+	st->aof_turn_arg = arg;
 }
 
 Rcfs__ErrorCode

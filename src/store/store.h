@@ -117,10 +117,24 @@ void store_get_uint(struct store *st, const char *key, store_uint_cb *cb, void *
  * speak of), has grown growth_pct % over its size after the last rewrite
  * and by min_bytes at least, and no rewrite runs.  A rewrite forks redis and competes with
  * writes for the disk (puts halve during one: docs/benchmarks.md), so doing
- * it in a lull keeps it off busy periods; redis's own auto-aof-rewrite stays
- * the backstop under continuous writes.  growth_pct 0: off. */
+ * it in a lull keeps it off busy periods; under continuous writes see
+ * store_set_aof_turns, and redis's own auto-aof-rewrite is the backstop.
+ * growth_pct 0: off. */
 void store_set_aof_policy(struct store *st, uint32_t growth_pct, uint64_t min_bytes,
     uint32_t quiet_ms);
+
+/* Whether this node may start an AOF rewrite under load now. */
+typedef bool store_aof_turn_fn(void *arg);
+/* Rewrites under continuous writes, taken in turns: at a check (every 2 s)
+ * that finds the AOF grown since the last one, by busy_growth_pct % and
+ * store_set_aof_policy's min_bytes over its size after the last rewrite,
+ * the store asks turn(arg) and rewrites if it answers true.  Every copy of
+ * a chunk is written to N AOFs at once, so without turns their rewrites
+ * coincide (docs/design.md "AOF rewrites").  Call before
+ * store_set_aof_policy; busy_growth_pct 0 or turn NULL: leave rewrites
+ * under load to redis's own auto-aof-rewrite. */
+void store_set_aof_turns(struct store *st, uint32_t busy_growth_pct, store_aof_turn_fn *turn,
+    void *arg);
 
 /* redis's memory figures (INFO memory): used_memory and maxmemory in bytes
  * (maxmemory 0: no limit). */

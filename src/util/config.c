@@ -33,7 +33,8 @@ static const char *const config_keys[] = {
 	"auth", "cluster_key_file", "encrypt", "metrics_public", "client_keys", "idle_timeout_ms", "frame_timeout_ms",
 	"rate_requests", "rate_bytes", "http_listen", "s3_listen", "s3_region", "s3_max_body",
 	"s3_max_conns", "s3_domain", "s3_upload_expiry_ms", "log_file", "drain_timeout_ms", "ack_file",
-	"aof_rewrite_growth", "aof_rewrite_min_bytes", "aof_rewrite_quiet_ms", NULL
+	"aof_rewrite_growth", "aof_rewrite_min_bytes", "aof_rewrite_quiet_ms", "aof_rewrite_busy_growth",
+	"aof_rewrite_turn_ms", NULL
 };
 
 void
@@ -70,6 +71,8 @@ config_defaults(struct rcfs_config *c)
 	c->aof_rewrite_growth = 100;
 	c->aof_rewrite_min_bytes = 64 * MiB;
 	c->aof_rewrite_quiet_ms = 10000;
+	c->aof_rewrite_busy_growth = 200;
+	c->aof_rewrite_turn_ms = 60000;
 }
 
 /* auth, cluster_key_file, encrypt, client_keys, timeouts and rate limits.
@@ -392,6 +395,10 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    config_get_u32(&cf, path, "aof_rewrite_min_bytes", 0, UINT32_MAX, &c->aof_rewrite_min_bytes, err,
 	    errlen) ||
 	    config_get_u32(&cf, path, "aof_rewrite_quiet_ms", 0, 3600000, &c->aof_rewrite_quiet_ms, err,
+	    errlen) ||
+	    config_get_u32(&cf, path, "aof_rewrite_busy_growth", 0, 10000, &c->aof_rewrite_busy_growth, err,
+	    errlen) ||
+	    config_get_u32(&cf, path, "aof_rewrite_turn_ms", 1000, 3600000, &c->aof_rewrite_turn_ms, err,
 	    errlen))
 		goto out;
 	if (c->inline_max > c->max_frame - 4096) {

@@ -92,6 +92,9 @@ struct rcfs_config {
 	uint32_t aof_rewrite_growth;    /* % over the last rewrite's size; 0: leave it to redis */
 	uint32_t aof_rewrite_min_bytes; /* ... and at least this many bytes of growth */
 	uint32_t aof_rewrite_quiet_ms;  /* the AOF hardly grew for this long */
+	/* ... and under load, in turns (store_set_aof_turns) */
+	uint32_t aof_rewrite_busy_growth; /* % over the last rewrite's size; 0: leave it to redis */
+	uint32_t aof_rewrite_turn_ms;   /* each member's turn, on the node's measured clock */
 };
 
 /* Fill `c` with defaults. */
