@@ -662,7 +662,8 @@ node_aof_turn_member(const struct node *n, uint32_t rank)
  * acknowledgements), so it rewrites as a follower: handing over in its own
  * turn, it missed the window.  It hands over to the member whose turn
  * ended last, which has the longest until its own; to the most up-to-date
- * voter, two nodes passed leadership back and forth at every turn. */
+ * voter, two nodes passed leadership back and forth at every turn.  With
+ * no voter to hand over to, it rewrites as the leader. */
 static bool
 node_aof_turn(void *arg)
 {
@@ -681,12 +682,17 @@ node_aof_turn(void *arg)
 	mine = slot == rank;
 	next = (slot + 1) % count == rank;
 	first_half = now % turn < turn / 2;
-	if (consensus_is_leader(n->consensus) && consensus_active_voters(n->consensus) > 0 &&
-	    (mine || (next && !first_half))) {
+	if (consensus_is_leader(n->consensus) && (mine || (next && !first_half))) {
+		const char *why = "its AOF rewrite is due in its turn";
+		int rv = RAFT_ENOTFOUND;
 		to = node_aof_turn_member(n, (slot + count - 1) % count);
-		consensus_move_leader(n->consensus, to != NULL && to->role == MEMBER_VOTER &&
-		    to->id != n->cfg->node_id ? to->id : 0, "its AOF rewrite is due in its turn");
-		return false;
+		if (to != NULL && to->role == MEMBER_VOTER && to->id != n->cfg->node_id)
+			rv = consensus_move_leader(n->consensus, to->id, why);
+		if (rv != RAFT_OK && rv != RAFT_ETRANSFER)
+			rv = consensus_move_leader(n->consensus, 0, why);
+		if (rv == RAFT_OK || rv == RAFT_ETRANSFER)
+			return false;
+		/* no voter to hand over to: rewrite as the leader, in the turn */
 	}
 	return mine && first_half;
 }

@@ -44,6 +44,7 @@ TAILQ_HEAD(store_req_list, store_req);
 #define STORE_AOF_CHECK_MS 2000        /* quiet-time AOF rewrite: how often to look */
 #define STORE_AOF_QUIET_BYTES (256 * 1024)      /* AOF growth that still counts as quiet */
 #define STORE_AOF_FAILED_WAIT_MS (10 * 60 * 1000) /* after a failed rewrite: leave it to redis */
+#define STORE_AOF_OVERDUE_BYTES (4ull << 30)    /* past this growth (and 2 x busy %), out of turn */
 
 struct store {
 	struct event_base *base;
@@ -69,7 +70,7 @@ struct store {
 	char dir[512];          /* redis's working directory, from the last check ("" unknown) */
 	bool freeing;
 	bool unsafe;
-	/* quiet-time AOF rewrites (store_set_aof_policy) */
+	/* AOF rewrites in a lull (store_set_aof_policy) */
 	struct event *aof_ev;
 	uint32_t aof_growth_pct, aof_quiet_ms;
 	uint64_t aof_min_bytes;
@@ -640,7 +641,7 @@ store_free(struct store *st)
 	free(st);
 }
 
-/* ---- quiet-time AOF rewrites --------------------------------------------------- */
+/* ---- AOF rewrites: in a lull, or in turns ------------------------------------------ */
 
 /* Whether the AOF, cur bytes and base after the last rewrite, has grown
  * pct % and aof_min_bytes over base. */
@@ -702,12 +703,16 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	if (st->quiet_since_ms == 0 || grew) {
 		st->quiet_since_ms = time_mono_ms();    /* writes go on: wait for a lull */
 		st->quiet_size = cur;
-		if (grew && st->aof_busy_pct > 0 && store_aof_grown(st, cur, base, st->aof_busy_pct) &&
-		    st->aof_turn(st->aof_turn_arg))
+		if (!grew || st->aof_busy_pct == 0 || !store_aof_grown(st, cur, base, st->aof_busy_pct))
+			return;
+		if (st->aof_turn(st->aof_turn_arg))
 			store_aof_start(st, "under load, in this node's turn", cur, base, failed);
+		else if (cur >= base + STORE_AOF_OVERDUE_BYTES &&
+		    store_aof_grown(st, cur, base, 2 * st->aof_busy_pct))
+			store_aof_start(st, "overdue, out of turn", cur, base, failed);
 		return;
 	}
-	if (time_mono_ms() - st->quiet_since_ms < st->aof_quiet_ms ||
+	if (st->aof_growth_pct == 0 || time_mono_ms() - st->quiet_since_ms < st->aof_quiet_ms ||
 	    !store_aof_grown(st, cur, base, st->aof_growth_pct))
 		return;
 	store_aof_start(st, "while writes are quiet", cur, base, failed);

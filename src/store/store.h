@@ -130,9 +130,11 @@ typedef bool store_aof_turn_fn(void *arg);
  * store_set_aof_policy's min_bytes over its size after the last rewrite,
  * the store asks turn(arg) and rewrites if it answers true.  Every copy of
  * a chunk is written to N AOFs at once, so without turns their rewrites
- * coincide (docs/design.md "AOF rewrites").  Call before
- * store_set_aof_policy; busy_growth_pct 0 or turn NULL: leave rewrites
- * under load to redis's own auto-aof-rewrite. */
+ * coincide (docs/design.md "AOF rewrites").  Past twice busy_growth_pct
+ * and 4 GiB of growth it rewrites out of turn (its turns did not come: a
+ * leader that could not hand over, a clock far off).  Call before
+ * store_set_aof_policy; busy_growth_pct 0 or turn NULL: no rewrites under
+ * load (but redis's own auto-aof-rewrite, if its config sets one). */
 void store_set_aof_turns(struct store *st, uint32_t busy_growth_pct, store_aof_turn_fn *turn,
     void *arg);
 

@@ -72,7 +72,7 @@ config_defaults(struct rcfs_config *c)
 	c->aof_rewrite_min_bytes = 64 * MiB;
 	c->aof_rewrite_quiet_ms = 10000;
 	c->aof_rewrite_busy_growth = 200;
-	c->aof_rewrite_turn_ms = 60000;
+	c->aof_rewrite_turn_ms = 20000;
 }
 
 /* auth, cluster_key_file, encrypt, client_keys, timeouts and rate limits.

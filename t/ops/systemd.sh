@@ -71,7 +71,7 @@ check "rcfsd@: ordered after and requiring its redis" bash -c \
 	'grep -qx "Requires=rcfs-redis@%i.service" "$1" && grep -q "^After=rcfs-redis@%i.service" "$1"' _ "$U/rcfsd@.service"
 check "rcfs-redis@: durability settings rcfsd insists on" bash -c \
 	'for o in "--appendonly yes" "--appendfsync always" "--maxmemory-policy noeviction" \
-		"--rdbcompression no" "--auto-aof-rewrite-percentage 400" "--auto-aof-rewrite-min-size 1gb" \
+		"--rdbcompression no" "--auto-aof-rewrite-percentage 0" \
 		"--unixsocket /run/rcfs/%i/redis.sock" "--port 0"; do
 		grep -q -- "$o" "$1" || { echo "# missing $o"; exit 1; }; done' _ "$U/rcfs-redis@.service"
 
