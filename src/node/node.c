@@ -678,6 +678,8 @@ node_aof_turn(void *arg)
 		rank += members_at(n->members, i)->id < n->cfg->node_id;
 	if (members_find(n->members, n->cfg->node_id) == NULL)
 		count++;                /* not a member yet: after them */
+	if (count == 0)
+		return false;
 	slot = (uint32_t)((now / turn) % count);
 	mine = slot == rank;
 	next = (slot + 1) % count == rank;
