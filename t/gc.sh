@@ -153,16 +153,16 @@ check "aof: the files read back" bash -c '"$RCFS" get a2 - | cmp -s - "$1"' _ "$
 "$CLUSTER" down -d "$CDIR" >/dev/null
 
 # ---- under continuous writes, the nodes rewrite in turns -----------------------------------
-# Turns of 4 s (a 12 s round of 3 nodes), rewrites at 50 % growth, never quiet.
+# Turns of 8 s (a 24 s round of 3 nodes), rewrites at 50 % growth, never quiet.
 cluster_up -n 3 --set 'aof_rewrite_min_bytes = 1048576; aof_rewrite_busy_growth = 50;' \
-	--set 'aof_rewrite_turn_ms = 4000; aof_rewrite_quiet_ms = 600000;' || { nok "cluster up"; done_testing; }
+	--set 'aof_rewrite_turn_ms = 8000; aof_rewrite_quiet_ms = 600000;' || { nok "cluster up"; done_testing; }
 head -c 1048576 /dev/urandom > "$W/t1"
 ( while :; do "$RCFS" -q put "$W/t1" turn && "$RCFS" -q rm turn; done ) >/dev/null 2>&1 &
 writer=$!
 track_pid $writer
 all_rewrote() { local i; for i in 1 2 3; do grep -q "AOF rewrite done after" "$CDIR/n$i/rcfsd.log" || return 1; done; }
 export -f all_rewrote
-check "turns: under continuous writes every node rewrites its AOF" wait_until 60 all_rewrote
+check "turns: under continuous writes every node rewrites its AOF" wait_until 90 all_rewrote
 kill $writer 2>/dev/null
 check "turns: each rewrite was asked for under load, in the node's turn" \
 	bash -c '! grep -h "redis .*AOF rewrite" "$1"/n*/rcfsd.log | grep -v "under load, in this node.s turn\|done after"' _ "$CDIR"

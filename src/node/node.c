@@ -677,7 +677,7 @@ node_aof_turn(void *arg)
 	for (uint32_t i = 0; i < count; i++)
 		rank += members_at(n->members, i)->id < n->cfg->node_id;
 	if (members_find(n->members, n->cfg->node_id) == NULL)
-		count++;                /* not a member yet: after them */
+		rank = count++;         /* not a member yet: after them */
 	if (count == 0)
 		return false;
 	slot = (uint32_t)((now / turn) % count);

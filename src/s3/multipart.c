@@ -493,7 +493,9 @@ s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 	}
 	for (struct xml_node *p = xml_child(op->doc, "Part", NULL); p; p = xml_child(op->doc, "Part", p))
 		count++;
+	/* parts too, before any failure: s3_mpu_free frees nparts of them */
 	op->want = xcalloc(count ? count : 1, sizeof *op->want);
+	op->parts = xcalloc(count ? count : 1, sizeof *op->parts);
 	for (struct xml_node *p = xml_child(op->doc, "Part", NULL); p; p = xml_child(op->doc, "Part", p)) {
 		const char *pn = xml_child_text(p, "PartNumber"), *etag = xml_child_text(p, "ETag");
 		char *e;
@@ -516,7 +518,6 @@ s3_mpu_complete_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 		s3_fail(r, 400, "MalformedXML", "a CompleteMultipartUpload names at least one part");
 		return;
 	}
-	op->parts = xcalloc(op->nparts, sizeof *op->parts);
 	s3_mpu_complete_more(r);
 }
 

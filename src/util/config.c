@@ -398,7 +398,7 @@ config_load(struct rcfs_config *c, const char *path, char *err, size_t errlen)
 	    errlen) ||
 	    config_get_u32(&cf, path, "aof_rewrite_busy_growth", 0, 10000, &c->aof_rewrite_busy_growth, err,
 	    errlen) ||
-	    config_get_u32(&cf, path, "aof_rewrite_turn_ms", 1000, 3600000, &c->aof_rewrite_turn_ms, err,
+	    config_get_u32(&cf, path, "aof_rewrite_turn_ms", 8000, 3600000, &c->aof_rewrite_turn_ms, err,
 	    errlen))
 		goto out;
 	if (c->inline_max > c->max_frame - 4096) {

@@ -261,6 +261,13 @@ want("Complete of 1,101 parts of one byte: InvalidPart (every part but the last 
      code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
              MultipartUpload={"Parts": parts}), "InvalidPart")
 parts[700]["ETag"] = '"%s"' % hashlib.md5(b"q").hexdigest()
+want("Complete listing part 2 twice: InvalidPartOrder, and the node lives",
+     code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
+             MultipartUpload={"Parts": parts[:2] + parts[1:3]}), "InvalidPartOrder")
+want("Complete with a part number past 10,000 after a good one: InvalidPart",
+     code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
+             MultipartUpload={"Parts": parts[:1] + [{"PartNumber": 10001, "ETag": parts[0]["ETag"]}]}),
+     "InvalidPart")
 want("Complete naming part 701 with another ETag: InvalidPart",
      code_of(s3.complete_multipart_upload, Bucket="errs", Key="many-parts", UploadId=big,
              MultipartUpload={"Parts": parts}), "InvalidPart")
