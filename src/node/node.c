@@ -633,22 +633,15 @@ node_conf_changed(void *arg)
 		    (unsigned long long)n->cfg->node_id);
 }
 
-/* The member holding turn `rank` of node_aof_turn's order (ids ascending),
- * or NULL. */
-static const struct member *
-node_aof_turn_member(const struct node *n, uint32_t rank)
+/* A node's place in node_aof_turn's order: the members with a lower id. */
+static uint32_t
+node_aof_rank(const struct node *n, uint64_t id)
 {
-	uint32_t count = members_count(n->members);
+	uint32_t rank = 0;
 
-	for (uint32_t i = 0; i < count; i++) {
-		const struct member *m = members_at(n->members, i);
-		uint32_t below = 0;
-		for (uint32_t j = 0; j < count; j++)
-			below += members_at(n->members, j)->id < m->id;
-		if (below == rank)
-			return m;
-	}
-	return NULL;
+	for (uint32_t i = 0; i < members_count(n->members); i++)
+		rank += members_at(n->members, i)->id < id;
+	return rank;
 }
 
 /* store_aof_turn_fn.  The members take turns of aof_rewrite_turn_ms on
@@ -660,22 +653,21 @@ node_aof_turn_member(const struct node *n, uint32_t rank)
  * turn is next hands leadership over in the second half of the turn before
  * (its storage stalls every commit; a follower's only its own
  * acknowledgements), so it rewrites as a follower: handing over in its own
- * turn, it missed the window.  It hands over to the member whose turn
- * ended last, which has the longest until its own; to the most up-to-date
- * voter, two nodes passed leadership back and forth at every turn.  With
- * no voter to hand over to, it rewrites as the leader. */
+ * turn, it missed the window.  It hands over to the voter whose next turn
+ * is furthest away (with 3 voters, the one whose turn ended last); to the
+ * most up-to-date voter, two nodes passed leadership back and forth at
+ * every turn.  With no voter that can take over, it rewrites as the
+ * leader. */
 static bool
 node_aof_turn(void *arg)
 {
 	struct node *n = arg;
 	uint64_t turn = n->cfg->aof_rewrite_turn_ms;
 	uint64_t now = (uint64_t)timesync_now_ns(n->timesync) / 1000000u;
-	uint32_t count = members_count(n->members), rank = 0, slot;
-	const struct member *to;
+	uint32_t count = members_count(n->members), rank = node_aof_rank(n, n->cfg->node_id), slot;
+	const struct member *to = NULL;
 	bool mine, next, first_half;
 
-	for (uint32_t i = 0; i < count; i++)
-		rank += members_at(n->members, i)->id < n->cfg->node_id;
 	if (members_find(n->members, n->cfg->node_id) == NULL)
 		rank = count++;         /* not a member yet: after them */
 	if (count == 0)
@@ -685,16 +677,21 @@ node_aof_turn(void *arg)
 	next = (slot + 1) % count == rank;
 	first_half = now % turn < turn / 2;
 	if (consensus_is_leader(n->consensus) && (mine || (next && !first_half))) {
-		const char *why = "its AOF rewrite is due in its turn";
-		int rv = RAFT_ENOTFOUND;
-		to = node_aof_turn_member(n, (slot + count - 1) % count);
-		if (to != NULL && to->role == MEMBER_VOTER && to->id != n->cfg->node_id)
-			rv = consensus_move_leader(n->consensus, to->id, why);
-		if (rv != RAFT_OK && rv != RAFT_ETRANSFER)
-			rv = consensus_move_leader(n->consensus, 0, why);
-		if (rv == RAFT_OK || rv == RAFT_ETRANSFER)
-			return false;
-		/* no voter to hand over to: rewrite as the leader, in the turn */
+		/* the voter whose next turn is furthest away */
+		for (uint32_t i = 0, best = 0; i < members_count(n->members); i++) {
+			const struct member *m = members_at(n->members, i);
+			uint32_t d = (node_aof_rank(n, m->id) + count - slot) % count;
+			if (m->role == MEMBER_VOTER && m->id != n->cfg->node_id && (to == NULL || d > best)) {
+				to = m;
+				best = d;
+			}
+		}
+		if (to != NULL) {
+			int rv = consensus_move_leader(n->consensus, to->id, "its AOF rewrite is due in its turn");
+			if (rv == RAFT_OK || rv == RAFT_ETRANSFER)
+				return false;
+		}
+		/* no voter that can take over: rewrite as the leader, in the turn */
 	}
 	return mine && first_half;
 }
