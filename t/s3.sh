@@ -122,6 +122,8 @@ if grep -q Traceback "$W/boto3.out" || ! grep -q "^ok " "$W/boto3.out"; then
 else
 	ok "boto3: the error cases ran to the end"
 fi
+check "no part file of the aborted and completed uploads is left (1,101 parts among them)" \
+	bash -c 'test -z "$("$RCFS" ls .s3/uploads/errs/ 2>&1)"'
 
 # ---- behind a TLS-terminating proxy: trailing checksums -----------------------------------
 if command -v socat > /dev/null; then

@@ -28,6 +28,12 @@
  * 60 s read timeout, and its retry found the upload gone. */
 #define S3_MPU_WINDOW 32
 
+/* One upload found by ListMultipartUploads. */
+struct s3_mpu_upload {
+	char *key, *id;
+	uint64_t initiated_ns;        /* ns since the epoch */
+};
+
 /* A part CompleteMultipartUpload names. */
 struct s3_mpu_want {
 	unsigned number;
@@ -59,8 +65,8 @@ struct s3_mpu_op {
 	uint64_t src_version;           /* as read */
 	/* ListMultipartUploads */
 	char *cursor;                   /* the next page starts after this name */
-	size_t nuploads, max_uploads;   /* uploads listed, and at most */
-	char *last_key, *last_id;       /* the last upload listed */
+	struct s3_mpu_upload *uploads;  /* [nuploads], every upload of the bucket */
+	size_t nuploads, cap_uploads, max_uploads;
 	/* Abort, and cleaning up after Complete */
 	Rcfs__FileList list;
 	char **names;                   /* the parts, then the marker */
@@ -127,8 +133,11 @@ s3_mpu_free(void *arg)
 	free(op->upload_id);
 	free(op->headers);
 	free(op->cursor);
-	free(op->last_key);
-	free(op->last_id);
+	for (size_t i = 0; i < op->nuploads; i++) {
+		free(op->uploads[i].key);
+		free(op->uploads[i].id);
+	}
+	free(op->uploads);
 	free(op->src);
 	s3_meta_free(op->meta);
 	xml_free(op->doc);
@@ -856,9 +865,34 @@ s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 
 /* ---- ListMultipartUploads ---------------------------------------------------------------- */
 
-/* One page of S3_UPLOADS bucket/: the markers become <Upload>s; the part
- * files in between are skipped (the next page starts past an upload's
- * parts, so thousands of parts cannot hide the uploads after them). */
+/* S3's order: by key, then (our ids being random) by upload id. */
+static int
+s3_mpu_upload_cmp(const void *a, const void *b)
+{
+	const struct s3_mpu_upload *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : strcmp(x->id, y->id);
+}
+
+/* Whether u comes after the request's markers: keys after key-marker, and
+ * with upload-id-marker also that key's uploads after that id. */
+static bool
+s3_mpu_upload_after(struct s3_req *r, const struct s3_mpu_upload *u)
+{
+	const char *key_marker = s3_query(r, "key-marker"), *id_marker = s3_query(r, "upload-id-marker");
+	int c;
+
+	if (key_marker == NULL)
+		return true;
+	c = strcmp(u->key, key_marker);
+	return c > 0 || (c == 0 && id_marker != NULL && strcmp(u->id, id_marker) > 0);
+}
+
+/* Every marker's upload is gathered first: S3 lists in key order, and the
+ * markers sit in upload id order (the part files in between are skipped,
+ * each page starting past an upload's parts).  Then the page is the
+ * sorted uploads after the request's markers. */
 static void
 s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg)
@@ -866,74 +900,77 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 	struct s3_mpu_op *op = arg;
 	struct s3_req *r = op->r;
 	Rcfs__FileListResponse *resp = (Rcfs__FileListResponse *)msg;
-	const char *prefix = s3_query(r, "prefix"), *key_marker = s3_query(r, "key-marker");
+	const char *prefix = s3_query(r, "prefix");
+	const struct s3_mpu_upload *last = NULL;
 	char when[40];
-	bool more;
-
-	/* Continuing from our own NextUploadIdMarker: the cursor says where
-	 * (uploads are listed in upload id order). */
-	if (s3_query(r, "upload-id-marker") != NULL)
-		key_marker = NULL;
+	bool more = false;
+	size_t listed = 0;
 
 	if (!s3_answered(r, code, why, type, RCFS__MSG_TYPE__MSG_FILE_LIST_RESP)) {
 		s3_req_done(r);
 		return;
 	}
-	more = resp->has_more && resp->more && resp->n_files > 0;
 	for (size_t i = 0; i < resp->n_files; i++) {
 		const Rcfs__FileMeta *f = resp->files[i];
 		const char *id = f->name + strlen(op->dir), *slash = strchr(id, '/');
 		const char *key = f->s3_headers != NULL && strncmp(f->s3_headers, "x-rcfs-key: ", 12) == 0 ?
 		    f->s3_headers + 12 : NULL;
-		if (slash == NULL || strcmp(slash, "/upload") != 0 || key == NULL)
+		size_t klen = key != NULL ? strcspn(key, "\n") : 0;
+		if (slash == NULL || strcmp(slash, "/upload") != 0 || key == NULL ||
+		    (prefix != NULL && (klen < strlen(prefix) || strncmp(key, prefix, strlen(prefix)) != 0)))
 			continue;
-		char *k = xstrndup(key, strcspn(key, "\n"));
-		if ((prefix == NULL || strncmp(k, prefix, strlen(prefix)) == 0) &&
-		    (key_marker == NULL || strcmp(k, key_marker) > 0)) {
-			if (op->nuploads == op->max_uploads) {
-				more = true;
-				free(k);
-				break;
-			}
-			char *uid = xstrndup(id, (size_t)(slash - id));
-			evbuffer_add_printf(op->xml, "<Upload>");
-			xml_elem(op->xml, "Key", k);
-			xml_elem(op->xml, "UploadId", uid);
-			s3_time_iso(f->mtime_ns, when, sizeof when);
-			xml_elem(op->xml, "Initiated", when);
-			evbuffer_add_printf(op->xml, "<StorageClass>STANDARD</StorageClass></Upload>");
-			op->nuploads++;
-			free(op->last_key);
-			free(op->last_id);
-			op->last_key = k;
-			op->last_id = uid;
-			continue;
+		if (op->nuploads == op->cap_uploads) {
+			op->cap_uploads = op->cap_uploads != 0 ? 2 * op->cap_uploads : 16;
+			op->uploads = xrealloc(op->uploads, op->cap_uploads * sizeof *op->uploads);
 		}
-		free(k);
+		op->uploads[op->nuploads++] = (struct s3_mpu_upload){
+			.key = xstrndup(key, klen), .id = xstrndup(id, (size_t)(slash - id)),
+			.initiated_ns = f->mtime_ns,
+		};
 	}
-	if (more && op->nuploads < op->max_uploads) {
-		const char *last = resp->files[resp->n_files - 1]->name, *id = last + strlen(op->dir);
+	if (resp->has_more && resp->more && resp->n_files > 0) {
+		const char *lastname = resp->files[resp->n_files - 1]->name, *id = lastname + strlen(op->dir);
 		const char *slash = strchr(id, '/');
 		free(op->cursor);
 		if (slash != NULL && strncmp(slash, "/part.", 6) == 0) {
 			/* past this upload's parts: its marker ("upload") is next */
-			size_t len = (size_t)(slash - last) + 7;
+			size_t len = (size_t)(slash - lastname) + 7;
 			op->cursor = xmalloc(len + 1);
-			memcpy(op->cursor, last, len - 1);
+			memcpy(op->cursor, lastname, len - 1);
 			op->cursor[len - 1] = '\xff';
 			op->cursor[len] = '\0';
 		} else {
-			op->cursor = xstrdup(last);
+			op->cursor = xstrdup(lastname);
 		}
 		op->list.start_after = op->cursor;
 		s3_call(r, RCFS__MSG_TYPE__MSG_FILE_LIST, &op->list.base, s3_mpu_uploads_listed, op);
 		s3_req_done(r);
 		return;
 	}
+	if (op->nuploads > 0)
+		qsort(op->uploads, op->nuploads, sizeof *op->uploads, s3_mpu_upload_cmp);
+	for (size_t i = 0; i < op->nuploads; i++) {
+		const struct s3_mpu_upload *u = &op->uploads[i];
+		if (!s3_mpu_upload_after(r, u))
+			continue;
+		if (listed == op->max_uploads) {
+			/* with max-uploads=0 there is no marker to go on from */
+			more = listed > 0;
+			break;
+		}
+		evbuffer_add_printf(op->xml, "<Upload>");
+		xml_elem(op->xml, "Key", u->key);
+		xml_elem(op->xml, "UploadId", u->id);
+		s3_time_iso(u->initiated_ns, when, sizeof when);
+		xml_elem(op->xml, "Initiated", when);
+		evbuffer_add_printf(op->xml, "<StorageClass>STANDARD</StorageClass></Upload>");
+		last = u;
+		listed++;
+	}
 	xml_elem(op->xml, "IsTruncated", more ? "true" : "false");
-	if (more && op->last_id != NULL) {
-		xml_elem(op->xml, "NextKeyMarker", op->last_key);
-		xml_elem(op->xml, "NextUploadIdMarker", op->last_id);
+	if (more) {
+		xml_elem(op->xml, "NextKeyMarker", last->key);
+		xml_elem(op->xml, "NextUploadIdMarker", last->id);
 	}
 	evbuffer_add_printf(op->xml, "</ListMultipartUploadsResult>");
 	s3_reply_xml(r, 200, op->xml);
@@ -951,17 +988,12 @@ static void
 s3_mpu_uploads_checked(struct s3_req *r)
 {
 	struct s3_mpu_op *op = s3_mpu_new(r, "");
-
-	const char *maxs = s3_query(r, "max-uploads"), *after = s3_query(r, "upload-id-marker");
+	const char *maxs = s3_query(r, "max-uploads");
 	char *end;
 	long max = maxs != NULL ? strtol(maxs, &end, 10) : S3_MAX_KEYS;
 
 	if (maxs != NULL && (*maxs == '\0' || *end != '\0' || max < 0)) {
 		s3_fail(r, 400, "InvalidArgument", "max-uploads must be an integer >= 0");
-		return;
-	}
-	if (after != NULL && !s3_mpu_id_ok(after)) {
-		s3_fail(r, 400, "InvalidArgument", "upload-id-marker is not an upload id of this gateway");
 		return;
 	}
 	op->max_uploads = max > S3_MAX_KEYS ? S3_MAX_KEYS : (size_t)max;
@@ -970,12 +1002,10 @@ s3_mpu_uploads_checked(struct s3_req *r)
 	op->xml = evbuffer_new();
 	xml_open_doc(op->xml, "ListMultipartUploadsResult");
 	xml_elem(op->xml, "Bucket", r->bucket);
+	xml_elem(op->xml, "KeyMarker", s3_query(r, "key-marker") != NULL ? s3_query(r, "key-marker") : "");
+	xml_elem(op->xml, "UploadIdMarker",
+	    s3_query(r, "upload-id-marker") != NULL ? s3_query(r, "upload-id-marker") : "");
 	xml_elem_u64(op->xml, "MaxUploads", op->max_uploads);
-	if (after != NULL) {    /* past that upload's files */
-		size_t len = strlen(op->dir) + strlen(after) + 3;
-		op->cursor = xmalloc(len);
-		snprintf(op->cursor, len, "%s%s/\xff", op->dir, after);
-	}
 	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
 }
 

@@ -173,8 +173,8 @@ void s3_protect(struct s3_req *r, const ProtobufCBinaryData *chunks, size_t n, u
 typedef void s3_stat_fn(struct s3_req *r, const Rcfs__FileMeta *meta);
 void s3_stat(struct s3_req *r, const char *name, s3_stat_fn *then);
 /* s3_stat for one of several stats in flight: then(r, at, meta) tells
- * which.  After one has failed (r answered), the others still call then
- * with what they found: check r->replied. */
+ * which.  A stat that fails answers r and does not call then; the others
+ * still call then with what they found: check r->replied. */
 typedef void s3_stat_at_fn(struct s3_req *r, size_t at, const Rcfs__FileMeta *meta);
 void s3_stat_at(struct s3_req *r, const char *name, size_t at, s3_stat_at_fn *then);
 /* The request headers an object keeps (Content-Type, x-amz-meta-*, ...),

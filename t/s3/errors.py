@@ -273,4 +273,42 @@ want("Complete naming part 701 with another ETag: InvalidPart",
              MultipartUpload={"Parts": parts}), "InvalidPart")
 for k, u in (("many-parts", big), ("z-after", after)):
     s3.abort_multipart_upload(Bucket="errs", Key=k, UploadId=u)
+
+# ---- ListMultipartUploads in key order, paged by key-marker alone ----
+keyed = {k: s3.create_multipart_upload(Bucket="errs", Key=k)["UploadId"]
+         for k in ("km-e", "km-a", "km-d", "km-b", "km-c", "km-f")}
+want("ListMultipartUploads lists in key order",
+     [u["Key"] for u in s3.list_multipart_uploads(Bucket="errs", Prefix="km-")["Uploads"]],
+     sorted(keyed))
+seen, marker = [], ""
+for _ in range(10):
+    page = s3.list_multipart_uploads(Bucket="errs", Prefix="km-", MaxUploads=2, KeyMarker=marker)
+    seen += [u["Key"] for u in page.get("Uploads", [])]
+    if not page["IsTruncated"]:
+        break
+    marker = page["NextKeyMarker"]
+want("ListMultipartUploads paged by KeyMarker alone skips no upload", seen, sorted(keyed))
+two = s3.create_multipart_upload(Bucket="errs", Key="km-c")["UploadId"]
+page = s3.list_multipart_uploads(Bucket="errs", KeyMarker="km-c", UploadIdMarker=min(keyed["km-c"], two))
+want("ListMultipartUploads with UploadIdMarker: that key's later uploads, then later keys",
+     [(u["Key"], u["UploadId"]) for u in page["Uploads"]],
+     [("km-c", max(keyed["km-c"], two)), ("km-d", keyed["km-d"]), ("km-e", keyed["km-e"]),
+      ("km-f", keyed["km-f"])])
+page = s3.list_multipart_uploads(Bucket="errs", Prefix="km-", MaxUploads=0)
+want("ListMultipartUploads MaxUploads=0: no upload, and not truncated (no marker to go on from)",
+     (len(page.get("Uploads", [])), page["IsTruncated"]), (0, False))
+for k, u in list(keyed.items()) + [("km-c", two)]:
+    s3.abort_multipart_upload(Bucket="errs", Key=k, UploadId=u)
+
+# ---- a Complete of more parts than one window of stats (32) ----
+mib = os.urandom(1 << 20)   # the same chunk in every part: stored once
+up = s3.create_multipart_upload(Bucket="errs", Key="forty")["UploadId"]
+with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    etags = list(pool.map(lambda n: s3.upload_part(Bucket="errs", Key="forty", UploadId=up, PartNumber=n,
+                                                   Body=mib if n < 41 else b"end")["ETag"], range(1, 42)))
+done = s3.complete_multipart_upload(Bucket="errs", Key="forty", UploadId=up, MultipartUpload={
+    "Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]})
+want("Complete of 41 parts: the multipart ETag names 41 parts", done["ETag"].strip('"').endswith("-41"), True)
+want("Complete of 41 parts: the object is the parts in order",
+     s3.get_object(Bucket="errs", Key="forty")["Body"].read() == mib * 40 + b"end", True)
 sys.exit(0)
