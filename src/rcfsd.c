@@ -268,6 +268,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	node_set_observe(rcfsd_node, rcfsd_observe);
 	rcfsd_gateway = gateway_new(rcfsd_node, observe_http(rcfsd_observe), err, sizeof err);
 	if (rcfsd_gateway == NULL && err[0] != '\0') {
 		log_err("%s", err);

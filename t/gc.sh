@@ -170,13 +170,40 @@ check "turns: the leader handed leadership over before its rewrite" \
 	grep -q "handing leadership over to .* (its AOF rewrite is due in its turn)" "$CDIR"/n*/rcfsd.log
 # Each node's rewrites as [start, done] (the done line comes at the check
 # after the end, so these are upper bounds): no two nodes' intersect.
-overlap=$(for i in 1 2 3; do
-	awk -v n=$i '/AOF rewrite under load/ { split($1, t, ":"); s = (t[1] * 60 + t[2]) * 60 + t[3] }
-		/AOF rewrite done after/ && s != "" { split($1, t, ":"); print s, (t[1] * 60 + t[2]) * 60 + t[3], n; s = "" }' \
-		"$CDIR/n$i/rcfsd.log"
-done | sort -n | awk '$1 < end && $3 != node { print "node " $3 " started at " $1 " s before node " node " was done at " end " s" }
-	$2 > end { end = $2; node = $3 }')
+overlaps() {
+	local i
+	for i in 1 2 3; do
+		awk -v n=$i '/AOF rewrite under load/ { split($1, t, ":"); s = (t[1] * 60 + t[2]) * 60 + t[3] }
+			/AOF rewrite done after/ && s != "" { split($1, t, ":"); print s, (t[1] * 60 + t[2]) * 60 + t[3], n; s = "" }' \
+			"$CDIR/n$i/rcfsd.log"
+	done | sort -n | awk '$1 < end && $3 != node { print "node " $3 " started at " $1 " s before node " node " was done at " end " s" }
+		$2 > end { end = $2; node = $3 }'
+}
+overlap=$(overlaps)
 check "turns: no two nodes' rewrites overlapped" [ -z "$overlap" ]
+[ -n "$overlap" ] && diag "$overlap"
+
+# Rewrites longer than a turn (redis's rdb-key-save-delay: each key costs
+# that many µs in the rewrite's child): the next node waits for the end.
+for i in 1 2 3; do
+	keys=$(redis-cli -s "$CDIR/n$i/redis.sock" DBSIZE)
+	redis-cli -s "$CDIR/n$i/redis.sock" CONFIG SET rdb-key-save-delay $((10000000 / (keys + 1))) > /dev/null
+done
+( while :; do "$RCFS" -q put "$W/t1" turn && "$RCFS" -q rm turn; done ) >/dev/null 2>&1 &
+writer=$!
+track_pid $writer
+check "turns: a node whose turn comes while another rewrites waits" \
+	wait_until 90 grep -q "AOF rewrite waits in this node's turn: node .* is still rewriting" "$CDIR"/n*/rcfsd.log
+# Then the long rewrite ends and another node's runs to its end.
+dones() { cat "$CDIR"/n*/rcfsd.log | grep -c "AOF rewrite done after"; }
+export -f dones
+check "turns: after the wait, the rewrite ends and another node rewrites" \
+	wait_until 90 bash -c '[ "$(dones)" -ge "$1" ]' _ $(($(dones) + 2))
+kill $writer 2>/dev/null
+check "turns: /status shows which node rewrites" bash -c 'curl -sf "http://$1/status" | grep -q "\"aof_rewriting\":"' \
+	_ "$(sed -n 's/^RCFS_HTTP=//p' "$CDIR/up.out" | cut -d, -f1)"
+overlap=$(overlaps)
+check "turns: rewrites longer than a turn did not overlap either" [ -z "$overlap" ]
 [ -n "$overlap" ] && diag "$overlap"
 grep -h "AOF rewrite\|AOF rewrite is due" "$CDIR"/n*/rcfsd.log | sort | sed 's/^/# /'
 

@@ -26,6 +26,7 @@
 #include "node/consensus.h"
 #include "node/members.h"
 #include "node/node.h"
+#include "node/observe.h"
 #include "node/service.h"
 #include "node/timesync.h"
 #include "store/store.h"
@@ -64,6 +65,8 @@ struct node {
 	char refused_why[256];          /* last peer refusal logged (not repeated in a row) */
 	struct service *service;
 	struct node_parts parts;        /* what the handlers and the observer get */
+	struct observe *observe;        /* borrowed: which members rewrite their AOFs */
+	uint64_t aof_wait_logged;       /* the turn (ms / turn) whose wait was logged */
 	struct gc *gc;                  /* chunk GC */
 	struct event *force_ev;         /* --force-new-cluster: the liveness check */
 	struct event *join_ev;          /* a joining node not added yet says so */
@@ -217,6 +220,12 @@ node_new(struct event_base *base, const struct rcfs_config *cfg, char *err, size
 	log_info("listening on %s, storage %s, chunk size %u bytes", cfg->listen, cfg->redis,
 	    cfg->chunk_size);
 	return n;
+}
+
+void
+node_set_observe(struct node *n, struct observe *o)
+{
+	n->observe = o;
 }
 
 const struct node_parts *
@@ -647,28 +656,31 @@ node_aof_rank(const struct node *n, uint64_t id)
 /* store_aof_turn_fn.  The members take turns of aof_rewrite_turn_ms on
  * the node's measured clock (timesync: NTP keeps the hosts within
  * milliseconds of each other), in id order, and start a rewrite under load
- * only in the first half of their own, so a rewrite shorter than half a
- * turn ends before the next member's may start.  A clock far off only
- * makes two rewrites overlap, as they did without turns.  A leader whose
- * turn is next hands leadership over in the second half of the turn before
- * (its storage stalls every commit; a follower's only its own
- * acknowledgements), so it rewrites as a follower: handing over in its own
- * turn, it missed the window.  It hands over to the voter whose next turn
- * is furthest away (with 3 voters, the one whose turn ended last); to the
- * most up-to-date voter, two nodes passed leadership back and forth at
- * every turn.  With no voter that can take over, it rewrites as the
- * leader. */
+ * only in the first half of their own, and only while no other member is
+ * rewriting (its status says so, node/observe.c): a rewrite longer than
+ * half a turn (33 s for 1.5 GiB was measured) would otherwise overlap the
+ * next member's.  A clock far off only makes two rewrites overlap, as they
+ * did without turns.  A leader whose turn is next hands leadership over in
+ * the second half of the turn before (its storage stalls every commit; a
+ * follower's only its own acknowledgements), so it rewrites as a follower:
+ * handing over in its own turn, it missed the window.  It hands over to
+ * the voter whose next turn is furthest away (with 3 voters, the one whose
+ * turn ended last), never to one whose turn is due (it would hand on at
+ * once: three hand-overs in 2 s were seen), and waits while that voter
+ * still rewrites; to the most up-to-date voter, two nodes passed
+ * leadership back and forth at every turn.  With 2 voters the other one is
+ * taken; with no voter that can take over, it rewrites as the leader. */
 static bool
 node_aof_turn(void *arg)
 {
 	struct node *n = arg;
-	uint64_t turn = n->cfg->aof_rewrite_turn_ms;
+	uint64_t turn = n->cfg->aof_rewrite_turn_ms, self = n->cfg->node_id;
 	uint64_t now = (uint64_t)timesync_now_ns(n->timesync) / 1000000u;
-	uint32_t count = members_count(n->members), rank = node_aof_rank(n, n->cfg->node_id), slot;
+	uint32_t count = members_count(n->members), rank = node_aof_rank(n, self), slot;
 	const struct member *to = NULL;
 	bool mine, next, first_half;
 
-	if (members_find(n->members, n->cfg->node_id) == NULL)
+	if (members_find(n->members, self) == NULL)
 		rank = count++;         /* not a member yet: after them */
 	if (count == 0)
 		return false;
@@ -677,15 +689,27 @@ node_aof_turn(void *arg)
 	next = (slot + 1) % count == rank;
 	first_half = now % turn < turn / 2;
 	if (consensus_is_leader(n->consensus) && (mine || (next && !first_half))) {
-		/* the voter whose next turn is furthest away */
-		for (uint32_t i = 0, best = 0; i < members_count(n->members); i++) {
+		uint32_t best = 0;
+		bool to_due = false, to_busy = false;
+		for (uint32_t i = 0; i < members_count(n->members); i++) {
 			const struct member *m = members_at(n->members, i);
-			uint32_t d = (node_aof_rank(n, m->id) + count - slot) % count;
-			if (m->role == MEMBER_VOTER && m->id != n->cfg->node_id && (to == NULL || d > best)) {
+			uint32_t d = (node_aof_rank(n, m->id) + count - slot) % count, score;
+			/* due: it would hand leadership on at once */
+			bool due = d == 0 || (d == 1 && !first_half), busy = observe_rewriting(n->observe, m->id);
+			if (m->role != MEMBER_VOTER || m->id == self)
+				continue;
+			score = (due ? 0 : 2 * count) + (busy ? 0 : count) + d;
+			if (to == NULL || score > best) {
 				to = m;
-				best = d;
+				best = score;
+				to_due = due;
+				to_busy = busy;
 			}
 		}
+		/* The one to take over still rewrites: wait for its end (ours
+		 * could not start before it anyway). */
+		if (to != NULL && !to_due && to_busy)
+			return false;
 		if (to != NULL) {
 			int rv = consensus_move_leader(n->consensus, to->id, "its AOF rewrite is due in its turn");
 			if (rv == RAFT_OK || rv == RAFT_ETRANSFER)
@@ -693,7 +717,20 @@ node_aof_turn(void *arg)
 		}
 		/* no voter that can take over: rewrite as the leader, in the turn */
 	}
-	return mine && first_half;
+	if (!mine || !first_half)
+		return false;
+	for (uint32_t i = 0; i < members_count(n->members); i++) {
+		const struct member *m = members_at(n->members, i);
+		if (m->id != self && observe_rewriting(n->observe, m->id)) {
+			if (n->aof_wait_logged != now / turn) {
+				n->aof_wait_logged = now / turn;
+				log_info("redis: AOF rewrite waits in this node's turn: node %llu is still "
+				    "rewriting", (unsigned long long)m->id);
+			}
+			return false;
+		}
+	}
+	return true;
 }
 
 static void

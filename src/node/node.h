@@ -15,6 +15,7 @@
 
 struct event_base;
 struct node;
+struct observe;
 struct service;
 
 /* Create the node: binds the listen address, connects to redis.  The config
@@ -28,6 +29,9 @@ void node_free(struct node *n);
 void node_shutdown(struct node *n);
 /* The node's parts, for its observer (node/observe.h). */
 const struct node_parts *node_parts(const struct node *n);
+/* Give the node its observer (borrowed; outlives the node): the AOF turns
+ * ask it which members are rewriting. */
+void node_set_observe(struct node *n, struct observe *o);
 /* The node's request handlers (node/service.h). */
 struct service *node_service(const struct node *n);
 /* Graceful stop (SIGTERM): stop accepting connections, refuse new client

@@ -38,6 +38,7 @@ struct observe_member {
 	char role[16];
 	uint64_t term, commit, applied;
 	bool has_offset, has_files, has_bytes, storage_up;
+	bool aof_rewriting;             /* its redis rewrites its AOF */
 	double offset_ms;
 	uint64_t files, bytes;
 	bool has_held;
@@ -73,6 +74,7 @@ struct observe {
 static void observe_tick(evutil_socket_t fd, short what, void *arg);
 static void observe_lag_tick(evutil_socket_t fd, short what, void *arg);
 static struct observe_member *observe_slot(struct observe *o, uint64_t id);
+static uint64_t observe_stale_ms(const struct observe *o);
 static void observe_rebalance(struct observe_member *m, const Rcfs__NodeStatus *s);
 static void observe_gathered(void *arg, Rcfs__NodeStatus *s);
 static void observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t type,
@@ -315,6 +317,22 @@ observe_peer_status(void *arg, Rcfs__ErrorCode code, const char *err, uint8_t ty
 	m->held = s->chunks_held;
 	observe_rebalance(m, s);
 	m->storage_up = !s->has_storage_up || s->storage_up;
+	m->aof_rewriting = s->has_aof_rewriting && s->aof_rewriting;
+}
+
+bool
+observe_rewriting(const struct observe *o, uint64_t id)
+{
+	if (o == NULL)
+		return false;
+	if (id == o->cfg->node_id)
+		return store_aof_rewriting(o->p.store);
+	for (unsigned i = 0; i < RAFT_MAX_SERVERS; i++) {
+		const struct observe_member *m = &o->members[i];
+		if (m->id == id)
+			return m->known && m->aof_rewriting && time_mono_ms() - m->heard_ms <= observe_stale_ms(o);
+	}
+	return false;
 }
 
 /* ---- /status and /healthz ------------------------------------------------------ */
@@ -333,6 +351,7 @@ observe_self_live(struct observe *o)
 	m->known = true;
 	m->heard_ms = time_mono_ms();
 	m->storage_up = store_is_up(o->p.store);
+	m->aof_rewriting = store_aof_rewriting(o->p.store);
 }
 
 /* The event loop's lag: a one-shot timer due every OBSERVE_LAG_MS; how late
@@ -467,6 +486,7 @@ observe_member_json(struct json_writer *w, struct observe *o, struct observe_mem
 	}
 	if (m->has_repair_eta)
 		json_kv_double(w, "repair_eta_s", m->repair_eta_s);
+	json_kv_bool(w, "aof_rewriting", m->aof_rewriting);
 	json_kv_uint(w, "age_ms", self ? 0 : now - m->heard_ms);
 	if (!healthy)
 		json_kv_string(w, "error", why);

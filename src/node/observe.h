@@ -41,4 +41,9 @@ struct http_server *observe_http(const struct observe *o);
  * it knows a leader.  On false, why[whylen] says which. */
 bool observe_healthy(struct observe *o, char *why, size_t whylen);
 
+/* Whether member id's redis rewrites its AOF: this node's from its store,
+ * another's from its last status if that is fresh (an unreachable member
+ * counts as not rewriting).  o may be NULL (false). */
+bool observe_rewriting(const struct observe *o, uint64_t id);
+
 #endif

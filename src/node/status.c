@@ -78,6 +78,8 @@ status_gather(const struct node_parts *p, status_cb *cb, void *arg)
 	s->has_reachable = s->has_storage_up = 1;
 	s->reachable = 1;
 	s->storage_up = store_is_up(p->store);
+	s->has_aof_rewriting = 1;
+	s->aof_rewriting = store_aof_rewriting(p->store);
 	s->has_incarnation = s->has_admitted = 1;
 	s->incarnation = consensus_incarnation(p->consensus);
 	s->admitted = consensus_admitted(p->consensus);

@@ -83,6 +83,7 @@ struct store {
 	store_aof_turn_fn *aof_turn;
 	void *aof_turn_arg;
 	uint64_t aof_started_ms;        /* monotonic: when rcfsd asked for the running rewrite (0: none) */
+	bool aof_rewriting;             /* the last INFO found a rewrite running or scheduled */
 };
 
 static void store_set_state(struct store *st, enum store_state s, const char *why);
@@ -658,6 +659,7 @@ store_aof_start(struct store *st, const char *when, uint64_t cur, uint64_t base,
 		st->aof_failed_ms = time_mono_ms();
 	st->quiet_since_ms = 0;
 	st->aof_started_ms = time_mono_ms();
+	st->aof_rewriting = true;
 	log_info("redis %s: AOF rewrite %s (%llu MiB, %llu MiB after the last)", st->addr, when,
 	    (unsigned long long)(cur >> 20), (unsigned long long)(base >> 20));
 	store_commandf(st, NULL, NULL, "BGREWRITEAOF");
@@ -674,8 +676,9 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	if (err != STORE_OK || r == NULL || r->type != REDIS_REPLY_STRING ||
 	    store_info_field(r->str, "aof_enabled") != 1)
 		return;
-	if (store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
-	    store_info_field(r->str, "aof_rewrite_scheduled") != 0)
+	st->aof_rewriting = store_info_field(r->str, "aof_rewrite_in_progress") != 0 ||
+	    store_info_field(r->str, "aof_rewrite_scheduled") != 0;
+	if (st->aof_rewriting)
 		return;
 	if (st->aof_started_ms != 0) {  /* the end of the rewrite rcfsd asked for */
 		log_info("redis %s: AOF rewrite done after %llu ms (%s)", st->addr,
@@ -742,6 +745,12 @@ store_set_aof_policy(struct store *st, uint32_t growth_pct, uint64_t min_bytes, 
 		st->aof_ev = event_new(st->base, -1, EV_PERSIST, store_aof_tick, st);
 		event_add(st->aof_ev, &tv);
 	}
+}
+
+bool
+store_aof_rewriting(const struct store *st)
+{
+	return st->state == STORE_UP && st->aof_rewriting;
 }
 
 void

@@ -138,6 +138,11 @@ typedef bool store_aof_turn_fn(void *arg);
 void store_set_aof_turns(struct store *st, uint32_t busy_growth_pct, store_aof_turn_fn *turn,
     void *arg);
 
+/* Whether redis was rewriting its AOF at the last check (every 2 s, only
+ * with store_set_aof_policy or _turns set; a rewrite rcfsd asks for
+ * counts from the asking). */
+bool store_aof_rewriting(const struct store *st);
+
 /* redis's memory figures (INFO memory): used_memory and maxmemory in bytes
  * (maxmemory 0: no limit). */
 typedef void store_memory_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t used,
