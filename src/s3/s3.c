@@ -568,6 +568,82 @@ s3_body_hash_ok(struct s3_req *r, const char *ph)
 	return true;
 }
 
+/* The decoded body's length against x-amz-decoded-content-length (NULL:
+ * not sent).  False: r is answered. */
+static bool
+s3_decoded_len_ok(struct s3_req *r, const char *decoded_len)
+{
+	if (decoded_len != NULL && strtoull(decoded_len, NULL, 10) != evbuffer_get_length(r->body)) {
+		s3_fail(r, 400, "IncompleteBody", "x-amz-decoded-content-length is %s, the body decoded "
+		    "to %zu bytes", decoded_len, evbuffer_get_length(r->body));
+		return false;
+	}
+	return true;
+}
+
+/* The checksum algorithm x-amz-trailer names for a body with a trailer;
+ * S3_CHECKSUM_NONE (r answered) if it names none we know. */
+static enum s3_checksum_alg
+s3_trailer_alg(struct s3_req *r, const char *mode)
+{
+	const char *trailer = s3_header(r, "x-amz-trailer");
+	enum s3_checksum_alg alg = trailer != NULL ? s3_checksum_alg_of(trailer) : S3_CHECKSUM_NONE;
+
+	if (alg == S3_CHECKSUM_NONE)
+		s3_fail(r, 400, "InvalidRequest", "%s needs x-amz-trailer naming one x-amz-checksum-* "
+		    "header", mode);
+	return alg;
+}
+
+/* The decoded body against its trailer: value (NULL: missing) must be the
+ * body's checksum by alg, and x-amz-decoded-content-length (if sent) its
+ * length.  The checksum is answered in the response.  False: r is
+ * answered. */
+static bool
+s3_trailer_ok(struct s3_req *r, enum s3_checksum_alg alg, const char *value, const char *decoded_len)
+{
+	const char *trailer = s3_header(r, "x-amz-trailer");
+	char got[S3_CHECKSUM_B64];
+	struct s3_checksum ck;
+	struct evbuffer_iovec *v;
+	int nv;
+
+	if (value == NULL) {
+		s3_fail(r, 400, "IncompleteBody", "the aws-chunked body has no %s trailer", trailer);
+		return false;
+	}
+	s3_checksum_init(&ck, alg);
+	nv = evbuffer_peek(r->body, -1, NULL, NULL, 0);
+	v = xcalloc(nv > 0 ? (size_t)nv : 1, sizeof *v);
+	nv = evbuffer_peek(r->body, -1, NULL, v, nv);
+	for (int i = 0; i < nv; i++)
+		s3_checksum_update(&ck, v[i].iov_base, v[i].iov_len);
+	free(v);
+	s3_checksum_final(&ck, got);
+	if (strcmp(got, value) != 0) {
+		s3_fail(r, 400, "BadDigest", "the %s trailer did not match the calculated checksum", trailer);
+		return false;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(alg), got);
+	return s3_decoded_len_ok(r, decoded_len);
+}
+
+/* The value of trailer line "name:value" (name as x-amz-trailer says,
+ * any case; blanks after the colon skipped) in line[len], as a new
+ * string, or NULL if the line is another trailer. */
+static char *
+s3_trailer_value(struct s3_req *r, const char *line, size_t len)
+{
+	const char *trailer = s3_header(r, "x-amz-trailer"), *colon = memchr(line, ':', len), *v;
+
+	if (colon == NULL || (size_t)(colon - line) != strlen(trailer) ||
+	    strncasecmp(line, trailer, strlen(trailer)) != 0)
+		return NULL;
+	for (v = colon + 1; v < line + len && *v == ' '; v++)
+		;
+	return xstrndup(v, (size_t)(line + len - v));
+}
+
 /* An unsigned aws-chunked body with a trailing checksum
  * (STREAMING-UNSIGNED-PAYLOAD-TRAILER, which boto3 1.36+ and aws-cli 2.23+
  * send over HTTPS, so through a TLS-terminating proxy): "hex-size\r\n
@@ -577,20 +653,14 @@ s3_body_hash_ok(struct s3_req *r, const char *ph)
 static bool
 s3_decode_trailer(struct s3_req *r, struct evbuffer *in, const char *decoded_len)
 {
-	const char *trailer = s3_header(r, "x-amz-trailer");
-	enum s3_checksum_alg alg = trailer != NULL ? s3_checksum_alg_of(trailer) : S3_CHECKSUM_NONE;
-	char *line, *end, *value = NULL, got[S3_CHECKSUM_B64];
-	struct s3_checksum ck;
-	struct evbuffer_iovec *v;
+	enum s3_checksum_alg alg = s3_trailer_alg(r, "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+	char *line, *end, *value = NULL;
 	unsigned long long size;
 	size_t n;
-	int nv;
+	bool ok;
 
-	if (alg == S3_CHECKSUM_NONE) {
-		s3_fail(r, 400, "InvalidRequest", "STREAMING-UNSIGNED-PAYLOAD-TRAILER needs x-amz-trailer "
-		    "naming one x-amz-checksum-* header");
+	if (alg == S3_CHECKSUM_NONE)
 		return false;
-	}
 	for (;;) {
 		if ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT)) == NULL)
 			goto incomplete;
@@ -616,10 +686,8 @@ s3_decode_trailer(struct s3_req *r, struct evbuffer *in, const char *decoded_len
 		free(line);
 	}
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF_STRICT)) != NULL && n > 0) {
-		char *colon = strchr(line, ':');
-		if (colon != NULL && value == NULL && (size_t)(colon - line) == strlen(trailer) &&
-		    strncasecmp(line, trailer, strlen(trailer)) == 0)
-			value = xstrdup(colon + 1 + strspn(colon + 1, " "));
+		if (value == NULL)
+			value = s3_trailer_value(r, line, n);
 		free(line);
 	}
 	if (line == NULL || evbuffer_get_length(in) != 0 || value == NULL) {
@@ -628,44 +696,29 @@ s3_decode_trailer(struct s3_req *r, struct evbuffer *in, const char *decoded_len
 		goto incomplete;
 	}
 	free(line);
-	s3_checksum_init(&ck, alg);
-	nv = evbuffer_peek(r->body, -1, NULL, NULL, 0);
-	v = xcalloc(nv > 0 ? (size_t)nv : 1, sizeof *v);
-	nv = evbuffer_peek(r->body, -1, NULL, v, nv);
-	for (int i = 0; i < nv; i++)
-		s3_checksum_update(&ck, v[i].iov_base, v[i].iov_len);
-	free(v);
-	s3_checksum_final(&ck, got);
-	if (strcmp(got, value) != 0) {
-		free(value);
-		s3_fail(r, 400, "BadDigest", "the %s trailer did not match the calculated checksum", trailer);
-		return false;
-	}
+	ok = s3_trailer_ok(r, alg, value, decoded_len);
 	free(value);
-	evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(alg), got);
-	if (decoded_len != NULL && strtoull(decoded_len, NULL, 10) != evbuffer_get_length(r->body)) {
-		s3_fail(r, 400, "IncompleteBody", "x-amz-decoded-content-length is %s, the body decoded "
-		    "to %zu bytes", decoded_len, evbuffer_get_length(r->body));
-		return false;
-	}
-	return true;
+	return ok;
 incomplete:
 	s3_fail(r, 400, "IncompleteBody", "the aws-chunked body is cut short or malformed");
 	return false;
 }
 
 /* Take the body: as sent, or decoded from aws-chunked framing (each chunk's
- * signature checked); its hash checked against x-amz-content-sha256 later
+ * signature checked, and with ...-PAYLOAD-TRAILER the trailer's signature
+ * and checksum); its hash checked against x-amz-content-sha256 later
  * (s3_store).  False: r is answered. */
 static bool
 s3_decode_body(struct s3_req *r)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->hr);
 	const char *decoded_len = s3_header(r, "x-amz-decoded-content-length"), *ph;
+	enum s3_checksum_alg alg = S3_CHECKSUM_NONE;
 	struct sigv4_chunked d;
 	struct evbuffer_iovec v[64];
 	unsigned chunks = 0;
 	char why[256];
+	bool trailer;
 	int n;
 
 	r->body = evbuffer_new();
@@ -677,13 +730,17 @@ s3_decode_body(struct s3_req *r)
 	}
 	if (strcmp(ph, "STREAMING-UNSIGNED-PAYLOAD-TRAILER") == 0)
 		return s3_decode_trailer(r, in, decoded_len);
-	if (!r->s->be.auth || strcmp(ph, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") != 0) {
+	trailer = strcmp(ph, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") == 0;
+	if (!r->s->be.auth || (strcmp(ph, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") != 0 && !trailer)) {
 		/* Never store the framing as content: refuse what is not decoded. */
 		s3_fail(r, 501, "NotImplemented", "payload mode %s is not supported%s", ph,
 		    r->s->be.auth ? "" : " with auth off");
 		return false;
 	}
+	if (trailer && (alg = s3_trailer_alg(r, ph)) == S3_CHECKSUM_NONE)
+		return false;
 	sigv4_chunked_init(&d, &r->auth, r->s->be.max_body);
+	d.with_trailer = trailer;
 	while (evbuffer_get_length(in) > 0) {
 		n = evbuffer_peek(in, -1, NULL, v, 64);
 		if (n > 64)
@@ -706,12 +763,16 @@ s3_decode_body(struct s3_req *r)
 		s3_fail(r, 400, "IncompleteBody", "the aws-chunked body ended before its final chunk");
 		return false;
 	}
-	if (decoded_len != NULL && strtoull(decoded_len, NULL, 10) != evbuffer_get_length(r->body)) {
-		s3_fail(r, 400, "IncompleteBody", "x-amz-decoded-content-length is %s, the body decoded "
-		    "to %zu bytes", decoded_len, evbuffer_get_length(r->body));
-		return false;
+	if (trailer) {
+		char *value = NULL;
+		bool ok;
+		for (const char *l = d.trailers, *e; value == NULL && (e = strchr(l, '\n')) != NULL; l = e + 1)
+			value = s3_trailer_value(r, l, (size_t)(e - l));
+		ok = s3_trailer_ok(r, alg, value, decoded_len);
+		free(value);
+		return ok;
 	}
-	return true;
+	return s3_decoded_len_ok(r, decoded_len);
 }
 
 /* Query parameters that qualify an operation rather than name one: the

@@ -20,6 +20,7 @@
 
 #define SIGV4_ALGORITHM         "AWS4-HMAC-SHA256"
 #define SIGV4_CHUNK_ALGORITHM   "AWS4-HMAC-SHA256-PAYLOAD"
+#define SIGV4_TRAILER_ALGORITHM "AWS4-HMAC-SHA256-TRAILER"
 #define SIGV4_TERMINATOR        "aws4_request"
 #define SIGV4_SERVICE           "s3"
 #define SIGV4_UNSIGNED          "UNSIGNED-PAYLOAD"
@@ -44,6 +45,7 @@ enum {
 	CHUNK_DATA_LF,
 	CHUNK_FINAL_CR,         /* the final (zero-size) chunk's "\r\n" */
 	CHUNK_FINAL_LF,
+	CHUNK_TRAILER,          /* reading a trailer line "name:value\r\n" (or the empty last one) */
 	CHUNK_DONE,             /* the final chunk verified; nothing may follow */
 	CHUNK_FAILED_MALFORMED, /* refused: every later call says so again */
 	CHUNK_FAILED_MISMATCH,
@@ -1136,18 +1138,18 @@ sigv4_verify(const struct sigv4_request *rq, int64_t now_s, sigv4_lookup_fn *loo
 	return e;
 }
 
-void
-sigv4_chunk_signature(const struct sigv4_auth *a, const char *prev, const uint8_t *chunk_sha256,
+/* The next signature of a's chain: HMAC(kSigning, alg "\n" amz_date "\n"
+ * scope "\n" prev "\n" tail) as 64 hex digits plus NUL in out. */
+static void
+chain_signature(const struct sigv4_auth *a, const char *alg, const char *prev, const char *tail,
     char *out)
 {
 	crypto_auth_hmacsha256_state st;
-	char hex[65];
 	uint8_t sig[32];
 
-	sigv4_hex(chunk_sha256, 32, hex);
 	crypto_auth_hmacsha256_init(&st, a->signing_key, sizeof a->signing_key);
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)SIGV4_CHUNK_ALGORITHM "\n",
-	    sizeof SIGV4_CHUNK_ALGORITHM);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)alg, strlen(alg));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\n", 1);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)a->amz_date,
 	    strnlen(a->amz_date, sizeof a->amz_date));
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\n", 1);
@@ -1155,13 +1157,35 @@ sigv4_chunk_signature(const struct sigv4_auth *a, const char *prev, const uint8_
 	    strnlen(a->scope, sizeof a->scope));
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\n", 1);
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)prev, strlen(prev));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\n" SIGV4_EMPTY_SHA256 "\n",
-	    66);
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)hex, 64);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\n", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)tail, strlen(tail));
 	crypto_auth_hmacsha256_final(&st, sig);
 	sigv4_hex(sig, 32, out);
 	sodium_memzero(&st, sizeof st);
 	sodium_memzero(sig, sizeof sig);
+}
+
+void
+sigv4_chunk_signature(const struct sigv4_auth *a, const char *prev, const uint8_t *chunk_sha256,
+    char *out)
+{
+	char tail[sizeof SIGV4_EMPTY_SHA256 + 65];
+
+	memcpy(tail, SIGV4_EMPTY_SHA256 "\n", sizeof SIGV4_EMPTY_SHA256);
+	sigv4_hex(chunk_sha256, 32, tail + sizeof SIGV4_EMPTY_SHA256);
+	chain_signature(a, SIGV4_CHUNK_ALGORITHM, prev, tail, out);
+}
+
+void
+sigv4_trailer_signature(const struct sigv4_auth *a, const char *prev, const char *trailers,
+    size_t len, char *out)
+{
+	uint8_t sha[32];
+	char hex[65];
+
+	sha256(sha, trailers, len);
+	sigv4_hex(sha, 32, hex);
+	chain_signature(a, SIGV4_TRAILER_ALGORITHM, prev, hex, out);
 }
 
 int
@@ -1280,6 +1304,48 @@ chunk_verify(struct sigv4_chunked *d, const uint8_t sha[32])
 	return true;
 }
 
+/* One trailer line in d->line (CRLF dropped): a trailer kept, the trailer
+ * signature, or the empty last line, which checks that signature. */
+static int
+trailer_line(struct sigv4_chunked *d, char *why, size_t whylen)
+{
+	static const char sig_name[] = "x-amz-trailer-signature:";
+	size_t n = d->line_len;
+	uint8_t sig[32];
+	char expect[65];
+
+	d->line_len = 0;
+	if (n == 0) {
+		if (d->trailer_sig[0] == '\0')
+			return chunked_fail(d, SIGV4_MALFORMED, why, whylen, "no x-amz-trailer-signature");
+		sigv4_trailer_signature(d->auth, d->prev_sig, d->trailers, d->trailers_len, expect);
+		if (sodium_memcmp(expect, d->trailer_sig, 64) != 0)
+			return chunked_fail(d, SIGV4_MISMATCH, why, whylen,
+			    "the trailer's signature does not match");
+		d->done = true;
+		d->state = CHUNK_DONE;
+		return 0;
+	}
+	if (d->trailer_sig[0] != '\0')
+		return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
+		    "a trailer line after x-amz-trailer-signature");
+	if (n > sizeof sig_name - 1 && strncasecmp(d->line, sig_name, sizeof sig_name - 1) == 0) {
+		if (n != sizeof sig_name - 1 + 64 || !hex_decode32(d->line + sizeof sig_name - 1, 64, sig))
+			return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
+			    "x-amz-trailer-signature is not 64 hex digits");
+		sigv4_hex(sig, 32, d->trailer_sig);
+		return 0;
+	}
+	if (memchr(d->line, ':', n) == NULL || d->trailers_len + n + 1 > SIGV4_TRAILERS_MAX)
+		return chunked_fail(d, SIGV4_MALFORMED, why, whylen, "a trailer line is not \"name:value\" "
+		    "or the trailers are too long");
+	memcpy(d->trailers + d->trailers_len, d->line, n);
+	d->trailers_len += n;
+	d->trailers[d->trailers_len++] = '\n';
+	d->trailers[d->trailers_len] = '\0';
+	return 0;
+}
+
 int
 sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
     void (*emit)(void *arg, const uint8_t *data, size_t len), void *arg, unsigned *chunks_done,
@@ -1309,6 +1375,16 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 				d->line[d->line_len] = '\0';
 				if ((rv = chunk_header(d, why, whylen)) != 0)
 					return rv;
+				if (d->state == CHUNK_FINAL_CR && d->with_trailer) {
+					/* the trailer follows the final header line at once */
+					sha256(digest, "", 0);
+					if (!chunk_verify(d, digest))
+						return chunked_fail(d, SIGV4_MISMATCH, why, whylen,
+						    "a chunk's signature does not match");
+					if (chunks_done != NULL)
+						(*chunks_done)++;
+					d->state = CHUNK_TRAILER;
+				}
 				break;
 			}
 			if (d->line_len >= SIGV4_CHUNK_LINE_MAX)
@@ -1360,6 +1436,22 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 			} else {
 				d->state = CHUNK_HEADER;
 			}
+			break;
+		case CHUNK_TRAILER:
+			i++;
+			if (c != '\n') {
+				if (d->line_len >= SIGV4_CHUNK_LINE_MAX)
+					return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
+					    "a trailer line is longer than 256 bytes");
+				d->line[d->line_len++] = (char)c;
+				break;
+			}
+			if (d->line_len == 0 || d->line[d->line_len - 1] != '\r')
+				return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
+				    "a trailer line does not end with CRLF");
+			d->line[--d->line_len] = '\0';
+			if ((rv = trailer_line(d, why, whylen)) != 0)
+				return rv;
 			break;
 		default:        /* CHUNK_DONE */
 			return chunked_fail(d, SIGV4_MALFORMED, why, whylen,

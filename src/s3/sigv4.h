@@ -98,10 +98,26 @@ int sigv4_sign(const struct sigv4_request *rq, const char *key_id, const char *s
     const char *region, const char *amz_date, const char *signed_headers, const char *payload_hash,
     char *out, size_t outlen);
 
+/* The signature of the trailer of an aws-chunked body
+ * (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER): HMAC(kSigning,
+ * "AWS4-HMAC-SHA256-TRAILER\n" amz_date "\n" scope "\n" prev "\n"
+ * hex(SHA-256(trailers))), as 64 hex digits plus NUL in out.  prev is the
+ * final (zero-size) chunk's signature; trailers[len] the trailer lines as
+ * "name:value\n" each. */
+void sigv4_trailer_signature(const struct sigv4_auth *a, const char *prev, const char *trailers,
+    size_t len, char *out);
+
+#define SIGV4_TRAILERS_MAX 1024         /* bytes of trailer lines (without the signature's) */
+
 /* Decoder of an aws-chunked body ("hex-size;chunk-signature=sig\r\n data
  * \r\n" ..., ending with a zero-size chunk), fed bytes as they arrive.
  * Checks each chunk's signature against the chain from a->signature.
- * Limits: a chunk header line of 256 bytes, a chunk of max_chunk bytes. */
+ * With with_trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER: set it
+ * after init) the final chunk's header line is followed by trailer lines
+ * "name:value\r\n", "x-amz-trailer-signature:sig\r\n" and "\r\n"; the
+ * signature is checked and the other lines are kept in trailers.
+ * Limits: a chunk header or trailer line of 256 bytes, a chunk of
+ * max_chunk bytes, SIGV4_TRAILERS_MAX bytes of trailers. */
 struct sigv4_chunked {
 	const struct sigv4_auth *auth;  /* borrowed */
 	size_t max_chunk;
@@ -112,7 +128,11 @@ struct sigv4_chunked {
 	char chunk_sig[65];             /* the signature the current chunk announced */
 	char prev_sig[65];
 	struct sha256 sha;              /* of the current chunk (libcrypto: SHA-NI) */
-	bool done;                      /* the final (zero-size) chunk verified */
+	bool done;                      /* the final (zero-size) chunk (and trailer) verified */
+	bool with_trailer;
+	char trailers[SIGV4_TRAILERS_MAX + 1];  /* "name:value\n" lines, NUL-terminated */
+	size_t trailers_len;
+	char trailer_sig[65];           /* the trailer signature announced ("" before) */
 };
 
 /* Start decoding a body signed by a (kept until the body ends); end with

@@ -761,6 +761,118 @@ START_TEST(test_streaming_refused)
 }
 END_TEST
 
+/* Decode a signed body with a trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-
+ * TRAILER) in pieces: "hello" in one chunk, the final chunk, the trailer
+ * lines given, the trailer signature over them (with_sig), after_sig, the
+ * empty last line.  The kept trailers go to kept[512]. */
+static int
+trailer_feed(const char *trailers, bool with_sig, const char *after_sig, size_t piece, char *kept,
+    bool *done)
+{
+	struct sigv4_chunked d;
+	struct sink s = { malloc(64), 0, 64 };
+	char body[2048], c1[65], c0[65], ts[65], lines[512];
+	uint8_t sha[32];
+	size_t len = 0, n = 0;
+	unsigned chunks = 0;
+	int rv = 0;
+
+	crypto_hash_sha256(sha, (const uint8_t *)"hello", 5);
+	sigv4_chunk_signature(&auth, auth.signature, sha, c1);
+	crypto_hash_sha256(sha, (const uint8_t *)"", 0);
+	sigv4_chunk_signature(&auth, c1, sha, c0);
+	/* the trailer lines as signed: "name:value\n" */
+	for (const char *t = trailers; *t != '\0'; t++)
+		if (*t != '\r')
+			lines[n++] = *t;
+	lines[n] = '\0';
+	sigv4_trailer_signature(&auth, c0, lines, n, ts);
+	len = (size_t)snprintf(body, sizeof body, "5;chunk-signature=%s\r\nhello\r\n0;chunk-signature=%s\r\n"
+	    "%s%s%s%s%s\r\n", c1, c0, trailers, with_sig ? "x-amz-trailer-signature:" : "",
+	    with_sig ? ts : "", with_sig ? "\r\n" : "", after_sig);
+	sigv4_chunked_init(&d, &auth, 1 << 20);
+	d.with_trailer = true;
+	for (size_t off = 0; off < len && rv == 0; off += piece)
+		rv = sigv4_chunked_feed(&d, (const uint8_t *)body + off, len - off < piece ? len - off : piece,
+		    sink_emit, &s, &chunks, why, sizeof why);
+	*done = d.done;
+	if (rv == 0) {
+		ck_assert_uint_eq(chunks, 2);
+		ck_assert_uint_eq(s.len, 5);
+	}
+	memcpy(kept, d.trailers, d.trailers_len + 1 < 512 ? d.trailers_len + 1 : 512);
+	kept[511] = '\0';
+	sigv4_chunked_free(&d);
+	free(s.buf);
+	return rv;
+}
+
+START_TEST(test_streaming_trailer)
+{
+	struct req r;
+	char kept[512];
+	bool done;
+
+	req_stream(&r);
+	ck_assert_int_eq(verify_at(&r, T0), SIGV4_OK);
+	req_free(&r);
+	for (size_t piece = 1; piece <= 1000; piece *= 10) {
+		ck_assert_int_eq(trailer_feed("x-amz-checksum-crc32:NhCmhg==\r\n", true, "", piece, kept, &done),
+		    0);
+		ck_assert(done);
+		ck_assert_str_eq(kept, "x-amz-checksum-crc32:NhCmhg==\n");
+	}
+	/* two trailers, both kept and signed */
+	ck_assert_int_eq(trailer_feed("x-amz-checksum-crc32:NhCmhg==\r\nx-amz-meta-a:b\r\n", true, "", 7, kept,
+	    &done), 0);
+	ck_assert_str_eq(kept, "x-amz-checksum-crc32:NhCmhg==\nx-amz-meta-a:b\n");
+	/* no signature line; a trailer after it; not "name:value"; no CRLF */
+	ck_assert_int_eq(trailer_feed("x-amz-checksum-crc32:NhCmhg==\r\n", false, "", 1000, kept, &done),
+	    SIGV4_MALFORMED);
+	ck_assert_int_eq(trailer_feed("x-amz-checksum-crc32:NhCmhg==\r\n", true, "x-a:b\r\n", 1000, kept,
+	    &done), SIGV4_MALFORMED);
+	ck_assert_int_eq(trailer_feed("novalue\r\n", true, "", 1000, kept, &done), SIGV4_MALFORMED);
+	ck_assert_int_eq(trailer_feed("x-amz-checksum-crc32:NhCmhg==\n", true, "", 1000, kept, &done),
+	    SIGV4_MALFORMED);
+	ck_assert(!done);
+}
+END_TEST
+
+/* The trailer signature covers the trailer lines: one changed after signing
+ * is a mismatch. */
+START_TEST(test_streaming_trailer_changed)
+{
+	struct sigv4_chunked d;
+	char c0[65], ts[65], body[1024];
+	uint8_t sha[32];
+	struct req r;
+	int len;
+
+	req_stream(&r);
+	ck_assert_int_eq(verify_at(&r, T0), SIGV4_OK);
+	req_free(&r);
+	crypto_hash_sha256(sha, (const uint8_t *)"", 0);
+	sigv4_chunk_signature(&auth, auth.signature, sha, c0);
+	sigv4_trailer_signature(&auth, c0, "x-amz-checksum-crc32:AAAAAA==\n", 30, ts);
+	len = snprintf(body, sizeof body, "0;chunk-signature=%s\r\nx-amz-checksum-crc32:BAAAAA==\r\n"
+	    "x-amz-trailer-signature:%s\r\n\r\n", c0, ts);
+	sigv4_chunked_init(&d, &auth, 1 << 20);
+	d.with_trailer = true;
+	ck_assert_int_eq(sigv4_chunked_feed(&d, (const uint8_t *)body, (size_t)len, NULL, NULL, NULL, why,
+	    sizeof why), SIGV4_MISMATCH);
+	ck_assert(!d.done);
+	sigv4_chunked_free(&d);
+	/* as signed, it passes */
+	body[18 + 64 + 2 + 21] = 'A';
+	sigv4_chunked_init(&d, &auth, 1 << 20);
+	d.with_trailer = true;
+	ck_assert_int_eq(sigv4_chunked_feed(&d, (const uint8_t *)body, (size_t)len, NULL, NULL, NULL, why,
+	    sizeof why), 0);
+	ck_assert(d.done);
+	sigv4_chunked_free(&d);
+}
+END_TEST
+
 START_TEST(test_sign_round_trip)
 {
 	static const struct {
@@ -1015,6 +1127,8 @@ main(void)
 	tcase_add_test(tc, test_presigned);
 	tcase_add_test(tc, test_streaming);
 	tcase_add_test(tc, test_streaming_refused);
+	tcase_add_test(tc, test_streaming_trailer);
+	tcase_add_test(tc, test_streaming_trailer_changed);
 	tcase_add_test(tc, test_sign_round_trip);
 	tcase_add_test(tc, test_canonical_headers);
 	tcase_add_test(tc, test_sign);

@@ -3,9 +3,14 @@
 (STREAMING-UNSIGNED-PAYLOAD-TRAILER), as boto3 sends them over HTTPS: through
 the TLS proxy at S3_TLS (socat in front of a node, t/s3.sh), and crafted and
 signed with botocore's own signer against the node at S3_ENDPOINT, to see a
-wrong or missing trailer refused.  Prints "ok NAME" / "not ok NAME: why"."""
+wrong or missing trailer refused.  Then signed ones
+(STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, what the Go and Java SDKs send
+over plain HTTP), each chunk and the trailer signed here in the chain that
+starts from botocore's seed signature.  Prints "ok NAME" / "not ok NAME: why"."""
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import struct
 import sys
@@ -77,3 +82,70 @@ want("a crafted trailer body with the right CRC-32",
 want("... with a wrong one: BadDigest", crafted(b"hello", b"x-amz-checksum-crc32:AAAAAA==\r\n"), "BadDigest")
 want("... without it: IncompleteBody", crafted(b"hello", b""), "IncompleteBody")
 want("a refused body stored nothing", plain.get_object(Bucket="trailer", Key="c")["Body"].read(), b"hello")
+
+
+class StreamingTrailerAuth(S3SigV4Auth):
+    """botocore's signer, with the signed streaming trailer payload mode."""
+    def _modify_request_before_signing(self, request):
+        super()._modify_request_before_signing(request)
+        del request.headers["X-Amz-Content-SHA256"]
+        request.headers["X-Amz-Content-SHA256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+
+
+def signed_trailer(data, bad=""):
+    """PUT trailer/s with data in signed 64 KiB chunks and a signed CRC-32
+    trailer; bad spoils one part ("checksum", "signature", "nosig")."""
+    url = "http://%s/trailer/s" % os.environ["S3_ENDPOINT"]
+    req = AWSRequest(method="PUT", url=url, data=b"", headers={
+        "Content-Encoding": "aws-chunked", "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-decoded-content-length": str(len(data))})
+    creds = boto3.Session().get_credentials()
+    StreamingTrailerAuth(creds, "s3", "us-east-1").add_auth(req)
+    ts = req.headers["X-Amz-Date"]
+    scope = ts[:8] + "/us-east-1/s3/aws4_request"
+    key = ("AWS4" + creds.secret_key).encode()
+    for part in (ts[:8], "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+
+    def sign(alg, prev, tail):
+        return hmac.new(key, "\n".join([alg, ts, scope, prev, tail]).encode(), hashlib.sha256).hexdigest()
+
+    empty = hashlib.sha256(b"").hexdigest()
+    prev = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+    wire = b""
+    for chunk in [data[i:i + 65536] for i in range(0, len(data), 65536)] + [b""]:
+        prev = sign("AWS4-HMAC-SHA256-PAYLOAD", prev, empty + "\n" + hashlib.sha256(chunk).hexdigest())
+        wire += b"%x;chunk-signature=%s\r\n" % (len(chunk), prev.encode())
+        if chunk:
+            wire += chunk + b"\r\n"
+    crc = base64.b64encode(struct.pack(">I", binascii.crc32(data))).decode()
+    trailer = "x-amz-checksum-crc32:" + ("AAAAAA==" if bad == "checksum" else crc) + "\n"
+    tsig = sign("AWS4-HMAC-SHA256-TRAILER", prev, hashlib.sha256(trailer.encode()).hexdigest())
+    if bad == "signature":
+        tsig = "0" * 64
+    wire += trailer.replace("\n", "\r\n").encode()
+    if bad != "nosig":
+        wire += b"x-amz-trailer-signature:" + tsig.encode() + b"\r\n"
+    wire += b"\r\n"
+    prepared = urllib.request.Request(url, data=wire, method="PUT", headers=dict(req.headers))
+    try:
+        with urllib.request.urlopen(prepared) as resp:
+            return resp.status, resp.headers.get("x-amz-checksum-crc32")
+    except urllib.error.HTTPError as e:
+        text = e.read().decode()
+        return text[text.find("<Code>") + 6:text.find("</Code>")], None
+
+
+body = os.urandom(200000)
+want("signed streaming trailer: 4 signed chunks and a signed CRC-32 trailer are taken, the CRC-32 answered",
+     signed_trailer(body),
+     (200, base64.b64encode(struct.pack(">I", binascii.crc32(body))).decode()))
+want("... the object is the body, framing removed",
+     plain.get_object(Bucket="trailer", Key="s")["Body"].read() == body, True)
+want("... a wrong CRC-32 under a good trailer signature: BadDigest", signed_trailer(b"x" * 10, "checksum")[0],
+     "BadDigest")
+want("... a wrong trailer signature: SignatureDoesNotMatch", signed_trailer(b"x" * 10, "signature")[0],
+     "SignatureDoesNotMatch")
+want("... no trailer signature: refused", signed_trailer(b"x" * 10, "nosig")[0] != 200, True)
+want("... the refused bodies stored nothing", plain.get_object(Bucket="trailer", Key="s")["Body"].read() == body,
+     True)
