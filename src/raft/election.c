@@ -61,6 +61,10 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 {
 	bool was_leader = r->role == RAFT_LEADER;
 
+	if (leader != 0)
+		r->leaderless_terms = 0;
+	else if (term > r->term)
+		r->leaderless_terms++;
 	if (term > r->term) {
 		r->term = term;
 		r->vote = 0;
@@ -83,6 +87,7 @@ void raft_become_leader(struct raft *r)
 {
 	r->role = RAFT_LEADER;
 	r->leader = r->id;
+	r->leaderless_terms = 0;
 	r->transferee = 0;
 	r->heartbeat_elapsed = 0;
 	r->election_elapsed = 0;
@@ -139,6 +144,7 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
 		r->role = RAFT_CANDIDATE;
 		r->term++;
 		r->vote = r->id;
+		r->leaderless_terms++;  /* from the next timer on */
 	}
 	res = poll(r, r->id, true);
 	if (res > 0) {

@@ -91,6 +91,10 @@ struct raft {
 
 	/* timers (ms) */
 	uint64_t election_elapsed, election_timeout;
+	/* terms begun since a leader was last heard from: the election
+	 * timeout doubles with each, up to 2^RAFT_BACKOFF_MAX times */
+	uint32_t leaderless_terms;
+#define RAFT_BACKOFF_MAX 3
 	uint64_t heartbeat_elapsed;
 
 	/* votes of the current (pre-)campaign */

@@ -41,6 +41,58 @@ s3_kept_header(const char *name)
 	return strncasecmp(name, "x-amz-meta-", 11) == 0 && name[11] != '\0';
 }
 
+/* The stored checksum line of headers ("x-amz-checksum-ALG: value"), as
+ * a new string with its "\n", or NULL if there is none. */
+static char *
+s3_stored_checksum(const char *headers)
+{
+	for (const char *l = headers, *e; l != NULL && *l != '\0'; l = e + 1) {
+		const char *colon = strchr(l, ':');
+		if ((e = strchr(l, '\n')) == NULL)
+			break;
+		if (colon != NULL && colon < e && strncasecmp(l, "x-amz-checksum-", 15) == 0) {
+			char *name = xstrndup(l, (size_t)(colon - l));
+			bool ours = s3_checksum_alg_of(name) != S3_CHECKSUM_NONE;
+			free(name);
+			if (ours)
+				return xstrndup(l, (size_t)(e - l + 1));
+		}
+	}
+	return NULL;
+}
+
+/* Append line ("name: value\n") to *headers (a string or NULL). */
+static void
+s3_headers_add(char **headers, const char *line)
+{
+	size_t len = (*headers != NULL ? strlen(*headers) : 0) + strlen(line) + 1;
+	char *h = xmalloc(len);
+
+	snprintf(h, len, "%s%s", *headers != NULL ? *headers : "", line);
+	free(*headers);
+	*headers = h;
+}
+
+/* Keep the checksum the request's body was checked against (header or
+ * trailer: either put it in the answer) with meta's headers, for GET and
+ * HEAD with x-amz-checksum-mode: ENABLED. */
+static void
+s3_keep_checksum(struct s3_req *r, Rcfs__FileMeta *meta)
+{
+	struct evkeyval *kv;
+
+	if (r->hr == NULL)
+		return;
+	TAILQ_FOREACH(kv, evhttp_request_get_output_headers(r->hr), next) {
+		char line[S3_CHECKSUM_B64 + 64];
+		if (s3_checksum_alg_of(kv->key) == S3_CHECKSUM_NONE || strpbrk(kv->value, "\r\n") != NULL)
+			continue;
+		snprintf(line, sizeof line, "%s: %s\n", kv->key, kv->value);
+		s3_headers_add(&meta->s3_headers, line);
+		return;
+	}
+}
+
 /* GetObject's response-content-type=... and the like: the header is the
  * query's, not the stored one. */
 static void
@@ -472,6 +524,8 @@ s3_store_end(struct s3_store_op *op)
 		evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(op->ck.alg),
 		    ck);
 	}
+	if (meta != NULL)
+		s3_keep_checksum(r, meta);
 	if (meta == NULL) {
 		/* No commit will reference what was stored: let GC have it now
 		 * rather than after gc_grace_ms. */
@@ -749,6 +803,7 @@ s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 	char etag[80], qetag[84], when[64], len[32], cr[96];
 	int64_t mtime_s;
 	int rv = 1, status = 200;
+	const char *checksum_mode = s3_header(r, "x-amz-checksum-mode");
 
 	if (m == NULL) {
 		s3_fail(r, 404, "NoSuchKey", "the specified key does not exist");
@@ -805,8 +860,10 @@ s3_get_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 				continue;
 			*colon = '\0';
 			/* Only what a PUT could have kept: the field is written by any
-			 * rcfs client with write access, not only by this gateway. */
-			if (s3_kept_header(line))
+			 * rcfs client with write access, not only by this gateway.  The
+			 * checksum is of the whole object, asked for. */
+			if (s3_kept_header(line) || (s3_checksum_alg_of(line) != S3_CHECKSUM_NONE &&
+			    status == 200 && checksum_mode != NULL && strcasecmp(checksum_mode, "ENABLED") == 0))
 				evhttp_add_header(out, line, colon + 1 + (colon[1] == ' '));
 		}
 		free(lines);
@@ -1302,8 +1359,13 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 	op->meta->name = s3_name(r->bucket, r->key);
 	op->meta->has_version = op->meta->has_hlc = op->meta->has_mtime_ns = 0;
 	if (directive != NULL && strcasecmp(directive, "REPLACE") == 0) {
+		/* new headers; the same bytes, so the same checksum */
+		char *ck = s3_stored_checksum(op->meta->s3_headers);
 		free(op->meta->s3_headers);
 		op->meta->s3_headers = s3_kept_headers_of(r);
+		if (ck != NULL)
+			s3_headers_add(&op->meta->s3_headers, ck);
+		free(ck);
 	} else if (strcmp(op->src, op->meta->name) == 0) {
 		s3_fail(r, 400, "InvalidRequest", "copying an object onto itself without changing "
 		    "anything (x-amz-metadata-directive: REPLACE) is not allowed");

@@ -90,6 +90,22 @@ for alg, field, value in (("CRC32", "ChecksumCRC32", b64(struct.pack(">I", binas
                           ("SHA256", "ChecksumSHA256", b64(hashlib.sha256(body).digest()))):
     r = s3.put_object(Bucket="errs", Key="ck", Body=body, ChecksumAlgorithm=alg)
     want("x-amz-checksum-%s is checked and given back" % alg.lower(), r.get(field), value)
+    # botocore checks a checksum it gets back against the bytes it reads
+    g = s3.get_object(Bucket="errs", Key="ck", ChecksumMode="ENABLED")
+    want("x-amz-checksum-%s is stored: GET with ChecksumMode ENABLED gets it" % alg.lower(),
+         (g.get(field), g["Body"].read() == body), (value, True))
+want("HEAD with ChecksumMode ENABLED gets it too",
+     s3.head_object(Bucket="errs", Key="ck", ChecksumMode="ENABLED").get("ChecksumSHA256"),
+     b64(hashlib.sha256(body).digest()))
+want("... not without ChecksumMode, nor for a range",
+     (s3.get_object(Bucket="errs", Key="ck").get("ChecksumSHA256"),
+      s3.get_object(Bucket="errs", Key="ck", Range="bytes=0-9", ChecksumMode="ENABLED").get("ChecksumSHA256")),
+     (None, None))
+s3.copy_object(Bucket="errs", Key="ck2", CopySource={"Bucket": "errs", "Key": "ck"},
+               MetadataDirective="REPLACE", ContentType="text/plain")
+want("a copy with new metadata keeps the checksum (same bytes)",
+     s3.head_object(Bucket="errs", Key="ck2", ChecksumMode="ENABLED").get("ChecksumSHA256"),
+     b64(hashlib.sha256(body).digest()))
 want("a wrong x-amz-checksum-crc32: BadDigest",
      code_of(s3.put_object, Bucket="errs", Key="ck", Body=body, ChecksumCRC32="AAAAAA=="),
      "BadDigest")

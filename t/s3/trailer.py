@@ -46,6 +46,8 @@ want("boto3 over HTTPS sent STREAMING-UNSIGNED-PAYLOAD-TRAILER",
 want("the trailer's CRC-32 is checked and given back", r.get("ChecksumCRC32"), crc)
 want("the object is the body, framing removed",
      plain.get_object(Bucket="trailer", Key="a")["Body"].read() == body, True)
+want("the trailer's CRC-32 is stored (GET with ChecksumMode ENABLED)",
+     plain.get_object(Bucket="trailer", Key="a", ChecksumMode="ENABLED").get("ChecksumCRC32"), crc)
 want("no aws-chunked Content-Encoding is kept",
      plain.head_object(Bucket="trailer", Key="a").get("ContentEncoding"), None)
 up = tls.create_multipart_upload(Bucket="trailer", Key="mp", ChecksumAlgorithm="CRC32")["UploadId"]
