@@ -125,7 +125,7 @@ fi
 check "no part file of the aborted and completed uploads is left (1,101 parts among them)" \
 	bash -c 'test -z "$("$RCFS" ls .s3/uploads/errs/ 2>&1)"'
 
-# ---- behind a TLS-terminating proxy: trailing checksums -----------------------------------
+# ---- trailing checksums: behind a TLS-terminating proxy, and signed ------------------------
 if command -v socat > /dev/null; then
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$W/tls.key" -out "$W/tls.crt" -days 1 \
 		-subj /CN=127.0.0.1 > /dev/null 2>&1
@@ -137,12 +137,12 @@ if command -v socat > /dev/null; then
 	S3_TLS=127.0.0.1:$TLS_PORT S3_ENDPOINT=$S3_1 /usr/bin/python3 "$top_srcdir/t/s3/trailer.py" > "$W/trailer.out" 2>&1
 	while IFS= read -r l; do
 		case "$l" in
-		"ok "*) ok "TLS proxy: ${l#ok }" ;;
-		"not ok "*) nok "TLS proxy: ${l#not ok }" ;;
+		"ok "*) ok "trailers: ${l#ok }" ;;
+		"not ok "*) nok "trailers: ${l#not ok }" ;;
 		esac
 	done < "$W/trailer.out"
 	if grep -q Traceback "$W/trailer.out" || ! grep -q "^ok ... the refused bodies stored nothing" "$W/trailer.out"; then
-		nok "TLS proxy: the trailer cases ran to the end"
+		nok "trailers: the trailer cases ran to the end"
 		sed 's/^/# /' "$W/trailer.out"
 	fi
 else
