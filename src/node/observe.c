@@ -197,8 +197,9 @@ observe_tick(evutil_socket_t fd, short what, void *arg)
 		o->refreshing = true;
 		status_gather(&o->p, observe_gathered, o);
 	}
-	/* Only the HTTP page reads the peers' own status. */
-	if (o->http == NULL)
+	/* The HTTP page reads the peers' own status, and so do the AOF
+	 * turns (observe_rewriting). */
+	if (o->http == NULL && o->cfg->aof_rewrite_busy_growth == 0)
 		return;
 	for (uint32_t i = 0; i < members_count(o->p.members); i++) {
 		const struct member *mb = members_at(o->p.members, i);

@@ -87,14 +87,15 @@ uint64_t raft_rand(struct raft *r)
 }
 
 /* Raft §5.2: a fresh random timeout in [min, max), doubled for each term
- * begun without a leader (up to RAFT_BACKOFF_MAX doublings).  Elections
+ * begun without a leader after the first (up to RAFT_BACKOFF_MAX
+ * doublings): a split vote retries at the usual pace once.  Elections
  * that cannot finish within the timeout (every vote waits for an fsync,
  * and fsyncs took longer than 300 ms while an AOF rewrite shared the disk)
  * otherwise restart forever: 140 terms in 40 s without a leader were seen. */
 void raft_reset_election_timer(struct raft *r)
 {
 	uint64_t span = r->cfg.election_max_ms - r->cfg.election_min_ms;
-	uint32_t shift = r->leaderless_terms < RAFT_BACKOFF_MAX ? r->leaderless_terms : RAFT_BACKOFF_MAX;
+	uint32_t shift = r->leaderless_terms > 1 ? r->leaderless_terms - 1 : 0;
 
 	r->election_elapsed = 0;
 	r->election_timeout = (r->cfg.election_min_ms + raft_rand(r) % span) << shift;
@@ -418,7 +419,11 @@ int raft_step(struct raft *r, const struct raft_message *m)
 		if (r->role != RAFT_FOLLOWER)
 			raft_become_follower(r, r->term, m->from);
 		r->leader = m->from;
-		r->leaderless_terms = 0;
+		if (r->leaderless_terms != 0) {
+			/* a timeout backed off while there was no leader ends */
+			r->leaderless_terms = 0;
+			raft_reset_election_timer(r);
+		}
 		r->election_elapsed = 0;
 		if (m->type == RAFT_MSG_APPEND)
 			return raft_step_append(r, m);

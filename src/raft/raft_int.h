@@ -45,6 +45,10 @@ struct raft_persist_rec {
 	uint64_t index, term; /* last entry (or snapshot) in that batch */
 };
 
+/* Doublings of the election timeout, at most, while terms begin without a
+ * leader (raft_reset_election_timer). */
+#define RAFT_BACKOFF_MAX 3
+
 struct raft {
 	struct raft_config cfg;
 	uint64_t id;
@@ -92,9 +96,9 @@ struct raft {
 	/* timers (ms) */
 	uint64_t election_elapsed, election_timeout;
 	/* terms begun since a leader was last heard from: the election
-	 * timeout doubles with each, up to 2^RAFT_BACKOFF_MAX times */
+	 * timeout doubles with each after the first, up to
+	 * 2^RAFT_BACKOFF_MAX times (saturates there) */
 	uint32_t leaderless_terms;
-#define RAFT_BACKOFF_MAX 3
 	uint64_t heartbeat_elapsed;
 
 	/* votes of the current (pre-)campaign */

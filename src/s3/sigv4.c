@@ -1304,6 +1304,43 @@ chunk_verify(struct sigv4_chunked *d, const uint8_t sha[32])
 	return true;
 }
 
+/* Take byte c of a CRLF-terminated line (what it is, for the message) into
+ * d->line: 1 when the line is complete (CRLF dropped, NUL-terminated), 0
+ * for more, or SIGV4_MALFORMED. */
+static int
+line_take(struct sigv4_chunked *d, uint8_t c, const char *what, char *why, size_t whylen)
+{
+	char msg[64];
+
+	if (c == '\n') {
+		if (d->line_len == 0 || d->line[d->line_len - 1] != '\r') {
+			snprintf(msg, sizeof msg, "%s does not end with CRLF", what);
+			return chunked_fail(d, SIGV4_MALFORMED, why, whylen, msg);
+		}
+		d->line[--d->line_len] = '\0';
+		return 1;
+	}
+	if (d->line_len >= SIGV4_CHUNK_LINE_MAX) {
+		snprintf(msg, sizeof msg, "%s is longer than 256 bytes", what);
+		return chunked_fail(d, SIGV4_MALFORMED, why, whylen, msg);
+	}
+	d->line[d->line_len++] = (char)c;
+	return 0;
+}
+
+/* The current chunk, whose data hashed to digest, ends: its signature must
+ * continue the chain.  0, or SIGV4_MISMATCH. */
+static int
+chunk_signed(struct sigv4_chunked *d, const uint8_t digest[32], unsigned *chunks_done, char *why,
+    size_t whylen)
+{
+	if (!chunk_verify(d, digest))
+		return chunked_fail(d, SIGV4_MISMATCH, why, whylen, "a chunk's signature does not match");
+	if (chunks_done != NULL)
+		(*chunks_done)++;
+	return 0;
+}
+
 /* One trailer line in d->line (CRLF dropped): a trailer kept, the trailer
  * signature, or the empty last line, which checks that signature. */
 static int
@@ -1367,30 +1404,20 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 		switch (d->state) {
 		case CHUNK_HEADER:
 			i++;
-			if (c == '\n') {
-				if (d->line_len == 0 || d->line[d->line_len - 1] != '\r')
-					return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
-					    "a chunk header does not end with CRLF");
-				d->line_len--;
-				d->line[d->line_len] = '\0';
-				if ((rv = chunk_header(d, why, whylen)) != 0)
+			if ((rv = line_take(d, c, "a chunk header", why, whylen)) <= 0) {
+				if (rv < 0)
 					return rv;
-				if (d->state == CHUNK_FINAL_CR && d->with_trailer) {
-					/* the trailer follows the final header line at once */
-					sha256(digest, "", 0);
-					if (!chunk_verify(d, digest))
-						return chunked_fail(d, SIGV4_MISMATCH, why, whylen,
-						    "a chunk's signature does not match");
-					if (chunks_done != NULL)
-						(*chunks_done)++;
-					d->state = CHUNK_TRAILER;
-				}
 				break;
 			}
-			if (d->line_len >= SIGV4_CHUNK_LINE_MAX)
-				return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
-				    "a chunk header is longer than 256 bytes");
-			d->line[d->line_len++] = (char)c;
+			if ((rv = chunk_header(d, why, whylen)) != 0)
+				return rv;
+			if (d->state == CHUNK_FINAL_CR && d->with_trailer) {
+				/* the trailer follows the final header line at once */
+				sha256(digest, "", 0);
+				if ((rv = chunk_signed(d, digest, chunks_done, why, whylen)) != 0)
+					return rv;
+				d->state = CHUNK_TRAILER;
+			}
 			break;
 		case CHUNK_DATA: {
 			size_t take = len - i;
@@ -1425,11 +1452,8 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 			} else {
 				sha256(digest, "", 0);
 			}
-			if (!chunk_verify(d, digest))
-				return chunked_fail(d, SIGV4_MISMATCH, why, whylen,
-				    "a chunk's signature does not match");
-			if (chunks_done != NULL)
-				(*chunks_done)++;
+			if ((rv = chunk_signed(d, digest, chunks_done, why, whylen)) != 0)
+				return rv;
 			if (d->state == CHUNK_FINAL_LF) {
 				d->done = true;
 				d->state = CHUNK_DONE;
@@ -1439,18 +1463,8 @@ sigv4_chunked_feed(struct sigv4_chunked *d, const uint8_t *in, size_t len,
 			break;
 		case CHUNK_TRAILER:
 			i++;
-			if (c != '\n') {
-				if (d->line_len >= SIGV4_CHUNK_LINE_MAX)
-					return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
-					    "a trailer line is longer than 256 bytes");
-				d->line[d->line_len++] = (char)c;
-				break;
-			}
-			if (d->line_len == 0 || d->line[d->line_len - 1] != '\r')
-				return chunked_fail(d, SIGV4_MALFORMED, why, whylen,
-				    "a trailer line does not end with CRLF");
-			d->line[--d->line_len] = '\0';
-			if ((rv = trailer_line(d, why, whylen)) != 0)
+			if ((rv = line_take(d, c, "a trailer line", why, whylen)) < 0 ||
+			    (rv > 0 && (rv = trailer_line(d, why, whylen)) != 0))
 				return rv;
 			break;
 		default:        /* CHUNK_DONE */

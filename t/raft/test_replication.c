@@ -172,7 +172,7 @@ START_TEST(batching_and_pipelining)
 	cfg.max_inflight = 4;
 	cl_init_cfg(&c, 3, 13, &cfg);
 	c.delay_min = c.delay_max = 30; /* a long pipe */
-	l = cl_wait_leader(&c, 1000);
+	l = cl_wait_leader(&c, 3000);  /* split votes back off */
 	ck_assert(cl_wait_applied(&c, 1, 500));
 	f = l % 3 + 1;
 	memset(&k, 0, sizeof(k));
