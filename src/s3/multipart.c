@@ -889,10 +889,28 @@ s3_mpu_upload_after(struct s3_req *r, const struct s3_mpu_upload *u)
 	return c > 0 || (c == 0 && id_marker != NULL && strcmp(u->id, id_marker) > 0);
 }
 
-/* Every marker's upload is gathered first: S3 lists in key order, and the
+/* Keep only the max_uploads + 1 first uploads gathered so far (the page,
+ * and whether more follow): memory stays that of one page. */
+static void
+s3_mpu_uploads_trim(struct s3_mpu_op *op)
+{
+	size_t keep = op->max_uploads + 1;
+
+	if (op->nuploads <= keep)
+		return;
+	qsort(op->uploads, op->nuploads, sizeof *op->uploads, s3_mpu_upload_cmp);
+	for (size_t i = keep; i < op->nuploads; i++) {
+		free(op->uploads[i].key);
+		free(op->uploads[i].id);
+	}
+	op->nuploads = keep;
+}
+
+/* Every marker's upload after the request's markers is gathered first
+ * (only the first max_uploads + 1 kept): S3 lists in key order, and the
  * markers sit in upload id order (the part files in between are skipped,
  * each page starting past an upload's parts).  Then the page is the
- * sorted uploads after the request's markers. */
+ * first of them in order. */
 static void
 s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg)
@@ -916,17 +934,26 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 		const char *key = f->s3_headers != NULL && strncmp(f->s3_headers, "x-rcfs-key: ", 12) == 0 ?
 		    f->s3_headers + 12 : NULL;
 		size_t klen = key != NULL ? strcspn(key, "\n") : 0;
+		struct s3_mpu_upload u;
 		if (slash == NULL || strcmp(slash, "/upload") != 0 || key == NULL ||
 		    (prefix != NULL && (klen < strlen(prefix) || strncmp(key, prefix, strlen(prefix)) != 0)))
 			continue;
+		u = (struct s3_mpu_upload){
+			.key = xstrndup(key, klen), .id = xstrndup(id, (size_t)(slash - id)),
+			.initiated_ns = f->mtime_ns,
+		};
+		if (!s3_mpu_upload_after(r, &u)) {
+			free(u.key);
+			free(u.id);
+			continue;
+		}
+		if (op->nuploads == op->cap_uploads)
+			s3_mpu_uploads_trim(op);
 		if (op->nuploads == op->cap_uploads) {
 			op->cap_uploads = op->cap_uploads != 0 ? 2 * op->cap_uploads : 16;
 			op->uploads = xrealloc(op->uploads, op->cap_uploads * sizeof *op->uploads);
 		}
-		op->uploads[op->nuploads++] = (struct s3_mpu_upload){
-			.key = xstrndup(key, klen), .id = xstrndup(id, (size_t)(slash - id)),
-			.initiated_ns = f->mtime_ns,
-		};
+		op->uploads[op->nuploads++] = u;
 	}
 	if (resp->has_more && resp->more && resp->n_files > 0) {
 		const char *lastname = resp->files[resp->n_files - 1]->name, *id = lastname + strlen(op->dir);
@@ -951,8 +978,6 @@ s3_mpu_uploads_listed(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t 
 		qsort(op->uploads, op->nuploads, sizeof *op->uploads, s3_mpu_upload_cmp);
 	for (size_t i = 0; i < op->nuploads; i++) {
 		const struct s3_mpu_upload *u = &op->uploads[i];
-		if (!s3_mpu_upload_after(r, u))
-			continue;
 		if (listed == op->max_uploads) {
 			/* with max-uploads=0 there is no marker to go on from */
 			more = listed > 0;

@@ -751,7 +751,11 @@ s3_decode_body(struct s3_req *r)
 			    &chunks, why, sizeof why);
 			if (rv != 0) {
 				sigv4_chunked_free(&d);
-				s3_sigv4_fail(r, (enum sigv4_err)rv, why);
+				/* a malformed body is not a malformed Authorization */
+				if (rv == SIGV4_MALFORMED)
+					s3_fail(r, 400, "IncompleteBody", "%s", why);
+				else
+					s3_sigv4_fail(r, (enum sigv4_err)rv, why);
 				return false;
 			}
 			took += v[i].iov_len;
