@@ -21,7 +21,7 @@ meta_check(const Rcfs__FileMeta *m, uint32_t inline_max)
 		return "file hash must be 32 bytes (SHA-256)";
 	if (m->etag != NULL && strlen(m->etag) > 64)
 		return "ETag longer than 64 bytes";
-	if (m->s3_headers != NULL && strlen(m->s3_headers) > 8192)
+	if (m->s3_headers != NULL && strlen(m->s3_headers) > META_S3_HEADERS_MAX)
 		return "S3 headers longer than 8 KiB";
 	if (m->has_inline_data) {
 		uint8_t sha[CHUNK_HASH_LEN];

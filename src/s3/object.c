@@ -25,6 +25,10 @@
 #define S3_GET_BACKLOG (4u << 20)       /* bytes queued on a connection before fetching waits */
 #define S3_RECHECK_MS 100               /* ... and how often it is looked at while waiting */
 
+/* Bytes of kept headers a commit may carry (fs/meta.c's
+ * META_S3_HEADERS_MAX; the gateway does not depend on fs/). */
+#define S3_HEADERS_MAX 8192
+
 /* Headers kept with an object and given back on GET/HEAD. */
 static const char *const s3_kept_headers[] = {
 	"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language",
@@ -73,24 +77,16 @@ s3_headers_add(char **headers, const char *line)
 	*headers = h;
 }
 
-/* Keep the checksum the request's body was checked against (header or
- * trailer: either put it in the answer) with meta's headers, for GET and
- * HEAD with x-amz-checksum-mode: ENABLED. */
+/* Keep the checksum the request's body was checked against with meta's
+ * headers, for GET and HEAD with x-amz-checksum-mode: ENABLED; not if the
+ * headers would pass their limit (fs/meta.c: the object is then stored
+ * without it rather than refused). */
 static void
 s3_keep_checksum(struct s3_req *r, Rcfs__FileMeta *meta)
 {
-	struct evkeyval *kv;
-
-	if (r->hr == NULL)
-		return;
-	TAILQ_FOREACH(kv, evhttp_request_get_output_headers(r->hr), next) {
-		char line[S3_CHECKSUM_B64 + 64];
-		if (s3_checksum_alg_of(kv->key) == S3_CHECKSUM_NONE || strpbrk(kv->value, "\r\n") != NULL)
-			continue;
-		snprintf(line, sizeof line, "%s: %s\n", kv->key, kv->value);
-		s3_headers_add(&meta->s3_headers, line);
-		return;
-	}
+	if (r->checksum[0] != '\0' &&
+	    (meta->s3_headers != NULL ? strlen(meta->s3_headers) : 0) + strlen(r->checksum) <= S3_HEADERS_MAX)
+		s3_headers_add(&meta->s3_headers, r->checksum);
 }
 
 /* GetObject's response-content-type=... and the like: the header is the
@@ -519,10 +515,8 @@ s3_store_end(struct s3_store_op *op)
 		s3_fail(r, 400, "BadDigest", "the %s you specified did not match the calculated "
 		    "checksum", s3_checksum_header(op->ck.alg));
 		meta = NULL;
-	} else if (op->ck_want != NULL && r->hr != NULL) {
-		/* S3 gives the checked value back (PutObject, UploadPart). */
-		evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(op->ck.alg),
-		    ck);
+	} else if (op->ck_want != NULL) {
+		s3_checksum_checked(r, op->ck.alg, ck);
 	}
 	if (meta != NULL)
 		s3_keep_checksum(r, meta);

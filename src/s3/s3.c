@@ -568,6 +568,14 @@ s3_body_hash_ok(struct s3_req *r, const char *ph)
 	return true;
 }
 
+void
+s3_checksum_checked(struct s3_req *r, enum s3_checksum_alg alg, const char *value)
+{
+	snprintf(r->checksum, sizeof r->checksum, "%s: %s\n", s3_checksum_header(alg), value);
+	if (r->hr != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(alg), value);
+}
+
 /* The decoded body's length against x-amz-decoded-content-length (NULL:
  * not sent).  False: r is answered. */
 static bool
@@ -624,7 +632,7 @@ s3_trailer_ok(struct s3_req *r, enum s3_checksum_alg alg, const char *value, con
 		s3_fail(r, 400, "BadDigest", "the %s trailer did not match the calculated checksum", trailer);
 		return false;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(r->hr), s3_checksum_header(alg), got);
+	s3_checksum_checked(r, alg, got);
 	return s3_decoded_len_ok(r, decoded_len);
 }
 

@@ -13,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "proto/rcfs.pb-c.h"
+#include "s3/checksum.h"
 #include "s3/s3.h"
 #include "s3/sigv4.h"
 
@@ -61,6 +62,8 @@ struct s3_req {
 	bool authed;                    /* signature verified (or auth off) */
 	struct sigv4_auth auth;
 	struct evbuffer *body;          /* the request body, aws-chunked framing removed */
+	/* "x-amz-checksum-ALG: value\n" the body was checked against ("": none) */
+	char checksum[S3_CHECKSUM_B64 + 32];
 	unsigned pending;               /* backend calls in flight */
 	int slot;                       /* session slot, -1 before its first commit */
 	uint64_t client_id;             /* the session's client id, once it has one */
@@ -81,6 +84,9 @@ int s3_parse_query(const char *qs, struct evkeyvalq *q);
 /* Answer with an S3 error document (no body for HEAD) and end r. */
 void s3_fail(struct s3_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The body matched value, its checksum by alg (from a header or a
+ * trailer): S3 answers it, and the object keeps it (r->checksum). */
+void s3_checksum_checked(struct s3_req *r, enum s3_checksum_alg alg, const char *value);
 /* Answer a failed backend call: the rcfs code as the matching S3 error. */
 void s3_fail_code(struct s3_req *r, Rcfs__ErrorCode code, const char *why);
 /* A backend call's answer: true if it is `want`; otherwise r is answered

@@ -771,7 +771,7 @@ trailer_feed(const char *trailers, bool with_sig, const char *after_sig, size_t 
 {
 	struct sigv4_chunked d;
 	struct sink s = { malloc(64), 0, 64 };
-	char body[2048], c1[65], c0[65], ts[65], lines[512];
+	char body[4096], c1[65], c0[65], ts[65], lines[2048];
 	uint8_t sha[32];
 	size_t len = 0, n = 0;
 	unsigned chunks = 0;
@@ -835,6 +835,26 @@ START_TEST(test_streaming_trailer)
 	ck_assert_int_eq(trailer_feed("x-amz-checksum-crc32:NhCmhg==\n", true, "", 1000, kept, &done),
 	    SIGV4_MALFORMED);
 	ck_assert(!done);
+	/* a signature of 3 digits; a trailer line of 300 bytes; 1,250 bytes of trailers */
+	ck_assert_int_eq(trailer_feed("", false, "x-amz-trailer-signature:abc\r\n", 1000, kept, &done),
+	    SIGV4_MALFORMED);
+	{
+		char big[1400];
+		memset(big, 'a', sizeof big);
+		memcpy(big, "x-amz-meta-a:", 13);
+		memcpy(big + 300, "\r\n", 3);
+		ck_assert_int_eq(trailer_feed(big, true, "", 1000, kept, &done), SIGV4_MALFORMED);
+		for (int i = 0; i < 5; i++) {
+			memcpy(big + 250 * i, "x-amz-meta-a:", 13);
+			memset(big + 250 * i + 13, 'a', 235);
+			memcpy(big + 250 * i + 248, "\r\n", 2);
+		}
+		big[1250] = '\0';
+		ck_assert_int_eq(trailer_feed(big, true, "", 1000, kept, &done), SIGV4_MALFORMED);
+		big[1000] = '\0';      /* four lines: within 1 KiB */
+		ck_assert_int_eq(trailer_feed(big, true, "", 1000, kept, &done), 0);
+		ck_assert(done);
+	}
 }
 END_TEST
 
