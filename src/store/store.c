@@ -45,6 +45,12 @@ TAILQ_HEAD(store_req_list, store_req);
 #define STORE_AOF_QUIET_BYTES (256 * 1024)      /* AOF growth that still counts as quiet */
 #define STORE_AOF_FAILED_WAIT_MS (10 * 60 * 1000) /* after a failed rewrite: leave it to redis */
 #define STORE_AOF_OVERDUE_BYTES (4ull << 30)    /* past this growth (and 2 x busy %), out of turn */
+/* Under load, at least this many times aof_min_bytes of growth (1 GiB by
+ * default): every rewrite writes the whole dataset while writes wait for
+ * fsyncs on the same disk, and rewrites from 64 MiB on (a fresh node's
+ * base is 0) came one after the other during a 1 GiB put
+ * (docs/benchmarks.md). */
+#define STORE_AOF_BUSY_MIN_FACTOR 16
 
 struct store {
 	struct event_base *base;
@@ -706,7 +712,8 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	if (st->quiet_since_ms == 0 || grew) {
 		st->quiet_since_ms = time_mono_ms();    /* writes go on: wait for a lull */
 		st->quiet_size = cur;
-		if (!grew || st->aof_busy_pct == 0 || !store_aof_grown(st, cur, base, st->aof_busy_pct))
+		if (!grew || st->aof_busy_pct == 0 || !store_aof_grown(st, cur, base, st->aof_busy_pct) ||
+		    cur < base + STORE_AOF_BUSY_MIN_FACTOR * st->aof_min_bytes)
 			return;
 		if (st->aof_turn(st->aof_turn_arg))
 			store_aof_start(st, "under load, in this node's turn", cur, base, failed);
