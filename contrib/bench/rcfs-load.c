@@ -92,7 +92,12 @@ struct lclient {
 	struct sha256 whole;             /* zeroed with the client */
 	Rcfs__FileMeta *meta;            /* get: the stat result */
 	char name[256];
-	struct event *retry;             /* restart the op after a redirect */
+	struct event *retry;             /* restart (or resume) the op after a redirect */
+	/* A put goes on after a redirect where it was, as the CLI's does: the
+	 * chunks in flight are sent again, the commit too. */
+	enum lclient_state resume;       /* LC_PUT_CHUNKS / LC_PUT_COMMIT; LC_IDLE: restart */
+	uint8_t file_sha[32];            /* put: the file's SHA-256, once every chunk was sent */
+	bool file_sha_done;
 	/* (client id, seq) make a commit apply at most once; the node expects
 	 * each client id's seqs in order, so every client has its own. */
 	uint64_t client_id, client_seq;
@@ -138,6 +143,7 @@ static void client_start(struct lclient *c);
 static void client_finish(struct lclient *c, bool ok);
 static void client_reset(struct lclient *c);
 static uint32_t client_send(struct lclient *c, uint8_t type, const ProtobufCMessage *msg);
+static uint32_t client_put_chunk(struct lclient *c, size_t i);
 static void client_put_fill(struct lclient *c);
 static void client_put_commit(struct lclient *c);
 static void client_get_fill(struct lclient *c);
@@ -278,7 +284,10 @@ load_redirect(struct load *ld, struct lconn *conn, const Rcfs__Error *e)
 		struct lclient *c = &ld->cl[i];
 		if (c->conn != conn || c->state == LC_IDLE)
 			continue;
-		client_reset(c);
+		/* IDLE until the retry: answers on the old connection are stale */
+		c->resume = c->state == LC_PUT_CHUNKS || c->state == LC_PUT_COMMIT ? c->state : LC_IDLE;
+		if (c->resume == LC_IDLE)
+			client_reset(c);
 		c->state = LC_IDLE;
 		evtimer_add(c->retry, &tv);
 	}
@@ -290,7 +299,19 @@ client_retry_cb(evutil_socket_t fd, short what, void *arg)
 	struct lclient *c = arg;
 
 	(void)fd, (void)what;
-	client_start(c);
+	if (c->resume == LC_PUT_COMMIT) {
+		c->resume = LC_IDLE;
+		client_put_commit(c);
+	} else if (c->resume == LC_PUT_CHUNKS) {
+		/* the chunks in flight again, on the new connection */
+		c->resume = LC_IDLE;
+		c->state = LC_PUT_CHUNKS;
+		for (int k = 0; k < LOAD_MAX_WINDOW; k++)
+			if (c->slot[k].id != 0)
+				c->slot[k].id = client_put_chunk(c, c->slot[k].chunk);
+	} else {
+		client_start(c);
+	}
 }
 
 /* ---- Status: find the leader (blocking, before and between phases only) ---- */
@@ -447,6 +468,7 @@ client_start(struct lclient *c)
 	c->t0_us = now_us();
 	c->next_send = c->next_done = 0;
 	c->inflight = 0;
+	c->file_sha_done = false;
 	if (!ld->get_phase) {
 		snprintf(c->name, sizeof c->name, "%s%llu", ld->prefix, (unsigned long long)c->op);
 		if (ld->size <= ld->inline_max && ld->size < ld->chunk_size) {
@@ -503,27 +525,35 @@ client_chunk(struct lclient *c, size_t i)
 	return len;
 }
 
+/* Send chunk i (its hash already in c->hashes); the request id. */
+static uint32_t
+client_put_chunk(struct lclient *c, size_t i)
+{
+	Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
+	size_t len = client_chunk(c, i);
+
+	req.sha256.data = c->hashes + 32 * i;
+	req.sha256.len = 32;
+	req.data.data = c->buf;
+	req.data.len = len;
+	return client_send(c, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base);
+}
+
 static void
 client_put_fill(struct lclient *c)
 {
 	struct load *ld = c->ld;
 
 	while (c->next_send < c->nchunks && c->inflight < ld->window) {
-		Rcfs__ChunkPut req = RCFS__CHUNK_PUT__INIT;
 		size_t i = c->next_send++, len = client_chunk(c, i);
-		uint8_t *sha = c->hashes + 32 * i;
 		int k;
 
-		sha256(sha, c->buf, len);
+		sha256(c->hashes + 32 * i, c->buf, len);
 		if (c->nchunks > 1)         /* one chunk: the file's hash is the chunk's */
 			sha256_update(&c->whole, c->buf, len);
-		req.sha256.data = sha;
-		req.sha256.len = 32;
-		req.data.data = c->buf;
-		req.data.len = len;
 		for (k = 0; c->slot[k].id != 0; k++)
 			;
-		c->slot[k].id = client_send(c, RCFS__MSG_TYPE__MSG_CHUNK_PUT, &req.base);
+		c->slot[k].id = client_put_chunk(c, i);
 		c->slot[k].chunk = i;
 		c->inflight++;
 	}
@@ -548,10 +578,14 @@ client_put_commit(struct lclient *c)
 		meta.inline_data.data = c->buf;
 		meta.inline_data.len = len;
 	} else {
-		if (c->nchunks > 1)
-			sha256_final(&c->whole, sha);
-		else
-			memcpy(sha, c->hashes, 32);
+		if (!c->file_sha_done) {    /* once: a resumed commit is sent again */
+			if (c->nchunks > 1)
+				sha256_final(&c->whole, c->file_sha);
+			else
+				memcpy(c->file_sha, c->hashes, 32);
+			c->file_sha_done = true;
+		}
+		memcpy(sha, c->file_sha, 32);
 		chunks = xcalloc(c->nchunks, sizeof *chunks);
 		for (size_t i = 0; i < c->nchunks; i++) {
 			chunks[i].data = c->hashes + 32 * i;
