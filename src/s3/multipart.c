@@ -67,6 +67,7 @@ struct s3_mpu_op {
 	char *cursor;                   /* the next page starts after this name */
 	struct s3_mpu_upload *uploads;  /* [nuploads], every upload of the bucket */
 	size_t nuploads, cap_uploads, max_uploads;
+	uint64_t marker_ns;             /* upload-id-marker's initiation (0: unknown) */
 	/* Abort, and cleaning up after Complete */
 	Rcfs__FileList list;
 	char **names;                   /* the parts, then the marker */
@@ -105,6 +106,7 @@ static void s3_mpu_removed(void *arg, Rcfs__ErrorCode code, const char *why, uin
 static void s3_mpu_abort_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_uploads_checked(struct s3_req *r);
+static void s3_mpu_uploads_marked(struct s3_req *r, const Rcfs__FileMeta *m);
 
 static struct s3_mpu_op *
 s3_mpu_new(struct s3_req *r, const char *upload_id)
@@ -865,28 +867,41 @@ s3_mpu_parts_marker(struct s3_req *r, const Rcfs__FileMeta *m)
 
 /* ---- ListMultipartUploads ---------------------------------------------------------------- */
 
-/* S3's order: by key, then (our ids being random) by upload id. */
+/* S3's order: by key, then by initiation time (the upload id breaks ties:
+ * ours are random). */
 static int
 s3_mpu_upload_cmp(const void *a, const void *b)
 {
 	const struct s3_mpu_upload *x = a, *y = b;
 	int c = strcmp(x->key, y->key);
 
-	return c != 0 ? c : strcmp(x->id, y->id);
+	if (c != 0)
+		return c;
+	if (x->initiated_ns != y->initiated_ns)
+		return x->initiated_ns < y->initiated_ns ? -1 : 1;
+	return strcmp(x->id, y->id);
 }
 
 /* Whether u comes after the request's markers: keys after key-marker, and
- * with upload-id-marker also that key's uploads after that id. */
+ * with upload-id-marker also that key's uploads after that upload in
+ * s3_mpu_upload_cmp's order (op->marker_ns: its initiation, 0 if it is
+ * gone, which lists that key's uploads again rather than skip one). */
 static bool
 s3_mpu_upload_after(struct s3_req *r, const struct s3_mpu_upload *u)
 {
+	const struct s3_mpu_op *op = r->op;
 	const char *key_marker = s3_query(r, "key-marker"), *id_marker = s3_query(r, "upload-id-marker");
+	struct s3_mpu_upload marker;
 	int c;
 
 	if (key_marker == NULL)
 		return true;
 	c = strcmp(u->key, key_marker);
-	return c > 0 || (c == 0 && id_marker != NULL && strcmp(u->id, id_marker) > 0);
+	if (c != 0 || id_marker == NULL)
+		return c > 0;
+	marker = (struct s3_mpu_upload){ .key = (char *)key_marker, .id = (char *)id_marker,
+	    .initiated_ns = op->marker_ns };
+	return s3_mpu_upload_cmp(u, &marker) > 0;
 }
 
 /* Keep only the max_uploads + 1 first uploads gathered so far (the page,
@@ -1013,7 +1028,7 @@ static void
 s3_mpu_uploads_checked(struct s3_req *r)
 {
 	struct s3_mpu_op *op = s3_mpu_new(r, "");
-	const char *maxs = s3_query(r, "max-uploads");
+	const char *maxs = s3_query(r, "max-uploads"), *id_marker = s3_query(r, "upload-id-marker");
 	char *end;
 	long max = maxs != NULL ? strtol(maxs, &end, 10) : S3_MAX_KEYS;
 
@@ -1031,6 +1046,24 @@ s3_mpu_uploads_checked(struct s3_req *r)
 	xml_elem(op->xml, "UploadIdMarker",
 	    s3_query(r, "upload-id-marker") != NULL ? s3_query(r, "upload-id-marker") : "");
 	xml_elem_u64(op->xml, "MaxUploads", op->max_uploads);
+	if (s3_query(r, "key-marker") != NULL && id_marker != NULL && s3_mpu_id_ok(id_marker)) {
+		/* where that upload sits: its initiation */
+		size_t len = strlen(op->dir) + strlen(id_marker) + sizeof "/upload";
+		char *name = xmalloc(len);
+		snprintf(name, len, "%s%s/upload", op->dir, id_marker);
+		s3_stat(r, name, s3_mpu_uploads_marked);
+		free(name);
+		return;
+	}
+	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
+}
+
+static void
+s3_mpu_uploads_marked(struct s3_req *r, const Rcfs__FileMeta *m)
+{
+	struct s3_mpu_op *op = r->op;
+
+	op->marker_ns = m != NULL ? m->mtime_ns : 0;
 	s3_mpu_list(op, S3_MAX_KEYS, s3_mpu_uploads_listed);
 }
 

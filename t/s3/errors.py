@@ -305,11 +305,16 @@ for _ in range(10):
     marker = page["NextKeyMarker"]
 want("ListMultipartUploads paged by KeyMarker alone skips no upload", seen, sorted(keyed))
 two = s3.create_multipart_upload(Bucket="errs", Key="km-c")["UploadId"]
-page = s3.list_multipart_uploads(Bucket="errs", KeyMarker="km-c", UploadIdMarker=min(keyed["km-c"], two))
+want("ListMultipartUploads: one key's uploads in the order they were initiated",
+     [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="errs", Prefix="km-c")["Uploads"]],
+     [keyed["km-c"], two])
+page = s3.list_multipart_uploads(Bucket="errs", KeyMarker="km-c", UploadIdMarker=keyed["km-c"])
 want("ListMultipartUploads with UploadIdMarker: that key's later uploads, then later keys",
      [(u["Key"], u["UploadId"]) for u in page["Uploads"]],
-     [("km-c", max(keyed["km-c"], two)), ("km-d", keyed["km-d"]), ("km-e", keyed["km-e"]),
-      ("km-f", keyed["km-f"])])
+     [("km-c", two), ("km-d", keyed["km-d"]), ("km-e", keyed["km-e"]), ("km-f", keyed["km-f"])])
+page = s3.list_multipart_uploads(Bucket="errs", KeyMarker="km-c", UploadIdMarker=two)
+want("... after the key's last upload: the later keys only",
+     [u["Key"] for u in page["Uploads"]], ["km-d", "km-e", "km-f"])
 page = s3.list_multipart_uploads(Bucket="errs", Prefix="km-", MaxUploads=0)
 want("ListMultipartUploads MaxUploads=0: no upload, and not truncated (no marker to go on from)",
      (len(page.get("Uploads", [])), page["IsTruncated"]), (0, False))
