@@ -501,9 +501,12 @@ observe_status_json(void *arg, struct evbuffer *out)
 	struct consensus *cs = o->p.consensus;
 	const struct rcfs_config *cfg = o->cfg;
 	struct json_writer w;
-	uint64_t now = time_mono_ms(), max_commit;
+	uint64_t now, max_commit;
 
+	/* now after the refresh: self's heard_ms a millisecond past now read
+	 * as "not heard from for 2^64 - 1 ms" (seen in CI) */
 	observe_self_live(o);
+	now = time_mono_ms();
 	max_commit = o->self.commit;
 	for (unsigned i = 0; i < RAFT_MAX_SERVERS; i++)
 		if (o->members[i].id != 0 && o->members[i].known && o->members[i].commit > max_commit)
