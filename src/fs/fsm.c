@@ -29,53 +29,70 @@ static void fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, 
  * rm of a missing name, -1 for an entry already applied before a restart.
  *
  * Cost: each redis.call from Lua costs a few µs, and this script runs on every
- * node for every committed entry, so the per-command work is two calls for a
- * put without chunks (GET of the old chunk list, SET of the metadata).  The
- * session table and the name index are read once and written once per batch:
- * `sess` holds every session this batch touches (read with HMGET, updated in
- * place so a retry later in the same batch sees it), `names` the last
- * membership of every name.  Writing them at the end is equivalent to
- * writing them in order, because nothing in the batch reads rcfs:files or
- * rcfs:sessidx, and rcfs:sessions is read only through `sess`.
+ * node for every committed entry, so a put without chunks makes no call of
+ * its own: what the batch reads is read once and what it writes is written
+ * once, at the end.  `chunks` holds the chunk list of every name the batch
+ * touches (one MGET), `meta` the metadata the batch gave a name (false:
+ * removed; nil: ask redis, for rm and mv), `sess` every session the batch
+ * touches (one HMGET).  Writing them at the end (MSET, DEL, ZADD, ZREM, HSET)
+ * is equivalent to writing them in order, because every read in the batch
+ * goes through these tables first.
  *
  * Seqs and indexes are stored as the decimal text they arrive in: Lua 5.1
  * prints a number >= 1e14 as "1.2345678901234e+14" (%.14g).  Seqs compare
  * as Lua numbers (doubles), exact up to FSM_SEQ_MAX.
  *
- * Sessions idle for FSM_SESSION_WINDOW entries are all dropped by the batch
- * that passes that mark (at most one per entry of the batch, as each entry
- * refreshes at most one): fs/session.h relies on the state machine never
- * forgetting later than that. */
+ * A session is "seq:result:index", index being the entry of its client's
+ * last command.  An entry at index i treats a session whose index is below
+ * i - 1 - FSM_SESSION_WINDOW as gone (the same at every node, however the
+ * log is cut into batches); the batch that passes a multiple of
+ * FSM_SESSION_SWEEP deletes those gone at its end.  fs/session.h relies on
+ * the state machine never forgetting later than FSM_SESSION_WINDOW. */
 #define FSM_STR_(x) #x
 #define FSM_STR(x) FSM_STR_(x)
 static const char fsm_apply_lua[] =
 "local now = ARGV[1]\n"
 "local applied = tonumber(redis.call('GET', 'rcfs:applied') or '0')\n"
+"local first = applied\n"
 "local n = tonumber(ARGV[2])\n"
 "local res = {}\n"
-/* Run CMD KEY with the (flattened) args in pieces: Lua 5.1's unpack is bounded. */
+/* Run CMD [KEY] with the (flattened) args in pieces: Lua 5.1's unpack is bounded. */
 "local function bulk(cmd, key, args)\n"
 "  local out = {}\n"
 "  for i = 1, #args, 512 do\n"
-"    local r = redis.call(cmd, key, unpack(args, i, math.min(i + 511, #args)))\n"
+"    local j, r = math.min(i + 511, #args)\n"
+"    if key then r = redis.call(cmd, key, unpack(args, i, j)) else r = redis.call(cmd, unpack(args, i, j)) end\n"
 "    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
 "  end\n"
 "  return out\n"
 "end\n"
-"local sess, sesslist, sessidx = {}, {}, {}\n"
+"local sess, sesslist = {}, {}\n"
+"local chunks, meta, had, names, namelist = {}, {}, {}, {}, {}\n"
+"local function touch(name)\n"
+"  if names[name] == nil then names[name] = false; namelist[#namelist + 1] = name end\n"
+"end\n"
 "for k = 1, n do\n"
 "  local a = 3 + 9 * (k - 1)\n"
-"  local cid = ARGV[a+5]\n"
-"  if cid ~= '' and tonumber(ARGV[a+1]) > applied and sess[cid] == nil then\n"
-"    sess[cid] = false\n"
-"    sesslist[#sesslist + 1] = cid\n"
+"  if tonumber(ARGV[a+1]) > applied then\n"
+"    local kind, cid = ARGV[a], ARGV[a+5]\n"
+"    if cid ~= '' and sess[cid] == nil then\n"
+"      sess[cid] = false\n"
+"      sesslist[#sesslist + 1] = cid\n"
+"    end\n"
+"    if kind == 'put' or kind == 'rm' or kind == 'mv' then touch(ARGV[a+2]) end\n"
+"    if kind == 'mv' then touch(ARGV[a+7]) end\n"
 "  end\n"
 "end\n"
 "if #sesslist > 0 then\n"
 "  local v = bulk('HMGET', 'rcfs:sessions', sesslist)\n"
 "  for i, cid in ipairs(sesslist) do sess[cid] = v[i] end\n"
 "end\n"
-"local names, namelist = {}, {}\n"
+"if #namelist > 0 then\n"
+"  local keys = {}\n"
+"  for i, name in ipairs(namelist) do keys[i] = 'rcfs:fc:' .. name end\n"
+"  local v = bulk('MGET', nil, keys)\n"
+"  for i, name in ipairs(namelist) do chunks[name] = v[i] or ''; had[name] = v[i] ~= false end\n"
+"end\n"
 "local function unref(h)\n"
 "  if redis.call('HINCRBY', 'rcfs:refs', h, -1) <= 0 then\n"
 "    redis.call('HDEL', 'rcfs:refs', h)\n"
@@ -83,35 +100,28 @@ static const char fsm_apply_lua[] =
 "  end\n"
 "end\n"
 /* put and rm of one name: the chunk references follow the file table. */
-"local function put(name, meta, chunks, upload)\n"
-"  local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
-"  local old = redis.call('GET', ckey)\n"
-"  for i = 1, #chunks, 64 do\n"
-"    local h = string.sub(chunks, i, i + 63)\n"
+"local function put(name, m, c, cid, seq)\n"
+"  local old = chunks[name]\n"
+"  for i = 1, #c, 64 do\n"
+"    local h = string.sub(c, i, i + 63)\n"
 "    redis.call('HINCRBY', 'rcfs:refs', h, 1)\n"
-"    if upload then redis.call('HDEL', 'rcfs:u:' .. h, upload) end\n"
+"    if cid ~= '' then redis.call('HDEL', 'rcfs:u:' .. h, cid .. ':' .. seq) end\n"
 "  end\n"
-"  if old then\n"
-"    for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
-"  end\n"
-"  redis.call('SET', fkey, meta)\n"
-"  if #chunks > 0 then redis.call('SET', ckey, chunks) elseif old then redis.call('DEL', ckey) end\n"
-"  if names[name] == nil then namelist[#namelist + 1] = name end\n"
-"  names[name] = true\n"
+"  for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
+"  meta[name], chunks[name], names[name] = m, c, true\n"
 "end\n"
 "local function rm(name)\n"
-"  local fkey, ckey = 'rcfs:f:' .. name, 'rcfs:fc:' .. name\n"
-"  local old = redis.call('GET', ckey)\n"
-"  if old then\n"
-"    for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
-"  end\n"
-"  redis.call('DEL', fkey, ckey)\n"
-"  if names[name] == nil then namelist[#namelist + 1] = name end\n"
-"  names[name] = false\n"
+"  local old = chunks[name]\n"
+"  for i = 1, #old, 64 do unref(string.sub(old, i, i + 63)) end\n"
+"  meta[name], chunks[name], names[name] = false, '', false\n"
+"end\n"
+"local function stat(name)\n"
+"  if meta[name] == nil then return redis.call('GET', 'rcfs:f:' .. name) end\n"
+"  return meta[name]\n"
 "end\n"
 "for k = 1, n do\n"
 "  local a = 3 + 9 * (k - 1)\n"
-"  local kind, index, name, meta, chunks, cid, seq = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2],\n"
+"  local kind, index, name, m, c, cid, seq = ARGV[a], tonumber(ARGV[a+1]), ARGV[a+2],\n"
 "    ARGV[a+3], ARGV[a+4], ARGV[a+5], tonumber(ARGV[a+6])\n"
 "  local r\n"
 "  if index <= applied then\n"
@@ -122,71 +132,77 @@ static const char fsm_apply_lua[] =
 "  elseif kind == 'hold' then\n"
 "    local held = redis.call('HGETALL', 'rcfs:gchold')\n"
 "    for i = 1, #held, 2 do\n"
-"      if tonumber(held[i + 1]) < tonumber(chunks) then redis.call('HDEL', 'rcfs:gchold', held[i]) end\n"
+"      if tonumber(held[i + 1]) < tonumber(c) then redis.call('HDEL', 'rcfs:gchold', held[i]) end\n"
 "    end\n"
-"    if meta == '0' then redis.call('HDEL', 'rcfs:gchold', name)\n"
-"    else redis.call('HSET', 'rcfs:gchold', name, meta) end\n"
+"    if m == '0' then redis.call('HDEL', 'rcfs:gchold', name)\n"
+"    else redis.call('HSET', 'rcfs:gchold', name, m) end\n"
 "    r = 0\n"
 "    applied = index\n"
 "  else\n"
 "    local dup\n"
 "    if cid ~= '' and sess[cid] then\n"
-"      local sseq, sres = string.match(sess[cid], '^(%d+):(%-?%d+)$')\n"
-"      if tonumber(sseq) >= seq then dup = tonumber(sres) end\n"
+"      local sseq, sres, sidx = string.match(sess[cid], '^(%d+):(%-?%d+):?(%d*)$')\n"
+"      if tonumber(sseq) >= seq and (sidx == '' or\n"
+"          tonumber(sidx) + " FSM_STR(FSM_SESSION_WINDOW) " >= index - 1) then dup = tonumber(sres) end\n"
 "    end\n"
 "    if dup then\n"
 "      r = dup\n"
 "    elseif kind == 'put' then\n"
-"      put(name, meta, chunks, cid ~= '' and cid .. ':' .. ARGV[a+6])\n"
+"      put(name, m, c, cid, ARGV[a+6])\n"
 "      r = index\n"
 "    elseif kind == 'rm' then\n"
-"      if redis.call('EXISTS', 'rcfs:f:' .. name) == 0 then r = 0 else rm(name); r = index end\n"
+"      if stat(name) then rm(name); r = index else r = 0 end\n"
 "    else\n"
 /* mv: only if src is still exactly what the leader read (-2: it changed). */
-"      local cur = redis.call('GET', 'rcfs:f:' .. ARGV[a+7])\n"
+"      local cur = stat(ARGV[a+7])\n"
 "      if not cur then\n"
 "        r = 0\n"
 "      elseif cur ~= ARGV[a+8] then\n"
 "        r = -2\n"
 "      else\n"
-"        put(name, meta, chunks, false)\n"
+"        put(name, m, c, '')\n"
 "        rm(ARGV[a+7])\n"
 "        r = index\n"
 "      end\n"
 "    end\n"
-"    if not dup then\n"
-"      if cid ~= '' then\n"
-"        sess[cid] = ARGV[a+6] .. ':' .. (r == index and ARGV[a+1] or tostring(r))\n"
-"        sessidx[cid] = index\n"
-"      end\n"
+"    if not dup and cid ~= '' then\n"
+"      sess[cid] = ARGV[a+6] .. ':' .. (r == index and ARGV[a+1] or tostring(r)) .. ':' .. ARGV[a+1]\n"
 "    end\n"
 "    applied = index\n"
 "  end\n"
 "  res[k] = r\n"
 "end\n"
-"local add, del = {}, {}\n"
+"local set, del, add, zrem = {}, {}, {}, {}\n"
 "for _, name in ipairs(namelist) do\n"
-"  if names[name] then add[#add + 1] = 0; add[#add + 1] = name else del[#del + 1] = name end\n"
-"end\n"
-"if #add > 0 then bulk('ZADD', 'rcfs:files', add) end\n"
-"if #del > 0 then bulk('ZREM', 'rcfs:files', del) end\n"
-"local hs, zs = {}, {}\n"
-"for _, cid in ipairs(sesslist) do\n"
-"  if sessidx[cid] then\n"
-"    hs[#hs + 1] = cid; hs[#hs + 1] = sess[cid]\n"
-"    zs[#zs + 1] = sessidx[cid]; zs[#zs + 1] = cid\n"
+"  if names[name] then\n"
+"    set[#set + 1] = 'rcfs:f:' .. name; set[#set + 1] = meta[name]\n"
+"    if #chunks[name] > 0 then set[#set + 1] = 'rcfs:fc:' .. name; set[#set + 1] = chunks[name]\n"
+"    elseif had[name] then del[#del + 1] = 'rcfs:fc:' .. name end\n"
+"    add[#add + 1] = 0; add[#add + 1] = name\n"
+"  elseif meta[name] == false then\n"
+"    del[#del + 1] = 'rcfs:f:' .. name\n"
+"    if had[name] then del[#del + 1] = 'rcfs:fc:' .. name end\n"
+"    zrem[#zrem + 1] = name\n"
 "  end\n"
 "end\n"
-"if #hs > 0 then\n"
-"  bulk('HSET', 'rcfs:sessions', hs)\n"
-"  bulk('ZADD', 'rcfs:sessidx', zs)\n"
+"if #set > 0 then bulk('MSET', nil, set) end\n"
+"if #del > 0 then bulk('DEL', nil, del) end\n"
+"if #add > 0 then bulk('ZADD', 'rcfs:files', add) end\n"
+"if #zrem > 0 then bulk('ZREM', 'rcfs:files', zrem) end\n"
+"local hs = {}\n"
+"for _, cid in ipairs(sesslist) do\n"
+"  if sess[cid] then hs[#hs + 1] = cid; hs[#hs + 1] = sess[cid] end\n"
 "end\n"
+"if #hs > 0 then bulk('HSET', 'rcfs:sessions', hs) end\n"
 "redis.call('SET', 'rcfs:applied', applied)\n"
-"local cutoff = '(' .. (applied - " FSM_STR(FSM_SESSION_WINDOW) ")\n"
-"local old = redis.call('ZRANGEBYSCORE', 'rcfs:sessidx', '-inf', cutoff)\n"
-"if #old > 0 then\n"
-"  bulk('HDEL', 'rcfs:sessions', old)\n"
-"  redis.call('ZREMRANGEBYSCORE', 'rcfs:sessidx', '-inf', cutoff)\n"
+"local sweep = " FSM_STR(FSM_SESSION_SWEEP) "\n"
+"if math.floor(applied / sweep) > math.floor(first / sweep) then\n"
+"  local s, gone = redis.call('HGETALL', 'rcfs:sessions'), {}\n"
+"  for i = 1, #s, 2 do\n"
+"    local idx = tonumber(string.match(s[i + 1], '^%d+:%-?%d+:(%d+)$') or '0')\n"
+"    if idx + " FSM_STR(FSM_SESSION_WINDOW) " < applied then gone[#gone + 1] = s[i] end\n"
+"  end\n"
+"  if #gone > 0 then bulk('HDEL', 'rcfs:sessions', gone) end\n"
 "end\n"
 "return res\n";
 
@@ -447,23 +463,21 @@ struct fsm_sessions_load {
 	uint64_t n;
 };
 
-/* rcfs:sessidx first (client id -> index), then rcfs:sessions (client id
- * -> "seq:result"): a session the first did not name is pinned. */
-static void
-fsm_sessidx_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	struct fsm_sessions_load *ld = arg;
+/* Convert sessions stored by an rcfs before 2026-12 ("seq:result", the
+ * index in the zset rcfs:sessidx) to "seq:result:index". */
+static const char fsm_sessions_upgrade_lua[] =
+"if redis.call('EXISTS', 'rcfs:sessidx') == 0 then return 0 end\n"
+"local s = redis.call('HGETALL', 'rcfs:sessions')\n"
+"for i = 1, #s, 2 do\n"
+"  if string.match(s[i + 1], '^%d+:%-?%d+$') then\n"
+"    local idx = redis.call('ZSCORE', 'rcfs:sessidx', s[i]) or '0'\n"
+"    redis.call('HSET', 'rcfs:sessions', s[i], s[i + 1] .. ':' .. string.format('%.0f', tonumber(idx)))\n"
+"  end\n"
+"end\n"
+"redis.call('DEL', 'rcfs:sessidx')\n"
+"return #s / 2\n";
 
-	(void)st;
-	if ((ld->code = store_result(r, err, &ld->why)) == RCFS__ERROR_CODE__E_OK &&
-	    r->type == REDIS_REPLY_ARRAY)
-		for (size_t i = 0; i + 1 < r->elements; i += 2)
-			session_table_add(ld->t, strtoull(r->element[i]->str, NULL, 10), 0,
-			    strtoull(r->element[i + 1]->str, NULL, 10));
-	if (ld->why != NULL)
-		ld->why = "cannot read the stored sessions";   /* r's text dies with r */
-}
-
+/* rcfs:sessions (client id -> "seq:result:index"), after the upgrade. */
 static void
 fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
@@ -474,14 +488,28 @@ fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *ar
 	    (ld->code = store_result(r, err, &ld->why)) == RCFS__ERROR_CODE__E_OK &&
 	    r->type == REDIS_REPLY_ARRAY) {
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const char *v = r->element[i + 1]->str, *idx = strrchr(v, ':');
 			uint64_t cid = strtoull(r->element[i]->str, NULL, 10);
-			uint64_t seq = strtoull(r->element[i + 1]->str, NULL, 10);
-			session_table_add(ld->t, cid, seq, session_table_has(ld->t, cid) ? 0 : UINT64_MAX);
+			uint64_t seq = strtoull(v, NULL, 10);
+			/* No index: the upgrade above did not run; never forget it. */
+			session_table_add(ld->t, cid, seq, idx != NULL && strchr(v, ':') != idx ?
+			    strtoull(idx + 1, NULL, 10) : UINT64_MAX);
 			ld->n++;
 		}
 	}
 	ld->cb(ld->arg, ld->code, ld->why, ld->n);
 	free(ld);
+}
+
+/* The upgrade's reply: only its outcome matters. */
+static void
+fsm_sessions_upgrade_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	struct fsm_sessions_load *ld = arg;
+
+	(void)st;
+	if ((ld->code = store_result(r, err, &ld->why)) != RCFS__ERROR_CODE__E_OK)
+		ld->why = "cannot convert the stored sessions";   /* r's text dies with r */
 }
 
 void
@@ -492,7 +520,7 @@ fsm_load_sessions(struct store *st, struct session_table *t, fsm_index_cb *cb, v
 	ld->t = t;
 	ld->cb = cb;
 	ld->arg = arg;
-	store_commandf(st, fsm_sessidx_reply, ld, "ZRANGE rcfs:sessidx 0 -1 WITHSCORES");
+	store_commandf(st, fsm_sessions_upgrade_reply, ld, "EVAL %s 0", fsm_sessions_upgrade_lua);
 	store_commandf(st, fsm_sessions_reply, ld, "HGETALL rcfs:sessions");
 }
 
@@ -904,9 +932,8 @@ static const char fsm_dump_lua[] =
 "end\n"
 "local s = redis.call('HGETALL', 'rcfs:sessions')\n"
 "for i = 1, #s, 2 do\n"
-"  out[#out + 1] = s[i]\n"
-"  out[#out + 1] = s[i + 1]\n"
-"  out[#out + 1] = redis.call('ZSCORE', 'rcfs:sessidx', s[i]) or '0'\n"
+"  local v, idx = string.match(s[i + 1], '^(%d+:%-?%d+):(%d+)$')\n"
+"  if v then out[#out + 1] = s[i]; out[#out + 1] = v; out[#out + 1] = idx end\n"
 "end\n"
 "return out\n";
 
@@ -937,8 +964,7 @@ static const char fsm_install_lua[] =
 "  end\n"
 "end\n"
 "while a + 2 <= #ARGV do\n"
-"  redis.call('HSET', 'rcfs:sessions', ARGV[a], ARGV[a + 1])\n"
-"  redis.call('ZADD', 'rcfs:sessidx', ARGV[a + 2], ARGV[a])\n"
+"  redis.call('HSET', 'rcfs:sessions', ARGV[a], ARGV[a + 1] .. ':' .. ARGV[a + 2])\n"
 "  a = a + 3\n"
 "end\n"
 "for _, h in ipairs(old) do\n"

@@ -4,7 +4,7 @@
  *   f:<name>    packed FileMeta          fc:<name>  chunk list, hex SHA-256s concatenated
  *   files       zset (score 0) of names, for lexicographic listing (ZRANGEBYLEX)
  *   refs        hash hex -> reference count          gc  zset hex -> ms when GC looks at it
- *   sessions    hash client id -> "seq:result"       sessidx  zset client id -> log index
+ *   sessions    hash client id -> "seq:result:index" (index: the entry of its last command)
  *   applied     last applied log index
  *   gchold      hash backup dump id -> ms until which GC frees nothing
  *   gc, u:<hex> (see chunk.h)
@@ -27,6 +27,9 @@ struct store;
 /* Client sessions older than this many log entries are forgotten (Raft
  * dissertation §6.3 expires sessions deterministically; so do we). */
 #define FSM_SESSION_WINDOW 100000
+/* The apply script deletes forgotten sessions when the applied index passes
+ * a multiple of this (entries); until then they are ignored. */
+#define FSM_SESSION_SWEEP (FSM_SESSION_WINDOW / 8)
 
 /* Largest client seq accepted (2^53: the apply script compares seqs as Lua
  * numbers, doubles); larger ones are refused as bad requests. */
@@ -61,12 +64,11 @@ void fsm_apply(struct store *st, uint64_t first_index, Rcfs__Command *const *cmd
 typedef void fsm_index_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint64_t index);
 
 struct session_table;
-/* Add the stored sessions to `t` (fs/session.h): each client's seq from
- * rcfs:sessions, the index of its last command from rcfs:sessidx.  Two
- * reads, queued now in order with everything else on `st`; `t` must stay
- * alive until cb, which gets (arg, code, why, number of sessions read).  A
- * session without an index (the apply script writes both together) is
- * never forgotten by `t`, as redis never expires it. */
+/* Add the stored sessions to `t` (fs/session.h): each client's seq and the
+ * index of its last command, from rcfs:sessions.  Sessions stored by an
+ * rcfs before 2026-12 (index in a zset rcfs:sessidx) are converted first.
+ * Queued now in order with everything else on `st`; `t` must stay alive
+ * until cb, which gets (arg, code, why, number of sessions read). */
 void fsm_load_sessions(struct store *st, struct session_table *t, fsm_index_cb *cb, void *arg);
 
 /* ---- the state machine as the Raft driver sees it ---------------------------------

@@ -303,10 +303,9 @@ START_TEST(versions_and_removes)
 	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, 1);
 	ck_assert_int_eq(REDIS("ZSCORE rcfs:files b")->nil, 0);
 	ck_assert_str_eq(REDIS("GET rcfs:applied")->str, "14");
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1")->str, "2:13");
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "1:0");
-	ck_assert_int_eq(REDIS("ZSCORE rcfs:sessidx 1")->nil, 0);
-	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, 3);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1")->str, "2:13:13");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "1:0:12");   /* seq:result:index */
+	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, 3);
 }
 END_TEST
 
@@ -343,7 +342,7 @@ START_TEST(rename_moves_only_what_was_read)
 	ck_assert_int_eq(r[1].code, RCFS__ERROR_CODE__E_CONFLICT);
 	ck_assert_uint_eq(stat_file("s2").version, 24);
 	ck_assert(!stat_file("d2").found);
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "3:-2");   /* a retry gets the same */
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 3")->str, "3:-2:25");   /* a retry gets the same */
 
 	/* A source that is gone: not found. */
 	old = read_meta("d");
@@ -374,9 +373,8 @@ START_TEST(retries_answered_from_the_session)
 	ck_assert_uint_eq(r[4].version, 25);    /* no client id: always applied */
 	ck_assert_uint_eq(stat_file("x").version, 20);
 	ck_assert_uint_eq(stat_file("z").version, 23);
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 7")->str, "6:22");
-	ck_assert_str_eq(REDIS("ZSCORE rcfs:sessidx 7")->str, "22");
-	ck_assert_str_eq(REDIS("ZSCORE rcfs:sessidx 8")->str, "23");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 7")->str, "6:22:22");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 8")->str, "1:23:23");
 	r = apply(26, b3, 2);
 	ck_assert_uint_eq(r[0].version, 22);    /* an older seq: the session's outcome */
 	ck_assert_uint_eq(r[1].version, 27);
@@ -648,8 +646,7 @@ START_TEST(large_batch)
 		ck_assert_uint_eq(r[i].version, 100 + (uint64_t)i);
 	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, N);
 	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N);
-	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N);
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1000")->str, "1:1099");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 1000")->str, "1:1099:1099");
 	/* 800 removes (two ZREM calls) and 200 retries */
 	for (int i = 0; i < N; i++)
 		b[i] = i % 5 ? rm(names[i], (uint64_t)i + 1, 2) : put(names[i], (uint64_t)i + 1, 1, 0, NULL);
@@ -657,12 +654,121 @@ START_TEST(large_batch)
 	for (int i = 0; i < N; i++)
 		ck_assert_uint_eq(r[i].version, i % 5 ? 100 + N + (uint64_t)i : 100 + (uint64_t)i);
 	ck_assert_int_eq(REDIS("ZCARD rcfs:files")->integer, N / 5);
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 999")->str, "2:2098");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 999")->str, "2:2098:2098");
 }
 END_TEST
 
-/* Sessions idle for FSM_SESSION_WINDOW entries are all dropped by the batch
- * that passes the mark (fs/session.h relies on it). */
+/* A digest of everything the state machine keeps (every rcfs:* key). */
+static const char *
+state_digest(void)
+{
+	return REDIS("EVAL %s 0",
+	    "local keys = redis.call('KEYS', 'rcfs:*')\n"
+	    "table.sort(keys)\n"
+	    "local out = {}\n"
+	    "for _, k in ipairs(keys) do\n"
+	    "  local t, v = redis.call('TYPE', k).ok\n"
+	    "  if t == 'string' then v = redis.call('GET', k)\n"
+	    "  elseif t == 'hash' then\n"
+	    "    local h, p = redis.call('HGETALL', k), {}\n"
+	    "    for i = 1, #h, 2 do p[#p + 1] = h[i] .. '=' .. h[i + 1] end\n"
+	    "    table.sort(p)\n"
+	    "    v = table.concat(p, ',')\n"
+	    "  else v = table.concat(redis.call('ZRANGE', k, 0, -1, 'WITHSCORES'), ',') end\n"
+	    "  out[#out + 1] = k .. '/' .. t .. '/' .. v\n"
+	    "end\n"
+	    "return redis.sha1hex(table.concat(out, ';'))")->str;
+}
+
+/* One random command of one_batch_or_one_by_one, kept to be built twice. */
+struct step {
+	int kind;               /* 0 put, 1 rm, 2 mv, 3 no-op */
+	int name, dst, nch, ch[3];
+	uint64_t cid, seq;
+	uint8_t mv_meta[512];   /* mv: src's meta as the leader read it (packed) */
+	size_t mv_len;
+};
+
+static const char *const step_names[] = { "s0", "s1", "s2", "s3" };
+
+static Rcfs__Command *
+step_cmd(const struct step *s)
+{
+	switch (s->kind) {
+	case 0:
+		return put(step_names[s->name], s->cid, s->seq, s->nch, s->ch);
+	case 1:
+		return rm(step_names[s->name], s->cid, s->seq);
+	case 2:
+		return mv(step_names[s->name], step_names[s->dst],
+		    rcfs__file_meta__unpack(NULL, s->mv_len, s->mv_meta), s->cid, s->seq);
+	default:
+		return NULL;
+	}
+}
+
+/* The apply script reads what a batch touches once and writes it once at
+ * the end: a batch must leave exactly what its entries applied one by one
+ * leave, and answer the same.  Random puts (chunks shared between names),
+ * rms, mvs (src as read, or changed since: a conflict), no-ops and retries
+ * on four names. */
+START_TEST(one_batch_or_one_by_one)
+{
+	enum { N = 400 };
+	static struct step steps[N];
+	static struct fsm_result one[N];
+	static Rcfs__Command *b[N];
+	uint64_t seqs[4] = { 0 };
+	char digest[41];
+	struct fsm_result *r;
+	unsigned seed = 20261205;
+
+	for (int i = 0; i < N; i++) {
+		struct step *s = &steps[i];
+		int k = rand_r(&seed) % 10;
+		s->kind = k < 5 ? 0 : k < 7 ? 1 : k < 9 ? 2 : 3;
+		s->name = rand_r(&seed) % 4;
+		s->dst = (s->name + 1 + rand_r(&seed) % 3) % 4;
+		s->nch = rand_r(&seed) % 4;
+		for (int c = 0; c < s->nch; c++)
+			s->ch[c] = rand_r(&seed) % 8;
+		s->cid = (uint64_t)(rand_r(&seed) % 4);
+		if (s->cid != 0)
+			s->seq = rand_r(&seed) % 6 == 0 && seqs[s->cid] > 0 ? seqs[s->cid] : ++seqs[s->cid];
+		if (s->kind == 2) {
+			struct meta_res m = { 0 };
+			fsm_stat(st, step_names[s->name], meta_cb, &m);
+			ck_assert(loop_until(base, &m.done, 5));
+			if (m.m == NULL) {
+				s->kind = 1;    /* nothing to move: an rm of the missing name */
+			} else {
+				if (rand_r(&seed) % 4 == 0)
+					m.m->size++;    /* src changed after the read */
+				ck_assert_uint_lt(rcfs__file_meta__get_packed_size(m.m), sizeof s->mv_meta);
+				s->mv_len = rcfs__file_meta__pack(m.m, s->mv_meta);
+				rcfs__file_meta__free_unpacked(m.m, NULL);
+			}
+		}
+		b[0] = step_cmd(s);
+		one[i] = apply(1 + (uint64_t)i, b, 1)[0];
+	}
+	snprintf(digest, sizeof digest, "%.40s", state_digest());
+	REDIS("FLUSHALL");
+	for (int i = 0; i < N; i++)
+		b[i] = step_cmd(&steps[i]);
+	r = apply(1, b, N);
+	for (int i = 0; i < N; i++) {
+		ck_assert_msg(r[i].code == one[i].code && r[i].version == one[i].version,
+		    "entry %d (kind %d): %d/%" PRIu64 " in the batch, %d/%" PRIu64 " alone", i + 1,
+		    steps[i].kind, r[i].code, r[i].version, one[i].code, one[i].version);
+	}
+	ck_assert_str_eq(state_digest(), digest);
+}
+END_TEST
+
+/* A session idle for more than FSM_SESSION_WINDOW entries is forgotten
+ * (fs/session.h relies on it): ignored from then on, deleted by the batch
+ * that passes a multiple of FSM_SESSION_SWEEP. */
 START_TEST(sessions_expire)
 {
 	enum { N = 300 };
@@ -673,13 +779,21 @@ START_TEST(sessions_expire)
 		b[i] = put("e", (uint64_t)i + 1, 1, 0, NULL);
 	apply(1, b, N);                         /* sessions 1..300 at indexes 1..300 */
 	b[0] = put("e", 1000, 1, 0, NULL);
-	apply(w + 250, b, 1);                   /* drops all 249 idle since before 250 */
+	ck_assert_uint_eq((w + 250) % FSM_SESSION_SWEEP, 250);  /* w + 250 passes a sweep */
+	apply(w + 250, b, 1);                   /* deletes all 249 idle since before 250 */
 	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N - 249 + 1);
-	ck_assert_int_eq(REDIS("ZCARD rcfs:sessidx")->integer, N - 249 + 1);
 	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 249")->integer, 0);
 	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 250")->integer, 1);
 	b[0] = put("e", 249, 1, 0, NULL);       /* a forgotten client's retry is applied */
 	ck_assert_uint_eq(apply(w + 251, b, 1)[0].version, w + 251);
+	/* Between sweeps: 251 is still remembered at w + 252, 250 (stored, but
+	 * idle since 250) is forgotten at w + 253, whatever the batch. */
+	b[0] = put("e", 251, 1, 0, NULL);
+	b[1] = put("e", 250, 1, 0, NULL);
+	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 250")->integer, 1);
+	struct fsm_result *r = apply(w + 252, b, 2);
+	ck_assert_uint_eq(r[0].version, 251);
+	ck_assert_uint_eq(r[1].version, w + 253);
 }
 END_TEST
 
@@ -710,9 +824,9 @@ rebuild_from_redis(struct session_table *t)
 	ck_assert_uint_eq(l.n, session_table_count(t));
 }
 
-/* The load takes seqs from rcfs:sessions and indexes from rcfs:sessidx;
- * a session with no index (never written so) is kept for good, as redis
- * never expires it either. */
+/* The load takes seqs and indexes from rcfs:sessions; a session with no
+ * index (never written so) is kept for good, as redis never expires it
+ * either. */
 START_TEST(load_reads_seqs_and_indexes)
 {
 	struct session_table *t = session_table_new();
@@ -728,6 +842,25 @@ START_TEST(load_reads_seqs_and_indexes)
 	session_table_expire(t, 43 + 10 * SESSION_FORGET_AFTER);
 	ck_assert(!session_table_has(t, 5));                    /* index 42: forgotten */
 	ck_assert(session_table_has(t, 77));                    /* no index: kept */
+	session_table_free(t);
+}
+END_TEST
+
+/* Sessions stored before the index moved into the value (rcfs:sessidx)
+ * are converted by the load, indexes kept. */
+START_TEST(load_converts_the_old_layout)
+{
+	struct session_table *t = session_table_new();
+
+	REDIS("HSET rcfs:sessions 5 %s 6 %s", "7:40", "2:-2");
+	REDIS("ZADD rcfs:sessidx 40 5 41 6");
+	rebuild_from_redis(t);
+	ck_assert_int_eq(REDIS("EXISTS rcfs:sessidx")->integer, 0);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 5")->str, "7:40:40");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 6")->str, "2:-2:41");
+	ck_assert(!session_table_commit(t, 5, 7, 42));
+	session_table_expire(t, 41 + SESSION_FORGET_AFTER + 1);
+	ck_assert(!session_table_has(t, 6));                    /* index 41: forgotten */
 	session_table_free(t);
 }
 END_TEST
@@ -869,8 +1002,10 @@ main(void)
 	tcase_add_test(tc, gc_hold_in_snapshot);
 	tcase_add_test(tc, gc_protection_is_per_commit);
 	tcase_add_test(tc, large_batch);
+	tcase_add_test(tc, one_batch_or_one_by_one);
 	tcase_add_test(tc, sessions_expire);
 	tcase_add_test(tc, load_reads_seqs_and_indexes);
+	tcase_add_test(tc, load_converts_the_old_layout);
 	tcase_add_test(tc, session_table_never_calls_a_retry_new);
 	suite_add_tcase(s, tc);
 	rv = check_run(s);
