@@ -90,6 +90,7 @@ struct store {
 	void *aof_turn_arg;
 	uint64_t aof_started_ms;        /* monotonic: when rcfsd asked for the running rewrite (0: none) */
 	bool aof_rewriting;             /* the last INFO found a rewrite running or scheduled */
+	uint64_t aof_dataset;           /* redis's used_memory_dataset at the last look (bytes) */
 };
 
 static void store_set_state(struct store *st, enum store_state s, const char *why);
@@ -650,6 +651,17 @@ store_free(struct store *st)
 
 /* ---- AOF rewrites: in a lull, or in turns ------------------------------------------ */
 
+/* Whether a rewrite now would free at least half of the AOF's cur bytes:
+ * a rewrite writes what redis holds (its dataset in memory, which
+ * overstates it: allocator size classes, per-key overhead), so a store
+ * that only grew (new chunks, nothing replaced or removed) gains nothing
+ * from one. */
+static bool
+store_aof_reclaims_half(const struct store *st, uint64_t cur)
+{
+	return cur / 2 >= st->aof_dataset;
+}
+
 /* Whether the AOF, cur bytes and base after the last rewrite, has grown
  * pct % and aof_min_bytes over base. */
 static bool
@@ -713,7 +725,8 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		st->quiet_since_ms = time_mono_ms();    /* writes go on: wait for a lull */
 		st->quiet_size = cur;
 		if (!grew || st->aof_busy_pct == 0 || !store_aof_grown(st, cur, base, st->aof_busy_pct) ||
-		    cur < base + STORE_AOF_BUSY_MIN_FACTOR * st->aof_min_bytes)
+		    cur < base + STORE_AOF_BUSY_MIN_FACTOR * st->aof_min_bytes ||
+		    !store_aof_reclaims_half(st, cur))
 			return;
 		if (st->aof_turn(st->aof_turn_arg))
 			store_aof_start(st, "under load, in this node's turn", cur, base, failed);
@@ -728,6 +741,16 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 	store_aof_start(st, "while writes are quiet", cur, base, failed);
 }
 
+/* The dataset's size, for store_aof_reclaims_half (0 if unknown: then
+ * every rewrite that is due runs, as before). */
+static void
+store_aof_memory_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
+{
+	(void)arg;
+	st->aof_dataset = err == STORE_OK && r != NULL && r->type == REDIS_REPLY_STRING ?
+	    store_info_field(r->str, "used_memory_dataset") : 0;
+}
+
 static void
 store_aof_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -737,6 +760,7 @@ store_aof_tick(evutil_socket_t fd, short what, void *arg)
 	if (st->state != STORE_UP || st->aof_asking)
 		return;
 	st->aof_asking = true;
+	store_commandf(st, store_aof_memory_reply, NULL, "INFO memory");
 	store_commandf(st, store_aof_reply, NULL, "INFO persistence");
 }
 
