@@ -45,9 +45,11 @@ static void fsm_scan_reply(struct store *st, redisReply *r, enum store_err err, 
  * A session is "seq:result:index", index being the entry of its client's
  * last command.  An entry at index i treats a session whose index is below
  * i - 1 - FSM_SESSION_WINDOW as gone (the same at every node, however the
- * log is cut into batches); the batch that passes a multiple of
- * FSM_SESSION_SWEEP deletes those gone at its end.  fs/session.h relies on
- * the state machine never forgetting later than FSM_SESSION_WINDOW. */
+ * log is cut into batches), and so does a snapshot; what is deleted and when
+ * (a sweep, FSM_SESSION_SWEEP_STEP sessions per batch, started each time
+ * the applied index passes a multiple of FSM_SESSION_SWEEP) differs between
+ * nodes and is never read.  fs/session.h relies on the state machine never
+ * remembering a session longer than FSM_SESSION_WINDOW. */
 #define FSM_STR_(x) #x
 #define FSM_STR(x) FSM_STR_(x)
 static const char fsm_apply_lua[] =
@@ -66,7 +68,7 @@ static const char fsm_apply_lua[] =
 "  end\n"
 "  return out\n"
 "end\n"
-"local sess, sesslist = {}, {}\n"
+"local sess, sesslist, dirty = {}, {}, {}\n"
 "local chunks, meta, had, names, namelist = {}, {}, {}, {}, {}\n"
 "local function touch(name)\n"
 "  if names[name] == nil then names[name] = false; namelist[#namelist + 1] = name end\n"
@@ -141,9 +143,10 @@ static const char fsm_apply_lua[] =
 "  else\n"
 "    local dup\n"
 "    if cid ~= '' and sess[cid] then\n"
-"      local sseq, sres, sidx = string.match(sess[cid], '^(%d+):(%-?%d+):?(%d*)$')\n"
-"      if tonumber(sseq) >= seq and (sidx == '' or\n"
-"          tonumber(sidx) + " FSM_STR(FSM_SESSION_WINDOW) " >= index - 1) then dup = tonumber(sres) end\n"
+"      local sseq, sres, sidx = string.match(sess[cid], '^(%d+):(%-?%d+):(%d+)$')\n"
+"      if tonumber(sseq) >= seq and tonumber(sidx) + " FSM_STR(FSM_SESSION_WINDOW) " >= index - 1 then\n"
+"        dup = tonumber(sres)\n"
+"      end\n"
 "    end\n"
 "    if dup then\n"
 "      r = dup\n"
@@ -167,6 +170,7 @@ static const char fsm_apply_lua[] =
 "    end\n"
 "    if not dup and cid ~= '' then\n"
 "      sess[cid] = ARGV[a+6] .. ':' .. (r == index and ARGV[a+1] or tostring(r)) .. ':' .. ARGV[a+1]\n"
+"      dirty[cid] = true\n"
 "    end\n"
 "    applied = index\n"
 "  end\n"
@@ -185,24 +189,31 @@ static const char fsm_apply_lua[] =
 "    zrem[#zrem + 1] = name\n"
 "  end\n"
 "end\n"
-"if #set > 0 then bulk('MSET', nil, set) end\n"
+/* Deletes first: on a full node redis refuses a script's first write that
+ * needs memory, not one that frees it. */
 "if #del > 0 then bulk('DEL', nil, del) end\n"
-"if #add > 0 then bulk('ZADD', 'rcfs:files', add) end\n"
 "if #zrem > 0 then bulk('ZREM', 'rcfs:files', zrem) end\n"
+"if #set > 0 then bulk('MSET', nil, set) end\n"
+"if #add > 0 then bulk('ZADD', 'rcfs:files', add) end\n"
 "local hs = {}\n"
 "for _, cid in ipairs(sesslist) do\n"
-"  if sess[cid] then hs[#hs + 1] = cid; hs[#hs + 1] = sess[cid] end\n"
+"  if dirty[cid] then hs[#hs + 1] = cid; hs[#hs + 1] = sess[cid] end\n"
 "end\n"
 "if #hs > 0 then bulk('HSET', 'rcfs:sessions', hs) end\n"
 "redis.call('SET', 'rcfs:applied', applied)\n"
-"local sweep = " FSM_STR(FSM_SESSION_SWEEP) "\n"
-"if math.floor(applied / sweep) > math.floor(first / sweep) then\n"
-"  local s, gone = redis.call('HGETALL', 'rcfs:sessions'), {}\n"
-"  for i = 1, #s, 2 do\n"
-"    local idx = tonumber(string.match(s[i + 1], '^%d+:%-?%d+:(%d+)$') or '0')\n"
-"    if idx + " FSM_STR(FSM_SESSION_WINDOW) " < applied then gone[#gone + 1] = s[i] end\n"
+/* The sweep: FSM_SESSION_SWEEP_STEP sessions per batch from the cursor in
+ * rcfs:sessweep, started when applied passes a multiple of FSM_SESSION_SWEEP. */
+"local cursor = redis.call('GET', 'rcfs:sessweep')\n"
+"local every = " FSM_STR(FSM_SESSION_SWEEP) "\n"
+"if not cursor and math.floor(applied / every) > math.floor(first / every) then cursor = '0' end\n"
+"if cursor then\n"
+"  local s, gone = redis.call('HSCAN', 'rcfs:sessions', cursor, 'COUNT', " FSM_STR(FSM_SESSION_SWEEP_STEP) "), {}\n"
+"  for i = 1, #s[2], 2 do\n"
+"    local idx = tonumber(string.match(s[2][i + 1], ':(%d+)$') or '0')\n"
+"    if idx + " FSM_STR(FSM_SESSION_WINDOW) " < applied then gone[#gone + 1] = s[2][i] end\n"
 "  end\n"
 "  if #gone > 0 then bulk('HDEL', 'rcfs:sessions', gone) end\n"
+"  if s[1] == '0' then redis.call('DEL', 'rcfs:sessweep') else redis.call('SET', 'rcfs:sessweep', s[1]) end\n"
 "end\n"
 "return res\n";
 
@@ -464,9 +475,11 @@ struct fsm_sessions_load {
 };
 
 /* Convert sessions stored by an rcfs before 2026-12 ("seq:result", the
- * index in the zset rcfs:sessidx) to "seq:result:index". */
+ * index in the zset rcfs:sessidx) to "seq:result:index"; one the zset does
+ * not name gets index 0 (forgotten).  allow-oom: a full node must still
+ * start (the zset's deletion frees more than the values grow). */
 static const char fsm_sessions_upgrade_lua[] =
-"if redis.call('EXISTS', 'rcfs:sessidx') == 0 then return 0 end\n"
+"#!lua flags=allow-oom\n"
 "local s = redis.call('HGETALL', 'rcfs:sessions')\n"
 "for i = 1, #s, 2 do\n"
 "  if string.match(s[i + 1], '^%d+:%-?%d+$') then\n"
@@ -491,9 +504,7 @@ fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *ar
 			const char *v = r->element[i + 1]->str, *idx = strrchr(v, ':');
 			uint64_t cid = strtoull(r->element[i]->str, NULL, 10);
 			uint64_t seq = strtoull(v, NULL, 10);
-			/* No index: the upgrade above did not run; never forget it. */
-			session_table_add(ld->t, cid, seq, idx != NULL && strchr(v, ':') != idx ?
-			    strtoull(idx + 1, NULL, 10) : UINT64_MAX);
+			session_table_add(ld->t, cid, seq, idx != NULL ? strtoull(idx + 1, NULL, 10) : 0);
 			ld->n++;
 		}
 	}
@@ -930,10 +941,15 @@ static const char fsm_dump_lua[] =
 "  out[#out + 1] = redis.call('GET', 'rcfs:f:' .. n) or ''\n"
 "  out[#out + 1] = redis.call('GET', 'rcfs:fc:' .. n) or ''\n"
 "end\n"
+/* Sessions the next entry would still honour (fsm_apply_lua): the same at
+ * every node, however far each one's sweep has got. */
+"local applied = tonumber(out[1])\n"
 "local s = redis.call('HGETALL', 'rcfs:sessions')\n"
 "for i = 1, #s, 2 do\n"
 "  local v, idx = string.match(s[i + 1], '^(%d+:%-?%d+):(%d+)$')\n"
-"  if v then out[#out + 1] = s[i]; out[#out + 1] = v; out[#out + 1] = idx end\n"
+"  if v and tonumber(idx) + " FSM_STR(FSM_SESSION_WINDOW) " >= applied then\n"
+"    out[#out + 1] = s[i]; out[#out + 1] = v; out[#out + 1] = idx\n"
+"  end\n"
 "end\n"
 "return out\n";
 
@@ -947,7 +963,8 @@ static const char fsm_install_lua[] =
 "for _, n in ipairs(redis.call('ZRANGE', 'rcfs:files', 0, -1)) do\n"
 "  redis.call('DEL', 'rcfs:f:' .. n, 'rcfs:fc:' .. n)\n"
 "end\n"
-"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx', 'rcfs:gchold')\n"
+"redis.call('DEL', 'rcfs:files', 'rcfs:refs', 'rcfs:sessions', 'rcfs:sessidx', 'rcfs:sessweep',\n"
+"    'rcfs:gchold')\n"
 "for holder, till in string.gmatch(ARGV[4], '(%d+)=(%d+),') do\n"
 "  redis.call('HSET', 'rcfs:gchold', holder, till)\n"
 "end\n"

@@ -5,6 +5,7 @@
  *   files       zset (score 0) of names, for lexicographic listing (ZRANGEBYLEX)
  *   refs        hash hex -> reference count          gc  zset hex -> ms when GC looks at it
  *   sessions    hash client id -> "seq:result:index" (index: the entry of its last command)
+ *   sessweep    HSCAN cursor of the session sweep in progress (fsm.c)
  *   applied     last applied log index
  *   gchold      hash backup dump id -> ms until which GC frees nothing
  *   gc, u:<hex> (see chunk.h)
@@ -30,6 +31,8 @@ struct store;
 /* The apply script deletes forgotten sessions when the applied index passes
  * a multiple of this (entries); until then they are ignored. */
 #define FSM_SESSION_SWEEP (FSM_SESSION_WINDOW / 8)
+/* Sessions a batch examines while a sweep runs (HSCAN's COUNT). */
+#define FSM_SESSION_SWEEP_STEP 1024
 
 /* Largest client seq accepted (2^53: the apply script compares seqs as Lua
  * numbers, doubles); larger ones are refused as bad requests. */
@@ -66,7 +69,8 @@ typedef void fsm_index_cb(void *arg, Rcfs__ErrorCode code, const char *why, uint
 struct session_table;
 /* Add the stored sessions to `t` (fs/session.h): each client's seq and the
  * index of its last command, from rcfs:sessions.  Sessions stored by an
- * rcfs before 2026-12 (index in a zset rcfs:sessidx) are converted first.
+ * rcfs before 2026-12 (index in a zset rcfs:sessidx) are converted first
+ * (writes: rcfs:sessions, rcfs:sessidx).
  * Queued now in order with everything else on `st`; `t` must stay alive
  * until cb, which gets (arg, code, why, number of sessions read). */
 void fsm_load_sessions(struct store *st, struct session_table *t, fsm_index_cb *cb, void *arg);

@@ -915,7 +915,7 @@ START_TEST(restart_installed_snapshot)
 	ck_assert_int_eq(REDIS("HSTRLEN rcfs:raft:snap data")->integer, (long long)datalen);
 	ck_assert_int_eq(REDIS("EXISTS rcfs:raft:log")->integer, 0);
 	ck_assert_str_eq(REDIS("GET rcfs:applied")->str, "50");
-	ck_assert_str_eq(REDIS("HGET rcfs:sessions 77")->str, "3:40");
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 77")->str, "3:40:40");   /* seq:result:index */
 
 	node_stop(&node);
 	node_start(&node);

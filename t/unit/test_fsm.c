@@ -763,6 +763,29 @@ START_TEST(one_batch_or_one_by_one)
 		    steps[i].kind, r[i].code, r[i].version, one[i].code, one[i].version);
 	}
 	ck_assert_str_eq(state_digest(), digest);
+	/* Random cuts, each batch led by up to 8 entries applied already (a
+	 * restart's replay: skipped, version 0). */
+	REDIS("FLUSHALL");
+	for (int i = 0; i < N;) {
+		int len = 1 + rand_r(&seed) % 48, back = 0;
+		if (i + len > N)
+			len = N - i;
+		if (i > 0 && rand_r(&seed) % 3 == 0)
+			back = 1 + rand_r(&seed) % (i < 8 ? i : 8);
+		for (int k = 0; k < back + len; k++)
+			b[k] = step_cmd(&steps[i - back + k]);
+		r = apply(1 + (uint64_t)(i - back), b, (size_t)(back + len));
+		for (int k = 0; k < back; k++)
+			ck_assert_uint_eq(r[k].version, 0);
+		for (int k = back; k < back + len; k++) {
+			int e = i - back + k;
+			ck_assert_msg(r[k].code == one[e].code && r[k].version == one[e].version,
+			    "entry %d (kind %d): %d/%" PRIu64 " in a cut batch, %d/%" PRIu64 " alone", e + 1,
+			    steps[e].kind, r[k].code, r[k].version, one[e].code, one[e].version);
+		}
+		i += len;
+	}
+	ck_assert_str_eq(state_digest(), digest);
 }
 END_TEST
 
@@ -784,16 +807,21 @@ START_TEST(sessions_expire)
 	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N - 249 + 1);
 	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 249")->integer, 0);
 	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 250")->integer, 1);
-	b[0] = put("e", 249, 1, 0, NULL);       /* a forgotten client's retry is applied */
-	ck_assert_uint_eq(apply(w + 251, b, 1)[0].version, w + 251);
-	/* Between sweeps: 251 is still remembered at w + 252, 250 (stored, but
-	 * idle since 250) is forgotten at w + 253, whatever the batch. */
+	/* Between sweeps, entry by entry, in one batch or not: 250's session is
+	 * honoured at w + 251 and 251's at w + 252 (the last entries that do),
+	 * and each is forgotten one entry later, stored or not. */
+	b[0] = put("e", 250, 1, 0, NULL);
+	ck_assert_uint_eq(apply(w + 251, b, 1)[0].version, 250);
 	b[0] = put("e", 251, 1, 0, NULL);
 	b[1] = put("e", 250, 1, 0, NULL);
 	ck_assert_int_eq(REDIS("HEXISTS rcfs:sessions 250")->integer, 1);
 	struct fsm_result *r = apply(w + 252, b, 2);
 	ck_assert_uint_eq(r[0].version, 251);
-	ck_assert_uint_eq(r[1].version, w + 253);
+	ck_assert_uint_eq(r[1].version, w + 253);   /* 250 + w < w + 253 - 1 */
+	b[0] = put("e", 251, 1, 0, NULL);
+	ck_assert_uint_eq(apply(w + 254, b, 1)[0].version, w + 254);
+	b[0] = put("e", 249, 1, 0, NULL);       /* a deleted client's retry is applied */
+	ck_assert_uint_eq(apply(w + 255, b, 1)[0].version, w + 255);
 }
 END_TEST
 
@@ -825,8 +853,7 @@ rebuild_from_redis(struct session_table *t)
 }
 
 /* The load takes seqs and indexes from rcfs:sessions; a session with no
- * index (never written so) is kept for good, as redis never expires it
- * either. */
+ * index (never written so) is given index 0 and forgotten. */
 START_TEST(load_reads_seqs_and_indexes)
 {
 	struct session_table *t = session_table_new();
@@ -836,12 +863,14 @@ START_TEST(load_reads_seqs_and_indexes)
 	REDIS("HSET rcfs:sessions 77 %s", "9:0");
 	rebuild_from_redis(t);
 	ck_assert_uint_eq(session_table_count(t), 2);
+	ck_assert_str_eq(REDIS("HGET rcfs:sessions 77")->str, "9:0:0");
+	session_table_expire(t, 1 + SESSION_FORGET_AFTER);
+	ck_assert(!session_table_has(t, 77));                   /* no index: 0, forgotten */
+	ck_assert(session_table_has(t, 5));                     /* index 40: not yet */
 	ck_assert(!session_table_commit(t, 5, 7, 41));          /* seq 7 is stored */
 	ck_assert(session_table_commit(t, 5, 8, 42));
-	ck_assert(!session_table_commit(t, 77, 9, 43));
 	session_table_expire(t, 43 + 10 * SESSION_FORGET_AFTER);
 	ck_assert(!session_table_has(t, 5));                    /* index 42: forgotten */
-	ck_assert(session_table_has(t, 77));                    /* no index: kept */
 	session_table_free(t);
 }
 END_TEST
