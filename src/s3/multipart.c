@@ -90,9 +90,6 @@ static void s3_mpu_complete_all(struct s3_req *r);
 static void s3_mpu_completed(struct s3_req *r, uint64_t version);
 static void s3_mpu_copy_marker(struct s3_req *r, const Rcfs__FileMeta *m);
 static void s3_mpu_copy_source(struct s3_req *r, const Rcfs__FileMeta *m);
-static void s3_mpu_copy_protected(struct s3_req *r);
-static void s3_mpu_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m);
-static void s3_mpu_copy_committed(struct s3_req *r, uint64_t version);
 static void s3_mpu_complete_protected(struct s3_req *r);
 static void s3_mpu_complete_relisted(void *arg, Rcfs__ErrorCode code, const char *why, uint8_t type,
     ProtobufCMessage *msg);
@@ -421,44 +418,7 @@ s3_mpu_copy_source(struct s3_req *r, const Rcfs__FileMeta *m)
 	sigv4_hex(md5, MD5_LEN, hex);
 	op->meta->etag = xstrdup(hex);
 	op->seq = s3_next_seq(r);
-	s3_protect(r, op->meta->chunks, n, op->seq, false, s3_mpu_copy_protected);
-}
-
-static void
-s3_mpu_copy_protected(struct s3_req *r)
-{
-	struct s3_mpu_op *op = r->op;
-
-	s3_stat(r, op->src, s3_mpu_copy_restat);
-}
-
-static void
-s3_mpu_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m)
-{
-	struct s3_mpu_op *op = r->op;
-
-	if (m == NULL || m->version != op->src_version)
-		s3_fail(r, 409, "OperationAborted", "the copy source %s changed while it was copied; "
-		    "try again", op->src);
-	else
-		s3_commit(r, op->meta, op->seq, s3_mpu_copy_committed);
-}
-
-static void
-s3_mpu_copy_committed(struct s3_req *r, uint64_t version)
-{
-	struct s3_mpu_op *op = r->op;
-	struct evbuffer *xml = evbuffer_new();
-	char etag[80], when[40];
-
-	(void)version;
-	snprintf(etag, sizeof etag, "\"%s\"", op->meta->etag);
-	xml_open_doc(xml, "CopyPartResult");
-	s3_time_iso((uint64_t)r->s->be.now_ms(r->s->be.arg) * 1000000u, when, sizeof when);
-	xml_elem(xml, "LastModified", when);
-	xml_elem(xml, "ETag", etag);
-	evbuffer_add_printf(xml, "</CopyPartResult>");
-	s3_reply_xml(r, 200, xml);
+	s3_copy_commit(r, op->src, op->src_version, op->meta, n, op->seq, "CopyPartResult", op->meta->etag);
 }
 
 /* ---- CompleteMultipartUpload -------------------------------------------------------- */

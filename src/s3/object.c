@@ -1271,9 +1271,6 @@ struct s3_copy_op {
 
 static void s3_copy_start(struct s3_req *r);
 static void s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m);
-static void s3_copy_protected(struct s3_req *r);
-static void s3_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m);
-static void s3_copy_committed(struct s3_req *r, uint64_t version);
 
 static void
 s3_copy_op_free(void *arg)
@@ -1340,6 +1337,7 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 {
 	struct s3_copy_op *op = r->op;
 	const char *directive = s3_header(r, "x-amz-metadata-directive");
+	char etag[80];
 
 	if (m == NULL) {
 		s3_fail(r, 404, "NoSuchKey", "the copy source %s does not exist", op->src);
@@ -1366,45 +1364,55 @@ s3_copy_stat(struct s3_req *r, const Rcfs__FileMeta *m)
 		return;
 	}
 	op->seq = s3_next_seq(r);
-	s3_protect(r, op->meta->chunks, op->meta->n_chunks, op->seq, false, s3_copy_protected);
+	s3_etag(op->meta, etag, sizeof etag);
+	s3_copy_commit(r, op->src, op->version, op->meta, op->meta->n_chunks, op->seq, "CopyObjectResult",
+	    etag);
 }
 
-/* The chunks are protected: the source must still be what was read (it
- * referenced them when they were protected), or GC may have freed them. */
+static void s3_copy_protected(struct s3_req *r);
+static void s3_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m);
+static void s3_copy_committed(struct s3_req *r, uint64_t version);
+
+void
+s3_copy_commit(struct s3_req *r, const char *src, uint64_t version, Rcfs__FileMeta *meta, size_t n,
+    uint64_t seq, const char *doc, const char *etag)
+{
+	r->copy.src = src;
+	r->copy.version = version;
+	r->copy.meta = meta;
+	r->copy.seq = seq;
+	r->copy.doc = doc;
+	snprintf(r->copy.etag, sizeof r->copy.etag, "\"%.80s\"", etag);
+	s3_protect(r, meta->chunks, n, seq, false, s3_copy_protected);
+}
+
 static void
 s3_copy_protected(struct s3_req *r)
 {
-	struct s3_copy_op *op = r->op;
-
-	s3_stat(r, op->src, s3_copy_restat);
+	s3_stat(r, r->copy.src, s3_copy_restat);
 }
 
 static void
 s3_copy_restat(struct s3_req *r, const Rcfs__FileMeta *m)
 {
-	struct s3_copy_op *op = r->op;
-
-	if (m == NULL || m->version != op->version)
+	if (m == NULL || m->version != r->copy.version)
 		s3_fail(r, 409, "OperationAborted", "the copy source %s changed while it was copied; "
-		    "try again", op->src);
+		    "try again", r->copy.src);
 	else
-		s3_commit(r, op->meta, op->seq, s3_copy_committed);
+		s3_commit(r, r->copy.meta, r->copy.seq, s3_copy_committed);
 }
 
 static void
 s3_copy_committed(struct s3_req *r, uint64_t version)
 {
-	struct s3_copy_op *op = r->op;
 	struct evbuffer *xml = evbuffer_new();
-	char etag[80], qetag[84], when[40];
+	char when[40];
 
 	(void)version;
-	s3_etag(op->meta, etag, sizeof etag);
-	snprintf(qetag, sizeof qetag, "\"%s\"", etag);
 	s3_time_iso((uint64_t)r->s->be.now_ms(r->s->be.arg) * 1000000u, when, sizeof when);
-	xml_open_doc(xml, "CopyObjectResult");
+	xml_open_doc(xml, r->copy.doc);
 	xml_elem(xml, "LastModified", when);
-	xml_elem(xml, "ETag", qetag);
-	evbuffer_add_printf(xml, "</CopyObjectResult>");
+	xml_elem(xml, "ETag", r->copy.etag);
+	evbuffer_add_printf(xml, "</%s>", r->copy.doc);
 	s3_reply_xml(r, 200, xml);
 }

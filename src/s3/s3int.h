@@ -74,6 +74,14 @@ struct s3_req {
 	void (*finished)(struct s3_server *s, int status);
 	void *op;                       /* the operation's state, freed by op_free */
 	void (*op_free)(void *op);
+	struct s3_copy_step {           /* s3_copy_commit's (borrowed from op) */
+		const char *src;
+		uint64_t version;
+		Rcfs__FileMeta *meta;
+		uint64_t seq;
+		const char *doc;
+		char etag[84];          /* quoted */
+	} copy;
 };
 
 /* ---- s3.c ---- */
@@ -142,6 +150,15 @@ void s3_object_get(struct s3_req *r, bool head);
 void s3_object_delete(struct s3_req *r);
 void s3_objects_delete(struct s3_req *r);
 void s3_object_copy(struct s3_req *r);
+/* The end of a copy (CopyObject, UploadPartCopy): meta names n chunks of
+ * the copy source src, read at version.  Protect them for the commit of
+ * seq, check that src is still at version (it referenced them when they
+ * were protected, so GC cannot have freed them: else 409
+ * OperationAborted), commit meta, and answer the XML document `doc`
+ * (CopyObjectResult, CopyPartResult) with LastModified and ETag `etag`
+ * (unquoted).  src, meta and doc are borrowed until r is answered. */
+void s3_copy_commit(struct s3_req *r, const char *src, uint64_t version, Rcfs__FileMeta *meta,
+    size_t n, uint64_t seq, const char *doc, const char *etag);
 /* The rcfs name x-amz-copy-source names (decoded "bucket/key"; the caller
  * frees it), or NULL with r answered. */
 char *s3_copy_source(struct s3_req *r);

@@ -194,6 +194,9 @@ store_set_state(struct store *st, enum store_state s, const char *why)
 		if (st->state_cb)
 			st->state_cb(st, true, NULL, st->state_arg);
 	} else if (old == STORE_UP || s == STORE_DOWN) {
+		/* Nothing known about a redis we lost: the next INFO tells. */
+		st->aof_rewriting = false;
+		st->aof_dataset = 0;
 		store_fail_waiting(st, STORE_ELOST);
 		if (st->state_cb && !st->freeing)
 			st->state_cb(st, false, st->why, st->state_arg);
