@@ -150,6 +150,16 @@ check "aof: rcfsd has redis rewrite it once writes are quiet" \
 check "aof: the rewrite ran and the AOF shrank" \
 	wait_until 20 bash -c '[ "$(redis-cli -s "$1" INFO persistence | tr -d "\r" | sed -n "s/^aof_rewrite_in_progress://p")" = 0 ] && [ "$(redis-cli -s "$1" INFO persistence | tr -d "\r" | sed -n "s/^aof_current_size://p")" -lt "$2" ]' _ "$CDIR/n1/redis.sock" "$grown"
 check "aof: the files read back" bash -c '"$RCFS" get a2 - | cmp -s - "$1"' _ "$W/h"
+# A store that only grew gains nothing from a rewrite (it writes the whole
+# dataset): new files, nothing removed, well past the growth that made the
+# rewrite above due, and no second rewrite within three looks (2 s each).
+head -c 6291456 /dev/urandom > "$W/a3"
+"$RCFS" -q put "$W/a3" a3
+check "aof: the AOF grew past the rewrite's size again" \
+	[ "$(aofinfo aof_current_size)" -gt $(( 2 * $(aofinfo aof_base_size) + 1048576 )) ]
+second_rewrite() { [ "$(grep -c "AOF rewrite while writes are quiet" "$CDIR/n1/rcfsd.log")" -ge 2 ]; }
+no_second_rewrite() { ! wait_until 8 second_rewrite; }
+check "aof: no rewrite of a store that only grew (nothing it would free)" no_second_rewrite
 "$CLUSTER" down -d "$CDIR" >/dev/null
 
 # ---- under continuous writes, the nodes rewrite in turns -----------------------------------

@@ -654,15 +654,16 @@ store_free(struct store *st)
 
 /* ---- AOF rewrites: in a lull, or in turns ------------------------------------------ */
 
-/* Whether a rewrite now would free at least half of the AOF's cur bytes:
- * a rewrite writes what redis holds (its dataset in memory, which
- * overstates it: allocator size classes, per-key overhead), so a store
+/* Whether a rewrite now would free at least a third of the AOF's cur
+ * bytes.  A rewrite writes what redis holds: its dataset in memory, less
+ * what memory overstates (a 1 MiB chunk takes jemalloc's 1.25 MiB size
+ * class; small keys carry per-key overhead), taken as 4/5 of it.  A store
  * that only grew (new chunks, nothing replaced or removed) gains nothing
- * from one. */
+ * from a rewrite, which then costs a full write of the dataset. */
 static bool
-store_aof_reclaims_half(const struct store *st, uint64_t cur)
+store_aof_reclaims(const struct store *st, uint64_t cur)
 {
-	return cur / 2 >= st->aof_dataset;
+	return cur / 3 * 2 >= st->aof_dataset / 5 * 4;
 }
 
 /* Whether the AOF, cur bytes and base after the last rewrite, has grown
@@ -729,7 +730,7 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		st->quiet_size = cur;
 		if (!grew || st->aof_busy_pct == 0 || !store_aof_grown(st, cur, base, st->aof_busy_pct) ||
 		    cur < base + STORE_AOF_BUSY_MIN_FACTOR * st->aof_min_bytes ||
-		    !store_aof_reclaims_half(st, cur))
+		    !store_aof_reclaims(st, cur))
 			return;
 		if (st->aof_turn(st->aof_turn_arg))
 			store_aof_start(st, "under load, in this node's turn", cur, base, failed);
@@ -739,12 +740,12 @@ store_aof_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 		return;
 	}
 	if (st->aof_growth_pct == 0 || time_mono_ms() - st->quiet_since_ms < st->aof_quiet_ms ||
-	    !store_aof_grown(st, cur, base, st->aof_growth_pct))
+	    !store_aof_grown(st, cur, base, st->aof_growth_pct) || !store_aof_reclaims(st, cur))
 		return;
 	store_aof_start(st, "while writes are quiet", cur, base, failed);
 }
 
-/* The dataset's size, for store_aof_reclaims_half (0 if unknown: then
+/* The dataset's size, for store_aof_reclaims (0 if unknown: then
  * every rewrite that is due runs, as before). */
 static void
 store_aof_memory_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
