@@ -63,7 +63,7 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
 
 	if (leader != 0)
 		r->leaderless_terms = 0;
-	else if (term > r->term && r->leaderless_terms <= RAFT_BACKOFF_MAX)
+	else if (term > r->term && r->leaderless_terms <= r->cfg.election_backoff_max)
 		r->leaderless_terms++;
 	if (term > r->term) {
 		r->term = term;
@@ -144,7 +144,7 @@ void raft_campaign(struct raft *r, bool pre, bool transfer)
 		r->role = RAFT_CANDIDATE;
 		r->term++;
 		r->vote = r->id;
-		if (r->leaderless_terms <= RAFT_BACKOFF_MAX)
+		if (r->leaderless_terms <= r->cfg.election_backoff_max)
 			r->leaderless_terms++;  /* from the next timer on */
 	}
 	res = poll(r, r->id, true);

@@ -68,6 +68,7 @@ void raft_config_init(struct raft_config *cfg)
 	cfg->election_min_ms = 150;
 	cfg->election_max_ms = 300;
 	cfg->heartbeat_ms = 50;
+	cfg->election_backoff_max = 3;
 	cfg->pre_vote = true;
 	cfg->check_quorum = true;
 	cfg->max_inflight = 64;
@@ -87,7 +88,7 @@ uint64_t raft_rand(struct raft *r)
 }
 
 /* Raft §5.2: a fresh random timeout in [min, max), doubled for each term
- * begun without a leader after the first (up to RAFT_BACKOFF_MAX
+ * begun without a leader after the first (up to election_backoff_max
  * doublings): a split vote retries at the usual pace once.  Elections
  * that cannot finish within the timeout (every vote waits for an fsync,
  * and fsyncs took longer than 300 ms while an AOF rewrite shared the disk)
@@ -115,6 +116,7 @@ static bool valid_config(const struct raft_config *c)
 	return c->id != 0 && c->election_min_ms > 0 &&
 	       c->election_max_ms > c->election_min_ms &&
 	       c->heartbeat_ms > 0 && c->heartbeat_ms < c->election_min_ms &&
+	       c->election_backoff_max <= 8 &&
 	       c->max_inflight > 0 && c->max_msg_bytes > 0 &&
 	       c->snapshot_chunk_bytes > 0;
 }

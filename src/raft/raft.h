@@ -224,6 +224,11 @@ struct raft_config {
 	uint32_t election_min_ms;    /* randomized election timeout in */
 	uint32_t election_max_ms;    /*   [min, max), Raft §5.2; 150..300 */
 	uint32_t heartbeat_ms;       /* leader heartbeat interval; 50 */
+	uint32_t election_backoff_max; /* the election timeout doubles for
+	                                each term begun without a leader after
+	                                the first, at most this many times; 3
+	                                (8x), at most 8; 0: no backoff
+	                                (docs/raft.md, "Backoff") */
 	uint64_t seed;               /* PRNG seed (splitmix64); make it differ
 	                                between servers */
 	bool pre_vote;               /* Dissertation §9.6; default true */

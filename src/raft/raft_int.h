@@ -45,10 +45,6 @@ struct raft_persist_rec {
 	uint64_t index, term; /* last entry (or snapshot) in that batch */
 };
 
-/* Doublings of the election timeout, at most, while terms begin without a
- * leader (raft_reset_election_timer). */
-#define RAFT_BACKOFF_MAX 3
-
 struct raft {
 	struct raft_config cfg;
 	uint64_t id;
@@ -97,7 +93,7 @@ struct raft {
 	uint64_t election_elapsed, election_timeout;
 	/* terms begun since a leader was last heard from: the election
 	 * timeout doubles with each after the first, up to
-	 * 2^RAFT_BACKOFF_MAX times (saturates there) */
+	 * 2^cfg.election_backoff_max times (saturates there) */
 	uint32_t leaderless_terms;
 	uint64_t heartbeat_elapsed;
 

@@ -317,6 +317,36 @@ START_TEST(no_prevote_rejoin_disrupts)
 }
 END_TEST
 
+/* election_backoff_max = 0: no backoff, the isolated server of the case
+ * above begins a term every 150-300 ms (14 to 34 in 5 s, after the first
+ * at 150-600 ms); 1: at most 2x (8 to 17). */
+START_TEST(backoff_is_configured)
+{
+	static const struct { uint32_t max; uint64_t lo, hi; } want[] = { { 0, 14, 34 }, { 1, 8, 17 } };
+
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		struct cluster c;
+		struct raft_config cfg;
+		uint64_t l, f, t;
+
+		raft_config_init(&cfg);
+		cfg.pre_vote = false;
+		cfg.check_quorum = false;
+		cfg.snapshot_threshold = 0;
+		cfg.election_backoff_max = want[i].max;
+		cl_init_cfg(&c, 3, 6, &cfg);
+		l = cl_wait_leader(&c, 1000);
+		t = raft_term(cl_raft(&c, l));
+		f = l % 3 + 1;
+		cl_isolate(&c, f, true);
+		cl_run(&c, 5000);
+		ck_assert_uint_ge(raft_term(cl_raft(&c, f)), t + want[i].lo);
+		ck_assert_uint_le(raft_term(cl_raft(&c, f)), t + want[i].hi);
+		cl_free(&c);
+	}
+}
+END_TEST
+
 /* Leader lease: a server that heard from the leader recently ignores a
  * RequestVote with a higher term (Dissertation §4.2.3 / §9.6). */
 START_TEST(lease_ignores_vote)
@@ -450,6 +480,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, prevote_rejoin);
 	tcase_add_test(tc, no_prevote_rejoin_disrupts);
 	tcase_add_test(tc, failover_after_backoff);
+	tcase_add_test(tc, backoff_is_configured);
 	tcase_add_test(tc, lease_ignores_vote);
 	tcase_add_test(tc, vote_not_sent_before_persisted);
 	tcase_add_test(tc, candidate_waits_for_own_vote);
