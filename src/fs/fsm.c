@@ -471,15 +471,19 @@ struct fsm_sessions_load {
 	void *arg;
 	Rcfs__ErrorCode code;
 	const char *why;
+	char whybuf[200];
 	uint64_t n;
 };
 
 /* Convert sessions stored by an rcfs before 2026-12 ("seq:result", the
  * index in the zset rcfs:sessidx) to "seq:result:index"; one the zset does
- * not name gets index 0 (forgotten).  allow-oom: a full node must still
+ * not name gets index 0 (forgotten).  Also drop a session sweep's cursor:
+ * redis draws a new hash seed at each start, so an old cursor means nothing
+ * (the next sweep starts over).  allow-oom: a full node must still
  * start (the zset's deletion frees more than the values grow). */
 static const char fsm_sessions_upgrade_lua[] =
 "#!lua flags=allow-oom\n"
+"redis.call('DEL', 'rcfs:sessweep')\n"
 "local s = redis.call('HGETALL', 'rcfs:sessions')\n"
 "for i = 1, #s, 2 do\n"
 "  if string.match(s[i + 1], '^%d+:%-?%d+$') then\n"
@@ -519,8 +523,11 @@ fsm_sessions_upgrade_reply(struct store *st, redisReply *r, enum store_err err, 
 	struct fsm_sessions_load *ld = arg;
 
 	(void)st;
-	if ((ld->code = store_result(r, err, &ld->why)) != RCFS__ERROR_CODE__E_OK)
-		ld->why = "cannot convert the stored sessions";   /* r's text dies with r */
+	if ((ld->code = store_result(r, err, &ld->why)) != RCFS__ERROR_CODE__E_OK) {
+		/* r's text dies with r */
+		snprintf(ld->whybuf, sizeof ld->whybuf, "cannot convert the stored sessions: %s", ld->why);
+		ld->why = ld->whybuf;
+	}
 }
 
 void

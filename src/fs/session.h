@@ -3,18 +3,20 @@
  * it (docs/design.md, "Answering at commit").
  *
  * The apply script (fsm.c) treats a command from client id C with sequence
- * number S as a retry iff rcfs:sessions holds a seq >= S for C; otherwise it
- * applies it, and a put then answers with its own log index.  This table
- * holds, for every client id the state machine may hold a session for, a seq
- * at least as large as the stored one, and an index at least as large as
- * the stored one:
+ * number S at log index I as a retry iff rcfs:sessions holds a seq >= S for
+ * C whose index is at least I - 1 - FSM_SESSION_WINDOW (a session it still
+ * honours); otherwise it applies it, and a put then answers with its own log
+ * index.  This table holds, for every client id the state machine may still
+ * honour a session for, a seq at least as large as the stored one, and an
+ * index at least as large as the stored one:
  *   - it starts from the stored sessions (loaded with the Raft state, or
  *     taken from an installed snapshot);
  *   - every committed entry raises its client's seq and index, in log order,
  *     before the state machine applies it;
  *   - it forgets a session only after the state machine does: the apply
- *     script drops sessions idle for FSM_SESSION_WINDOW entries, this table
- *     for SESSION_FORGET_AFTER (more).
+ *     script stops honouring a session idle for FSM_SESSION_WINDOW entries
+ *     (and deletes it some time later), this table forgets it after
+ *     SESSION_FORGET_AFTER (more).
  * So a command with S above the table's seq (or from a client the table does
  * not hold) is certainly not a retry.  Pure: no I/O, no clock. */
 #ifndef RCFS_SESSION_H

@@ -825,6 +825,37 @@ START_TEST(sessions_expire)
 }
 END_TEST
 
+/* A sweep of more sessions than one HSCAN returns goes on over the next
+ * batches, its cursor in rcfs:sessweep, until it has been through all. */
+START_TEST(sweep_spans_batches)
+{
+	enum { N = 5000, B = 1000 };
+	static Rcfs__Command *b[B];
+	uint64_t w = FSM_SESSION_WINDOW, at = w + 2 * FSM_SESSION_SWEEP;
+	int batches = 0;
+
+	for (int k = 0; k < N / B; k++) {
+		for (int i = 0; i < B; i++)
+			b[i] = put("e", (uint64_t)(k * B + i) + 1, 1, 0, NULL);
+		apply((uint64_t)(k * B) + 1, b, B);     /* sessions 1..5000 at indexes 1..5000 */
+	}
+	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, N);
+	/* Past a sweep mark and the window of all of them; entries without a
+	 * client id, so that no session is added. */
+	do {
+		b[0] = put("e", 0, 0, 0, NULL);
+		apply(at++, b, 1);
+		batches++;
+		if (batches == 1) {
+			ck_assert_int_eq(REDIS("EXISTS rcfs:sessweep")->integer, 1);   /* not done in one */
+			ck_assert_int_gt(REDIS("HLEN rcfs:sessions")->integer, 0);
+		}
+	} while (REDIS("EXISTS rcfs:sessweep")->integer == 1 && batches < 100);
+	ck_assert_int_lt(batches, 100);
+	ck_assert_int_eq(REDIS("HLEN rcfs:sessions")->integer, 0);
+}
+END_TEST
+
 /* Rebuilding the table as consensus.c does at a load. */
 struct loaded {
 	bool done;
@@ -1033,6 +1064,7 @@ main(void)
 	tcase_add_test(tc, large_batch);
 	tcase_add_test(tc, one_batch_or_one_by_one);
 	tcase_add_test(tc, sessions_expire);
+	tcase_add_test(tc, sweep_spans_batches);
 	tcase_add_test(tc, load_reads_seqs_and_indexes);
 	tcase_add_test(tc, load_converts_the_old_layout);
 	tcase_add_test(tc, session_table_never_calls_a_retry_new);
