@@ -15,19 +15,25 @@
 #include "util/time.h"
 #include "util/xmalloc.h"
 
-/* Chunks checked per tick, at most: every check reads and hashes the chunk on
- * each replica, so this bounds the scrub's share of the loop and of redis
- * (32 MiB per replica per tick with 1 MiB chunks: ~25 ms of SHA-256 through
+/* Chunks checked per period, at most: every check reads and hashes the chunk
+ * on each replica, so this bounds the scrub's share of the loop and of redis
+ * (32 MiB per replica per period with 1 MiB chunks: ~25 ms of SHA-256 through
  * libcrypto), whatever the file sizes.  The copies it makes are bounded
  * apart, by the node's copy budget (replicator_set_copy_budget). */
 #define REPAIR_CHUNKS_PER_TICK 32
 #define REPAIR_CHUNKS_DEFERRED 4        /* ... while the copy budget is short */
+/* A period is cut into this many steps, and the checks spread over them:
+ * all 32 at once put 32 MiB of reads in front of every client's get on the
+ * node's one redis connection and 25 ms of hashing on its loop, once a
+ * second: the p99 of 1 MiB gets at c=8 was ~95 ms (docs/benchmarks.md). */
+#define REPAIR_STEPS 16
 
 struct repair {
 	struct event_base *base;
 	struct store *st;
 	struct replicator *rp;
 	struct event *tick_ev;
+	uint32_t step;                  /* of the period, 0..REPAIR_STEPS-1 */
 	uint32_t files_per_tick;
 	char *cursor;                   /* last file name scanned */
 	bool busy;                      /* a scan step is in flight */
@@ -63,7 +69,8 @@ repair_new(struct event_base *base, struct store *st, struct replicator *rp, uin
     uint32_t files_per_tick)
 {
 	struct repair *rep = xcalloc(1, sizeof *rep);
-	struct timeval tv = { interval_ms / 1000, (interval_ms % 1000) * 1000 };
+	uint64_t step_us = (uint64_t)interval_ms * 1000 / REPAIR_STEPS;
+	struct timeval tv = { (time_t)(step_us / 1000000), (suseconds_t)(step_us % 1000000) };
 
 	rep->base = base;
 	rep->st = st;
@@ -93,30 +100,40 @@ repair_copies_made(const struct repair *rep)
 	return rep->copies;
 }
 
-/* Repair cron: per tick, check up to REPAIR_CHUNKS_PER_TICK queued chunks, or,
- * with the queue empty, scan the next files_per_tick files into it.  Never
- * while a scan or the previous tick's checks are in flight (rate limit). */
+/* Repair cron, a step of a period: check up to REPAIR_CHUNKS_PER_TICK /
+ * REPAIR_STEPS queued chunks, or, with the queue empty, at the first step of
+ * a period, scan the next files_per_tick files into it.  Never while a scan
+ * or the previous step's checks are in flight (rate limit). */
 static void
 repair_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct repair *rep = arg;
+	uint32_t step = rep->step;
 
 	(void)fd; (void)what;
+	rep->step = (rep->step + 1) % REPAIR_STEPS;
 	if (rep->busy || rep->inflight > 0 || !store_is_up(rep->st) ||
 	    replicator_members(rep->rp) < 2)
 		return;
 	if (rep->deferred && !replicator_copy_budget_ready(rep->rp))
 		return;
 	if (rep->qhead < rep->qlen) {
-		/* While copies wait for the budget, a few checks a tick: each
+		/* While copies wait for the budget, a few checks a period: each
 		 * check reads the chunk on its homes, and those the budget
 		 * defers are checked again. */
-		int limit = rep->deferred ? REPAIR_CHUNKS_DEFERRED : REPAIR_CHUNKS_PER_TICK;
+		int limit = REPAIR_CHUNKS_PER_TICK / REPAIR_STEPS;
+		if (rep->deferred) {
+			if (step % (REPAIR_STEPS / REPAIR_CHUNKS_DEFERRED) != 0)
+				return;
+			limit = 1;
+		}
 		rep->deferred = false;
 		for (int i = 0; i < limit && rep->qhead < rep->qlen; i++)
 			repair_one(rep, rep->queue[rep->qhead++]);
 		return;
 	}
+	if (step != 0)
+		return;
 	rep->deferred = false;
 	rep->qhead = rep->qlen = 0;
 	if (rep->pass_ending)
