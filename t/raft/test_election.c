@@ -287,23 +287,35 @@ START_TEST(failover_after_backoff)
 }
 END_TEST
 
-/* Without PreVote the same rejoin disrupts the cluster (control case). */
-START_TEST(no_prevote_rejoin_disrupts)
+/* A 3-server cluster without PreVote and CheckQuorum whose follower f is
+ * cut off for 5 s with election_backoff_max = backoff_max; its leader's term
+ * at the cut in *t.  The caller frees c. */
+static void
+isolate_a_follower(struct cluster *c, uint32_t backoff_max, uint64_t *f, uint64_t *t)
 {
-	struct cluster c;
 	struct raft_config cfg;
-	uint64_t l, f, t;
+	uint64_t l;
 
 	raft_config_init(&cfg);
 	cfg.pre_vote = false;
 	cfg.check_quorum = false;
 	cfg.snapshot_threshold = 0;
-	cl_init_cfg(&c, 3, 6, &cfg);
-	l = cl_wait_leader(&c, 1000);
-	t = raft_term(cl_raft(&c, l));
-	f = l % 3 + 1;
-	cl_isolate(&c, f, true);
-	cl_run(&c, 5000);
+	cfg.election_backoff_max = backoff_max;
+	cl_init_cfg(c, 3, 6, &cfg);
+	l = cl_wait_leader(c, 1000);
+	*t = raft_term(cl_raft(c, l));
+	*f = l % 3 + 1;
+	cl_isolate(c, *f, true);
+	cl_run(c, 5000);
+}
+
+/* Without PreVote the same rejoin disrupts the cluster (control case). */
+START_TEST(no_prevote_rejoin_disrupts)
+{
+	struct cluster c;
+	uint64_t f, t;
+
+	isolate_a_follower(&c, 3, &f, &t);
 	/* Terms begin after 150-600 ms (the timer running when it was cut
 	 * off), then 150-300, 150-300, 300-600, 600-1200 and 1200-2400 ms:
 	 * 4 to 7 terms in 5 s, not 20. */
@@ -326,20 +338,9 @@ START_TEST(backoff_is_configured)
 
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		struct cluster c;
-		struct raft_config cfg;
-		uint64_t l, f, t;
+		uint64_t f, t;
 
-		raft_config_init(&cfg);
-		cfg.pre_vote = false;
-		cfg.check_quorum = false;
-		cfg.snapshot_threshold = 0;
-		cfg.election_backoff_max = want[i].max;
-		cl_init_cfg(&c, 3, 6, &cfg);
-		l = cl_wait_leader(&c, 1000);
-		t = raft_term(cl_raft(&c, l));
-		f = l % 3 + 1;
-		cl_isolate(&c, f, true);
-		cl_run(&c, 5000);
+		isolate_a_follower(&c, want[i].max, &f, &t);
 		ck_assert_uint_ge(raft_term(cl_raft(&c, f)), t + want[i].lo);
 		ck_assert_uint_le(raft_term(cl_raft(&c, f)), t + want[i].hi);
 		cl_free(&c);
