@@ -471,38 +471,37 @@ struct fsm_sessions_load {
 	void *arg;
 	Rcfs__ErrorCode code;
 	const char *why;
-	char whybuf[200];
 	uint64_t n;
 };
 
-/* Convert sessions stored by an rcfs before 2026-12 ("seq:result", the
- * index in the zset rcfs:sessidx) to "seq:result:index"; one the zset does
- * not name gets index 0 (forgotten).  Also drop a session sweep's cursor:
- * redis draws a new hash seed at each start, so an old cursor means nothing
- * (the next sweep starts over).  allow-oom: a full node must still
- * start (the zset's deletion frees more than the values grow). */
-static const char fsm_sessions_upgrade_lua[] =
+/* The stored sessions as HGETALL gives them ("seq:result:index"), after
+ * converting those stored by an rcfs before 2026-12 ("seq:result", the
+ * index in the zset rcfs:sessidx); one the zset does not name gets index 0
+ * (forgotten).  Also drop a session sweep's cursor: redis draws a new hash
+ * seed at each start, so an old cursor means nothing (the next sweep starts
+ * over).  allow-oom: a full node must still start (the zset's deletion
+ * frees more than the values grow). */
+static const char fsm_sessions_load_lua[] =
 "#!lua flags=allow-oom\n"
 "redis.call('DEL', 'rcfs:sessweep')\n"
 "local s = redis.call('HGETALL', 'rcfs:sessions')\n"
 "for i = 1, #s, 2 do\n"
 "  if string.match(s[i + 1], '^%d+:%-?%d+$') then\n"
 "    local idx = redis.call('ZSCORE', 'rcfs:sessidx', s[i]) or '0'\n"
-"    redis.call('HSET', 'rcfs:sessions', s[i], s[i + 1] .. ':' .. string.format('%.0f', tonumber(idx)))\n"
+"    s[i + 1] = s[i + 1] .. ':' .. string.format('%.0f', tonumber(idx))\n"
+"    redis.call('HSET', 'rcfs:sessions', s[i], s[i + 1])\n"
 "  end\n"
 "end\n"
 "redis.call('DEL', 'rcfs:sessidx')\n"
-"return #s / 2\n";
+"return s\n";
 
-/* rcfs:sessions (client id -> "seq:result:index"), after the upgrade. */
 static void
 fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
 {
 	struct fsm_sessions_load *ld = arg;
 
 	(void)st;
-	if (ld->code == RCFS__ERROR_CODE__E_OK &&
-	    (ld->code = store_result(r, err, &ld->why)) == RCFS__ERROR_CODE__E_OK &&
+	if ((ld->code = store_result(r, err, &ld->why)) == RCFS__ERROR_CODE__E_OK &&
 	    r->type == REDIS_REPLY_ARRAY) {
 		for (size_t i = 0; i + 1 < r->elements; i += 2) {
 			const char *v = r->element[i + 1]->str, *idx = strrchr(v, ':');
@@ -512,22 +511,8 @@ fsm_sessions_reply(struct store *st, redisReply *r, enum store_err err, void *ar
 			ld->n++;
 		}
 	}
-	ld->cb(ld->arg, ld->code, ld->why, ld->n);
+	ld->cb(ld->arg, ld->code, ld->why, ld->n);      /* why: r's, valid during the call */
 	free(ld);
-}
-
-/* The upgrade's reply: only its outcome matters. */
-static void
-fsm_sessions_upgrade_reply(struct store *st, redisReply *r, enum store_err err, void *arg)
-{
-	struct fsm_sessions_load *ld = arg;
-
-	(void)st;
-	if ((ld->code = store_result(r, err, &ld->why)) != RCFS__ERROR_CODE__E_OK) {
-		/* r's text dies with r */
-		snprintf(ld->whybuf, sizeof ld->whybuf, "cannot convert the stored sessions: %s", ld->why);
-		ld->why = ld->whybuf;
-	}
 }
 
 void
@@ -538,8 +523,7 @@ fsm_load_sessions(struct store *st, struct session_table *t, fsm_index_cb *cb, v
 	ld->t = t;
 	ld->cb = cb;
 	ld->arg = arg;
-	store_commandf(st, fsm_sessions_upgrade_reply, ld, "EVAL %s 0", fsm_sessions_upgrade_lua);
-	store_commandf(st, fsm_sessions_reply, ld, "HGETALL rcfs:sessions");
+	store_commandf(st, fsm_sessions_reply, ld, "EVAL %s 0", fsm_sessions_load_lua);
 }
 
 static void
