@@ -1,4 +1,5 @@
 #include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,9 +18,13 @@
 
 /* Bytes one write on a connection may move (libevent's default is 16 KiB:
  * 64 system calls and loop turns to send a 1 MiB chunk; docs/benchmarks.md).
- * Reads stay at libevent 2.1's 4 KiB per call (EVBUFFER_MAX_READ; only 2.2
- * can change it). */
+ * Reads do not go through the bufferevent, whose evbuffer_read moves 4 KiB
+ * per call in libevent 2.1: a read event of our own takes what the socket
+ * holds, up to CONN_MAX_SINGLE_READ, with one readv (frame_fill).  Not more:
+ * a wakeup that completes and serves several 1 MiB frames delays the Raft
+ * timers behind it (docs/design.md "Reading sockets in larger pieces"). */
 #define CONN_MAX_SINGLE_WRITE (1024 * 1024)
+#define CONN_MAX_SINGLE_READ (64 * 1024)
 
 enum conn_state {
 	CONN_HANDSHAKE,     /* authenticating: frames go to net/auth.c */
@@ -47,13 +52,19 @@ struct conn {
 	bool by_peer;                   /* closed because the peer closed it or the socket failed */
 	struct frame_seal tx, rx;
 	struct event *timer;            /* slow-sender / idle checks */
+	struct event *rev;              /* the socket's reads (persistent; deleted while paused) */
+	struct evbuffer *in;            /* bytes read, not yet framed (the bufferevent's
+	                                 * own input is frozen to anyone but itself) */
+	size_t in_max;                  /* input bound: one whole frame */
 	uint32_t idle_timeout_ms, frame_timeout_ms;
 	uint64_t created_ms, last_active_ms, partial_since_ms;
 	char drain_reason[256];         /* why a DRAINING connection will close */
 };
 
 static void conn_set_state(struct conn *c, enum conn_state s);
-static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_serve(struct conn *c);
+static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_read_enable(struct conn *c, bool on);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_update_flow(struct conn *c);
@@ -103,13 +114,15 @@ conn_new(struct event_base *base, evutil_socket_t fd, const char *peer, uint32_t
 	c->frame_timeout_ms = 10000;
 	c->timer = evtimer_new(base, conn_timer_cb, c);
 	/* Never buffer more than one whole frame of input. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    FRAME_HEADER_LEN + (size_t)max_frame + FRAME_TRAILER_LEN);
+	c->in_max = FRAME_HEADER_LEN + (size_t)max_frame + FRAME_TRAILER_LEN;
+	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+	c->in = evbuffer_new();
 	/* Tell us when output has drained to one frame. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, FRAME_HEADER_LEN + (size_t)max_frame, 0);
 	bufferevent_set_max_single_write(c->bev, CONN_MAX_SINGLE_WRITE);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, conn_write_cb, conn_event_cb, c);
+	bufferevent_enable(c->bev, EV_WRITE);
+	conn_read_enable(c, true);
 	conn_arm_timer(c);
 	return c;
 }
@@ -198,7 +211,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->idle_timeout_ms > 0 && c->inflight == 0 && c->state == CONN_READING &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(c->in) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
 	    now - c->last_active_ms > c->idle_timeout_ms) {
 		snprintf(why, sizeof why, "idle for %u ms", c->idle_timeout_ms);
@@ -248,19 +261,18 @@ conn_update_flow(struct conn *c)
 		return;
 	if (c->inflight >= c->max_inflight || conn_output_full(c)) {
 		if (c->state == CONN_READING) {
-			bufferevent_disable(c->bev, EV_READ);
+			conn_read_enable(c, false);
 			conn_set_state(c, CONN_PAUSED);
 		}
 	} else if (c->state == CONN_PAUSED) {
 		conn_set_state(c, CONN_READING);
-		bufferevent_enable(c->bev, EV_READ);
+		conn_read_enable(c, true);
 		/* Frames may already be buffered: serve them from the loop, never
 		 * on the stack of whoever replied (a reply can come from inside
 		 * the Raft driver's Ready handling, where no new request may
-		 * start).  A freed bufferevent drops the pending callback. */
-		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-			    BEV_TRIG_DEFER_CALLBACKS);
+		 * start).  conn_close's event_free drops the pending callback. */
+		if (evbuffer_get_length(c->in) > 0)
+			event_active(c->rev, EV_READ, 0);
 	}
 }
 
@@ -286,7 +298,7 @@ conn_handshake_frame(struct conn *c, const struct frame_header *h, ProtobufCMess
 		}
 		/* Let the Error frame out, then close (conn_write_cb). */
 		snprintf(c->drain_reason, sizeof c->drain_reason, "%s", reason);
-		bufferevent_disable(c->bev, EV_READ);
+		conn_read_enable(c, false);
 		conn_set_state(c, CONN_DRAINING);
 		return;
 	}
@@ -305,10 +317,42 @@ conn_handshake_frame(struct conn *c, const struct frame_header *h, ProtobufCMess
 }
 
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_enable(struct conn *c, bool on)
+{
+	if (on)
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+}
+
+/* The socket is readable (or a paused connection resumed with frames
+ * buffered): take what it holds, within the one-frame input bound, then
+ * serve the frames.  End of stream and errors go where the bufferevent's
+ * would have. */
+static void
+conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(c->in);
+
+	(void)what;
+	if (have < c->in_max) {
+		size_t room = c->in_max - have;
+		int n = frame_fill(c->in, fd, room < CONN_MAX_SINGLE_READ ? room : CONN_MAX_SINGLE_READ);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			conn_event_cb(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+			return;
+		}
+	}
+	conn_serve(c);
+}
+
+/* Hand every whole frame in c->in to the handshake or the owner. */
+static void
+conn_serve(struct conn *c)
+{
+	struct evbuffer *in = c->in;
 	bool progress = false;
 
 	conn_ref(c);
@@ -389,6 +433,10 @@ conn_close(struct conn *c, const char *reason)
 	else
 		log_debug("connection from %s closed by peer", c->peer);
 	conn_set_state(c, CONN_CLOSED);
+	event_free(c->rev);
+	c->rev = NULL;
+	evbuffer_free(c->in);
+	c->in = NULL;
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	event_free(c->timer);
