@@ -182,6 +182,7 @@ main(int argc, char **argv)
 	cl.fd = -1;
 	cl.node = -1;
 	cl.timeout_ms = 30000;
+	xmalloc_keep_chunk_buffers();   /* get and put keep a window of chunks */
 	/* Stop at the command name: its own options (ls -l, stat -v) follow it. */
 	if (argc >= 2 && strcmp(argv[1], "keygen") == 0) {
 		if (sodium_init() < 0)

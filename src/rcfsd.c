@@ -30,6 +30,7 @@
 #include "util/log.h"
 #include "node/metrics.h"
 #include "util/metrics.h"
+#include "util/xmalloc.h"
 
 static void rcfsd_usage(void) __attribute__((noreturn));
 static void rcfsd_signal_cb(evutil_socket_t sig, short what, void *arg);
@@ -42,32 +43,14 @@ static struct observe *rcfsd_observe;   /* HTTP endpoint and metrics refresh */
 static struct gateway *rcfsd_gateway;   /* the S3 API, if s3_listen is set */
 static struct event *rcfsd_ready_ev;
 
-/* ---- memory: chunk-sized buffers without page faults, little kept at rest --
- *
- * Every chunk passes through several buffers of its size (the frame, the
- * decoded message, hiredis's command and output buffer).  glibc serves
- * allocations above its mmap threshold (128 KiB, rising only after a free)
- * with fresh mmaps and trims the heap top eagerly, so each 1 MiB chunk cost
- * hundreds of page faults, which are expensive in a VM: 1 MiB puts ran at
- * half speed (docs/benchmarks.md).  So buffers up to RCFSD_MMAP_MAX come from
- * the heap, which keeps up to RCFSD_TRIM_MAX free at its top; and when the
- * node has been idle (under RCFSD_IDLE_BYTES in and out in RCFSD_TRIM_IDLE_S), what is free
- * goes back to the kernel, so resident memory at rest stays small. */
-#define RCFSD_MMAP_MAX  (32 << 20)      /* bytes */
-#define RCFSD_TRIM_MAX  (64 << 20)      /* bytes */
+/* ---- memory: chunk-sized buffers without page faults (util/xmalloc.h), -----
+ * little kept at rest: when the node has been idle (under RCFSD_IDLE_BYTES in
+ * and out in RCFSD_TRIM_IDLE_S), what the heap keeps free goes back to the
+ * kernel, so resident memory at rest stays small. */
 #define RCFSD_TRIM_IDLE_S 1
 #define RCFSD_IDLE_BYTES (1 << 20)      /* per RCFSD_TRIM_IDLE_S, in and out */
 
 static struct event *rcfsd_trim_ev;
-
-static void
-rcfsd_memory_init(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_MMAP_THRESHOLD, RCFSD_MMAP_MAX);
-	mallopt(M_TRIM_THRESHOLD, RCFSD_TRIM_MAX);
-#endif
-}
 
 static void
 rcfsd_trim_cb(evutil_socket_t fd, short what, void *arg)
@@ -238,7 +221,7 @@ main(int argc, char **argv)
 	}
 	rcfsd_log_file = cfg.log_file != NULL;
 	signal(SIGPIPE, SIG_IGN);
-	rcfsd_memory_init();
+	xmalloc_keep_chunk_buffers();
 
 	/* Every rcfs_metrics pointer is set before the loop runs. */
 	reg = metrics_new();

@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "util/xmalloc.h"
 
@@ -72,4 +75,13 @@ xasprintf(const char *fmt, ...)
 	if (n < 0)
 		xmalloc_fatal(0);
 	return s;
+}
+
+void
+xmalloc_keep_chunk_buffers(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, XMALLOC_MMAP_MAX);
+	mallopt(M_TRIM_THRESHOLD, XMALLOC_TRIM_MAX);
+#endif
 }
