@@ -137,7 +137,7 @@ putpid=$!
 test_pids="$test_pids $putpid"     # killed at exit if still running; not disowned: we wait for it
 wait_until 10 test -s "$C3/n$L/redis.sock"      # it runs
 sleep 0.3                                        # let the put get going (not a wait for a condition)
-L=$(leader)     # the leader now: under a sanitizer build a busy leader may have lost its term meanwhile
+L=$(leader) || nok "a leader just before the kill"  # the leader now: a busy leader of a sanitizer build may have lost its term meanwhile
 "$CLUSTER" kill -d "$C3" "$L"
 wait "$putpid"; rc=$?
 if [ "$rc" -eq 0 ]; then

@@ -117,6 +117,17 @@ conn_new(struct event_base *base, evutil_socket_t fd, const char *peer, uint32_t
 	c->in_max = FRAME_HEADER_LEN + (size_t)max_frame + FRAME_TRAILER_LEN;
 	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
 	c->in = evbuffer_new();
+	if (c->rev == NULL || c->in == NULL) {
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->in != NULL)
+			evbuffer_free(c->in);
+		event_free(c->timer);
+		bufferevent_free(c->bev);       /* closes fd */
+		free(c->peer);
+		free(c);
+		return NULL;
+	}
 	/* Tell us when output has drained to one frame. */
 	bufferevent_setwatermark(c->bev, EV_WRITE, FRAME_HEADER_LEN + (size_t)max_frame, 0);
 	bufferevent_set_max_single_write(c->bev, CONN_MAX_SINGLE_WRITE);
@@ -325,27 +336,33 @@ conn_read_enable(struct conn *c, bool on)
 		event_del(c->rev);
 }
 
-/* The socket is readable (or a paused connection resumed with frames
- * buffered): take what it holds, within the one-frame input bound, then
- * serve the frames.  End of stream and errors go where the bufferevent's
- * would have. */
+/* The socket is readable, or a paused connection resumed with frames
+ * buffered: serve what is buffered first (a peer that closed meanwhile must
+ * not cost the frames it sent before), then take what the socket holds,
+ * within the one-frame input bound, and serve that.  End of stream and
+ * errors go where the bufferevent's would have. */
 static void
 conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	size_t have = evbuffer_get_length(c->in);
 
 	(void)what;
-	if (have < c->in_max) {
-		size_t room = c->in_max - have;
+	conn_ref(c);
+	if (evbuffer_get_length(c->in) > 0)
+		conn_serve(c);
+	if ((c->state == CONN_READING || c->state == CONN_HANDSHAKE) &&
+	    evbuffer_get_length(c->in) < c->in_max) {
+		size_t room = c->in_max - evbuffer_get_length(c->in);
 		int n = frame_fill(c->in, fd, room < CONN_MAX_SINGLE_READ ? room : CONN_MAX_SINGLE_READ);
 
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		if (n > 0)
+			conn_serve(c);
+		else if (n < 0 && errno == ENOMEM)
+			conn_close(c, "out of memory for input");
+		else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			conn_event_cb(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
-			return;
-		}
 	}
-	conn_serve(c);
+	conn_unref(c);
 }
 
 /* Hand every whole frame in c->in to the handshake or the owner. */

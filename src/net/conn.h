@@ -1,5 +1,6 @@
-/* A framed connection over a bufferevent: reads frames with the codec
- * (net/frame.h), hands each to the owner, and sends replies.
+/* A framed connection: reads frames with the codec
+ * (net/frame.h), hands each to the owner, and sends replies (a bufferevent
+ * for output; input through a read event of its own, docs/design.md).
  *
  * Backpressure: at most max_inflight requests are being served at once and the
  * output buffer is bounded (2 frames); past either limit the connection stops

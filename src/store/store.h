@@ -1,4 +1,5 @@
-/* Async access to the node's own redis-server (hiredis 0.14 + libevent adapter).
+/* Async access to the node's own redis-server (hiredis 0.14 + an event adapter of
+ * its own, store.c).
  * redisReply does not leave the modules that own redis keys (this one,
  * fs/chunk.c, fs/fsm.c, node/raftlog.c); everyone else gets error codes.
  *
