@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -27,6 +28,7 @@
 
 #define S3_TIMEOUT_S       60           /* a request must arrive and a reply leave in this */
 #define S3_MAX_HEADERS     (16 * 1024)  /* bytes of request line + headers */
+#define S3_MAX_SINGLE_WRITE (1024 * 1024) /* bytes one write of a response may move */
 
 static void s3_handle(struct evhttp_request *hr, void *arg);
 static bool s3_parse(struct s3_req *r);
@@ -38,6 +40,21 @@ static void s3_common_headers(struct s3_req *r);
 static void s3_sigv4_fail(struct s3_req *r, enum sigv4_err e, const char *why);
 static int s3_lookup(void *arg, const char *key_id, char *secret);
 static const char *s3_method(const struct s3_req *r);
+
+/* evhttp's own bufferevents write at most 16 KiB per call (libevent's
+ * default): 64 system calls and loop turns for each 1 MiB chunk of a GET.
+ * Its connections get one that writes up to S3_MAX_SINGLE_WRITE, as rcfsd's
+ * own connections do (src/net/conn.c). */
+static struct bufferevent *
+s3_bufferevent(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	(void)arg;
+	if (bev != NULL)
+		bufferevent_set_max_single_write(bev, S3_MAX_SINGLE_WRITE);
+	return bev;
+}
 
 struct s3_server *
 s3_new(struct event_base *base, const char *listen, const struct s3_backend *be, char *err,
@@ -66,6 +83,7 @@ s3_new(struct event_base *base, const char *listen, const struct s3_backend *be,
 	/* aws-chunked framing adds ~90 bytes per 64 KiB chunk on top of the body. */
 	evhttp_set_max_body_size(s->http, (ev_ssize_t)be->max_body + be->max_body / 512 + 4096);
 	evhttp_set_gencb(s->http, s3_handle, s);
+	evhttp_set_bevcb(s->http, s3_bufferevent, NULL);
 	if (listen != NULL && (s->sock = http_bind(s->http, listen, &port, err, errlen)) == NULL) {
 		s3_free(s);
 		return NULL;
