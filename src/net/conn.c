@@ -56,6 +56,7 @@ struct conn {
 	struct evbuffer *in;            /* bytes read, not yet framed (the bufferevent's
 	                                 * own input is frozen to anyone but itself) */
 	size_t in_max;                  /* input bound: one whole frame */
+	bool serve_first;               /* resumed with frames buffered: serve them before reading */
 	uint32_t idle_timeout_ms, frame_timeout_ms;
 	uint64_t created_ms, last_active_ms, partial_since_ms;
 	char drain_reason[256];         /* why a DRAINING connection will close */
@@ -282,8 +283,10 @@ conn_update_flow(struct conn *c)
 		 * on the stack of whoever replied (a reply can come from inside
 		 * the Raft driver's Ready handling, where no new request may
 		 * start).  conn_close's event_free drops the pending callback. */
-		if (evbuffer_get_length(c->in) > 0)
+		if (evbuffer_get_length(c->in) > 0) {
+			c->serve_first = true;
 			event_active(c->rev, EV_READ, 0);
+		}
 	}
 }
 
@@ -337,8 +340,8 @@ conn_read_enable(struct conn *c, bool on)
 }
 
 /* The socket is readable, or a paused connection resumed with frames
- * buffered: serve what is buffered first (a peer that closed meanwhile must
- * not cost the frames it sent before), then take what the socket holds,
+ * buffered: serve those first (a peer that closed meanwhile must not cost
+ * the frames it sent before), then take what the socket holds,
  * within the one-frame input bound, and serve that.  End of stream and
  * errors go where the bufferevent's would have. */
 static void
@@ -348,8 +351,10 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	conn_ref(c);
-	if (evbuffer_get_length(c->in) > 0)
+	if (c->serve_first) {
+		c->serve_first = false;
 		conn_serve(c);
+	}
 	if ((c->state == CONN_READING || c->state == CONN_HANDSHAKE) &&
 	    evbuffer_get_length(c->in) < c->in_max) {
 		size_t room = c->in_max - evbuffer_get_length(c->in);
