@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # The S3 gateway against the CLI on one 3-node cluster (docs/benchmarks.md
 # "The S3 gateway against the CLI"): a 1 GiB object and 100 objects of 1 MiB,
-# put and got with rcfs, aws-cli and rclone, alternated, REPS times; prints
-# one line per workload and rep (milliseconds, lower is better).
-#   top_builddir=DIR contrib/bench/s3-vs-cli.sh [REPS]   (an -O2 build, auth off)
+# put and got with rcfs, aws-cli, rclone and curl, REPS times.
+#   top_builddir=DIR [S3_CLIENTS="aws rclone curl"] contrib/bench/s3-vs-cli.sh [REPS]
+# (an -O2 build; the cluster runs with auth off)
+#
+# Every client puts its own random bytes (chunks are content-addressed: a
+# second put of the same bytes would store nothing new, and `rcfs put` asks
+# first), and removes its objects before the next client starts.  The
+# clients' order rotates from rep to rep, so no client is always first.
+# curl is the client that costs next to nothing (no hashing, no Python):
+# one unsigned PUT of the first 256 MiB (one PUT may not exceed s3_max_body)
+# and GETs of the 1 GiB object, so its figures are the gateway's own.
+# One line per measurement: workload, client, ms (lower is better), the
+# client's own CPU seconds (user+sys), and the CLI's ms over the client's ms
+# of the same rep (the gateway's MB/s over the CLI's; goal >= 0.8).
 set -u
 B=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
-REPS=${1:-2}
+REPS=${1:-3}
 W=$(mktemp -d /tmp/s3-vs-cli.XXXXXX)
 C="$(cd "$(dirname "$0")/.." && pwd)/rcfs-cluster"
 top_builddir=$B "$C" up -n 3 -d "$W/cluster" > "$W/up.out" || { cat "$W/up.out"; exit 1; }
@@ -18,24 +29,74 @@ export AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_DEFAULT_REGION=us-east-1 
 unset AWS_CA_BUNDLE
 export RCLONE_CONFIG_R_TYPE=s3 RCLONE_CONFIG_R_PROVIDER=Other RCLONE_CONFIG_R_ENDPOINT="http://$S3" \
 	RCLONE_CONFIG_R_ACCESS_KEY_ID=x RCLONE_CONFIG_R_SECRET_ACCESS_KEY=y RCLONE_CONFIG_R_REGION=us-east-1
-aws() { /usr/bin/aws --endpoint-url "http://$S3" "$@"; }
-rcl() { rclone --config /dev/null "$@"; }
-head -c 1073741824 /dev/urandom > "$W/g1"
-mkdir "$W/m100"; for i in $(seq 100); do head -c 1048576 /dev/urandom > "$W/m100/f$i"; done
-aws s3 mb s3://bench > /dev/null
-ms() { local t0; t0=$(date +%s%N); "$@" > /dev/null 2>&1 || { echo FAILED; return; }; echo $(( ($(date +%s%N) - t0) / 1000000 )); }
+AWS="/usr/bin/aws --endpoint-url http://$S3"
+RCL="rclone --config /dev/null"
+U="http://$S3/bench"
+$AWS s3 mb s3://bench > /dev/null || exit 1
+
+# One measurement: sets T (ms) and CPU (the command's user+sys seconds).
+measure() {
+	local t0
+	t0=$(date +%s%N)
+	if ! /usr/bin/time -o "$W/cpu" -f "%U %S" sh -c "$1" > /dev/null 2> "$W/err"; then
+		T=FAILED; CPU=-; sed 's/^/    /' "$W/err" | head -3; return
+	fi
+	T=$(( ($(date +%s%N) - t0) / 1000000 ))
+	CPU=$(awk '{printf "%.1f", $1 + $2}' "$W/cpu")
+}
+declare -A MS
+report() {      # report REP WORKLOAD CLIENT [FRACTION of the workload's bytes moved]
+	local cli=${MS[$1 $2 rcfs]:-} ratio=- part=${4:-1}
+	[ "$3" = rcfs ] && MS[$1 $2 rcfs]=$T
+	[ "$3" != rcfs ] && [ -n "$cli" ] && [ "$cli" != FAILED ] && [ "$T" != FAILED ] &&
+		ratio=$(awk -v a="$cli" -v b="$T" -v f="$part" 'BEGIN { printf "%.2f", a * f / b }')
+	printf "rep %s  %-20s %-7s %7s ms  cpu %5s s  cli/this %s%s\n" "$1" "$2" "$3" "$T" "$CPU" "$ratio" \
+	    "$([ "$part" = 1 ] || echo "  (of $part of the bytes)")"
+}
+
+# Each client's round: put 1 GiB, get it to a file and to stdout, remove
+# it; put 100 x 1 MiB, get them back, remove them (curl: the 1 GiB only).
+round() {       # round REP CLIENT
+	local r=$1 c=$2 f=$W/g.$2 d=$W/m.$2 o=$W/out
+	head -c 1073741824 /dev/urandom > "$f"
+	mkdir -p "$d"
+	[ "$c" = curl ] || for i in $(seq 100); do head -c 1048576 /dev/urandom > "$d/f$i"; done
+	rm -rf "$o"; mkdir "$o"
+	case $c in
+	rcfs)	measure "'$B/rcfs' -q put '$f' cli/g"; report "$r" "put 1 GiB" "$c"
+		measure "'$B/rcfs' get cli/g '$o/g'"; report "$r" "get 1 GiB to a file" "$c"
+		measure "'$B/rcfs' get cli/g -"; report "$r" "get 1 GiB to stdout" "$c"
+		measure "'$B/rcfs' -q put -r '$d' cli/m"; report "$r" "put 100 x 1 MiB" "$c"
+		measure "'$B/rcfs' get -r cli/m '$o/m'"; report "$r" "get 100 x 1 MiB" "$c"
+		"$B/rcfs" -q rm -r cli > /dev/null 2>&1 ;;
+	aws)	measure "$AWS s3 cp --quiet '$f' s3://bench/g"; report "$r" "put 1 GiB" "$c"
+		measure "$AWS s3 cp --quiet s3://bench/g '$o/g'"; report "$r" "get 1 GiB to a file" "$c"
+		measure "$AWS s3 cp s3://bench/g -"; report "$r" "get 1 GiB to stdout" "$c"
+		measure "$AWS s3 cp --quiet --recursive '$d' s3://bench/m"; report "$r" "put 100 x 1 MiB" "$c"
+		measure "$AWS s3 cp --quiet --recursive s3://bench/m '$o/m'"; report "$r" "get 100 x 1 MiB" "$c"
+		$AWS s3 rm --quiet --recursive s3://bench > /dev/null 2>&1 ;;
+	rclone)	measure "$RCL copyto '$f' R:bench/g"; report "$r" "put 1 GiB" "$c"
+		measure "$RCL copyto R:bench/g '$o/g'"; report "$r" "get 1 GiB to a file" "$c"
+		measure "$RCL cat R:bench/g"; report "$r" "get 1 GiB to stdout" "$c"
+		measure "$RCL copy '$d' R:bench/m"; report "$r" "put 100 x 1 MiB" "$c"
+		measure "$RCL copy R:bench/m '$o/m'"; report "$r" "get 100 x 1 MiB" "$c"
+		$RCL purge R:bench/m > /dev/null 2>&1; $RCL deletefile R:bench/g > /dev/null 2>&1 ;;
+	curl)	# One PUT may not exceed s3_max_body (256 MiB by default): curl puts
+		# the first quarter, and its ratio is taken against a quarter of the CLI's time.
+		head -c 268435456 "$f" > "$f.q"
+		measure "curl -sSf -T '$f.q' $U/q"; report "$r" "put 1 GiB" "$c" 0.25
+		curl -sSf -X DELETE "$U/q" > /dev/null; rm -f "$f.q"
+		"$B/rcfs" -q put "$f" bench/g > /dev/null
+		measure "curl -sSf -o '$o/g' $U/g"; report "$r" "get 1 GiB to a file" "$c"
+		measure "curl -sSf $U/g"; report "$r" "get 1 GiB to stdout" "$c"
+		curl -sSf -X DELETE "$U/g" > /dev/null ;;
+	esac
+	rm -rf "$f" "$d" "$o"
+}
+read -ra CLIENTS <<< "${S3_CLIENTS:-aws rclone curl}"
 for rep in $(seq "$REPS"); do
-	echo "rep $rep: put 1 GiB: rcfs $(ms "$B/rcfs" -q put "$W/g1" cli/g$rep) ms," \
-	    "aws $(ms aws s3 cp --quiet "$W/g1" "s3://bench/a$rep") ms, rclone $(ms rcl copyto "$W/g1" "R:bench/r$rep") ms"
-	echo "rep $rep: get 1 GiB: rcfs $(ms sh -c "'$B/rcfs' get cli/g$rep - > /dev/null") ms," \
-	    "aws $(ms sh -c "/usr/bin/aws --endpoint-url http://$S3 s3 cp s3://bench/a$rep - > /dev/null") ms," \
-	    "rclone $(ms sh -c "rclone --config /dev/null cat R:bench/r$rep > /dev/null") ms"
-	echo "rep $rep: put 100 x 1 MiB: rcfs $(ms "$B/rcfs" -q put -r "$W/m100" cli/m$rep) ms," \
-	    "aws $(ms aws s3 cp --quiet --recursive "$W/m100" "s3://bench/am$rep") ms," \
-	    "rclone $(ms rcl copy "$W/m100" "R:bench/rm$rep") ms"
-	echo "rep $rep: get 100 x 1 MiB: rcfs $(ms "$B/rcfs" get -r cli/m$rep "$W/out-c$rep") ms," \
-	    "rclone $(ms rcl copy "R:bench/rm$rep" "$W/out-r$rep") ms"
-	rm -rf "$W/out-c$rep" "$W/out-r$rep"
-	# Free the space (and the AOF growth) before the next rep.
-	"$B/rcfs" -q rm -r cli > /dev/null 2>&1; aws s3 rm --quiet --recursive s3://bench > /dev/null 2>&1
+	round "$rep" rcfs
+	for k in $(seq 0 $(( ${#CLIENTS[@]} - 1 ))); do
+		round "$rep" "${CLIENTS[(rep - 1 + k) % ${#CLIENTS[@]}]}"
+	done
 done
