@@ -16,6 +16,7 @@
 
 #include "client/client.h"
 #include "util/config.h"
+#include "util/evread.h"
 #include "util/xmalloc.h"
 
 #define CLIENT_MAX_PAYLOAD (80u * 1024 * 1024)
@@ -271,7 +272,7 @@ client_handshake(struct client *cl, char *why, size_t whylen)
 		}
 		if (fs == FRAME_NEED_MORE) {
 			int w = client_wait(cl->fd, POLLIN, deadline);
-			if (w <= 0 || frame_fill(cl->in, cl->fd, 1 << 16) <= 0) {
+			if (w <= 0 || evread(cl->in, cl->fd, 1 << 16) <= 0) {
 				if (w > 0 && (errno == EINTR || errno == EAGAIN))
 					continue;
 				snprintf(why, whylen, "%s: %s during the handshake", cl->nodes[cl->node],
@@ -422,7 +423,7 @@ client_recv_frame(struct client *cl, struct frame_header *h, ProtobufCMessage **
 		if (rv == 0)
 			return client_fail(cl, EX_RCFS_UNAVAILABLE, "timed out after %d ms waiting for %s",
 			    cl->attempt_ms > 0 ? cl->attempt_ms : cl->timeout_ms, cl->nodes[cl->node]);
-		if (rv < 0 || frame_fill(cl->in, cl->fd, 1 << 20) <= 0) {
+		if (rv < 0 || evread(cl->in, cl->fd, 1 << 20) <= 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return client_fail(cl, EX_RCFS_UNAVAILABLE, "connection to %s lost",

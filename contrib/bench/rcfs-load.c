@@ -44,6 +44,7 @@
 #include <sodium.h>
 
 #include "net/frame.h"
+#include "util/evread.h"
 #include "util/sha256.h"
 #include "util/xmalloc.h"
 #include "lathist.h"
@@ -234,7 +235,7 @@ load_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lconn *c = arg;
 	struct bufferevent *bev = c->bev;
-	int n = frame_fill(bufferevent_get_input(bev), fd, 1 << 20);
+	int n = evread(bufferevent_get_input(bev), fd, 1 << 20);
 
 	(void)what;
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "net/conn.h"
+#include "util/evread.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "util/metrics.h"
@@ -20,7 +21,7 @@
  * 64 system calls and loop turns to send a 1 MiB chunk; docs/benchmarks.md).
  * Reads do not go through the bufferevent, whose evbuffer_read moves 4 KiB
  * per call in libevent 2.1: a read event of our own takes what the socket
- * holds, up to CONN_MAX_SINGLE_READ, with one readv (frame_fill).  Not more:
+ * holds, up to CONN_MAX_SINGLE_READ, with one readv (evread).  Not more:
  * a wakeup that completes and serves several 1 MiB frames delays the Raft
  * timers behind it (docs/design.md "Reading sockets in larger pieces"). */
 #define CONN_MAX_SINGLE_WRITE (1024 * 1024)
@@ -358,7 +359,7 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 	if ((c->state == CONN_READING || c->state == CONN_HANDSHAKE) &&
 	    evbuffer_get_length(c->in) < c->in_max) {
 		size_t room = c->in_max - evbuffer_get_length(c->in);
-		int n = frame_fill(c->in, fd, room < CONN_MAX_SINGLE_READ ? room : CONN_MAX_SINGLE_READ);
+		int n = evread(c->in, fd, room < CONN_MAX_SINGLE_READ ? room : CONN_MAX_SINGLE_READ);
 
 		if (n > 0)
 			conn_serve(c);

@@ -76,13 +76,6 @@ const ProtobufCMessageDescriptor *frame_descriptor(uint8_t type);
 /* Human-readable name of a message type ("FileCommit"), "?" if unknown. */
 const char *frame_type_name(uint8_t type);
 
-/* Read what fd has ready, up to max bytes, into in with one readv: libevent
- * 2.1's evbuffer_read moves at most 4 KiB per call (256 system calls for a
- * 1 MiB chunk; evbuffer_set_max_read came in 2.2).  The space reserved is
- * what FIONREAD reports (at least 4 KiB), at most max.  Returns the bytes read,
- * 0 at end of file, -1 with errno set (EAGAIN: nothing now). */
-int frame_fill(struct evbuffer *in, int fd, size_t max);
-
 /* Take one frame from the front of `in`.  On FRAME_OK, fills *h and *msg with
  * the unpacked payload (caller frees with protobuf_c_message_free_unpacked(*msg,
  * NULL)).  The header is checked before any payload byte is buffered for

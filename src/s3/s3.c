@@ -22,6 +22,7 @@
 #include "s3/checksum.h"
 #include "s3/s3int.h"
 #include "s3/xml.h"
+#include "util/evread.h"
 #include "util/log.h"
 #include "util/sha256.h"
 #include "util/xmalloc.h"
@@ -29,6 +30,7 @@
 #define S3_TIMEOUT_S       60           /* a request must arrive and a reply leave in this */
 #define S3_MAX_HEADERS     (16 * 1024)  /* bytes of request line + headers */
 #define S3_MAX_SINGLE_WRITE (1024 * 1024) /* bytes one write of a response may move */
+#define S3_MAX_SINGLE_READ (256 * 1024)   /* bytes one read of a request may add */
 
 static void s3_handle(struct evhttp_request *hr, void *arg);
 static bool s3_parse(struct s3_req *r);
@@ -41,18 +43,42 @@ static void s3_sigv4_fail(struct s3_req *r, enum sigv4_err e, const char *why);
 static int s3_lookup(void *arg, const char *key_id, char *secret);
 static const char *s3_method(const struct s3_req *r);
 
+/* A gateway connection's bufferevent has just read (at most 4 KiB: libevent
+ * 2.1's evbuffer_read): before evhttp sees it, take what else the socket
+ * holds, up to S3_MAX_SINGLE_READ, with one readv.  evhttp still decides
+ * when its connection reads (this runs only when the bufferevent did), and
+ * an end of file or error is left for the bufferevent's next read to see. */
+static void
+s3_read_more(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	static bool inside;     /* our own read adds to in, which calls us again */
+	evutil_socket_t fd;
+
+	if (info->n_added == 0 || inside || (fd = bufferevent_getfd(arg)) < 0)
+		return;
+	inside = true;
+	(void)evread(in, fd, S3_MAX_SINGLE_READ);
+	inside = false;
+}
+
 /* evhttp's own bufferevents write at most 16 KiB per call (libevent's
- * default): 64 system calls and loop turns for each 1 MiB chunk of a GET.
- * Its connections get one that writes up to S3_MAX_SINGLE_WRITE, as rcfsd's
- * own connections do (src/net/conn.c). */
+ * default) and read at most 4 KiB: 64 system calls and loop turns for each
+ * 1 MiB chunk of a GET, 256 for each 1 MiB of a PUT's body.  Its connections
+ * get one that writes up to S3_MAX_SINGLE_WRITE, as rcfsd's own connections
+ * do (src/net/conn.c), and reads up to S3_MAX_SINGLE_READ (s3_read_more). */
 static struct bufferevent *
 s3_bufferevent(struct event_base *base, void *arg)
 {
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 
 	(void)arg;
-	if (bev != NULL)
-		bufferevent_set_max_single_write(bev, S3_MAX_SINGLE_WRITE);
+	if (bev == NULL)
+		return NULL;
+	bufferevent_set_max_single_write(bev, S3_MAX_SINGLE_WRITE);
+	if (evbuffer_add_cb(bufferevent_get_input(bev), s3_read_more, bev) == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
 	return bev;
 }
 
