@@ -67,7 +67,7 @@ struct load;
  * id = (client index + 1) << 16 | sequence (16 bits). */
 struct lconn {
 	struct load *ld;
-	struct bufferevent *bev;        /* writes; reads go through rev (frame_fill) */
+	struct bufferevent *bev;        /* writes; reads go through rev (evread) */
 	struct event *rev;
 	int idx;
 	bool up;

@@ -31,6 +31,7 @@
 #define S3_MAX_HEADERS     (16 * 1024)  /* bytes of request line + headers */
 #define S3_MAX_SINGLE_WRITE (1024 * 1024) /* bytes one write of a response may move */
 #define S3_MAX_SINGLE_READ (256 * 1024)   /* bytes one read of a request may add */
+#define S3_EVBUFFER_READ 4096             /* libevent 2.1's EVBUFFER_MAX_READ (not exported) */
 
 static void s3_handle(struct evhttp_request *hr, void *arg);
 static bool s3_parse(struct s3_req *r);
@@ -43,18 +44,21 @@ static void s3_sigv4_fail(struct s3_req *r, enum sigv4_err e, const char *why);
 static int s3_lookup(void *arg, const char *key_id, char *secret);
 static const char *s3_method(const struct s3_req *r);
 
-/* A gateway connection's bufferevent has just read (at most 4 KiB: libevent
- * 2.1's evbuffer_read): before evhttp sees it, take what else the socket
- * holds, up to S3_MAX_SINGLE_READ, with one readv.  evhttp still decides
- * when its connection reads (this runs only when the bufferevent did), and
- * an end of file or error is left for the bufferevent's next read to see. */
+/* A gateway connection's bufferevent has just read, at most
+ * S3_EVBUFFER_READ bytes (libevent 2.1's evbuffer_read): if it read that
+ * many, the socket may hold more, and before evhttp sees any of it this takes
+ * what else is there, up to S3_MAX_SINGLE_READ, with one readv.  evhttp
+ * still decides when its connection reads (this runs only when the
+ * bufferevent did).  An end of file or error this read meets is met again by
+ * the bufferevent's next read: a TCP FIN stays readable, and after a reset
+ * reads return 0, which evhttp takes as the end as well. */
 static void
 s3_read_more(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
 	static bool inside;     /* our own read adds to in, which calls us again */
 	evutil_socket_t fd;
 
-	if (info->n_added == 0 || inside || (fd = bufferevent_getfd(arg)) < 0)
+	if (info->n_added != S3_EVBUFFER_READ || inside || (fd = bufferevent_getfd(arg)) < 0)
 		return;
 	inside = true;
 	(void)evread(in, fd, S3_MAX_SINGLE_READ);
