@@ -108,14 +108,21 @@ check "s3cmd info (HEAD and GET ?acl)" bash -c 's3cmd -c "$1" info s3://photos/s
 	_ "$W/s3cfg"
 check "s3cmd ls" bash -c 's3cmd -c "$1" ls s3://photos/ | grep -q "s3://photos/s3cmd.bin"' _ "$W/s3cfg"
 
+# relay PREFIX FILE: the "ok NAME" / "not ok NAME" lines a python script
+# printed to FILE, as this script's checks.
+relay() {
+	local l
+	while IFS= read -r l; do
+		case "$l" in
+		"ok "*) ok "$1: ${l#ok }" ;;
+		"not ok "*) nok "$1: ${l#not ok }" ;;
+		esac
+	done < "$2"
+}
+
 # ---- boto3: error cases ----------------------------------------------------------------
 S3_ENDPOINT="http://$S3_1" /usr/bin/python3 "$top_srcdir/t/s3/errors.py" > "$W/boto3.out" 2>&1
-while IFS= read -r l; do
-	case "$l" in
-	"ok "*) ok "boto3: ${l#ok }" ;;
-	"not ok "*) nok "boto3: ${l#not ok }" ;;
-	esac
-done < "$W/boto3.out"
+relay boto3 "$W/boto3.out"
 if grep -q Traceback "$W/boto3.out" || ! grep -q "^ok " "$W/boto3.out"; then
 	nok "boto3: the error cases ran to the end"
 	sed 's/^/# /' "$W/boto3.out"
@@ -140,15 +147,18 @@ else
 	diag "socat not installed: the TLS proxy cases are skipped"
 fi
 S3_TLS=$S3_TLS S3_ENDPOINT=$S3_1 /usr/bin/python3 "$top_srcdir/t/s3/trailer.py" > "$W/trailer.out" 2>&1
-while IFS= read -r l; do
-	case "$l" in
-	"ok "*) ok "trailers: ${l#ok }" ;;
-	"not ok "*) nok "trailers: ${l#not ok }" ;;
-	esac
-done < "$W/trailer.out"
+relay trailers "$W/trailer.out"
 if grep -q Traceback "$W/trailer.out" || ! grep -q "^ok ... the refused bodies stored nothing" "$W/trailer.out"; then
 	nok "trailers: the trailer cases ran to the end"
 	sed 's/^/# /' "$W/trailer.out"
+fi
+
+# ---- how a connection is read: pipelined PUTs larger than one read, a half-close ----------
+S3_ENDPOINT="http://$S3_1" /usr/bin/python3 "$top_srcdir/t/s3/pipeline.py" > "$W/pipeline.out" 2>&1
+relay pipeline "$W/pipeline.out"
+if grep -q Traceback "$W/pipeline.out" || [ "$(grep -c '^ok ' "$W/pipeline.out")" -ne 3 ]; then
+	nok "pipeline: the cases ran to the end"
+	sed 's/^/# /' "$W/pipeline.out"
 fi
 
 # ---- refusals -------------------------------------------------------------------------------
