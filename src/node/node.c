@@ -678,6 +678,7 @@ node_aof_turn(void *arg)
 	uint64_t now = (uint64_t)timesync_now_ns(n->timesync) / 1000000u;
 	uint32_t count = members_count(n->members), rank = node_aof_rank(n, self), slot;
 	const struct member *to = NULL;
+	const char *as_leader = NULL;   /* why it rewrites as the leader */
 	bool mine, next, first_half;
 
 	if (members_find(n->members, self) == NULL)
@@ -712,8 +713,14 @@ node_aof_turn(void *arg)
 			return false;
 		if (to != NULL) {
 			int rv = consensus_move_leader(n->consensus, to->id, "its AOF rewrite is due in its turn");
-			if (rv == RAFT_OK || rv == RAFT_ETRANSFER)
+			/* RAFT_ENOTLEADER: the core stepped down and the node
+			 * hears of it at its next Ready; look again at the
+			 * next check, as a follower. */
+			if (rv == RAFT_OK || rv == RAFT_ETRANSFER || rv == RAFT_ENOTLEADER)
 				return false;
+			as_leader = raft_strerror(rv);
+		} else {
+			as_leader = "no other voter";
 		}
 		/* no voter that can take over: rewrite as the leader, in the turn */
 	}
@@ -730,6 +737,8 @@ node_aof_turn(void *arg)
 			return false;
 		}
 	}
+	if (as_leader != NULL)
+		log_info("redis: AOF rewrite as the leader: leadership could not be handed over (%s)", as_leader);
 	return true;
 }
 
