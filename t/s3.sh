@@ -27,6 +27,9 @@ aws1() { "$AWS" --endpoint-url "http://$S3_1" "$@"; }
 aws3() { "$AWS" --endpoint-url "http://$S3_3" "$@"; }
 
 # ---- buckets -----------------------------------------------------------------------
+# No bucket yet: an empty listing (a sanitizer build once aborted here).
+check "aws s3 ls with no bucket: nothing listed (exit 0)" \
+	bash -c 'out=$("$@") && [ -z "$out" ]' _ "$AWS" --endpoint-url "http://$S3_1" s3 ls
 check "aws s3 mb makes a bucket" aws1 s3 mb s3://photos
 aws1 s3 mb s3://photos > "$W/mb2.out" 2>&1
 check "mb of an existing bucket: BucketAlreadyOwnedByYou" grep -q BucketAlreadyOwnedByYou "$W/mb2.out"

@@ -207,7 +207,8 @@ s3_buckets_page(struct s3_lister *l, Rcfs__FileMeta **files, size_t n, bool more
 		s3_lister_page(l, 16);
 		return;
 	}
-	qsort(l->names, l->nnames, sizeof *l->names, s3_bucket_cmp);
+	if (l->nnames > 1)      /* names is NULL with no bucket */
+		qsort(l->names, l->nnames, sizeof *l->names, s3_bucket_cmp);
 	xml = evbuffer_new();
 	xml_open_doc(xml, "ListAllMyBucketsResult");
 	evbuffer_add_printf(xml, "<Owner><ID>rcfs</ID><DisplayName>rcfs</DisplayName></Owner><Buckets>");
