@@ -55,6 +55,12 @@ void raft_progress_saw(struct raft *r, struct raft_progress *pr, uint64_t incarn
 	raft_progress_become_probe(pr);
 }
 
+void raft_progress_heard(struct raft_progress *pr)
+{
+	pr->last_resp_ms = 0;
+	pr->heard = true;
+}
+
 bool raft_self_admitted(const struct raft *r)
 {
 	int pos = raft_conf_find(&r->conf, r->id);
@@ -233,8 +239,11 @@ int raft_progress(const struct raft *r, uint64_t id,
 		info->next = pr->next;
 		info->inflight = pr->in_count;
 		info->last_contact_ms = id == r->id ? 0 : pr->last_resp_ms;
+		/* Not before its first answer: a progress starts at age 0
+		 * (CheckQuorum's grace for a new leader), which would show a
+		 * member just added at an address nobody serves as reachable. */
 		info->recently_active = id == r->id ||
-		    pr->last_resp_ms < r->cfg.election_min_ms;
+		    (pr->heard && pr->last_resp_ms < r->cfg.election_min_ms);
 		info->incarnation = pr->incarnation;
 		info->admitted = raft_progress_admitted(r, pr);
 		return 0;

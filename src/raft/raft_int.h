@@ -17,6 +17,7 @@ struct raft_progress {
 	uint64_t *inflight;  /* REPLICATE: ring of last indexes of messages */
 	uint32_t in_start, in_count;
 	uint64_t last_resp_ms; /* age of its last answer */
+	bool heard;            /* it answered since this progress was made */
 	uint64_t incarnation;  /* it answers with (starts as the recorded one) */
 	uint64_t read_acked;   /* highest ReadIndex round it confirmed */
 	uint64_t snap_index;   /* SNAPSHOT: snapshot being sent */
@@ -168,6 +169,8 @@ bool raft_progress_admitted(const struct raft *r, const struct raft_progress *pr
 /* A response from pr's server carried `incarnation`: on a change, its
  * progress restarts (its storage is not what it acknowledged before). */
 void raft_progress_saw(struct raft *r, struct raft_progress *pr, uint64_t incarnation);
+/* An answer from pr's server came: its age restarts. */
+void raft_progress_heard(struct raft_progress *pr);
 /* Whether this server may campaign and grant votes: the configuration
  * records it with its own incarnation (or, not being in it, it has a
  * configuration at all: a removed server, as before). */

@@ -178,7 +178,7 @@ int raft_step_append_resp(struct raft *r, const struct raft_message *m)
 	assert(r->role == RAFT_LEADER);
 	if (!pr || pr->id == r->id)
 		return 0;
-	pr->last_resp_ms = 0;
+	raft_progress_heard(pr);
 	if (m->reject) {
 		if (pr->state == RAFT_PROGRESS_SNAPSHOT ||
 		    m->index <= pr->match ||
@@ -241,7 +241,7 @@ int raft_step_heartbeat_resp(struct raft *r, const struct raft_message *m)
 	assert(r->role == RAFT_LEADER);
 	if (!pr || pr->id == r->id)
 		return 0;
-	pr->last_resp_ms = 0;
+	raft_progress_heard(pr);
 	raft_reads_on_heartbeat_resp(r, pr, m);
 	if (r->role != RAFT_LEADER)
 		return 0;

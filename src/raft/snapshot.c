@@ -255,7 +255,7 @@ int raft_step_snapshot_resp(struct raft *r, const struct raft_message *m)
 	assert(r->role == RAFT_LEADER);
 	if (!pr || pr->id == r->id)
 		return 0;
-	pr->last_resp_ms = 0;
+	raft_progress_heard(pr);
 	if (pr->state != RAFT_PROGRESS_SNAPSHOT)
 		return 0;
 	if (m->done) {
