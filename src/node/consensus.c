@@ -1696,7 +1696,7 @@ consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match
 	if (cs->state != CS_RUNNING || raft_progress(cs->raft, id, &info) != RAFT_OK)
 		return false;
 	*match = info.match;
-	*last_contact_ms = (int64_t)info.last_contact_ms;
+	*last_contact_ms = info.heard ? (int64_t)info.last_contact_ms : -1;
 	return true;
 }
 

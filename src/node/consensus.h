@@ -117,7 +117,7 @@ uint64_t consensus_last_index(const struct consensus *cs);
 uint64_t consensus_incarnation(const struct consensus *cs);
 bool consensus_admitted(const struct consensus *cs);
 /* The leader's view of peer id: match index, ms since last contact (-1 if
- * unknown).  Returns false if not leader or unknown. */
+ * it has not answered this leader).  Returns false if not leader or unknown. */
 bool consensus_peer_progress(const struct consensus *cs, uint64_t id, uint64_t *match,
     int64_t *last_contact_ms);
 /* Register rcfs_raft_peer_match_index{peer} and rcfs_raft_peer_lag_entries{peer}

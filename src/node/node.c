@@ -669,7 +669,9 @@ node_aof_rank(const struct node *n, uint64_t id)
  * once: three hand-overs in 2 s were seen), and waits while that voter
  * still rewrites; to the most up-to-date voter, two nodes passed
  * leadership back and forth at every turn.  With 2 voters the other one is
- * taken; with no voter that can take over, it rewrites as the leader. */
+ * taken; with no voter that can take over, it rewrites as the leader.  In
+ * the second half of its own turn it keeps leadership: it would not
+ * rewrite before its next turn anyway. */
 static bool
 node_aof_turn(void *arg)
 {
@@ -689,7 +691,7 @@ node_aof_turn(void *arg)
 	mine = slot == rank;
 	next = (slot + 1) % count == rank;
 	first_half = now % turn < turn / 2;
-	if (consensus_is_leader(n->consensus) && (mine || (next && !first_half))) {
+	if (consensus_is_leader(n->consensus) && ((mine && first_half) || (next && !first_half))) {
 		uint32_t best = 0;
 		bool to_due = false, to_busy = false;
 		for (uint32_t i = 0; i < members_count(n->members); i++) {
@@ -722,7 +724,8 @@ node_aof_turn(void *arg)
 		} else {
 			as_leader = "no other voter";
 		}
-		/* no voter that can take over: rewrite as the leader, in the turn */
+		/* no other voter, or the one chosen cannot take over (not
+		 * admitted): rewrite as the leader, in the turn */
 	}
 	if (!mine || !first_half)
 		return false;

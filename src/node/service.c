@@ -845,9 +845,10 @@ service_status_gathered(void *arg, Rcfs__NodeStatus *self)
 		ps->reachable = mb->peer != NULL && peer_connected(mb->peer);
 		timesync_peer_status(r->svc->p.timesync, ps->id, ps);
 		if (consensus_peer_progress(cs, ps->id, &match, &contact)) {
-			ps->has_match_index = ps->has_last_contact_ms = 1;
+			ps->has_match_index = 1;
 			ps->match_index = match;
-			ps->last_contact_ms = contact < 0 ? 0 : (uint64_t)contact;
+			ps->has_last_contact_ms = contact >= 0;
+			ps->last_contact_ms = contact >= 0 ? (uint64_t)contact : 0;
 		}
 		nodes[n++] = ps;
 	}
@@ -893,7 +894,7 @@ service_member_reply(struct service_req *r, const char *message, uint64_t index)
 			m->reachable = true;
 			m->admitted = consensus_admitted(cs);
 		} else if (consensus_progress(cs, mb->id, &info)) {
-			m->reachable = info.recently_active;
+			m->reachable = info.heard && info.recently_active;
 			m->admitted = info.admitted;
 			m->has_match_index = m->has_lag = 1;
 			m->match_index = info.match;

@@ -239,11 +239,9 @@ int raft_progress(const struct raft *r, uint64_t id,
 		info->next = pr->next;
 		info->inflight = pr->in_count;
 		info->last_contact_ms = id == r->id ? 0 : pr->last_resp_ms;
-		/* Not before its first answer: a progress starts at age 0
-		 * (CheckQuorum's grace for a new leader), which would show a
-		 * member just added at an address nobody serves as reachable. */
 		info->recently_active = id == r->id ||
-		    (pr->heard && pr->last_resp_ms < r->cfg.election_min_ms);
+		    pr->last_resp_ms < r->cfg.election_min_ms;
+		info->heard = id == r->id || pr->heard;
 		info->incarnation = pr->incarnation;
 		info->admitted = raft_progress_admitted(r, pr);
 		return 0;

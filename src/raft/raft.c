@@ -582,8 +582,12 @@ bool raft_has_ready(const struct raft *r)
 	size_t i;
 	uint64_t base = r->snap_out ? r->snap.index : r->applying;
 
+	/* A CheckQuorum step-down changes neither term nor vote and sends
+	 * nothing: without this the node would go on calling itself the
+	 * leader until its election timer fired. */
 	if (persist_pending(r) || r->snap_wanted || r->snap_data_wanted ||
-	    apply_hi(r) > base || raft_reads_unstarted(r))
+	    apply_hi(r) > base || raft_reads_unstarted(r) ||
+	    r->role != r->rd_role || r->leader != r->rd_leader)
 		return true;
 	for (i = 0; i < r->n_msgs; i++)
 		if (r->msgs[i].need_seq <= r->acked_seq)
@@ -625,8 +629,8 @@ int raft_ready(struct raft *r, struct raft_ready *rd)
 		return RAFT_ENOMEM;
 	r->n_recs--; /* reserved */
 
-	rd->role = r->role;
-	rd->leader = r->leader;
+	rd->role = r->rd_role = r->role;
+	rd->leader = r->rd_leader = r->leader;
 	if (persist_pending(r) && hs_dirty(r)) {
 		rd->hs_changed = true;
 		rd->hs.term = r->term;

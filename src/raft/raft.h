@@ -515,7 +515,9 @@ struct raft_progress_info {
 	uint64_t match;  /* highest index known replicated */
 	uint64_t next;   /* next index to send */
 	uint32_t inflight;
-	bool recently_active; /* answered this leader, last within election_min_ms */
+	bool recently_active; /* answered within election_min_ms (a new progress
+	                       * counts as just answered: CheckQuorum's grace) */
+	bool heard;           /* it answered since this leader made its progress */
 	uint64_t last_contact_ms; /* ms since its last answer */
 	uint64_t incarnation; /* the one it answers with (recorded until it
 	                         answers otherwise) */

@@ -57,6 +57,8 @@ struct raft {
 
 	int role;
 	uint64_t leader;
+	int rd_role;         /* role and leader as the last Ready handed them */
+	uint64_t rd_leader;  /* out: a change makes a Ready of its own */
 
 	/* log: entries snap_index+1 .. snap_index+n_ents */
 	struct raft_entry *ents;

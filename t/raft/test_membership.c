@@ -315,31 +315,38 @@ START_TEST(transfer_times_out)
 }
 END_TEST
 
-/* A member is reachable once it answered: a progress starts at age 0
- * (CheckQuorum's grace), which must not show a server nobody runs as up. */
-START_TEST(reachable_after_first_answer)
+/* A member counts as heard (rcfs member list: reachable) once it answered
+ * this leader: a progress starts at age 0 (CheckQuorum's grace), which
+ * must not show a server nobody runs as up.  A configuration change keeps
+ * what the leader heard from the others. */
+START_TEST(heard_after_first_answer)
 {
 	struct cluster c;
 	struct raft_progress_info info;
-	uint64_t l, n4, idx;
+	uint64_t l, f, n4, idx;
 
 	cl_init(&c, 3, 37);
 	l = cl_wait_leader(&c, 1000);
 	ck_assert(cl_wait_applied(&c, 1, 500));
+	f = l % 3 + 1;
+	ck_assert_int_eq(raft_progress(cl_raft(&c, l), f, &info), 0);
+	ck_assert(info.heard);
 	n4 = cl_add_node(&c);
 	cl_isolate(&c, n4, true);
 	ck_assert_int_eq(change(&c, l, RAFT_CONF_ADD_LEARNER, n4, &idx), 0);
 	ck_assert_int_eq(raft_progress(cl_raft(&c, l), n4, &info), 0);
-	ck_assert(!info.recently_active);
+	ck_assert(!info.heard);
+	ck_assert_int_eq(raft_progress(cl_raft(&c, l), f, &info), 0);
+	ck_assert(info.heard);
 	cl_run(&c, 50);
 	ck_assert_int_eq(raft_progress(cl_raft(&c, l), n4, &info), 0);
-	ck_assert(!info.recently_active);
+	ck_assert(!info.heard);
 	cl_isolate(&c, n4, false);
 	ck_assert(cl_wait_applied(&c, idx, 1000));
 	cl_run(&c, 100);
 	ck_assert_uint_eq(cl_leader(&c), l);
 	ck_assert_int_eq(raft_progress(cl_raft(&c, l), n4, &info), 0);
-	ck_assert(info.recently_active);
+	ck_assert(info.heard && info.recently_active);
 	CL_OK(&c);
 	cl_free(&c);
 }
@@ -358,7 +365,7 @@ int main(void)
 	tcase_add_test(tc, no_change_before_term_commit);
 	tcase_add_test(tc, leadership_transfer);
 	tcase_add_test(tc, transfer_times_out);
-	tcase_add_test(tc, reachable_after_first_answer);
+	tcase_add_test(tc, heard_after_first_answer);
 	suite_add_tcase(s, tc);
 	return tap_run(s);
 }
