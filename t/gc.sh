@@ -191,7 +191,8 @@ leader_rewrites() {
 	done
 }
 led=$(leader_rewrites)
-check "turns: no node started its rewrite while it was the leader" [ -z "$led" ]
+check "turns: no node started its rewrite while it was the leader" \
+	bash -c '[ -z "$1" ] && grep -q " raft: [a-z]* -> leader, term " "$2"/n*/rcfsd.log' _ "$led" "$CDIR"
 [ -n "$led" ] && diag "$led"
 # Each node's rewrites as [start, done] (the done line comes at the check
 # after the end, so these are upper bounds): no two nodes' intersect.
