@@ -71,8 +71,8 @@ check "member list --json has the contract's shape" \
 check "three voters to start with" [ "$(voters)" -eq 3 ]
 expect_rc 2 "member add with a bad address is a usage error" rcfs member add 9 nowhere
 expect_rc 3 "member promote of a node that is not a member: not found" rcfs member promote 9
-# A learner at an address nobody serves has never answered: not reachable,
-# even within the first election timeout after its add.
+# A learner at an address nobody serves has never answered: not reachable
+# (it showed reachable for its first election timeout, 150 ms, before).
 rcfs -q member add 90 127.0.0.90:9 && j=$(members_json)
 check "a member that never answered is not reachable" \
 	grep -q '{"id":90,[^}]*"reachable":false' <<<"$j"
