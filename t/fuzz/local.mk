@@ -41,9 +41,10 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-r
 	-I$(top_srcdir)/src -I$(top_srcdir) -I$(top_builddir) -I$(top_builddir)/proto -D_GNU_SOURCE \
 	$(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS) $(LIBCONFIG_CFLAGS)
 FUZZ_LIBSRC = src/s3/sigv4.c src/s3/xml.c src/net/frame.c src/net/auth.c src/net/ratelimit.c src/util/xmalloc.c \
-	src/util/name.c src/util/log.c src/fs/meta.c src/fs/chunk.c src/store/store.c src/util/metrics.c src/util/config.c src/node/raftwire.c \
+	src/util/name.c src/util/log.c src/util/sha256.c src/fs/meta.c src/fs/chunk.c src/store/store.c src/util/metrics.c \
+	src/util/config.c src/node/raftwire.c \
 	$(libraft_a_SOURCES)
-FUZZ_LIBS = $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(LIBCONFIG_LIBS) -lm
+FUZZ_LIBS = $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(HIREDIS_LIBS) $(LIBCONFIG_LIBS) $(LIBCRYPTO_LIBS) -lm
 
 fuzz-build: $(BUILT_SOURCES)
 	@$(MKDIR_P) fuzz-work/obj
