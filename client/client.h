@@ -22,8 +22,9 @@ enum {
 	EX_RCFS_FULL = 7,          /* storage full */
 	EX_RCFS_LOCAL = 8,         /* local file could not be read or written */
 	EX_RCFS_RATE_LIMITED = 9,  /* the node's rate limit for our key was hit */
-	EX_RCFS_REFUSED = 10,      /* the cluster refused a membership change (see the message),
-	                            * or a restore into a cluster that holds files */
+	EX_RCFS_REFUSED = 10,      /* the cluster refused a membership change or a leadership
+	                            * move (see the message), or a restore into a cluster
+	                            * that holds files */
 };
 
 #define CLIENT_MAX_NODES 16

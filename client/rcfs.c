@@ -53,8 +53,8 @@ rcfs_usage(FILE *f)
 	    "  encrypt:  --encrypt, encrypt, off\n"
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 unavailable (no node, no quorum,\n"
 	    "timeout), 5 integrity failure, 6 auth, 7 storage full, 8 local file error,\n"
-	    "9 rate limited, 10 refused (a membership change, or a restore into a cluster that\n"
-	    "holds files).\n");
+	    "9 rate limited, 10 refused (a membership change or leadership move, or a restore\n"
+	    "into a cluster that holds files).\n");
 }
 
 static int

@@ -1637,8 +1637,8 @@ consensus_keeps_quorum_without(const struct consensus *cs, uint64_t id, unsigned
 			continue;
 		voters++;
 		if (srv->id == cs->cfg->node_id ||
-		    (raft_progress(cs->raft, srv->id, &info) == RAFT_OK && info.recently_active &&
-		    info.admitted))
+		    (raft_progress(cs->raft, srv->id, &info) == RAFT_OK && info.heard &&
+		    info.recently_active && info.admitted))
 			up++;
 	}
 	*reachable = up;

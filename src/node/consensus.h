@@ -133,9 +133,10 @@ bool consensus_register_metrics(struct consensus *cs, struct metrics *reg);
  * never runs. */
 int consensus_change_member(struct consensus *cs, int op, const struct raft_server *srv,
     consensus_cb *cb, void *arg, uint64_t *index);
-/* Leader only: whether the voters other than id that answered within an
- * election timeout (this node counts) still form a quorum of the voters
- * other than id (etcd's strict reconfiguration check).  *reachable and
+/* Leader only: whether the voters other than id that answered this leader
+ * within an election timeout (this node counts) still form a quorum of the
+ * voters other than id (etcd's strict reconfiguration check); right after
+ * an election, until their first answers, it says no.  *reachable and
  * *needed say how many there are and how many it takes. */
 bool consensus_keeps_quorum_without(const struct consensus *cs, uint64_t id, unsigned *reachable,
     unsigned *needed);

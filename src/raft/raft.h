@@ -456,12 +456,13 @@ struct raft_ready {
 	 * index and call raft_snapshot_taken().  Asked again every
 	 * election_min_ms while a follower waits. */
 	bool snapshot_data_wanted;
-	/* Soft state, informational. */
+	/* Soft state.  A change of either makes a Ready by itself. */
 	int role;
 	uint64_t leader;
 };
 
-/* Whether raft_ready() would return anything. */
+/* Whether raft_ready() would return anything (a role or leader change
+ * alone counts). */
 bool raft_has_ready(const struct raft *r);
 /* Takes the next batch into *rd.  Errors: RAFT_ENOMEM (nothing taken). */
 int raft_ready(struct raft *r, struct raft_ready *rd);

@@ -39,7 +39,8 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
 	-I$(top_srcdir)/src -I$(top_srcdir) -I$(top_builddir) -I$(top_builddir)/proto -D_GNU_SOURCE \
-	$(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS) $(LIBCONFIG_CFLAGS)
+	$(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(HIREDIS_CFLAGS) $(LIBCONFIG_CFLAGS) \
+	$(LIBCRYPTO_CFLAGS)
 FUZZ_LIBSRC = src/s3/sigv4.c src/s3/xml.c src/net/frame.c src/net/auth.c src/net/ratelimit.c src/util/xmalloc.c \
 	src/util/name.c src/util/log.c src/util/sha256.c src/fs/meta.c src/fs/chunk.c src/store/store.c src/util/metrics.c \
 	src/util/config.c src/node/raftwire.c \

@@ -275,6 +275,7 @@ static void node_start(struct cluster *c, struct cl_node *nd)
 	nd->cfg.seed = c->base.seed * 31 + nd->id + c->now;
 	rv = raft_new(&nd->cfg, &rs, &nd->r);
 	nd->ready_role = RAFT_FOLLOWER;
+	nd->ready_leader = 0;
 	if (rv) {
 		cl_fail(c, "raft_new(%llu): %s", (unsigned long long)nd->id,
 		        raft_strerror(rv));
@@ -786,6 +787,7 @@ void cl_process(struct cluster *c, uint64_t id)
 		}
 		check_log_matching(c, nd, rd.entries, rd.n_entries);
 		nd->ready_role = rd.role;
+		nd->ready_leader = rd.leader;
 		if (rd.seq) {
 			struct cl_write *w;
 			if (nd->n_writes == nd->cap_writes) {
@@ -850,9 +852,11 @@ void cl_process(struct cluster *c, uint64_t id)
 		check_leader(c, nd);
 	/* The driver learns every role change at once (a CheckQuorum
 	 * step-down sends nothing, yet must make a Ready). */
-	if (nd && nd->up && nd->ready_role != raft_role(nd->r))
-		cl_fail(c, "node %llu: its Readys say %s, the core is %s", (unsigned long long)id,
-		        raft_role_name(nd->ready_role), raft_role_name(raft_role(nd->r)));
+	if (nd && nd->up && (nd->ready_role != raft_role(nd->r) || nd->ready_leader != raft_leader(nd->r)))
+		cl_fail(c, "node %llu: its Readys say %s (leader %llu), the core is %s (leader %llu)",
+		        (unsigned long long)id, raft_role_name(nd->ready_role),
+		        (unsigned long long)nd->ready_leader, raft_role_name(raft_role(nd->r)),
+		        (unsigned long long)raft_leader(nd->r));
 }
 
 static void deliver_due(struct cluster *c)

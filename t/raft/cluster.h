@@ -59,6 +59,7 @@ struct cl_node {
 	uint64_t dump_at, dump_index, dump_hash;
 	/* observed */
 	int ready_role;  /* as its last Ready told it: never stale after cl_process */
+	uint64_t ready_leader;
 	uint64_t last_leader_term_checked;
 	uint64_t n_applied;
 };
