@@ -847,8 +847,10 @@ service_status_gathered(void *arg, Rcfs__NodeStatus *self)
 		if (consensus_peer_progress(cs, ps->id, &match, &contact)) {
 			ps->has_match_index = 1;
 			ps->match_index = match;
-			ps->has_last_contact_ms = contact >= 0;
-			ps->last_contact_ms = contact >= 0 ? (uint64_t)contact : 0;
+			if (contact >= 0) {
+				ps->has_last_contact_ms = 1;
+				ps->last_contact_ms = (uint64_t)contact;
+			}
 		}
 		nodes[n++] = ps;
 	}
